@@ -1,0 +1,159 @@
+"""Class lists and how mask files encode them.
+
+Inside segcore a mask is always a ``uint8`` array of class indices ``0..K-1`` with ``IGNORE_INDEX`` (255) for
+unlabelled pixels (sparse annotation). Files on disk may store other values (0/255 binary masks are the norm in
+public data); a :class:`ClassSpec` maps file values to indices and back, and travels in every checkpoint.
+A folder may carry ``classes.json`` (written by the GUI's palette) that fixes the spec; otherwise it is inferred
+from the values found in the masks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from segcore.atomic import write_text_atomic
+from segcore.errors import DataError
+
+IGNORE_INDEX = 255
+CLASSES_FILE = "classes.json"
+
+# Distinct, colour-blind friendly defaults (Okabe-Ito, then tab10-like); background is transparent-black.
+DEFAULT_COLORS = [
+    (0, 0, 0), (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66),
+    (0, 114, 178), (213, 94, 0), (204, 121, 167), (148, 103, 189), (140, 86, 75),
+]
+
+
+def default_color(index: int) -> tuple[int, int, int]:
+    if index < len(DEFAULT_COLORS):
+        return DEFAULT_COLORS[index]
+    rng = np.random.default_rng(index)  # stable per index
+    return tuple(int(v) for v in rng.integers(40, 256, 3))
+
+
+@dataclass
+class ClassSpec:
+    """Class names, colours, and the value each class has in mask files.
+
+    ``values[i]`` is the file value of class ``i``; ``unlabelled`` is the file value meaning "no class" (or None).
+    """
+
+    names: list[str]
+    values: list[int]
+    colors: list[tuple[int, int, int]] = field(default_factory=list)
+    unlabelled: int | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.names) != len(self.values):
+            raise DataError(f"class list has {len(self.names)} names but {len(self.values)} values")
+        if len(self.names) < 2:
+            raise DataError("a class list needs at least two classes (background and one more)")
+        if len(set(self.values)) != len(self.values):
+            raise DataError(f"class values must be distinct, got {self.values}")
+        if self.unlabelled is not None and self.unlabelled in self.values:
+            raise DataError(f"unlabelled value {self.unlabelled} is also a class value")
+        if len(self.names) > 255:
+            raise DataError("at most 255 classes are supported")
+        if not self.colors:
+            self.colors = [default_color(i) for i in range(len(self.names))]
+        self.colors = [tuple(int(c) for c in col) for col in self.colors]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.names)
+
+    # -- encoding ---------------------------------------------------------------------------------------------
+    def decode(self, raw: np.ndarray, source: str = "mask") -> np.ndarray:
+        """File values -> class indices (uint8, IGNORE_INDEX for unlabelled). Raises DataError on stray values."""
+        lut = np.full(max(int(raw.max(initial=0)) + 1, 256), -1, dtype=np.int16)
+        for index, value in enumerate(self.values):
+            lut[value] = index
+        if self.unlabelled is not None:
+            lut[self.unlabelled] = IGNORE_INDEX
+        if raw.dtype.kind not in "ui":
+            raise DataError(f"{source}: mask must hold integers, got {raw.dtype}")
+        out = lut[raw.astype(np.int64)]
+        if (out < 0).any():
+            bad = sorted(set(np.unique(raw[out < 0]).tolist()))[:10]
+            allowed = self.values + ([self.unlabelled] if self.unlabelled is not None else [])
+            raise DataError(f"{source}: mask values {bad} are not in the class list {allowed}")
+        return out.astype(np.uint8)
+
+    def encode(self, mask: np.ndarray) -> np.ndarray:
+        """Class indices -> file values (uint8 or uint16). Unlabelled pixels need an ``unlabelled`` value."""
+        lut = np.zeros(256, dtype=np.int64)
+        for index, value in enumerate(self.values):
+            lut[index] = value
+        if (mask == IGNORE_INDEX).any():
+            if self.unlabelled is None:
+                self.unlabelled = self.free_value()
+            lut[IGNORE_INDEX] = self.unlabelled
+        out = lut[mask]
+        dtype = np.uint8 if out.max(initial=0) < 256 else np.uint16
+        return out.astype(dtype)
+
+    def free_value(self) -> int:
+        """A file value usable for "unlabelled" that no class uses (255 unless taken)."""
+        for candidate in (255, 254, 128, *range(253, 0, -1)):
+            if candidate not in self.values:
+                return candidate
+        raise DataError("no free mask value left for unlabelled pixels")
+
+    # -- persistence ------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["colors"] = [list(c) for c in self.colors]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ClassSpec:
+        try:
+            return cls(
+                names=[str(n) for n in d["names"]],
+                values=[int(v) for v in d["values"]],
+                colors=[tuple(c) for c in d.get("colors", [])],
+                unlabelled=None if d.get("unlabelled") is None else int(d["unlabelled"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"invalid class list: {exc}") from exc
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write ``classes.json`` into ``folder`` atomically."""
+        path = Path(folder) / CLASSES_FILE
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=2))
+        return path
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> ClassSpec | None:
+        path = Path(folder) / CLASSES_FILE
+        if not path.exists():
+            return None
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: not valid JSON ({exc})") from exc
+
+    @classmethod
+    def infer(cls, values: set[int]) -> ClassSpec:
+        """Guess the class list from the union of values found in mask files.
+
+        {0,255} (or a subset) is binary background/foreground; otherwise classes are 0..max and a value of 255
+        beside small class values means unlabelled.
+        """
+        values = {int(v) for v in values} or {0}
+        if values <= {0, 255}:
+            return cls(names=["background", "foreground"], values=[0, 255])
+        unlabelled = None
+        if 255 in values and max(values - {255}) < 64:
+            unlabelled = 255
+            values = values - {255}
+        top = max(max(values), 1)
+        names = ["background"] + [f"class {i}" for i in range(1, top + 1)]
+        if top == 1:
+            names = ["background", "foreground"]
+        return cls(names=names, values=list(range(top + 1)), unlabelled=unlabelled)

@@ -1,0 +1,31 @@
+"""Typed errors of the headless core.
+
+Every message is one readable line meant for a user; the CLI prints it on stderr and exits non-zero, the GUI
+shows it in a dialog or the status bar.
+"""
+
+from __future__ import annotations
+
+
+class SegcoreError(Exception):
+    """Base class of every error segcore raises on purpose."""
+
+
+class DataError(SegcoreError):
+    """An image, mask or folder cannot be used (missing, corrupt, wrong size, bad values, empty)."""
+
+
+class CheckpointError(SegcoreError):
+    """A file is not a usable checkpoint (not one, corrupt, incompatible)."""
+
+
+class ConfigError(SegcoreError):
+    """An option or argument is invalid (unknown architecture, bad value)."""
+
+
+class TrainingError(SegcoreError):
+    """Training cannot go on (loss became NaN, device failure)."""
+
+
+class CRFUnavailableError(SegcoreError):
+    """pydensecrf cannot be imported; the message says how to install it."""
