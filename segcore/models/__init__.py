@@ -1,0 +1,60 @@
+"""Model registry: architecture name -> class, with a one-line description.
+
+``create_model("unet", in_channels=3, num_classes=2, width=32)`` builds a model; every model stores
+``model.arch = (name, kwargs)`` so a checkpoint can rebuild it without being told what it is. Architectures live
+in one module each and register themselves with :func:`register`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from segcore.errors import ConfigError
+
+_REGISTRY: dict[str, tuple[Callable, str]] = {}
+_MODULES = ["unet", "segnet", "pspnet"]  # imported on first use; a missing one is simply not offered
+
+
+def register(name: str, description: str):
+    """Class decorator adding an architecture to the registry."""
+
+    def wrap(cls):
+        _REGISTRY[name] = (cls, description)
+        return cls
+
+    return wrap
+
+
+def _load_all() -> None:
+    for module in _MODULES:
+        try:
+            importlib.import_module(f"segcore.models.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"segcore.models.{module}":
+                raise
+
+
+def available() -> dict[str, str]:
+    """Registered architectures, name -> one-line description, in registration order."""
+    _load_all()
+    return {name: desc for name, (_, desc) in _REGISTRY.items()}
+
+
+def create_model(name: str, in_channels: int, num_classes: int, **kwargs):
+    """Build architecture ``name``; unknown names or arguments raise ConfigError listing what is valid."""
+    _load_all()
+    if name not in _REGISTRY:
+        valid = ", ".join(sorted(_REGISTRY))
+        raise ConfigError(f"unknown architecture '{name}'; choose one of: {valid}")
+    cls = _REGISTRY[name][0]
+    try:
+        model = cls(in_channels=in_channels, num_classes=num_classes, **kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"invalid arguments for {name}: {exc}") from exc
+    model.arch = (name, dict(kwargs))
+    return model
+
+
+def count_parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())
