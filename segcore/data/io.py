@@ -1,0 +1,254 @@
+"""Reading and writing images and masks.
+
+Images come back as ``(H, W, C)`` arrays in their stored dtype (float64/float16 become float32); masks as
+``(H, W)`` integer arrays of file values (``read_mask_raw``) or ``uint8`` class indices (``read_mask``).
+PNG/JPEG/BMP go through Pillow, TIFF through tifffile. Every failure is a :class:`DataError` naming the file.
+
+Colour-coded RGB masks: when the :class:`ClassSpec` passed to ``read_mask_raw``/``read_mask`` has the colours of
+the file, each colour maps to its class value (black maps to ``spec.unlabelled`` when black is no class colour);
+without a matching spec such a mask is refused with a message saying how to fix it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import tifffile
+from PIL import Image, UnidentifiedImageError
+
+from segcore.atomic import atomic_path
+from segcore.data.classes import ClassSpec
+from segcore.errors import DataError
+
+# Pillow refuses images above this many pixels (decompression-bomb guard); microscopy slides are big, so allow
+# about 1.5 gigapixels (~39k x 39k) instead of Pillow's default 89 megapixels.
+MAX_IMAGE_PIXELS = 1_500_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+PIL_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+TIFF_SUFFIXES = (".tif", ".tiff")
+IMAGE_SUFFIXES = PIL_SUFFIXES + TIFF_SUFFIXES
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    """True for a visible file with a supported image suffix."""
+    path = Path(path)
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
+
+
+# -- low-level decoding -----------------------------------------------------------------------------------------
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not an image file")
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise DataError(f"{path}: unsupported file type '{path.suffix}' (supported: {', '.join(IMAGE_SUFFIXES)})")
+
+
+def _open_pil(path: Path) -> Image.Image:
+    """Open and fully decode with Pillow, turning its exceptions into DataError."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im.copy()
+    except Image.DecompressionBombError as exc:
+        raise DataError(
+            f"{path}: image too large ({exc}); more than {MAX_IMAGE_PIXELS:,} pixels looks like a "
+            "decompression bomb — tile it or raise segcore.data.io.MAX_IMAGE_PIXELS"
+        ) from exc
+    except UnidentifiedImageError as exc:
+        raise DataError(f"{path}: not a readable image (corrupt or wrong extension)") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"{path}: corrupt or truncated image ({exc})") from exc
+
+
+def _read_tiff(path: Path) -> np.ndarray:
+    """Decode a TIFF; RGB+alpha drops alpha, (C,H,W) is transposed to (H,W,C)."""
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            array = series.asarray()
+            axes = series.axes
+            page = tif.pages[0]
+            rgb_alpha = page.photometric == tifffile.PHOTOMETRIC.RGB and bool(page.extrasamples)
+    except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as exc:
+        raise DataError(f"{path}: corrupt or unreadable TIFF ({exc})") from exc
+    # Drop singleton axes (e.g. T=1, Z=1) but keep Y and X.
+    keep = [i for i, (ax, n) in enumerate(zip(axes, array.shape, strict=True)) if n > 1 or ax in "YX"]
+    if len(keep) < array.ndim:
+        array = array.reshape([array.shape[i] for i in keep])
+        axes = "".join(axes[i] for i in keep)
+    if array.ndim == 2:
+        return array[:, :, None]
+    if array.ndim != 3:
+        raise DataError(f"{path}: {array.ndim}-D TIFF (axes {axes}, shape {array.shape}) is not a 2-D image")
+    if axes.endswith("YX") or (not axes.endswith("S") and array.shape[0] < min(array.shape[1:])):
+        array = np.moveaxis(array, 0, -1)  # (C,H,W) -> (H,W,C)
+    if rgb_alpha and array.shape[-1] == 4:
+        array = array[..., :3]
+    return array
+
+
+def _normalise_dtype(array: np.ndarray) -> np.ndarray:
+    if array.dtype == bool:
+        return array.astype(np.uint8) * 255
+    if array.dtype.kind == "f" and array.dtype != np.float32:
+        return array.astype(np.float32)
+    return array
+
+
+# -- images -----------------------------------------------------------------------------------------------------
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as an ``(H, W, C)`` array in its stored dtype.
+
+    Greyscale gives C=1; palette images become RGB; RGBA/LA drop alpha; TIFF (C,H,W) stacks are transposed.
+    Raises DataError for missing, corrupt or unsupported files.
+    """
+    path = Path(path)
+    _check_readable(path)
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        array = _read_tiff(path)
+    else:
+        array = _pil_to_image_array(_open_pil(path))
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.shape[0] < 1 or array.shape[1] < 1:
+        raise DataError(f"{path}: image is empty (shape {array.shape})")
+    return np.ascontiguousarray(_normalise_dtype(array))
+
+
+def _pil_to_image_array(im: Image.Image) -> np.ndarray:
+    if im.mode == "P" or im.mode == "PA":
+        im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
+    if im.mode in ("RGBA", "RGBa", "RGBX"):
+        return np.asarray(im)[..., :3]
+    if im.mode in ("LA", "La"):
+        return np.asarray(im)[..., :1]
+    if im.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        im = im.convert("RGB")
+    if im.mode == "1":
+        im = im.convert("L")
+    return np.asarray(im)
+
+
+def write_image(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write an image atomically: PNG/JPEG/BMP via Pillow (uint8, or uint16 greyscale PNG), TIFF any dtype."""
+    path = Path(path)
+    array = np.asarray(array)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        if path.suffix.lower() not in TIFF_SUFFIXES:
+            raise DataError(f"{path}: cannot store an image of shape {array.shape} in {path.suffix} (use .tif)")
+    suffix = path.suffix.lower()
+    if suffix in TIFF_SUFFIXES:
+        with atomic_path(path) as tmp:
+            tifffile.imwrite(tmp, array, photometric="rgb" if array.ndim == 3 and array.shape[2] == 3 else None)
+        return
+    if suffix not in PIL_SUFFIXES:
+        raise DataError(f"{path}: unsupported file type '{path.suffix}' (supported: {', '.join(IMAGE_SUFFIXES)})")
+    ok = array.dtype == np.uint8 or (array.dtype == np.uint16 and array.ndim == 2 and suffix == ".png")
+    if not ok:
+        raise DataError(f"{path}: cannot store {array.dtype} data of shape {array.shape} in {suffix} (use .tif)")
+    fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP"}[suffix]
+    with atomic_path(path) as tmp:
+        Image.fromarray(array).save(tmp, format=fmt)
+
+
+# -- masks ------------------------------------------------------------------------------------------------------
+def read_mask_raw(path: str | os.PathLike, spec: ClassSpec | None = None) -> np.ndarray:
+    """Read a mask file as an ``(H, W)`` integer array of file values.
+
+    Palette PNGs give their palette indices, greyscale-stored-as-RGB gives one channel. A colour-coded RGB mask
+    is mapped through ``spec.colors`` when ``spec`` is given; otherwise it raises DataError.
+    """
+    path = Path(path)
+    _check_readable(path)
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        array = _read_tiff(path)
+    else:
+        im = _open_pil(path)
+        if im.mode in ("P", "L", "I;16", "I;16B", "I;16L", "I", "F", "1"):
+            array = np.asarray(im)
+        else:
+            array = _pil_to_image_array(im)
+    if array.ndim == 3:
+        array = _mask_channels_to_values(path, array, spec)
+    if array.dtype == bool:
+        array = array.astype(np.uint8)
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)) or not np.array_equal(array, np.round(array)) or array.min() < 0:
+            raise DataError(f"{path}: mask holds non-integer values; masks must store class values")
+        array = array.astype(np.uint16 if array.max() < 65536 else np.int64)
+    if array.dtype.kind == "i" and array.size and array.min() < 0:
+        raise DataError(f"{path}: mask holds negative values")
+    return np.ascontiguousarray(array)
+
+
+def _mask_channels_to_values(path: Path, array: np.ndarray, spec: ClassSpec | None) -> np.ndarray:
+    if array.shape[2] == 1 or all(np.array_equal(array[..., 0], array[..., c]) for c in range(1, array.shape[2])):
+        return array[..., 0]
+    if array.shape[2] == 3 and spec is not None:
+        mapped = _colours_to_values(array, spec)
+        if mapped is not None:
+            return mapped
+    colours = np.unique(array.reshape(-1, array.shape[2])[:: max(1, array.shape[0] * array.shape[1] // 100000)], axis=0)
+    raise DataError(
+        f"{path}: colour-coded mask ({len(colours)}+ colours, e.g. {[tuple(int(v) for v in c) for c in colours[:4]]}); "
+        "save it as class indices (greyscale or palette PNG) or give a classes.json whose colours match"
+    )
+
+
+def _colours_to_values(rgb: np.ndarray, spec: ClassSpec) -> np.ndarray | None:
+    """Map each pixel colour to the class value with that colour; None when a colour is not in the spec."""
+    key = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
+    table = {(r << 16) | (g << 8) | b: v for (r, g, b), v in zip(spec.colors, spec.values, strict=False)}
+    if spec.unlabelled is not None and 0 not in table:
+        table[0] = spec.unlabelled  # black = unlabelled when no class is black (densecrf convention)
+    found, inverse = np.unique(key, return_inverse=True)
+    if not all(int(k) in table for k in found):
+        return None
+    lut = np.array([table[int(k)] for k in found], dtype=np.int64)
+    out = lut[inverse.reshape(key.shape)]
+    return out.astype(np.uint8 if out.max(initial=0) < 256 else np.uint16)
+
+
+def read_mask(path: str | os.PathLike, spec: ClassSpec) -> np.ndarray:
+    """Read a mask file as ``uint8`` class indices (IGNORE_INDEX for unlabelled) through ``spec.decode``."""
+    return spec.decode(read_mask_raw(path, spec), source=str(path))
+
+
+def write_mask(path: str | os.PathLike, mask: np.ndarray, spec: ClassSpec) -> None:
+    """Write class indices as an indexed PNG (pixel = file value, palette = class colours), atomically.
+
+    Values above 255 cannot live in a palette PNG, so such specs are written as 16-bit greyscale PNG.
+    ``read_mask(path, spec)`` gives back the identical array.
+    """
+    path = Path(path)
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise DataError(f"{path}: a mask must be 2-D, got shape {mask.shape}")
+    if mask.dtype.kind not in "ui":
+        raise DataError(f"{path}: a mask must hold integer class indices, got {mask.dtype}")
+    bad = (mask >= spec.num_classes) & (mask != 255)
+    if bad.any():
+        raise DataError(f"{path}: mask holds class indices {sorted(np.unique(mask[bad]).tolist())[:10]} "
+                        f"but the class list has {spec.num_classes} classes")
+    values = spec.encode(mask.astype(np.uint8))
+    if path.suffix.lower() != ".png":
+        raise DataError(f"{path}: masks are written as PNG; use a .png file name")
+    image = Image.fromarray(values) if values.dtype == np.uint16 else _as_palette(values, spec)
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
+
+
+def _as_palette(values: np.ndarray, spec: ClassSpec) -> Image.Image:
+    palette = np.zeros((256, 3), dtype=np.uint8)
+    for value, colour in zip(spec.values, spec.colors, strict=False):
+        palette[value] = colour
+    image = Image.frombytes("P", (values.shape[1], values.shape[0]), np.ascontiguousarray(values).tobytes())
+    image.putpalette(palette.ravel().tolist())
+    return image

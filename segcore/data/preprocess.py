@@ -1,0 +1,138 @@
+"""Image preprocessing shared by training and prediction: intensity scaling, resizing, channel matching.
+
+Everything here is plain numpy/Pillow (no torch), so the GUI and the predictor use the same code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from segcore.errors import DataError
+
+LOW_PERCENTILE = 0.5
+HIGH_PERCENTILE = 99.5
+# Percentiles are computed on a strided subsample of at most this many pixels (big slides would be slow).
+_PERCENTILE_SAMPLES = 1_000_000
+_GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 luma, as Pillow's "L"
+
+
+def _as_hwc(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim == 2:
+        return image[:, :, None]
+    if image.ndim != 3:
+        raise DataError(f"expected an (H, W, C) image, got shape {image.shape}")
+    return image
+
+
+def to_unit(image: np.ndarray) -> np.ndarray:
+    """Scale an image to float32 ``(H, W, C)`` in [0, 1].
+
+    uint8 is divided by 255; every other dtype gets a per-channel percentile stretch (0.5 % -> 0, 99.5 % -> 1),
+    falling back to min/max when the percentiles coincide. A constant channel becomes 0.
+    """
+    image = _as_hwc(image)
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255.0
+    if image.dtype == bool:
+        return image.astype(np.float32)
+    out = np.empty(image.shape, dtype=np.float32)
+    for c in range(image.shape[2]):
+        channel = np.nan_to_num(image[..., c].astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        lo, hi = _stretch_limits(channel)
+        if hi > lo:
+            out[..., c] = np.clip((channel - lo) / (hi - lo), 0.0, 1.0)
+        else:
+            out[..., c] = 0.0
+    return out
+
+
+def _stretch_limits(channel: np.ndarray) -> tuple[float, float]:
+    flat = channel.ravel()
+    step = max(1, flat.size // _PERCENTILE_SAMPLES)
+    sample = flat[::step]
+    lo, hi = np.percentile(sample, [LOW_PERCENTILE, HIGH_PERCENTILE])
+    if hi <= lo:  # sparse bright objects on a flat background: use the full range
+        lo, hi = float(sample.min()), float(sample.max())
+    return float(lo), float(hi)
+
+
+def scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
+    """``(int(scale * height), int(scale * width))``; DataError for a bad scale or a result under 1 pixel."""
+    if not (scale > 0 and np.isfinite(scale)):
+        raise DataError(f"scale must be a positive number, got {scale}")
+    h, w = int(scale * height), int(scale * width)
+    if h < 1 or w < 1:
+        raise DataError(f"scale {scale} shrinks a {height}x{width} image below one pixel")
+    return h, w
+
+
+def resize_image(image: np.ndarray, scale: float) -> np.ndarray:
+    """Resize by ``scale`` (bilinear, anti-aliased when shrinking), keeping dtype and channel layout."""
+    image = np.asarray(image)
+    size = scaled_size(image.shape[0], image.shape[1], scale)
+    if size == image.shape[:2]:
+        return image
+    return resize_image_to(image, size)
+
+
+def resize_image_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize to ``(height, width)`` bilinearly; works for any dtype and channel count, keeps the dtype."""
+    image = np.asarray(image)
+    h, w = int(size[0]), int(size[1])
+    if (h, w) == image.shape[:2]:
+        return image
+    hwc = _as_hwc(image)
+    out = np.empty((h, w, hwc.shape[2]), dtype=np.float32)
+    for c in range(hwc.shape[2]):
+        plane = Image.fromarray(np.ascontiguousarray(hwc[..., c], dtype=np.float32))
+        out[..., c] = np.asarray(plane.resize((w, h), Image.BILINEAR))
+    if image.dtype.kind in "ui":
+        info = np.iinfo(image.dtype)
+        out = np.clip(np.rint(out), info.min, info.max)
+    elif image.dtype == bool:
+        out = out >= 0.5
+    out = out.astype(image.dtype, copy=False)
+    return out if image.ndim == 3 else out[..., 0]
+
+
+def resize_mask(mask: np.ndarray, scale: float) -> np.ndarray:
+    """Resize a label mask by ``scale`` with nearest-neighbour sampling (labels are never blended)."""
+    mask = np.asarray(mask)
+    size = scaled_size(mask.shape[0], mask.shape[1], scale)
+    return resize_mask_to(mask, size)
+
+
+def resize_mask_to(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize of a 2-D (or H,W,...) array to ``(height, width)``, sampling pixel centres."""
+    mask = np.asarray(mask)
+    h, w = int(size[0]), int(size[1])
+    if (h, w) == mask.shape[:2]:
+        return mask
+    rows = np.minimum(((np.arange(h) + 0.5) * mask.shape[0] / h).astype(np.int64), mask.shape[0] - 1)
+    cols = np.minimum(((np.arange(w) + 0.5) * mask.shape[1] / w).astype(np.int64), mask.shape[1] - 1)
+    return np.ascontiguousarray(mask[rows][:, cols])
+
+
+def match_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """Convert an ``(H, W, C)`` image to ``channels`` channels.
+
+    1 -> 3 repeats the grey channel, 3 -> 1 takes luma, 4 -> 3 drops alpha, 4 -> 1 drops alpha then takes
+    luma. Any other change raises DataError. The dtype is kept.
+    """
+    image = _as_hwc(image)
+    have = image.shape[2]
+    if have == channels:
+        return image
+    if have == 4 and channels in (1, 3):
+        return match_channels(image[..., :3], channels)
+    if have == 1 and channels == 3:
+        return np.repeat(image, 3, axis=2)
+    if have == 3 and channels == 1:
+        grey = image.astype(np.float32) @ _GREY_WEIGHTS
+        if image.dtype.kind in "ui":
+            info = np.iinfo(image.dtype)
+            grey = np.clip(np.rint(grey), info.min, info.max)
+        return grey.astype(image.dtype)[:, :, None]
+    raise DataError(f"cannot convert an image with {have} channels to {channels} channels")
