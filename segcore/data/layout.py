@@ -1,0 +1,207 @@
+"""Finding image/mask pairs in a folder, the class list of a folder, and the train/validation split.
+
+Three layouts are understood (checked in this order):
+
+1. ``FOLDER/images/*`` + ``FOLDER/masks/*``: a mask has the image's stem, or the stem + ``_mask``
+   (``images/a.tif`` <-> ``masks/a.png`` or ``masks/a_mask.png``). ``masks/`` may be missing or partial.
+2. ``FOLDER/data/`` + ``FOLDER/val/`` (the original layout): each holds the images, their masks either in a
+   ``masks/`` subfolder (same rules as above) or beside them as ``STEM_mask.EXT``, and a list ``data.txt`` /
+   ``val.txt`` (one image file name per line; ``create_txt`` writes it). Without a list every image is used.
+   Samples get ``split="train"`` or ``"val"``.
+3. A plain folder of images (optionally with ``STEM_mask.EXT`` files or a ``masks/`` subfolder).
+
+Images without a mask are kept with ``mask=None`` (annotation starts from nothing); masks without an image
+are ignored and reported in ``warnings``. Hidden files (``.name``, e.g. unfinished atomic writes) are skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from segcore.atomic import write_text_atomic
+from segcore.data.classes import ClassSpec
+from segcore.data.io import is_image_file, read_image, read_mask, read_mask_raw
+from segcore.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+MASK_SUFFIX = "_mask"
+SPLIT_DIRS = {"train": "data", "val": "val"}
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image, its mask file (None when not annotated yet) and its split ("train"/"val"/None)."""
+
+    image: Path
+    mask: Path | None = None
+    split: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.image.stem
+
+
+def natural_key(path: Path) -> list:
+    """Sort key that puts ``2.png`` before ``10.png``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def _image_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted((p for p in folder.iterdir() if is_image_file(p)), key=natural_key)
+
+
+def _mask_stem(stem: str) -> str:
+    return stem[: -len(MASK_SUFFIX)] if stem.endswith(MASK_SUFFIX) else stem
+
+
+def _pair(images: list[Path], masks: list[Path], split: str | None, warnings: list[str]) -> list[Sample]:
+    """Match masks to images by stem (or stem + ``_mask``)."""
+    by_stem: dict[str, Path] = {}
+    for mask in masks:
+        stem = _mask_stem(mask.stem)
+        if stem in by_stem:
+            raise DataError(f"two masks for image '{stem}': {by_stem[stem]} and {mask}; keep one")
+        by_stem[stem] = mask
+    image_stems = {image.stem for image in images}
+    for stem, mask in by_stem.items():
+        if stem not in image_stems:
+            warnings.append(f"{mask}: no image with stem '{stem}'; mask ignored")
+    return [Sample(image, by_stem.get(image.stem), split) for image in images]
+
+
+def _read_list(folder: Path, images: list[Path]) -> list[Path] | None:
+    """Images named in the folder's .txt list (``data.txt``/``val.txt``, or its only .txt); None without one."""
+    named = folder / f"{folder.name}.txt"
+    lists = [named] if named.is_file() else sorted(folder.glob("*.txt"))
+    if not lists:
+        return None
+    if len(lists) > 1:
+        raise DataError(f"{folder}: several .txt lists ({', '.join(p.name for p in lists)}); "
+                        f"name the one to use {named.name}")
+    by_name = {p.name: p for p in images} | {p.stem: p for p in images}
+    chosen = []
+    for line in lists[0].read_text(encoding="utf-8").splitlines():
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        entry_name = Path(entry).name
+        if entry_name not in by_name:
+            raise DataError(f"{lists[0]}: lists '{entry}' but {folder} has no such image")
+        chosen.append(by_name[entry_name])
+    return chosen
+
+
+def _scan_split_dir(folder: Path, split: str | None, warnings: list[str], use_list: bool) -> list[Sample]:
+    files = _image_files(folder)
+    images = [p for p in files if not p.stem.endswith(MASK_SUFFIX)]
+    masks = [p for p in files if p.stem.endswith(MASK_SUFFIX)] + _image_files(folder / "masks")
+    if use_list:
+        listed = _read_list(folder, images)
+        if listed is not None:
+            images = listed
+    return _pair(images, masks, split, warnings)
+
+
+def find_samples(folder: str | os.PathLike, warnings: list[str] | None = None) -> list[Sample]:
+    """List the samples of ``folder`` in any supported layout (see the module docstring).
+
+    Messages about ignored files are appended to ``warnings`` (and logged). Raises DataError when the folder
+    is missing or holds no images.
+    """
+    folder = Path(folder)
+    warnings = [] if warnings is None else warnings
+    if not folder.is_dir():
+        raise DataError(f"{folder}: folder not found")
+    if (folder / "images").is_dir():
+        samples = _pair(_image_files(folder / "images"), _image_files(folder / "masks"), None, warnings)
+    elif any((folder / d).is_dir() for d in SPLIT_DIRS.values()):
+        samples = []
+        for split, name in SPLIT_DIRS.items():
+            samples += _scan_split_dir(folder / name, split, warnings, use_list=True)
+    else:
+        samples = _scan_split_dir(folder, None, warnings, use_list=False)
+    for message in warnings:
+        log.warning(message)
+    if not samples:
+        raise DataError(f"{folder}: no images found (expected images/ + masks/, data/ + val/, or image files "
+                        f"with suffixes .png .jpg .bmp .tif)")
+    return samples
+
+
+def create_txt(folder: str | os.PathLike) -> list[Path]:
+    """Write ``data/data.txt`` and ``val/val.txt`` listing the image files of each split folder.
+
+    Returns the lists written. Raises DataError when the folder has neither ``data/`` nor ``val/``.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: folder not found")
+    written = []
+    for name in SPLIT_DIRS.values():
+        split_dir = folder / name
+        if not split_dir.is_dir():
+            continue
+        images = [p.name for p in _image_files(split_dir) if not p.stem.endswith(MASK_SUFFIX)]
+        target = split_dir / f"{name}.txt"
+        write_text_atomic(target, "".join(f"{n}\n" for n in images))
+        written.append(target)
+    if not written:
+        raise DataError(f"{folder}: no data/ or val/ folder; file lists are only used by the data/ + val/ layout")
+    return written
+
+
+def load_class_spec(folder: str | os.PathLike, samples: list[Sample]) -> ClassSpec:
+    """The folder's ``classes.json``, or a spec inferred from the union of values in the samples' masks."""
+    spec = ClassSpec.load(folder)
+    if spec is not None:
+        return spec
+    values: set[int] = set()
+    for sample in samples:
+        if sample.mask is not None:
+            values |= set(np.unique(read_mask_raw(sample.mask)).tolist())
+    return ClassSpec.infer(values)
+
+
+def load_sample(sample: Sample, spec: ClassSpec) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read a sample's image ``(H,W,C)`` and mask indices ``(H,W)`` (None without mask); sizes must agree."""
+    image = read_image(sample.image)
+    if sample.mask is None:
+        return image, None
+    mask = read_mask(sample.mask, spec)
+    if mask.shape != image.shape[:2]:
+        raise DataError(f"{sample.mask}: mask is {mask.shape[0]}x{mask.shape[1]} but image {sample.image} is "
+                        f"{image.shape[0]}x{image.shape[1]}")
+    return image, mask
+
+
+def split_samples(samples: list[Sample], val_fraction: float = 0.2, seed: int = 0) -> tuple[list[Sample], list[Sample]]:
+    """Split the labelled samples into (train, val).
+
+    A layout with a val split (``split == "val"``) is used as is. Otherwise a seeded random ``val_fraction``
+    goes to validation: at least one image when there are two or more labelled images, never all of them.
+    Samples without a mask are left out of both.
+    """
+    if not 0 <= val_fraction < 1:
+        raise ConfigError(f"validation fraction must be in [0, 1), got {val_fraction}")
+    labelled = [s for s in samples if s.mask is not None]
+    if any(s.split == "val" for s in labelled):
+        return [s for s in labelled if s.split != "val"], [s for s in labelled if s.split == "val"]
+    order = list(range(len(labelled)))
+    random.Random(seed).shuffle(order)
+    n_val = round(len(labelled) * val_fraction)
+    if val_fraction > 0 and len(labelled) >= 2:
+        n_val = min(max(n_val, 1), len(labelled) - 1)
+    val_idx = set(order[:n_val])
+    train = [s for i, s in enumerate(labelled) if i not in val_idx]
+    val = [s for i, s in enumerate(labelled) if i in val_idx]
+    return train, val
