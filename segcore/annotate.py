@@ -1,0 +1,339 @@
+"""Mask editing on numpy arrays: brush/eraser strokes, flood fill, polygon fill, and undo history.
+
+No Qt here: the GUI turns mouse events into image coordinates and calls these functions; tests drive them
+directly. Coordinates are floats in image pixels, ``(x, y)`` with pixel ``(col, row)`` covering
+``[col, col+1) x [row, row+1)``, so pixel centres sit at ``col + 0.5``.
+
+An edit is done in two steps: a pure *footprint* (the pixels a tool touches, as a bounding box plus a boolean
+selection) and :meth:`EditSession.apply`, which writes a value there after backing up the touched tiles. A
+session groups one user action (a whole stroke) into one :class:`Edit` holding only the changed bounding box,
+before and after, which :class:`History` undoes and redoes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from segcore.data.classes import IGNORE_INDEX
+from segcore.errors import DataError
+
+__all__ = [
+    "IGNORE_INDEX", "Box", "Footprint", "line_footprint", "flood_footprint", "polygon_footprint",
+    "apply_footprint", "Edit", "EditSession", "History",
+]
+
+Box = tuple[int, int, int, int]  # (y0, x0, y1, x1), end exclusive
+
+
+class Footprint(NamedTuple):
+    """Pixels a tool touches: ``sel`` (bool, h x w) placed at row ``y0``, column ``x0``."""
+
+    y0: int
+    x0: int
+    sel: np.ndarray
+
+    @property
+    def box(self) -> Box:
+        h, w = self.sel.shape
+        return (self.y0, self.x0, self.y0 + h, self.x0 + w)
+
+
+def _check_mask(mask: np.ndarray) -> None:
+    if mask.ndim != 2 or mask.dtype != np.uint8:
+        raise DataError(f"a mask must be a 2-D uint8 array, got {mask.dtype} with shape {mask.shape}")
+
+
+def _trimmed(y0: int, x0: int, sel: np.ndarray) -> Footprint | None:
+    """The footprint cropped to the bounding box of its selected pixels (None when empty)."""
+    rows, cols = np.flatnonzero(sel.any(axis=1)), np.flatnonzero(sel.any(axis=0))
+    if len(rows) == 0:
+        return None
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    return Footprint(y0 + r0, x0 + c0, sel[r0:r1, c0:c1])
+
+
+def line_footprint(shape: tuple[int, int], p0: Sequence[float], p1: Sequence[float],
+                   size: float) -> Footprint | None:
+    """Pixels whose centre lies within ``size / 2`` of the segment ``p0 -> p1`` (a disc swept along it).
+
+    A click is a segment of length zero (one disc). Returns None when the stroke lies outside the image.
+    """
+    radius = max(float(size), 1.0) / 2.0
+    (x0, y0), (x1, y1) = (float(p0[0]), float(p0[1])), (float(p1[0]), float(p1[1]))
+    h, w = shape
+    c0 = max(int(np.floor(min(x0, x1) - radius)), 0)
+    c1 = min(int(np.ceil(max(x0, x1) + radius)) + 1, w)
+    r0 = max(int(np.floor(min(y0, y1) - radius)), 0)
+    r1 = min(int(np.ceil(max(y0, y1) + radius)) + 1, h)
+    if c0 >= c1 or r0 >= r1:
+        return None
+    px = np.arange(c0, c1, dtype=np.float64)[None, :] + 0.5 - x0
+    py = np.arange(r0, r1, dtype=np.float64)[:, None] + 0.5 - y0
+    dx, dy = x1 - x0, y1 - y0
+    length2 = dx * dx + dy * dy
+    # Projection of each pixel centre on the segment, clamped to its ends.
+    t = np.clip((px * dx + py * dy) / length2, 0.0, 1.0) if length2 > 0 else np.zeros((1, 1))
+    dist2 = (px - t * dx) ** 2 + (py - t * dy) ** 2
+    return _trimmed(r0, c0, dist2 <= radius * radius)
+
+
+def _runs(match: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Horizontal runs of True: (row, start, end) arrays sorted row-major, and a row -> first-run index table."""
+    h, w = match.shape
+    padded = np.zeros((h, w + 2), dtype=np.int8)
+    padded[:, 1:-1] = match
+    diff = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(diff == 1)
+    _, ends = np.nonzero(diff == -1)
+    row_ptr = np.searchsorted(rows, np.arange(h + 1))
+    return rows, starts, ends, row_ptr
+
+
+def flood_footprint(mask: np.ndarray, point: Sequence[float]) -> Footprint | None:
+    """The 4-connected region of pixels equal to the value under ``point`` ((x, y) floats).
+
+    Works on runs of equal pixels (a breadth-first search over runs, not pixels), so filling a large region of
+    a 4096 x 4096 mask takes milliseconds. Returns None when the point is outside the mask.
+    """
+    _check_mask(mask)
+    h, w = mask.shape
+    col, row = int(np.floor(point[0])), int(np.floor(point[1]))
+    if not (0 <= row < h and 0 <= col < w):
+        return None
+    rows, starts, ends, row_ptr = _runs(mask == mask[row, col])
+    lo, hi = row_ptr[row], row_ptr[row + 1]
+    seed = lo + int(np.searchsorted(starts[lo:hi], col, side="right")) - 1
+    seen = {seed}
+    todo = [seed]
+    while todo:
+        run = todo.pop()
+        r, s, e = rows[run], starts[run], ends[run]
+        for nr in (r - 1, r + 1):
+            if not 0 <= nr < h:
+                continue
+            lo, hi = row_ptr[nr], row_ptr[nr + 1]
+            # Runs in the next row overlapping [s, e): end > s and start < e (both sorted within a row).
+            first = lo + int(np.searchsorted(ends[lo:hi], s, side="right"))
+            last = lo + int(np.searchsorted(starts[lo:hi], e, side="left"))
+            for other in range(first, last):
+                if other not in seen:
+                    seen.add(other)
+                    todo.append(other)
+    found = np.fromiter(seen, dtype=np.int64)
+    fr, fs, fe = rows[found], starts[found], ends[found]
+    y0, x0 = int(fr.min()), int(fs.min())
+    sel = np.zeros((int(fr.max()) - y0 + 1, int(fe.max()) - x0), dtype=bool)
+    for r, s, e in zip(fr - y0, fs - x0, fe - x0, strict=True):
+        sel[r, s:e] = True
+    return Footprint(y0, x0, sel)
+
+
+def polygon_footprint(shape: tuple[int, int], points: Sequence[Sequence[float]]) -> Footprint | None:
+    """Pixels whose centre lies inside the closed polygon ``points`` ((x, y) floats), even-odd rule.
+
+    Scanline rasterisation: per pixel row, the crossings of every edge with the row's centre line, sorted and
+    filled in pairs. Fewer than three points or a polygon outside the image gives None.
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if len(pts) < 3:
+        return None
+    h, w = shape
+    r0 = max(int(np.floor(pts[:, 1].min())), 0)
+    r1 = min(int(np.ceil(pts[:, 1].max())) + 1, h)
+    c0 = max(int(np.floor(pts[:, 0].min())), 0)
+    c1 = min(int(np.ceil(pts[:, 0].max())) + 1, w)
+    if r0 >= r1 or c0 >= c1:
+        return None
+    xa, ya = pts[:, 0], pts[:, 1]
+    xb, yb = np.roll(xa, -1), np.roll(ya, -1)
+    yc = np.arange(r0, r1, dtype=np.float64)[:, None] + 0.5  # (rows, 1) against (edges,)
+    crosses = (ya <= yc) != (yb <= yc)  # half-open rule: a vertex on the line counts once
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xs = xa + (yc - ya) * (xb - xa) / (yb - ya)
+    xs = np.where(crosses, xs, np.inf)
+    xs.sort(axis=1)
+    sel = np.zeros((r1 - r0, c1 - c0), dtype=bool)
+    centres = np.arange(c0, c1, dtype=np.float64) + 0.5
+    counts = crosses.sum(axis=1)
+    for i in np.flatnonzero(counts):
+        row_x = xs[i, : counts[i]]
+        # A centre is inside when an odd number of crossings lie left of it.
+        inside = (np.searchsorted(row_x, centres, side="right") % 2).astype(bool)
+        sel[i] = inside
+    return _trimmed(r0, c0, sel)
+
+
+def apply_footprint(mask: np.ndarray, footprint: Footprint | None, value: int) -> Box | None:
+    """Write ``value`` over the footprint in place; the box that changed, or None if nothing did."""
+    _check_mask(mask)
+    if footprint is None:
+        return None
+    y0, x0, y1, x1 = footprint.box
+    region = mask[y0:y1, x0:x1]
+    changed = footprint.sel & (region != value)
+    if not changed.any():
+        return None
+    region[changed] = value
+    return footprint.box
+
+
+@dataclass
+class Edit:
+    """One undoable change: the pixels of a bounding box before and after."""
+
+    y0: int
+    x0: int
+    before: np.ndarray
+    after: np.ndarray
+
+    @property
+    def box(self) -> Box:
+        h, w = self.before.shape
+        return (self.y0, self.x0, self.y0 + h, self.x0 + w)
+
+    @property
+    def nbytes(self) -> int:
+        return self.before.nbytes + self.after.nbytes
+
+    def undo(self, mask: np.ndarray) -> Box:
+        y0, x0, y1, x1 = self.box
+        mask[y0:y1, x0:x1] = self.before
+        return self.box
+
+    def redo(self, mask: np.ndarray) -> Box:
+        y0, x0, y1, x1 = self.box
+        mask[y0:y1, x0:x1] = self.after
+        return self.box
+
+
+class EditSession:
+    """Groups the writes of one user action into one :class:`Edit`.
+
+    Before a write touches a tile of the mask for the first time, that tile is copied; :meth:`finish` rebuilds
+    the "before" pixels of the changed box from those copies. Memory stays proportional to what the stroke
+    touched, never to the whole mask.
+    """
+
+    TILE = 128
+
+    def __init__(self, mask: np.ndarray) -> None:
+        _check_mask(mask)
+        self.mask = mask
+        self._tiles: dict[tuple[int, int], np.ndarray] = {}
+        self._box: Box | None = None
+
+    def _backup(self, box: Box) -> None:
+        t = self.TILE
+        y0, x0, y1, x1 = box
+        for ty in range(y0 // t, (y1 - 1) // t + 1):
+            for tx in range(x0 // t, (x1 - 1) // t + 1):
+                if (ty, tx) not in self._tiles:
+                    self._tiles[ty, tx] = self.mask[ty * t:(ty + 1) * t, tx * t:(tx + 1) * t].copy()
+
+    def _grow(self, box: Box) -> None:
+        if self._box is None:
+            self._box = box
+        else:
+            a = self._box
+            self._box = (min(a[0], box[0]), min(a[1], box[1]), max(a[2], box[2]), max(a[3], box[3]))
+
+    def apply(self, footprint: Footprint | None, value: int) -> Box | None:
+        """Write ``value`` over ``footprint``; returns the box that changed (for a partial redraw) or None."""
+        if footprint is None:
+            return None
+        self._backup(footprint.box)
+        box = apply_footprint(self.mask, footprint, value)
+        if box is not None:
+            self._grow(box)
+        return box
+
+    def replace(self, new_mask: np.ndarray) -> Box | None:
+        """Replace the whole mask (accepting a prediction, clearing) as part of this action."""
+        if new_mask.shape != self.mask.shape:
+            raise DataError(f"new mask is {new_mask.shape}, the image needs {self.mask.shape}")
+        diff = np.nonzero(new_mask != self.mask)
+        if len(diff[0]) == 0:
+            return None
+        box = (int(diff[0].min()), int(diff[1].min()), int(diff[0].max()) + 1, int(diff[1].max()) + 1)
+        self._backup(box)
+        y0, x0, y1, x1 = box
+        self.mask[y0:y1, x0:x1] = new_mask[y0:y1, x0:x1]
+        self._grow(box)
+        return box
+
+    def _before(self, box: Box) -> np.ndarray:
+        y0, x0, y1, x1 = box
+        out = self.mask[y0:y1, x0:x1].copy()  # untouched tiles are unchanged, so the current pixels are right
+        t = self.TILE
+        for (ty, tx), tile in self._tiles.items():
+            ty0, tx0 = ty * t, tx * t
+            a0, a1 = max(y0, ty0), min(y1, ty0 + tile.shape[0])
+            b0, b1 = max(x0, tx0), min(x1, tx0 + tile.shape[1])
+            if a0 < a1 and b0 < b1:
+                out[a0 - y0:a1 - y0, b0 - x0:b1 - x0] = tile[a0 - ty0:a1 - ty0, b0 - tx0:b1 - tx0]
+        return out
+
+    def finish(self) -> Edit | None:
+        """The action as one Edit trimmed to the pixels that really changed, or None if none did."""
+        if self._box is None:
+            return None
+        y0, x0, y1, x1 = self._box
+        before = self._before(self._box)
+        after = self.mask[y0:y1, x0:x1]
+        changed = before != after
+        if not changed.any():
+            return None
+        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+        r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        return Edit(y0 + int(r0), x0 + int(c0), before[r0:r1, c0:c1].copy(), after[r0:r1, c0:c1].copy())
+
+
+class History:
+    """Undo and redo stacks of one image's edits, bounded in steps and bytes (oldest dropped first)."""
+
+    def __init__(self, max_steps: int = 200, max_bytes: int = 128 * 2**20) -> None:
+        self.max_steps = max_steps
+        self.max_bytes = max_bytes
+        self._undo: list[Edit] = []
+        self._redo: list[Edit] = []
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(e.nbytes for e in self._undo) + sum(e.nbytes for e in self._redo)
+
+    def push(self, edit: Edit | None) -> None:
+        """Record a finished action; a new action clears the redo stack."""
+        if edit is None:
+            return
+        self._undo.append(edit)
+        self._redo.clear()
+        while len(self._undo) > self.max_steps or (len(self._undo) > 1 and self.nbytes > self.max_bytes):
+            self._undo.pop(0)
+
+    def undo(self, mask: np.ndarray) -> Box | None:
+        """Undo the last action on ``mask``; the box that changed, or None when there is nothing to undo."""
+        if not self._undo:
+            return None
+        edit = self._undo.pop()
+        self._redo.append(edit)
+        return edit.undo(mask)
+
+    def redo(self, mask: np.ndarray) -> Box | None:
+        """Redo the last undone action; the box that changed, or None."""
+        if not self._redo:
+            return None
+        edit = self._redo.pop()
+        self._undo.append(edit)
+        return edit.redo(mask)
