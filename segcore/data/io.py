@@ -85,8 +85,10 @@ def _read_tiff(path: Path) -> np.ndarray:
         return array[:, :, None]
     if array.ndim != 3:
         raise DataError(f"{path}: {array.ndim}-D TIFF (axes {axes}, shape {array.shape}) is not a 2-D image")
-    if axes.endswith("YX") or (not axes.endswith("S") and array.shape[0] < min(array.shape[1:])):
-        array = np.moveaxis(array, 0, -1)  # (C,H,W) -> (H,W,C)
+    # Channels: samples (S) are already last; an explicit C axis or, for plain page stacks, the smallest
+    # dimension in front means (C,H,W).
+    if not axes.endswith("S") and (axes.startswith("C") or array.shape[0] <= array.shape[2]):
+        array = np.moveaxis(array, 0, -1)
     if rgb_alpha and array.shape[-1] == 4:
         array = array[..., :3]
     return array
@@ -146,7 +148,12 @@ def write_image(path: str | os.PathLike, array: np.ndarray) -> None:
     suffix = path.suffix.lower()
     if suffix in TIFF_SUFFIXES:
         with atomic_path(path) as tmp:
-            tifffile.imwrite(tmp, array, photometric="rgb" if array.ndim == 3 and array.shape[2] == 3 else None)
+            if array.ndim == 3 and array.shape[2] == 3:
+                tifffile.imwrite(tmp, array, photometric="rgb")
+            elif array.ndim == 3:  # other channel counts as planes, tagged so readers know the axis
+                tifffile.imwrite(tmp, np.moveaxis(array, -1, 0), photometric="minisblack", metadata={"axes": "CYX"})
+            else:
+                tifffile.imwrite(tmp, array, photometric="minisblack")
         return
     if suffix not in PIL_SUFFIXES:
         raise DataError(f"{path}: unsupported file type '{path.suffix}' (supported: {', '.join(IMAGE_SUFFIXES)})")
