@@ -115,10 +115,11 @@ def _scan_split_dir(folder: Path, split: str | None, warnings: list[str], use_li
 def find_samples(folder: str | os.PathLike, warnings: list[str] | None = None) -> list[Sample]:
     """List the samples of ``folder`` in any supported layout (see the module docstring).
 
-    Messages about ignored files are appended to ``warnings`` (and logged). Raises DataError when the folder
-    is missing or holds no images.
+    Messages about ignored files are appended to ``warnings``, or logged when no list is given. Raises DataError
+    when the folder is missing or holds no images.
     """
     folder = Path(folder)
+    log_them = warnings is None
     warnings = [] if warnings is None else warnings
     if not folder.is_dir():
         raise DataError(f"{folder}: folder not found")
@@ -130,7 +131,7 @@ def find_samples(folder: str | os.PathLike, warnings: list[str] | None = None) -
             samples += _scan_split_dir(folder / name, split, warnings, use_list=True)
     else:
         samples = _scan_split_dir(folder, None, warnings, use_list=False)
-    for message in warnings:
+    for message in warnings if log_them else []:
         log.warning(message)
     if not samples:
         raise DataError(f"{folder}: no images found (expected images/ + masks/, data/ + val/, or image files "
