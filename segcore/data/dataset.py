@@ -1,0 +1,239 @@
+"""The torch Dataset of image/mask pairs: decode once, then crop, pad and augment on the fly.
+
+Preprocessing matches :class:`segcore.inference.Predictor` exactly: ``match_channels`` on the stored image, then
+``to_unit``, then ``resize_image`` by ``scale``; masks are resized nearest-neighbour. The decoded arrays live in a
+process-wide LRU cache keyed by file identity (path, size, modification time), scale and channel count, so a probe
+dataset, the training set and every epoch share one decode, and an edited mask is read again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+from segcore.data.classes import IGNORE_INDEX, ClassSpec
+from segcore.data.io import read_image, read_mask
+from segcore.data.layout import Sample
+from segcore.data.preprocess import match_channels, resize_image, resize_mask, to_unit
+from segcore.errors import DataError
+
+CACHE_BYTES = 2 * 1024**3  # decoded float32 images kept in memory across datasets and epochs
+MIN_STD = 1e-3  # a constant channel must not blow up the normalisation
+BRIGHTNESS, CONTRAST = 0.1, 0.1  # mild intensity jitter: +-10 %
+
+_cache: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_cache_bytes = 0
+_cache_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget every decoded image (e.g. after files were replaced with the same modification time)."""
+    global _cache_bytes
+    with _cache_lock:
+        _cache.clear()
+        _cache_bytes = 0
+
+
+def _file_id(path: os.PathLike) -> tuple:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: file not found") from exc
+    return (os.fspath(path), stat.st_size, stat.st_mtime_ns)
+
+
+def _cached(key: tuple, load) -> tuple[np.ndarray, np.ndarray]:
+    global _cache_bytes
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    value = load()
+    size = value[0].nbytes + value[1].nbytes
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = value
+            _cache_bytes += size
+        while _cache_bytes > CACHE_BYTES and len(_cache) > 1:
+            _, (image, mask) = _cache.popitem(last=False)
+            _cache_bytes -= image.nbytes + mask.nbytes
+    return value
+
+
+def decode_sample(sample: Sample, spec: ClassSpec, scale: float = 1.0,
+                  channels: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Read, check and preprocess one labelled sample: ``(float32 (h,w,C) in [0,1], uint8 (h,w) indices)``."""
+    if sample.mask is None:
+        raise DataError(f"{sample.image}: has no mask to train on")
+    image = read_image(sample.image)
+    mask = read_mask(sample.mask, spec)
+    if mask.shape != image.shape[:2]:
+        raise DataError(f"{sample.mask}: mask is {mask.shape[0]}x{mask.shape[1]} but image {sample.image} is "
+                        f"{image.shape[0]}x{image.shape[1]}")
+    if channels is not None:
+        image = match_channels(image, channels)
+    return resize_image(to_unit(image), scale), resize_mask(mask, scale)
+
+
+def common_channels(counts: dict[str, int]) -> int:
+    """One channel count for images with ``counts`` (name -> channels): grey and RGB mixed become RGB."""
+    found = set(counts.values())
+    if len(found) <= 1:
+        return found.pop() if found else 1
+    if found == {1, 3}:
+        return 3
+    examples = ", ".join(f"{name}: {c}" for name, c in list(counts.items())[:4])
+    raise DataError(f"images have different channel counts ({examples}); convert them to one count")
+
+
+class SegmentationDataset(Dataset):
+    """Labelled samples as ``(float32 (C,h,w) normalised, int64 (h,w) with IGNORE_INDEX unlabelled)``.
+
+    ``patch_size``: random crop when an image is larger, reflect-pad (mask: IGNORE_INDEX) when smaller, so that
+    batches stack. ``augment``: joint random flips and 90-degree rotations, plus mild brightness/contrast jitter.
+    ``channels``: convert every image to this count (None: the images' own count, which must agree, grey+RGB ->
+    RGB). ``mean``/``std``: per-channel normalisation of the [0,1] images (None: none). Samples without a mask
+    are skipped.
+    """
+
+    def __init__(self, samples: Sequence[Sample], spec: ClassSpec, scale: float = 1.0, patch_size: int | None = None,
+                 augment: bool = False, channels: int | None = None, mean: Sequence[float] | None = None,
+                 std: Sequence[float] | None = None):
+        self.samples = [s for s in samples if s.mask is not None]
+        self.spec, self.scale, self.augment = spec, float(scale), augment
+        if patch_size is not None and int(patch_size) < 1:
+            raise DataError(f"patch size must be a positive number of pixels, got {patch_size}")
+        self.patch_size = int(patch_size) if patch_size else None
+        self._channels = channels
+        self.mean = None if mean is None else np.asarray(mean, dtype=np.float32)
+        self.std = None if std is None else np.maximum(np.asarray(std, dtype=np.float32), MIN_STD)
+        self._flips = v2.Compose([v2.RandomHorizontalFlip(), v2.RandomVerticalFlip()])
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    @property
+    def channels(self) -> int:
+        """Input channel count of every item (decodes all images the first time when not given)."""
+        if self._channels is None:
+            counts = {}
+            for sample in self.samples:
+                image, _ = self._load(sample, None)
+                counts[sample.image.name] = image.shape[2]
+            self._channels = common_channels(counts)
+        return self._channels
+
+    def _load(self, sample: Sample, channels: int | None) -> tuple[np.ndarray, np.ndarray]:
+        def load():
+            return decode_sample(sample, self.spec, self.scale, channels)
+
+        key_channels = channels
+        if channels is None:  # native count: cache under the count it turns out to have
+            image, mask = load()
+            key_channels = image.shape[2]
+            key = (_file_id(sample.image), _file_id(sample.mask), self.scale, key_channels, _spec_key(self.spec))
+            return _cached(key, lambda: (image, mask))
+        key = (_file_id(sample.image), _file_id(sample.mask), self.scale, key_channels, _spec_key(self.spec))
+        return _cached(key, load)
+
+    def arrays(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The cached ``[0,1]`` image (h,w,C) and mask (h,w) of item ``index``, before cropping and normalising."""
+        return self._load(self.samples[index], self.channels)
+
+    def sizes(self) -> list[tuple[int, int]]:
+        """``(h, w)`` of every item after scaling."""
+        return [self.arrays(i)[1].shape for i in range(len(self))]
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image, mask = self.arrays(index)
+        if self.patch_size:
+            image, mask = _pad_to(image, mask, self.patch_size)
+            image, mask = _random_crop(image, mask, self.patch_size)
+        x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
+        y = torch.from_numpy(np.ascontiguousarray(mask)).long()
+        if self.augment:
+            x, y = self._augment(x, y)
+        if self.mean is not None:
+            if len(self.mean) != x.shape[0] or self.std is None or len(self.std) != x.shape[0]:
+                raise DataError(f"normalisation has {len(self.mean)} channels but the images have {x.shape[0]}")
+            x = (x - torch.from_numpy(self.mean)[:, None, None]) / torch.from_numpy(self.std)[:, None, None]
+        return x.float().contiguous(), y.contiguous()
+
+    def _augment(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        image, mask = self._flips(tv_tensors.Image(x), tv_tensors.Mask(y))
+        square = image.shape[-1] == image.shape[-2]
+        turns = int(torch.randint(4, (1,))) if square else 0  # quarter turns would change a non-square shape
+        if turns:
+            image, mask = torch.rot90(image, turns, (-2, -1)), torch.rot90(mask, turns, (-2, -1))
+        x = image.as_subclass(torch.Tensor)
+        brightness = 1 + (torch.rand(1) * 2 - 1) * BRIGHTNESS
+        contrast = 1 + (torch.rand(1) * 2 - 1) * CONTRAST
+        mean = x.mean(dim=(-2, -1), keepdim=True)
+        x = ((x * brightness - mean) * contrast + mean).clamp(0, 1)
+        return x, mask.as_subclass(torch.Tensor)
+
+
+def _spec_key(spec: ClassSpec) -> tuple:
+    return tuple(spec.values), spec.unlabelled
+
+
+def _pad_to(image: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pad to at least ``size`` in both dimensions: image by reflection, mask with IGNORE_INDEX."""
+    pad_h, pad_w = max(0, size - image.shape[0]), max(0, size - image.shape[1])
+    if not (pad_h or pad_w):
+        return image, mask
+    widths = ((pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2))
+    mask = np.pad(mask, widths, constant_values=IGNORE_INDEX)
+    while pad_h > 0 or pad_w > 0:  # reflection can add at most (side - 1) pixels per pass
+        step_h, step_w = min(pad_h, image.shape[0] - 1), min(pad_w, image.shape[1] - 1)
+        if (pad_h and not step_h) or (pad_w and not step_w):  # 1-pixel side: nothing to reflect
+            image = np.pad(image, ((pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2), (0, 0)),
+                           mode="edge")
+            break
+        image = np.pad(image, ((step_h // 2, step_h - step_h // 2), (step_w // 2, step_w - step_w // 2), (0, 0)),
+                       mode="reflect")
+        pad_h, pad_w = pad_h - step_h, pad_w - step_w
+    return image, mask
+
+
+def _random_crop(image: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    h, w = mask.shape
+    top = int(torch.randint(h - size + 1, (1,))) if h > size else 0
+    left = int(torch.randint(w - size + 1, (1,))) if w > size else 0
+    return image[top:top + size, left:left + size], mask[top:top + size, left:left + size]
+
+
+def compute_stats(data: SegmentationDataset | Sequence[np.ndarray]) -> tuple[list[float], list[float]]:
+    """Per-channel mean and standard deviation over every pixel.
+
+    ``data`` is a dataset (its [0,1] images before normalisation) or a sequence of ``(H,W,C)`` arrays used as
+    they are. Raises DataError when there is nothing to measure or channel counts differ.
+    """
+    if isinstance(data, SegmentationDataset):
+        images = (data.arrays(i)[0] for i in range(len(data)))
+    else:
+        images = (a[:, :, None] if a.ndim == 2 else a for a in (np.asarray(x) for x in data))
+    total = total_sq = None
+    count = 0
+    for image in images:
+        flat = image.reshape(-1, image.shape[-1]).astype(np.float64)
+        if total is None:
+            total, total_sq = np.zeros(flat.shape[1]), np.zeros(flat.shape[1])
+        if flat.shape[1] != len(total):
+            raise DataError(f"images have {len(total)} and {flat.shape[1]} channels; cannot pool their statistics")
+        total += flat.sum(0)
+        total_sq += np.square(flat).sum(0)
+        count += flat.shape[0]
+    if not count:
+        raise DataError("no labelled images to compute normalisation statistics from")
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0))
+    return [float(m) for m in mean], [float(max(s, MIN_STD)) for s in std]
