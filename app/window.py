@@ -1,0 +1,284 @@
+"""The main window: composes the canvas, the dock panels, menus and the status bar. Wiring only.
+
+Later panels (training, segmentation, compare) are added with :meth:`MainWindow.add_panel` in a few lines:
+``window.add_panel("Training", TrainingPanel(window.session), "trainingDock")``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+
+from app import render, settings
+from app.actions import build_menus, build_toolbar, create_actions
+from app.canvas import Canvas, Tool
+from app.editor import Editor
+from app.panels.brush_panel import BrushPanel
+from app.panels.class_palette import ClassPalette
+from app.panels.display_panel import DisplayPanel
+from app.panels.file_list import FileListPanel
+from app.panels.view_panel import ViewPanel
+from app.session import Session
+from app.tool_actions import ToolActions
+from segcore.annotate import IGNORE_INDEX
+from segcore.errors import DataError
+
+AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
+         "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
+
+
+class MainWindow(QMainWindow):
+    """Browse a folder, see each mask over its image, paint and correct it."""
+
+    def __init__(self, autosave_ms: int = 30_000) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("segstudio")
+        self.resize(1400, 900)
+        self.setAcceptDrops(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.session = Session(self, autosave_ms=autosave_ms)
+        self.canvas = Canvas(self)
+        self.setCentralWidget(self.canvas)
+        self.editor = Editor(self.canvas, self.session, self)
+        self.actions = create_actions(self)
+        self.tools = ToolActions(self)
+        tool_list = list(self.tools.actions.values())
+        self.menus = build_menus(self, self.actions, tool_list)
+        self.toolbar = build_toolbar(self, self.actions, tool_list)
+        self.docks: dict[str, QDockWidget] = {}
+        self.files = FileListPanel()
+        self.palette_panel = ClassPalette()
+        self.brush = BrushPanel()
+        self.view_panel = ViewPanel()
+        self.display = DisplayPanel()
+        self.add_panel("Images", self.files, "filesDock", "left")
+        self.add_panel("Classes", self.palette_panel, "classesDock", "right")
+        self.add_panel("Brush", self.brush, "brushDock", "right")
+        self.add_panel("Overlay", self.view_panel, "overlayDock", "right")
+        self.add_panel("Contrast", self.display, "contrastDock", "right")
+        self._build_status_bar()
+        self._connect()
+        self._refresh_recent()
+        self.canvas.set_brush_size(self.brush.size())
+
+    # -- composition --------------------------------------------------------------------------------------------
+    def add_panel(self, title: str, widget: QWidget, object_name: str, area: str = "right",
+                  tab_with: str | None = None) -> QDockWidget:
+        """Dock ``widget`` under ``title`` (optionally as a tab beside another dock) with a View > Panels toggle."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(object_name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(AREAS[area], dock)
+        if tab_with in self.docks:
+            self.tabifyDockWidget(self.docks[tab_with], dock)
+        self.menus.panels.addAction(dock.toggleViewAction())
+        self.docks[object_name] = dock
+        return dock
+
+    def _build_status_bar(self) -> None:
+        self.position_label = QLabel()
+        self.position_label.setObjectName("positionLabel")
+        self.position_label.setMinimumWidth(320)
+        self.zoom_label = QLabel()
+        self.zoom_label.setObjectName("zoomLabel")
+        self.image_label = QLabel()
+        self.image_label.setObjectName("imageInfoLabel")
+        for label in (self.position_label, self.image_label, self.zoom_label):
+            self.statusBar().addPermanentWidget(label)
+        self.statusBar().showMessage("Open a folder of images to start (Ctrl+O), or drop one on the window.")
+
+    def _connect(self) -> None:
+        a, s, c = self.actions, self.session, self.canvas
+        a.open_folder.triggered.connect(self.choose_folder)
+        a.save.triggered.connect(s.save)
+        a.quit.triggered.connect(self.close)
+        a.undo.triggered.connect(s.undo)
+        a.redo.triggered.connect(s.redo)
+        a.previous.triggered.connect(lambda: self.files.step(-1))
+        a.next.triggered.connect(lambda: self.files.step(1))
+        a.fit.triggered.connect(c.fit)
+        a.zoom_100.triggered.connect(c.zoom_100)
+        a.zoom_in.triggered.connect(lambda: c.zoom_by(1.25))
+        a.zoom_out.triggered.connect(lambda: c.zoom_by(0.8))
+        a.toggle_mask.toggled.connect(self.view_panel.show_mask.setChecked)
+        a.toggle_outline.toggled.connect(self.view_panel.outline.setChecked)
+        a.brush_smaller.triggered.connect(lambda: self.brush.step(0.8))
+        a.brush_bigger.triggered.connect(lambda: self.brush.step(1.25))
+        a.about.triggered.connect(self._about)
+        self.tools.toolChosen.connect(self.editor.set_tool)
+        self.files.imageChosen.connect(s.select)
+        self.palette_panel.classChosen.connect(self.editor.set_class)
+        self.palette_panel.specEdited.connect(s.set_spec)
+        self.brush.sizeChanged.connect(c.set_brush_size)
+        self.view_panel.opacityChanged.connect(c.set_opacity)
+        self.view_panel.maskVisibleChanged.connect(c.set_mask_visible)
+        self.view_panel.maskVisibleChanged.connect(a.toggle_mask.setChecked)
+        self.view_panel.outlineChanged.connect(c.set_outline)
+        self.view_panel.outlineChanged.connect(a.toggle_outline.setChecked)
+        self.view_panel.backgroundChanged.connect(lambda _on: self._apply_colours())
+        self.display.contrastChanged.connect(lambda _contrast: self._show_image_pixels())
+        c.hovered.connect(self._show_position)
+        c.zoomChanged.connect(lambda z: self.zoom_label.setText(f"Zoom {z * 100:.0f} %"))
+        s.folderOpened.connect(self._on_folder)
+        s.imageLoaded.connect(self._on_image)
+        s.maskEdited.connect(c.update_mask)
+        s.maskReplaced.connect(c.mask_layer.redraw)
+        s.stateChanged.connect(self._on_state)
+        s.specChanged.connect(self._on_spec)
+        s.historyChanged.connect(self._on_history)
+        s.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        s.error.connect(self._show_error)
+        for digit in range(10):
+            shortcut = QShortcut(QKeySequence(str(digit)), self)
+            shortcut.activated.connect(lambda d=digit: self.palette_panel.select(d))
+
+    # -- folder -------------------------------------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        start = str(self.session.folder or settings.last_folder() or Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images", start)
+        if folder:
+            self.open_folder(folder)
+
+    def open_folder(self, folder: str | Path) -> bool:
+        """Open ``folder``; a folder that cannot be used is reported in a dialog and the window carries on."""
+        try:
+            self.session.open_folder(folder)
+        except DataError as exc:
+            QMessageBox.warning(self, "Cannot open folder", str(exc))
+            return False
+        return True
+
+    def _on_folder(self, folder: Path) -> None:
+        s = self.session
+        names = [smp.image.name for smp in s.samples]
+        self.files.set_files(names, [s.state(i).value for i in range(len(names))], [smp.split for smp in s.samples])
+        settings.add_recent_folder(folder)
+        self._refresh_recent()
+        self.statusBar().showMessage(f"Opened {folder} ({len(names)} images)", 5000)
+
+    def _refresh_recent(self) -> None:
+        menu = self.menus.recent
+        menu.clear()
+        for folder in settings.recent_folders():
+            menu.addAction(str(folder), lambda f=folder: self.open_folder(f))
+        menu.setEnabled(not menu.isEmpty())
+
+    # -- image --------------------------------------------------------------------------------------------------
+    def _on_image(self, index: int) -> None:
+        s = self.session
+        if index < 0 or s.image is None:
+            self.canvas.set_image(None)
+            self.image_label.setText("")
+            self._update_title()
+            return
+        self.files.set_current(index)
+        self.display.set_image(s.image)
+        if (s.mask == IGNORE_INDEX).any():
+            self.view_panel.background.setChecked(True)  # sparse mask: show labelled background apart
+        self._show_image_pixels()
+        self.canvas.set_mask(s.mask)
+        self._apply_colours()
+        h, w, ch = s.image.shape
+        self.image_label.setText(f"{s.samples[index].image.name} · {w}×{h} · {ch} ch · {s.image.dtype}")
+        self._update_title()
+
+    def _show_image_pixels(self) -> None:
+        image = self.session.image
+        if image is None:
+            return
+        rgb, limits = render.to_display(image, self.display.contrast())
+        self.canvas.set_image(rgb)
+        self.display.show_limits(image.dtype, limits)
+
+    def _apply_colours(self) -> None:
+        self.canvas.mask_layer.set_colors(self.session.spec.colors, self.view_panel.background.isChecked())
+
+    def _on_spec(self) -> None:
+        self.palette_panel.set_spec(self.session.spec)
+        self._apply_colours()
+
+    def _on_state(self, index: int, state: str) -> None:
+        self.files.set_state(index, state)
+        self._update_title()
+
+    def _on_history(self, can_undo: bool, can_redo: bool) -> None:
+        self.actions.undo.setEnabled(can_undo)
+        self.actions.redo.setEnabled(can_redo)
+
+    def _update_title(self) -> None:
+        s = self.session
+        parts = ["segstudio"]
+        if s.folder is not None:
+            parts.append(s.folder.name)
+        if 0 <= s.index < len(s.samples):
+            parts.append(s.samples[s.index].image.name + (" *" if s.dirty else ""))
+        self.setWindowTitle(" — ".join(parts))
+
+    def _show_position(self, col: int, row: int) -> None:
+        s = self.session
+        if col < 0 or s.image is None or s.mask is None:
+            self.position_label.setText("")
+            return
+        pixel = s.image[row, col]
+        value = ", ".join(f"{v:.4g}" for v in np.atleast_1d(pixel).tolist())
+        index = int(s.mask[row, col])
+        name = "unlabelled" if index == IGNORE_INDEX else (
+            s.spec.names[index] if index < s.spec.num_classes else f"class {index}")
+        self.position_label.setText(f"x {col}  y {row}   value {value}   class: {name}")
+
+    def _show_error(self, text: str) -> None:
+        self.statusBar().showMessage(f"Error: {text}", 15000)
+        if "not saved" in text:  # losing work must not go unnoticed
+            QMessageBox.warning(self, "Mask not saved", f"{text}\n\nYour changes are kept in memory.")
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About segstudio", "segstudio: annotate, train and segment biomedical images.\n"
+                          "Brush B, Eraser E, Unlabelled U, Fill F, Polygon P; classes 0-9; "
+                          "undo Ctrl+Z, redo Ctrl+Shift+Z; next/previous image PgDown/PgUp.")
+
+    # -- drag and drop, closing ---------------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls and Path(urls[0].toLocalFile()).is_dir():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        self.open_folder(event.mimeData().urls()[0].toLocalFile())
+
+    def closeEvent(self, event) -> None:
+        if self.confirm_unsaved():
+            self.session.autosave.stop()
+            event.accept()
+        else:
+            event.ignore()
+
+    def confirm_unsaved(self) -> bool:
+        """Ask what to do with masks not on disk yet: save (default), discard, or keep the window open."""
+        s = self.session
+        count = s.unsaved_count()
+        if not count:
+            return True
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self, "Unsaved masks", f"{count} mask(s) have changes that are not saved yet. Save them?",
+            buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+        if answer == buttons.Save and not s.save_all():
+            answer = QMessageBox.question(
+                self, "Masks not saved", f"{s.unsaved_count()} mask(s) could not be saved (see the status bar). "
+                "Close anyway and lose these changes?", buttons.Discard | buttons.Cancel, buttons.Cancel)
+        if answer == buttons.Cancel:
+            return False
+        if answer == buttons.Discard:
+            s.discard_unsaved()
+        return True
+
+    def select_tool(self, tool: Tool) -> None:
+        self.tools.choose(tool)
