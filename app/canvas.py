@@ -248,6 +248,9 @@ class Canvas(QGraphicsView):
 
     def mouseDoubleClickEvent(self, event) -> None:
         if self.tool is Tool.POLYGON and event.button() == Qt.MouseButton.LeftButton:
+            p = self._scene_point(event)
+            if self._polygon and p != self._polygon[-1]:  # the double click's own press may not come first
+                self._polygon.append(p)
             self.finish_polygon()
         else:
             super().mouseDoubleClickEvent(event)
