@@ -50,6 +50,19 @@ def test_16bit_png_and_tiff_keep_uint16(tmp_path):
         np.testing.assert_array_equal(got[..., 0], array)
 
 
+def test_big_endian_tiff_and_bilevel_png_come_back_native(tmp_path):
+    array = _rand((6, 5), np.uint16)
+    tifffile.imwrite(tmp_path / "be.tif", array, byteorder=">")
+    got = io.read_image(tmp_path / "be.tif")
+    assert got.dtype.isnative and got.dtype == np.uint16
+    np.testing.assert_array_equal(got[..., 0], array)
+    np.testing.assert_array_equal(io.read_mask_raw(tmp_path / "be.tif"), array)
+    bits = RNG.integers(0, 2, (6, 5)).astype(bool)
+    Image.fromarray(bits).save(tmp_path / "bits.png")
+    np.testing.assert_array_equal(io.read_image(tmp_path / "bits.png")[..., 0], bits * 255)
+    np.testing.assert_array_equal(io.read_mask_raw(tmp_path / "bits.png"), bits.astype(np.uint8))
+
+
 def test_float_tiff_is_float32(tmp_path):
     array = RNG.random((5, 6)).astype(np.float64)
     tifffile.imwrite(tmp_path / "f.tif", array)

@@ -95,6 +95,8 @@ def _read_tiff(path: Path) -> np.ndarray:
 
 
 def _normalise_dtype(array: np.ndarray) -> np.ndarray:
+    if not array.dtype.isnative:  # big-endian TIFF/PNG data: torch and friends want native order
+        array = array.astype(array.dtype.newbyteorder("="))
     if array.dtype == bool:
         return array.astype(np.uint8) * 255
     if array.dtype.kind == "f" and array.dtype != np.float32:
@@ -184,8 +186,8 @@ def read_mask_raw(path: str | os.PathLike, spec: ClassSpec | None = None) -> np.
             array = _pil_to_image_array(im)
     if array.ndim == 3:
         array = _mask_channels_to_values(path, array, spec)
-    if array.dtype == bool:
-        array = array.astype(np.uint8)
+    if array.dtype == bool or not array.dtype.isnative:
+        array = array.astype(np.uint8 if array.dtype == bool else array.dtype.newbyteorder("="))
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or not np.array_equal(array, np.round(array)) or array.min() < 0:
             raise DataError(f"{path}: mask holds non-integer values; masks must store class values")
