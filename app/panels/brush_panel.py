@@ -29,7 +29,7 @@ class BrushPanel(QWidget):
         self.hint = QLabel("Polygon: click corners, double-click or Enter to fill; drag for a freehand lasso. "
                            "Esc cancels. Pan: middle button or Space + drag.")
         self.hint.setWordWrap(True)
-        self.hint.setStyleSheet("color: palette(mid);")
+        self.hint.setStyleSheet("color: palette(dark); font-size: small;")
         form = QFormLayout(self)
         form.setContentsMargins(4, 4, 4, 4)
         form.addRow("Size", row)

@@ -43,6 +43,7 @@ class ClassPalette(QWidget):
         self.setObjectName("classPalette")
         self.list = QListWidget()
         self.list.setObjectName("classList")
+        self.list.setMaximumHeight(150)  # a handful of classes; the list scrolls beyond
         self.add_button = QPushButton("Add")
         self.add_button.setObjectName("addClassButton")
         self.rename_button = QPushButton("Rename…")

@@ -82,8 +82,14 @@ class DisplayPanel(QWidget):
 
     def show_limits(self, dtype: np.dtype, limits: list[tuple[float, float]]) -> None:
         """State the values mapped to black and white so nothing is clipped without the user knowing."""
+        name = np.dtype(dtype).name
+        if not self.stretch.isChecked() and name == "uint8":
+            self.limits.setText("uint8: shown as stored (0 = black, 255 = white)")
+            return
         parts = [f"{_fmt(lo)} – {_fmt(hi)}" for lo, hi in limits]
-        self.limits.setText(f"{np.dtype(dtype).name}: black..white = " + ", ".join(parts))
+        prefix = "channel values" if len(parts) > 1 else "values"
+        self.limits.setText(f"{name}: {prefix} " + ", ".join(parts) + " span black..white; "
+                            "values beyond show as black or white")
 
     def _changed(self, *_args) -> None:
         self.low.setEnabled(self.stretch.isChecked())

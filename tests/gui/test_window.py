@@ -250,3 +250,32 @@ def test_drop_folder_opens_it(qtbot, window, folder):
 
     window.dropEvent(Drop())
     assert window.session.folder == folder.resolve()
+
+
+def test_autosave_writes_the_mask_without_any_action(qtbot, tmp_path):
+    from app.window import MainWindow
+
+    folder = make_folder(tmp_path)
+    win = MainWindow(autosave_ms=100)
+    qtbot.addWidget(win)
+    win.show()
+    win.open_folder(folder)
+    drag(qtbot, win, [(60.5, 50.5)])
+    assert win.session.dirty
+    qtbot.waitUntil(lambda: not win.session.dirty, timeout=3000)
+    assert io.read_mask(folder / "masks" / "img_0.png", win.session.spec)[50, 60] == 1
+
+
+def test_accepted_prediction_is_one_undoable_step_shown_as_predicted(qtbot, window, folder):
+    window.open_folder(folder)
+    before = window.session.mask.copy()
+    prediction = np.zeros_like(before)
+    prediction[40:60, 40:70] = 1
+    window.session.accept_mask(prediction)
+    assert window.files.tree.topLevelItem(0).text(1) == "modified"
+    assert window.session.save()
+    assert window.files.tree.topLevelItem(0).text(1) == "predicted"
+    assert (window.canvas.mask_layer._rgba[50, 50, 3] > 0) and window.canvas.mask_layer._rgba[20, 20, 3] == 0
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert (window.session.mask == before).all()
+    assert window.files.tree.topLevelItem(0).text(1) == "modified"

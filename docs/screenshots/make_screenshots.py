@@ -1,0 +1,100 @@
+"""Regenerate the window screenshots in this folder: ``QT_QPA_PLATFORM=offscreen python docs/screenshots/make_screenshots.py``.
+
+Uses the bundled sample data (generated into a temporary folder) and ../shared/data/isbi2012_em when present.
+Nothing is written into the data folders: the sample copy is temporary and the real data is only viewed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO))
+
+from PySide6.QtCore import QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+
+def settle(app: QApplication) -> None:
+    for _ in range(5):
+        app.processEvents()
+
+
+def mouse(window, kind, x: float, y: float) -> None:
+    """Send a real mouse event to the canvas at image coordinate (x, y)."""
+    viewport = window.canvas.viewport()
+    pos = QPointF(window.canvas.mapFromScene(QPointF(x, y)))
+    buttons = Qt.MouseButton.NoButton if kind == QMouseEvent.Type.MouseButtonRelease else Qt.MouseButton.LeftButton
+    button = Qt.MouseButton.NoButton if kind == QMouseEvent.Type.MouseMove else Qt.MouseButton.LeftButton
+    event = QMouseEvent(kind, pos, viewport.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, event)
+
+
+def stroke(window, points) -> None:
+    mouse(window, QMouseEvent.Type.MouseButtonPress, *points[0])
+    for p in points[1:]:
+        mouse(window, QMouseEvent.Type.MouseMove, *p)
+    mouse(window, QMouseEvent.Type.MouseButtonRelease, *points[-1])
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="segstudio-shots-"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
+    app = QApplication([])
+    from app.canvas import Tool
+    from app.window import MainWindow
+    from segcore.data.sample import write_sample_data
+
+    sample = tmp / "sample"
+    write_sample_data(sample, count=12, size=256, seed=0)
+    window = MainWindow(autosave_ms=0)
+    window.resize(1400, 900)
+    window.show()
+    settle(app)
+    window.open_folder(sample)
+    window.session.select(3)
+    settle(app)
+    # A correction in progress: a new nucleus painted with the brush, the brush circle under the cursor.
+    window.brush.spin.setValue(14)
+    stroke(window, [(60 + 3 * i, 200 + (i % 5)) for i in range(12)])
+    mouse(window, QMouseEvent.Type.MouseMove, 120, 170)
+    settle(app)
+    window.grab().save(str(HERE / "window_sample.png"))
+
+    window.view_panel.outline.setChecked(True)
+    window.select_tool(Tool.POLYGON)
+    settle(app)
+    window.grab().save(str(HERE / "window_sample_outline.png"))
+
+    isbi = REPO.parent / "shared" / "data" / "isbi2012_em"
+    if isbi.is_dir():
+        window.session.discard_unsaved()
+        window.view_panel.outline.setChecked(False)
+        window.view_panel.opacity.setValue(35)
+        window.select_tool(Tool.BRUSH)
+        window.open_folder(isbi)
+        settle(app)
+        mouse(window, QMouseEvent.Type.MouseMove, 300, 260)
+        settle(app)
+        window.grab().save(str(HERE / "window_isbi2012_em.png"))
+        window.canvas.zoom_100()
+        window.canvas.set_zoom(3.0)
+        window.canvas.centerOn(256, 256)
+        window.view_panel.outline.setChecked(True)
+        window.view_panel.opacity.setValue(90)
+        mouse(window, QMouseEvent.Type.MouseMove, 250, 250)
+        settle(app)
+        window.grab().save(str(HERE / "window_isbi2012_em_zoom_outline.png"))
+    window.session.discard_unsaved()
+    window.close()
+    print("screenshots written to", HERE)
+
+
+if __name__ == "__main__":
+    main()
