@@ -203,3 +203,24 @@ def write_comparison(
     with atomic_path(path) as tmp:
         figure.save(tmp, format="PNG")
     return path
+
+
+def write_crf_outputs(
+    out_path: str | os.PathLike, image: np.ndarray, probabilities: np.ndarray, spec: ClassSpec,
+    params=None, with_comparison: bool = False,
+) -> dict[str, Path]:
+    """Refine a prediction and write it beside the raw mask: ``out.crf.png`` (and ``out.compare.png``).
+
+    For ``segcore predict --crf [--compare]`` and the GUI: ``out_path`` is the raw mask's path (which the caller
+    writes); returns ``{"crf": path[, "compare": path]}``. Raises CRFUnavailableError without pydensecrf.
+    """
+    from segcore import crf
+    from segcore.data.io import write_mask
+
+    _, refined = crf.refine(image, probabilities, params)
+    written = {"crf": crf_mask_path(out_path)}
+    write_mask(written["crf"], refined, spec)
+    if with_comparison:
+        raw = np.asarray(probabilities).argmax(axis=0).astype(np.uint8)
+        written["compare"] = write_comparison(comparison_path(out_path), image, raw, refined, spec)
+    return written

@@ -89,3 +89,18 @@ def test_mismatched_sizes_are_refused():
 def test_output_names_sit_beside_the_raw_mask(tmp_path):
     assert compare.crf_mask_path(tmp_path / "out.png") == tmp_path / "out.crf.png"
     assert compare.comparison_path("a/b/cells.tif").as_posix() == "a/b/cells.compare.png"
+
+
+def test_crf_outputs_are_written_beside_the_prediction(tmp_path):
+    pytest.importorskip("pydensecrf.densecrf", reason="pydensecrf not installed")
+    from segcore.data.io import read_mask
+
+    image = np.zeros((30, 40), np.uint8)
+    image[:, 20:] = 200
+    p = np.where(np.arange(40) >= 20, 0.8, 0.3)[None].repeat(30, axis=0)
+    p[::3, 15:20] = 0.6  # speckle the CRF should clean along the image edge
+    probs = np.stack([1 - p, 0 * p, p]).astype(np.float32)
+    written = compare.write_crf_outputs(tmp_path / "out.png", image, probs, SPEC, with_comparison=True)
+    assert written == {"crf": tmp_path / "out.crf.png", "compare": tmp_path / "out.compare.png"}
+    refined = read_mask(written["crf"], SPEC)
+    assert refined.shape == (30, 40) and (refined[:, 20:] == 2).all() and (refined[:, :20] == 0).all()
