@@ -131,9 +131,13 @@ def test_truncated_png_raises_data_error(tmp_path):
 
 def test_decompression_bomb_guard_gives_clear_message(tmp_path, monkeypatch):
     Image.fromarray(_rand((40, 40))).save(tmp_path / "big.png")
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 1600 px > 2 * 100 px -> Pillow raises
-    with pytest.raises(DataError, match="too large"):
-        io.read_image(tmp_path / "big.png")
+    tifffile.imwrite(tmp_path / "big.tif", _rand((40, 40)))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 1600 px: between the limit and twice the limit
+    for name in ["big.png", "big.tif"]:
+        with pytest.raises(DataError, match=f"{name}: image too large"):
+            io.read_image(tmp_path / name)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)
+    assert io.read_image(tmp_path / "big.png").shape == (40, 40, 1)
     assert io.MAX_IMAGE_PIXELS >= 1_000_000_000
 
 

@@ -12,6 +12,7 @@ without a matching spec such a mask is refused with a message saying how to fix 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -48,16 +49,19 @@ def _check_readable(path: Path) -> None:
         raise DataError(f"{path}: unsupported file type '{path.suffix}' (supported: {', '.join(IMAGE_SUFFIXES)})")
 
 
-def _open_pil(path: Path) -> Image.Image:
-    """Open and fully decode with Pillow, turning its exceptions into DataError."""
+def _decode_pil(path: Path, to_array) -> np.ndarray:
+    """Open and fully decode with Pillow, then ``to_array(image)``; Pillow's exceptions become DataError."""
     try:
-        with Image.open(path) as im:
-            im.load()
-            return im.copy()
-    except Image.DecompressionBombError as exc:
+        with warnings.catch_warnings():
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that; refuse at the limit itself.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                im.load()
+                return to_array(im)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DataError(
-            f"{path}: image too large ({exc}); more than {MAX_IMAGE_PIXELS:,} pixels looks like a "
-            "decompression bomb — tile it or raise segcore.data.io.MAX_IMAGE_PIXELS"
+            f"{path}: image too large ({exc}); above PIL.Image.MAX_IMAGE_PIXELS (set to {MAX_IMAGE_PIXELS:,} by "
+            "segcore) it is treated as a decompression bomb: tile the image or raise that limit"
         ) from exc
     except UnidentifiedImageError as exc:
         raise DataError(f"{path}: not a readable image (corrupt or wrong extension)") from exc
@@ -70,6 +74,10 @@ def _read_tiff(path: Path) -> np.ndarray:
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
+            pixels = int(np.prod([n for ax, n in zip(series.axes, series.shape, strict=True) if ax in "YX"]))
+            if pixels > (Image.MAX_IMAGE_PIXELS or pixels):
+                raise DataError(f"{path}: image too large ({pixels:,} pixels, limit PIL.Image.MAX_IMAGE_PIXELS = "
+                                f"{Image.MAX_IMAGE_PIXELS:,}); tile the image or raise that limit")
             array = series.asarray()
             axes = series.axes
             page = tif.pages[0]
@@ -116,7 +124,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if path.suffix.lower() in TIFF_SUFFIXES:
         array = _read_tiff(path)
     else:
-        array = _pil_to_image_array(_open_pil(path))
+        array = _decode_pil(path, _pil_to_image_array)
     if array.ndim == 2:
         array = array[:, :, None]
     if array.shape[0] < 1 or array.shape[1] < 1:
@@ -179,11 +187,7 @@ def read_mask_raw(path: str | os.PathLike, spec: ClassSpec | None = None) -> np.
     if path.suffix.lower() in TIFF_SUFFIXES:
         array = _read_tiff(path)
     else:
-        im = _open_pil(path)
-        if im.mode in ("P", "L", "I;16", "I;16B", "I;16L", "I", "F", "1"):
-            array = np.asarray(im)
-        else:
-            array = _pil_to_image_array(im)
+        array = _decode_pil(path, _pil_to_mask_array)
     if array.ndim == 3:
         array = _mask_channels_to_values(path, array, spec)
     if array.dtype == bool or not array.dtype.isnative:
@@ -195,6 +199,13 @@ def read_mask_raw(path: str | os.PathLike, spec: ClassSpec | None = None) -> np.
     if array.dtype.kind == "i" and array.size and array.min() < 0:
         raise DataError(f"{path}: mask holds negative values")
     return np.ascontiguousarray(array)
+
+
+def _pil_to_mask_array(im: Image.Image) -> np.ndarray:
+    """Single-band modes as stored (palette images give their indices); others as an image array."""
+    if im.mode in ("P", "L", "I;16", "I;16B", "I;16L", "I", "F", "1"):
+        return np.asarray(im)
+    return _pil_to_image_array(im)
 
 
 def _mask_channels_to_values(path: Path, array: np.ndarray, spec: ClassSpec | None) -> np.ndarray:
