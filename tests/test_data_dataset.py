@@ -73,6 +73,7 @@ def test_each_file_is_decoded_once_across_datasets_and_epochs(tmp_path, monkeypa
     for _ in range(2):  # two epochs
         for i in range(len(train)):
             train[i]
+    assert SegmentationDataset(samples, BINARY).channels == 1  # a new probe finds them cached too
     assert len(calls) == 3
     # An edited mask (new modification time) is read again.
     stat = os.stat(samples[0].mask)

@@ -32,6 +32,7 @@ BRIGHTNESS, CONTRAST = 0.1, 0.1  # mild intensity jitter: +-10 %
 _cache: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 _cache_bytes = 0
 _cache_lock = threading.Lock()
+_native_channels: dict[tuple, int] = {}  # image file id -> its stored channel count
 
 
 def clear_cache() -> None:
@@ -39,6 +40,7 @@ def clear_cache() -> None:
     global _cache_bytes
     with _cache_lock:
         _cache.clear()
+        _native_channels.clear()
         _cache_bytes = 0
 
 
@@ -132,17 +134,16 @@ class SegmentationDataset(Dataset):
         return self._channels
 
     def _load(self, sample: Sample, channels: int | None) -> tuple[np.ndarray, np.ndarray]:
-        def load():
-            return decode_sample(sample, self.spec, self.scale, channels)
-
-        key_channels = channels
-        if channels is None:  # native count: cache under the count it turns out to have
-            image, mask = load()
-            key_channels = image.shape[2]
-            key = (_file_id(sample.image), _file_id(sample.mask), self.scale, key_channels, _spec_key(self.spec))
+        image_id, mask_id = _file_id(sample.image), _file_id(sample.mask)
+        if channels is None:  # the image's own count, once known, names the same cache entry
+            channels = _native_channels.get(image_id)
+        if channels is None:
+            image, mask = decode_sample(sample, self.spec, self.scale, None)
+            channels = _native_channels[image_id] = image.shape[2]
+            key = (image_id, mask_id, self.scale, channels, _spec_key(self.spec))
             return _cached(key, lambda: (image, mask))
-        key = (_file_id(sample.image), _file_id(sample.mask), self.scale, key_channels, _spec_key(self.spec))
-        return _cached(key, load)
+        key = (image_id, mask_id, self.scale, channels, _spec_key(self.spec))
+        return _cached(key, lambda: decode_sample(sample, self.spec, self.scale, channels))
 
     def arrays(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """The cached ``[0,1]`` image (h,w,C) and mask (h,w) of item ``index``, before cropping and normalising."""
