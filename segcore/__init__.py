@@ -1,0 +1,73 @@
+"""segcore: the headless core of segstudio (data, models, training, prediction, CRF, metrics, CLI).
+
+The Python API mirrors the command line::
+
+    import segcore
+    result = segcore.train("cells/", epochs=10, out="runs/cells")      # -> DoneEvent, raises on failure
+    mask = segcore.predict(result.best_path, "cells/new.png")           # -> uint8 class indices
+
+Importing ``segcore`` is cheap: torch is only imported when training or prediction is first used, so the GUI can
+show its window first.
+"""
+
+from __future__ import annotations
+
+from segcore.errors import (
+    CheckpointError,
+    ConfigError,
+    CRFUnavailableError,
+    DataError,
+    SegcoreError,
+    TrainingError,
+)
+
+__version__ = "0.1.0"
+__all__ = [
+    "train", "predict", "Predictor", "Trainer", "TrainConfig", "SegcoreError", "DataError", "CheckpointError",
+    "ConfigError", "TrainingError", "CRFUnavailableError",
+]
+
+_LAZY = {
+    "Predictor": ("segcore.inference", "Predictor"),
+    "Trainer": ("segcore.training.loop", "Trainer"),
+    "TrainConfig": ("segcore.training.config", "TrainConfig"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'segcore' has no attribute '{name}'")
+
+
+def train(data: str, on_event=None, **options):
+    """Train on folder ``data`` with :class:`TrainConfig` options; returns the final DoneEvent.
+
+    ``on_event`` (optional) is called with every event. Bad data or options raise DataError / ConfigError /
+    CheckpointError; a run that fails (NaN loss) raises TrainingError; a stopped run returns its DoneEvent.
+    """
+    from segcore.training.config import TrainConfig
+    from segcore.training.loop import Trainer
+
+    done = None
+    for event in Trainer(TrainConfig(data=str(data), **options)).run():
+        if on_event is not None:
+            on_event(event)
+        done = event
+    if done.status == "failed":
+        raise TrainingError(done.message)
+    return done
+
+
+def predict(checkpoint: str, image, device: str = "auto"):
+    """Segment ``image`` (a path or an (H, W, C) array) with ``checkpoint``; returns uint8 class indices."""
+    import numpy as np
+
+    from segcore.data.io import read_image
+    from segcore.inference import Predictor
+
+    array = image if isinstance(image, np.ndarray) else read_image(image)
+    return Predictor(checkpoint, device=device).predict(array)

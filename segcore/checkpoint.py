@@ -1,0 +1,70 @@
+"""Self-describing checkpoints, written atomically and loaded without executing code.
+
+A checkpoint is a plain dict of tensors and primitives, so ``torch.load(weights_only=True)`` reads it safely. It
+carries everything needed to predict (architecture and its arguments, class list, input channels, normalisation,
+scale) and to resume training (optimizer, scheduler, epoch, history).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+from segcore.atomic import atomic_path
+from segcore.errors import CheckpointError
+
+FORMAT = "segstudio-checkpoint"
+VERSION = 1
+REQUIRED = ("arch", "arch_kwargs", "in_channels", "classes", "normalization", "scale", "model")
+
+
+def save(path: str | os.PathLike, payload: dict) -> Path:
+    """Write ``payload`` (see module doc) to ``path`` atomically; returns the path."""
+    missing = [k for k in REQUIRED if k not in payload]
+    if missing:
+        raise CheckpointError(f"refusing to save an incomplete checkpoint (missing {', '.join(missing)})")
+    data = {"format": FORMAT, "version": VERSION, **payload}
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save(data, tmp)
+    return path
+
+
+def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint safely; anything that is not one raises CheckpointError with the reason."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint ({first[:160]})") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a segstudio checkpoint (no '{FORMAT}' marker)")
+    if data.get("version", 0) > VERSION:
+        raise CheckpointError(f"{path}: written by a newer version (format {data['version']} > {VERSION})")
+    missing = [k for k in REQUIRED if k not in data]
+    if missing:
+        raise CheckpointError(f"{path}: checkpoint is incomplete (missing {', '.join(missing)})")
+    return data
+
+
+def build_model(data: dict):
+    """Rebuild the model a checkpoint describes and load its weights."""
+    from segcore.models import create_model
+    from segcore.data.classes import ClassSpec
+
+    spec = ClassSpec.from_dict(data["classes"])
+    model = create_model(data["arch"], data["in_channels"], spec.num_classes, **data["arch_kwargs"])
+    try:
+        model.load_state_dict(data["model"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"checkpoint weights do not fit a {data['arch']} model: {str(exc)[:200]}") from exc
+    return model

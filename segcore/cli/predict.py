@@ -1,0 +1,112 @@
+"""``segcore predict``: segment one image or a folder with a checkpoint (original flags -m, -i, -o, -c)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from segcore.errors import DataError, SegcoreError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("predict", help="segment images with a trained checkpoint",
+                       description="Segment INPUT (an image or a folder of images) and write masks at the "
+                                   "input's original size as PNG, in the checkpoint's mask values.")
+    p.add_argument("-m", "--model", required=True, help="checkpoint file (best.pt / last.pt)")
+    p.add_argument("-i", "--input", required=True, help="an image file or a folder of images")
+    p.add_argument("-o", "--output",
+                   help="output mask file (or folder, for a folder input); default INPUT_mask.png beside the input")
+    p.add_argument("-c", "--cpu", action="store_true", help="run on the CPU even when a GPU is present")
+    p.add_argument("--probabilities", action="store_true",
+                   help="also save class probabilities as OUT.probs.npy (float32, K x H x W)")
+    p.add_argument("--overlay", action="store_true", help="also write OUT.overlay.png (mask over the image)")
+    p.add_argument("--crf", action="store_true", help="also write the dense-CRF refined mask as OUT.crf.png")
+    p.add_argument("--compare", action="store_true",
+                   help="with --crf (implied): write OUT.compare.png, image | raw | CRF | difference")
+    p.add_argument("--tile", type=int, default=512, help="tile size for large images (default 512)")
+    p.add_argument("--no-fast", action="store_true", help="plain float32 (no autocast, no channels_last)")
+    p.set_defaults(func=run)
+
+
+def _jobs(args) -> list[tuple[Path, Path]]:
+    from segcore.data.io import is_image_file
+    from segcore.data.layout import natural_key
+
+    src = Path(args.input)
+    if not src.exists():
+        raise DataError(f"{src}: no such file or folder")
+    if src.is_dir():
+        images = sorted((p for p in src.iterdir() if p.is_file() and is_image_file(p)), key=natural_key)
+        if not images:
+            raise DataError(f"{src}: folder holds no images (png, jpg, bmp, tif)")
+        out_dir = Path(args.output) if args.output else src.with_name(src.name + "_masks")
+        if out_dir.exists() and not out_dir.is_dir():
+            raise DataError(f"{out_dir}: exists and is not a folder (a folder input needs an output folder)")
+        return [(p, out_dir / f"{p.stem}.png") for p in images]
+    out = Path(args.output) if args.output else src.with_name(f"{src.stem}_mask.png")
+    if out.is_dir():
+        out = out / f"{src.stem}.png"
+    return [(src, out.with_suffix(".png") if out.suffix.lower() != ".png" else out)]
+
+
+def _sidecar(out: Path, tag: str, suffix: str = ".png") -> Path:
+    return out.with_name(f"{out.stem}.{tag}{suffix}")
+
+
+def predict_one(predictor, image_path: Path, out: Path, args) -> str:
+    """Segment one file and write the requested outputs; returns a one-line summary."""
+    from segcore import compare
+    from segcore.atomic import atomic_path
+    from segcore.data.io import read_image, write_image, write_mask
+
+    image = read_image(image_path)
+    probs = predictor.predict_proba(image)
+    mask = probs.argmax(axis=0).astype(np.uint8)
+    write_mask(out, mask, predictor.spec)
+    written = [out]
+    if args.probabilities:
+        with atomic_path(_sidecar(out, "probs", ".npy")) as tmp:
+            np.save(tmp, probs)
+        written.append(_sidecar(out, "probs", ".npy"))
+    if args.overlay:
+        rgb = compare.overlay(compare.display_rgb(image), mask, predictor.spec.colors)
+        write_image(_sidecar(out, "overlay"), rgb)
+        written.append(_sidecar(out, "overlay"))
+    if args.crf or args.compare:
+        from segcore import crf
+
+        _, refined = crf.refine(image, probs)
+        write_mask(compare.crf_mask_path(out), refined, predictor.spec)
+        written.append(compare.crf_mask_path(out))
+        if args.compare:
+            written.append(compare.write_comparison(compare.comparison_path(out), image, mask, refined,
+                                                    predictor.spec))
+    return f"{image_path} -> " + ", ".join(str(p) for p in written)
+
+
+def run(args) -> int:
+    from segcore.inference import Predictor
+
+    jobs = _jobs(args)
+    if args.crf or args.compare:
+        from segcore import crf
+
+        crf._densecrf()  # fail before any work when pydensecrf is missing (CRFUnavailableError)
+    predictor = Predictor(args.model, device="cpu" if args.cpu else "auto", fast=not args.no_fast,
+                          tile=args.tile)
+    if predictor.runtime.note:
+        print(predictor.runtime.note, file=sys.stderr)
+    failures = 0
+    for image_path, out in jobs:
+        try:
+            print(predict_one(predictor, image_path, out, args))
+        except SegcoreError as exc:
+            if len(jobs) == 1:
+                raise
+            failures += 1
+            print(f"segcore predict: error: {exc}", file=sys.stderr)
+    if failures:
+        print(f"segcore predict: {failures} of {len(jobs)} images failed", file=sys.stderr)
+    return 1 if failures else 0

@@ -1,0 +1,95 @@
+"""``segcore train``: train a model on a folder, with the original flags (-e, -l, -g, -c)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from segcore.errors import ConfigError
+
+
+def _key_value(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
+    key, raw = text.split("=", 1)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw  # plain strings need no quotes: backbone=resnet34
+    return key.strip(), value
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a segmentation model on a folder of images and masks",
+                       description="Train a model on DATA (images/ + masks/, or the data/ + val/ layout with "
+                                   ".txt lists). Writes best.pt, last.pt, metrics.csv, config.json and "
+                                   "split.json to --out.")
+    p.add_argument("data", help="folder with images and masks")
+    g = p.add_argument_group("schedule")
+    g.add_argument("-e", "--epochs", type=int, default=20, help="number of epochs (total, when resuming; default 20)")
+    g.add_argument("-l", "--learning-rate", "--lr", dest="lr", type=float, default=1e-3,
+                   help="peak learning rate of AdamW (default 1e-3; warm-up then cosine decay)")
+    g.add_argument("-b", "--batch-size", type=int, default=4, help="images per batch (default 4)")
+    g.add_argument("--seed", type=int, default=0, help="seed for the split, crops and initialisation (default 0)")
+    g = p.add_argument_group("model")
+    g.add_argument("--arch", default="unet", help="architecture (see `segcore models`; default unet)")
+    g.add_argument("--width", type=int, help="channels of the first level (architecture default when omitted)")
+    g.add_argument("--arch-arg", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
+                   help="extra architecture argument, e.g. --arch-arg depth=5 (repeatable)")
+    g.add_argument("-c", "--checkpoint", "--load", dest="checkpoint",
+                   help="resume from this checkpoint (model, optimiser, schedule, epoch)")
+    g.add_argument("--fine-tune", action="store_true", help="with -c: load the weights only and start a new schedule")
+    g = p.add_argument_group("data")
+    g.add_argument("-s", "--scale", type=float, default=1.0,
+                   help="resize images by this factor first (0.5 turns 510x512 into 255x256; default 1)")
+    g.add_argument("--patch-size", type=int, default=256,
+                   help="random crop size for training, 0 for whole images (default 256)")
+    g.add_argument("-v", "--val-fraction", "--validation", dest="val_fraction", type=float, default=0.15,
+                   help="fraction of images held out for validation when there is no val/ folder (default 0.15)")
+    g.add_argument("--no-augment", action="store_true", help="turn off flips, rotations and intensity jitter")
+    g = p.add_argument_group("run")
+    g.add_argument("-o", "--out", help="output folder (default checkpoints/ARCH-DATE-TIME)")
+    g.add_argument("-g", "--gpu", action="store_true", help="train on the GPU (says so and uses the CPU if none)")
+    g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    g.add_argument("--no-fast", action="store_true",
+                   help="plain float32 (no bfloat16/float16 autocast, no channels_last)")
+    g.add_argument("--workers", type=int, default=0, help="data loader worker processes (default 0)")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar, epoch lines only")
+    p.set_defaults(func=run)
+
+
+def config_from_args(args):
+    from segcore.training.config import TrainConfig
+
+    arch_kwargs = dict(args.arch_arg)
+    if args.width is not None:
+        arch_kwargs["width"] = args.width
+    return TrainConfig(
+        data=args.data, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, arch=args.arch,
+        arch_kwargs=arch_kwargs, scale=args.scale, patch_size=args.patch_size or None,
+        val_fraction=args.val_fraction, seed=args.seed, out=args.out,
+        device="cuda" if args.gpu else args.device, fast=not args.no_fast, checkpoint=args.checkpoint,
+        fine_tune=args.fine_tune, augment=not args.no_augment, workers=args.workers,
+    )
+
+
+def run(args) -> int:
+    from segcore.training.loop import Trainer
+    from segcore.training.progress import ConsoleReporter
+
+    if args.fine_tune and not args.checkpoint:
+        raise ConfigError("--fine-tune needs a checkpoint to start from (-c FILE)")
+    trainer = Trainer(config_from_args(args))
+    reporter = ConsoleReporter(quiet=args.quiet)
+    done = None
+    try:
+        for event in trainer.run():
+            reporter.show(event)
+            done = event
+    except KeyboardInterrupt:  # Ctrl+C once: stop like the GUI's Stop button would, keeping checkpoints
+        reporter.close()
+        print("interrupted; checkpoints written so far are whole", file=sys.stderr)
+        return 130
+    reporter.close()
+    return 0 if done is not None and done.status == "completed" else 1

@@ -1,0 +1,73 @@
+"""Device choice and the fast paths (mixed precision, channels_last) chosen at run time.
+
+CPU: bfloat16 autocast with channels_last where the CPU computes bf16 in hardware (AVX512-BF16 or AMX); plain
+float32 elsewhere, where emulated bf16 would be slower. CUDA: autocast (bf16 where supported, else fp16 with a
+grad scaler), channels_last, cudnn autotuning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from dataclasses import dataclass
+
+import torch
+
+ENV_DISABLE = "SEGCORE_NO_FAST"  # set to 1 to force plain float32 everywhere
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_bf16() -> bool:
+    """True when the CPU advertises hardware bfloat16 (avx512_bf16 or amx_bf16)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = fh.read()
+        return "avx512_bf16" in flags or "amx_bf16" in flags
+    except OSError:  # not Linux: ask oneDNN when this torch can
+        check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+        return bool(check()) if check else False
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where and how a job runs. ``note`` explains a fallback to the user (empty when none)."""
+
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    channels_last: bool
+    note: str = ""
+
+    @property
+    def fast(self) -> bool:
+        return self.amp_dtype is not None
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def describe(self) -> str:
+        kind = f"{self.amp_dtype}".replace("torch.", "") if self.amp_dtype else "float32"
+        layout = ", channels_last" if self.channels_last else ""
+        return f"{self.device.type} ({kind}{layout})"
+
+
+def resolve(device: str = "auto", fast: bool = True) -> Runtime:
+    """Pick the device ("auto", "cpu", "cuda", "cuda:N") and the fastest safe precision for it."""
+    note = ""
+    want = device.lower()
+    if want.startswith("cuda") and not torch.cuda.is_available():
+        note = "CUDA was requested but no usable GPU was found; running on the CPU"
+        want = "cpu"
+    if want == "auto":
+        want = "cuda" if torch.cuda.is_available() else "cpu"
+    dev = torch.device(want)
+    fast = fast and os.environ.get(ENV_DISABLE, "") not in ("1", "true", "yes")
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return Runtime(dev, dtype if fast else None, fast, note)
+    if fast and cpu_has_bf16():
+        return Runtime(dev, torch.bfloat16, True, note)
+    return Runtime(dev, None, False, note)

@@ -1,0 +1,1 @@
+"""Training: one config, a loop that yields events, losses and run records."""

@@ -1,0 +1,62 @@
+"""The one configuration object for a training job, shared by the CLI, the GUI and the Python API."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from segcore.errors import ConfigError
+
+
+def default_out_dir(arch: str) -> str:
+    return str(Path("checkpoints") / f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs. ``data`` is a folder in either supported layout."""
+
+    data: str
+    epochs: int = 20
+    lr: float = 1e-3
+    batch_size: int = 4
+    arch: str = "unet"
+    arch_kwargs: dict = field(default_factory=dict)
+    scale: float = 1.0
+    patch_size: int | None = 256
+    val_fraction: float = 0.15
+    seed: int = 0
+    out: str | None = None
+    device: str = "auto"
+    fast: bool = True
+    checkpoint: str | None = None  # resume (or fine-tune) from this file
+    fine_tune: bool = False  # load weights only, start a fresh schedule
+    weight_decay: float = 1e-4
+    augment: bool = True
+    workers: int = 0
+
+    def validate(self) -> TrainConfig:
+        if self.epochs < 1:
+            raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
+        if not (0 < self.lr < 10):
+            raise ConfigError(f"learning rate must be in (0, 10), got {self.lr}")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
+        if not (0 < self.scale <= 4):
+            raise ConfigError(f"scale must be in (0, 4], got {self.scale}")
+        if self.patch_size is not None and self.patch_size < 16:
+            raise ConfigError(f"patch size must be at least 16 pixels, got {self.patch_size}")
+        if not (0 <= self.val_fraction < 1):
+            raise ConfigError(f"validation fraction must be in [0, 1), got {self.val_fraction}")
+        if self.out is None:
+            self.out = default_out_dir(self.arch)
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})

@@ -1,0 +1,278 @@
+"""The training loop: a generator of events, stoppable between batches.
+
+Read it like torchvision's reference: ``_setup`` builds data, model and optimiser; ``_train_epoch`` and
+``_validate`` are one pass each; ``run`` strings them together and yields an event after every batch and epoch.
+A stop request (``request_stop``, thread-safe) is honoured between batches, as ignite's ``Engine.terminate``:
+the run ends with status "stopped", not "completed", and the last and best checkpoints stay whole.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, RandomSampler
+
+from segcore import checkpoint as ckpt
+from segcore.data.dataset import SegmentationDataset, compute_stats
+from segcore.data.layout import find_samples, load_class_spec, split_samples
+from segcore.device import resolve
+from segcore.errors import ConfigError, DataError
+from segcore.inference import sliding_window
+from segcore.metrics import confusion_matrix, scores
+from segcore.models import create_model
+from segcore.training import records
+from segcore.training.config import TrainConfig
+from segcore.training.events import BatchEvent, CheckpointEvent, DoneEvent, EpochEvent, LogEvent
+from segcore.training.losses import loss_from_probabilities, segmentation_loss
+
+MAX_REPEATS = 16  # crops drawn per image and epoch at most, for very large images
+WARMUP_STEPS = 50
+
+
+def _seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def _lr_lambda(total_steps: int):
+    """Linear warm-up (at most 5 % of the run), then cosine decay to 2 % of the base rate."""
+    warmup = max(1, min(WARMUP_STEPS, total_steps // 20))
+
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        t = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t))
+    return f
+
+
+class Trainer:
+    """Runs one training job described by a :class:`TrainConfig`.
+
+    >>> trainer = Trainer(TrainConfig(data="cells/", epochs=5))
+    >>> for event in trainer.run(): print(event)
+    """
+
+    def __init__(self, config: TrainConfig):
+        self.config = config.validate()
+        self._stop = threading.Event()
+        self.out_dir = Path(self.config.out)
+
+    def request_stop(self) -> None:
+        """Ask the run to end after the current batch (safe to call from any thread)."""
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    # -- setup ------------------------------------------------------------------------------------------------
+    def _setup(self) -> Iterator[LogEvent]:
+        cfg = self.config
+        self.generator = _seed_everything(cfg.seed)
+        self.runtime = resolve(cfg.device, cfg.fast)
+        if self.runtime.note:
+            yield LogEvent(self.runtime.note)
+        resume = ckpt.load(cfg.checkpoint) if cfg.checkpoint else None
+
+        samples = find_samples(cfg.data)
+        labelled = [s for s in samples if s.mask is not None]
+        if not labelled:
+            raise DataError(f"{cfg.data}: no image has a mask; annotate at least one image to train")
+        self.spec = load_class_spec(cfg.data, samples)
+        self.train_samples, self.val_samples = split_samples(labelled, cfg.val_fraction, cfg.seed)
+        if resume is not None:
+            self._check_compatible(resume)
+            self.in_channels = int(resume["in_channels"])
+            mean, std = resume["normalization"]["mean"], resume["normalization"]["std"]
+        else:
+            probe = SegmentationDataset(self.train_samples, self.spec, scale=cfg.scale)
+            self.in_channels = probe.channels
+            mean, std = compute_stats(probe)
+        self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
+        self._build_data()
+        yield LogEvent(
+            f"{len(self.train_samples)} training and {len(self.val_samples)} validation images, "
+            f"{self.spec.num_classes} classes ({', '.join(self.spec.names)}), {self.in_channels} input channels, "
+            f"on {self.runtime.describe()}"
+        )
+        self._build_model(resume)
+        yield from self._restore(resume)
+
+    def _check_compatible(self, resume: dict) -> None:
+        if int(len(resume["classes"]["names"])) != self.spec.num_classes:
+            raise ConfigError(
+                f"checkpoint {self.config.checkpoint} predicts {len(resume['classes']['names'])} classes but "
+                f"{self.config.data} has {self.spec.num_classes}"
+            )
+        if resume["arch"] != self.config.arch:
+            self.config.arch = resume["arch"]  # the checkpoint decides; the user need not repeat --arch
+
+    def _build_data(self) -> None:
+        cfg = self.config
+        common = dict(spec=self.spec, scale=cfg.scale, channels=self.in_channels, mean=self.mean, std=self.std)
+        self.train_set = SegmentationDataset(self.train_samples, patch_size=cfg.patch_size, augment=cfg.augment,
+                                             **common)
+        self.val_set = SegmentationDataset(self.val_samples, **common) if self.val_samples else None
+        repeats = 1
+        if cfg.patch_size:
+            area = np.mean([h * w for h, w in self.train_set.sizes()])
+            repeats = int(min(MAX_REPEATS, max(1, round(area / cfg.patch_size**2))))
+        sampler = RandomSampler(self.train_set, num_samples=len(self.train_set) * repeats,
+                                generator=self.generator)
+        self.loader = DataLoader(self.train_set, batch_size=cfg.batch_size, sampler=sampler,
+                                 num_workers=cfg.workers, drop_last=len(self.train_set) * repeats > cfg.batch_size,
+                                 pin_memory=self.runtime.device.type == "cuda",
+                                 persistent_workers=cfg.workers > 0)
+
+    def _build_model(self, resume: dict | None) -> None:
+        cfg = self.config
+        kwargs = dict(resume["arch_kwargs"]) if resume is not None else dict(cfg.arch_kwargs)
+        self.model = create_model(cfg.arch, self.in_channels, self.spec.num_classes, **kwargs)
+        if resume is not None:
+            self.model.load_state_dict(resume["model"])
+        self.model.to(self.runtime.device)
+        if self.runtime.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        total = cfg.epochs * len(self.loader)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _lr_lambda(total))
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.runtime.amp_dtype == torch.float16)
+
+    def _restore(self, resume: dict | None) -> Iterator[LogEvent]:
+        self.start_epoch, self.history, self.best_dice = 0, [], -1.0
+        if resume is None:
+            return
+        if self.config.fine_tune or "optimizer" not in resume:
+            yield LogEvent(f"fine-tuning from {self.config.checkpoint} (weights only, fresh schedule)")
+            return
+        done = int(resume.get("epoch", 0))
+        if done >= self.config.epochs:
+            raise ConfigError(
+                f"{self.config.checkpoint} has already trained {done} epochs; ask for more with -e "
+                f"(total, e.g. -e {done + 10}) or use --fine-tune to start a new schedule"
+            )
+        self.optimizer.load_state_dict(resume["optimizer"])
+        self.scheduler.load_state_dict(resume["scheduler"])
+        for group in self.optimizer.param_groups:  # keep the lr schedule of this run's epoch count
+            group["initial_lr"] = self.config.lr
+        self.scheduler.lr_lambdas[0] = _lr_lambda(self.config.epochs * len(self.loader))
+        self.start_epoch, self.history = done, list(resume.get("history", []))
+        self.best_dice = max((h["val_dice"] for h in self.history if not math.isnan(h["val_dice"])),
+                             default=-1.0)
+        yield LogEvent(f"resuming from {self.config.checkpoint} after epoch {done}")
+
+    # -- one pass each ----------------------------------------------------------------------------------------
+    def _train_epoch(self, epoch: int) -> Iterator[BatchEvent]:
+        self.model.train()
+        batches = len(self.loader)
+        self._epoch_loss, seen = 0.0, 0
+        for i, (x, y) in enumerate(self.loader, start=1):
+            if self._stop.is_set():
+                return
+            t0 = time.perf_counter()
+            x = x.to(self.runtime.device, non_blocking=True)
+            y = y.to(self.runtime.device, non_blocking=True)
+            if self.runtime.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with self.runtime.autocast():
+                out = self.model(x)
+            loss = segmentation_loss(out, y)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}, batch {i}")
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.scheduler.step()
+            value = float(loss.item())
+            self._epoch_loss += value * len(x)
+            seen += len(x)
+            yield BatchEvent(epoch, i, batches, value, len(x) / max(time.perf_counter() - t0, 1e-9))
+        self._epoch_loss /= max(seen, 1)
+
+    def _validate(self) -> tuple[float, dict]:
+        """Loss and scores over the whole validation set, images taken whole (tiled when large)."""
+        k = self.spec.num_classes
+        if self.val_set is None:
+            return float("nan"), scores(np.zeros((k, k)), self.spec.names)
+        self.model.eval()
+        cm, loss_sum = np.zeros((k, k), dtype=np.int64), 0.0
+        for i in range(len(self.val_set)):
+            x, y = self.val_set[i]
+            probs = sliding_window(self.model, x, self.runtime, k)
+            loss_sum += float(loss_from_probabilities(probs[None], y[None]))
+            cm += confusion_matrix(probs.argmax(0).numpy(), y.numpy(), k)
+        return loss_sum / len(self.val_set), scores(cm, self.spec.names)
+
+    # -- the run ----------------------------------------------------------------------------------------------
+    def run(self) -> Iterator:
+        """Yield LogEvent, BatchEvent, EpochEvent, CheckpointEvent, then exactly one DoneEvent.
+
+        Bad data or options raise typed SegcoreErrors before the first epoch; a NaN loss ends the run with a
+        "failed" DoneEvent that names the last good checkpoint.
+        """
+        yield from self._setup()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        records.write_run_files(self.out_dir, self.config, self.train_samples, self.val_samples)
+        best_path, last_path = self.out_dir / "best.pt", self.out_dir / "last.pt"
+        epoch = self.start_epoch
+        try:
+            for epoch in range(self.start_epoch + 1, self.config.epochs + 1):
+                t0 = time.perf_counter()
+                yield from self._train_epoch(epoch)
+                if self._stop.is_set():
+                    yield from self._save(last_path, "last", epoch - 1)
+                    yield self._done("stopped", f"stopped by request during epoch {epoch}", epoch - 1)
+                    return
+                yield from self._finish_epoch(epoch, time.perf_counter() - t0, best_path, last_path)
+        except FloatingPointError as exc:
+            kept = last_path if last_path.exists() else None
+            hint = f"; the last good checkpoint is {kept}" if kept else ""
+            yield self._done("failed", f"{exc}; try a lower learning rate (-l){hint}", epoch - 1)
+            return
+        yield self._done("completed", f"trained {self.config.epochs} epochs", self.config.epochs)
+
+    def _finish_epoch(self, epoch: int, train_s: float, best_path: Path, last_path: Path) -> Iterator:
+        val_loss, val = self._validate()
+        dice = val["mean_dice"]
+        is_best = not math.isnan(dice) and dice > self.best_dice or (math.isnan(dice) and not best_path.exists())
+        row = {"epoch": epoch, "train_loss": self._epoch_loss, "val_loss": val_loss, "val_dice": dice,
+               "val_iou": val["mean_iou"], "lr": self.optimizer.param_groups[0]["lr"],
+               "seconds": train_s, "per_class_dice": val["dice"]}
+        self.history.append(row)
+        records.write_metrics_csv(self.out_dir / "metrics.csv", self.history, self.spec.names)
+        yield from self._save(last_path, "last", epoch, val)
+        if is_best:
+            self.best_dice = dice if not math.isnan(dice) else self.best_dice
+            yield from self._save(best_path, "best", epoch, val)
+        yield EpochEvent(epoch, self.config.epochs, self._epoch_loss, val_loss, dice, val["mean_iou"],
+                         row["lr"], train_s, is_best, val)
+
+    def _save(self, path: Path, kind: str, epoch: int, val: dict | None = None) -> Iterator[CheckpointEvent]:
+        model = self.model.module if hasattr(self.model, "module") else self.model
+        payload = {
+            "arch": self.config.arch, "arch_kwargs": model.arch[1], "in_channels": self.in_channels,
+            "classes": self.spec.to_dict(), "normalization": {"mean": self.mean, "std": self.std},
+            "scale": self.config.scale, "config": self.config.to_dict(), "metrics": val or {},
+            "epoch": epoch, "history": self.history,
+            "model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+        }
+        payload["scheduler"].pop("lr_lambdas", None)
+        ckpt.save(path, payload)
+        yield CheckpointEvent(str(path), kind)
+
+    def _done(self, status: str, message: str, epochs_done: int) -> DoneEvent:
+        best, last = self.out_dir / "best.pt", self.out_dir / "last.pt"
+        return DoneEvent(status, message, str(self.out_dir), str(best) if best.exists() else None,
+                         str(last) if last.exists() else None, epochs_done)

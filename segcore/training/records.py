@@ -1,0 +1,29 @@
+"""Files a run leaves beside its checkpoints: config.json, split.json and metrics.csv (all written atomically)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from segcore.atomic import write_text_atomic
+
+CSV_COLUMNS = ["epoch", "train_loss", "val_loss", "val_dice", "val_iou", "lr", "seconds"]
+
+
+def write_run_files(out_dir: Path, config, train_samples, val_samples) -> None:
+    write_text_atomic(out_dir / "config.json", json.dumps(config.to_dict(), indent=2))
+    split = {"train": [str(s.image) for s in train_samples], "val": [str(s.image) for s in val_samples]}
+    write_text_atomic(out_dir / "split.json", json.dumps(split, indent=2))
+
+
+def write_metrics_csv(path: Path, history: list[dict], class_names: list[str]) -> None:
+    """One row per epoch: the fixed columns, then the validation Dice of each class."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_COLUMNS + [f"dice_{name}" for name in class_names])
+    for row in history:
+        fixed = [row["epoch"]] + [f"{row[c]:.6g}" for c in CSV_COLUMNS[1:]]
+        writer.writerow(fixed + [f"{d:.6g}" for d in row.get("per_class_dice", [])])
+    write_text_atomic(path, buf.getvalue())
