@@ -52,7 +52,8 @@ def create_model(name: str, in_channels: int, num_classes: int, **kwargs):
         model = cls(in_channels=in_channels, num_classes=num_classes, **kwargs)
     except TypeError as exc:
         raise ConfigError(f"invalid arguments for {name}: {exc}") from exc
-    model.arch = (name, dict(kwargs))
+    # ImageNet weights only initialise; a checkpoint's weights replace them, so rebuilding must not need them.
+    model.arch = (name, {k: v for k, v in kwargs.items() if k != "pretrained"})
     return model
 
 

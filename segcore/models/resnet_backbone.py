@@ -1,19 +1,18 @@
 """Dilated torchvision ResNets (output stride 8) for PSPNet, with optional local ImageNet weights.
 
 torchvision dilates Bottleneck ResNets (50/101) through ``replace_stride_with_dilation`` but refuses BasicBlock
-ones (18/34); for those we turn the strides of layer3/layer4 into dilations ourselves, with the same rule
-torchvision uses (the first block of a dilated layer keeps the previous dilation, the others get the new one).
+ones (18/34); for those we turn the strides of layer3/layer4 into dilations ourselves, with torchvision's rule
+(the formerly strided 3x3 convolution keeps the previous dilation, every later 3x3 gets the new one: 2 in
+layer3, 4 in layer4), which is also the rule of the PSPNet authors' dilated ResNets.
 """
 
 from __future__ import annotations
 
-import os
-
-import torch
 from torch import nn
 from torchvision.models import resnet
 
 from segcore.errors import ConfigError
+from segcore.models.pretrained import adapt_first_conv, load_local_weights
 
 BACKBONES = {
     "resnet18": (resnet.resnet18, resnet.ResNet18_Weights.IMAGENET1K_V1),
@@ -32,42 +31,6 @@ def _dilate_basic_layer(layer: nn.Sequential, dilation: int) -> None:
         if block.downsample is not None:
             block.downsample[0].stride = (1, 1)
         block.stride = 1
-
-
-def _weights_file(weights) -> str:
-    return os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(weights.url))
-
-
-def load_local_weights(name: str, weights) -> dict:
-    """ImageNet state dict from the torch hub cache; never downloads, a missing file is a ConfigError."""
-    path = _weights_file(weights)
-    if not os.path.isfile(path):
-        raise ConfigError(
-            f"ImageNet weights for {name} not found at {path}; download them once on a machine with internet "
-            f"(python -c \"import torchvision; torchvision.models.{name}(weights='IMAGENET1K_V1')\") or copy "
-            f"{weights.url} there (TORCH_HOME changes the folder), or train with pretrained=False"
-        )
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, OSError, EOFError) as exc:
-        raise ConfigError(
-            f"cannot read ImageNet weights {path}: {exc}; delete it and download again"
-        ) from exc
-
-
-def adapt_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
-    """A copy of ``conv`` for ``in_channels`` inputs; RGB filters are summed (grey) or repeated and rescaled."""
-    if in_channels == conv.in_channels:
-        return conv
-    new = nn.Conv2d(in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=False)
-    with torch.no_grad():
-        rgb = conv.weight
-        if in_channels == 1:
-            new.weight.copy_(rgb.sum(dim=1, keepdim=True))  # a grey image is R = G = B
-        else:
-            reps = -(-in_channels // rgb.shape[1])
-            new.weight.copy_(rgb.repeat(1, reps, 1, 1)[:, :in_channels] * (rgb.shape[1] / in_channels))
-    return new
 
 
 def dilated_resnet(name: str, in_channels: int, pretrained: bool) -> tuple[nn.Module, int]:

@@ -7,7 +7,8 @@ with no skip features stored), then applies 3x3 conv + BN + ReLU layers. As in t
 last decoder layer is a 3x3 convolution straight to the class logits (soft-max is left to the loss).
 
 ``width`` is the channels of the first stage (64 in the paper, doubled per stage up to ``8 * width``);
-5 poolings mean inputs are padded to a multiple of 32 and the logits cropped back.
+5 poolings mean inputs are padded to a multiple of 32 and the logits cropped back. ``pretrained=True`` (width 64
+only) starts the encoder from torchvision's ImageNet VGG16-BN, as the paper does, if the file is cached locally.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from torch import nn
 from segcore.errors import ConfigError
 from segcore.models import register
 from segcore.models.blocks import ConvBNReLU, pad_to_multiple
+from segcore.models.pretrained import adapt_first_conv, load_local_weights
 
 STAGE_LAYERS = (2, 2, 3, 3, 3)  # VGG16 convolutions per stage
 STAGE_FACTORS = (1, 2, 4, 8, 8)  # channels per stage, in units of `width`
@@ -58,10 +60,12 @@ class DecoderStage(nn.Module):
 class SegNet(nn.Module):
     """SegNet with a VGG16-BN encoder; ``width=64`` is the paper's model (29.4 M parameters at 3 in / 2 out)."""
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 2, width: int = 64):
+    def __init__(self, in_channels: int = 3, num_classes: int = 2, width: int = 64, pretrained: bool = False):
         super().__init__()
         if width < 1:
             raise ConfigError(f"segnet width must be at least 1, got {width}")
+        if pretrained and width != 64:
+            raise ConfigError(f"segnet pretrained=True needs width=64 (VGG16), got width={width}")
         chans = [width * f for f in STAGE_FACTORS]
         ins = [in_channels, *chans[:-1]]
         self.encoder = nn.ModuleList(
@@ -74,6 +78,27 @@ class SegNet(nn.Module):
             for k in reversed(range(len(chans)))
         )
         self.multiple = 2 ** len(chans)
+        if pretrained:
+            self._load_vgg16_bn(in_channels)
+
+    def _load_vgg16_bn(self, in_channels: int) -> None:
+        """Copy ImageNet VGG16-BN convolutions and batch norms into the encoder, in order."""
+        from torchvision.models import VGG16_BN_Weights, vgg
+
+        state = load_local_weights("vgg16_bn", VGG16_BN_Weights.IMAGENET1K_V1)
+        features = vgg.make_layers(vgg.cfgs["D"], batch_norm=True)
+        features.load_state_dict({k[9:]: v for k, v in state.items() if k.startswith("features.")})
+        theirs = [m for m in features if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
+        ours = [m for m in self.encoder.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
+        theirs[0] = adapt_first_conv(theirs[0], in_channels)
+        with torch.no_grad():
+            for src, dst in zip(theirs, ours, strict=True):
+                if isinstance(src, nn.Conv2d):
+                    dst.weight.copy_(src.weight)
+                    bias = src.bias if src.bias is not None else torch.zeros(src.out_channels)
+                else:
+                    dst.load_state_dict(src.state_dict())
+                    dst.running_mean.sub_(bias)  # our convs have no bias: fold VGG's into the BN statistics
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, (h, w) = pad_to_multiple(x, self.multiple)
