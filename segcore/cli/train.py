@@ -31,6 +31,8 @@ def register(sub) -> None:
     g.add_argument("-l", "--learning-rate", "--lr", dest="lr", type=float, default=1e-3,
                    help="peak learning rate of AdamW (default 1e-3; warm-up then cosine decay)")
     g.add_argument("-b", "--batch-size", type=int, default=4, help="images per batch (default 4)")
+    g.add_argument("--time-limit", type=float, metavar="MIN",
+                   help="train for at most MIN minutes; the learning rate anneals over that time (-e caps epochs)")
     g.add_argument("--seed", type=int, default=0, help="seed for the split, crops and initialisation (default 0)")
     g = p.add_argument_group("model")
     g.add_argument("--arch", default="unet", help="architecture (see `segcore models`; default unet)")
@@ -71,6 +73,7 @@ def config_from_args(args):
         val_fraction=args.val_fraction, seed=args.seed, out=args.out,
         device="cuda" if args.gpu else args.device, fast=not args.no_fast, checkpoint=args.checkpoint,
         fine_tune=args.fine_tune, augment=not args.no_augment, workers=args.workers,
+        time_limit=args.time_limit,
     )
 
 

@@ -35,6 +35,8 @@ class TrainConfig:
     weight_decay: float = 1e-4
     augment: bool = True
     workers: int = 0
+    time_limit: float | None = None  # minutes of training; epochs then is an upper bound
+
 
     def validate(self) -> TrainConfig:
         if self.epochs < 1:
@@ -49,6 +51,8 @@ class TrainConfig:
             raise ConfigError(f"patch size must be at least 16 pixels, got {self.patch_size}")
         if not (0 <= self.val_fraction < 1):
             raise ConfigError(f"validation fraction must be in [0, 1), got {self.val_fraction}")
+        if self.time_limit is not None and self.time_limit <= 0:
+            raise ConfigError(f"time limit must be a positive number of minutes, got {self.time_limit}")
         if self.out is None:
             self.out = default_out_dir(self.arch)
         return self

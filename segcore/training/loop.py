@@ -31,9 +31,9 @@ from segcore.training import records
 from segcore.training.config import TrainConfig
 from segcore.training.events import BatchEvent, CheckpointEvent, DoneEvent, EpochEvent, LogEvent
 from segcore.training.losses import loss_from_probabilities, segmentation_loss
+from segcore.training.schedule import Schedule
 
 MAX_REPEATS = 16  # crops drawn per image and epoch at most, for very large images
-WARMUP_STEPS = 50
 
 
 def _seed_everything(seed: int) -> torch.Generator:
@@ -41,18 +41,6 @@ def _seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
-
-
-def _lr_lambda(total_steps: int):
-    """Linear warm-up (at most 5 % of the run), then cosine decay to 2 % of the base rate."""
-    warmup = max(1, min(WARMUP_STEPS, total_steps // 20))
-
-    def f(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        t = min(1.0, (step - warmup) / max(1, total_steps - warmup))
-        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t))
-    return f
 
 
 class Trainer:
@@ -144,8 +132,8 @@ class Trainer:
         if self.runtime.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        total = cfg.epochs * len(self.loader)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _lr_lambda(total))
+        limit = cfg.time_limit * 60 if cfg.time_limit else None
+        self.schedule = Schedule(cfg.lr, cfg.epochs * len(self.loader), limit)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.runtime.amp_dtype == torch.float16)
 
     def _restore(self, resume: dict | None) -> Iterator[LogEvent]:
@@ -162,10 +150,7 @@ class Trainer:
                 f"(total, e.g. -e {done + 10}) or use --fine-tune to start a new schedule"
             )
         self.optimizer.load_state_dict(resume["optimizer"])
-        self.scheduler.load_state_dict(resume["scheduler"])
-        for group in self.optimizer.param_groups:  # keep the lr schedule of this run's epoch count
-            group["initial_lr"] = self.config.lr
-        self.scheduler.lr_lambdas[0] = _lr_lambda(self.config.epochs * len(self.loader))
+        self.schedule.load_state_dict(resume.get("schedule", {}))
         self.start_epoch, self.history = done, list(resume.get("history", []))
         self.best_dice = max((h["val_dice"] for h in self.history if not math.isnan(h["val_dice"])),
                              default=-1.0)
@@ -175,11 +160,12 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> Iterator[BatchEvent]:
         self.model.train()
         batches = len(self.loader)
-        self._epoch_loss, seen = 0.0, 0
+        self._loss_sum, self._seen = 0.0, 0
         for i, (x, y) in enumerate(self.loader, start=1):
-            if self._stop.is_set():
+            if self._stop.is_set() or self.schedule.out_of_time():
                 return
             t0 = time.perf_counter()
+            self.schedule.apply(self.optimizer)
             x = x.to(self.runtime.device, non_blocking=True)
             y = y.to(self.runtime.device, non_blocking=True)
             if self.runtime.channels_last:
@@ -193,12 +179,16 @@ class Trainer:
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizer)
             self.scaler.update()
-            self.scheduler.step()
+            self.schedule.step += 1
+            self.schedule.elapsed_s += time.perf_counter() - t0
             value = float(loss.item())
-            self._epoch_loss += value * len(x)
-            seen += len(x)
+            self._loss_sum += value * len(x)
+            self._seen += len(x)
             yield BatchEvent(epoch, i, batches, value, len(x) / max(time.perf_counter() - t0, 1e-9))
-        self._epoch_loss /= max(seen, 1)
+
+    @property
+    def _epoch_loss(self) -> float:
+        return self._loss_sum / self._seen if self._seen else float("nan")
 
     def _validate(self) -> tuple[float, dict]:
         """Loss and scores over the whole validation set, images taken whole (tiled when large)."""
@@ -235,6 +225,10 @@ class Trainer:
                     yield self._done("stopped", f"stopped by request during epoch {epoch}", epoch - 1)
                     return
                 yield from self._finish_epoch(epoch, time.perf_counter() - t0, best_path, last_path)
+                if self.schedule.out_of_time():
+                    yield self._done("completed", f"reached the time limit of {self.config.time_limit:g} min "
+                                                  f"after epoch {epoch}", epoch)
+                    return
         except FloatingPointError as exc:
             kept = last_path if last_path.exists() else None
             hint = f"; the last good checkpoint is {kept}" if kept else ""
@@ -266,9 +260,8 @@ class Trainer:
             "scale": self.config.scale, "config": self.config.to_dict(), "metrics": val or {},
             "epoch": epoch, "history": self.history,
             "model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
         }
-        payload["scheduler"].pop("lr_lambdas", None)
         ckpt.save(path, payload)
         yield CheckpointEvent(str(path), kind)
 
