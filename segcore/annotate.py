@@ -81,54 +81,66 @@ def line_footprint(shape: tuple[int, int], p0: Sequence[float], p1: Sequence[flo
     return _trimmed(r0, c0, dist2 <= radius * radius)
 
 
-def _runs(match: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Horizontal runs of True: (row, start, end) arrays sorted row-major, and a row -> first-run index table."""
+def _runs(match: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Horizontal runs of True as (row, start, end) arrays, sorted row-major (end exclusive)."""
     h, w = match.shape
     padded = np.zeros((h, w + 2), dtype=np.int8)
     padded[:, 1:-1] = match
     diff = np.diff(padded, axis=1)
     rows, starts = np.nonzero(diff == 1)
     _, ends = np.nonzero(diff == -1)
-    row_ptr = np.searchsorted(rows, np.arange(h + 1))
-    return rows, starts, ends, row_ptr
+    return rows, starts, ends
+
+
+def _expand(first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Concatenate the index ranges ``[first[i], last[i])`` without a Python loop."""
+    counts = np.maximum(last - first, 0)
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(first, counts) + (np.arange(total) - offsets)
 
 
 def flood_footprint(mask: np.ndarray, point: Sequence[float]) -> Footprint | None:
     """The 4-connected region of pixels equal to the value under ``point`` ((x, y) floats).
 
-    Works on runs of equal pixels (a breadth-first search over runs, not pixels), so filling a large region of
-    a 4096 x 4096 mask takes milliseconds. Returns None when the point is outside the mask.
+    Works on runs of equal pixels: each run's overlapping runs in the rows above and below are found with
+    vectorised binary searches, then a breadth-first search over runs, one whole frontier per numpy step.
+    An empty 4096 x 4096 mask fills in under half a second; pure noise (3.5 million runs) in a few seconds.
+    Returns None when the point is outside the mask.
     """
     _check_mask(mask)
     h, w = mask.shape
     col, row = int(np.floor(point[0])), int(np.floor(point[1]))
     if not (0 <= row < h and 0 <= col < w):
         return None
-    rows, starts, ends, row_ptr = _runs(mask == mask[row, col])
-    lo, hi = row_ptr[row], row_ptr[row + 1]
-    seed = lo + int(np.searchsorted(starts[lo:hi], col, side="right")) - 1
-    seen = {seed}
-    todo = [seed]
-    while todo:
-        run = todo.pop()
-        r, s, e = rows[run], starts[run], ends[run]
-        for nr in (r - 1, r + 1):
-            if not 0 <= nr < h:
-                continue
-            lo, hi = row_ptr[nr], row_ptr[nr + 1]
-            # Runs in the next row overlapping [s, e): end > s and start < e (both sorted within a row).
-            first = lo + int(np.searchsorted(ends[lo:hi], s, side="right"))
-            last = lo + int(np.searchsorted(starts[lo:hi], e, side="left"))
-            for other in range(first, last):
-                if other not in seen:
-                    seen.add(other)
-                    todo.append(other)
-    found = np.fromiter(seen, dtype=np.int64)
-    fr, fs, fe = rows[found], starts[found], ends[found]
+    rows, starts, ends = _runs(mask == mask[row, col])
+    # Row-major keys make the searches global: run j overlaps run i of the next row when end_j > start_i and
+    # start_j < end_i, and both keys are sorted over the whole image.
+    stride = w + 1
+    start_key, end_key = rows * stride + starts, rows * stride + ends
+    neighbours = []
+    for step in (1, -1):
+        first = np.searchsorted(end_key, (rows + step) * stride + starts, side="right")
+        last = np.searchsorted(start_key, (rows + step) * stride + ends, side="left")
+        neighbours.append((first, last))
+    seed = int(np.searchsorted(start_key, row * stride + col, side="right")) - 1
+    seen = np.zeros(len(rows), dtype=bool)
+    seen[seed] = True
+    frontier = np.array([seed])
+    while frontier.size:
+        found = np.concatenate([_expand(first[frontier], last[frontier]) for first, last in neighbours])
+        frontier = np.unique(found[~seen[found]])
+        seen[frontier] = True
+    fr, fs, fe = rows[seen], starts[seen], ends[seen]
     y0, x0 = int(fr.min()), int(fs.min())
-    sel = np.zeros((int(fr.max()) - y0 + 1, int(fe.max()) - x0), dtype=bool)
-    for r, s, e in zip(fr - y0, fs - x0, fe - x0, strict=True):
-        sel[r, s:e] = True
+    # Runs in a row never touch, so +1 at each start and -1 at each end never collide; a cumulative sum
+    # along the row then marks the inside of every run.
+    edges = np.zeros((int(fr.max()) - y0 + 1, int(fe.max()) - x0 + 1), dtype=np.int8)
+    edges[fr - y0, fs - x0] = 1
+    edges[fr - y0, fe - x0] = -1
+    sel = np.cumsum(edges, axis=1, dtype=np.int8)[:, :-1] > 0
     return Footprint(y0, x0, sel)
 
 

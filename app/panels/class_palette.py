@@ -74,7 +74,7 @@ class ClassPalette(QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for i, (name, colour) in enumerate(zip(spec.names, spec.colors, strict=True)):
-            label = f"{name}" + (f"   [{i}]" if i < 9 else "")
+            label = f"{name}" + (f"    (key {i})" if i < 10 else "")
             item = QListWidgetItem(_swatch(colour), label)
             item.setToolTip(f"press {i} to pick it" if i < 10 else name)
             self.list.addItem(item)

@@ -20,6 +20,8 @@ from PySide6.QtCore import QPointF, QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from app.canvas import Tool  # noqa: E402
+
 
 def settle(app: QApplication) -> None:
     for _ in range(5):
@@ -43,11 +45,35 @@ def stroke(window, points) -> None:
     mouse(window, QMouseEvent.Type.MouseButtonRelease, *points[-1])
 
 
+def sparse_screenshot(app, window, crf: Path, tmp: Path) -> None:
+    """Sparse scribbles (unlabelled pixels clear) on a temporary copy of the dense-CRF example im3."""
+    import shutil
+
+    from segcore.data.classes import ClassSpec
+
+    folder = tmp / "sparse"
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    shutil.copy(crf / "images" / "im3.png", folder / "images" / "im3.png")
+    shutil.copy(crf / "masks_index" / "im3.png", folder / "masks" / "im3.png")
+    # SOURCE.md: 0 = unknown; 1..3 are the scribble colours of im3 (clothes, grass, face).
+    ClassSpec(names=["clothes", "grass", "face"], values=[1, 2, 3], unlabelled=0,
+              colors=[(64, 64, 0), (0, 128, 0), (192, 128, 0)]).save(folder)
+    window.session.discard_unsaved()
+    window.view_panel.outline.setChecked(False)
+    window.view_panel.opacity.setValue(80)
+    window.open_folder(folder)
+    window.select_tool(Tool.UNLABELLED)
+    settle(app)
+    mouse(window, QMouseEvent.Type.MouseMove, 120, 150)
+    settle(app)
+    window.grab().save(str(HERE / "window_sparse_scribbles.png"))
+
+
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="segstudio-shots-"))
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
     app = QApplication([])
-    from app.canvas import Tool
     from app.window import MainWindow
     from segcore.data.sample import write_sample_data
 
@@ -91,6 +117,9 @@ def main() -> None:
         mouse(window, QMouseEvent.Type.MouseMove, 250, 250)
         settle(app)
         window.grab().save(str(HERE / "window_isbi2012_em_zoom_outline.png"))
+    crf = REPO.parent / "shared" / "data" / "densecrf_examples"
+    if crf.is_dir():
+        sparse_screenshot(app, window, crf, tmp)
     window.session.discard_unsaved()
     window.close()
     print("screenshots written to", HERE)
