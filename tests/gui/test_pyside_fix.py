@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
 
 CODE = """
 import sys
@@ -25,7 +28,8 @@ print(len(got), sys.getrefcount(True) - before)
 def test_many_emits_keep_true_alive():
     # In a subprocess: without the fix the interpreter aborts ("bool_dealloc"), which must fail the test
     # rather than kill the test run.
-    out = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, timeout=60,
+                         cwd=REPO)
     assert out.returncode == 0, out.stderr[-500:]
     count, delta = map(int, out.stdout.split())
     assert count == 5000 and abs(delta) < 50
