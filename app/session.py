@@ -67,7 +67,7 @@ class Session(QObject):
         self._predicted: set[Path] = set()
         self.autosave = QTimer(self)
         self.autosave.setInterval(autosave_ms)
-        self.autosave.timeout.connect(self.save)
+        self.autosave.timeout.connect(self._autosave)
         if autosave_ms > 0:
             self.autosave.start()
 
@@ -252,6 +252,10 @@ class Session(QObject):
 
     def unsaved_count(self) -> int:
         return len(self._unsaved) + (1 if self._dirty else 0)
+
+    def _autosave(self) -> None:
+        if self._edit is None:  # never cut a stroke in two; the next tick saves it
+            self.save()
 
     def save(self) -> bool:
         """Write the current mask if it changed; True when nothing is left unsaved for it."""

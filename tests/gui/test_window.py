@@ -279,3 +279,19 @@ def test_accepted_prediction_is_one_undoable_step_shown_as_predicted(qtbot, wind
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert (window.session.mask == before).all()
     assert window.files.tree.topLevelItem(0).text(1) == "modified"
+
+
+def test_autosave_tick_during_a_stroke_does_not_cut_it(qtbot, window, folder):
+    window.open_folder(folder)
+    viewport = window.canvas.viewport()
+    window.brush.spin.setValue(3)
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=view_point(window, 40.5, 50.5))
+    qtbot.mouseMove(viewport, view_point(window, 50.5, 50.5))
+    window.session.autosave.timeout.emit()  # the timer fires mid-stroke
+    qtbot.mouseMove(viewport, view_point(window, 70.5, 50.5))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=view_point(window, 70.5, 50.5))
+    assert window.session.mask[50, 40:71].all()
+    window.session.autosave.timeout.emit()
+    assert not window.session.dirty
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not window.session.mask[50, 40:71].any()  # one stroke, one undo step
