@@ -1,0 +1,27 @@
+"""Mask editing on numpy arrays: brush/eraser strokes, flood fill, polygon fill, and undo history.
+
+No Qt here: the GUI turns mouse events into image coordinates and calls these functions; tests drive them
+directly. An edit is done in two steps: a pure *footprint* (the pixels a tool touches, see :mod:`.tools`) and
+:meth:`EditSession.apply`, which writes a value there after backing up the touched tiles. A session groups one
+user action (a whole stroke) into one :class:`Edit` holding only the changed bounding box, before and after,
+which :class:`History` undoes and redoes (see :mod:`.history`). Unlabelled pixels are written as
+``IGNORE_INDEX``.
+"""
+
+from __future__ import annotations
+
+from segcore.annotate.history import Edit, EditSession, History
+from segcore.annotate.tools import (
+    Box,
+    Footprint,
+    apply_footprint,
+    flood_footprint,
+    line_footprint,
+    polygon_footprint,
+)
+from segcore.data.classes import IGNORE_INDEX
+
+__all__ = [
+    "IGNORE_INDEX", "Box", "Footprint", "line_footprint", "flood_footprint", "polygon_footprint",
+    "apply_footprint", "Edit", "EditSession", "History",
+]
