@@ -1,0 +1,177 @@
+"""The training loop driven as the GUI and the API drive it: events, stop, resume, NaN, checkpoints."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from segcore import checkpoint as ckpt
+from segcore.data.io import read_image
+from segcore.errors import CheckpointError, ConfigError, DataError
+from segcore.inference import Predictor
+from segcore.training.config import TrainConfig
+from segcore.training.events import BatchEvent, CheckpointEvent, DoneEvent, EpochEvent
+from segcore.training.loop import Trainer
+
+TINY = dict(arch_kwargs={"width": 4, "depth": 2}, patch_size=48, batch_size=2, lr=5e-3)
+
+
+def run_all(trainer: Trainer) -> list:
+    return list(trainer.run())
+
+
+def test_events_files_and_metrics(sample_dir, tmp_path):
+    out = tmp_path / "run"
+    events = run_all(Trainer(TrainConfig(data=str(sample_dir), epochs=2, out=str(out), **TINY)))
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and done.status == "completed"
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    assert [e.epoch for e in epochs] == [1, 2]
+    batches = [e for e in events if isinstance(e, BatchEvent)]
+    assert batches and all(e.batches == batches[0].batches for e in batches)
+    assert {e.kind for e in events if isinstance(e, CheckpointEvent)} >= {"best", "last"}
+    for name in ("best.pt", "last.pt", "metrics.csv", "config.json", "split.json"):
+        assert (out / name).exists(), name
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert {"train_loss", "val_loss", "val_dice", "val_iou", "lr", "seconds", "dice_nucleus"} <= set(rows[0])
+    data = ckpt.load(out / "last.pt")
+    assert data["epoch"] == 2 and data["arch"] == "unet" and data["in_channels"] == 3
+    assert data["classes"]["names"] == ["background", "nucleus"]
+
+
+def test_checkpoint_alone_predicts_like_the_trained_model(sample_dir, tmp_path):
+    out = tmp_path / "run"
+    trainer = Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(out), fast=False, **TINY))
+    run_all(trainer)
+    predictor = Predictor(out / "last.pt", device="cpu", fast=False)
+    image = read_image(next((sample_dir / "images").iterdir()))
+    x = predictor.prepare(image)
+    trainer.model.eval()
+    with torch.no_grad():
+        expected = trainer.model(x[None]).softmax(1)[0].numpy()
+    np.testing.assert_allclose(predictor.predict_proba(image), expected, atol=1e-5)
+    assert predictor.predict(image).shape == image.shape[:2]
+
+
+def test_stop_between_batches_keeps_whole_checkpoints(sample_dir, tmp_path):
+    out = tmp_path / "run"
+    trainer = Trainer(TrainConfig(data=str(sample_dir), epochs=5, out=str(out), **TINY))
+    events = []
+    for event in trainer.run():
+        events.append(event)
+        if isinstance(event, BatchEvent) and event.epoch == 2 and event.batch == 1:
+            trainer.request_stop()
+    done = events[-1]
+    assert done.status == "stopped"
+    assert not any(isinstance(e, EpochEvent) and e.epoch >= 2 for e in events)
+    assert ckpt.load(out / "last.pt")["epoch"] == 1
+    assert ckpt.load(out / "best.pt")["epoch"] == 1
+    assert not list(out.glob(".*tmp*")), "no temporary files left behind"
+
+
+def test_resume_continues_epochs_and_history(sample_dir, tmp_path):
+    first = tmp_path / "first"
+    run_all(Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(first), **TINY)))
+    second = tmp_path / "second"
+    events = run_all(Trainer(TrainConfig(data=str(sample_dir), epochs=2, out=str(second),
+                                         checkpoint=str(first / "last.pt"), **TINY)))
+    assert [e.epoch for e in events if isinstance(e, EpochEvent)] == [2]
+    data = ckpt.load(second / "last.pt")
+    assert data["epoch"] == 2 and len(data["history"]) == 2
+    assert data["schedule"]["step"] > ckpt.load(first / "last.pt")["schedule"]["step"]
+
+
+def test_resume_past_the_end_says_what_to_do(sample_dir, tmp_path):
+    out = tmp_path / "run"
+    run_all(Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(out), **TINY)))
+    trainer = Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(tmp_path / "b"),
+                                  checkpoint=str(out / "last.pt"), **TINY))
+    with pytest.raises(ConfigError, match="already trained 1 epochs"):
+        run_all(trainer)
+
+
+def test_fine_tune_starts_a_fresh_schedule(sample_dir, tmp_path):
+    out = tmp_path / "run"
+    run_all(Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(out), **TINY)))
+    events = run_all(Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(tmp_path / "ft"),
+                                         checkpoint=str(out / "last.pt"), fine_tune=True, **TINY)))
+    assert events[-1].status == "completed"
+    assert [e.epoch for e in events if isinstance(e, EpochEvent)] == [1]
+
+
+def test_nan_loss_fails_cleanly_and_keeps_last_good(sample_dir, tmp_path, monkeypatch):
+    import segcore.training.loop as loop
+
+    out = tmp_path / "run"
+    real = loop.segmentation_loss
+    calls = {"n": 0}
+
+    def flaky(output, target):
+        calls["n"] += 1
+        loss = real(output, target)
+        return loss * float("nan") if calls["n"] > 4 else loss
+
+    monkeypatch.setattr(loop, "segmentation_loss", flaky)
+    trainer = Trainer(TrainConfig(data=str(sample_dir), epochs=4, out=str(out), **TINY))
+    events = run_all(trainer)
+    done = events[-1]
+    assert done.status == "failed" and "nan" in done.message.lower() and "lower learning rate" in done.message
+    if (out / "last.pt").exists():
+        assert ckpt.load(out / "last.pt")["epoch"] >= 1
+
+
+def test_class_count_mismatch_on_resume(sample_dir, tmp_path):
+    out = tmp_path / "run"
+    run_all(Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(out), **TINY)))
+    data = ckpt.load(out / "last.pt")
+    data["classes"] = {"names": ["a", "b", "c"], "values": [0, 1, 2], "colors": [], "unlabelled": None}
+    bad = tmp_path / "three.pt"
+    ckpt.save(bad, {k: v for k, v in data.items() if k not in ("format", "version")})
+    with pytest.raises(ConfigError, match="3 classes"):
+        run_all(Trainer(TrainConfig(data=str(sample_dir), epochs=2, out=str(tmp_path / "x"),
+                                    checkpoint=str(bad), **TINY)))
+
+
+def test_folder_without_masks_is_a_data_error(tmp_path, sample_dir):
+    folder = tmp_path / "nomasks"
+    (folder / "images").mkdir(parents=True)
+    for p in (sample_dir / "images").iterdir():
+        (folder / "images" / p.name).write_bytes(p.read_bytes())
+    with pytest.raises(DataError, match="no image has a mask"):
+        run_all(Trainer(TrainConfig(data=str(folder), epochs=1, out=str(tmp_path / "r"))))
+
+
+@pytest.mark.parametrize("field,value,message", [("epochs", 0, "epochs"), ("lr", -1, "learning rate"),
+                                                 ("scale", 0, "scale"), ("val_fraction", 1.0, "validation")])
+def test_bad_options_are_config_errors(field, value, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(data=".", **{field: value}).validate()
+
+
+def test_time_limit_ends_the_run_as_completed(sample_dir, tmp_path):
+    events = run_all(Trainer(TrainConfig(data=str(sample_dir), epochs=1000, out=str(tmp_path / "r"),
+                                         time_limit=0.002, **TINY)))
+    assert events[-1].status == "completed" and "time limit" in events[-1].message
+
+
+def test_checkpoint_load_rejects_non_checkpoints(tmp_path):
+    with pytest.raises(CheckpointError, match="no such"):
+        ckpt.load(tmp_path / "missing.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        ckpt.load(junk)
+    other = tmp_path / "other.pt"
+    torch.save({"state": torch.zeros(2)}, other)
+    with pytest.raises(CheckpointError, match="not a segstudio checkpoint"):
+        ckpt.load(other)
+    code = tmp_path / "code.pt"
+    torch.save({"format": "segstudio-checkpoint", "x": np.dtype}, code)  # not loadable with weights_only
+    with pytest.raises(CheckpointError):
+        ckpt.load(code)
+    with pytest.raises(CheckpointError, match="is a folder"):
+        ckpt.load(tmp_path)
