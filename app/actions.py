@@ -16,6 +16,10 @@ _SPECS = [
     ("quit", "quitAction", "&Quit", [QKeySequence.StandardKey.Quit], "Close the window (asks about unsaved masks)"),
     ("undo", "undoAction", "&Undo", ["Ctrl+Z"], "Undo the last edit of this image"),
     ("redo", "redoAction", "&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the last undone edit"),
+    ("clear_background", "clearMaskAction", "Clear Mask to &Background", [],
+     "Set every pixel of this mask to background (undoable)"),
+    ("clear_unlabelled", "clearUnlabelledAction", "Mark Whole Mask &Unlabelled", [],
+     "Start a sparse annotation: every pixel unlabelled, then paint only what you are sure of (undoable)"),
     ("previous", "previousImageAction", "&Previous Image", ["PgUp", "Ctrl+Left"], "Previous image (PgUp)"),
     ("next", "nextImageAction", "&Next Image", ["PgDown", "Ctrl+Right"], "Next image (PgDown)"),
     ("fit", "fitAction", "&Fit to Window", ["Ctrl+0"], "Zoom so the whole image fits"),
@@ -68,6 +72,8 @@ def build_menus(window: QMainWindow, a: SimpleNamespace, tools: list[QAction]) -
     edit_menu.addActions(tools)
     edit_menu.addSeparator()
     edit_menu.addActions([a.brush_smaller, a.brush_bigger])
+    edit_menu.addSeparator()
+    edit_menu.addActions([a.clear_background, a.clear_unlabelled])
     image_menu = bar.addMenu("&Image")
     image_menu.addActions([a.previous, a.next])
     view_menu = bar.addMenu("&View")

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.paths import new_mask_path
 from segcore.annotate import IGNORE_INDEX, Box, EditSession, Footprint, History
 from segcore.data import io, layout
 from segcore.data.classes import ClassSpec
@@ -26,16 +27,6 @@ class ImageState(str, Enum):
     ANNOTATED = "annotated"
     PREDICTED = "predicted"
     MODIFIED = "modified"
-
-
-def new_mask_path(sample: layout.Sample, folder: Path) -> Path:
-    """Where a mask for an image without one is written, following the folder's layout."""
-    parent = sample.image.parent
-    if parent.name == "images" and parent.parent == folder:
-        return folder / "masks" / f"{sample.image.stem}.png"
-    if (parent / "masks").is_dir():
-        return parent / "masks" / f"{sample.image.stem}.png"
-    return parent / f"{sample.image.stem}{layout.MASK_SUFFIX}.png"
 
 
 class Session(QObject):

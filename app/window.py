@@ -22,7 +22,8 @@ from app.panels.class_palette import ClassPalette
 from app.panels.display_panel import DisplayPanel
 from app.panels.file_list import FileListPanel
 from app.panels.view_panel import ViewPanel
-from app.session import Session
+from app.paths import folder_to_open
+from app.session import ImageState, Session
 from app.tool_actions import ToolActions
 from segcore.annotate import IGNORE_INDEX
 from segcore.errors import DataError
@@ -113,6 +114,8 @@ class MainWindow(QMainWindow):
         a.brush_smaller.triggered.connect(lambda: self.brush.step(0.8))
         a.brush_bigger.triggered.connect(lambda: self.brush.step(1.25))
         a.about.triggered.connect(self._about)
+        a.clear_background.triggered.connect(lambda: self._clear_mask(0))
+        a.clear_unlabelled.triggered.connect(lambda: self._clear_mask(IGNORE_INDEX))
         self.tools.toolChosen.connect(self.editor.set_tool)
         self.files.imageChosen.connect(s.select)
         self.palette_panel.classChosen.connect(self.editor.set_class)
@@ -239,6 +242,14 @@ class MainWindow(QMainWindow):
         if "not saved" in text:  # losing work must not go unnoticed
             QMessageBox.warning(self, "Mask not saved", f"{text}\n\nYour changes are kept in memory.")
 
+    def _clear_mask(self, value: int) -> None:
+        """Set every pixel to background or unlabelled (one undoable step), e.g. to start a sparse annotation."""
+        mask = self.session.mask
+        if mask is not None:
+            self.session.accept_mask(np.full_like(mask, value), state=ImageState.MODIFIED)
+            if value == IGNORE_INDEX:
+                self.view_panel.background.setChecked(True)
+
     def _about(self) -> None:
         QMessageBox.about(self, "About segstudio", "segstudio: annotate, train and segment biomedical images.\n"
                           "Brush B, Eraser E, Unlabelled U, Fill F, Polygon P; classes 0-9; "
@@ -247,11 +258,17 @@ class MainWindow(QMainWindow):
     # -- drag and drop, closing ---------------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
         urls = event.mimeData().urls()
-        if urls and Path(urls[0].toLocalFile()).is_dir():
+        if urls and folder_to_open(Path(urls[0].toLocalFile())) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        self.open_folder(event.mimeData().urls()[0].toLocalFile())
+        """A dropped folder opens; a dropped image opens its folder at that image."""
+        target = folder_to_open(Path(event.mimeData().urls()[0].toLocalFile()))
+        if target is None or not self.open_folder(target[0]):
+            return
+        images = [s.image.resolve() for s in self.session.samples]
+        if target[1] is not None and target[1].resolve() in images:
+            self.session.select(images.index(target[1].resolve()))
 
     def closeEvent(self, event) -> None:
         if self.confirm_unsaved():

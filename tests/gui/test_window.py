@@ -238,18 +238,45 @@ def test_failed_save_keeps_the_mask_and_asks_before_closing(qtbot, window, tmp_p
     assert not window.isVisible() and (folder / "masks" / "img_0.png").exists()
 
 
-def test_drop_folder_opens_it(qtbot, window, folder):
+def _drop(window, path):
     from PySide6.QtCore import QMimeData, QUrl
 
     data = QMimeData()
-    data.setUrls([QUrl.fromLocalFile(str(folder))])
+    data.setUrls([QUrl.fromLocalFile(str(path))])
 
     class Drop:
         def mimeData(self):
             return data
 
     window.dropEvent(Drop())
-    assert window.session.folder == folder.resolve()
+
+
+def test_drop_folder_or_image_opens_it(qtbot, window, folder):
+    _drop(window, folder)
+    assert window.session.folder == folder.resolve() and window.session.index == 0
+    _drop(window, folder / "images" / "img_2.png")  # an image: its folder, at that image
+    assert window.session.folder == folder.resolve() and window.session.index == 2
+    assert window.files.tree.currentItem().text(0) == "img_2.png"
+
+
+def test_sparse_start_unlabelled_mask_round_trips(qtbot, window, folder):
+    window.open_folder(folder)
+    window.session.select(2)
+    window.findChild(QAction, "clearUnlabelledAction").trigger()
+    assert (window.session.mask == 255).all() and window.view_panel.background.isChecked()
+    window.canvas.setFocus()
+    drag(qtbot, window, [(20.5, 20.5)])
+    key(qtbot, window, Qt.Key.Key_E)
+    drag(qtbot, window, [(50.5, 50.5)])
+    assert window.session.save()
+    spec = window.session.spec.load(folder)
+    assert spec.unlabelled is not None  # the folder says which file value means unlabelled
+    saved = io.read_mask(folder / "masks" / "img_2.png", spec)
+    assert saved[20, 20] == 1 and saved[50, 50] == 0 and saved[0, 0] == 255
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not window.session.mask.any()  # back to the empty new mask
 
 
 def test_autosave_writes_the_mask_without_any_action(qtbot, tmp_path):
