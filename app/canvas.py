@@ -78,6 +78,7 @@ class Canvas(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._space = False
         self._has_image = False
+        self._fit_mode = True
 
     # -- content ------------------------------------------------------------------------------------------------
     def set_image(self, rgb: np.ndarray | None) -> None:
@@ -109,6 +110,7 @@ class Canvas(QGraphicsView):
         return self.transform().m11()
 
     def set_zoom(self, factor: float) -> None:
+        self._fit_mode = False
         factor = min(max(factor, MIN_ZOOM), MAX_ZOOM)
         self.setTransform(self.transform().fromScale(factor, factor))
         self._zoomed()
@@ -124,6 +126,7 @@ class Canvas(QGraphicsView):
         if rect.isEmpty():
             return
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        self._fit_mode = True  # stays fitted when the window or a panel is resized, until the user zooms
         self._zoomed()
 
     def _zoomed(self) -> None:
@@ -268,6 +271,11 @@ class Canvas(QGraphicsView):
             path.lineTo(p)
         path.lineTo(cursor)
         self._polygon_item.setPath(path)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fit_mode and self._has_image:
+            self.fit()
 
     def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120.0

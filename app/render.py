@@ -69,7 +69,8 @@ def _shown_channels(image: np.ndarray, contrast: Contrast) -> list[int]:
 def to_display(image: np.ndarray, contrast: Contrast) -> tuple[np.ndarray, list[tuple[float, float]]]:
     """``(H, W, C)`` image -> ``uint8 (H, W, 3)`` RGB for the screen, and the limits used per channel.
 
-    One shown channel is grey; two channels show as red/green (blue empty); three or more as RGB.
+    One shown channel is grey; two channels show as magenta/green (readable with red-green colour blindness);
+    three or more as RGB (the first three).
     """
     chans = _shown_channels(image, contrast)
     limits = channel_limits(image, contrast)
@@ -83,6 +84,8 @@ def to_display(image: np.ndarray, contrast: Contrast) -> tuple[np.ndarray, list[
             band = np.nan_to_num(np.clip(scaled, 0, 255), nan=0.0).astype(np.uint8)
         if len(chans) == 1:
             out[...] = band[..., None]
+        elif len(chans) == 2:
+            out[..., (0, 2) if i == 0 else 1] = band[..., None] if i == 0 else band
         else:
             out[..., i] = band
     return out, limits

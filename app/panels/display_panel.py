@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QSizePolicy,
+    QWidget,
+)
 
 from app.render import Contrast, default_contrast
 
@@ -27,6 +35,8 @@ class DisplayPanel(QWidget):
         self.limits = QLabel()
         self.limits.setObjectName("contrastLimits")
         self.limits.setWordWrap(True)
+        # Long numbers must wrap, not widen the dock and shrink the image.
+        self.limits.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         form = QFormLayout(self)
         form.setContentsMargins(4, 4, 4, 4)
         form.addRow(self.stretch)
@@ -86,10 +96,13 @@ class DisplayPanel(QWidget):
         if not self.stretch.isChecked() and name == "uint8":
             self.limits.setText("uint8: shown as stored (0 = black, 255 = white)")
             return
-        parts = [f"{_fmt(lo)} – {_fmt(hi)}" for lo, hi in limits]
-        prefix = "channel values" if len(parts) > 1 else "values"
-        self.limits.setText(f"{name}: {prefix} " + ", ".join(parts) + " span black..white; "
-                            "values beyond show as black or white")
+        if len(limits) == 1:
+            rows = [f"{_fmt(limits[0][0])} … {_fmt(limits[0][1])}"]
+        else:
+            colours = ["magenta", "green"] if len(limits) == 2 else ["red", "green", "blue"]
+            rows = [f"{c}: {_fmt(lo)} … {_fmt(hi)}" for c, (lo, hi) in zip(colours, limits, strict=True)]
+        self.limits.setText(f"{name} shown from black to bright:\n" + "\n".join(rows)
+                            + "\nvalues outside clamp to the ends")
 
     def _changed(self, *_args) -> None:
         self.low.setEnabled(self.stretch.isChecked())

@@ -70,6 +70,34 @@ def sparse_screenshot(app, window, crf: Path, tmp: Path) -> None:
     window.grab().save(str(HERE / "window_sparse_scribbles.png"))
 
 
+def fluorescence_screenshot(app, window, tmp: Path) -> None:
+    """A synthetic 2-channel 16-bit fluorescence image: the contrast panel states what black and white mean."""
+    import numpy as np
+
+    from segcore.data import io
+    from segcore.data.sample import make_sample
+
+    folder = tmp / "fluo"
+    _, nuclei = make_sample(256, seed=(0, 5))
+    nuclei = nuclei.astype(np.float64)
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:256, 0:256]
+    dapi = 400 + 2600 * nuclei + rng.normal(0, 120, nuclei.shape) + 3 * xx  # uneven illumination
+    actin = 800 + 1500 * (np.sin(xx / 9.0) * np.cos(yy / 13.0) > 0.6) + rng.normal(0, 150, nuclei.shape)
+    stack = np.clip(np.stack([dapi, actin], axis=-1), 0, 65535).astype(np.uint16)
+    io.write_image(folder / "images" / "cells_2ch.tif", stack)
+    window.session.discard_unsaved()
+    window.view_panel.opacity.setValue(60)
+    window.view_panel.outline.setChecked(True)
+    window.view_panel.background.setChecked(False)
+    window.open_folder(folder)
+    window.select_tool(Tool.BRUSH)
+    settle(app)
+    mouse(window, QMouseEvent.Type.MouseMove, 128, 128)
+    settle(app)
+    window.grab().save(str(HERE / "window_16bit_two_channels.png"))
+
+
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="segstudio-shots-"))
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
@@ -117,6 +145,7 @@ def main() -> None:
         mouse(window, QMouseEvent.Type.MouseMove, 250, 250)
         settle(app)
         window.grab().save(str(HERE / "window_isbi2012_em_zoom_outline.png"))
+    fluorescence_screenshot(app, window, tmp)
     crf = REPO.parent / "shared" / "data" / "densecrf_examples"
     if crf.is_dir():
         sparse_screenshot(app, window, crf, tmp)

@@ -114,3 +114,15 @@ def test_hover_reports_pixels_and_leaving_the_image(qtbot, canvas):
     canvas.set_zoom(0.5)
     qtbot.mouseMove(canvas.viewport(), QPoint(1, 1))
     assert seen[0] == (12, 7) and seen[-1] == (-1, -1)
+
+
+def test_fitted_view_stays_fitted_on_resize_until_the_user_zooms(qtbot, canvas):
+    canvas.fit()
+    canvas.resize(700, 500)
+    qtbot.wait(10)
+    visible = canvas.mapToScene(canvas.viewport().rect()).boundingRect()
+    assert visible.contains(canvas.scene().sceneRect()) and canvas.zoom() > 2.5
+    canvas.set_zoom(4.0)
+    canvas.resize(500, 400)
+    qtbot.wait(10)
+    assert canvas.zoom() == 4.0

@@ -45,9 +45,9 @@ def test_multichannel_composite_and_single_channel():
     assert len(limits) == 3 and rgb[-1, -1].tolist() == [255, 255, 255]  # first three channels as RGB
     rgb, limits = render.to_display(image, Contrast(full_range=False, channel=4))
     assert len(limits) == 1 and (rgb[..., 0] == rgb[..., 2]).all()
-    two = image[..., :2]
+    two = np.stack([image[..., 0], image[::-1, ::-1, 0]], axis=-1)
     rgb, _ = render.to_display(two, Contrast(full_range=False))
-    assert (rgb[..., 2] == 0).all() and rgb[-1, -1, :2].tolist() == [255, 255]
+    assert rgb[-1, -1].tolist() == [255, 0, 255] and rgb[0, 0].tolist() == [0, 255, 0]  # magenta + green
 
 
 def test_percentile_estimate_on_large_images_is_close():
