@@ -33,6 +33,25 @@ def add_recent_folder(folder: Path) -> None:
     s.setValue("lastFolder", str(folder))
 
 
+def save_window(window) -> None:
+    """Remember the window's size, dock layout, brush size and overlay opacity."""
+    s = settings()
+    s.setValue("window/geometry", window.saveGeometry())
+    s.setValue("window/state", window.saveState())
+    s.setValue("brush/size", window.brush.size())
+    s.setValue("overlay/opacity", window.view_panel.opacity.value())
+
+
+def restore_window(window) -> None:
+    """Restore what :func:`save_window` stored; docks added since then keep their default place."""
+    s = settings()
+    if s.contains("window/geometry"):
+        window.restoreGeometry(s.value("window/geometry"))
+        window.restoreState(s.value("window/state"))
+    window.brush.spin.setValue(int(s.value("brush/size", window.brush.size())))
+    window.view_panel.opacity.setValue(int(s.value("overlay/opacity", window.view_panel.opacity.value())))
+
+
 def last_folder() -> Path | None:
     value = settings().value("lastFolder", "")
     return Path(value) if value and Path(value).is_dir() else None

@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._refresh_recent()
         self.canvas.set_brush_size(self.brush.size())
+        settings.restore_window(self)
 
     # -- composition --------------------------------------------------------------------------------------------
     def add_panel(self, title: str, widget: QWidget, object_name: str, area: str = "right",
@@ -273,6 +274,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if self.confirm_unsaved():
             self.session.autosave.stop()
+            settings.save_window(self)
             event.accept()
         else:
             event.ignore()

@@ -322,3 +322,18 @@ def test_autosave_tick_during_a_stroke_does_not_cut_it(qtbot, window, folder):
     assert not window.session.dirty
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert not window.session.mask[50, 40:71].any()  # one stroke, one undo step
+
+
+def test_window_layout_brush_and_opacity_are_remembered(qtbot, window):
+    from app.window import MainWindow
+
+    window.brush.spin.setValue(33)
+    window.view_panel.opacity.setValue(70)
+    window.docks["contrastDock"].hide()
+    window.close()
+    again = MainWindow(autosave_ms=0)
+    qtbot.addWidget(again)
+    again.show()
+    assert again.brush.size() == 33 and again.canvas.brush_size == 33
+    assert again.canvas.mask_layer.opacity() == pytest.approx(0.7)
+    assert not again.docks["contrastDock"].isVisible() and again.docks["classesDock"].isVisible()
