@@ -152,7 +152,12 @@ class MainWindow(QMainWindow):
             self.open_folder(folder)
 
     def open_folder(self, folder: str | Path) -> bool:
-        """Open ``folder``; a folder that cannot be used is reported in a dialog and the window carries on."""
+        """Open ``folder``; a folder that cannot be used is reported in a dialog and the window carries on.
+
+        Masks of the current folder are saved first; if that fails the user chooses to discard them or stay.
+        """
+        if not self.session.save_all() and not self.confirm_unsaved(ask_first=False, leaving="Open the other folder"):
+            return False
         try:
             self.session.open_folder(folder)
         except DataError as exc:
@@ -279,20 +284,25 @@ class MainWindow(QMainWindow):
         else:
             event.ignore()
 
-    def confirm_unsaved(self) -> bool:
-        """Ask what to do with masks not on disk yet: save (default), discard, or keep the window open."""
+    def confirm_unsaved(self, ask_first: bool = True, leaving: str = "Close") -> bool:
+        """Ask what to do with masks not on disk yet: save (default), discard, or cancel; True to go on.
+
+        With ``ask_first`` False the save was already tried and failed: only discard or cancel remain.
+        """
         s = self.session
         count = s.unsaved_count()
         if not count:
             return True
         buttons = QMessageBox.StandardButton
-        answer = QMessageBox.question(
-            self, "Unsaved masks", f"{count} mask(s) have changes that are not saved yet. Save them?",
-            buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+        answer = buttons.Save
+        if ask_first:
+            answer = QMessageBox.question(
+                self, "Unsaved masks", f"{count} mask(s) have changes that are not saved yet. Save them?",
+                buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
         if answer == buttons.Save and not s.save_all():
             answer = QMessageBox.question(
                 self, "Masks not saved", f"{s.unsaved_count()} mask(s) could not be saved (see the status bar). "
-                "Close anyway and lose these changes?", buttons.Discard | buttons.Cancel, buttons.Cancel)
+                f"{leaving} anyway and lose these changes?", buttons.Discard | buttons.Cancel, buttons.Cancel)
         if answer == buttons.Cancel:
             return False
         if answer == buttons.Discard:

@@ -337,3 +337,19 @@ def test_window_layout_brush_and_opacity_are_remembered(qtbot, window):
     assert again.brush.size() == 33 and again.canvas.brush_size == 33
     assert again.canvas.mask_layer.opacity() == pytest.approx(0.7)
     assert not again.docks["contrastDock"].isVisible() and again.docks["classesDock"].isVisible()
+
+
+def test_opening_another_folder_with_unsaveable_masks_asks(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    folder = make_folder(tmp_path, masks=False)
+    (folder / "masks").write_text("not a folder")  # saves fail
+    other = make_folder(tmp_path / "other")
+    window.open_folder(folder)
+    drag(qtbot, window, [(5.5, 5.5)])
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    assert not window.open_folder(other)
+    assert window.session.folder == folder.resolve() and window.session.mask[5, 5] == 1
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    assert window.open_folder(other)
+    assert window.session.folder == other.resolve()
