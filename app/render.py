@@ -132,3 +132,11 @@ def paint_rgba(rgba: np.ndarray, mask: np.ndarray, lut: np.ndarray, box: tuple[i
         colours[~edge, 3] = 0
     rgba[y0:y1, x0:x1] = colours
     return (y0, x0, y1, x1)
+
+
+def describe_pixel(image: np.ndarray, mask: np.ndarray, names: list[str], col: int, row: int) -> str:
+    """Status-bar text for one pixel: position, raw value(s) as stored, and its class name."""
+    value = ", ".join(f"{v:.4g}" for v in np.atleast_1d(image[row, col]).tolist())
+    index = int(mask[row, col])
+    name = "unlabelled" if index == IGNORE_INDEX else (names[index] if index < len(names) else f"class {index}")
+    return f"x {col}  y {row}   value {value}   class: {name}"

@@ -25,6 +25,7 @@ from app.panels.view_panel import ViewPanel
 from app.paths import folder_to_open
 from app.session import ImageState, Session
 from app.tool_actions import ToolActions
+from app.unsaved import confirm_unsaved
 from segcore.annotate import IGNORE_INDEX
 from segcore.errors import DataError
 
@@ -236,12 +237,7 @@ class MainWindow(QMainWindow):
         if col < 0 or s.image is None or s.mask is None:
             self.position_label.setText("")
             return
-        pixel = s.image[row, col]
-        value = ", ".join(f"{v:.4g}" for v in np.atleast_1d(pixel).tolist())
-        index = int(s.mask[row, col])
-        name = "unlabelled" if index == IGNORE_INDEX else (
-            s.spec.names[index] if index < s.spec.num_classes else f"class {index}")
-        self.position_label.setText(f"x {col}  y {row}   value {value}   class: {name}")
+        self.position_label.setText(render.describe_pixel(s.image, s.mask, s.spec.names, col, row))
 
     def _show_error(self, text: str) -> None:
         self.statusBar().showMessage(f"Error: {text}", 15000)
@@ -285,29 +281,8 @@ class MainWindow(QMainWindow):
             event.ignore()
 
     def confirm_unsaved(self, ask_first: bool = True, leaving: str = "Close") -> bool:
-        """Ask what to do with masks not on disk yet: save (default), discard, or cancel; True to go on.
-
-        With ``ask_first`` False the save was already tried and failed: only discard or cancel remain.
-        """
-        s = self.session
-        count = s.unsaved_count()
-        if not count:
-            return True
-        buttons = QMessageBox.StandardButton
-        answer = buttons.Save
-        if ask_first:
-            answer = QMessageBox.question(
-                self, "Unsaved masks", f"{count} mask(s) have changes that are not saved yet. Save them?",
-                buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
-        if answer == buttons.Save and not s.save_all():
-            answer = QMessageBox.question(
-                self, "Masks not saved", f"{s.unsaved_count()} mask(s) could not be saved (see the status bar). "
-                f"{leaving} anyway and lose these changes?", buttons.Discard | buttons.Cancel, buttons.Cancel)
-        if answer == buttons.Cancel:
-            return False
-        if answer == buttons.Discard:
-            s.discard_unsaved()
-        return True
+        """Save, discard or cancel for masks not on disk yet (see :func:`app.unsaved.confirm_unsaved`)."""
+        return confirm_unsaved(self, self.session, ask_first, leaving)
 
     def select_tool(self, tool: Tool) -> None:
         self.tools.choose(tool)

@@ -87,3 +87,13 @@ def test_outline_mode_keeps_only_borders_and_region_update_matches_full():
     render.paint_rgba(partial, mask, lut, (5, 8, 7, 11), outline=True)
     render.paint_rgba(full, mask, lut, outline=True)
     assert (partial == full).all()
+
+
+def test_describe_pixel_names_value_and_class():
+    image = np.zeros((4, 5, 2), np.uint16)
+    image[1, 3] = (3021, 7)
+    mask = np.zeros((4, 5), np.uint8)
+    mask[1, 3], mask[0, 0], mask[2, 2] = 1, IGNORE_INDEX, 9
+    assert render.describe_pixel(image, mask, ["bg", "nucleus"], 3, 1) == "x 3  y 1   value 3021, 7   class: nucleus"
+    assert render.describe_pixel(image, mask, ["bg", "nucleus"], 0, 0).endswith("class: unlabelled")
+    assert render.describe_pixel(image, mask, ["bg", "nucleus"], 2, 2).endswith("class: class 9")
