@@ -111,9 +111,11 @@ class Trainer:
         self.train_set = SegmentationDataset(self.train_samples, patch_size=cfg.patch_size, augment=cfg.augment,
                                              **common)
         self.val_set = SegmentationDataset(self.val_samples, **common) if self.val_samples else None
-        repeats = 1
+        if self.val_set is not None:
+            self.val_set.sizes()  # decode (and check) every validation pair now, not after the first epoch
+        repeats, sizes = 1, self.train_set.sizes()  # decodes and checks every training pair up front
         if cfg.patch_size:
-            area = np.mean([h * w for h, w in self.train_set.sizes()])
+            area = np.mean([h * w for h, w in sizes])
             repeats = int(min(MAX_REPEATS, max(1, round(area / cfg.patch_size**2))))
         sampler = RandomSampler(self.train_set, num_samples=len(self.train_set) * repeats,
                                 generator=self.generator)

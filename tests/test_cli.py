@@ -1,0 +1,181 @@
+"""The command line as a user runs it: subprocesses, exit codes, one-line errors, files on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from segcore.data.classes import ClassSpec
+from segcore.data.io import read_image, read_mask
+
+TINY_TRAIN = ["--width", "4", "--arch-arg", "depth=2", "--patch-size", "48", "-b", "2", "-q"]
+
+
+def segcore(*args, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    proc = subprocess.run([sys.executable, "-m", "segcore", *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"segcore {args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    for needle in needles:
+        assert needle.lower() in lines[0].lower(), lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Sample data written by the CLI and a checkpoint trained on it by the CLI (shared by this module)."""
+    root = tmp_path_factory.mktemp("cli")
+    data = root / "sample"
+    segcore("sample-data", data, "--count", "6", "--size", "96")
+    segcore("train", data, "-e", "2", "-l", "5e-3", "-o", root / "run", *TINY_TRAIN)
+    return data, root / "run" / "best.pt"
+
+
+def test_help_lists_every_command():
+    out = segcore("--help").stdout
+    for command in ("sample-data", "create-txt", "train", "predict", "crf", "eval", "models", "demo"):
+        assert command in out
+
+
+def test_train_writes_run_files(trained):
+    _, best = trained
+    run = best.parent
+    assert {"best.pt", "last.pt", "metrics.csv", "config.json", "split.json"} <= {p.name for p in run.iterdir()}
+    assert len((run / "metrics.csv").read_text().splitlines()) == 3  # header + 2 epochs
+    assert json.loads((run / "config.json").read_text())["epochs"] == 2
+
+
+def test_predict_one_image_at_original_size(trained, tmp_path):
+    data, best = trained
+    image = next((data / "images").iterdir())
+    out = tmp_path / "pred" / "out.png"
+    segcore("predict", "-m", best, "-i", image, "-o", out, "-c", "--overlay", "--probabilities")
+    mask = read_mask(out, ClassSpec.load(data))
+    assert mask.shape == read_image(image).shape[:2]
+    assert set(np.unique(np.array(Image.open(out)))) <= {0, 255}  # written in the data's own values
+    probs = np.load(tmp_path / "pred" / "out.probs.npy")
+    assert probs.shape == (2, *mask.shape) and np.allclose(probs.sum(0), 1, atol=1e-4)
+    assert (tmp_path / "pred" / "out.overlay.png").exists()
+
+
+def test_predict_folder_and_odd_sizes(trained, tmp_path):
+    _, best = trained
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (75, 131, 3), dtype=np.uint8)).save(folder / "odd.png")
+    Image.fromarray(rng.integers(0, 255, (40, 40), dtype=np.uint8)).save(folder / "grey.jpg")  # grey -> RGB
+    segcore("predict", "-m", best, "-i", folder, "-o", tmp_path / "out")
+    assert np.array(Image.open(tmp_path / "out" / "odd.png")).shape == (75, 131)
+    assert np.array(Image.open(tmp_path / "out" / "grey.png")).shape == (40, 40)
+
+
+def test_predict_with_scale_restores_original_size(trained, tmp_path):
+    data, _ = trained
+    segcore("train", data, "-e", "1", "-s", "0.5", "-o", tmp_path / "half", *TINY_TRAIN)
+    image = tmp_path / "big.png"
+    Image.fromarray(np.zeros((510, 512, 3), np.uint8)).save(image)
+    segcore("predict", "-m", tmp_path / "half" / "best.pt", "-i", image, "-o", tmp_path / "m.png")
+    assert np.array(Image.open(tmp_path / "m.png")).shape == (510, 512)
+
+
+def test_resume_with_dash_c(trained, tmp_path):
+    data, best = trained
+    proc = segcore("train", data, "-e", "3", "-c", best.parent / "last.pt", "-o", tmp_path / "more", *TINY_TRAIN)
+    assert "resuming" in proc.stderr and "epoch 3/3" in proc.stderr
+
+
+def test_create_txt_then_train_on_original_layout(trained, tmp_path):
+    data, _ = trained
+    root = tmp_path / "orig"
+    images = sorted((data / "images").iterdir())
+    for split, chosen in (("data", images[:4]), ("val", images[4:])):
+        (root / split / "masks").mkdir(parents=True)
+        for p in chosen:
+            (root / split / p.name).write_bytes(p.read_bytes())
+            (root / split / "masks" / p.name).write_bytes((data / "masks" / p.name).read_bytes())
+    segcore("create-txt", root)
+    assert (root / "data" / "data.txt").read_text().split() == [p.name for p in images[:4]]
+    segcore("train", root, "-e", "1", "-o", tmp_path / "r", *TINY_TRAIN)
+    split = json.loads((tmp_path / "r" / "split.json").read_text())
+    assert len(split["train"]) == 4 and len(split["val"]) == 2
+
+
+def test_unknown_architecture_lists_valid(trained, tmp_path):
+    data, _ = trained
+    assert_one_line_error(segcore("train", data, "--arch", "nope", "-o", tmp_path / "x", check=False),
+                          "unknown architecture", "unet")
+
+
+def test_checkpoint_that_is_not_one(tmp_path):
+    fake = tmp_path / "fake.pt"
+    fake.write_text("hello")
+    image = tmp_path / "i.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(image)
+    assert_one_line_error(segcore("predict", "-m", fake, "-i", image, check=False), "fake.pt", "checkpoint")
+
+
+def test_missing_and_corrupt_images(trained, tmp_path):
+    _, best = trained
+    assert_one_line_error(segcore("predict", "-m", best, "-i", tmp_path / "nope.png", check=False), "nope.png")
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    assert_one_line_error(segcore("predict", "-m", best, "-i", corrupt, check=False), "corrupt.png")
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert_one_line_error(segcore("train", tmp_path / "empty", "-o", tmp_path / "r", check=False), "empty")
+
+
+def test_mask_size_mismatch_and_bad_values(trained, tmp_path):
+    data, _ = trained
+    bad = tmp_path / "bad"
+    (bad / "images").mkdir(parents=True)
+    (bad / "masks").mkdir()
+    for p in sorted((data / "images").iterdir())[:3]:
+        (bad / "images" / p.name).write_bytes(p.read_bytes())
+        (bad / "masks" / p.name).write_bytes((data / "masks" / p.name).read_bytes())
+    victim = sorted((bad / "masks").iterdir())[0]
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(victim)
+    assert_one_line_error(segcore("train", bad, "-e", "1", "-o", tmp_path / "r", *TINY_TRAIN, check=False),
+                          victim.name, "size")
+    Image.fromarray(np.full((96, 96), 7, np.uint8)).save(victim)  # 7 is not in classes.json (0/255)
+    (bad / "classes.json").write_text((data / "classes.json").read_text())
+    assert_one_line_error(segcore("train", bad, "-e", "1", "-o", tmp_path / "r2", *TINY_TRAIN, check=False),
+                          "7", "class")
+
+
+def test_gpu_flag_without_gpu_says_so(trained, tmp_path):
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    data, _ = trained
+    proc = segcore("train", data, "-e", "1", "-g", "-o", tmp_path / "g", *TINY_TRAIN)
+    assert "no usable GPU" in proc.stderr
+
+
+def test_isbi_train_and_predict(isbi_dir, tmp_path):
+    """The real EM data: 0/255 masks read as two classes, scale 0.5 as the original, predictions at full size."""
+    segcore("train", isbi_dir, "-e", "1", "-s", "0.5", "-o", tmp_path / "isbi", *TINY_TRAIN)
+    ck = tmp_path / "isbi" / "best.pt"
+    segcore("predict", "-m", ck, "-i", isbi_dir / "images" / "29.png", "-o", tmp_path / "29.png")
+    mask = np.array(Image.open(tmp_path / "29.png"))
+    assert mask.shape == (512, 512) and set(np.unique(mask)) <= {0, 255}
