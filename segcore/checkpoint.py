@@ -58,8 +58,8 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
 
 def build_model(data: dict):
     """Rebuild the model a checkpoint describes and load its weights."""
-    from segcore.models import create_model
     from segcore.data.classes import ClassSpec
+    from segcore.models import create_model
 
     spec = ClassSpec.from_dict(data["classes"])
     model = create_model(data["arch"], data["in_channels"], spec.num_classes, **data["arch_kwargs"])
