@@ -69,5 +69,5 @@ def predict(checkpoint: str, image, device: str = "auto"):
     from segcore.data.io import read_image
     from segcore.inference import Predictor
 
-    array = image if isinstance(image, np.ndarray) else read_image(image)
-    return Predictor(checkpoint, device=device).predict(array)
+    predictor = Predictor(checkpoint, device=device)
+    return predictor.predict(image if isinstance(image, np.ndarray) else read_image(image))

@@ -1,0 +1,43 @@
+"""The Python API: segcore.train / segcore.predict with typed exceptions carrying the CLI's messages."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import segcore
+from segcore.data.io import read_image
+
+TINY = dict(arch_kwargs={"width": 4, "depth": 2}, patch_size=48, batch_size=2)
+
+
+def test_import_is_light():
+    code = "import sys, segcore, segcore.cli; print('torch' in sys.modules)"
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_train_then_predict(sample_dir, tmp_path):
+    events = []
+    done = segcore.train(sample_dir, epochs=1, out=str(tmp_path / "r"), on_event=events.append, **TINY)
+    assert done.status == "completed" and done.best_path
+    assert events[-1] is done
+    image_path = next((sample_dir / "images").iterdir())
+    mask = segcore.predict(done.best_path, image_path, device="cpu")
+    assert mask.shape == read_image(image_path).shape[:2]
+    assert segcore.Predictor(done.best_path).spec.names == ["background", "nucleus"]
+
+
+def test_typed_errors(tmp_path):
+    with pytest.raises(segcore.DataError):
+        segcore.train(tmp_path / "missing", epochs=1, out=str(tmp_path / "r"))
+    with pytest.raises(segcore.ConfigError, match="unknown architecture"):
+        segcore.train(tmp_path, arch="nope")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"x")
+    with pytest.raises(segcore.CheckpointError):
+        segcore.predict(bad, tmp_path / "x.png")
+    assert issubclass(segcore.DataError, segcore.SegcoreError)
