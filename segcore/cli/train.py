@@ -1,4 +1,7 @@
-"""``segcore train``: train a model on a folder, with the original flags (-e, -l, -g, -c)."""
+"""``segcore train``: train a model on a folder, with the original flags (-e, -l, -g, -c).
+
+The same command runs under ``torchrun --nproc_per_node=N -m segcore train ...`` (see docs/distributed.md).
+"""
 
 from __future__ import annotations
 
@@ -57,6 +60,8 @@ def register(sub) -> None:
     g.add_argument("--no-fast", action="store_true",
                    help="plain float32 (no bfloat16/float16 autocast, no channels_last)")
     g.add_argument("--workers", type=int, default=0, help="data loader worker processes (default 0)")
+    g.add_argument("--sync-bn", action="store_true",
+                   help="under torchrun on GPUs: batch-norm statistics over all processes' batches")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar, epoch lines only")
     p.set_defaults(func=run)
 
@@ -73,16 +78,19 @@ def config_from_args(args):
         val_fraction=args.val_fraction, seed=args.seed, out=args.out,
         device="cuda" if args.gpu else args.device, fast=not args.no_fast, checkpoint=args.checkpoint,
         fine_tune=args.fine_tune, augment=not args.no_augment, workers=args.workers,
-        time_limit=args.time_limit,
+        time_limit=args.time_limit, sync_bn=args.sync_bn,
     )
 
 
 def run(args) -> int:
+    from segcore.training import distributed
     from segcore.training.loop import Trainer
     from segcore.training.progress import ConsoleReporter
 
     if args.fine_tune and not args.checkpoint:
         raise ConfigError("--fine-tune needs a checkpoint to start from (-c FILE)")
+    if distributed.launched():  # a torchrun worker of a job with several processes
+        return _run_distributed(config_from_args(args), args.quiet)
     trainer = Trainer(config_from_args(args))
     reporter = ConsoleReporter(quiet=args.quiet)
     done = None
@@ -96,3 +104,32 @@ def run(args) -> int:
         return 130
     reporter.close()
     return 0 if done is not None and done.status == "completed" else 1
+
+
+def _run_distributed(config, quiet: bool) -> int:
+    """One torchrun worker: every rank trains, rank 0 reports and writes; a signal stops every rank cleanly."""
+    import torch.distributed
+
+    from segcore.errors import TrainingError
+    from segcore.training import distributed
+    from segcore.training.loop import Trainer
+    from segcore.training.progress import ConsoleReporter
+
+    done = None
+    with distributed.session(config.device) as dist:
+        trainer = Trainer(config, dist)
+        reporter = ConsoleReporter(quiet=quiet) if dist.is_main else None
+        with distributed.stop_on_signals(trainer.request_stop):
+            try:
+                for event in trainer.run():
+                    if reporter is not None:
+                        reporter.show(event)
+                    done = event
+            except torch.distributed.DistError as exc:
+                raise TrainingError(distributed.lost_peer_message(dist, exc)) from exc
+            finally:
+                if reporter is not None:
+                    reporter.close()
+    if done is None or done.status == "failed":
+        return 1
+    return 0 if done.status == "completed" else 130

@@ -36,6 +36,7 @@ class TrainConfig:
     augment: bool = True
     workers: int = 0
     time_limit: float | None = None  # minutes of training; epochs then is an upper bound
+    sync_bn: bool = False  # under torchrun on GPUs: batch-norm statistics over the global batch
 
 
     def validate(self) -> TrainConfig:

@@ -27,7 +27,7 @@ from segcore.errors import ConfigError, DataError
 from segcore.inference import sliding_window
 from segcore.metrics import confusion_matrix, scores
 from segcore.models import create_model
-from segcore.training import records
+from segcore.training import distributed, records
 from segcore.training.config import TrainConfig
 from segcore.training.events import BatchEvent, CheckpointEvent, DoneEvent, EpochEvent, LogEvent
 from segcore.training.losses import loss_from_probabilities, segmentation_loss
@@ -48,12 +48,16 @@ class Trainer:
 
     >>> trainer = Trainer(TrainConfig(data="cells/", epochs=5))
     >>> for event in trainer.run(): print(event)
+
+    Under torchrun, pass the :class:`~segcore.training.distributed.Dist` of an open
+    :func:`~segcore.training.distributed.session` (the default picks it up).
     """
 
-    def __init__(self, config: TrainConfig):
+    def __init__(self, config: TrainConfig, dist: distributed.Dist | None = None):
         self.config = config.validate()
         self._stop = threading.Event()
         self.out_dir = Path(self.config.out)
+        self.dist = dist if dist is not None else distributed.current()
 
     def request_stop(self) -> None:
         """Ask the run to end after the current batch (safe to call from any thread)."""
@@ -63,11 +67,23 @@ class Trainer:
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
+    def _agree_stop(self) -> bool:
+        """Whether to stop now; under torchrun every rank takes the same decision (and shares its time spent)."""
+        stop, self.schedule.elapsed_s = self.dist.agree(self._stop.is_set(), self.schedule.elapsed_s)
+        if stop:
+            self._stop.set()
+        return stop
+
+    @property
+    def _net(self) -> torch.nn.Module:
+        """The model itself, without the DistributedDataParallel wrapper."""
+        return self.model.module if hasattr(self.model, "module") else self.model
+
     # -- setup ------------------------------------------------------------------------------------------------
     def _setup(self) -> Iterator[LogEvent]:
         cfg = self.config
         self.generator = _seed_everything(cfg.seed)
-        self.runtime = resolve(cfg.device, cfg.fast)
+        self.runtime = resolve(self.dist.device_for(cfg.device), cfg.fast)
         if self.runtime.note:
             yield LogEvent(self.runtime.note)
         resume = ckpt.load(cfg.checkpoint) if cfg.checkpoint else None
@@ -93,7 +109,12 @@ class Trainer:
             f"{self.spec.num_classes} classes ({', '.join(self.spec.names)}), {self.in_channels} input channels, "
             f"on {self.runtime.describe()}"
         )
+        if self.dist.active:
+            yield LogEvent(self.dist.describe(cfg.batch_size))
+        if note := self.dist.sync_bn_note(cfg.sync_bn):
+            yield LogEvent(note)
         self._build_model(resume)
+        self.dist.reseed(cfg.seed)
         yield from self._restore(resume)
 
     def _check_compatible(self, resume: dict) -> None:
@@ -119,6 +140,7 @@ class Trainer:
             repeats = int(min(MAX_REPEATS, max(1, round(area / cfg.patch_size**2))))
         sampler = RandomSampler(self.train_set, num_samples=len(self.train_set) * repeats,
                                 generator=self.generator)
+        sampler = self.dist.shard_batches(sampler, cfg.batch_size)
         self.loader = DataLoader(self.train_set, batch_size=cfg.batch_size, sampler=sampler,
                                  num_workers=cfg.workers, drop_last=len(self.train_set) * repeats > cfg.batch_size,
                                  pin_memory=self.runtime.device.type == "cuda",
@@ -133,6 +155,7 @@ class Trainer:
         self.model.to(self.runtime.device)
         if self.runtime.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        self.model = self.dist.wrap(self.model, cfg.sync_bn)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         limit = cfg.time_limit * 60 if cfg.time_limit else None
         self.schedule = Schedule(cfg.lr, cfg.epochs * len(self.loader), limit)
@@ -164,7 +187,7 @@ class Trainer:
         batches = len(self.loader)
         self._loss_sum, self._seen = 0.0, 0
         for i, (x, y) in enumerate(self.loader, start=1):
-            if self._stop.is_set() or self.schedule.out_of_time():
+            if self._agree_stop() or self.schedule.out_of_time():
                 return
             t0 = time.perf_counter()
             self.schedule.apply(self.optimizer)
@@ -175,18 +198,18 @@ class Trainer:
             with self.runtime.autocast():
                 out = self.model(x)
             loss = segmentation_loss(out, y)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}, batch {i}")
+            value, count = self.dist.mean(float(loss.item()), len(x))  # a NaN on any rank fails every rank
+            if not math.isfinite(value):
+                raise FloatingPointError(f"loss became {value} at epoch {epoch}, batch {i}")
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizer)
             self.scaler.update()
             self.schedule.step += 1
             self.schedule.elapsed_s += time.perf_counter() - t0
-            value = float(loss.item())
-            self._loss_sum += value * len(x)
-            self._seen += len(x)
-            yield BatchEvent(epoch, i, batches, value, len(x) / max(time.perf_counter() - t0, 1e-9))
+            self._loss_sum += value * count
+            self._seen += count
+            yield BatchEvent(epoch, i, batches, value, count / max(time.perf_counter() - t0, 1e-9))
 
     @property
     def _epoch_loss(self) -> float:
@@ -199,11 +222,12 @@ class Trainer:
             return float("nan"), scores(np.zeros((k, k)), self.spec.names)
         self.model.eval()
         cm, loss_sum = np.zeros((k, k), dtype=np.int64), 0.0
-        for i in range(len(self.val_set)):
+        for i in self.dist.shard(len(self.val_set)):  # every image on one rank; all of them in one process
             x, y = self.val_set[i]
-            probs = sliding_window(self.model, x, self.runtime, k)
+            probs = sliding_window(self._net, x, self.runtime, k)
             loss_sum += float(loss_from_probabilities(probs[None], y[None]))
             cm += confusion_matrix(probs.argmax(0).numpy(), y.numpy(), k)
+        cm, loss_sum = self.dist.sum_array(cm), self.dist.sum(loss_sum)
         return loss_sum / len(self.val_set), scores(cm, self.spec.names)
 
     # -- the run ----------------------------------------------------------------------------------------------
@@ -214,15 +238,16 @@ class Trainer:
         "failed" DoneEvent that names the last good checkpoint.
         """
         yield from self._setup()
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        records.write_run_files(self.out_dir, self.config, self.train_samples, self.val_samples)
+        if self.dist.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            records.write_run_files(self.out_dir, self.config, self.train_samples, self.val_samples)
         best_path, last_path = self.out_dir / "best.pt", self.out_dir / "last.pt"
         epoch = self.start_epoch
         try:
             for epoch in range(self.start_epoch + 1, self.config.epochs + 1):
                 t0 = time.perf_counter()
                 yield from self._train_epoch(epoch)
-                if self._stop.is_set():
+                if self._agree_stop():
                     yield from self._save(last_path, "last", epoch - 1)
                     yield self._done("stopped", f"stopped by request during epoch {epoch}", epoch - 1)
                     return
@@ -246,7 +271,8 @@ class Trainer:
                "val_iou": val["mean_iou"], "lr": self.optimizer.param_groups[0]["lr"],
                "seconds": train_s, "per_class_dice": val["dice"]}
         self.history.append(row)
-        records.write_metrics_csv(self.out_dir / "metrics.csv", self.history, self.spec.names)
+        if self.dist.is_main:
+            records.write_metrics_csv(self.out_dir / "metrics.csv", self.history, self.spec.names)
         yield from self._save(last_path, "last", epoch, val)
         if is_best:
             self.best_dice = dice if not math.isnan(dice) else self.best_dice
@@ -255,7 +281,9 @@ class Trainer:
                          row["lr"], train_s, is_best, val)
 
     def _save(self, path: Path, kind: str, epoch: int, val: dict | None = None) -> Iterator[CheckpointEvent]:
-        model = self.model.module if hasattr(self.model, "module") else self.model
+        if not self.dist.is_main:
+            return
+        model = self._net
         payload = {
             "arch": self.config.arch, "arch_kwargs": model.arch[1], "in_channels": self.in_channels,
             "classes": self.spec.to_dict(), "normalization": {"mean": self.mean, "std": self.std},
@@ -268,6 +296,7 @@ class Trainer:
         yield CheckpointEvent(str(path), kind)
 
     def _done(self, status: str, message: str, epochs_done: int) -> DoneEvent:
+        self.dist.barrier()  # under torchrun, rank 0's files are complete before any rank reports
         best, last = self.out_dir / "best.pt", self.out_dir / "last.pt"
         return DoneEvent(status, message, str(self.out_dir), str(best) if best.exists() else None,
                          str(last) if last.exists() else None, epochs_done)
