@@ -38,15 +38,17 @@ class CRFParams:
     Widths are in pixels (``*_sxy``) and in intensity steps on the 0-255 scale (``bilateral_srgb``);
     ``*_compat`` weight each kernel (Potts compatibility); 0 switches a kernel off.
     Images with more than ``tile_size**2`` pixels are refined in overlapping tiles to bound memory.
-    Defaults were tuned on microscopy, histology-like and natural images; see docs/crf.md.
+    The defaults are deliberately gentle ("do no harm"): tuned so that they help blob-like objects (nuclei,
+    histology) without eroding thin structures (EM membranes); blob-like data gains from a stronger
+    ``bilateral_compat`` (3-5). See docs/crf.md for the measurements.
     """
 
     iterations: int = 5
     gaussian_sxy: float = 3.0
-    gaussian_compat: float = 3.0
+    gaussian_compat: float = 1.0
     bilateral_sxy: float = 80.0
-    bilateral_srgb: float = 13.0
-    bilateral_compat: float = 10.0
+    bilateral_srgb: float = 5.0
+    bilateral_compat: float = 1.0
     tile_size: int = 2048
 
     def __post_init__(self) -> None:

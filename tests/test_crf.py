@@ -80,8 +80,10 @@ def test_crf_removes_noise_along_image_edges():
     raw_errors = (probs.argmax(0) != truth).sum()
     refined, mask = crf.refine(image, probs, crf.CRFParams())
     assert raw_errors > 50
-    assert (mask != truth).sum() < raw_errors / 5
+    assert (mask != truth).sum() < raw_errors / 2  # the gentle defaults
     np.testing.assert_allclose(refined.sum(axis=0), 1, atol=1e-4)
+    strong = crf.refine(image, probs, crf.CRFParams(bilateral_compat=5, gaussian_compat=3))[1]
+    assert (strong != truth).sum() < raw_errors / 5
 
 
 @pytest.mark.parametrize("num_classes", [2, 3, 7])
