@@ -1,4 +1,9 @@
-"""``segcore predict``: segment one image or a folder with a checkpoint (original flags -m, -i, -o, -c)."""
+"""``segcore predict``: segment one image or a folder with a checkpoint (original flags -m, -i, -o, -c).
+
+Under ``torchrun --nproc_per_node=N -m segcore predict -i FOLDER ...`` each process takes every N-th image (its
+own GPU when there are GPUs) and writes its share; no process group is needed, so one slow or failed image holds
+up no other process.
+"""
 
 from __future__ import annotations
 
@@ -88,13 +93,19 @@ def predict_one(predictor, image_path: Path, out: Path, args) -> str:
 
 def run(args) -> int:
     from segcore.inference import Predictor
+    from segcore.training.distributed import worker_device, worker_place
 
     jobs = _jobs(args)
+    total = len(jobs)
+    rank, world, _ = worker_place()
+    jobs = jobs[rank::world]  # this process's share under torchrun; everything otherwise
+    if not jobs:
+        return 0  # more processes than images
     if args.crf or args.compare:
         from segcore import crf
 
         crf._densecrf()  # fail before any work when pydensecrf is missing (CRFUnavailableError)
-    predictor = Predictor(args.model, device="cpu" if args.cpu else "auto", fast=not args.no_fast,
+    predictor = Predictor(args.model, device="cpu" if args.cpu else worker_device("auto"), fast=not args.no_fast,
                           tile=args.tile)
     if predictor.runtime.note:
         print(predictor.runtime.note, file=sys.stderr)
@@ -103,7 +114,7 @@ def run(args) -> int:
         try:
             print(predict_one(predictor, image_path, out, args))
         except SegcoreError as exc:
-            if len(jobs) == 1:
+            if total == 1:
                 raise
             failures += 1
             print(f"segcore predict: error: {exc}", file=sys.stderr)
