@@ -94,6 +94,10 @@ class Session(QObject):
             return ImageState.PREDICTED
         return ImageState.ANNOTATED if sample.mask is not None else ImageState.NO_MASK
 
+    def is_predicted(self, index: int) -> bool:
+        """True while image ``index`` holds an accepted prediction not yet corrected by hand."""
+        return self.samples[index].image in self._predicted
+
     def select(self, index: int) -> bool:
         """Show sample ``index``: saves the current mask, then reads the image and its mask (or starts empty)."""
         if not 0 <= index < len(self.samples) or index == self.index:

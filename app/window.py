@@ -17,6 +17,7 @@ from app import render, settings
 from app.actions import build_menus, build_toolbar, create_actions
 from app.canvas import Canvas, Tool
 from app.editor import Editor
+from app.job_panels import install as install_job_panels
 from app.panels.brush_panel import BrushPanel
 from app.panels.class_palette import ClassPalette
 from app.panels.display_panel import DisplayPanel
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self.add_panel("Brush", self.brush, "brushDock", "right")
         self.add_panel("Overlay", self.view_panel, "overlayDock", "right")
         self.add_panel("Contrast", self.display, "contrastDock", "right")
+        self.jobs = install_job_panels(self)  # Training, Segment, Compare (app/job_panels.py)
         self._build_status_bar()
         self._connect()
         self._refresh_recent()
@@ -273,7 +275,8 @@ class MainWindow(QMainWindow):
             self.session.select(images.index(target[1].resolve()))
 
     def closeEvent(self, event) -> None:
-        if self.confirm_unsaved():
+        if self.jobs.confirm_close() and self.confirm_unsaved():
+            self.jobs.shutdown()  # a running training ends between batches, keeping its checkpoints
             self.session.autosave.stop()
             settings.save_window(self)
             event.accept()

@@ -1,0 +1,76 @@
+"""The Training, Segment and Compare panels with their controllers, added to the main window in one call.
+
+``install(window)`` docks the panels (Segment under the image list, Training and Compare as tabs at the bottom),
+adds File > Load Checkpoint…, and connects the flows: a finished run offers its checkpoint for segmenting, and
+Refine with CRF opens the Compare view. The window asks :meth:`JobPanels.confirm_close` and calls
+:meth:`JobPanels.shutdown` when it closes.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+
+from app.compare_run import CompareController
+from app.compare_view import CompareView
+from app.panels.prediction_panel import PredictionPanel
+from app.panels.training_panel import TrainingPanel
+from app.prediction_run import PredictionController
+from app.training_run import TrainingController
+from app.workers import WorkerPool
+
+TRAINING_DOCK_HEIGHT = 300
+
+
+class JobPanels:
+    """What :func:`install` built: ``pool``, ``training``, ``prediction``, ``compare`` (controllers) and panels."""
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self.pool = WorkerPool(window)
+        self.load_action = _load_action(window)
+        self.training_panel = TrainingPanel()
+        self.prediction_panel = PredictionPanel(self.load_action)
+        self.compare_view = CompareView()
+        self.training_dock = window.add_panel("Training", self.training_panel, "trainingDock", "bottom")
+        self.compare_dock = window.add_panel("Compare", self.compare_view, "compareDock", "bottom",
+                                             tab_with="trainingDock")
+        self.segment_dock = window.add_panel("Segment", self.prediction_panel, "segmentDock", "left")
+        self.training_dock.raise_()
+        window.resizeDocks([self.training_dock, window.docks["filesDock"], self.segment_dock],
+                           [TRAINING_DOCK_HEIGHT, 400, 200], Qt.Orientation.Vertical)
+        self.training = TrainingController(window, window.session, self.training_panel, self.pool)
+        self.prediction = PredictionController(window, window.session, window.canvas, self.prediction_panel,
+                                               self.pool)
+        self.compare = CompareController(window, window.session, self.compare_view, self.compare_dock, self.pool,
+                                         self.prediction.accept_mask)
+        self.training_panel.form.restore()
+        self.load_action.triggered.connect(self.prediction.choose_checkpoint)
+        self.training.finished.connect(self.prediction.offer_trained)
+        self.prediction.compareRequested.connect(self.compare.start)
+
+    def confirm_close(self) -> bool:
+        """Ask before stopping a training run; True when the window may close."""
+        return self.training.confirm_close()
+
+    def shutdown(self) -> bool:
+        """Stop every job and wait for it (a training run ends between batches and keeps its checkpoints)."""
+        if self.pool.running():
+            self.window.statusBar().showMessage("Stopping the running jobs…")
+        return self.pool.shutdown()
+
+
+def _load_action(window) -> QAction:
+    action = QAction("&Load Checkpoint…", window)
+    action.setObjectName("loadCheckpointAction")
+    action.setShortcut(QKeySequence("Ctrl+L"))
+    action.setToolTip("Load a trained model (.pt checkpoint) to segment images (Ctrl+L)")
+    action.setStatusTip("Load a trained model (.pt checkpoint) to segment images")
+    window.menus.file.insertAction(window.actions.save, action)
+    window.menus.file.insertSeparator(window.actions.save)
+    return action
+
+
+def install(window) -> JobPanels:
+    """Add the job panels to ``window`` (a :class:`app.window.MainWindow`)."""
+    return JobPanels(window)

@@ -1,0 +1,104 @@
+"""The long jobs of the window, as generator functions run by :class:`app.workers.GeneratorWorker`.
+
+They run in a worker thread and import torch there (never in the UI thread, so the first window shows at once).
+Each yields small event objects the UI thread turns into progress; none touches a widget.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.workers import limit_torch_threads
+
+
+@dataclass
+class DeviceInfo:
+    """What torch found, reported once a job has imported it (the device menu offers a GPU only when present)."""
+
+    cuda: bool
+    name: str
+
+
+@dataclass
+class Prediction:
+    """One segmented image: ``index`` in the folder, ``done`` of ``total`` in a batch job."""
+
+    index: int
+    image: Path
+    mask: np.ndarray
+    probs: np.ndarray | None
+    done: int
+    total: int
+
+
+def device_info() -> DeviceInfo:
+    import torch
+
+    if torch.cuda.is_available():
+        return DeviceInfo(True, torch.cuda.get_device_name(0))
+    return DeviceInfo(False, "")
+
+
+class TrainJob:
+    """One training run; the Trainer is built in the worker thread (it imports torch and checks the data)."""
+
+    def __init__(self, config) -> None:
+        self.config = config
+        self.trainer = None
+        self._stop = threading.Event()
+
+    def request_stop(self) -> None:
+        """Thread-safe: ends the run between batches (or before the first one), keeping its checkpoints."""
+        self._stop.set()
+        trainer = self.trainer
+        if trainer is not None:
+            trainer.request_stop()
+
+    def run(self) -> Iterator:
+        limit_torch_threads()
+        yield device_info()
+        from segcore.training.loop import Trainer
+
+        self.trainer = Trainer(self.config)
+        if self._stop.is_set():  # Stop clicked while torch was loading
+            self.trainer.request_stop()
+        yield from self.trainer.run()
+
+
+def load_predictor(path: str | Path, device: str = "auto") -> Iterator:
+    """Yields the DeviceInfo, returns a :class:`segcore.inference.Predictor` for ``path``."""
+    limit_torch_threads()
+    yield device_info()
+    from segcore.inference import Predictor
+
+    return Predictor(path, device=device)
+
+
+def predict_images(predictor, items: list[tuple[int, Path, np.ndarray | None]], keep_index: int) -> Iterator:
+    """Segment ``(index, path, image or None)`` items in turn (None: read from disk); yields a Prediction each.
+
+    Probabilities are kept only for image ``keep_index`` (the one on screen, for the CRF): a folder's worth of
+    them would not fit in memory.
+    """
+    from segcore.data import io
+
+    limit_torch_threads()
+    for done, (index, path, image) in enumerate(items, start=1):
+        pixels = io.read_image(path) if image is None else image
+        probs = predictor.predict_proba(pixels)
+        mask = probs.argmax(axis=0).astype(np.uint8)
+        yield Prediction(index, path, mask, probs if index == keep_index else None, done, len(items))
+
+
+def refine_with_crf(image: np.ndarray, probs: np.ndarray, params) -> Iterator:
+    """Returns the CRF-refined mask of ``probs`` over ``image`` (yields nothing: one step, cancelled by dropping)."""
+    from segcore.crf import refine
+
+    if False:  # a generator, so it runs in a GeneratorWorker like the other jobs
+        yield
+    return refine(image, probs, params)[1]

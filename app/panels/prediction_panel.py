@@ -1,0 +1,91 @@
+"""The Segment panel: which model is loaded, Segment image / Segment all with progress and Cancel, the
+prediction overlay's look, Accept / Discard, and Refine with CRF (which opens the Compare view).
+
+Only widgets; :class:`app.prediction_run.PredictionController` does the work.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QWidget,
+)
+
+
+def _button(text: str, name: str, tip: str) -> QPushButton:
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setToolTip(tip)
+    return button
+
+
+class PredictionPanel(QWidget):
+    """Buttons and state of segmentation; ``load_action`` is the window's Load Checkpoint action."""
+
+    def __init__(self, load_action: QAction, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.load_button = QToolButton()
+        self.load_button.setObjectName("loadCheckpointButton")
+        self.load_button.setDefaultAction(load_action)
+        self.use_trained = _button("Use trained model", "useTrainedButton",
+                                   "Load the best checkpoint of the run that just ended")
+        self.use_trained.setVisible(False)
+        self.model_label = QLabel("No model loaded. Load a checkpoint (a .pt file from a training run).")
+        self.model_label.setObjectName("modelLabel")
+        self.model_label.setWordWrap(True)
+        self.segment = _button("Segment image", "segmentButton", "Predict the mask of the image on screen")
+        self.segment_all = _button("Segment all", "segmentAllButton",
+                                   "Predict every image of the folder; each prediction shows when you visit it")
+        self.cancel = _button("Cancel", "cancelSegmentButton", "Stop after the image being segmented")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("segmentProgress")
+        self.progress.setFormat("%v / %m")
+        self.progress.setVisible(False)
+        self.show_overlay = QCheckBox("Show prediction")
+        self.show_overlay.setObjectName("showPredictionCheck")
+        self.show_overlay.setChecked(True)
+        self.outline = QCheckBox("Outlines")
+        self.outline.setObjectName("predictionOutlineCheck")
+        self.outline.setChecked(True)
+        self.outline.setToolTip("Draw the prediction as outlines over the annotation (off: filled)")
+        self.accept = _button("Accept", "acceptPredictionButton",
+                              "Make the prediction this image's mask (one undoable step); then correct it "
+                              "with the brushes")
+        self.discard = _button("Discard", "discardPredictionButton", "Forget the prediction of this image")
+        self.crf = _button("Refine with CRF…", "crfButton",
+                           "Refine the prediction with a dense CRF and compare both side by side")
+        self.status = QLabel()
+        self.status.setObjectName("segmentStatus")
+        self.status.setWordWrap(True)
+        self._build_layout()
+        self.set_state(model=False, busy=False, has_prediction=False)
+
+    def _build_layout(self) -> None:
+        grid = QGridLayout(self)
+        grid.setContentsMargins(4, 4, 4, 4)
+        rows = [(self.load_button, self.use_trained), (self.model_label,), (self.segment, self.segment_all),
+                (self.progress, self.cancel), (self.show_overlay, self.outline), (self.accept, self.discard),
+                (self.crf,), (self.status,)]
+        for row, widgets in enumerate(rows):
+            for column, widget in enumerate(widgets):
+                grid.addWidget(widget, row, column, 1, 2 if len(widgets) == 1 else 1)
+        grid.setRowStretch(len(rows), 1)
+
+    def set_state(self, model: bool, busy: bool, has_prediction: bool, crf_available: bool = True) -> None:
+        """Enable what makes sense now."""
+        self.segment.setEnabled(model and not busy)
+        self.segment_all.setEnabled(model and not busy)
+        self.cancel.setVisible(busy)
+        self.cancel.setEnabled(busy)
+        self.progress.setVisible(busy)
+        self.accept.setEnabled(has_prediction and not busy)
+        self.discard.setEnabled(has_prediction and not busy)
+        self.crf.setEnabled(model and not busy and crf_available)
+        self.load_button.setEnabled(not busy)
+        self.use_trained.setEnabled(not busy)

@@ -1,0 +1,119 @@
+"""Live training curves (pyqtgraph): loss per batch and per epoch, validation Dice and IoU, the best epoch marked.
+
+Events arrive as fast as the worker yields them (hundreds per second for small models); they only append to
+lists, and the curves are redrawn by a single-shot timer at most every ``REDRAW_MS`` (superqt's ``qthrottled``
+idea), so drawing never competes with the rest of the window.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+REDRAW_MS = 100
+# Okabe-Ito colours: distinct for colour-blind readers.
+BLUE, ORANGE, GREEN, PURPLE, GREY = (0, 114, 178), (230, 159, 0), (0, 158, 115), (204, 121, 167), (170, 170, 170)
+
+
+def _plot(name: str, title: str, y_label: str) -> pg.PlotWidget:
+    plot = pg.PlotWidget(background="w")
+    plot.setObjectName(name)
+    plot.setTitle(title, color="k", size="10pt")
+    plot.setLabel("bottom", "epoch")
+    plot.setLabel("left", y_label)
+    plot.showGrid(x=True, y=True, alpha=0.25)
+    plot.addLegend(offset=(-8, 8), labelTextColor="k", brush=(255, 255, 255, 200))
+    plot.setMinimumSize(220, 150)
+    plot.getPlotItem().setMenuEnabled(False)
+    return plot
+
+
+def _curve(plot: pg.PlotWidget, name: str, colour, symbol: str | None = "o", style=None, width: float = 2):
+    pen = pg.mkPen(colour, width=width) if style is None else pg.mkPen(colour, width=width, style=style)
+    kwargs = dict(symbol=symbol, symbolSize=7, symbolBrush=colour, symbolPen="w") if symbol else {}
+    return plot.plot([], [], name=name, pen=pen, connect="finite", **kwargs)
+
+
+class TrainingPlots(QWidget):
+    """``lossPlot`` (batch loss, train and validation loss per epoch) and ``dicePlot`` (validation Dice, IoU)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.loss_plot = _plot("lossPlot", "Loss", "loss")
+        self.dice_plot = _plot("dicePlot", "Validation", "score")
+        self.dice_plot.setYRange(0, 1, padding=0.02)
+        self.batch_curve = _curve(self.loss_plot, "batch", GREY, symbol=None, width=1)
+        self.curves = {
+            "train_loss": _curve(self.loss_plot, "train", BLUE),
+            "val_loss": _curve(self.loss_plot, "validation", ORANGE),
+            "val_dice": _curve(self.dice_plot, "Dice", GREEN),
+            "val_iou": _curve(self.dice_plot, "IoU", PURPLE, style=Qt.PenStyle.DashLine),
+        }
+        self.best_marker = pg.ScatterPlotItem(size=18, symbol="star", brush=pg.mkBrush(255, 200, 0),
+                                              pen=pg.mkPen("k", width=1), name="best")
+        self.dice_plot.addItem(self.best_marker)
+        self.dice_plot.getPlotItem().legend.addItem(self.best_marker, "best")
+        self.best_lines = [pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine))
+                           for _ in range(2)]
+        for plot, line in zip((self.loss_plot, self.dice_plot), self.best_lines, strict=True):
+            plot.addItem(line)
+            line.setVisible(False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.loss_plot)
+        layout.addWidget(self.dice_plot)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self.redraw)
+        self.redraws = 0
+        self.clear()
+
+    def clear(self) -> None:
+        self.batch_x: list[float] = []
+        self.batch_y: list[float] = []
+        self.epochs: list[int] = []
+        self.values: dict[str, list[float]] = {key: [] for key in self.curves}
+        self.best_epoch: int | None = None
+        self.best_dice = math.nan
+        self.redraw()
+
+    def add_batch(self, epoch: int, batch: int, batches: int, loss: float) -> None:
+        self.batch_x.append(epoch - 1 + batch / max(batches, 1))
+        self.batch_y.append(loss)
+        self._schedule()
+
+    def add_epoch(self, event) -> None:
+        """Append an :class:`segcore.training.events.EpochEvent`."""
+        self.epochs.append(event.epoch)
+        for key in self.curves:
+            self.values[key].append(float(getattr(event, key)))
+        if event.is_best:
+            self.best_epoch, self.best_dice = event.epoch, float(event.val_dice)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def redraw(self) -> None:
+        """Push the collected points to the curves (called by the throttle timer)."""
+        self.redraws += 1
+        self.batch_curve.setData(self.batch_x, self.batch_y)
+        for key, curve in self.curves.items():
+            curve.setData(self.epochs, self.values[key])
+        best = self.best_epoch is not None
+        self.best_marker.setData([self.best_epoch] if best and not math.isnan(self.best_dice) else [],
+                                 [self.best_dice] if best and not math.isnan(self.best_dice) else [])
+        for line in self.best_lines:
+            line.setVisible(best)
+            if best:
+                line.setValue(self.best_epoch)
+
+    def curve_points(self) -> dict[str, int]:
+        """How many points each per-epoch curve shows (for tests and scripts)."""
+        return {key: len(curve.getData()[0] if curve.getData()[0] is not None else []) for key, curve in
+                self.curves.items()}

@@ -1,0 +1,263 @@
+"""Segmentation from the window: load a checkpoint, segment the image on screen or the whole folder in a
+worker, show each prediction as an overlay, and accept it as the annotation or discard it.
+
+Predictions are kept per image (masks only; the class probabilities only for the image on screen, which the CRF
+needs), so after *Segment all* every image shows its prediction when visited.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from app import jobs
+from app.canvas import Canvas
+from app.mask_layer import MaskLayer
+from app.panels.prediction_panel import PredictionPanel
+from app.session import ImageState, Session
+from app.workers import GeneratorWorker, WorkerPool, describe_error
+
+# Outlines of a prediction in colours that stand out against the filled annotation beneath.
+OUTLINE_COLOURS = [(0, 0, 0), (255, 230, 0), (0, 220, 255), (255, 60, 200), (120, 255, 80), (255, 140, 0)]
+
+
+class PredictionController(QObject):
+    """Drives the Segment panel. ``compareRequested(image, probs, raw_mask, truth, colours, path)``."""
+
+    compareRequested = Signal(object, object, object, object, object, object)
+    modelLoaded = Signal(str)
+
+    def __init__(self, parent: QWidget, session: Session, canvas: Canvas, panel: PredictionPanel,
+                 pool: WorkerPool) -> None:
+        super().__init__(parent)
+        self.window, self.session, self.canvas, self.panel, self.pool = parent, session, canvas, panel, pool
+        self.predictor = None
+        self.worker: GeneratorWorker | None = None
+        self.masks: dict[Path, np.ndarray] = {}
+        self.probs: tuple[Path, np.ndarray] | None = None
+        self.trained_path: str | None = None
+        self._compare_after = False
+        self._busy = False
+        self.errors: list[str] = []
+        self.layer = MaskLayer()
+        self.layer.setZValue(2)
+        self.layer.setOpacity(0.9)
+        self.layer.setVisible(False)
+        canvas.scene().addItem(self.layer)
+        p = panel
+        p.segment.clicked.connect(self.segment_current)
+        p.segment_all.clicked.connect(self.segment_all)
+        p.cancel.clicked.connect(self.cancel)
+        p.accept.clicked.connect(self.accept)
+        p.discard.clicked.connect(self.discard)
+        p.crf.clicked.connect(self.compare)
+        p.use_trained.clicked.connect(lambda: self.load(self.trained_path))
+        p.show_overlay.toggled.connect(lambda _on: self._show_current())
+        p.outline.toggled.connect(lambda _on: self._show_current())
+        session.imageLoaded.connect(lambda _index: self._show_current())
+        session.folderOpened.connect(lambda _folder: self._forget_all())
+        session.specChanged.connect(self._show_current)
+
+    # -- state --------------------------------------------------------------------------------------------------
+    def busy(self) -> bool:
+        """A job is running (until its ``finished`` has been handled, so buttons and state agree)."""
+        return self._busy
+
+    def current_path(self) -> Path | None:
+        s = self.session
+        return s.samples[s.index].image if 0 <= s.index < len(s.samples) and s.image is not None else None
+
+    def current_prediction(self) -> np.ndarray | None:
+        path = self.current_path()
+        return self.masks.get(path) if path is not None else None
+
+    def _refresh(self) -> None:
+        self.panel.set_state(model=self.predictor is not None, busy=self.busy(),
+                             has_prediction=self.current_prediction() is not None)
+
+    def _forget_all(self) -> None:
+        self.masks.clear()
+        self.probs = None
+        self._show_current()
+
+    # -- model --------------------------------------------------------------------------------------------------
+    def choose_checkpoint(self) -> None:
+        """File dialog for a checkpoint (starts in the folder's checkpoints/ when there is one)."""
+        folder = self.session.folder
+        start = folder / "checkpoints" if folder is not None and (folder / "checkpoints").is_dir() else folder
+        path, _ = QFileDialog.getOpenFileName(self.window, "Load a checkpoint", str(start or ""),
+                                              "Checkpoints (*.pt *.pth);;All files (*)")
+        if path:
+            self.load(path)
+
+    def offer_trained(self, done) -> None:
+        """After a run (a DoneEvent): offer its best checkpoint (else its last) with one click."""
+        path = done.best_path or done.last_path
+        if path:
+            self.trained_path = path
+            self.panel.use_trained.setVisible(True)
+            self.panel.use_trained.setToolTip(f"Load {path}")
+
+    def load(self, path: str | Path | None) -> None:
+        if not path or self.busy():
+            return
+        self.panel.status.setText(f"Loading {Path(path).name}…")
+        self._start(GeneratorWorker(jobs.load_predictor, str(path), name="load"), self._on_loaded)
+
+    def _on_loaded(self, predictor) -> None:
+        self.predictor = predictor
+        self._forget_all()
+        metrics = predictor.metrics or {}
+        dice = metrics.get("mean_dice")
+        score = f" · validation Dice {dice:.3f}" if isinstance(dice, float) and dice == dice else ""
+        names = ", ".join(predictor.spec.names)
+        where = f"{predictor.path.parent.name}/{predictor.path.name}"
+        text = f"<b>{predictor.arch}</b> ({where}) · {predictor.spec.num_classes} classes ({names}){score}"
+        if predictor.spec.num_classes != self.session.spec.num_classes:
+            text += (f"<br><b>This model predicts {predictor.spec.num_classes} classes but the folder has "
+                     f"{self.session.spec.num_classes}</b>: predictions can be viewed, not accepted.")
+        self.panel.model_label.setText(text)
+        self.panel.model_label.setToolTip(str(predictor.path))
+        self.panel.status.setText("Model loaded. Segment the image, or all images.")
+        self.modelLoaded.emit(str(predictor.path))
+
+    # -- segmenting ---------------------------------------------------------------------------------------------
+    def segment_current(self) -> None:
+        path = self.current_path()
+        if self.predictor is None or path is None or self.busy():
+            return
+        items = [(self.session.index, path, self.session.image)]
+        self._predict(items, f"Segmenting {path.name}…")
+
+    def segment_all(self) -> None:
+        if self.predictor is None or not self.session.samples or self.busy():
+            return
+        s = self.session
+        items = [(i, smp.image, s.image if i == s.index else None) for i, smp in enumerate(s.samples)]
+        self._predict(items, f"Segmenting {len(items)} images…")
+
+    def _predict(self, items: list, text: str) -> None:
+        self.panel.progress.setRange(0, len(items))
+        self.panel.progress.setValue(0)
+        self.panel.status.setText(text)
+        worker = GeneratorWorker(jobs.predict_images, self.predictor, items, self.session.index,
+                                 name="segment")
+        worker.yielded.connect(self._on_prediction)
+        worker.finished.connect(lambda: self._segment_done(worker))  # also after Cancel (nothing returned)
+        self._start(worker, None)
+
+    def _on_prediction(self, result: jobs.Prediction) -> None:
+        self.masks[result.image] = result.mask
+        if result.probs is not None:
+            self.probs = (result.image, result.probs)
+        self.panel.progress.setValue(result.done)
+        if result.image == self.current_path():
+            self._show_current()
+
+    def _segment_done(self, worker: GeneratorWorker) -> None:
+        if worker.error is not None:
+            return
+        done = self.panel.progress.value()
+        total = self.panel.progress.maximum()
+        cancelled = " (cancelled)" if worker.aborted and done < total else ""
+        self.panel.status.setText(f"Segmented {done} of {total} image(s){cancelled}.")
+
+    def cancel(self) -> None:
+        if self.busy():
+            self.worker.abort()
+            self.panel.status.setText("Cancelling after the current image…")
+
+    def _start(self, worker: GeneratorWorker, on_return) -> None:
+        self.worker = worker
+        if on_return is not None:
+            worker.returned.connect(on_return)
+        worker.errored.connect(self._on_error)
+        worker.finished.connect(self._job_finished)
+        self._busy = True
+        self.pool.start(worker)
+        self._refresh()
+
+    def _job_finished(self) -> None:
+        self._busy = False
+        self._refresh()
+        if self._compare_after:
+            self._compare_after = False
+            self.compare()
+
+    def _on_error(self, exc: BaseException) -> None:
+        text = describe_error(exc)
+        self._compare_after = False
+        self.errors.append(text)
+        self.panel.status.setText(f"Error: {text}")
+        QMessageBox.warning(self.window, "Segmentation failed", text)
+
+    # -- overlay, accept, discard -------------------------------------------------------------------------------
+    def colours(self) -> list[tuple[int, int, int]]:
+        spec = self.session.spec
+        if self.predictor is not None and self.predictor.spec.num_classes != spec.num_classes:
+            spec = self.predictor.spec
+        return list(spec.colors)
+
+    def _show_current(self) -> None:
+        mask = self.current_prediction()
+        visible = mask is not None and self.panel.show_overlay.isChecked()
+        if visible:
+            outline = self.panel.outline.isChecked()
+            colours = OUTLINE_COLOURS if outline else self.colours()
+            self.layer.set_mask(mask)
+            self.layer.set_outline(outline)
+            self.layer.set_colors(colours + self.colours()[len(colours):], show_background=False)
+        self.layer.setVisible(visible)
+        self._refresh()
+
+    def accept(self) -> None:
+        """Make the prediction the current mask (one undoable step, marked 'predicted')."""
+        self.accept_mask(self.current_prediction())
+
+    def accept_mask(self, mask: np.ndarray | None) -> bool:
+        if mask is None:
+            return False
+        if self.predictor is not None and self.predictor.spec.num_classes != self.session.spec.num_classes:
+            text = (f"The model predicts {self.predictor.spec.num_classes} classes but this folder has "
+                    f"{self.session.spec.num_classes}; add the missing classes in the Classes panel first.")
+            self.errors.append(text)
+            QMessageBox.warning(self.window, "Cannot accept the prediction", text)
+            return False
+        self.session.accept_mask(mask, state=ImageState.PREDICTED)
+        self.masks.pop(self.current_path(), None)
+        self.panel.status.setText("Accepted as the mask: correct it with the brushes (Ctrl+Z undoes).")
+        self._show_current()
+        return True
+
+    def discard(self) -> None:
+        path = self.current_path()
+        if path is not None and self.masks.pop(path, None) is not None:
+            self.panel.status.setText("Prediction discarded.")
+        self._show_current()
+
+    # -- compare ------------------------------------------------------------------------------------------------
+    def compare(self) -> None:
+        """Refine the prediction of the image on screen with the CRF and open the Compare view."""
+        from segcore import crf
+
+        if not crf.is_available():
+            text = f"Dense-CRF refinement needs pydensecrf; install it with `{crf.INSTALL_HINT}`."
+            self.errors.append(text)
+            QMessageBox.warning(self.window, "CRF not available", text)
+            return
+        path = self.current_path()
+        if path is None or self.predictor is None or self.busy():
+            return
+        if self.probs is None or self.probs[0] != path:  # e.g. after Segment all: probabilities are not kept
+            self._compare_after = True
+            self.segment_current()
+            return
+        s = self.session
+        hand_made = s.state(s.index) in (ImageState.ANNOTATED, ImageState.MODIFIED)
+        hand_made = hand_made and not s.is_predicted(s.index)
+        truth = s.mask.copy() if hand_made and s.mask is not None else None
+        raw = self.masks.get(path, self.probs[1].argmax(axis=0).astype(np.uint8))
+        self.compareRequested.emit(s.image, self.probs[1], raw, truth, self.colours(), path)

@@ -1,0 +1,131 @@
+"""Runs a training job for the Training panel: saves the painted masks, builds the config, drives the worker.
+
+Everything torch-related happens in the worker thread (:class:`app.jobs.TrainJob`); this object lives in the UI
+thread, receives the trainer's events as signals and hands them to the panel. Errors become a dialog; the window
+keeps running.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from app.jobs import DeviceInfo, TrainJob
+from app.panels.training_panel import TrainingPanel
+from app.session import Session
+from app.workers import GeneratorWorker, WorkerPool, describe_error
+from segcore.errors import SegcoreError
+from segcore.training.config import TrainConfig
+from segcore.training.events import BatchEvent, CheckpointEvent, DoneEvent, EpochEvent, LogEvent
+
+WORKER_NAME = "training"
+
+
+class TrainingController(QObject):
+    """Connects a :class:`TrainingPanel` to training workers. ``finished(DoneEvent)`` after a run that ended."""
+
+    finished = Signal(object)
+    deviceFound = Signal(object)  # DeviceInfo
+
+    def __init__(self, parent: QWidget, session: Session, panel: TrainingPanel, pool: WorkerPool) -> None:
+        super().__init__(parent)
+        self.window, self.session, self.panel, self.pool = parent, session, panel, pool
+        self.job: TrainJob | None = None
+        self.worker: GeneratorWorker | None = None
+        self.last_done: DoneEvent | None = None
+        self.errors: list[str] = []
+        panel.trainRequested.connect(self.start)
+        panel.stopRequested.connect(self.stop)
+
+    def is_running(self) -> bool:
+        return self.worker is not None and self.worker.isRunning()
+
+    # -- start and stop -----------------------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Save the masks, then train on the open folder with the panel's settings; False when not started."""
+        if self.is_running():
+            return False
+        if self.session.folder is None:
+            self._error("Open a folder with annotated images first.")
+            return False
+        if not self.session.save_all() and not self._train_anyway():
+            return False
+        try:
+            values = self.panel.form.values()
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            values["out"] = values["out"] or str(self.panel.form.default_out(self.session.folder, stamp))
+            config = TrainConfig(data=str(self.session.folder), **values)
+        except SegcoreError as exc:
+            self._error(str(exc))
+            return False
+        self.panel.form.save()
+        self.job = TrainJob(config)
+        self.worker = GeneratorWorker(self.job.run, name=WORKER_NAME, on_abort=self.job.request_stop)
+        self.worker.yielded.connect(self._on_event)
+        self.worker.errored.connect(self._on_error)
+        self.worker.finished.connect(self._on_finished)
+        self.last_done = None
+        self.panel.begin(config.epochs, f"training {config.arch} on {config.data} -> {config.out}")
+        self.pool.start(self.worker)
+        return True
+
+    def _train_anyway(self) -> bool:
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self.window, "Masks not saved", f"{self.session.unsaved_count()} mask(s) could not be saved, so "
+            "training would not see these changes. Train with the masks on disk?", buttons.Yes | buttons.No,
+            buttons.No)
+        return answer == buttons.Yes
+
+    def stop(self) -> None:
+        """End the run between batches; the trainer keeps its best and last checkpoints."""
+        if self.is_running():
+            self.panel.log("stop requested: ending after the current batch")
+            self.worker.abort()
+
+    # -- events from the worker (UI thread) ---------------------------------------------------------------------
+    def _on_event(self, event) -> None:
+        if isinstance(event, BatchEvent):
+            self.panel.on_batch(event)
+        elif isinstance(event, EpochEvent):
+            self.panel.on_epoch(event)
+        elif isinstance(event, CheckpointEvent):
+            pass  # one per epoch; the log names the files when the run ends
+        elif isinstance(event, LogEvent):
+            self.panel.log(event.message)
+        elif isinstance(event, DeviceInfo):
+            self.panel.form.show_gpu(event.cuda, event.name)
+            self.deviceFound.emit(event)
+        elif isinstance(event, DoneEvent):
+            self.last_done = event
+            self.panel.on_done(event)
+            if event.status == "failed":
+                self._error(f"Training failed: {event.message}")
+
+    def _on_error(self, exc: BaseException) -> None:
+        text = describe_error(exc)
+        self.panel.log(f"error: {text}")
+        self.panel.progress.setFormat(f"Failed: {text}")
+        self._error(text, "Training failed")
+
+    def _on_finished(self) -> None:
+        self.panel.set_running(False)
+        if self.last_done is not None:
+            self.finished.emit(self.last_done)
+
+    def _error(self, text: str, title: str = "Training") -> None:
+        self.errors.append(text)
+        QMessageBox.warning(self.window, title, text)
+
+    # -- closing ------------------------------------------------------------------------------------------------
+    def confirm_close(self) -> bool:
+        """While training: ask whether to stop it and close; True when the window may close."""
+        if not self.is_running():
+            return True
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self.window, "Training is running", "A model is being trained. Stop it and close the window? "
+            "Its best and last checkpoints are kept.", buttons.Yes | buttons.No, buttons.No)
+        return answer == buttons.Yes

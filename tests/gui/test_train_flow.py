@@ -1,0 +1,228 @@
+"""The three flows clicked through on sample data: train with live curves, stop, load a checkpoint, segment,
+accept, and compare raw and CRF masks; closing during training; errors shown in a dialog.
+
+Tiny model (U-Net width 4, 48-pixel patches) on six 96 x 96 sample images, so each run takes seconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from segcore.data import io
+from segcore.data.sample import write_sample_data
+
+from .conftest import drag, make_folder
+
+pytestmark = pytest.mark.gui
+TIMEOUT = 180_000  # ms: the machine is shared and slow
+TINY = dict(options="width=4", batch_size=2, patch_size=48, val_fraction=0.34)
+
+
+@pytest.fixture
+def sample(tmp_path) -> Path:
+    folder = tmp_path / "sample"
+    write_sample_data(folder, count=6, size=96)
+    return folder
+
+
+@pytest.fixture
+def jobs(window, sample):
+    assert window.open_folder(sample)
+    yield window.jobs
+    window.jobs.shutdown()  # never leave a thread running past the test
+
+
+def click(qtbot, widget: QWidget) -> None:
+    assert widget.isEnabled(), widget.objectName()
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def train(qtbot, jobs, out: Path, epochs: int) -> None:
+    jobs.training_panel.form.set_values("unet", epochs=epochs, out=str(out), **TINY)
+    click(qtbot, jobs.training_panel.train_button)
+
+
+def test_stable_object_names(window):
+    for name in ("archCombo", "epochsSpin", "batchSizeSpin", "trainButton", "stopButton", "trainProgress",
+                 "segmentButton", "segmentAllButton", "acceptPredictionButton", "compareView", "crfButton"):
+        assert window.findChild(QWidget, name) is not None, name
+    window.jobs.training_panel.plots  # noqa: B018 - the curves load just after the window shows
+    for name in ("lossPlot", "dicePlot"):
+        assert window.findChild(QWidget, name) is not None, name
+    assert window.findChild(QAction, "loadCheckpointAction") is not None
+
+
+def test_architecture_list_matches_the_registry():
+    from app.panels.training_form import ARCHITECTURES
+    from segcore.models import available
+
+    assert [name for name, _, _ in ARCHITECTURES] == list(available())
+
+
+def test_train_load_segment_accept_and_compare(qtbot, window, jobs, sample, tmp_path, monkeypatch):
+    panel = jobs.training_panel
+    with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT) as done:
+        train(qtbot, jobs, tmp_path / "run", epochs=2)
+        assert not panel.train_button.isEnabled() and panel.stop_button.isEnabled()
+    event = done.args[0]
+    assert event.status == "completed", event.message
+    assert panel.plots.curve_points() == {"train_loss": 2, "val_loss": 2, "val_dice": 2, "val_iou": 2}
+    assert len(panel.plots.batch_x) >= 2 and panel.plots.best_epoch in (1, 2)
+    assert Path(event.best_path).is_file() and Path(event.last_path).is_file()
+    assert panel.progress.value() == panel.progress.maximum()
+    assert "completed" in panel.log_view.toPlainText() and panel.train_button.isEnabled()
+    qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=10_000)
+    assert jobs.prediction_panel.use_trained.isVisible()
+
+    # Load Checkpoint through the action's file dialog.
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (event.best_path, ""))
+    with qtbot.waitSignal(jobs.prediction.modelLoaded, timeout=TIMEOUT):
+        click(qtbot, jobs.prediction_panel.load_button)
+    assert "unet" in jobs.prediction_panel.model_label.text()
+    qtbot.waitUntil(jobs.prediction_panel.segment.isEnabled, timeout=TIMEOUT)
+
+    # Segment the image on screen: the overlay shows the prediction.
+    prediction = jobs.prediction
+    click(qtbot, jobs.prediction_panel.segment)
+    qtbot.waitUntil(lambda: prediction.current_prediction() is not None and not prediction.busy(), timeout=TIMEOUT)
+    predicted = prediction.current_prediction()
+    assert predicted.shape == window.session.image.shape[:2] and predicted.max() <= 1
+    assert prediction.layer.isVisible() and prediction.layer.boundingRect().width() == 96
+    annotation = window.session.mask.copy()
+
+    # Compare: raw and CRF masks side by side, both scored against the annotation.
+    compare = jobs.compare
+    click(qtbot, jobs.prediction_panel.crf)
+    qtbot.waitUntil(lambda: compare.crf is not None and not compare.busy(), timeout=TIMEOUT)
+    view = jobs.compare_view
+    assert jobs.compare_dock.isVisible()
+    assert view.raw_view.mask_layer.boundingRect().width() == 96
+    assert view.crf_view.mask_layer.boundingRect().width() == 96
+    truth = annotation
+    for scores, mask in ((compare.raw_scores, compare.raw), (compare.crf_scores, compare.crf)):
+        tp = int(((mask == 1) & (truth == 1)).sum())
+        expected = 2 * tp / ((mask == 1).sum() + (truth == 1).sum())
+        assert scores["mean_dice"] == pytest.approx(expected)
+    assert "Dice" in view.raw_score.text() and "Dice" in view.crf_score.text()
+    assert view.accept_raw.isEnabled() and view.accept_crf.isEnabled()
+
+    # Changing a CRF parameter recomputes in the background.
+    first = compare.crf.copy()
+    view.spins["iterations"].setValue(1)
+    view.spins["bilateral_compat"].setValue(30.0)
+    qtbot.waitUntil(lambda: compare.crf is not first and not compare.busy() and compare.pending is None,
+                    timeout=TIMEOUT)
+
+    # Accept the CRF result as the annotation (one undoable step), then undo it.
+    click(qtbot, view.accept_crf)
+    assert (window.session.mask == compare.crf).all()
+    assert window.session.is_predicted(window.session.index)
+    window.session.undo()
+    assert (window.session.mask == annotation).all()
+
+    assert prediction.current_prediction() is None  # accepted in one form: no longer pending
+
+    # Segment again and accept the raw prediction from the Segment panel.
+    click(qtbot, jobs.prediction_panel.segment)
+    qtbot.waitUntil(lambda: prediction.current_prediction() is not None and not prediction.busy(), timeout=TIMEOUT)
+    click(qtbot, jobs.prediction_panel.accept)
+    assert (window.session.mask == predicted).all()
+    assert not prediction.layer.isVisible() and prediction.current_prediction() is None
+
+
+def test_stop_mid_run_keeps_the_last_checkpoint(qtbot, window, jobs, tmp_path):
+    panel = jobs.training_panel
+    train(qtbot, jobs, tmp_path / "long", epochs=500)
+    qtbot.waitUntil(lambda: panel.batch >= 1, timeout=TIMEOUT)
+    with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT) as done:
+        click(qtbot, panel.stop_button)
+        assert panel.stop_button.text() == "Stopping…"
+    event = done.args[0]
+    assert event.status == "stopped" and event.epochs_done < 500
+    assert Path(event.last_path).is_file()
+    assert panel.train_button.isEnabled() and not panel.stop_button.isEnabled()
+    assert panel.progress.value() < panel.progress.maximum()
+
+
+def test_training_uses_the_masks_painted_in_the_window(qtbot, window, jobs, tmp_path):
+    window.brush.spin.setValue(20)
+    drag(qtbot, window, [(10.5, 10.5), (80.5, 80.5)])
+    painted = window.session.mask.copy()
+    assert window.session.dirty
+    with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT):
+        train(qtbot, jobs, tmp_path / "run", epochs=1)
+        spec = window.session.spec
+        on_disk = io.read_mask(window.session.samples[window.session.index].mask, spec)
+        assert (on_disk == painted).all() and not window.session.dirty
+
+
+def test_closing_during_training_asks_then_stops_and_waits(qtbot, window, jobs, tmp_path, monkeypatch):
+    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[1]) or answers.pop(0))
+    train(qtbot, jobs, tmp_path / "long", epochs=500)
+    qtbot.waitUntil(lambda: jobs.training_panel.batch >= 1, timeout=TIMEOUT)
+    window.close()  # answered No: training goes on, the window stays
+    assert window.isVisible() and jobs.training.is_running()
+    window.close()  # answered Yes: stop, wait, close
+    assert not window.isVisible() and not jobs.training.is_running()
+    assert asked == ["Training is running", "Training is running"]
+    assert jobs.training.last_done.status == "stopped"
+    assert Path(jobs.training.last_done.last_path).is_file()
+
+
+def test_a_worker_error_shows_a_dialog_and_the_window_carries_on(qtbot, window, tmp_path, isolated_settings):
+    folder = make_folder(tmp_path, count=2, masks=False)
+    assert window.open_folder(folder)
+    jobs = window.jobs
+    with qtbot.waitSignal(jobs.pool.busyChanged, timeout=TIMEOUT, check_params_cb=lambda busy: not busy):
+        train(qtbot, jobs, tmp_path / "run", epochs=1)
+    assert any("no image has a mask" in str(text) for _title, text in isolated_settings)
+    assert jobs.training_panel.train_button.isEnabled()
+    assert "no image has a mask" in jobs.training_panel.log_view.toPlainText()
+    jobs.training_panel.form.options.setText("width")  # a bad option is refused before any thread starts
+    click(qtbot, jobs.training_panel.train_button)
+    assert "not KEY=VALUE" in str(isolated_settings[-1][1]) and not jobs.pool.running()
+
+
+class SlowPredictor:
+    """Stands in for segcore.inference.Predictor: half the image is class 1, after a pause."""
+
+    def __init__(self, pause: float = 0.3) -> None:
+        from segcore.data.classes import ClassSpec
+
+        self.pause, self.spec, self.metrics, self.arch = pause, ClassSpec(["background", "nucleus"], [0, 255]), {}, "fake"
+        self.path = Path("fake/best.pt")
+
+    def predict_proba(self, image):
+        import time
+
+        time.sleep(self.pause)
+        probs = np.zeros((2, *image.shape[:2]), np.float32)
+        probs[0, :, : image.shape[1] // 2] = 1
+        probs[1, :, image.shape[1] // 2:] = 1
+        return probs
+
+
+def test_segment_all_shows_progress_and_cancels(qtbot, window, jobs):
+    prediction, panel = jobs.prediction, jobs.prediction_panel
+    prediction._on_loaded(SlowPredictor())
+    click(qtbot, panel.segment_all)
+    assert panel.progress.isVisible() and panel.cancel.isVisible() and not panel.segment.isEnabled()
+    qtbot.waitUntil(lambda: len(prediction.masks) >= 1, timeout=TIMEOUT)
+    click(qtbot, panel.cancel)
+    qtbot.waitUntil(lambda: not prediction.busy() and not jobs.pool.running(), timeout=TIMEOUT)
+    assert 1 <= len(prediction.masks) < len(window.session.samples)
+    assert "cancelled" in panel.status.text() and not panel.progress.isVisible()
+    click(qtbot, panel.segment_all)  # all the way this time: every image shows its prediction when visited
+    qtbot.waitUntil(lambda: not prediction.busy() and len(prediction.masks) == 6, timeout=TIMEOUT)
+    window.files.step(1)
+    assert prediction.layer.isVisible() and (prediction.current_prediction()[:, 60:] == 1).all()
+    click(qtbot, panel.discard)
+    assert prediction.current_prediction() is None and not prediction.layer.isVisible()
