@@ -14,29 +14,25 @@ import torch
 
 from segcore import checkpoint as ckpt
 from segcore.data.classes import ClassSpec
-from segcore.data.preprocess import match_channels, resize_image_to, scaled_size, to_unit
-from segcore.device import Runtime, resolve
+from segcore.data.preprocess import (
+    _PERCENTILE_SAMPLES,
+    _stretch_limits,
+    match_channels,
+    resize_image_to,
+    scaled_size,
+    to_unit,
+)
+from segcore.device import Runtime, for_inference, resolve
+from segcore.tiles import run_banded
 
 DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 64
 
 
-def _blend_window(h: int, w: int) -> torch.Tensor:
-    """Separable Hann-like weights, floored so border pixels of the image (covered once) keep some weight."""
-    def ramp(n: int) -> torch.Tensor:
-        return (torch.hann_window(n + 2, periodic=False)[1:-1]).clamp_min(1e-3)
-
-    return ramp(h)[:, None] * ramp(w)[None, :]
-
-
-def _starts(size: int, tile: int, step: int) -> list[int]:
-    if size <= tile:
-        return [0]
-    starts = list(range(0, size - tile, step))
-    return starts + [size - tile]
-
-
 def _forward(model, x: torch.Tensor, runtime: Runtime) -> torch.Tensor:
+    """Softmax probabilities (float32, on the device) for a normalised batch ``(N, C, h, w)``."""
+    dtype = next(model.parameters()).dtype  # bfloat16 once for_inference cast the weights
+    x = x.to(runtime.device, dtype=dtype, non_blocking=True)
     if runtime.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     with runtime.autocast():
@@ -45,26 +41,59 @@ def _forward(model, x: torch.Tensor, runtime: Runtime) -> torch.Tensor:
     return out.float().softmax(dim=1)
 
 
+def _multiple(model) -> int:
+    return int(getattr(model, "multiple", 8))  # the model's padding unit: tiles of this multiple waste nothing
+
+
 @torch.inference_mode()
 def sliding_window(model, image: torch.Tensor, runtime: Runtime, num_classes: int,
                    tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP) -> torch.Tensor:
     """Probabilities ``(K, H, W)`` (float32, CPU) for a normalised ``(C, H, W)`` tensor, tile by tile."""
     _, h, w = image.shape
     if h <= tile and w <= tile:
-        return _forward(model, image[None].to(runtime.device), runtime)[0].cpu()
-    th, tw = min(tile, h), min(tile, w)
-    step = max(tile - overlap, tile // 2)
-    probs = torch.zeros((num_classes, h, w), dtype=torch.float32)
-    weight = torch.zeros((h, w), dtype=torch.float32)
-    window = _blend_window(th, tw)
-    for y in _starts(h, th, step):
-        for x in _starts(w, tw, step):
-            patch = image[:, y:y + th, x:x + tw][None].to(runtime.device)
-            p = _forward(model, patch, runtime)[0].cpu()
-            probs[:, y:y + th, x:x + tw] += p * window
-            weight[y:y + th, x:x + tw] += window
-    probs /= weight
+        return _forward(model, image[None], runtime)[0].cpu()
+    probs = torch.empty((num_classes, h, w), dtype=torch.float32)
+
+    def predict(y: int, x: int, th: int, tw: int) -> torch.Tensor:
+        return _forward(model, image[None, :, y:y + th, x:x + tw], runtime)[0].cpu()
+
+    def emit(y: int, band: torch.Tensor) -> None:
+        probs[:, y:y + band.shape[1]] = band
+
+    run_banded(predict, h, w, num_classes, emit, tile, overlap, _multiple(model))
     return probs
+
+
+class _TileNormaliser:
+    """Normalised ``(C, h, w)`` tiles cut from an image as stored, with no full-size float32 copy.
+
+    Gives exactly ``(to_unit(match_channels(image)) - mean) / std`` on each tile: uint8 is divided by 255, other
+    types get the percentile limits ``to_unit`` would compute for the whole image, computed once here.
+    """
+
+    def __init__(self, image: np.ndarray, channels: int, mean: np.ndarray, std: np.ndarray):
+        self.image = np.asarray(match_channels(image, channels))
+        self.mean, self.std = mean, std
+        self.limits = None
+        if self.image.dtype not in (np.uint8, np.bool_):
+            flat = self.image.reshape(-1, self.image.shape[2])  # a view: H*W rows of C values
+            step = max(1, flat.shape[0] // _PERCENTILE_SAMPLES)  # the same subsample as to_unit takes
+            self.limits = [_stretch_limits(_finite(flat[::step, c])) for c in range(flat.shape[1])]
+
+    def __call__(self, y: int, x: int, h: int, w: int) -> torch.Tensor:
+        tile = self.image[y:y + h, x:x + w]
+        if self.limits is None:
+            unit = to_unit(tile)
+        else:
+            unit = np.empty(tile.shape, dtype=np.float32)
+            for c, (lo, hi) in enumerate(self.limits):
+                unit[..., c] = np.clip((_finite(tile[..., c]) - lo) / (hi - lo), 0.0, 1.0) if hi > lo else 0.0
+        unit = (unit - self.mean) / self.std
+        return torch.from_numpy(np.ascontiguousarray(unit.transpose(2, 0, 1)))
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    return np.nan_to_num(values.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
 
 
 class Predictor:
@@ -79,9 +108,7 @@ class Predictor:
         self.path = Path(checkpoint_path)
         data = ckpt.load(self.path)
         self.runtime = resolve(device, fast)
-        self.model = ckpt.build_model(data).to(self.runtime.device).eval()
-        if self.runtime.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.model = for_inference(ckpt.build_model(data), self.runtime)
         self.spec = ClassSpec.from_dict(data["classes"])
         self.in_channels = int(data["in_channels"])
         self.scale = float(data["scale"])
@@ -103,13 +130,41 @@ class Predictor:
     def predict_proba(self, image: np.ndarray) -> np.ndarray:
         """Class probabilities ``(K, H, W)`` float32 at the input's original size."""
         h, w = image.shape[:2]
-        probs = sliding_window(self.model, self.prepare(image), self.runtime, self.spec.num_classes,
-                               self.tile, self.overlap)
-        if probs.shape[1:] != (h, w):
-            probs = torch.nn.functional.interpolate(probs[None], size=(h, w), mode="bilinear",
-                                                    align_corners=False)[0]
-        return probs.numpy()
+        if self.scale != 1.0:  # resized as a whole, then tiled, then the probabilities resized back
+            probs = sliding_window(self.model, self.prepare(image), self.runtime, self.spec.num_classes,
+                                   self.tile, self.overlap)
+            return torch.nn.functional.interpolate(probs[None], size=(h, w), mode="bilinear",
+                                                   align_corners=False)[0].numpy()
+        probs = np.empty((self.spec.num_classes, h, w), dtype=np.float32)
+
+        def keep(y: int, band: torch.Tensor) -> None:
+            probs[:, y:y + band.shape[1]] = band.numpy()
+
+        self._run(image, keep)
+        return probs
 
     def predict(self, image: np.ndarray) -> np.ndarray:
-        """Class indices ``uint8 (H, W)`` at the input's original size."""
-        return self.predict_proba(image).argmax(axis=0).astype(np.uint8)
+        """Class indices ``uint8 (H, W)`` at the input's original size.
+
+        Equals ``predict_proba(image).argmax(0)`` but holds one band of tiles' probabilities at a time, so an
+        8192x8192 image needs the image, the mask and a few tiles' worth of memory, not ``K x H x W`` floats.
+        """
+        if self.scale != 1.0:
+            return self.predict_proba(image).argmax(axis=0).astype(np.uint8)
+        mask = np.empty(image.shape[:2], dtype=np.uint8)
+
+        def keep(y: int, band: torch.Tensor) -> None:
+            mask[y:y + band.shape[1]] = band.argmax(dim=0).numpy()
+
+        self._run(image, keep)
+        return mask
+
+    @torch.inference_mode()
+    def _run(self, image: np.ndarray, emit) -> None:
+        normalise = _TileNormaliser(image, self.in_channels, self.mean, self.std)
+        h, w = normalise.image.shape[:2]
+
+        def predict(y: int, x: int, th: int, tw: int) -> torch.Tensor:
+            return _forward(self.model, normalise(y, x, th, tw)[None], self.runtime)[0].cpu()
+
+        run_banded(predict, h, w, self.spec.num_classes, emit, self.tile, self.overlap, _multiple(self.model))
