@@ -35,6 +35,14 @@ def _load_all() -> None:
                 raise
 
 
+def _load(name: str) -> None:
+    """Import the module of architecture ``name`` alone when it has one (a U-Net never imports torchvision)."""
+    if name not in _REGISTRY and name in _MODULES:
+        importlib.import_module(f"segcore.models.{name}")
+    if name not in _REGISTRY:
+        _load_all()
+
+
 def available() -> dict[str, str]:
     """Registered architectures, name -> one-line description, in registration order."""
     _load_all()
@@ -43,7 +51,7 @@ def available() -> dict[str, str]:
 
 def create_model(name: str, in_channels: int, num_classes: int, **kwargs):
     """Build architecture ``name``; unknown names or arguments raise ConfigError listing what is valid."""
-    _load_all()
+    _load(name)
     if name not in _REGISTRY:
         valid = ", ".join(sorted(_REGISTRY))
         raise ConfigError(f"unknown architecture '{name}'; choose one of: {valid}")
