@@ -93,6 +93,11 @@ def _densecrf() -> ModuleType:
         ) from exc
 
 
+def require() -> None:
+    """Raise CRFUnavailableError (with the install command) unless pydensecrf can be imported."""
+    _densecrf()
+
+
 def is_available() -> bool:
     """True when pydensecrf can be imported (the GUI greys out its CRF controls otherwise)."""
     try:

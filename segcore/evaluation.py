@@ -181,7 +181,7 @@ def evaluate(
     from segcore.inference import Predictor
 
     if crf_params is not None:
-        crf._densecrf()  # fail before predicting anything when pydensecrf is missing
+        crf.require()  # fail before predicting anything when pydensecrf is missing
     predictor = Predictor(checkpoint_path, device=device)
     config = ckpt.load(checkpoint_path).get("config") if split != "all" else None
     samples = select_samples(data, split, config)
