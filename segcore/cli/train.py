@@ -108,8 +108,6 @@ def run(args) -> int:
 
 def _run_distributed(config, quiet: bool) -> int:
     """One torchrun worker: every rank trains, rank 0 reports and writes; a signal stops every rank cleanly."""
-    import torch.distributed
-
     from segcore.errors import TrainingError
     from segcore.training import distributed
     from segcore.training.loop import Trainer
@@ -125,7 +123,9 @@ def _run_distributed(config, quiet: bool) -> int:
                     if reporter is not None:
                         reporter.show(event)
                     done = event
-            except torch.distributed.DistError as exc:
+            except RuntimeError as exc:  # DistError is one
+                if not distributed.is_lost_peer(exc):
+                    raise
                 raise TrainingError(distributed.lost_peer_message(dist, exc)) from exc
             finally:
                 if reporter is not None:

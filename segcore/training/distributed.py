@@ -251,8 +251,18 @@ def stop_on_signals(request_stop: Callable[[], None]) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def is_lost_peer(exc: BaseException) -> bool:
+    """True for a collective that failed because another process died or left.
+
+    DDP's gradient all-reduce reports it from inside backward as a plain RuntimeError naming the transport.
+    """
+    text = str(exc)
+    return isinstance(exc, dist.DistError) or (
+        isinstance(exc, RuntimeError) and any(k in text for k in ("gloo", "NCCL", "Connection reset", "Connection closed")))
+
+
 def lost_peer_message(d: Dist, exc: BaseException) -> str:
-    """One line for a collective that failed because another process died or left."""
+    """One line saying that another process died or left, so this one stops too."""
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
     return (f"rank {d.rank} of {d.world_size}: another process stopped or failed, so this one stops too "
             f"(see that process's own error above; {first})")
