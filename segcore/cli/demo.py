@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 
 def default_home() -> Path:
@@ -27,8 +27,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from segcore import crf
+    from segcore.cli import build_parser
     from segcore.cli.predict import predict_one
-    from segcore.data.layout import find_samples
     from segcore.data.sample import write_sample_data
     from segcore.inference import Predictor
     from segcore.training.config import TrainConfig
@@ -50,12 +50,12 @@ def run(args) -> int:
     if done.status != "completed" or not done.best_path:
         return 1
     predictor = Predictor(done.best_path)
-    val = [s for s in find_samples(data) if s.mask is not None][-2:]
-    options = SimpleNamespace(probabilities=False, overlay=True, crf=crf.is_available(),
-                              compare=crf.is_available())
-    for sample in val:
-        print(predict_one(predictor, sample.image, out / "predictions" / f"{sample.image.stem}.png", options))
+    held_out = json.loads((Path(done.out_dir) / "split.json").read_text())["val"]  # images training never saw
+    flags = ["--overlay", "--compare"] if crf.is_available() else ["--overlay"]
+    options = build_parser().parse_args(["predict", "-m", done.best_path, "-i", str(data), *flags])
+    for image in map(Path, held_out):
+        print(predict_one(predictor, image, out / "predictions" / f"{image.stem}.png", options))
     print(f"\ndemo finished: results in {out.resolve()}")
     print(f"  checkpoint: {done.best_path}\n  curves:     {done.out_dir}/metrics.csv")
-    print(f"  masks, overlays{' and CRF comparisons' if options.crf else ''}: {out / 'predictions'}")
+    print(f"  masks, overlays{' and CRF comparisons' if options.compare else ''}: {out / 'predictions'}")
     return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from segcore.cli.crf import add_param_arguments, params_from_args
 from segcore.errors import DataError, SegcoreError
 
 
@@ -32,6 +33,7 @@ def register(sub) -> None:
                    help="with --crf (implied): write OUT.compare.png, image | raw | CRF | difference")
     p.add_argument("--tile", type=int, default=512, help="tile size for large images (default 512)")
     p.add_argument("--no-fast", action="store_true", help="plain float32 (no autocast, no channels_last)")
+    add_param_arguments(p, "CRF parameters (with --crf)")
     p.set_defaults(func=run)
 
 
@@ -67,8 +69,11 @@ def predict_one(predictor, image_path: Path, out: Path, args) -> str:
     from segcore.data.io import read_image, write_image, write_mask
 
     image = read_image(image_path)
-    probs = predictor.predict_proba(image)
-    mask = probs.argmax(axis=0).astype(np.uint8)
+    if args.probabilities or args.crf or args.compare:
+        probs = predictor.predict_proba(image)
+        mask = probs.argmax(axis=0).astype(np.uint8)
+    else:  # the mask alone: no K x H x W probabilities held (an 8192^2 slide stays small)
+        mask = predictor.predict(image)
     write_mask(out, mask, predictor.spec)
     written = [out]
     if args.probabilities:
@@ -82,7 +87,7 @@ def predict_one(predictor, image_path: Path, out: Path, args) -> str:
     if args.crf or args.compare:
         from segcore import crf
 
-        _, refined = crf.refine(image, probs)
+        _, refined = crf.refine(image, probs, params_from_args(args))
         write_mask(compare.crf_mask_path(out), refined, predictor.spec)
         written.append(compare.crf_mask_path(out))
         if args.compare:
@@ -104,7 +109,7 @@ def run(args) -> int:
     if args.crf or args.compare:
         from segcore import crf
 
-        crf._densecrf()  # fail before any work when pydensecrf is missing (CRFUnavailableError)
+        crf.require()  # fail before any work when pydensecrf is missing
     predictor = Predictor(args.model, device="cpu" if args.cpu else worker_device("auto"), fast=not args.no_fast,
                           tile=args.tile)
     if predictor.runtime.note:
