@@ -49,6 +49,19 @@ def available() -> dict[str, str]:
     return {name: desc for name, (_, desc) in _REGISTRY.items()}
 
 
+def check_arguments(name: str, kwargs: dict) -> None:
+    """Raise ConfigError, before anything is built, for an unknown architecture or argument."""
+    import inspect
+
+    _load_all()
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown architecture '{name}'; choose one of: {', '.join(sorted(_REGISTRY))}")
+    options = [p for p in inspect.signature(_REGISTRY[name][0]).parameters if p not in ("in_channels", "num_classes")]
+    unknown = sorted(set(kwargs) - set(options))
+    if unknown:
+        raise ConfigError(f"{name} has no option {', '.join(unknown)}; its options are {', '.join(options)}")
+
+
 def create_model(name: str, in_channels: int, num_classes: int, **kwargs):
     """Build architecture ``name``; unknown names or arguments raise ConfigError listing what is valid."""
     _load(name)
@@ -58,7 +71,7 @@ def create_model(name: str, in_channels: int, num_classes: int, **kwargs):
     cls = _REGISTRY[name][0]
     try:
         model = cls(in_channels=in_channels, num_classes=num_classes, **kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"invalid arguments for {name}: {exc}") from exc
     # ImageNet weights only initialise; a checkpoint's weights replace them, so rebuilding must not need them.
     model.arch = (name, {k: v for k, v in kwargs.items() if k != "pretrained"})

@@ -54,10 +54,10 @@ class TrainConfig:
             raise ConfigError(f"validation fraction must be in [0, 1), got {self.val_fraction}")
         if self.time_limit is not None and self.time_limit <= 0:
             raise ConfigError(f"time limit must be a positive number of minutes, got {self.time_limit}")
-        from segcore.models import available
+        from segcore.models import check_arguments
 
-        if self.arch not in available() and not self.checkpoint:
-            raise ConfigError(f"unknown architecture '{self.arch}'; choose one of: {', '.join(sorted(available()))}")
+        if not self.checkpoint:  # when resuming, the checkpoint names the architecture
+            check_arguments(self.arch, self.arch_kwargs)
         if self.out is None:
             self.out = default_out_dir(self.arch)
         return self
