@@ -53,7 +53,7 @@ def check_arguments(name: str, kwargs: dict) -> None:
     """Raise ConfigError, before anything is built, for an unknown architecture or argument."""
     import inspect
 
-    _load_all()
+    _load(name)
     if name not in _REGISTRY:
         raise ConfigError(f"unknown architecture '{name}'; choose one of: {', '.join(sorted(_REGISTRY))}")
     options = [p for p in inspect.signature(_REGISTRY[name][0]).parameters if p not in ("in_channels", "num_classes")]
