@@ -144,7 +144,7 @@ class TrainingPanel(QWidget):
         """A run starts: clear curves and progress, say what runs."""
         self.reset()
         self.epochs = epochs
-        self.plots.clear()
+        self.plots.begin(epochs)
         self.status = "loading data and model"
         self.progress.setValue(0)
         self.log(description)
