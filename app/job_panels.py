@@ -38,7 +38,7 @@ class JobPanels:
         self.segment_dock = window.add_panel("Segment", self.prediction_panel, "segmentDock", "left")
         self.training_dock.raise_()
         window.resizeDocks([self.training_dock, window.docks["filesDock"], self.segment_dock],
-                           [TRAINING_DOCK_HEIGHT, 400, 200], Qt.Orientation.Vertical)
+                           [TRAINING_DOCK_HEIGHT, 330, 250], Qt.Orientation.Vertical)
         self.training = TrainingController(window, window.session, self.training_panel, self.pool)
         self.prediction = PredictionController(window, window.session, window.canvas, self.prediction_panel,
                                                self.pool)

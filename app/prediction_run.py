@@ -112,15 +112,14 @@ class PredictionController(QObject):
         self._forget_all()
         metrics = predictor.metrics or {}
         dice = metrics.get("mean_dice")
-        score = f" · validation Dice {dice:.3f}" if isinstance(dice, float) and dice == dice else ""
+        score = f" · Dice {dice:.3f}" if isinstance(dice, float) and dice == dice else ""
         names = ", ".join(predictor.spec.names)
-        where = f"{predictor.path.parent.name}/{predictor.path.name}"
-        text = f"<b>{predictor.arch}</b> ({where}) · {predictor.spec.num_classes} classes ({names}){score}"
+        text = f"<b>{predictor.arch}</b> {predictor.path.parent.name}/{predictor.path.name}{score}"
         if predictor.spec.num_classes != self.session.spec.num_classes:
             text += (f"<br><b>This model predicts {predictor.spec.num_classes} classes but the folder has "
                      f"{self.session.spec.num_classes}</b>: predictions can be viewed, not accepted.")
         self.panel.model_label.setText(text)
-        self.panel.model_label.setToolTip(str(predictor.path))
+        self.panel.model_label.setToolTip(f"{predictor.path}\n{predictor.spec.num_classes} classes: {names}")
         self.panel.status.setText("Model loaded. Segment the image, or all images.")
         self.modelLoaded.emit(str(predictor.path))
 

@@ -36,7 +36,8 @@ class PredictionPanel(QWidget):
         self.use_trained = _button("Use trained model", "useTrainedButton",
                                    "Load the best checkpoint of the run that just ended")
         self.use_trained.setVisible(False)
-        self.model_label = QLabel("No model loaded. Load a checkpoint (a .pt file from a training run).")
+        self.model_label = QLabel("No model loaded.")
+        self.model_label.setToolTip("Load a checkpoint: a .pt file written by a training run")
         self.model_label.setObjectName("modelLabel")
         self.model_label.setWordWrap(True)
         self.segment = _button("Segment image", "segmentButton", "Predict the mask of the image on screen")

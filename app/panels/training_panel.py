@@ -91,6 +91,7 @@ class TrainingPanel(QWidget):
         split.addWidget(self.log_view)
         split.setStretchFactor(1, 3)
         split.setStretchFactor(2, 1)
+        split.setSizes([scroll.minimumWidth(), 900, 380])  # proportions; the curves get most of the width
         split.setChildrenCollapsible(False)
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)

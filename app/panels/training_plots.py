@@ -22,14 +22,14 @@ LOSS_HEADROOM = 1.1
 BLUE, ORANGE, GREEN, PURPLE, GREY = (0, 114, 178), (230, 159, 0), (0, 158, 115), (204, 121, 167), (170, 170, 170)
 
 
-def _plot(name: str, title: str, y_label: str) -> pg.PlotWidget:
+def _plot(name: str, title: str, y_label: str, legend_at: tuple[int, int]) -> pg.PlotWidget:
     plot = pg.PlotWidget(background="w")
     plot.setObjectName(name)
     plot.setTitle(title, color="k", size="10pt")
     plot.setLabel("bottom", "epoch")
     plot.setLabel("left", y_label)
     plot.showGrid(x=True, y=True, alpha=0.25)
-    plot.addLegend(offset=(-8, 8), labelTextColor="k", brush=(255, 255, 255, 200))
+    plot.addLegend(offset=legend_at, labelTextColor="k", brush=(255, 255, 255, 200))
     plot.setMinimumSize(220, 150)
     item = plot.getPlotItem()
     item.setMenuEnabled(False)
@@ -51,8 +51,8 @@ class TrainingPlots(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = _plot("lossPlot", "Loss", "loss")
-        self.dice_plot = _plot("dicePlot", "Validation", "score")
+        self.loss_plot = _plot("lossPlot", "Loss", "loss", (-8, 8))  # top right: losses fall away from it
+        self.dice_plot = _plot("dicePlot", "Validation", "score", (-8, -8))  # bottom right: scores rise
         self.dice_plot.setYRange(0, 1, padding=0.02)
         self.dice_plot.enableAutoRange(y=False)
         self.batch_curve = _curve(self.loss_plot, "batch", GREY, symbol=None, width=1)
@@ -64,8 +64,7 @@ class TrainingPlots(QWidget):
         }
         self.best_marker = pg.ScatterPlotItem(size=18, symbol="star", brush=pg.mkBrush(255, 200, 0),
                                               pen=pg.mkPen("k", width=1), name="best")
-        self.dice_plot.addItem(self.best_marker)
-        self.dice_plot.getPlotItem().legend.addItem(self.best_marker, "best")
+        self.dice_plot.addItem(self.best_marker)  # named, so the legend lists it
         self.best_lines = [pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine))
                            for _ in range(2)]
         for plot, line in zip((self.loss_plot, self.dice_plot), self.best_lines, strict=True):
