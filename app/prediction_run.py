@@ -217,7 +217,7 @@ class PredictionController(QObject):
         self.accept_mask(self.current_prediction())
 
     def accept_mask(self, mask: np.ndarray | None) -> bool:
-        if mask is None:
+        if mask is None or not self.session.can_edit():  # can_edit reports why not (e.g. a locked mask)
             return False
         if self.predictor is not None and self.predictor.spec.num_classes != self.session.spec.num_classes:
             text = (f"The model predicts {self.predictor.spec.num_classes} classes but this folder has "

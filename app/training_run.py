@@ -67,7 +67,8 @@ class TrainingController(QObject):
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._on_finished)
         self.last_done = None
-        self.panel.begin(config.epochs, f"training {config.arch} on {config.data} -> {config.out}")
+        self.panel.begin(config.epochs, f"training {config.arch} on {config.data} -> {config.out}",
+                         config.time_limit)
         self.pool.start(self.worker)
         return True
 

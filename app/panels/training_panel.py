@@ -126,6 +126,7 @@ class TrainingPanel(QWidget):
         self.epoch, self.epochs, self.batch, self.batches = 0, 0, 0, 0
         self.started: float | None = None
         self.images_per_s = math.nan
+        self.time_limit_s: float | None = None
         self.status = ""
 
     def set_running(self, running: bool) -> None:
@@ -141,10 +142,11 @@ class TrainingPanel(QWidget):
         self._show_progress()
         self.stopRequested.emit()
 
-    def begin(self, epochs: int, description: str) -> None:
+    def begin(self, epochs: int, description: str, time_limit_min: float | None = None) -> None:
         """A run starts: clear curves and progress, say what runs."""
         self.reset()
         self.epochs = epochs
+        self.time_limit_s = time_limit_min * 60 if time_limit_min else None
         self.plots.begin(epochs)
         self.status = "loading data and model"
         self.progress.setValue(0)
@@ -204,7 +206,10 @@ class TrainingPanel(QWidget):
             parts.append(f"Epoch {self.epoch}/{self.epochs} · batch {self.batch}/{self.batches}")
         if self.started is not None and done > 0.002:
             elapsed = time.monotonic() - self.started
-            parts.append(f"{format_duration(elapsed / done * (1 - done))} left")
+            left = elapsed / done * (1 - done)
+            if self.time_limit_s is not None:  # the run ends at the time limit at the latest
+                left = min(left, max(self.time_limit_s - elapsed, 0))
+            parts.append(f"{format_duration(left)} left")
         if self.status:
             parts.append(self.status)
         self.progress.setFormat(" · ".join(parts) or "Starting…")

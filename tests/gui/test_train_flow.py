@@ -58,6 +58,12 @@ def test_stable_object_names(window):
     assert window.findChild(QAction, "loadCheckpointAction") is not None
 
 
+def test_time_left_is_written_as_minutes_and_seconds():
+    from app.panels.training_panel import format_duration
+
+    assert (format_duration(0), format_duration(75), format_duration(3725)) == ("0:00", "1:15", "1:02:05")
+
+
 def test_architecture_list_matches_the_registry():
     from app.panels.training_form import ARCHITECTURES
     from segcore.models import available
@@ -226,3 +232,30 @@ def test_segment_all_shows_progress_and_cancels(qtbot, window, jobs):
     assert prediction.layer.isVisible() and (prediction.current_prediction()[:, 60:] == 1).all()
     click(qtbot, panel.discard)
     assert prediction.current_prediction() is None and not prediction.layer.isVisible()
+
+
+def test_curves_redraw_at_most_every_redraw_interval_however_many_events(qtbot):
+    from app.panels.training_plots import REDRAW_MS, TrainingPlots
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.begin(epochs=3)
+    before = plots.redraws
+    for batch in range(1, 1001):
+        plots.add_batch(1, batch, 1000, 1.0 / batch)
+    qtbot.wait(REDRAW_MS * 2 + 100)
+    assert 1 <= plots.redraws - before <= 3
+    assert len(plots.batch_curve.getData()[0]) == 1000
+
+
+def test_form_values_become_a_train_config(window):
+    from segcore.training.config import TrainConfig
+
+    form = window.jobs.training_panel.form
+    form.set_values("segnet", "width=8, pretrained=false", epochs=3, lr=0.01, batch_size=2, patch_size=None,
+                    val_fraction=0.2, time_limit=5.0, device="cpu", out="/tmp/x")
+    config = TrainConfig(data="d", **form.values())
+    assert (config.arch, config.arch_kwargs, config.epochs, config.batch_size) == ("segnet", {"width": 8,
+                                                                                      "pretrained": False}, 3, 2)
+    assert config.patch_size is None and config.time_limit == 5.0 and config.device == "cpu"
+    assert config.lr == pytest.approx(0.01) and config.out == "/tmp/x"
