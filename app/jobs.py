@@ -26,11 +26,10 @@ class DeviceInfo:
 
 @dataclass
 class Prediction:
-    """One segmented image: ``index`` in the folder, ``done`` of ``total`` in a batch job."""
+    """One segmented image (its mask is in the store): ``index`` in the folder, ``done`` of ``total``."""
 
     index: int
     image: Path
-    mask: np.ndarray
     probs: np.ndarray | None
     done: int
     total: int
@@ -79,8 +78,10 @@ def load_predictor(path: str | Path, device: str = "auto") -> Iterator:
     return Predictor(path, device=device)
 
 
-def predict_images(predictor, items: list[tuple[int, Path, np.ndarray | None]], keep_index: int) -> Iterator:
-    """Segment ``(index, path, image or None)`` items in turn (None: read from disk); yields a Prediction each.
+def predict_images(predictor, items: list[tuple[int, Path, np.ndarray | None]], keep_index: int,
+                   store) -> Iterator:
+    """Segment ``(index, path, image or None)`` items in turn (None: read from disk) into ``store`` (a
+    :class:`app.prediction_store.PredictionStore`); yields a Prediction each.
 
     Probabilities are kept only for image ``keep_index`` (the one on screen, for the CRF): a folder's worth of
     them would not fit in memory.
@@ -91,8 +92,8 @@ def predict_images(predictor, items: list[tuple[int, Path, np.ndarray | None]], 
     for done, (index, path, image) in enumerate(items, start=1):
         pixels = io.read_image(path) if image is None else image
         probs = predictor.predict_proba(pixels)
-        mask = probs.argmax(axis=0).astype(np.uint8)
-        yield Prediction(index, path, mask, probs if index == keep_index else None, done, len(items))
+        store.put(path, probs.argmax(axis=0).astype(np.uint8))
+        yield Prediction(index, path, probs if index == keep_index else None, done, len(items))
 
 
 def refine_with_crf(image: np.ndarray, probs: np.ndarray, params) -> Iterator:

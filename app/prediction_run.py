@@ -1,8 +1,9 @@
 """Segmentation from the window: load a checkpoint, segment the image on screen or the whole folder in a
 worker, show each prediction as an overlay, and accept it as the annotation or discard it.
 
-Predictions are kept per image (masks only; the class probabilities only for the image on screen, which the CRF
-needs), so after *Segment all* every image shows its prediction when visited.
+Predictions are kept per image (masks only, in a :class:`PredictionStore` that spills to disk beyond a memory
+budget; the class probabilities only for the image on screen, which the CRF needs), so after *Segment all* every
+image shows its prediction when visited.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from app import jobs
 from app.canvas import Canvas
 from app.mask_layer import MaskLayer
 from app.panels.prediction_panel import PredictionPanel
+from app.prediction_store import PredictionStore
 from app.session import ImageState, Session
 from app.workers import GeneratorWorker, WorkerPool, describe_error
 
@@ -36,7 +38,7 @@ class PredictionController(QObject):
         self.window, self.session, self.canvas, self.panel, self.pool = parent, session, canvas, panel, pool
         self.predictor = None
         self.worker: GeneratorWorker | None = None
-        self.masks: dict[Path, np.ndarray] = {}
+        self.store = PredictionStore()
         self.probs: tuple[Path, np.ndarray] | None = None
         self.trained_path: str | None = None
         self._compare_after = False
@@ -71,15 +73,16 @@ class PredictionController(QObject):
         return s.samples[s.index].image if 0 <= s.index < len(s.samples) and s.image is not None else None
 
     def current_prediction(self) -> np.ndarray | None:
-        path = self.current_path()
-        return self.masks.get(path) if path is not None else None
+        return self.store.get(self.current_path())
 
     def _refresh(self) -> None:
         self.panel.set_state(model=self.predictor is not None, busy=self.busy(),
-                             has_prediction=self.current_prediction() is not None)
+                             has_prediction=self.current_path() in self.store)
 
     def _forget_all(self) -> None:
-        self.masks.clear()
+        if self.busy() and self.worker.name == "segment":  # it would keep filling the store
+            self.cancel()
+        self.store.clear()
         self.probs = None
         self._show_current()
 
@@ -142,14 +145,13 @@ class PredictionController(QObject):
         self.panel.progress.setRange(0, len(items))
         self.panel.progress.setValue(0)
         self.panel.status.setText(text)
-        worker = GeneratorWorker(jobs.predict_images, self.predictor, items, self.session.index,
+        worker = GeneratorWorker(jobs.predict_images, self.predictor, items, self.session.index, self.store,
                                  name="segment")
         worker.yielded.connect(self._on_prediction)
         worker.finished.connect(lambda: self._segment_done(worker))  # also after Cancel (nothing returned)
         self._start(worker, None)
 
     def _on_prediction(self, result: jobs.Prediction) -> None:
-        self.masks[result.image] = result.mask
         if result.probs is not None:
             self.probs = (result.image, result.probs)
         self.panel.progress.setValue(result.done)
@@ -226,14 +228,14 @@ class PredictionController(QObject):
             QMessageBox.warning(self.window, "Cannot accept the prediction", text)
             return False
         self.session.accept_mask(mask, state=ImageState.PREDICTED)
-        self.masks.pop(self.current_path(), None)
+        self.store.pop(self.current_path())
         self.panel.status.setText("Accepted as the mask: correct it with the brushes (Ctrl+Z undoes).")
         self._show_current()
         return True
 
     def discard(self) -> None:
         path = self.current_path()
-        if path is not None and self.masks.pop(path, None) is not None:
+        if path is not None and self.store.pop(path) is not None:
             self.panel.status.setText("Prediction discarded.")
         self._show_current()
 
@@ -258,5 +260,6 @@ class PredictionController(QObject):
         hand_made = s.state(s.index) in (ImageState.ANNOTATED, ImageState.MODIFIED)
         hand_made = hand_made and not s.is_predicted(s.index)
         truth = s.mask.copy() if hand_made and s.mask is not None else None
-        raw = self.masks.get(path, self.probs[1].argmax(axis=0).astype(np.uint8))
+        raw = self.store.get(path)
+        raw = raw if raw is not None else self.probs[1].argmax(axis=0).astype(np.uint8)
         self.compareRequested.emit(s.image, self.probs[1], raw, truth, self.colours(), path)
