@@ -47,7 +47,16 @@ class JobPanels:
         self.training_panel.form.restore()
         self.load_action.triggered.connect(self.prediction.choose_checkpoint)
         self.training.finished.connect(self.prediction.offer_trained)
+        self.training.finished.connect(self._announce)
+        self.training_panel.summaryChanged.connect(
+            lambda text: self.training_dock.setWindowTitle(f"Training · {text}" if text else "Training"))
         self.prediction.compareRequested.connect(self.compare.start)
+
+    def _announce(self, done) -> None:
+        plots = self.training_panel.plots
+        best = f", best validation Dice {plots.best_dice:.3f} (epoch {plots.best_epoch})" if plots.best_epoch else ""
+        hint = "; Use trained model in the Segment panel segments with it" if done.best_path else ""
+        self.window.statusBar().showMessage(f"Training {done.status}{best}{hint}", 15000)
 
     def confirm_close(self) -> bool:
         """Ask before stopping a training run; True when the window may close."""

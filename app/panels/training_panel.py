@@ -44,6 +44,7 @@ class TrainingPanel(QWidget):
 
     trainRequested = Signal()
     stopRequested = Signal()
+    summaryChanged = Signal(str)  # a short state for the dock title, readable while another tab is in front
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -183,6 +184,7 @@ class TrainingPanel(QWidget):
         if event.status == "completed":
             self.progress.setValue(PROGRESS_STEPS)
         self.progress.setFormat(f"{event.status.capitalize()}: {event.message}")
+        self.summaryChanged.emit(event.status)
         self.speed_label.setText("")
         self.log(f"{event.status}: {event.message}")
         for kind, path in (("best", event.best_path), ("last", event.last_path)):
@@ -213,5 +215,6 @@ class TrainingPanel(QWidget):
         if self.status:
             parts.append(self.status)
         self.progress.setFormat(" · ".join(parts) or "Starting…")
+        self.summaryChanged.emit(" · ".join(parts[:2]) or "starting")
         if not math.isnan(self.images_per_s):
             self.speed_label.setText(f"{self.images_per_s:.0f} patches/s")
