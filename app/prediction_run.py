@@ -23,7 +23,15 @@ from app.session import ImageState, Session
 from app.workers import GeneratorWorker, WorkerPool, describe_error
 
 # Outlines of a prediction in colours that stand out against the filled annotation beneath.
-OUTLINE_COLOURS = [(0, 0, 0), (255, 230, 0), (0, 220, 255), (255, 60, 200), (120, 255, 80), (255, 140, 0)]
+OUTLINE_CANDIDATES = [(255, 230, 0), (0, 220, 255), (255, 60, 200), (120, 255, 80), (255, 140, 0), (255, 255, 255)]
+
+
+def outline_colours(class_colours: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """For each class the bright outline colour farthest from its fill colour (yellow on blue, cyan on yellow)."""
+    def distance(a, b) -> int:
+        return sum((x - y) ** 2 for x, y in zip(a, b, strict=True))
+
+    return [tuple(max(OUTLINE_CANDIDATES, key=lambda c, fill=fill: distance(c, fill))) for fill in class_colours]
 
 
 class PredictionController(QObject):
@@ -207,10 +215,10 @@ class PredictionController(QObject):
         visible = mask is not None and self.panel.show_overlay.isChecked()
         if visible:
             outline = self.panel.outline.isChecked()
-            colours = OUTLINE_COLOURS if outline else self.colours()
+            colours = outline_colours(self.colours()) if outline else self.colours()
             self.layer.set_mask(mask)
             self.layer.set_outline(outline)
-            self.layer.set_colors(colours + self.colours()[len(colours):], show_background=False)
+            self.layer.set_colors(colours, show_background=False)
         self.layer.setVisible(visible)
         self._refresh()
 

@@ -261,3 +261,9 @@ def test_form_values_become_a_train_config(window):
                                                                                       "pretrained": False}, 3, 2)
     assert config.patch_size is None and config.time_limit == 5.0 and config.device == "cpu"
     assert config.lr == pytest.approx(0.01) and config.out == "/tmp/x"
+
+
+def test_prediction_outlines_contrast_with_the_class_colours():
+    from app.prediction_run import outline_colours
+
+    assert outline_colours([(0, 0, 0), (86, 180, 233), (230, 159, 0)])[1:] == [(255, 230, 0), (0, 220, 255)]
