@@ -96,10 +96,8 @@ def predict_images(predictor, items: list[tuple[int, Path, np.ndarray | None]], 
         yield Prediction(index, path, probs if index == keep_index else None, done, len(items))
 
 
-def refine_with_crf(image: np.ndarray, probs: np.ndarray, params) -> Iterator:
-    """Returns the CRF-refined mask of ``probs`` over ``image`` (yields nothing: one step, cancelled by dropping)."""
+def refine_with_crf(image: np.ndarray, probs: np.ndarray, params) -> np.ndarray:
+    """The CRF-refined mask of ``probs`` over ``image`` (one step: a later request waits for it, then runs)."""
     from segcore.crf import refine
 
-    if False:  # a generator, so it runs in a GeneratorWorker like the other jobs
-        yield
     return refine(image, probs, params)[1]

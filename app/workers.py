@@ -10,6 +10,7 @@ QThread collected while running crashes the process) and stops and waits for all
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 import time
@@ -33,7 +34,7 @@ def limit_torch_threads(count: int | None = None) -> None:
 
 
 class GeneratorWorker(QThread):
-    """Runs ``job(*args)`` (a generator function) in its own thread.
+    """Runs ``job(*args)`` (a generator function, or a plain function for one-step jobs) in its own thread.
 
     Signals: ``yielded(value)`` for each value, ``errored(exception)``, ``returned(value)`` when the generator
     finishes by itself; QThread's ``finished`` always comes last.
@@ -65,6 +66,9 @@ class GeneratorWorker(QThread):
     def run(self) -> None:  # runs in the worker thread
         try:
             generator = self.job(*self.args)
+            if not inspect.isgenerator(generator):  # a plain function: one step, its result is returned
+                self.returned.emit(generator)
+                return
             while True:
                 if self._abort.is_set() and self._on_abort is None:
                     generator.close()

@@ -99,3 +99,11 @@ def test_pool_holds_workers_and_shutdown_waits_for_all(qtbot):
     assert not any(w.isRunning() for w in workers)
     qtbot.waitUntil(lambda: busy == [True, False], timeout=5_000)
     assert pool.running() == []
+
+
+def test_a_plain_function_runs_as_one_step(qtbot):
+    worker = GeneratorWorker(lambda a, b: a + b, 2, 3)
+    with qtbot.waitSignal(worker.returned, timeout=10_000) as blocker:
+        worker.start()
+    worker.wait()
+    assert blocker.args == [5]
