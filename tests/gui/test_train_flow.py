@@ -267,3 +267,41 @@ def test_prediction_outlines_contrast_with_the_class_colours():
     from app.prediction_run import outline_colours
 
     assert outline_colours([(0, 0, 0), (86, 180, 233), (230, 159, 0)])[1:] == [(255, 230, 0), (0, 220, 255)]
+
+
+def test_compare_panes_zoom_and_pan_together_and_say_when_there_is_no_annotation(qtbot, window, tmp_path):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    folder = make_folder(tmp_path, count=3, size=(64, 80))  # the last image has no mask
+    assert window.open_folder(folder)
+    jobs = window.jobs
+    window.files.step(2)
+    assert window.session.index == 2
+    jobs.prediction._on_loaded(SlowPredictor(pause=0))
+    click(qtbot, jobs.prediction_panel.crf)  # segments first (no probabilities yet), then refines
+    qtbot.waitUntil(lambda: jobs.compare.crf is not None and not jobs.compare.busy(), timeout=TIMEOUT)
+    view = jobs.compare_view
+    assert "No annotation" in view.raw_score.text() and jobs.compare.raw_scores is None
+    raw, crf = view.raw_view, view.crf_view
+    qtbot.waitUntil(lambda: raw.viewport().width() > 50)
+    centre = QPointF(raw.viewport().rect().center())
+    wheel = QWheelEvent(centre, raw.viewport().mapToGlobal(centre), QPoint(), QPoint(0, 360),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    before = raw.transform().m11()
+    QApplication.sendEvent(raw.viewport(), wheel)
+    assert raw.transform().m11() > before * 1.5
+    assert crf.transform().m11() == pytest.approx(raw.transform().m11())
+    raw.horizontalScrollBar().setValue(raw.horizontalScrollBar().value() + 30)  # pan one pane
+    assert (crf.centre() - raw.centre()).manhattanLength() < 2
+
+
+def test_a_file_that_is_not_a_checkpoint_is_reported(qtbot, window, jobs, tmp_path, isolated_settings):
+    bad = tmp_path / "notes.pt"
+    bad.write_text("not a model")
+    jobs.prediction.load(bad)
+    qtbot.waitUntil(lambda: not jobs.prediction.busy(), timeout=TIMEOUT)
+    assert jobs.prediction.predictor is None
+    assert "notes.pt" in str(isolated_settings[-1][1]) and "checkpoint" in str(isolated_settings[-1][1])
+    assert not jobs.prediction_panel.segment.isEnabled() and jobs.prediction_panel.load_button.isEnabled()
