@@ -35,6 +35,17 @@ class Prediction:
     total: int
 
 
+@dataclass
+class Skipped:
+    """An image of a batch job that could not be segmented (unreadable, wrong channels); the job goes on."""
+
+    index: int
+    image: Path
+    reason: str
+    done: int
+    total: int
+
+
 def device_info() -> DeviceInfo:
     import torch
 
@@ -81,17 +92,22 @@ def load_predictor(path: str | Path, device: str = "auto") -> Iterator:
 def predict_images(predictor, items: list[tuple[int, Path, np.ndarray | None]], keep_index: int,
                    store) -> Iterator:
     """Segment ``(index, path, image or None)`` items in turn (None: read from disk) into ``store`` (a
-    :class:`app.prediction_store.PredictionStore`); yields a Prediction each.
+    :class:`app.prediction_store.PredictionStore`); yields a Prediction each, or Skipped with the reason.
 
     Probabilities are kept only for image ``keep_index`` (the one on screen, for the CRF): a folder's worth of
     them would not fit in memory.
     """
     from segcore.data import io
+    from segcore.errors import SegcoreError
 
     limit_torch_threads()
     for done, (index, path, image) in enumerate(items, start=1):
-        pixels = io.read_image(path) if image is None else image
-        probs = predictor.predict_proba(pixels)
+        try:
+            pixels = io.read_image(path) if image is None else image
+            probs = predictor.predict_proba(pixels)
+        except SegcoreError as exc:  # one bad file must not end a folder's worth of work
+            yield Skipped(index, path, str(exc), done, len(items))
+            continue
         store.put(path, probs.argmax(axis=0).astype(np.uint8))
         yield Prediction(index, path, probs if index == keep_index else None, done, len(items))
 

@@ -51,6 +51,7 @@ class PredictionController(QObject):
         self.trained_path: str | None = None
         self._compare_after = False
         self._busy = False
+        self.skipped: list[str] = []
         self.errors: list[str] = []
         self.layer = MaskLayer()
         self.layer.setZValue(2)
@@ -150,6 +151,7 @@ class PredictionController(QObject):
         self._predict(items, f"Segmenting {len(items)} images…")
 
     def _predict(self, items: list, text: str) -> None:
+        self.skipped = []
         self.panel.progress.setRange(0, len(items))
         self.panel.progress.setValue(0)
         self.panel.status.setText(text)
@@ -159,7 +161,11 @@ class PredictionController(QObject):
         worker.finished.connect(lambda: self._segment_done(worker))  # also after Cancel (nothing returned)
         self._start(worker, None)
 
-    def _on_prediction(self, result: jobs.Prediction) -> None:
+    def _on_prediction(self, result: jobs.Prediction | jobs.Skipped) -> None:
+        if isinstance(result, jobs.Skipped):
+            self.skipped.append(result.reason)
+            self.panel.progress.setValue(result.done)
+            return
         if result.probs is not None:
             self.probs = (result.image, result.probs)
         self.panel.progress.setValue(result.done)
@@ -172,7 +178,13 @@ class PredictionController(QObject):
         done = self.panel.progress.value()
         total = self.panel.progress.maximum()
         cancelled = " (cancelled)" if worker.aborted and done < total else ""
-        self.panel.status.setText(f"Segmented {done} of {total} image(s){cancelled}.")
+        skipped = f"; {len(self.skipped)} skipped" if self.skipped else ""
+        self.panel.status.setText(f"Segmented {done - len(self.skipped)} of {total} image(s){skipped}{cancelled}.")
+        if self.skipped:
+            self._compare_after = False
+            shown = "\n".join(self.skipped[:10]) + ("\n…" if len(self.skipped) > 10 else "")
+            self.errors.extend(self.skipped)
+            QMessageBox.warning(self.window, "Some images were not segmented", shown)
 
     def cancel(self) -> None:
         if self.busy():

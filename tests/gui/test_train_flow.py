@@ -305,3 +305,16 @@ def test_a_file_that_is_not_a_checkpoint_is_reported(qtbot, window, jobs, tmp_pa
     assert jobs.prediction.predictor is None
     assert "notes.pt" in str(isolated_settings[-1][1]) and "checkpoint" in str(isolated_settings[-1][1])
     assert not jobs.prediction_panel.segment.isEnabled() and jobs.prediction_panel.load_button.isEnabled()
+
+
+def test_segment_all_skips_an_unreadable_image_and_says_so(qtbot, window, tmp_path, isolated_settings):
+    folder = make_folder(tmp_path, count=3)
+    (folder / "images" / "img_2.png").write_bytes(b"not a png")
+    assert window.open_folder(folder)
+    jobs = window.jobs
+    jobs.prediction._on_loaded(SlowPredictor(pause=0))
+    click(qtbot, jobs.prediction_panel.segment_all)
+    qtbot.waitUntil(lambda: not jobs.prediction.busy(), timeout=TIMEOUT)
+    assert len(jobs.prediction.store) == 2 and "img_2.png" in jobs.prediction.skipped[0]
+    assert "2 of 3" in jobs.prediction_panel.status.text() and "1 skipped" in jobs.prediction_panel.status.text()
+    assert isolated_settings[-1][0] == "Some images were not segmented"
