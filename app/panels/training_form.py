@@ -178,8 +178,10 @@ class TrainingForm(QWidget):
         self.arch.setCurrentIndex(max(0, self.arch.findData(s.value("training/arch", "unet"))))
         self.options.setText(str(s.value("training/options", "")))
         for key, spin in self._spins().items():
-            if s.contains(f"training/{key}"):
-                spin.setValue(type(spin.value())(s.value(f"training/{key}")))
+            try:
+                spin.setValue(type(spin.value())(s.value(f"training/{key}", spin.value())))
+            except (TypeError, ValueError):  # a hand-edited settings file: keep the default
+                continue
 
     def _spins(self) -> dict:
         return {"epochs": self.epochs, "lr": self.lr, "batch": self.batch, "scale": self.scale,

@@ -318,3 +318,19 @@ def test_segment_all_skips_an_unreadable_image_and_says_so(qtbot, window, tmp_pa
     assert len(jobs.prediction.store) == 2 and "img_2.png" in jobs.prediction.skipped[0]
     assert "2 of 3" in jobs.prediction_panel.status.text() and "1 skipped" in jobs.prediction_panel.status.text()
     assert isolated_settings[-1][0] == "Some images were not segmented"
+
+
+def test_training_settings_are_remembered_and_bad_ones_ignored(qtbot, window):
+    from app import settings
+    from app.panels.training_form import TrainingForm
+
+    form = window.jobs.training_panel.form
+    form.set_values("pspnet", "backbone=resnet18", epochs=7, batch_size=3)
+    form.save()
+    settings.settings().setValue("training/lr", "not a number")
+    again = TrainingForm()
+    qtbot.addWidget(again)
+    again.restore()
+    assert (again.arch.currentData(), again.options.text(), again.epochs.value(), again.batch.value()) == (
+        "pspnet", "backbone=resnet18", 7, 3)
+    assert again.lr.value() == pytest.approx(0.001)
