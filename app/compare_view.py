@@ -215,22 +215,27 @@ class CompareView(QWidget):
         self._linking = False
 
     # -- output -------------------------------------------------------------------------------------------------
-    def set_image(self, rgb: np.ndarray) -> None:
+    def set_image(self, rgb: np.ndarray, colours) -> None:
+        """Show a new image with no masks yet; ``colours`` are the class colours of the masks to come."""
         for view in (self.raw_view, self.crf_view):
             view.set_image(rgb)
             view.mask_layer.set_mask(None)
             view.diff_layer.set_mask(None)
-            view.fit()
-
-    def set_masks(self, raw: np.ndarray | None, crf: np.ndarray | None, colours, code: np.ndarray | None) -> None:
-        """Show the masks (None leaves a pane bare) and the difference code (0 same, 1 added, 2 removed, 3)."""
-        for view, mask in ((self.raw_view, raw), (self.crf_view, crf)):
-            view.mask_layer.set_mask(mask)
+            # Colours first, while the layers are empty: each set_mask below then draws once, not twice.
             view.mask_layer.set_colors(list(colours), show_background=False)
-            view.diff_layer.set_mask(code)
             view.diff_layer.set_colors([(0, 0, 0), ADDED_COLOR, REMOVED_COLOR, CHANGED_COLOR], False)
+            view.fit()
+        self.set_ready(False, False)
+
+    def set_raw(self, raw: np.ndarray) -> None:
+        self.raw_view.mask_layer.set_mask(raw)
+
+    def set_crf(self, crf: np.ndarray, code: np.ndarray) -> None:
+        """Show the CRF mask and the difference code (0 same, 1 added, 2 removed, 3 other class) on both panes."""
+        self.crf_view.mask_layer.set_mask(crf)
+        for view in (self.raw_view, self.crf_view):
+            view.diff_layer.set_mask(code)
         self._show_diff(self.diff_check.isChecked())
-        self.set_ready(raw is not None, crf is not None)
 
     def _show_diff(self, on: bool) -> None:
         for view in (self.raw_view, self.crf_view):

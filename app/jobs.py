@@ -112,8 +112,35 @@ def predict_images(predictor, items: list[tuple[int, Path, np.ndarray | None]], 
         yield Prediction(index, path, probs if index == keep_index else None, done, len(items))
 
 
-def refine_with_crf(image: np.ndarray, probs: np.ndarray, params) -> np.ndarray:
-    """The CRF-refined mask of ``probs`` over ``image`` (one step: a later request waits for it, then runs)."""
+@dataclass
+class Refined:
+    """A CRF result and what the Compare view shows of it, computed in the worker (slow on large images)."""
+
+    mask: np.ndarray
+    code: np.ndarray  # segcore.compare.difference_map: 0 same, 1 added, 2 removed, 3 other class
+    difference: object  # segcore.compare.Difference
+    crf_scores: dict | None
+    raw_scores: dict | None
+
+
+def scores_against(mask: np.ndarray, truth: np.ndarray | None, num_classes: int) -> dict | None:
+    """segcore.metrics scores of ``mask`` against ``truth`` (None without truth or labelled pixels)."""
+    if truth is None:
+        return None
+    from segcore.metrics import confusion_matrix, scores
+
+    result = scores(confusion_matrix(mask, truth, num_classes))
+    return result if result["pixels"] else None
+
+
+def refine_and_compare(image: np.ndarray, probs: np.ndarray, params, raw: np.ndarray,
+                       truth: np.ndarray | None, score_raw: bool) -> Refined:
+    """Refine ``probs`` with the CRF, compare with ``raw`` and score both against ``truth`` (one step)."""
+    from segcore.compare import difference_map
     from segcore.crf import refine
 
-    return refine(image, probs, params)[1]
+    mask = refine(image, probs, params)[1]
+    code, difference = difference_map(raw, mask)
+    k = probs.shape[0]
+    return Refined(mask, code, difference, scores_against(mask, truth, k),
+                   scores_against(raw, truth, k) if score_raw else None)
