@@ -228,9 +228,10 @@ class PredictionController(QObject):
         if visible:
             outline = self.panel.outline.isChecked()
             colours = outline_colours(self.colours()) if outline else self.colours()
-            self.layer.set_mask(mask)
+            self.layer.set_mask(None)  # style first, on an empty layer, so the mask is drawn once
             self.layer.set_outline(outline)
             self.layer.set_colors(colours, show_background=False)
+            self.layer.set_mask(mask)
         self.layer.setVisible(visible)
         self._refresh()
 
