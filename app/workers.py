@@ -136,11 +136,14 @@ class WorkerPool(QObject):
     def running(self, name: str | None = None) -> list[GeneratorWorker]:
         return [w for w in self._workers if w.isRunning() and (name is None or w.name == name)]
 
-    def shutdown(self, timeout_s: float = 120.0) -> bool:
-        """Abort every worker and wait for all (UI events still drawn, user input held); True when all ended."""
+    def shutdown(self, timeout_s: float | None = None) -> bool:
+        """Abort every worker and wait for all (UI events still drawn, user input held); True when all ended.
+
+        Without a timeout it waits as long as it takes: a thread must never outlive its QThread object.
+        """
         for worker in list(self._workers):
             worker.abort()
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + timeout_s if timeout_s is not None else float("inf")
         for worker in list(self._workers):
             while not worker.wait(50):
                 # Deliver the workers' queued signals (last checkpoint, done) and keep the window painted.
