@@ -334,3 +334,12 @@ def test_training_settings_are_remembered_and_bad_ones_ignored(qtbot, window):
     assert (again.arch.currentData(), again.options.text(), again.epochs.value(), again.batch.value()) == (
         "pspnet", "backbone=resnet18", 7, 3)
     assert again.lr.value() == pytest.approx(0.001)
+
+
+def test_stop_right_after_train_ends_the_run_before_any_epoch(qtbot, window, jobs, tmp_path):
+    panel = jobs.training_panel
+    with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT) as done:
+        train(qtbot, jobs, tmp_path / "run", epochs=50)
+        click(qtbot, panel.stop_button)  # while torch loads and the data is read
+    assert done.args[0].status == "stopped" and done.args[0].epochs_done == 0
+    assert panel.plots.curve_points()["train_loss"] == 0 and panel.train_button.isEnabled()
