@@ -1,0 +1,61 @@
+"""The benchmark suite's plumbing (no timings asserted) and the import hygiene it measures."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from bench.common import last_json, run_python, write_checkpoint
+from bench.report import table
+from bench.tiled import big_image
+
+
+def test_child_peak_memory_is_that_childs_own():
+    small = run_python(["-c", "import numpy as np; a = np.ones(10 * 2**20, np.uint8); print('{\"ok\": 1}')"])
+    big = run_python(["-c", "import numpy as np; a = np.ones(300 * 2**20, np.uint8); print('{\"ok\": 2}')"])
+    assert small["rc"] == big["rc"] == 0
+    assert last_json(big["stdout"]) == {"ok": 2}
+    assert big["peak_rss_mb"] > small["peak_rss_mb"] + 200
+
+
+def test_failing_child_reports_its_exit_code():
+    result = run_python(["-c", "import sys; sys.exit(3)"])
+    assert result["rc"] == 3
+
+
+def test_table_shows_measured_rows_with_verdicts():
+    report = {"train": {"unet": {"fp32_img_s": 1.0, "fast_img_s": 3.0, "speedup": 3.0},
+                        "segnet": {"speedup": 1.5}},
+              "tiled": {"8192": {"peak_rss_mb": 3000.0}}, "meta": {"cpu_count": 2}}
+    text = table(report)
+    lines = {line.split("  ")[0]: line for line in text.splitlines()}
+    assert lines["U-Net train speed-up"].rstrip().endswith("yes")
+    assert lines["SegNet train speed-up"].rstrip().endswith("NO")
+    assert lines["Tiled 8192 peak RSS"].rstrip().endswith("NO")
+    assert "CRF" not in text  # sections that did not run are left out
+    json.dumps(report)
+
+
+def test_big_image_is_deterministic_uint8_rgb():
+    a, b = big_image(300), big_image(300)
+    assert a.shape == (300, 300, 3) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, b)
+    assert a.std() > 10
+
+
+def test_segcore_predict_imports_no_gui_or_torchvision(tmp_path):
+    from segcore.data.io import write_image
+
+    checkpoint = write_checkpoint(tmp_path / "unet.pt", "unet", width=4, depth=2)
+    image = tmp_path / "image.png"
+    write_image(image, big_image(64))
+    out = tmp_path / "mask.png"
+    result = run_python(["-X", "importtime", "-m", "segcore", "predict", "-m", str(checkpoint), "-i", str(image),
+                         "-o", str(out)])
+    assert result["rc"] == 0, result["stderr"][-500:]
+    assert out.is_file()
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in result["stderr"].splitlines()
+                if line.startswith("import time:")}
+    assert "torch" in imported  # the list is real
+    assert not imported & {"torchvision", "PySide6", "pyqtgraph", "app"}, imported & {"torchvision", "PySide6"}
