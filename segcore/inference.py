@@ -1,7 +1,9 @@
 """Prediction: checkpoint -> class probabilities -> mask, tiled so memory follows the tile, not the image.
 
 Tiles overlap and are blended with a smooth window (high in the middle, low at the borders), so no tile seams
-show. ``sliding_window`` is also what validation uses, so scores during training match prediction.
+show; rows are finished band by band (``segcore.tiles``). The Predictor normalises one tile at a time and
+``predict`` keeps only the mask, so memory follows the tile size. ``sliding_window`` is also what validation
+uses, so scores during training match prediction.
 """
 
 from __future__ import annotations
