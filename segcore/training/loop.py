@@ -43,6 +43,16 @@ def _seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def _selection_score(per_class_dice: list[float]) -> float:
+    """What "best" means: validation Dice averaged over every class, background included.
+
+    Which class a data set stores as 0 is arbitrary (in EM the membranes, the hard class, are 0), so picking the
+    best epoch by foreground classes alone can favour an epoch that is worse on the class users care about.
+    """
+    values = [v for v in per_class_dice if not math.isnan(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
 class Trainer:
     """Runs one training job described by a :class:`TrainConfig`.
 
@@ -164,7 +174,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.runtime.amp_dtype == torch.float16)
 
     def _restore(self, resume: dict | None) -> Iterator[LogEvent]:
-        self.start_epoch, self.history, self.best_dice = 0, [], -1.0
+        self.start_epoch, self.history, self.best_score = 0, [], -1.0
         if resume is None:
             return
         if self.config.fine_tune or "optimizer" not in resume:
@@ -179,8 +189,8 @@ class Trainer:
         self.optimizer.load_state_dict(resume["optimizer"])
         self.schedule.load_state_dict(resume.get("schedule", {}))
         self.start_epoch, self.history = done, list(resume.get("history", []))
-        self.best_dice = max((h["val_dice"] for h in self.history if not math.isnan(h["val_dice"])),
-                             default=-1.0)
+        scores_so_far = [_selection_score(h.get("per_class_dice", [])) for h in self.history]
+        self.best_score = max((v for v in scores_so_far if not math.isnan(v)), default=-1.0)
         yield LogEvent(f"resuming from {self.config.checkpoint} after epoch {done}")
 
     # -- one pass each ----------------------------------------------------------------------------------------
@@ -267,8 +277,8 @@ class Trainer:
 
     def _finish_epoch(self, epoch: int, train_s: float, best_path: Path, last_path: Path) -> Iterator:
         val_loss, val = self._validate()
-        dice = val["mean_dice"]
-        is_best = not math.isnan(dice) and dice > self.best_dice or (math.isnan(dice) and not best_path.exists())
+        dice, score = val["mean_dice"], _selection_score(val["dice"])
+        is_best = score > self.best_score or (math.isnan(score) and not best_path.exists())
         row = {"epoch": epoch, "train_loss": self._epoch_loss, "val_loss": val_loss, "val_dice": dice,
                "val_iou": val["mean_iou"], "lr": self.optimizer.param_groups[0]["lr"],
                "seconds": train_s, "per_class_dice": val["dice"]}
@@ -277,7 +287,7 @@ class Trainer:
             records.write_metrics_csv(self.out_dir / "metrics.csv", self.history, self.spec.names)
         yield from self._save(last_path, "last", epoch, val)
         if is_best:
-            self.best_dice = dice if not math.isnan(dice) else self.best_dice
+            self.best_score = score if not math.isnan(score) else self.best_score
             yield from self._save(best_path, "best", epoch, val)
         yield EpochEvent(epoch, self.config.epochs, self._epoch_loss, val_loss, dice, val["mean_iou"],
                          row["lr"], train_s, is_best, val)

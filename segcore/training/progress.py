@@ -7,7 +7,7 @@ import sys
 
 from tqdm import tqdm
 
-from segcore.training.events import BatchEvent, CheckpointEvent, DoneEvent, EpochEvent, LogEvent
+from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, LogEvent
 
 
 def _fmt(value: float) -> str:
@@ -35,8 +35,6 @@ class ConsoleReporter:
             self._write(f"epoch {event.epoch}/{event.epochs}: train loss {_fmt(event.train_loss)}, "
                         f"val loss {_fmt(event.val_loss)}, val Dice {_fmt(event.val_dice)}, "
                         f"val IoU {_fmt(event.val_iou)}, {event.seconds:.1f}s{best}")
-        elif isinstance(event, CheckpointEvent) and event.kind == "best" and self.quiet:
-            self._write(f"saved {event.path}")
         elif isinstance(event, DoneEvent):
             self.close()
             stream = sys.stderr if event.status == "failed" else sys.stdout
