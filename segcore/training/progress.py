@@ -17,8 +17,12 @@ def _fmt(value: float) -> str:
 class ConsoleReporter:
     """Turns events into terminal output; the bar goes to stderr so stdout stays parseable."""
 
-    def __init__(self, quiet: bool = False, stream=sys.stderr):
-        self.quiet, self.stream, self.bar = quiet, stream, None
+    def __init__(self, quiet: bool = False, stream=None):
+        self.quiet, self._stream, self.bar = quiet, stream, None
+
+    @property
+    def stream(self):
+        return self._stream or sys.stderr  # looked up at write time: sys.stderr may be replaced (pytest, GUI)
 
     def show(self, event) -> None:
         if isinstance(event, LogEvent):
