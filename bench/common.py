@@ -28,10 +28,27 @@ def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> tupl
     return statistics.median(times), times
 
 
+def _vm_hwm_kb(pid: int) -> int:
+    """The process's own resident high-water mark (kB) from /proc, 0 where unavailable.
+
+    ``ru_maxrss`` from wait4 is not enough: Linux carries the parent's peak into a forked child's figure, so a
+    child of a large process (pytest with torch loaded) reports at least the parent's peak.
+    """
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def run_python(args: list[str], env: dict | None = None, timeout: float = 1800) -> dict:
     """Run ``python ARGS`` in a fresh process: wall and CPU seconds, its peak RSS (MB), stdout, stderr, rc.
 
-    ``os.wait4`` gives that child's own ``ru_maxrss``, so other children of this process do not mix in.
+    Peak RSS is the child's VmHWM polled from /proc every 5 ms (a high-water mark, so polling misses at most the
+    last few milliseconds), falling back to wait4's ``ru_maxrss`` off Linux.
     """
     full_env = {**os.environ, **(env or {})}
     full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), full_env.get("PYTHONPATH", "")]))
@@ -39,7 +56,9 @@ def run_python(args: list[str], env: dict | None = None, timeout: float = 1800) 
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=full_env, text=True, stdout=out, stderr=err)
         deadline = start + timeout
+        hwm_kb = 0
         while True:
+            hwm_kb = max(hwm_kb, _vm_hwm_kb(proc.pid))
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -50,7 +69,7 @@ def run_python(args: list[str], env: dict | None = None, timeout: float = 1800) 
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024,
+        return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": (hwm_kb or usage.ru_maxrss) / 1024,
                 "stdout": out.read(), "stderr": err.read(), "rc": proc.returncode}
 
 
