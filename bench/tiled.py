@@ -1,7 +1,7 @@
 """Tiled prediction of large RGB images (4096x4096, 8192x8192): seconds and peak resident memory.
 
 Each size runs in its own fresh process (``python -m bench.tiled --child SIZE CKPT``) so that its peak RSS
-(``ru_maxrss`` of that child, from ``os.wait4``) is the whole cost of predicting that image: Python, torch, the
+(that child's own high-water mark, VmHWM) is the whole cost of predicting that image: Python, torch, the
 model, the image itself (8192x8192x3 uint8 = 192 MB) and the mask. The child warms up on a 1024x1024 image, then
 times one ``Predictor.predict`` of the big one (at this size a run is minutes; the tiles inside are the repeats).
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import last_json, run_python, write_checkpoint
+from bench.common import _vm_hwm_kb, last_json, run_python, write_checkpoint
 
 SIZES = (4096, 8192)
 QUICK_SIZES = (1024, 2048)
@@ -44,7 +45,7 @@ def child(size: int, checkpoint: str) -> None:
     predictor = Predictor(checkpoint, device="cpu")
     predictor.predict(big_image(1024))  # warm-up
     image = big_image(size)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = (_vm_hwm_kb(os.getpid()) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
     start = time.perf_counter()
     mask = predictor.predict(image)
     seconds = time.perf_counter() - start
