@@ -17,12 +17,12 @@ import torch
 from segcore import checkpoint as ckpt
 from segcore.data.classes import ClassSpec
 from segcore.data.preprocess import (
-    _PERCENTILE_SAMPLES,
-    _stretch_limits,
+    apply_unit,
     match_channels,
     resize_image_to,
     scaled_size,
     to_unit,
+    unit_limits,
 )
 from segcore.device import Runtime, for_inference, resolve
 from segcore.tiles import run_banded
@@ -69,33 +69,19 @@ def sliding_window(model, image: torch.Tensor, runtime: Runtime, num_classes: in
 class _TileNormaliser:
     """Normalised ``(C, h, w)`` tiles cut from an image as stored, with no full-size float32 copy.
 
-    Gives exactly ``(to_unit(match_channels(image)) - mean) / std`` on each tile: uint8 is divided by 255, other
-    types get the percentile limits ``to_unit`` would compute for the whole image, computed once here.
+    Gives exactly ``(to_unit(match_channels(image)) - mean) / std`` on each tile: the stretch limits are those
+    ``to_unit`` computes for the whole image, computed once here.
     """
 
     def __init__(self, image: np.ndarray, channels: int, mean: np.ndarray, std: np.ndarray):
         self.image = np.asarray(match_channels(image, channels))
         self.mean, self.std = mean, std
-        self.limits = None
-        if self.image.dtype not in (np.uint8, np.bool_):
-            flat = self.image.reshape(-1, self.image.shape[2])  # a view: H*W rows of C values
-            step = max(1, flat.shape[0] // _PERCENTILE_SAMPLES)  # the same subsample as to_unit takes
-            self.limits = [_stretch_limits(_finite(flat[::step, c])) for c in range(flat.shape[1])]
+        self.limits = unit_limits(self.image)
 
     def __call__(self, y: int, x: int, h: int, w: int) -> torch.Tensor:
-        tile = self.image[y:y + h, x:x + w]
-        if self.limits is None:
-            unit = to_unit(tile)
-        else:
-            unit = np.empty(tile.shape, dtype=np.float32)
-            for c, (lo, hi) in enumerate(self.limits):
-                unit[..., c] = np.clip((_finite(tile[..., c]) - lo) / (hi - lo), 0.0, 1.0) if hi > lo else 0.0
+        unit = apply_unit(self.image[y:y + h, x:x + w], self.limits)
         unit = (unit - self.mean) / self.std
         return torch.from_numpy(np.ascontiguousarray(unit.transpose(2, 0, 1)))
-
-
-def _finite(values: np.ndarray) -> np.ndarray:
-    return np.nan_to_num(values.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
 
 
 class Predictor:

@@ -33,25 +33,38 @@ def to_unit(image: np.ndarray) -> np.ndarray:
     falling back to min/max when the percentiles coincide. A constant channel becomes 0.
     """
     image = _as_hwc(image)
-    if image.dtype == np.uint8:
-        return image.astype(np.float32) / 255.0
-    if image.dtype == bool:
-        return image.astype(np.float32)
+    return apply_unit(image, unit_limits(image))
+
+
+def unit_limits(image: np.ndarray) -> list[tuple[float, float]] | None:
+    """The per-channel ``(low, high)`` stretch limits ``to_unit`` uses; None for uint8/bool (fixed scaling).
+
+    Computed once for a whole image, they let a caller scale tiles of it exactly as ``to_unit`` scales the whole.
+    """
+    image = _as_hwc(image)
+    if image.dtype in (np.uint8, np.bool_):
+        return None
+    flat = image.reshape(-1, image.shape[2])  # a view: H*W rows of C values
+    step = max(1, flat.shape[0] // _PERCENTILE_SAMPLES)  # big slides: percentiles of a strided subsample
+    return [_stretch_limits(_finite(flat[::step, c])) for c in range(flat.shape[1])]
+
+
+def apply_unit(image: np.ndarray, limits: list[tuple[float, float]] | None) -> np.ndarray:
+    """Scale ``image`` (or a tile of it) to float32 [0, 1] with limits from :func:`unit_limits`."""
+    image = _as_hwc(image)
+    if limits is None:
+        return image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
     out = np.empty(image.shape, dtype=np.float32)
-    for c in range(image.shape[2]):
-        channel = np.nan_to_num(image[..., c].astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-        lo, hi = _stretch_limits(channel)
-        if hi > lo:
-            out[..., c] = np.clip((channel - lo) / (hi - lo), 0.0, 1.0)
-        else:
-            out[..., c] = 0.0
+    for c, (lo, hi) in enumerate(limits):
+        out[..., c] = np.clip((_finite(image[..., c]) - lo) / (hi - lo), 0.0, 1.0) if hi > lo else 0.0
     return out
 
 
-def _stretch_limits(channel: np.ndarray) -> tuple[float, float]:
-    flat = channel.ravel()
-    step = max(1, flat.size // _PERCENTILE_SAMPLES)
-    sample = flat[::step]
+def _finite(values: np.ndarray) -> np.ndarray:
+    return np.nan_to_num(values.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _stretch_limits(sample: np.ndarray) -> tuple[float, float]:
     lo, hi = np.percentile(sample, [LOW_PERCENTILE, HIGH_PERCENTILE])
     if hi <= lo:  # sparse bright objects on a flat background: use the full range
         lo, hi = float(sample.min()), float(sample.max())
