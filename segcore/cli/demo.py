@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-
-
-def default_home() -> Path:
-    """Where the demo and the GUI keep generated sample data (XDG data home)."""
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "segstudio"
 
 
 def register(sub) -> None:

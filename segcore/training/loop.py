@@ -73,10 +73,6 @@ class Trainer:
         """Ask the run to end after the current batch (safe to call from any thread)."""
         self._stop.set()
 
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop.is_set()
-
     def _agree_stop(self) -> bool:
         """Whether to stop now; under torchrun every rank takes the same decision (and shares its time spent)."""
         stop, self.schedule.elapsed_s = self.dist.agree(self._stop.is_set(), self.schedule.elapsed_s)
