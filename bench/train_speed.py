@@ -6,7 +6,7 @@ one fast batch, so a burst of load on a shared machine hits both alike; each fig
 after a warm-up. Also measures the input pipeline alone (is the model ever starved?) and the peak memory of a
 whole ``segcore train`` process.
 
-    python -m bench.train_speed [--quick] [--arch unet segnet]
+    python -m bench.train_speed [--quick] [--arch unet segnet] [--workers N]
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ def sample_folder(root: Path, count: int = 16, size: int = 512) -> Path:
     return folder
 
 
-def _trainer(data: Path, out: Path, arch: str, fast: bool):
+def _trainer(data: Path, out: Path, arch: str, fast: bool, workers: int | None = None):
     from segcore.training.config import TrainConfig
     from segcore.training.loop import Trainer
 
     config = TrainConfig(data=str(data), arch=arch, epochs=50, batch_size=BATCH, patch_size=PATCH,
-                         val_fraction=0.1, out=str(out / f"{arch}-{'fast' if fast else 'fp32'}"), fast=fast)
+                         val_fraction=0.1, out=str(out / f"{arch}-{'fast' if fast else 'fp32'}"), fast=fast, workers=workers)
     return Trainer(config)
 
 
@@ -56,9 +56,9 @@ def _next_batch_time(run) -> tuple[float, float] | None:
     raise RuntimeError("training ended before the benchmark had its batches")
 
 
-def measure_arch(data: Path, out: Path, arch: str, repeats: int, warmup: int = 2) -> dict:
+def measure_arch(data: Path, out: Path, arch: str, repeats: int, warmup: int = 2, workers: int | None = None) -> dict:
     """Alternate float32 and fast batches of two Trainers; medians of ``repeats`` batches after ``warmup``."""
-    trainers = {"fp32": _trainer(data, out, arch, False), "fast": _trainer(data, out, arch, True)}
+    trainers = {"fp32": _trainer(data, out, arch, False, workers), "fast": _trainer(data, out, arch, True, workers)}
     runs = {k: t.run() for k, t in trainers.items()}
     times: dict[str, list[float]] = {k: [] for k in runs}
     cpu: dict[str, list[float]] = {k: [] for k in runs}
@@ -79,7 +79,7 @@ def measure_arch(data: Path, out: Path, arch: str, repeats: int, warmup: int = 2
     cpu_fp32, cpu_fast = (statistics.median(cpu[k]) for k in ("fp32", "fast"))
     return {"fp32_img_s": round(BATCH / fp32, 3), "fast_img_s": round(BATCH / fast, 3),
             "speedup": round(fp32 / fast, 2), "speedup_cpu_time": round(cpu_fp32 / cpu_fast, 2),
-            "fast_mode": trainers["fast"].runtime.describe(),
+            "fast_mode": trainers["fast"].runtime.describe(), "workers": trainers["fast"].loader.num_workers,
             "batch_s": {k: [round(t, 3) for t in v] for k, v in times.items()}}
 
 
@@ -111,11 +111,11 @@ def train_peak_rss_mb(root: Path) -> dict:
     return {"peak_rss_mb": round(result["peak_rss_mb"], 1), "wall_s": round(result["wall_s"], 2)}
 
 
-def measure(quick: bool, root: Path, archs: tuple[str, ...] = ARCHS) -> dict:
+def measure(quick: bool, root: Path, archs: tuple[str, ...] = ARCHS, workers: int | None = None) -> dict:
     """The ``train`` section of the report plus the input pipeline and the training process's peak memory."""
     data = sample_folder(root)
     repeats = 3 if quick else 6
-    report = {arch: measure_arch(data, root / "runs", arch, repeats) for arch in archs}
+    report = {arch: measure_arch(data, root / "runs", arch, repeats, workers=workers) for arch in archs}
     report["input_pipeline_img_s"] = input_pipeline_img_s(data, root / "runs")
     return report
 
@@ -124,9 +124,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--arch", nargs="+", default=list(ARCHS))
+    parser.add_argument("--workers", type=int, default=None, help="data loader processes (default: the trainer's)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_train_") as tmp:
-        print(json.dumps(measure(args.quick, Path(tmp), tuple(args.arch)), indent=1))
+        print(json.dumps(measure(args.quick, Path(tmp), tuple(args.arch), args.workers), indent=1))
 
 
 if __name__ == "__main__":

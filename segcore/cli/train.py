@@ -59,7 +59,8 @@ def register(sub) -> None:
     g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     g.add_argument("--no-fast", action="store_true",
                    help="plain float32 (no bfloat16/float16 autocast, no channels_last)")
-    g.add_argument("--workers", type=int, default=0, help="data loader worker processes (default 0)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="data loader worker processes (default: 0 on the CPU, up to 4 when training on a GPU)")
     g.add_argument("--sync-bn", action="store_true",
                    help="under torchrun on GPUs: batch-norm statistics over all processes' batches")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar, epoch lines only")

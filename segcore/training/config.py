@@ -34,7 +34,7 @@ class TrainConfig:
     fine_tune: bool = False  # load weights only, start a fresh schedule
     weight_decay: float = 1e-4
     augment: bool = True
-    workers: int = 0
+    workers: int | None = None  # data loader processes; None: 0 on the CPU, a few when a GPU does the maths
     time_limit: float | None = None  # minutes of training; epochs then is an upper bound
     sync_bn: bool = False  # under torchrun on GPUs: batch-norm statistics over the global batch
 
@@ -52,6 +52,8 @@ class TrainConfig:
             raise ConfigError(f"patch size must be at least 16 pixels, got {self.patch_size}")
         if not (0 <= self.val_fraction < 1):
             raise ConfigError(f"validation fraction must be in [0, 1), got {self.val_fraction}")
+        if self.workers is not None and self.workers < 0:
+            raise ConfigError(f"workers must be 0 or more, got {self.workers}")
         if self.time_limit is not None and self.time_limit <= 0:
             raise ConfigError(f"time limit must be a positive number of minutes, got {self.time_limit}")
         from segcore.models import check_arguments

@@ -109,6 +109,11 @@ class Dist:
         return self.world_size > 1
 
     @property
+    def local_world_size(self) -> int:
+        """Processes of this job on this machine (torchrun's LOCAL_WORLD_SIZE), which share its cores."""
+        return int(os.environ.get("LOCAL_WORLD_SIZE", "1")) if self.active else 1
+
+    @property
     def is_main(self) -> bool:
         """Rank 0, the only process that writes files and reports progress."""
         return self.rank == 0

@@ -9,6 +9,7 @@ the run ends with status "stopped", not "completed", and the last and best check
 from __future__ import annotations
 
 import math
+import os
 import random
 import threading
 import time
@@ -147,10 +148,18 @@ class Trainer:
         sampler = RandomSampler(self.train_set, num_samples=len(self.train_set) * repeats,
                                 generator=self.generator)
         sampler = self.dist.shard_batches(sampler, cfg.batch_size)
+        workers = cfg.workers if cfg.workers is not None else self._auto_workers()
         self.loader = DataLoader(self.train_set, batch_size=cfg.batch_size, sampler=sampler,
-                                 num_workers=cfg.workers, drop_last=len(self.train_set) * repeats > cfg.batch_size,
-                                 pin_memory=self.runtime.device.type == "cuda",
-                                 persistent_workers=cfg.workers > 0)
+                                 num_workers=workers, drop_last=len(self.train_set) * repeats > cfg.batch_size,
+                                 pin_memory=self.runtime.device.type == "cuda", persistent_workers=workers > 0)
+
+    def _auto_workers(self) -> int:
+        """No loader processes on the CPU (they would take cores from the model, which is the bottleneck); on a
+        GPU the single-threaded crops and augmentation are the bottleneck, so up to 4 per process."""
+        if self.runtime.device.type != "cuda":
+            return 0
+        per_process = (os.cpu_count() or 1) // max(1, self.dist.local_world_size)
+        return max(0, min(4, per_process - 1))
 
     def _build_model(self, resume: dict | None) -> None:
         cfg = self.config

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One prepared run on a CUDA machine: what the GPU changes, in priority order, each step under its own time limit.
+#
+#   OUT=gpu_out bash bench/device_check.sh        # logs and bench_gpu.json land in $OUT
+#
+# Steps: the environment; the benchmark sections a GPU changes (training fp32 vs mixed precision per
+# architecture, 512x512 prediction, tiled 4096/8192, the ISBI accuracy guard); U-Net training with no loader
+# workers (is the input pipeline the bottleneck?); the core tests with CUDA visible (the GUI tests need a display
+# and PySide6); a one-minute ISBI training + eval; torchrun with one and with two processes on one GPU.
+# Real data: ../shared/data, or a copy carried in .devdata/ (linked into place when ../shared/data is absent).
+set -u
+OUT=${OUT:-device_out}
+PY=${PYTHON:-python3}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+if [ -d .devdata ] && [ ! -e ../shared/data ]; then mkdir -p ../shared && ln -s "$PWD/.devdata" ../shared/data; fi
+
+step() {  # step NAME SECONDS COMMAND...: full log in $OUT/NAME.log, its tail here
+    local name=$1 limit=$2 start rc
+    shift 2
+    start=$(date +%s)
+    echo "=== $name (limit ${limit}s): $*"
+    timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+    rc=$?
+    echo "=== $name rc=$rc in $(($(date +%s) - start))s"
+    tail -n 12 "$OUT/$name.log"
+}
+
+step env 60 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc; $PY -c '
+import sys, torch, torchvision
+print(sys.version.split()[0], torch.__version__, torchvision.__version__, torch.cuda.get_device_name(),
+      \"bf16:\", torch.cuda.is_bf16_supported())'"
+step bench 240 "$PY" -m bench --only train predict_512 tiled accuracy --json "$OUT/bench_gpu.json"
+step train_workers0 60 "$PY" -m bench.train_speed --quick --arch unet --workers 0
+step tests 150 "$PY" -m pytest -q -p no:cacheprovider -x --ignore=tests/gui -n 4 tests
+rm -rf /tmp/isbi_gpu
+step isbi 120 "$PY" bench/isbi_target.py --minutes 1 --out /tmp/isbi_gpu
+step torchrun 90 bash -c "
+set -x
+$PY -m segcore sample-data /tmp/tr_data --count 8 --size 256 &&
+$PY -m torch.distributed.run --nproc_per_node=1 -m segcore train /tmp/tr_data -e 2 -b 2 -q -o /tmp/tr_run1 &&
+ls /tmp/tr_run1;
+$PY -m torch.distributed.run --nproc_per_node=2 -m segcore train /tmp/tr_data -e 2 -b 2 -q -o /tmp/tr_run2;
+echo two-process-rc=\$?"
+echo "=== done"
