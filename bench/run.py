@@ -62,7 +62,7 @@ def machine() -> dict:
             "python": platform.python_version(), "commit": commit}
 
 
-def run(sections: list[str], quick: bool, root: Path) -> dict:
+def run(sections: list[str], quick: bool, root: Path, json_path: Path | None = None) -> dict:
     flag = ["--quick"] if quick else []
     report: dict = {"meta": {**machine(), "quick": quick, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                              "load_average_start": [round(x, 2) for x in os.getloadavg()],
@@ -89,8 +89,16 @@ def run(sections: list[str], quick: bool, root: Path) -> dict:
         elif name == "accuracy":
             report["accuracy"] = _section("bench.accuracy_guard", *(["--epochs", "2"] if quick else []))
         report["meta"].setdefault("section_s", {})[name] = round(time.perf_counter() - start, 1)
+        if json_path is not None:  # after every section, so a run cut short still leaves what it measured
+            _write(json_path, report)
     report["meta"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     return report
+
+
+def _write(path: Path, report: dict) -> None:
+    from segcore.atomic import write_text_atomic
+
+    write_text_atomic(path, json.dumps(report, indent=1) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,13 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick and not args.only:
         sections = [s for s in sections if s != "accuracy"]
     with tempfile.TemporaryDirectory(prefix="bench_") as tmp:
-        report = run(sections, args.quick, Path(tmp))
+        report = run(sections, args.quick, Path(tmp), Path(args.json) if args.json else None)
     print(table(report))
-    text = json.dumps(report, indent=1)
     if args.json:
-        from segcore.atomic import write_text_atomic
-
-        write_text_atomic(Path(args.json), text + "\n")
+        _write(Path(args.json), report)
     else:
-        print(text)
+        print(json.dumps(report, indent=1))
     return 0

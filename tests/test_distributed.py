@@ -37,7 +37,9 @@ REL_TOLERANCE = 0.05
 
 
 def _env() -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    # Two processes on the CPU (gloo) wherever the tests run: on a one-GPU machine NCCL would need a GPU per
+    # process, which segcore refuses with a message (seen on an H200).
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", CUDA_VISIBLE_DEVICES="")
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(name, None)
     return env

@@ -158,6 +158,28 @@ def test_time_limit_ends_the_run_as_completed(sample_dir, tmp_path):
     assert events[-1].status == "completed" and "time limit" in events[-1].message
 
 
+def test_time_limit_counts_validation_and_loading_not_only_steps(sample_dir, tmp_path, monkeypatch):
+    """On a GPU a step is milliseconds and validation, loading and saving are most of the wall time (seen on an
+    H200: a 1-minute budget ran 2 minutes). A budget smaller than one slow validation must end after epoch 1."""
+    import time
+
+    real = Trainer._validate
+
+    def slow_validate(self):
+        time.sleep(0.5)
+        return real(self)
+
+    monkeypatch.setattr(Trainer, "_validate", slow_validate)
+    events = run_all(Trainer(TrainConfig(data=str(sample_dir), epochs=50, out=str(tmp_path / "r"),
+                                         time_limit=0.4 / 60, **TINY)))
+    assert events[-1].status == "completed" and "after epoch 1" in events[-1].message, events[-1].message
+
+
+def test_bad_worker_count_is_a_config_error():
+    with pytest.raises(ConfigError, match="workers"):
+        TrainConfig(data=".", workers=-1).validate()
+
+
 def test_checkpoint_load_rejects_non_checkpoints(tmp_path):
     with pytest.raises(CheckpointError, match="no such"):
         ckpt.load(tmp_path / "missing.pt")

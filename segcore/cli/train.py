@@ -35,7 +35,8 @@ def register(sub) -> None:
                    help="peak learning rate of AdamW (default 1e-3; warm-up then cosine decay)")
     g.add_argument("-b", "--batch-size", type=int, default=4, help="images per batch (default 4)")
     g.add_argument("--time-limit", type=float, metavar="MIN",
-                   help="train for at most MIN minutes; the learning rate anneals over that time (-e caps epochs)")
+                   help="train for about MIN minutes of wall time, validation included; the learning rate anneals "
+                        "over that time (-e caps epochs)")
     g.add_argument("--seed", type=int, default=0, help="seed for the split, crops and initialisation (default 0)")
     g = p.add_argument_group("model")
     g.add_argument("--arch", default="unet", help="architecture (see `segcore models`; default unet)")

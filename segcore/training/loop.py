@@ -203,7 +203,9 @@ class Trainer:
         self.model.train()
         batches = len(self.loader)
         self._loss_sum, self._seen = 0.0, 0
+        self._clock = time.perf_counter()
         for i, (x, y) in enumerate(self.loader, start=1):
+            self._spend()  # waiting for the batch counts: on a GPU the input pipeline can be most of the time
             if self._agree_stop() or self.schedule.out_of_time():
                 return
             t0 = time.perf_counter()
@@ -223,10 +225,18 @@ class Trainer:
             self.scaler.step(self.optimizer)
             self.scaler.update()
             self.schedule.step += 1
-            self.schedule.elapsed_s += time.perf_counter() - t0
+            self._spend()
             self._loss_sum += value * count
             self._seen += count
             yield BatchEvent(epoch, i, batches, value, count / max(time.perf_counter() - t0, 1e-9))
+            self._clock = time.perf_counter()  # the consumer's time between batches is not the run's
+        self._spend()
+
+    def _spend(self) -> None:
+        """Add the wall time since the clock was last read to the time budget's account."""
+        now = time.perf_counter()
+        self.schedule.elapsed_s += now - self._clock
+        self._clock = now
 
     @property
     def _epoch_loss(self) -> float:
@@ -268,7 +278,9 @@ class Trainer:
                     yield from self._save(last_path, "last", epoch - 1)
                     yield self._done("stopped", f"stopped by request during epoch {epoch}", epoch - 1)
                     return
-                yield from self._finish_epoch(epoch, time.perf_counter() - t0, best_path, last_path)
+                train_s, self._clock = time.perf_counter() - t0, time.perf_counter()
+                yield from self._finish_epoch(epoch, train_s, best_path, last_path)
+                self._spend()  # validation and checkpoints count towards --time-limit too
                 if self.schedule.out_of_time():
                     yield self._done("completed", f"reached the time limit of {self.config.time_limit:g} min "
                                                   f"after epoch {epoch}", epoch)
