@@ -83,6 +83,8 @@ class Session(QObject):
         self.specChanged.emit()
         for message in warnings[:3]:
             self.message.emit(message)
+        if removed := _remove_stale_temporaries(folder, samples):
+            self.message.emit(f"removed {len(removed)} unfinished temporary file(s) left by an interrupted save")
         self.select(0)
 
     # -- images -------------------------------------------------------------------------------------------------
@@ -308,3 +310,12 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror or exc}"
     return str(exc)
+
+
+def _remove_stale_temporaries(folder: Path, samples: list[layout.Sample]) -> list[Path]:
+    """Clean the temporaries of saves that were killed, in every folder this session may write masks to."""
+    from segcore.atomic import remove_stale_temporaries
+
+    folders = {folder} | {new_mask_path(s, folder).parent for s in samples} | {
+        s.mask.parent for s in samples if s.mask is not None}
+    return [path for f in sorted(folders) for path in remove_stale_temporaries(f)]

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +33,28 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+
+
+# What ``atomic_path`` names its temporaries: ".STEM." + mkstemp's 8 random characters + ".tmp" + the suffix.
+_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp(\.[^.]+)?$")
+STALE_AFTER_S = 3600.0  # younger temporaries may belong to a write still in flight (another process)
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, older_than_s: float = STALE_AFTER_S) -> list[Path]:
+    """Delete the temporaries that killed atomic writes left in ``folder``; returns what was removed.
+
+    Only files named as :func:`atomic_path` names them and untouched for ``older_than_s`` are removed; the
+    target files themselves were never touched by the interrupted write.
+    """
+    removed = []
+    cutoff = time.time() - older_than_s
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            with contextlib.suppress(OSError):
+                if _TEMPORARY.match(entry.name) and entry.is_file() and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
 
 
 def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> None:

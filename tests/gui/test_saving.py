@@ -1,4 +1,4 @@
-"""No lost work: a save killed midway leaves a whole file; painting a 4096 x 4096 mask redraws only its region."""
+"""No lost work: a save killed midway leaves a whole file (its temporary is cleaned later); painting a 4096 x 4096 mask redraws only its region."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtWidgets import QApplication
 
+from app.session import Session
 from segcore.data import io, layout
 
 from .conftest import drag
@@ -38,7 +41,7 @@ while True:
 """
 
 
-def test_save_killed_midway_leaves_a_whole_mask(tmp_path):
+def test_save_killed_midway_leaves_a_whole_mask(qapp, tmp_path):
     folder = tmp_path / "kill"
     io.write_image(folder / "images" / "big.png", np.zeros((1024, 1024), np.uint8))
     target = folder / "masks" / "big.png"
@@ -66,6 +69,18 @@ def test_save_killed_midway_leaves_a_whole_mask(tmp_path):
     assert mid_write >= 1, "no kill landed during a write; the test proved nothing"
     # Leftover temporary files of killed writes are hidden and never taken for masks.
     assert [s.mask for s in layout.find_samples(folder)] == [target]
+    # Opening the folder cleans them up once they are too old to be a write still in flight.
+    leftovers = sorted((folder / "masks").glob(".*"))
+    for path in leftovers:
+        os.utime(path, (time.time() - 7200,) * 2)
+    fd, in_flight = tempfile.mkstemp(prefix=".big.", suffix=".tmp.png", dir=folder / "masks")  # as atomic_path
+    os.close(fd)
+    session, messages = Session(autosave_ms=0), []
+    session.message.connect(messages.append)
+    session.open_folder(folder)
+    assert sorted((folder / "masks").glob(".*")) == [Path(in_flight)]
+    assert any(f"removed {len(leftovers)} unfinished temporary" in m for m in messages), messages
+    assert session.mask is not None and session.mask.shape == (1024, 1024)
 
 
 def test_stroke_on_4096_image_redraws_only_touched_region(qtbot, window, tmp_path):
