@@ -64,8 +64,10 @@ class MaskLayer(QGraphicsItem):
         self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
 
     def set_colors(self, colors: list[tuple[int, int, int]], show_background: bool) -> None:
-        self._lut = render.mask_lut(colors, show_background)
-        self.redraw()
+        lut = render.mask_lut(colors, show_background)
+        if not np.array_equal(lut, self._lut):  # unchanged on every image switch: skip a full recolour
+            self._lut = lut
+            self.redraw()
 
     def set_outline(self, outline: bool) -> None:
         if outline != self._outline:

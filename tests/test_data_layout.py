@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -186,3 +187,24 @@ def test_real_crf_examples_with_index_masks(crf_examples_dir, tmp_path):
         np.testing.assert_array_equal(mask == IGNORE_INDEX, raw == 0)  # black scribble gaps are unlabelled
         assert 0 < (mask == IGNORE_INDEX).mean() < 0.5
         np.testing.assert_array_equal(mask[raw > 0], raw[raw > 0] - 1)
+
+
+@pytest.mark.parametrize("raw,bad", [(np.array([[0, -1]], np.int32), "[-1]"),
+                                     (np.array([[0, 70000]], np.int64), "[70000]"),
+                                     (np.array([[0, 3, 255]], np.uint16), "[3]")])
+def test_decode_names_negative_huge_and_unknown_values(raw, bad):
+    """Negative values once indexed the lookup table from its end and became a class; huge ones sized it."""
+    with pytest.raises(DataError, match=re.escape(f"mask values {bad} are not in the class list")):
+        ClassSpec(["bg", "fg"], [0, 255]).decode(raw)
+
+
+def test_encode_round_trips_and_widens_only_when_needed():
+    spec = ClassSpec(["bg", "fg"], [0, 255])
+    mask = np.array([[0, 1, IGNORE_INDEX]], np.uint8)
+    encoded = spec.encode(mask)
+    assert encoded.dtype == np.uint8 and spec.unlabelled == 254 and (spec.decode(encoded) == mask).all()
+    wide = ClassSpec(["bg", "fg"], [0, 1000])
+    assert wide.encode(np.array([[0, 1]], np.uint8)).dtype == np.uint16
+    assert wide.encode(np.array([[0, 0]], np.uint8)).dtype == np.uint8
+    with pytest.raises(DataError, match="0..65535"):
+        ClassSpec(["bg", "fg"], [0, 70000])

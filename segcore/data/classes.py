@@ -21,6 +21,7 @@ from segcore.errors import DataError
 
 IGNORE_INDEX = 255
 CLASSES_FILE = "classes.json"
+MAX_FILE_VALUE = 65535  # masks are 8- or 16-bit files
 
 # Distinct, colour-blind friendly defaults (Okabe-Ito, then tab10-like); background is transparent-black.
 DEFAULT_COLORS = [
@@ -53,6 +54,8 @@ class ClassSpec:
             raise DataError(f"class list has {len(self.names)} names but {len(self.values)} values")
         if len(self.names) < 2:
             raise DataError("a class list needs at least two classes (background and one more)")
+        if any(not 0 <= int(v) <= MAX_FILE_VALUE for v in [*self.values, *filter(None, [self.unlabelled])]):
+            raise DataError(f"class values must be 0..{MAX_FILE_VALUE} (8- or 16-bit masks), got {self.values}")
         if len(set(self.values)) != len(self.values):
             raise DataError(f"class values must be distinct, got {self.values}")
         if self.unlabelled is not None and self.unlabelled in self.values:
@@ -70,23 +73,32 @@ class ClassSpec:
     # -- encoding ---------------------------------------------------------------------------------------------
     def decode(self, raw: np.ndarray, source: str = "mask") -> np.ndarray:
         """File values -> class indices (uint8, IGNORE_INDEX for unlabelled). Raises DataError on stray values."""
-        lut = np.full(max(int(raw.max(initial=0)) + 1, 256), -1, dtype=np.int16)
+        if raw.dtype.kind not in "ui":
+            raise DataError(f"{source}: mask must hold integers, got {raw.dtype}")
+        top = int(raw.max(initial=0))
+        if raw.dtype.kind == "i" and int(raw.min(initial=0)) < 0:
+            self._stray(raw[raw < 0], source)
+        if top > MAX_FILE_VALUE:
+            self._stray(raw[raw > MAX_FILE_VALUE], source)
+        lut = np.full(max(top + 1, 256), -1, dtype=np.int16)
         for index, value in enumerate(self.values):
             lut[value] = index
         if self.unlabelled is not None:
             lut[self.unlabelled] = IGNORE_INDEX
-        if raw.dtype.kind not in "ui":
-            raise DataError(f"{source}: mask must hold integers, got {raw.dtype}")
-        out = lut[raw.astype(np.int64)]
+        out = lut[raw]  # indexing with the file's own dtype: no int64 copy of a 16-megapixel mask
         if (out < 0).any():
-            bad = sorted(set(np.unique(raw[out < 0]).tolist()))[:10]
-            allowed = self.values + ([self.unlabelled] if self.unlabelled is not None else [])
-            raise DataError(f"{source}: mask values {bad} are not in the class list {allowed}")
+            self._stray(raw[out < 0], source)
         return out.astype(np.uint8)
 
+    def _stray(self, values: np.ndarray, source: str) -> None:
+        bad = np.unique(values)[:10].tolist()
+        allowed = self.values + ([self.unlabelled] if self.unlabelled is not None else [])
+        raise DataError(f"{source}: mask values {bad} are not in the class list {allowed}")
+
     def encode(self, mask: np.ndarray) -> np.ndarray:
-        """Class indices -> file values (uint8 or uint16). Unlabelled pixels need an ``unlabelled`` value."""
-        lut = np.zeros(256, dtype=np.int64)
+        """Class indices -> file values (uint8, or uint16 when a value needs it). Unlabelled pixels need an
+        ``unlabelled`` value."""
+        lut = np.zeros(256, dtype=np.uint16)
         for index, value in enumerate(self.values):
             lut[index] = value
         if (mask == IGNORE_INDEX).any():
@@ -94,8 +106,7 @@ class ClassSpec:
                 self.unlabelled = self.free_value()
             lut[IGNORE_INDEX] = self.unlabelled
         out = lut[mask]
-        dtype = np.uint8 if out.max(initial=0) < 256 else np.uint16
-        return out.astype(dtype)
+        return out.astype(np.uint8) if out.max(initial=0) < 256 else out
 
     def free_value(self) -> int:
         """A file value usable for "unlabelled" that no class uses (255 unless taken)."""
