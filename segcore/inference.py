@@ -9,6 +9,7 @@ uses, so scores during training match prediction.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,6 @@ from segcore.data.preprocess import (
     match_channels,
     resize_image_to,
     scaled_size,
-    to_unit,
     unit_limits,
 )
 from segcore.device import Runtime, for_inference, resolve
@@ -66,6 +66,24 @@ def sliding_window(model, image: torch.Tensor, runtime: Runtime, num_classes: in
     return probs
 
 
+def resize_rows(probs: torch.Tensor, height: int, width: int, rows: int = 256) -> Iterator[tuple[int, torch.Tensor]]:
+    """``(y, band)`` pieces of ``F.interpolate(probs[None], (height, width), mode="bilinear")[0]``, top to bottom.
+
+    Each band is ``rows`` output rows: blended from the two source rows each maps to (the same coordinates as
+    PyTorch's ``align_corners=False``), then resized across. Memory is one band, not ``K x height x width``.
+    """
+    k, src_h, _ = probs.shape
+    scale = src_h / height
+    for y in range(0, height, rows):
+        dst = torch.arange(y, min(y + rows, height), dtype=torch.float32)
+        src = ((dst + 0.5) * scale - 0.5).clamp_min(0)
+        top = src.long()
+        weight = (src - top)[None, :, None]
+        band = probs[:, top] * (1 - weight) + probs[:, (top + 1).clamp_max(src_h - 1)] * weight
+        yield y, torch.nn.functional.interpolate(band[None], size=(band.shape[1], width), mode="bilinear",
+                                                 align_corners=False)[0]
+
+
 class _TileNormaliser:
     """Normalised ``(C, h, w)`` tiles cut from an image as stored, with no full-size float32 copy.
 
@@ -77,6 +95,10 @@ class _TileNormaliser:
         self.image = np.asarray(match_channels(image, channels))
         self.mean, self.std = mean, std
         self.limits = unit_limits(self.image)
+
+    def unit_channel(self, c: int) -> np.ndarray:
+        """Channel ``c`` of the whole image scaled to [0, 1] as ``to_unit`` scales it, ``(H, W)`` float32."""
+        return apply_unit(self.image[..., c], None if self.limits is None else self.limits[c:c + 1])[..., 0]
 
     def __call__(self, y: int, x: int, h: int, w: int) -> torch.Tensor:
         unit = apply_unit(self.image[y:y + h, x:x + w], self.limits)
@@ -107,22 +129,21 @@ class Predictor:
         self.tile, self.overlap = tile, overlap
 
     def prepare(self, image: np.ndarray) -> torch.Tensor:
-        """(H,W,C) image as stored -> normalised (C,h,w) tensor at the training scale."""
-        unit = to_unit(match_channels(image, self.in_channels))
-        h, w = unit.shape[:2]
-        if self.scale != 1.0:
-            unit = resize_image_to(unit, scaled_size(h, w, self.scale))
-        unit = (unit - self.mean) / self.std
-        return torch.from_numpy(np.ascontiguousarray(unit.transpose(2, 0, 1)))
+        """(H,W,C) image as stored -> normalised (C,h,w) tensor at the training scale.
+
+        One channel at a time, so a large image never has a float32 copy of all its channels at full size.
+        """
+        source = _TileNormaliser(image, self.in_channels, self.mean, self.std)
+        size = scaled_size(*source.image.shape[:2], self.scale)
+        out = torch.empty((self.in_channels, *size), dtype=torch.float32)
+        for c in range(self.in_channels):
+            plane = resize_image_to(source.unit_channel(c), size)
+            out[c] = torch.from_numpy((plane - self.mean[c]) / self.std[c])
+        return out
 
     def predict_proba(self, image: np.ndarray) -> np.ndarray:
         """Class probabilities ``(K, H, W)`` float32 at the input's original size."""
         h, w = image.shape[:2]
-        if self.scale != 1.0:  # resized as a whole, then tiled, then the probabilities resized back
-            probs = sliding_window(self.model, self.prepare(image), self.runtime, self.spec.num_classes,
-                                   self.tile, self.overlap)
-            return torch.nn.functional.interpolate(probs[None], size=(h, w), mode="bilinear",
-                                                   align_corners=False)[0].numpy()
         probs = np.empty((self.spec.num_classes, h, w), dtype=np.float32)
 
         def keep(y: int, band: torch.Tensor) -> None:
@@ -134,11 +155,9 @@ class Predictor:
     def predict(self, image: np.ndarray) -> np.ndarray:
         """Class indices ``uint8 (H, W)`` at the input's original size.
 
-        Equals ``predict_proba(image).argmax(0)`` but holds one band of tiles' probabilities at a time, so an
-        8192x8192 image needs the image, the mask and a few tiles' worth of memory, not ``K x H x W`` floats.
+        Equals ``predict_proba(image).argmax(0)`` but holds one band of probabilities at a time, so an 8192x8192
+        image needs the image, the mask and a few tiles' worth of memory, not ``K x H x W`` floats.
         """
-        if self.scale != 1.0:
-            return self.predict_proba(image).argmax(axis=0).astype(np.uint8)
         mask = np.empty(image.shape[:2], dtype=np.uint8)
 
         def keep(y: int, band: torch.Tensor) -> None:
@@ -148,7 +167,20 @@ class Predictor:
         return mask
 
     @torch.inference_mode()
+    def _run_scaled(self, image: np.ndarray, emit) -> None:
+        """A checkpoint trained at ``scale`` != 1 sees the image resized as a whole (resizing needs neighbours
+        across tile borders); its probabilities are resized back to the image's size a band of rows at a time."""
+        probs = sliding_window(self.model, self.prepare(image), self.runtime, self.spec.num_classes, self.tile,
+                               self.overlap)
+        for y, band in resize_rows(probs, *image.shape[:2]):
+            emit(y, band)
+
+    @torch.inference_mode()
     def _run(self, image: np.ndarray, emit) -> None:
+        """Hand ``emit(y, band)`` the ``(K, rows, W)`` probabilities of each finished band of rows, top to bottom."""
+        if self.scale != 1.0:
+            self._run_scaled(image, emit)
+            return
         normalise = _TileNormaliser(image, self.in_channels, self.mean, self.std)
         h, w = normalise.image.shape[:2]
 

@@ -53,7 +53,10 @@ def apply_unit(image: np.ndarray, limits: list[tuple[float, float]] | None) -> n
     """Scale ``image`` (or a tile of it) to float32 [0, 1] with limits from :func:`unit_limits`."""
     image = _as_hwc(image)
     if limits is None:
-        return image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
+        out = image.astype(np.float32)
+        if image.dtype == np.uint8:
+            out /= 255.0  # in place: no second full-size float copy
+        return out
     out = np.empty(image.shape, dtype=np.float32)
     for c, (lo, hi) in enumerate(limits):
         out[..., c] = np.clip((_finite(image[..., c]) - lo) / (hi - lo), 0.0, 1.0) if hi > lo else 0.0
