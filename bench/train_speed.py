@@ -79,7 +79,7 @@ def measure_arch(data: Path, out: Path, arch: str, repeats: int, warmup: int = 2
     cpu_fp32, cpu_fast = (statistics.median(cpu[k]) for k in ("fp32", "fast"))
     return {"fp32_img_s": round(BATCH / fp32, 3), "fast_img_s": round(BATCH / fast, 3),
             "speedup": round(fp32 / fast, 2), "speedup_cpu_time": round(cpu_fp32 / cpu_fast, 2),
-            "fast_mode": trainers["fast"].runtime.describe(), "workers": trainers["fast"].loader.num_workers,
+            "fast_mode": trainers["fast"].runtime.describe(), "workers": trainers["fast"].workers,
             "batch_s": {k: [round(t, 3) for t in v] for k, v in times.items()}}
 
 

@@ -175,6 +175,24 @@ def test_time_limit_counts_validation_and_loading_not_only_steps(sample_dir, tmp
     assert events[-1].status == "completed" and "after epoch 1" in events[-1].message, events[-1].message
 
 
+def test_loader_workers_train_and_end_with_the_run(sample_dir, tmp_path):
+    """Worker processes (the default on GPUs) give the same kind of run and do not outlive it while the
+    Trainer is still referenced (the window keeps its last job)."""
+    import multiprocessing
+
+    trainer = Trainer(TrainConfig(data=str(sample_dir), epochs=2, out=str(tmp_path / "r"), workers=2, **TINY))
+    events = run_all(trainer)
+    assert events[-1].status == "completed" and trainer.workers == 2
+    assert sum(isinstance(e, EpochEvent) for e in events) == 2
+    assert not multiprocessing.active_children()
+
+
+def test_auto_workers_are_none_on_the_cpu(sample_dir, tmp_path):
+    trainer = Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(tmp_path / "r"), device="cpu", **TINY))
+    run_all(trainer)
+    assert trainer.workers == 0
+
+
 def test_bad_worker_count_is_a_config_error():
     with pytest.raises(ConfigError, match="workers"):
         TrainConfig(data=".", workers=-1).validate()

@@ -148,7 +148,7 @@ class Trainer:
         sampler = RandomSampler(self.train_set, num_samples=len(self.train_set) * repeats,
                                 generator=self.generator)
         sampler = self.dist.shard_batches(sampler, cfg.batch_size)
-        workers = cfg.workers if cfg.workers is not None else self._auto_workers()
+        self.workers = workers = cfg.workers if cfg.workers is not None else self._auto_workers()
         self.loader = DataLoader(self.train_set, batch_size=cfg.batch_size, sampler=sampler,
                                  num_workers=workers, drop_last=len(self.train_set) * repeats > cfg.batch_size,
                                  pin_memory=self.runtime.device.type == "cuda", persistent_workers=workers > 0)
@@ -326,6 +326,7 @@ class Trainer:
 
     def _done(self, status: str, message: str, epochs_done: int) -> DoneEvent:
         self.dist.barrier()  # under torchrun, rank 0's files are complete before any rank reports
+        self.loader = None  # persistent loader workers (GPU runs) end with the run, not when the Trainer is freed
         best, last = self.out_dir / "best.pt", self.out_dir / "last.pt"
         return DoneEvent(status, message, str(self.out_dir), str(best) if best.exists() else None,
                          str(last) if last.exists() else None, epochs_done)
