@@ -23,7 +23,10 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
-    os.close(fd)
+    try:  # mkstemp makes the file owner-only; give it the mode a plain open() would, or the replaced file's
+        os.fchmod(fd, _mode_for(target))
+    finally:
+        os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
@@ -55,6 +58,28 @@ def remove_stale_temporaries(folder: str | os.PathLike, older_than_s: float = ST
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))
     return removed
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits ``target`` should end with: its own when it exists (a mask shared with a group stays
+    shared), else what ``open()`` would create under the process umask."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    try:  # Linux says it without changing it (os.umask can only be read by setting it, which races threads)
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> None:

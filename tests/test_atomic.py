@@ -40,3 +40,19 @@ def test_only_old_temporaries_named_like_ours_are_removed(tmp_path):
 
 def test_missing_folder_removes_nothing(tmp_path):
     assert remove_stale_temporaries(tmp_path / "nope") == []
+
+
+def test_new_files_get_the_umask_mode_and_replaced_files_keep_theirs(tmp_path):
+    """mkstemp makes owner-only files: every mask saved from the window used to become unreadable to the group."""
+    previous = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.txt"
+        write_text_atomic(fresh, "x")
+        assert fresh.stat().st_mode & 0o777 == 0o644
+        shared = tmp_path / "shared.png"
+        shared.write_bytes(b"old")
+        shared.chmod(0o664)
+        write_text_atomic(shared, "new")
+        assert shared.stat().st_mode & 0o777 == 0o664 and shared.read_text() == "new"
+    finally:
+        os.umask(previous)
