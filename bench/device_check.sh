@@ -4,9 +4,10 @@
 #   OUT=gpu_out bash bench/device_check.sh        # logs and bench_gpu.json land in $OUT
 #
 # Steps: the environment; the benchmark sections a GPU changes (training fp32 vs mixed precision per
-# architecture, 512x512 prediction, tiled 4096/8192, the ISBI accuracy guard); U-Net training with no loader
-# workers (is the input pipeline the bottleneck?); the core tests with CUDA visible (the GUI tests need a display
-# and PySide6); a one-minute ISBI training + eval; torchrun with one and with two processes on one GPU.
+# architecture, 512x512 and tiled 4096/8192 prediction on the GPU, the ISBI accuracy guard); the core tests with
+# CUDA visible (the GUI tests need a display and PySide6); a one-minute ISBI training + eval; torchrun with one
+# process, and with two on a one-GPU machine (which segcore refuses with a message).
+# First run (H200, 2026-11-27): the whole script needs ~10 minutes; see docs/performance.md.
 # Real data: ../shared/data, or a copy carried in .devdata/ (linked into place when ../shared/data is absent).
 set -u
 OUT=${OUT:-device_out}
@@ -30,9 +31,8 @@ step env 60 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version --f
 import sys, torch, torchvision
 print(sys.version.split()[0], torch.__version__, torchvision.__version__, torch.cuda.get_device_name(),
       \"bf16:\", torch.cuda.is_bf16_supported())'"
-step bench 240 "$PY" -m bench --only train predict_512 tiled accuracy --json "$OUT/bench_gpu.json"
-step train_workers0 60 "$PY" -m bench.train_speed --quick --arch unet --workers 0
-step tests 150 "$PY" -m pytest -q -p no:cacheprovider -x --ignore=tests/gui -n 4 tests
+step bench 300 "$PY" -m bench --device cuda --only train predict_512 tiled accuracy --json "$OUT/bench_gpu.json"
+step tests 200 "$PY" -m pytest -q -p no:cacheprovider --ignore=tests/gui -n 4 tests
 rm -rf /tmp/isbi_gpu
 step isbi 120 "$PY" bench/isbi_target.py --minutes 1 --out /tmp/isbi_gpu
 step torchrun 90 bash -c "

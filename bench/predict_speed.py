@@ -5,7 +5,7 @@ repeats after a warm-up, fast and float32 alternating. The process time is the w
 ``python -m segcore predict -m CKPT -i IMAGE -o OUT`` from start to exit (imports, checkpoint, decode, predict,
 write), median over repeats after one warm-up run; its CPU seconds are reported too.
 
-    python -m bench.predict_speed [--quick]
+    python -m bench.predict_speed [--quick] [--device cpu|cuda]
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ def test_image(size: int = SIZE) -> np.ndarray:
     return np.clip((0.7 * blobs + 0.3 * rng.random((size, size, 3))) * 255, 0, 255).astype(np.uint8)
 
 
-def model_time(checkpoint: Path, repeats: int) -> dict:
+def model_time(checkpoint: Path, repeats: int, device: str = "cpu") -> dict:
     from segcore.inference import Predictor
 
     image = test_image()
-    predictors = {"fast": Predictor(checkpoint, device="cpu", fast=True),
-                  "fp32": Predictor(checkpoint, device="cpu", fast=False)}
+    predictors = {"fast": Predictor(checkpoint, device=device, fast=True),
+                  "fp32": Predictor(checkpoint, device=device, fast=False)}
     times: dict[str, list[float]] = {k: [] for k in predictors}
     for p in predictors.values():
         p.predict(image)  # warm-up: oneDNN builds its kernels on first use
@@ -52,12 +52,13 @@ def model_time(checkpoint: Path, repeats: int) -> dict:
             "fast_mode": predictors["fast"].runtime.describe(), "mask_agreement_fast_vs_fp32": round(agree, 5)}
 
 
-def process_time(checkpoint: Path, root: Path, repeats: int) -> dict:
+def process_time(checkpoint: Path, root: Path, repeats: int, device: str = "cpu") -> dict:
     from segcore.data.io import write_image
 
     image = root / "predict_512.png"
     write_image(image, test_image())
     args = ["-m", "segcore", "predict", "-m", str(checkpoint), "-i", str(image), "-o", str(root / "mask.png")]
+    args += ["-c"] if device == "cpu" else []  # on a GPU machine the CPU figure stays a CPU figure
     runs = [run_python(args) for _ in range(repeats + 1)][1:]  # the first warms the file cache
     failed = [r for r in runs if r["rc"] != 0]
     if failed:
@@ -71,18 +72,20 @@ def process_time(checkpoint: Path, root: Path, repeats: int) -> dict:
             "unneeded_imports": heavy}
 
 
-def measure(quick: bool, root: Path) -> dict:
+def measure(quick: bool, root: Path, device: str = "cpu") -> dict:
     """The ``predict_512`` section: U-Net at its default width."""
     checkpoint = write_checkpoint(root / "unet_default.pt", "unet")
-    return {**model_time(checkpoint, 3 if quick else 7), **process_time(checkpoint, root, 2 if quick else 5)}
+    return {**model_time(checkpoint, 3 if quick else 7, device),
+            **process_time(checkpoint, root, 2 if quick else 5, device)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--device", default="cpu", help="cpu (the targets' figures) or cuda")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_predict_") as tmp:
-        print(json.dumps(measure(args.quick, Path(tmp)), indent=1))
+        print(json.dumps(measure(args.quick, Path(tmp), args.device), indent=1))
 
 
 if __name__ == "__main__":

@@ -62,8 +62,9 @@ def machine() -> dict:
             "python": platform.python_version(), "commit": commit}
 
 
-def run(sections: list[str], quick: bool, root: Path, json_path: Path | None = None) -> dict:
+def run(sections: list[str], quick: bool, root: Path, json_path: Path | None = None, device: str = "cpu") -> dict:
     flag = ["--quick"] if quick else []
+    where = ["--device", device]  # prediction sections; training always uses the trainer's own choice
     report: dict = {"meta": {**machine(), "quick": quick, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                              "load_average_start": [round(x, 2) for x in os.getloadavg()],
                              "command": "python -m bench " + " ".join(sys.argv[1:])}}
@@ -79,9 +80,9 @@ def run(sections: list[str], quick: bool, root: Path, json_path: Path | None = N
             report["train_peak_rss_mb"] = peak["peak_rss_mb"]
             report["train_peak_run_s"] = peak["wall_s"]
         elif name == "predict_512":
-            report["predict_512"] = _section("bench.predict_speed", *flag)
+            report["predict_512"] = _section("bench.predict_speed", *flag, *where)
         elif name == "tiled":
-            report["tiled"] = _section("bench.tiled", *flag)
+            report["tiled"] = _section("bench.tiled", *flag, *where)
         elif name == "crf_512":
             report["crf_512"] = crf_section(quick)
         elif name == "gui":
@@ -110,12 +111,14 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"run only these sections ({', '.join(SECTIONS)})")
     parser.add_argument("--skip", nargs="+", choices=SECTIONS, default=[], metavar="SECTION",
                         help="leave these sections out")
+    parser.add_argument("--device", default="cpu",
+                        help="where predict_512 and tiled run: cpu (default; the targets are CPU figures) or cuda")
     args = parser.parse_args(argv)
     sections = [s for s in (args.only or SECTIONS) if s not in args.skip]
     if args.quick and not args.only:
         sections = [s for s in sections if s != "accuracy"]
     with tempfile.TemporaryDirectory(prefix="bench_") as tmp:
-        report = run(sections, args.quick, Path(tmp), Path(args.json) if args.json else None)
+        report = run(sections, args.quick, Path(tmp), Path(args.json) if args.json else None, args.device)
     print(table(report))
     if args.json:
         _write(Path(args.json), report)

@@ -39,10 +39,10 @@ def big_image(size: int) -> np.ndarray:
     return image
 
 
-def child(size: int, checkpoint: str) -> None:
+def child(size: int, checkpoint: str, device: str = "cpu") -> None:
     from segcore.inference import Predictor
 
-    predictor = Predictor(checkpoint, device="cpu")
+    predictor = Predictor(checkpoint, device=device)
     predictor.predict(big_image(1024))  # warm-up
     image = big_image(size)
     before = (_vm_hwm_kb(os.getpid()) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
@@ -54,13 +54,13 @@ def child(size: int, checkpoint: str) -> None:
                       "fast_mode": predictor.runtime.describe(), "tile": predictor.tile}))
 
 
-def measure(quick: bool, root: Path, sizes: tuple[int, ...] | None = None) -> dict:
+def measure(quick: bool, root: Path, sizes: tuple[int, ...] | None = None, device: str = "cpu") -> dict:
     """The ``tiled`` section, keyed by image side, plus the time ratio between the two sizes."""
     sizes = sizes or (QUICK_SIZES if quick else SIZES)
     checkpoint = write_checkpoint(root / "unet_default.pt", "unet")
     report: dict = {}
     for size in sizes:
-        result = run_python(["-m", "bench.tiled", "--child", str(size), str(checkpoint)])
+        result = run_python(["-m", "bench.tiled", "--child", str(size), str(checkpoint), "--device", device])
         if result["rc"] != 0:
             raise RuntimeError(f"tiled {size}: {result['stderr'].strip()[-300:]}")
         report[str(size)] = {**last_json(result["stdout"]), "peak_rss_mb": round(result["peak_rss_mb"], 1)}
@@ -75,13 +75,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", type=int, nargs=2)
+    parser.add_argument("--device", default="cpu", help="cpu (the targets' figures) or cuda")
     parser.add_argument("--child", nargs=2, metavar=("SIZE", "CHECKPOINT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(int(args.child[0]), args.child[1])
+        child(int(args.child[0]), args.child[1], args.device)
         return
     with tempfile.TemporaryDirectory(prefix="bench_tiled_") as tmp:
-        print(json.dumps(measure(args.quick, Path(tmp), tuple(args.sizes) if args.sizes else None), indent=1))
+        sizes = tuple(args.sizes) if args.sizes else None
+        print(json.dumps(measure(args.quick, Path(tmp), sizes, args.device), indent=1))
 
 
 if __name__ == "__main__":
