@@ -1,0 +1,49 @@
+"""Bad input met through the window: each is reported (dialog or status line), no edit is lost, the window goes on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from .conftest import click_action, drag, make_folder
+
+pytestmark = pytest.mark.gui
+
+
+def key(qtbot, window, k, modifier=Qt.KeyboardModifier.NoModifier):
+    qtbot.keyClick(window.canvas, k, modifier)
+
+
+@pytest.mark.parametrize("content", [
+    b"\xff\xfe\x00 not text",  # a binary or truncated file
+    json.dumps({"names": ["bg", "cell"], "values": [0, 255], "colors": [[0, 0, 0]] * 3}).encode(),
+    json.dumps({"names": ["bg", "cell"], "values": [0, 255], "colors": [[0, 0], [300, -5, 3]]}).encode(),
+], ids=["not-utf8", "too-many-colours", "bad-colours"])
+def test_a_broken_class_list_is_refused_and_the_open_folder_kept(qtbot, window, tmp_path, monkeypatch,
+                                                                 isolated_settings, content):
+    good = make_folder(tmp_path / "good")
+    bad = make_folder(tmp_path / "bad")
+    (bad / "classes.json").write_bytes(content)
+    assert window.open_folder(good)
+    drag(qtbot, window, [(40.5, 40.5), (45.5, 40.5)])
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(bad))
+    click_action(qtbot, window, "openFolderAction")
+    title, text = isolated_settings[-1]
+    assert title == "Cannot open folder" and "classes.json" in text
+    assert window.session.folder == good.resolve() and window.session.mask[40, 42] == 1
+    window.files.step(1)  # the painted mask saves with the class list of the folder still open
+    assert window.session.index == 1 and window.session.unsaved_count() == 0
+
+
+def test_a_class_list_with_missing_colours_gets_default_ones(qtbot, window, folder):
+    (folder / "classes.json").write_text(json.dumps({"names": ["bg", "cell", "other"], "values": [0, 255, 128],
+                                                     "colors": [[0, 0, 0]]}))
+    assert window.open_folder(folder)
+    assert window.palette_panel.list.count() == 3 and len(set(window.session.spec.colors)) == 3
+    qtbot.keyClick(window.canvas, Qt.Key.Key_2)
+    drag(qtbot, window, [(40.5, 40.5)])
+    window.files.step(1)
+    assert window.session.unsaved_count() == 0
