@@ -47,3 +47,19 @@ def test_a_class_list_with_missing_colours_gets_default_ones(qtbot, window, fold
     drag(qtbot, window, [(40.5, 40.5)])
     window.files.step(1)
     assert window.session.unsaved_count() == 0
+
+
+@pytest.mark.parametrize("content", [b"", b"\x89PNG\r\n\x1a\n\x00\x00"], ids=["0-byte", "truncated"])
+def test_pgdown_steps_on_from_an_unreadable_first_image(qtbot, window, folder, content):
+    (folder / "images" / "img_0.png").write_bytes(content)
+    assert window.open_folder(folder)
+    assert "img_0.png" in window.statusBar().currentMessage() and window.canvas.image_item.pixmap().isNull()
+    assert window.files.tree.currentItem().text(0) == "img_0.png"
+    window.canvas.setFocus()
+    drag(qtbot, window, [(5.5, 5.5), (9.5, 5.5)])  # nothing to paint on: ignored
+    key(qtbot, window, Qt.Key.Key_PageDown)
+    assert window.session.index == 1 and window.session.image is not None
+    key(qtbot, window, Qt.Key.Key_PageUp)
+    assert window.session.index == 0 and window.files.tree.currentItem().text(0) == "img_0.png"
+    key(qtbot, window, Qt.Key.Key_PageDown)
+    assert window.session.index == 1
