@@ -63,3 +63,30 @@ def test_pgdown_steps_on_from_an_unreadable_first_image(qtbot, window, folder, c
     assert window.session.index == 0 and window.files.tree.currentItem().text(0) == "img_0.png"
     key(qtbot, window, Qt.Key.Key_PageDown)
     assert window.session.index == 1
+
+
+def test_closing_with_many_unsaveable_masks_reports_them_in_one_dialog(qtbot, window, tmp_path, isolated_settings,
+                                                                      monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    folder = make_folder(tmp_path, count=5, masks=False)
+    assert window.open_folder(folder)
+    (folder / "masks").write_text("a file where the masks folder should be")  # as a read-only folder: saves fail
+    window.canvas.setFocus()
+    for _ in range(5):
+        drag(qtbot, window, [(5.5, 5.5)])
+        key(qtbot, window, Qt.Key.Key_PageDown)
+    assert window.session.unsaved_count() == 5
+    shown = len(isolated_settings)
+    answers = [QMessageBox.StandardButton.Save, QMessageBox.StandardButton.Cancel]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: isolated_settings.append(a[1:3]) or (
+        answers.pop(0) if answers else QMessageBox.StandardButton.Discard))
+    window.close()
+    titles = [title for title, _text in isolated_settings[shown:]]
+    assert titles == ["Unsaved masks", "Mask not saved", "Masks not saved"]
+    assert "5 masks not saved" in isolated_settings[shown + 1][1]
+    assert window.isVisible() and window.session.unsaved_count() == 5  # kept in memory
+    (folder / "masks").unlink()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Save)
+    window.close()
+    assert not window.isVisible() and len(list((folder / "masks").glob("*.png"))) == 5
