@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
@@ -90,3 +91,19 @@ def test_closing_with_many_unsaveable_masks_reports_them_in_one_dialog(qtbot, wi
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Save)
     window.close()
     assert not window.isVisible() and len(list((folder / "masks").glob("*.png"))) == 5
+
+
+def test_compare_does_not_score_against_a_mask_that_could_not_be_read(qtbot, window, folder):
+    from segcore.data import io
+
+    from .test_train_flow import TIMEOUT, SlowPredictor, click
+
+    io.write_mask(folder / "masks" / "img_0.png", np.zeros((5, 5), np.uint8), window.session.spec)  # wrong size
+    assert window.open_folder(folder)
+    assert window.session.locked_reason  # shown as an empty placeholder mask, editing off
+    jobs = window.jobs
+    jobs.prediction._on_loaded(SlowPredictor(pause=0))
+    click(qtbot, jobs.prediction_panel.crf)
+    qtbot.waitUntil(lambda: jobs.compare.crf is not None and not jobs.compare.busy(), timeout=TIMEOUT)
+    assert jobs.compare.raw_scores is None and jobs.compare.crf_scores is None  # not Dice 0 "vs. your annotation"
+    assert "No annotation" in jobs.compare_view.raw_score.text()
