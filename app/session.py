@@ -257,31 +257,44 @@ class Session(QObject):
     def save(self) -> bool:
         """Write the current mask if it changed; True when nothing is left unsaved for it."""
         self._finish_edit()
+        error = self._save_current()
+        if error is not None:
+            self.error.emit(f"mask not saved: {error}")
+        return error is None
+
+    def _save_current(self) -> str | None:
+        """Write the current mask if it changed; the reason when that failed."""
         if not self._dirty or self.mask is None:
-            return True
+            return None
         try:
             self._write(self.index, self.mask)
         except (DataError, OSError) as exc:
-            self.error.emit(f"mask not saved: {_describe(exc)}")
-            return False
+            return _describe(exc)
         self._dirty = False
         self.stateChanged.emit(self.index, self.state(self.index).value)
-        return True
+        return None
 
     def save_all(self) -> bool:
-        """Save the current mask and any kept in memory; True when everything is on disk."""
-        ok = self.save()
+        """Save the current mask and any kept in memory; True when everything is on disk.
+
+        Failures are reported once, not once per mask (each report is a dialog in the window).
+        """
+        self._finish_edit()
+        errors = [error] if (error := self._save_current()) is not None else []
         for image, mask in list(self._unsaved.items()):
             index = next(i for i, s in enumerate(self.samples) if s.image == image)
             try:
                 self._write(index, mask)
             except (DataError, OSError) as exc:
-                self.error.emit(f"mask not saved: {_describe(exc)}")
-                ok = False
+                errors.append(_describe(exc))
                 continue
             del self._unsaved[image]
             self.stateChanged.emit(index, self.state(index).value)
-        return ok
+        if len(errors) == 1:
+            self.error.emit(f"mask not saved: {errors[0]}")
+        elif errors:
+            self.error.emit(f"{len(errors)} masks not saved; the first: {errors[0]}")
+        return not errors
 
     def discard_unsaved(self) -> None:
         """Forget edits not yet on disk (the user chose to close without saving)."""

@@ -186,12 +186,13 @@ class MainWindow(QMainWindow):
     # -- image --------------------------------------------------------------------------------------------------
     def _on_image(self, index: int) -> None:
         s = self.session
+        if 0 <= s.index < len(s.samples):
+            self.files.set_current(s.index)  # also an unreadable image: PgDown/PgUp step on from it
         if index < 0 or s.image is None:
             self.canvas.set_image(None)
             self.image_label.setText("")
             self._update_title()
             return
-        self.files.set_current(index)
         self.display.set_image(s.image)
         if (s.mask == IGNORE_INDEX).any():
             self.view_panel.background.setChecked(True)  # sparse mask: show labelled background apart

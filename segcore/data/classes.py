@@ -62,9 +62,15 @@ class ClassSpec:
             raise DataError(f"unlabelled value {self.unlabelled} is also a class value")
         if len(self.names) > 255:
             raise DataError("at most 255 classes are supported")
-        if not self.colors:
-            self.colors = [default_color(i) for i in range(len(self.names))]
-        self.colors = [tuple(int(c) for c in col) for col in self.colors]
+        if len(self.colors) > len(self.names):
+            raise DataError(f"class list has {len(self.names)} names but {len(self.colors)} colours")
+        colors = [*self.colors, *(default_color(i) for i in range(len(self.colors), len(self.names)))]
+        try:
+            self.colors = [tuple(int(c) for c in col) for col in colors]
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"class colours must be (r, g, b) triples of 0..255, got {colors}") from exc
+        if any(len(col) != 3 or not all(0 <= c <= 255 for c in col) for col in self.colors):
+            raise DataError(f"class colours must be (r, g, b) triples of 0..255, got {self.colors}")
 
     @property
     def num_classes(self) -> int:
@@ -146,8 +152,12 @@ class ClassSpec:
             return None
         try:
             return cls.from_dict(json.loads(path.read_text()))
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise DataError(f"{path}: not valid JSON ({exc})") from exc
+        except OSError as exc:
+            raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+        except DataError as exc:
+            raise DataError(f"{path}: {exc}") from exc
 
     @classmethod
     def infer(cls, values: set[int]) -> ClassSpec:
