@@ -179,3 +179,28 @@ def test_isbi_train_and_predict(isbi_dir, tmp_path):
     segcore("predict", "-m", ck, "-i", isbi_dir / "images" / "29.png", "-o", tmp_path / "29.png")
     mask = np.array(Image.open(tmp_path / "29.png"))
     assert mask.shape == (512, 512) and set(np.unique(mask)) <= {0, 255}
+
+
+def test_predict_refuses_to_overwrite_its_input(trained, tmp_path):
+    _, best = trained
+    image = tmp_path / "cells.png"
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(image)
+    before = image.read_bytes()
+    assert_one_line_error(segcore("predict", "-m", best, "-i", image, "-o", image, check=False),
+                          "cells.png", "input")
+    assert_one_line_error(segcore("predict", "-m", best, "-i", image, "-o", tmp_path, check=False),
+                          "cells.png", "input")  # -o FOLDER names the output after the input: the same file
+    assert_one_line_error(segcore("predict", "-m", best, "-i", tmp_path, "-o", tmp_path, check=False),
+                          "cells.png", "input")  # a folder into itself
+    assert image.read_bytes() == before
+
+
+def test_predict_folder_refuses_two_images_with_one_output(trained, tmp_path):
+    _, best = trained
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(folder / "a.png")
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(folder / "a.tif")
+    proc = segcore("predict", "-m", best, "-i", folder, "-o", tmp_path / "out", check=False)
+    assert_one_line_error(proc, "a.png", "a.tif")
+    assert not (tmp_path / "out").exists()
