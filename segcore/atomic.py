@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from segcore.errors import OutputError
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
@@ -21,8 +23,11 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     The temporary name keeps the target's suffix so that libraries that pick a format by extension still work.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+    try:
+        make_folder(target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+    except OSError as exc:
+        raise output_error(target, exc) from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -30,9 +35,32 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         with open(tmp_path, "rb+") as fh:  # flush to disk before the rename makes it visible
             os.fsync(fh.fileno())
         os.replace(tmp_path, target)
+    except OutputError:
+        raise
+    except OSError as exc:  # disk full, quota, target is a folder: name the target, not the temporary
+        raise output_error(target, exc) from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+
+
+def make_folder(folder: str | os.PathLike) -> None:
+    """``mkdir -p`` that raises :class:`OutputError` (one line naming the folder) when it cannot."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(folder, exc) from exc
+
+
+def output_error(target: Path, exc: OSError) -> OutputError:
+    """A one-line :class:`OutputError` for an OSError met while writing ``target``."""
+    if isinstance(exc, OutputError):
+        return exc
+    blocker = next((p for p in (target, *target.parents) if p.exists() and not p.is_dir()), None)
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) and blocker is not None and blocker != target:
+        return OutputError(f"cannot write {target}: {blocker} is a file, not a folder")
+    return OutputError(f"cannot write {target}: {exc.strerror or exc}")
 
 
 # What ``atomic_path`` names its temporaries: ".STEM." + mkstemp's 8 random characters + ".tmp" + the suffix.

@@ -40,3 +40,31 @@ def test_only_old_temporaries_named_like_ours_are_removed(tmp_path):
 
 def test_missing_folder_removes_nothing(tmp_path):
     assert remove_stale_temporaries(tmp_path / "nope") == []
+
+
+def test_unwritable_folder_raises_one_line_output_error_naming_the_target(tmp_path, monkeypatch):
+    import tempfile
+
+    import pytest
+
+    from segcore.errors import OutputError, SegcoreError
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".a.x1y2z3w4.tmp.txt"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(OutputError) as info:
+        write_text_atomic(tmp_path / "a.txt", "new")
+    assert isinstance(info.value, SegcoreError) and isinstance(info.value, OSError)  # old OSError handlers still work
+    assert str(info.value) == f"cannot write {tmp_path / 'a.txt'}: Permission denied"
+
+
+def test_failed_write_in_the_body_names_the_target(tmp_path):
+    import pytest
+
+    from segcore.errors import OutputError
+
+    with pytest.raises(OutputError, match="a.txt: No space left"):
+        with atomic_path(tmp_path / "a.txt"):
+            raise OSError(28, "No space left on device")
+    assert list(tmp_path.iterdir()) == []

@@ -204,3 +204,22 @@ def test_predict_folder_refuses_two_images_with_one_output(trained, tmp_path):
     proc = segcore("predict", "-m", best, "-i", folder, "-o", tmp_path / "out", check=False)
     assert_one_line_error(proc, "a.png", "a.tif")
     assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_output_is_one_line(trained, tmp_path):
+    """A file where a folder should be (as a read-only folder or a full disk): one line naming it, no traceback."""
+    data, best = trained
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    image = next((data / "images").iterdir())
+    assert_one_line_error(segcore("predict", "-m", best, "-i", image, "-o", blocker / "m.png", check=False),
+                          "cannot write", "afile")
+    assert_one_line_error(segcore("predict", "-m", best, "-i", data / "images", "-o", blocker / "sub",
+                                  check=False), "cannot write", "afile")
+    assert_one_line_error(segcore("eval", "-m", best, data, "-q", "--json", blocker / "s.json", check=False),
+                          "cannot write", "afile")
+    assert_one_line_error(segcore("sample-data", blocker, "--count", "1", "--size", "32", check=False),
+                          "cannot write", "afile")
+    proc = segcore("train", data, "-e", "1", "-o", blocker / "run", *TINY_TRAIN, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "cannot write" in proc.stderr.splitlines()[-1] and "afile" in proc.stderr.splitlines()[-1]

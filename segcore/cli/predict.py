@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from segcore.cli.crf import add_param_arguments, params_from_args
-from segcore.errors import DataError, SegcoreError
+from segcore.errors import DataError, OutputError, SegcoreError
 
 
 def register(sub) -> None:
@@ -134,6 +134,8 @@ def run(args) -> int:
     for image_path, out in jobs:
         try:
             print(predict_one(predictor, image_path, out, args))
+        except OutputError:  # read-only folder, full disk: every later image would fail the same way
+            raise
         except SegcoreError as exc:
             if total == 1:
                 raise
