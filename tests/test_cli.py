@@ -223,3 +223,11 @@ def test_unwritable_output_is_one_line(trained, tmp_path):
     proc = segcore("train", data, "-e", "1", "-o", blocker / "run", *TINY_TRAIN, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "cannot write" in proc.stderr.splitlines()[-1] and "afile" in proc.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("device", ["bogus", "mps", "cuda:x"])
+def test_unknown_device_is_one_line(trained, tmp_path, device):
+    data, best = trained
+    assert_one_line_error(segcore("train", data, "-e", "1", "--device", device, "-o", tmp_path / "r", *TINY_TRAIN,
+                                  check=False), device, "cuda")
+    assert_one_line_error(segcore("eval", "-m", best, data, "-q", "--device", device, check=False), device)
