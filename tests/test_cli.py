@@ -231,3 +231,9 @@ def test_unknown_device_is_one_line(trained, tmp_path, device):
     assert_one_line_error(segcore("train", data, "-e", "1", "--device", device, "-o", tmp_path / "r", *TINY_TRAIN,
                                   check=False), device, "cuda")
     assert_one_line_error(segcore("eval", "-m", best, data, "-q", "--device", device, check=False), device)
+
+
+def test_negative_seed_is_one_line(trained, tmp_path):
+    data, _ = trained
+    assert_one_line_error(segcore("train", data, "-e", "1", "--seed", "-1", "-o", tmp_path / "r", *TINY_TRAIN,
+                                  check=False), "seed", "-1")
