@@ -237,3 +237,16 @@ def test_negative_seed_is_one_line(trained, tmp_path):
     data, _ = trained
     assert_one_line_error(segcore("train", data, "-e", "1", "--seed", "-1", "-o", tmp_path / "r", *TINY_TRAIN,
                                   check=False), "seed", "-1")
+
+
+def test_checkpoint_whose_weights_do_not_fit_is_one_line(trained, tmp_path):
+    import torch
+
+    _, best = trained
+    data = torch.load(best, weights_only=True)
+    data["in_channels"] = 1  # e.g. edited by hand or written by a buggy tool: weights for 3 channels
+    torch.save(data, tmp_path / "odd.pt")
+    image = tmp_path / "i.png"
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(image)
+    assert_one_line_error(segcore("predict", "-m", tmp_path / "odd.pt", "-i", image, check=False),
+                          "odd.pt", "do not fit")
