@@ -250,3 +250,15 @@ def test_checkpoint_whose_weights_do_not_fit_is_one_line(trained, tmp_path):
     Image.fromarray(np.zeros((32, 32), np.uint8)).save(image)
     assert_one_line_error(segcore("predict", "-m", tmp_path / "odd.pt", "-i", image, check=False),
                           "odd.pt", "do not fit")
+
+
+def test_crf_refuses_to_overwrite_its_input(tmp_path):
+    image = tmp_path / "cells.png"
+    Image.fromarray(np.full((24, 24, 3), 90, np.uint8)).save(image)
+    probs = tmp_path / "p.npy"
+    np.save(probs, np.full((2, 24, 24), 0.5, np.float32))
+    before = image.read_bytes()
+    assert_one_line_error(segcore("crf", "-i", image, "-p", probs, "-o", image, check=False), "cells.png", "input")
+    assert_one_line_error(segcore("crf", "-i", image, "-p", probs, "-o", tmp_path / "m.png",
+                                  "--save-probabilities", probs, check=False), "p.npy", "input")
+    assert image.read_bytes() == before
