@@ -6,9 +6,11 @@ A crash or kill at any moment leaves either the old file or the new one, never a
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
-import tempfile
+import secrets
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,11 +27,9 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     target = Path(target)
     try:
         make_folder(target.parent)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+        tmp_path = _create_temporary(target)
     except OSError as exc:
         raise output_error(target, exc) from exc
-    os.close(fd)
-    tmp_path = Path(tmp)
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:  # flush to disk before the rename makes it visible
@@ -42,6 +42,23 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+
+
+def _create_temporary(target: Path) -> Path:
+    """A new empty file beside ``target``, created as ``open()`` would create it (mode 0o666 less the umask,
+    not mkstemp's 0o600, which left every mask and checkpoint unreadable to the group); a file it replaces
+    passes on its mode."""
+    for _ in range(100):
+        tmp = target.parent / f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
+        return tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(target))
 
 
 def make_folder(folder: str | os.PathLike) -> None:
@@ -63,7 +80,7 @@ def output_error(target: Path, exc: OSError) -> OutputError:
     return OutputError(f"cannot write {target}: {exc.strerror or exc}")
 
 
-# What ``atomic_path`` names its temporaries: ".STEM." + mkstemp's 8 random characters + ".tmp" + the suffix.
+# What ``atomic_path`` names its temporaries: ".STEM." + 8 random characters + ".tmp" + the suffix.
 _TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp(\.[^.]+)?$")
 STALE_AFTER_S = 3600.0  # younger temporaries may belong to a write still in flight (another process)
 
