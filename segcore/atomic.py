@@ -6,12 +6,16 @@ A crash or kill at any moment leaves either the old file or the new one, never a
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
-import tempfile
+import secrets
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from segcore.errors import OutputError
 
 
 @contextlib.contextmanager
@@ -21,24 +25,62 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     The temporary name keeps the target's suffix so that libraries that pick a format by extension still work.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
-    try:  # mkstemp makes the file owner-only; give it the mode a plain open() would, or the replaced file's
-        os.fchmod(fd, _mode_for(target))
-    finally:
-        os.close(fd)
-    tmp_path = Path(tmp)
+    try:
+        make_folder(target.parent)
+        tmp_path = _create_temporary(target)
+    except OSError as exc:
+        raise output_error(target, exc) from exc
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:  # flush to disk before the rename makes it visible
             os.fsync(fh.fileno())
         os.replace(tmp_path, target)
+    except OutputError:
+        raise
+    except OSError as exc:  # disk full, quota, target is a folder: name the target, not the temporary
+        raise output_error(target, exc) from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
 
 
-# What ``atomic_path`` names its temporaries: ".STEM." + mkstemp's 8 random characters + ".tmp" + the suffix.
+def _create_temporary(target: Path) -> Path:
+    """A new empty file beside ``target``, created as ``open()`` would create it (mode 0o666 less the umask,
+    not mkstemp's 0o600, which left every mask and checkpoint unreadable to the group); a file it replaces
+    passes on its mode."""
+    for _ in range(100):
+        tmp = target.parent / f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
+        return tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(target))
+
+
+def make_folder(folder: str | os.PathLike) -> None:
+    """``mkdir -p`` that raises :class:`OutputError` (one line naming the folder) when it cannot."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(folder, exc) from exc
+
+
+def output_error(target: Path, exc: OSError) -> OutputError:
+    """A one-line :class:`OutputError` for an OSError met while writing ``target``."""
+    if isinstance(exc, OutputError):
+        return exc
+    blocker = next((p for p in (target, *target.parents) if p.exists() and not p.is_dir()), None)
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) and blocker is not None and blocker != target:
+        return OutputError(f"cannot write {target}: {blocker} is a file, not a folder")
+    return OutputError(f"cannot write {target}: {exc.strerror or exc}")
+
+
+# What ``atomic_path`` names its temporaries: ".STEM." + 8 random characters + ".tmp" + the suffix.
 _TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp(\.[^.]+)?$")
 STALE_AFTER_S = 3600.0  # younger temporaries may belong to a write still in flight (another process)
 
@@ -58,28 +100,6 @@ def remove_stale_temporaries(folder: str | os.PathLike, older_than_s: float = ST
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))
     return removed
-
-
-def _mode_for(target: Path) -> int:
-    """The permission bits ``target`` should end with: its own when it exists (a mask shared with a group stays
-    shared), else what ``open()`` would create under the process umask."""
-    try:
-        return target.stat().st_mode & 0o7777
-    except OSError:
-        return 0o666 & ~_umask()
-
-
-def _umask() -> int:
-    try:  # Linux says it without changing it (os.umask can only be read by setting it, which races threads)
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> None:

@@ -56,8 +56,8 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
     return data
 
 
-def build_model(data: dict):
-    """Rebuild the model a checkpoint describes and load its weights."""
+def build_model(data: dict, source: str | os.PathLike | None = None):
+    """Rebuild the model a checkpoint describes and load its weights; ``source`` (the file) names it in errors."""
     from segcore.data.classes import ClassSpec
     from segcore.models import create_model
 
@@ -66,5 +66,7 @@ def build_model(data: dict):
     try:
         model.load_state_dict(data["model"])
     except RuntimeError as exc:
-        raise CheckpointError(f"checkpoint weights do not fit a {data['arch']} model: {str(exc)[:200]}") from exc
+        detail = " ".join(str(exc).split())  # torch lists one mismatch a line; the CLI prints one line
+        where = f"{source}: " if source is not None else ""
+        raise CheckpointError(f"{where}checkpoint weights do not fit a {data['arch']} model: {detail[:200]}") from exc
     return model

@@ -15,6 +15,13 @@ class DataError(SegcoreError):
     """An image, mask or folder cannot be used (missing, corrupt, wrong size, bad values, empty)."""
 
 
+class OutputError(SegcoreError, OSError):
+    """An output file or folder cannot be written (read-only, a file in the way, disk full).
+
+    Also an OSError, so callers that already catch OSError around writes keep working.
+    """
+
+
 class CheckpointError(SegcoreError):
     """A file is not a usable checkpoint (not one, corrupt, incompatible)."""
 

@@ -118,7 +118,7 @@ class Predictor:
         self.path = Path(checkpoint_path)
         data = ckpt.load(self.path)
         self.runtime = resolve(device, fast)
-        self.model = for_inference(ckpt.build_model(data), self.runtime)
+        self.model = for_inference(ckpt.build_model(data, self.path), self.runtime)
         self.spec = ClassSpec.from_dict(data["classes"])
         self.in_channels = int(data["in_channels"])
         self.scale = float(data["scale"])

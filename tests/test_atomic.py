@@ -42,17 +42,41 @@ def test_missing_folder_removes_nothing(tmp_path):
     assert remove_stale_temporaries(tmp_path / "nope") == []
 
 
-def test_new_files_get_the_umask_mode_and_replaced_files_keep_theirs(tmp_path):
-    """mkstemp makes owner-only files: every mask saved from the window used to become unreadable to the group."""
-    previous = os.umask(0o022)
+def test_unwritable_folder_raises_one_line_output_error_naming_the_target(tmp_path, monkeypatch):
+    import pytest
+
+    from segcore import atomic
+    from segcore.errors import OutputError, SegcoreError
+
+    def refuse(target):  # what a read-only folder does (root, running the tests, may write anywhere)
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".a.x1y2z3w4.tmp.txt"))
+
+    monkeypatch.setattr(atomic, "_create_temporary", refuse)
+    with pytest.raises(OutputError) as info:
+        write_text_atomic(tmp_path / "a.txt", "new")
+    assert isinstance(info.value, SegcoreError) and isinstance(info.value, OSError)  # old OSError handlers still work
+    assert str(info.value) == f"cannot write {tmp_path / 'a.txt'}: Permission denied"
+
+
+def test_failed_write_in_the_body_names_the_target(tmp_path):
+    import pytest
+
+    from segcore.errors import OutputError
+
+    with pytest.raises(OutputError, match="a.txt: No space left"):
+        with atomic_path(tmp_path / "a.txt"):
+            raise OSError(28, "No space left on device")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_written_files_get_the_usual_permissions_not_mkstemps_private_ones(tmp_path):
+    umask = os.umask(0o022)
     try:
-        fresh = tmp_path / "fresh.txt"
-        write_text_atomic(fresh, "x")
-        assert fresh.stat().st_mode & 0o777 == 0o644
-        shared = tmp_path / "shared.png"
-        shared.write_bytes(b"old")
-        shared.chmod(0o664)
-        write_text_atomic(shared, "new")
-        assert shared.stat().st_mode & 0o777 == 0o664 and shared.read_text() == "new"
+        write_text_atomic(tmp_path / "new.txt", "x")
+        assert (tmp_path / "new.txt").stat().st_mode & 0o777 == 0o644  # as open() would create it
+        (tmp_path / "kept.txt").write_text("old")
+        os.chmod(tmp_path / "kept.txt", 0o640)
+        write_text_atomic(tmp_path / "kept.txt", "new")
+        assert (tmp_path / "kept.txt").stat().st_mode & 0o777 == 0o640  # a replaced file keeps its mode
     finally:
-        os.umask(previous)
+        os.umask(umask)

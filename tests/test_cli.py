@@ -179,3 +179,86 @@ def test_isbi_train_and_predict(isbi_dir, tmp_path):
     segcore("predict", "-m", ck, "-i", isbi_dir / "images" / "29.png", "-o", tmp_path / "29.png")
     mask = np.array(Image.open(tmp_path / "29.png"))
     assert mask.shape == (512, 512) and set(np.unique(mask)) <= {0, 255}
+
+
+def test_predict_refuses_to_overwrite_its_input(trained, tmp_path):
+    _, best = trained
+    image = tmp_path / "cells.png"
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(image)
+    before = image.read_bytes()
+    assert_one_line_error(segcore("predict", "-m", best, "-i", image, "-o", image, check=False),
+                          "cells.png", "input")
+    assert_one_line_error(segcore("predict", "-m", best, "-i", image, "-o", tmp_path, check=False),
+                          "cells.png", "input")  # -o FOLDER names the output after the input: the same file
+    assert_one_line_error(segcore("predict", "-m", best, "-i", tmp_path, "-o", tmp_path, check=False),
+                          "cells.png", "input")  # a folder into itself
+    assert image.read_bytes() == before
+
+
+def test_predict_folder_refuses_two_images_with_one_output(trained, tmp_path):
+    _, best = trained
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(folder / "a.png")
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(folder / "a.tif")
+    proc = segcore("predict", "-m", best, "-i", folder, "-o", tmp_path / "out", check=False)
+    assert_one_line_error(proc, "a.png", "a.tif")
+    assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_output_is_one_line(trained, tmp_path):
+    """A file where a folder should be (as a read-only folder or a full disk): one line naming it, no traceback."""
+    data, best = trained
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    image = next((data / "images").iterdir())
+    assert_one_line_error(segcore("predict", "-m", best, "-i", image, "-o", blocker / "m.png", check=False),
+                          "cannot write", "afile")
+    assert_one_line_error(segcore("predict", "-m", best, "-i", data / "images", "-o", blocker / "sub",
+                                  check=False), "cannot write", "afile")
+    assert_one_line_error(segcore("eval", "-m", best, data, "-q", "--json", blocker / "s.json", check=False),
+                          "cannot write", "afile")
+    assert_one_line_error(segcore("sample-data", blocker, "--count", "1", "--size", "32", check=False),
+                          "cannot write", "afile")
+    proc = segcore("train", data, "-e", "1", "-o", blocker / "run", *TINY_TRAIN, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "cannot write" in proc.stderr.splitlines()[-1] and "afile" in proc.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("device", ["bogus", "mps", "cuda:x"])
+def test_unknown_device_is_one_line(trained, tmp_path, device):
+    data, best = trained
+    assert_one_line_error(segcore("train", data, "-e", "1", "--device", device, "-o", tmp_path / "r", *TINY_TRAIN,
+                                  check=False), device, "cuda")
+    assert_one_line_error(segcore("eval", "-m", best, data, "-q", "--device", device, check=False), device)
+
+
+def test_negative_seed_is_one_line(trained, tmp_path):
+    data, _ = trained
+    assert_one_line_error(segcore("train", data, "-e", "1", "--seed", "-1", "-o", tmp_path / "r", *TINY_TRAIN,
+                                  check=False), "seed", "-1")
+
+
+def test_checkpoint_whose_weights_do_not_fit_is_one_line(trained, tmp_path):
+    import torch
+
+    _, best = trained
+    data = torch.load(best, weights_only=True)
+    data["in_channels"] = 1  # e.g. edited by hand or written by a buggy tool: weights for 3 channels
+    torch.save(data, tmp_path / "odd.pt")
+    image = tmp_path / "i.png"
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(image)
+    assert_one_line_error(segcore("predict", "-m", tmp_path / "odd.pt", "-i", image, check=False),
+                          "odd.pt", "do not fit")
+
+
+def test_crf_refuses_to_overwrite_its_input(tmp_path):
+    image = tmp_path / "cells.png"
+    Image.fromarray(np.full((24, 24, 3), 90, np.uint8)).save(image)
+    probs = tmp_path / "p.npy"
+    np.save(probs, np.full((2, 24, 24), 0.5, np.float32))
+    before = image.read_bytes()
+    assert_one_line_error(segcore("crf", "-i", image, "-p", probs, "-o", image, check=False), "cells.png", "input")
+    assert_one_line_error(segcore("crf", "-i", image, "-p", probs, "-o", tmp_path / "m.png",
+                                  "--save-probabilities", probs, check=False), "p.npy", "input")
+    assert image.read_bytes() == before

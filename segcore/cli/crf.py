@@ -68,7 +68,13 @@ def run(args: argparse.Namespace) -> int:
 
     from segcore import compare, crf, crf_inputs
     from segcore.data import io
+    from segcore.errors import DataError
 
+    inputs = {Path(p).resolve(): p for p in (args.image, args.probabilities, args.labels) if p}
+    for out in (args.output, args.compare, args.save_probabilities):
+        if out and Path(out).resolve() in inputs:
+            raise DataError(f"{out}: is an input of this command; writing it would overwrite it (choose another "
+                            "output name)")
     image = io.read_image(args.image)
     if args.labels:
         labels, spec = crf_inputs.read_label_mask(args.labels, unlabelled=args.unlabelled)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from segcore.cli.crf import add_param_arguments, params_from_args
-from segcore.errors import DataError, SegcoreError
+from segcore.errors import DataError, OutputError, SegcoreError
 
 
 def register(sub) -> None:
@@ -51,11 +51,27 @@ def _jobs(args) -> list[tuple[Path, Path]]:
         out_dir = Path(args.output) if args.output else src.with_name(src.name + "_masks")
         if out_dir.exists() and not out_dir.is_dir():
             raise DataError(f"{out_dir}: exists and is not a folder (a folder input needs an output folder)")
-        return [(p, out_dir / f"{p.stem}.png") for p in images]
+        return _check_outputs([(p, out_dir / f"{p.stem}.png") for p in images])
     out = Path(args.output) if args.output else src.with_name(f"{src.stem}_mask.png")
     if out.is_dir():
         out = out / f"{src.stem}.png"
-    return [(src, out.with_suffix(".png") if out.suffix.lower() != ".png" else out)]
+    return _check_outputs([(src, out.with_suffix(".png") if out.suffix.lower() != ".png" else out)])
+
+
+def _check_outputs(jobs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
+    """Refuse, before any work, a mask that would overwrite an input image or another image's mask."""
+    inputs = {image.resolve(): image for image, _ in jobs}
+    seen: dict[Path, Path] = {}
+    for image, out in jobs:
+        key = out.resolve()
+        if key in inputs:
+            raise DataError(f"{out}: is the input image {inputs[key]}; predicting would overwrite it "
+                            "(choose another -o)")
+        if key in seen:
+            raise DataError(f"{seen[key]} and {image} would both be written to {out}; rename one or predict "
+                            "them separately")
+        seen[key] = image
+    return jobs
 
 
 def _sidecar(out: Path, tag: str, suffix: str = ".png") -> Path:
@@ -118,6 +134,8 @@ def run(args) -> int:
     for image_path, out in jobs:
         try:
             print(predict_one(predictor, image_path, out, args))
+        except OutputError:  # read-only folder, full disk: every later image would fail the same way
+            raise
         except SegcoreError as exc:
             if total == 1:
                 raise

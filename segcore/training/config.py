@@ -54,6 +54,8 @@ class TrainConfig:
             raise ConfigError(f"validation fraction must be in [0, 1), got {self.val_fraction}")
         if self.workers is not None and self.workers < 0:
             raise ConfigError(f"workers must be 0 or more, got {self.workers}")
+        if not (0 <= self.seed < 2**32):
+            raise ConfigError(f"seed must be in [0, 2**32), got {self.seed}")
         if self.time_limit is not None and self.time_limit <= 0:
             raise ConfigError(f"time limit must be a positive number of minutes, got {self.time_limit}")
         from segcore.models import check_arguments

@@ -21,6 +21,7 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler
 
 from segcore import checkpoint as ckpt
+from segcore.atomic import make_folder
 from segcore.data.dataset import SegmentationDataset, compute_stats
 from segcore.data.layout import find_samples, load_class_spec, split_samples
 from segcore.device import resolve
@@ -266,7 +267,7 @@ class Trainer:
         """
         yield from self._setup()
         if self.dist.is_main:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
+            make_folder(self.out_dir)
             records.write_run_files(self.out_dir, self.config, self.train_samples, self.val_samples)
         best_path, last_path = self.out_dir / "best.pt", self.out_dir / "last.pt"
         epoch = self.start_epoch
