@@ -71,7 +71,7 @@ class Session(QObject):
         folder = Path(folder).expanduser().resolve()
         warnings: list[str] = []
         samples = layout.find_samples(folder, warnings)
-        spec = layout.load_class_spec(folder, samples)
+        spec = layout.load_class_spec(folder, samples, warnings)
         if not self.save_all():
             raise DataError("unsaved masks of the current folder could not be written; save or discard them first")
         self.folder, self.samples, self.spec = folder, samples, spec

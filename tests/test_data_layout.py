@@ -208,3 +208,26 @@ def test_encode_round_trips_and_widens_only_when_needed():
     assert wide.encode(np.array([[0, 0]], np.uint8)).dtype == np.uint8
     with pytest.raises(DataError, match="0..65535"):
         ClassSpec(["bg", "fg"], [0, 70000])
+
+
+def _folder_with_masks(root, mask_values):
+    for i, values in enumerate(mask_values):
+        _img(root / "images" / f"m{i}.png")
+        _mask(root / "masks" / f"m{i}.png", values=values)
+    return find_samples(root)
+
+
+def test_binary_masks_beside_odd_ones_are_warned_about(tmp_path):
+    """Four 0/255 masks and one of 0/7: 255 becomes "unlabelled" and the foreground of four masks vanishes."""
+    samples = _folder_with_masks(tmp_path, [(0, 255)] * 4 + [(0, 7)])
+    warnings = []
+    spec = load_class_spec(tmp_path, samples, warnings)
+    assert spec.unlabelled == 255
+    assert len(warnings) == 1 and "masks disagree: 4 hold only 0/255" in warnings[0] and "m4.png: [7]" in warnings[0]
+
+
+@pytest.mark.parametrize("mask_values", [[(0, 255)] * 3, [(0, 1, 255), (0, 2, 255), (0, 1)]])
+def test_consistent_masks_give_no_warning(tmp_path, mask_values):
+    warnings = []
+    load_class_spec(tmp_path, _folder_with_masks(tmp_path, mask_values), warnings)
+    assert warnings == []

@@ -13,7 +13,7 @@ from segcore.data.io import read_image
 from segcore.errors import CheckpointError, ConfigError, DataError
 from segcore.inference import Predictor
 from segcore.training.config import TrainConfig
-from segcore.training.events import BatchEvent, CheckpointEvent, DoneEvent, EpochEvent
+from segcore.training.events import BatchEvent, CheckpointEvent, DoneEvent, EpochEvent, LogEvent
 from segcore.training.loop import Trainer
 
 TINY = dict(arch_kwargs={"width": 4, "depth": 2}, patch_size=48, batch_size=2, lr=5e-3)
@@ -191,6 +191,18 @@ def test_auto_workers_are_none_on_the_cpu(sample_dir, tmp_path):
     trainer = Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(tmp_path / "r"), device="cpu", **TINY))
     run_all(trainer)
     assert trainer.workers == 0
+
+
+def test_training_reports_masks_that_disagree(sample_dir, tmp_path):
+    from PIL import Image
+
+    odd = sample_dir / "masks" / sorted(p.name for p in (sample_dir / "masks").iterdir())[0]
+    (sample_dir / "classes.json").unlink()
+    mask = np.asarray(Image.open(odd))
+    Image.fromarray(np.where(mask > 0, 7, 0).astype(np.uint8)).save(odd)
+    events = list(Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(tmp_path / "r"), **TINY)).run())
+    logs = [e.message for e in events if isinstance(e, LogEvent)]
+    assert any(m.startswith("warning: masks disagree") and odd.name in m for m in logs), logs
 
 
 def test_bad_worker_count_is_a_config_error():

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from segcore.atomic import write_text_atomic
-from segcore.data.classes import ClassSpec
+from segcore.data.classes import CLASSES_FILE, ClassSpec
 from segcore.data.io import is_image_file, read_image, read_mask, read_mask_raw
 from segcore.errors import ConfigError, DataError
 
@@ -161,16 +161,32 @@ def create_txt(folder: str | os.PathLike) -> list[Path]:
     return written
 
 
-def load_class_spec(folder: str | os.PathLike, samples: list[Sample]) -> ClassSpec:
-    """The folder's ``classes.json``, or a spec inferred from the union of values in the samples' masks."""
+def load_class_spec(folder: str | os.PathLike, samples: list[Sample], warnings: list[str] | None = None) -> ClassSpec:
+    """The folder's ``classes.json``, or a spec inferred from the union of values in the samples' masks.
+
+    ``warnings`` (when given) receives a line when the masks disagree in a way the inferred list hides.
+    """
     spec = ClassSpec.load(folder)
     if spec is not None:
         return spec
-    values: set[int] = set()
-    for sample in samples:
-        if sample.mask is not None:
-            values |= set(np.unique(read_mask_raw(sample.mask)).tolist())
-    return ClassSpec.infer(values)
+    per_file = {s.mask: set(np.unique(read_mask_raw(s.mask)).tolist()) for s in samples if s.mask is not None}
+    spec = ClassSpec.infer(set().union(*per_file.values()))
+    if warnings is not None and spec.unlabelled == 255:
+        warnings.extend(_binary_masks_read_as_unlabelled(per_file))
+    return spec
+
+
+def _binary_masks_read_as_unlabelled(per_file: dict[Path, set[int]]) -> list[str]:
+    """0/255 masks beside masks of small values: 255 is inferred to mean "unlabelled", so in the 0/255 files the
+    foreground silently vanishes. Usually a few odd files in a binary data set; say so, naming one of each."""
+    binary = [p for p, v in per_file.items() if 255 in v and v <= {0, 255}]
+    other = [p for p, v in per_file.items() if not v <= {0, 255}]
+    if not (binary and other):
+        return []
+    odd = sorted(per_file[other[0]] - {0, 255})[:5]
+    return [f"masks disagree: {len(binary)} hold only 0/255 (e.g. {binary[0].name}) and {len(other)} hold other "
+            f"values (e.g. {other[0].name}: {odd}); 255 is read as \"unlabelled\", so the 0/255 masks have no "
+            f"foreground. Fix the odd masks, or write a {CLASSES_FILE} that names each class and its value"]
 
 
 def load_sample(sample: Sample, spec: ClassSpec) -> tuple[np.ndarray, np.ndarray | None]:

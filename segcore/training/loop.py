@@ -96,11 +96,16 @@ class Trainer:
             yield LogEvent(self.runtime.note)
         resume = ckpt.load(cfg.checkpoint) if cfg.checkpoint else None
 
-        samples = find_samples(cfg.data)
+        warnings: list[str] = []
+        samples = find_samples(cfg.data, warnings)
         labelled = [s for s in samples if s.mask is not None]
         if not labelled:
             raise DataError(f"{cfg.data}: no image has a mask; annotate at least one image to train")
-        self.spec = load_class_spec(cfg.data, samples)
+        self.spec = load_class_spec(cfg.data, samples, warnings)
+        for warning in warnings[:5]:
+            yield LogEvent(f"warning: {warning}")
+        if len(warnings) > 5:
+            yield LogEvent(f"warning: {len(warnings) - 5} more like these")
         self.train_samples, self.val_samples = split_samples(labelled, cfg.val_fraction, cfg.seed)
         if resume is not None:
             self._check_compatible(resume)

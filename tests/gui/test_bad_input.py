@@ -107,3 +107,16 @@ def test_compare_does_not_score_against_a_mask_that_could_not_be_read(qtbot, win
     qtbot.waitUntil(lambda: jobs.compare.crf is not None and not jobs.compare.busy(), timeout=TIMEOUT)
     assert jobs.compare.raw_scores is None and jobs.compare.crf_scores is None  # not Dice 0 "vs. your annotation"
     assert "No annotation" in jobs.compare_view.raw_score.text()
+
+
+def test_binary_masks_beside_odd_ones_are_reported_on_open(qtbot, window, tmp_path):
+    """Without a classes.json, one mask of 0/7 among 0/255 ones turns 255 into "unlabelled": say so."""
+    from PIL import Image
+
+    folder = make_folder(tmp_path, count=3)
+    (folder / "classes.json").unlink()
+    odd = folder / "masks" / "img_1.png"
+    Image.fromarray(np.where(np.asarray(Image.open(odd)) > 0, 7, 0).astype(np.uint8)).save(odd)
+    assert window.open_folder(folder)
+    message = window.statusBar().currentMessage()
+    assert "masks disagree" in message and "img_1.png" in message, message
