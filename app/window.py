@@ -44,6 +44,9 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        # The right-hand column (classes, brush, overlay, contrast) runs the full height: under the bottom dock
+        # its word-wrapped hints were clipped at the default size.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.session = Session(self, autosave_ms=autosave_ms)
         self.canvas = Canvas(self)
         self.setCentralWidget(self.canvas)
