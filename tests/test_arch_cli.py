@@ -83,3 +83,19 @@ def test_unknown_architecture_on_the_command_line_lists_valid_ones(tiny_data, tm
     err = capsys.readouterr().err
     assert "unknown architecture 'vgg'" in err
     assert all(name in err for name in TINY_ARGS)
+
+
+@pytest.mark.parametrize("arch,arg,message", [
+    ("unet", "depth=x", "unet option depth must be a whole number, got 'x'"),
+    ("unet", "width=2.5", "unet option width must be a whole number, got 2.5"),
+    ("pspnet", "backbone=7", "pspnet option backbone must be a name, got 7"),
+    ("segnet", "pretrained=1", "segnet option pretrained must be true or false, got 1"),
+])
+def test_option_of_the_wrong_kind_is_refused_before_any_work(tiny_data, tmp_path, capsys, arch, arg, message):
+    """It used to fail after loading the data, with "'<' not supported between instances of 'str' and 'int'"."""
+    from segcore.cli import main
+
+    out = tmp_path / "x"
+    assert main(["train", str(tiny_data), "--arch", arch, "--arch-arg", arg, "-e", "1", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "training images" not in err and not out.exists()

@@ -56,10 +56,25 @@ def check_arguments(name: str, kwargs: dict) -> None:
     _load(name)
     if name not in _REGISTRY:
         raise ConfigError(f"unknown architecture '{name}'; choose one of: {', '.join(sorted(_REGISTRY))}")
-    options = [p for p in inspect.signature(_REGISTRY[name][0]).parameters if p not in ("in_channels", "num_classes")]
+    parameters = inspect.signature(_REGISTRY[name][0]).parameters
+    options = [p for p in parameters if p not in ("in_channels", "num_classes")]
     unknown = sorted(set(kwargs) - set(options))
     if unknown:
         raise ConfigError(f"{name} has no option {', '.join(unknown)}; its options are {', '.join(options)}")
+    for key, value in kwargs.items():
+        kind = _KINDS.get(type(parameters[key].default))
+        if kind is not None and not _is_kind(value, type(parameters[key].default)):
+            raise ConfigError(f"{name} option {key} must be {kind}, got {value!r}")
+
+
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a name"}
+
+
+def _is_kind(value, kind: type) -> bool:
+    """Whether ``value`` suits an option whose default is of type ``kind`` (a whole number is a number)."""
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    return isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
 
 
 def create_model(name: str, in_channels: int, num_classes: int, **kwargs):
