@@ -53,7 +53,29 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
     missing = [k for k in REQUIRED if k not in data]
     if missing:
         raise CheckpointError(f"{path}: checkpoint is incomplete (missing {', '.join(missing)})")
+    if problem := _damaged_field(data):
+        raise CheckpointError(f"{path}: checkpoint is damaged ({problem})")
     return data
+
+
+def _damaged_field(data: dict) -> str:
+    """What is wrong with the fields every reader relies on (empty when nothing), so a hand-edited or damaged
+    file fails here with its name rather than deep inside prediction."""
+    from segcore.data.classes import ClassSpec
+    from segcore.errors import DataError
+
+    try:
+        channels, norm = int(data["in_channels"]), data["normalization"]
+        if channels < 1 or not float(data["scale"]) > 0:
+            return f"in_channels {data['in_channels']!r}, scale {data['scale']!r}"
+        if not (len(norm["mean"]) == len(norm["std"]) == channels and all(float(v) > 0 for v in norm["std"])):
+            return f"normalization {norm!r} does not fit {channels} channels"
+        if not isinstance(data["model"], dict) or not isinstance(data["arch_kwargs"], dict):
+            return "model weights or architecture options are not tables"
+        ClassSpec.from_dict(data["classes"])
+    except (TypeError, ValueError, KeyError, IndexError, DataError) as exc:
+        return f"{type(exc).__name__}: {str(exc)[:120]}"
+    return ""
 
 
 def build_model(data: dict, source: str | os.PathLike | None = None):

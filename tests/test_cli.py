@@ -245,11 +245,32 @@ def test_checkpoint_whose_weights_do_not_fit_is_one_line(trained, tmp_path):
     _, best = trained
     data = torch.load(best, weights_only=True)
     data["in_channels"] = 1  # e.g. edited by hand or written by a buggy tool: weights for 3 channels
+    data["normalization"] = {"mean": [0.5], "std": [0.25]}
     torch.save(data, tmp_path / "odd.pt")
     image = tmp_path / "i.png"
     Image.fromarray(np.zeros((32, 32), np.uint8)).save(image)
     assert_one_line_error(segcore("predict", "-m", tmp_path / "odd.pt", "-i", image, check=False),
                           "odd.pt", "do not fit")
+
+
+@pytest.mark.parametrize("field,value,words", [
+    ("normalization", "x", "TypeError"),
+    ("normalization", {"mean": [0.5], "std": [0.25]}, "does not fit 3 channels"),
+    ("scale", 0, "scale 0"),
+    ("classes", {"names": ["a"], "values": [0]}, "DataError"),
+])
+def test_damaged_checkpoint_fields_are_one_line(trained, tmp_path, field, value, words):
+    """A hand-edited normalization used to end in a TypeError traceback deep inside prediction."""
+    import torch
+
+    _, best = trained
+    data = torch.load(best, weights_only=True)
+    data[field] = value
+    torch.save(data, tmp_path / "damaged.pt")
+    image = tmp_path / "i.png"
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(image)
+    assert_one_line_error(segcore("predict", "-m", tmp_path / "damaged.pt", "-i", image, check=False),
+                          "damaged.pt", words)
 
 
 def test_crf_refuses_to_overwrite_its_input(tmp_path):
