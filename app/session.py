@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.paths import new_mask_path
+from app.read_ahead import ReadAhead
 from segcore.annotate import IGNORE_INDEX, Box, EditSession, Footprint, History
 from segcore.data import io, layout
 from segcore.data.classes import ClassSpec
@@ -53,6 +54,7 @@ class Session(QObject):
         self.locked_reason: str | None = None  # editing refused (e.g. the mask file has the wrong size)
         self._dirty = False
         self._edit: EditSession | None = None
+        self._read_ahead = ReadAhead()
         self._histories: dict[Path, History] = {}
         self._unsaved: dict[Path, np.ndarray] = {}
         self._predicted: set[Path] = set()
@@ -75,6 +77,7 @@ class Session(QObject):
         if not self.save_all():
             raise DataError("unsaved masks of the current folder could not be written; save or discard them first")
         self.folder, self.samples, self.spec = folder, samples, spec
+        self._read_ahead.clear()
         self._histories.clear()
         self._unsaved.clear()
         self._predicted.clear()
@@ -111,19 +114,26 @@ class Session(QObject):
             self.stateChanged.emit(previous, self.state(previous).value)
         sample = self.samples[index]
         self.locked_reason = None
+        ahead = index + (1 if index > previous else -1)  # the next one in the direction of travel
         try:
-            self.image = io.read_image(sample.image)
+            self.image = self._read_ahead.read(sample.image)
         except DataError as exc:
             self.image, self.mask = None, None
             self.error.emit(str(exc))
             self.imageLoaded.emit(-1)
             self._emit_history()
+            self._prefetch(ahead)
             return True
         self._dirty = False
         self.mask = self._load_mask(sample)  # may set _dirty when the mask comes back from memory
         self.imageLoaded.emit(index)
         self._emit_history()
+        self._prefetch(ahead)
         return True
+
+    def _prefetch(self, index: int) -> None:
+        if 0 <= index < len(self.samples):
+            self._read_ahead.prefetch(self.samples[index].image)
 
     def _load_mask(self, sample: layout.Sample) -> np.ndarray:
         shape = self.image.shape[:2]

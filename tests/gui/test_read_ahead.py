@@ -1,0 +1,53 @@
+"""Paging through a folder: the next image is decoded in the background, and never served stale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from segcore.data import io
+
+from .conftest import make_folder
+
+pytestmark = pytest.mark.gui
+
+
+def page(qtbot, window, key=Qt.Key.Key_PageDown):
+    qtbot.keyClick(window.canvas, key)
+
+
+def test_paging_forward_uses_the_image_read_ahead(qtbot, window, folder):
+    assert window.open_folder(folder)
+    expected = io.read_image(folder / "images" / "img_1.png")
+    page(qtbot, window)
+    assert window.session.index == 1 and window.session._read_ahead.hits == 1
+    np.testing.assert_array_equal(window.session.image, expected)
+    page(qtbot, window)
+    assert window.session.index == 2 and window.session._read_ahead.hits == 2
+    page(qtbot, window, Qt.Key.Key_PageUp)  # the direction of travel turned: img_1 was not read ahead ...
+    assert window.session.index == 1 and window.session._read_ahead.hits == 2
+    page(qtbot, window, Qt.Key.Key_PageUp)  # ... but img_0, the next one going back, was
+    assert window.session.index == 0 and window.session._read_ahead.hits == 3
+
+
+def test_a_file_changed_after_the_read_ahead_is_read_again(qtbot, window, tmp_path):
+    folder = make_folder(tmp_path, size=(64, 80))
+    assert window.open_folder(folder)  # img_1 is being read ahead now
+    window.session._read_ahead._future.result()  # ... and has been decoded
+    changed = np.full((40, 50), 123, np.uint8)  # another size, so the file's size changes too
+    io.write_image(folder / "images" / "img_1.png", changed)
+    page(qtbot, window)
+    assert window.session._read_ahead.hits == 0
+    assert window.session.image.shape[:2] == (40, 50) and (window.session.image == 123).all()
+
+
+def test_an_unreadable_next_image_still_reports_its_error(qtbot, window, folder, isolated_settings):
+    (folder / "images" / "img_1.png").write_bytes(b"not a png")
+    assert window.open_folder(folder)
+    page(qtbot, window)
+    assert window.session.index == 1 and window.session.image is None
+    assert "img_1.png" in window.statusBar().currentMessage() or any(
+        "img_1.png" in str(text) for _, text in isolated_settings)
+    page(qtbot, window)  # and the window goes on to the next one
+    assert window.session.index == 2 and window.session.image is not None
