@@ -116,7 +116,7 @@ class Session(QObject):
         self.locked_reason = None
         ahead = index + (1 if index > previous else -1)  # the next one in the direction of travel
         try:
-            self.image = self._read_ahead.read(sample.image)
+            self.image = self._read_ahead.read_image(sample.image)
         except DataError as exc:
             self.image, self.mask = None, None
             self.error.emit(str(exc))
@@ -133,7 +133,8 @@ class Session(QObject):
 
     def _prefetch(self, index: int) -> None:
         if 0 <= index < len(self.samples):
-            self._read_ahead.prefetch(self.samples[index].image)
+            sample = self.samples[index]
+            self._read_ahead.prefetch(sample.image, sample.mask, self.spec)
 
     def _load_mask(self, sample: layout.Sample) -> np.ndarray:
         shape = self.image.shape[:2]
@@ -143,7 +144,7 @@ class Session(QObject):
         if sample.mask is None:
             return np.zeros(shape, dtype=np.uint8)
         try:
-            mask = io.read_mask(sample.mask, self.spec)
+            mask = self._read_ahead.read_mask(sample.mask, self.spec)
             if mask.shape != shape:
                 raise DataError(f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
                                 f"{shape[1]}x{shape[0]}")

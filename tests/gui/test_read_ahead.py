@@ -34,7 +34,7 @@ def test_paging_forward_uses_the_image_read_ahead(qtbot, window, folder):
 def test_a_file_changed_after_the_read_ahead_is_read_again(qtbot, window, tmp_path):
     folder = make_folder(tmp_path, size=(64, 80))
     assert window.open_folder(folder)  # img_1 is being read ahead now
-    window.session._read_ahead._future.result()  # ... and has been decoded
+    window.session._read_ahead._job.future.result()  # ... and has been decoded
     changed = np.full((40, 50), 123, np.uint8)  # another size, so the file's size changes too
     io.write_image(folder / "images" / "img_1.png", changed)
     page(qtbot, window)
@@ -51,3 +51,32 @@ def test_an_unreadable_next_image_still_reports_its_error(qtbot, window, folder,
         "img_1.png" in str(text) for _, text in isolated_settings)
     page(qtbot, window)  # and the window goes on to the next one
     assert window.session.index == 2 and window.session.image is not None
+
+
+def test_the_mask_comes_with_it_and_a_rewritten_mask_is_read_again(qtbot, window, folder):
+    from segcore.data.classes import ClassSpec
+
+    spec = ClassSpec(["background", "cell"], [0, 255])
+    assert window.open_folder(folder)
+    page(qtbot, window)
+    assert window.session._read_ahead.hits == 1
+    np.testing.assert_array_equal(window.session.mask, io.read_mask(folder / "masks" / "img_1.png", spec))
+
+    assert window.open_folder(folder.parent / folder.name)  # afresh: img_1 and its mask are read ahead ...
+    window.session._read_ahead._job.future.result()
+    hits = window.session._read_ahead.hits
+    replaced = np.zeros((64, 80), np.uint8)
+    replaced[:5] = 1
+    io.write_mask(folder / "masks" / "img_1.png", replaced, spec)  # ... then the mask changes on disk
+    page(qtbot, window)
+    assert window.session.index == 1 and window.session._read_ahead.hits == hits  # not served stale
+    np.testing.assert_array_equal(window.session.mask, replaced)
+
+
+def test_a_bad_mask_read_ahead_still_locks_editing_with_its_reason(qtbot, window, folder):
+    io.write_image(folder / "masks" / "img_1.png", np.full((10, 10), 255, np.uint8))  # wrong size
+    assert window.open_folder(folder)
+    window.session._read_ahead._job.future.result()
+    page(qtbot, window)
+    assert window.session._read_ahead.hits == 1
+    assert window.session.locked_reason and "img_1.png" in window.session.locked_reason
