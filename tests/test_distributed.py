@@ -124,6 +124,19 @@ def test_worker_place_reads_torchrun_environment(monkeypatch):
         distributed.worker_place()
 
 
+def test_errors_under_torchrun_say_which_rank(monkeypatch, tmp_path, capsys):
+    from segcore.cli import main
+
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["crf", "-i", str(tmp_path / "none.png"), "-p", str(tmp_path / "p.npy"), "-o", str(tmp_path / "o.png")]) == 2
+    assert capsys.readouterr().err.startswith("segcore crf (rank 1 of 2): error: ")
+    monkeypatch.delenv("RANK")
+    monkeypatch.delenv("WORLD_SIZE")
+    assert main(["crf", "-i", str(tmp_path / "none.png"), "-p", str(tmp_path / "p.npy"), "-o", str(tmp_path / "o.png")]) == 2
+    assert capsys.readouterr().err.startswith("segcore crf: error: ")
+
+
 def test_trainer_under_torchrun_without_a_session_is_refused(monkeypatch, sample_dir, tmp_path):
     from segcore.training.config import TrainConfig
     from segcore.training.loop import Trainer

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # Module names under segcore.cli, in the order shown by --help.
@@ -39,11 +40,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except SegcoreError as exc:
-        print(f"segcore {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{_who(args.command)}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"segcore {args.command}: interrupted", file=sys.stderr)
+        print(f"{_who(args.command)}: interrupted", file=sys.stderr)
         return 130
+
+
+def _who(command: str) -> str:
+    """``segcore COMMAND``, plus the rank under torchrun: every rank reports, and the same line N times reads
+    like a bug while one rank's own failure (its GPU, say) must still be seen."""
+    rank, world = os.environ.get("RANK"), os.environ.get("WORLD_SIZE", "1")
+    return f"segcore {command}" + (f" (rank {rank} of {world})" if rank is not None and world != "1" else "")
 
 
 def console_main() -> None:
