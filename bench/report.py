@@ -52,6 +52,8 @@ def _rows(report: dict) -> list[tuple]:
             rows.append((f"Tiled {size} time", f"tiled.{size}.s", "s", "", None))
             memory = ("< 2500", lambda v: v < 2500) if size == "8192" else ("", None)
             rows.append((f"Tiled {size} peak RSS", f"tiled.{size}.peak_rss_mb", "MB", *memory))
+    if "8192" not in report.get("tiled", {}):  # the 3.6-4.4x target is for 4096 -> 8192 (--quick uses 1024/2048)
+        rows = [r if r[1] != "tiled.time_ratio" else (*r[:3], "", None) for r in rows]
     return rows
 
 

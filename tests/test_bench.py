@@ -37,6 +37,15 @@ def test_table_shows_measured_rows_with_verdicts():
     json.dumps(report)
 
 
+def test_tiled_ratio_is_judged_only_for_the_4096_to_8192_target():
+    full = table({"tiled": {"4096": {"s": 10.0}, "8192": {"s": 50.0}, "time_ratio": 5.0}, "meta": {}})
+    quick = table({"tiled": {"1024": {"s": 1.0}, "2048": {"s": 5.0}, "time_ratio": 5.0}, "meta": {}})
+    row = [line for line in full.splitlines() if line.startswith("Tiled time ratio")][0]
+    assert row.rstrip().endswith("NO")
+    row = [line for line in quick.splitlines() if line.startswith("Tiled time ratio")][0]
+    assert row.rstrip().endswith("x") and "3.6-4.4" not in row
+
+
 def test_big_image_is_deterministic_uint8_rgb():
     a, b = big_image(300), big_image(300)
     assert a.shape == (300, 300, 3) and a.dtype == np.uint8
