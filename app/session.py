@@ -55,6 +55,7 @@ class Session(QObject):
         self._dirty = False
         self._edit: EditSession | None = None
         self._read_ahead = ReadAhead()
+        self._spec_unsaved = False  # the class list changed but classes.json could not be written yet
         self._histories: dict[Path, History] = {}
         self._unsaved: dict[Path, np.ndarray] = {}
         self._predicted: set[Path] = set()
@@ -78,6 +79,7 @@ class Session(QObject):
             raise DataError("unsaved masks of the current folder could not be written; save or discard them first")
         self.folder, self.samples, self.spec = folder, samples, spec
         self._read_ahead.clear()
+        self._spec_unsaved = False
         self._histories.clear()
         self._unsaved.clear()
         self._predicted.clear()
@@ -250,7 +252,9 @@ class Session(QObject):
         if self.folder is not None:
             try:
                 spec.save(self.folder)
-            except OSError as exc:
+                self._spec_unsaved = False
+            except OSError as exc:  # tried again with the next mask save: masks must not outlive their list
+                self._spec_unsaved = True
                 self.error.emit(f"{self.folder}: cannot save the class list ({exc.strerror or exc})")
 
     # -- saving -------------------------------------------------------------------------------------------------
@@ -322,8 +326,10 @@ class Session(QObject):
             sample.mask.rename(sample.mask.with_name(sample.mask.name + ".orig"))
             self.message.emit(f"{sample.mask.name} now saved as {target.name}; the original is kept as .orig")
         self.samples[index] = dataclasses.replace(sample, mask=target)
-        if self.spec.unlabelled != unlabelled_before or not (self.folder / "classes.json").exists():
-            self.spec.save(self.folder)  # the folder must say which file value means "unlabelled"
+        if (self._spec_unsaved or self.spec.unlabelled != unlabelled_before
+                or not (self.folder / "classes.json").exists()):
+            self.spec.save(self.folder)  # the folder must say which classes (and "unlabelled") the values mean
+            self._spec_unsaved = False
         self.message.emit(f"saved {target.name}")
 
     def unlabelled_fraction(self) -> float:

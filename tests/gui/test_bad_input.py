@@ -120,3 +120,22 @@ def test_binary_masks_beside_odd_ones_are_reported_on_open(qtbot, window, tmp_pa
     assert window.open_folder(folder)
     message = window.statusBar().currentMessage()
     assert "masks disagree" in message and "img_1.png" in message, message
+
+
+def test_a_class_list_that_could_not_be_saved_is_saved_with_the_next_mask(qtbot, window, folder):
+    """Masks painted with a new class must not outlive the list that names it (else they are refused on reopen)."""
+    from segcore.data.classes import ClassSpec
+
+    assert window.open_folder(folder)
+    old = (folder / "classes.json").read_bytes()
+    (folder / "classes.json").unlink()
+    (folder / "classes.json").mkdir()  # the list cannot be replaced, as in a folder that is not writable
+    spec = window.session.spec
+    window.session.set_spec(ClassSpec([*spec.names, "debris"], [*spec.values, 128], [*spec.colors, (1, 2, 3)]))
+    assert window.session._spec_unsaved
+    (folder / "classes.json").rmdir()
+    (folder / "classes.json").write_bytes(old)  # the old list is still there; now it can be replaced
+    window.session.mask[0:3, 0:3] = 2
+    window.session._mark_dirty(predicted=False)
+    assert window.session.save()
+    assert ClassSpec.load(folder).names[-1] == "debris" and not window.session._spec_unsaved
