@@ -183,6 +183,7 @@ def test_loader_workers_train_and_end_with_the_run(sample_dir, tmp_path):
     trainer = Trainer(TrainConfig(data=str(sample_dir), epochs=2, out=str(tmp_path / "r"), workers=2, **TINY))
     events = run_all(trainer)
     assert events[-1].status == "completed" and trainer.workers == 2
+    assert any(isinstance(e, LogEvent) and e.message.endswith(", 2 loader processes") for e in events)
     assert sum(isinstance(e, EpochEvent) for e in events) == 2
     assert not multiprocessing.active_children()
 

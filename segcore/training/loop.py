@@ -120,7 +120,7 @@ class Trainer:
         yield LogEvent(
             f"{len(self.train_samples)} training and {len(self.val_samples)} validation images, "
             f"{self.spec.num_classes} classes ({', '.join(self.spec.names)}), {self.in_channels} input channels, "
-            f"on {self.runtime.describe()}"
+            f"on {self.runtime.describe()}" + (f", {self.workers} loader processes" if self.workers else "")
         )
         if self.dist.active:
             yield LogEvent(self.dist.describe(cfg.batch_size))
