@@ -40,6 +40,8 @@ class PredictionPanel(QWidget):
         self.model_label.setToolTip("Load a checkpoint: a .pt file written by a training run")
         self.model_label.setObjectName("modelLabel")
         self.model_label.setWordWrap(True)
+        # Docks ignore height-for-width: without a floor, a tall Compare dock squeezed this to one clipped line.
+        self.model_label.setMinimumHeight(3 * self.model_label.fontMetrics().lineSpacing())
         self.segment = _button("Segment image", "segmentButton", "Predict the mask of the image on screen")
         self.segment_all = _button("Segment all", "segmentAllButton",
                                    "Predict every image of the folder; each prediction shows when you visit it")
