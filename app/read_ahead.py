@@ -65,15 +65,15 @@ class ReadAhead:
         self.hits = 0  # images served from the read-ahead (for tests and benchmarks)
 
     def prefetch(self, image: Path, mask: Path | None, spec: ClassSpec) -> None:
-        stamps = (_stamp(image), _stamp(mask))
+        stamps, snapshot = (_stamp(image), _stamp(mask)), spec.to_dict()
         if stamps[0] is None:
             return
         job = self._job
-        if job is not None and (job.image, job.mask, job.stamps, job.spec) == (image, mask, stamps, spec.to_dict()):
+        if job is not None and (job.image, job.mask, job.stamps, job.spec) == (image, mask, stamps, snapshot):
             return
         self.clear()
-        future = self._pool.submit(_read_pair, image, mask, ClassSpec.from_dict(spec.to_dict()))
-        self._job = _Job(image, mask, stamps, spec.to_dict(), future)
+        future = self._pool.submit(_read_pair, image, mask, ClassSpec.from_dict(snapshot))  # a copy: the UI edits
+        self._job = _Job(image, mask, stamps, snapshot, future)
 
     def read_image(self, path: Path) -> np.ndarray:
         """The image at ``path`` (raises DataError as ``io.read_image`` does)."""

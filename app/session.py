@@ -343,9 +343,14 @@ def _describe(exc: Exception) -> str:
 
 
 def _remove_stale_temporaries(folder: Path, samples: list[layout.Sample]) -> list[Path]:
-    """Clean the temporaries of saves that were killed, in every folder this session may write masks to."""
+    """Clean the temporaries of saves that were killed, in every folder this session may write masks to.
+
+    Those are the folders ``new_mask_path`` can pick (an image's folder or its ``masks/``) and those of existing
+    masks; listed from the paths alone, since a missing folder simply has nothing to clean.
+    """
     from segcore.atomic import remove_stale_temporaries
 
-    folders = {folder} | {new_mask_path(s, folder).parent for s in samples} | {
+    image_dirs = {s.image.parent for s in samples}
+    folders = {folder, folder / "masks"} | image_dirs | {d / "masks" for d in image_dirs} | {
         s.mask.parent for s in samples if s.mask is not None}
     return [path for f in sorted(folders) for path in remove_stale_temporaries(f)]

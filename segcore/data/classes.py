@@ -54,7 +54,8 @@ class ClassSpec:
             raise DataError(f"class list has {len(self.names)} names but {len(self.values)} values")
         if len(self.names) < 2:
             raise DataError("a class list needs at least two classes (background and one more)")
-        if any(not 0 <= int(v) <= MAX_FILE_VALUE for v in [*self.values, *filter(None, [self.unlabelled])]):
+        file_values = [*self.values, *([] if self.unlabelled is None else [self.unlabelled])]
+        if any(not 0 <= int(v) <= MAX_FILE_VALUE for v in file_values):
             raise DataError(f"class values must be 0..{MAX_FILE_VALUE} (8- or 16-bit masks), got {self.values}")
         if len(set(self.values)) != len(self.values):
             raise DataError(f"class values must be distinct, got {self.values}")

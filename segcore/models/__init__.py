@@ -49,22 +49,27 @@ def available() -> dict[str, str]:
     return {name: desc for name, (_, desc) in _REGISTRY.items()}
 
 
+def _class_of(name: str) -> type:
+    """The registered class of architecture ``name``; ConfigError listing the valid names when unknown."""
+    _load(name)
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown architecture '{name}'; choose one of: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name][0]
+
+
 def check_arguments(name: str, kwargs: dict) -> None:
     """Raise ConfigError, before anything is built, for an unknown architecture or argument."""
     import inspect
 
-    _load(name)
-    if name not in _REGISTRY:
-        raise ConfigError(f"unknown architecture '{name}'; choose one of: {', '.join(sorted(_REGISTRY))}")
-    parameters = inspect.signature(_REGISTRY[name][0]).parameters
+    parameters = inspect.signature(_class_of(name)).parameters
     options = [p for p in parameters if p not in ("in_channels", "num_classes")]
     unknown = sorted(set(kwargs) - set(options))
     if unknown:
         raise ConfigError(f"{name} has no option {', '.join(unknown)}; its options are {', '.join(options)}")
     for key, value in kwargs.items():
-        kind = _KINDS.get(type(parameters[key].default))
-        if kind is not None and not _is_kind(value, type(parameters[key].default)):
-            raise ConfigError(f"{name} option {key} must be {kind}, got {value!r}")
+        default_type = type(parameters[key].default)
+        if default_type in _KINDS and not _is_kind(value, default_type):
+            raise ConfigError(f"{name} option {key} must be {_KINDS[default_type]}, got {value!r}")
 
 
 _KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a name"}
@@ -79,11 +84,7 @@ def _is_kind(value, kind: type) -> bool:
 
 def create_model(name: str, in_channels: int, num_classes: int, **kwargs):
     """Build architecture ``name``; unknown names or arguments raise ConfigError listing what is valid."""
-    _load(name)
-    if name not in _REGISTRY:
-        valid = ", ".join(sorted(_REGISTRY))
-        raise ConfigError(f"unknown architecture '{name}'; choose one of: {valid}")
-    cls = _REGISTRY[name][0]
+    cls = _class_of(name)
     try:
         model = cls(in_channels=in_channels, num_classes=num_classes, **kwargs)
     except (TypeError, ValueError) as exc:
