@@ -45,7 +45,8 @@ def test_events_files_and_metrics(sample_dir, tmp_path):
 
 def test_checkpoint_alone_predicts_like_the_trained_model(sample_dir, tmp_path):
     out = tmp_path / "run"
-    trainer = Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(out), fast=False, **TINY))
+    # both on the CPU: on a GPU machine the trained model would sit on cuda and the comparison mix devices
+    trainer = Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(out), fast=False, device="cpu", **TINY))
     run_all(trainer)
     predictor = Predictor(out / "last.pt", device="cpu", fast=False)
     image = read_image(next((sample_dir / "images").iterdir()))
@@ -170,8 +171,9 @@ def test_time_limit_counts_validation_and_loading_not_only_steps(sample_dir, tmp
         return real(self)
 
     monkeypatch.setattr(Trainer, "_validate", slow_validate)
+    # CPU: on a GPU, CUDA start-up alone would spend the 0.4 s budget before the first epoch ends
     events = run_all(Trainer(TrainConfig(data=str(sample_dir), epochs=50, out=str(tmp_path / "r"),
-                                         time_limit=0.4 / 60, **TINY)))
+                                         time_limit=0.4 / 60, device="cpu", **TINY)))
     assert events[-1].status == "completed" and "after epoch 1" in events[-1].message, events[-1].message
 
 
