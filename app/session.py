@@ -321,7 +321,7 @@ class Session(QObject):
         target = sample.mask if sample.mask is not None and sample.mask.suffix.lower() == ".png" else None
         target = target or new_mask_path(sample, self.folder)
         unlabelled_before = self.spec.unlabelled
-        io.write_mask(target, mask, self.spec)
+        io.write_mask(target, mask, self.spec, ids_from=sample.mask)  # instance masks keep their ids
         if sample.mask is not None and sample.mask != target:  # a TIFF/JPEG mask: keep the original aside
             sample.mask.rename(sample.mask.with_name(sample.mask.name + ".orig"))
             self.message.emit(f"{sample.mask.name} now saved as {target.name}; the original is kept as .orig")

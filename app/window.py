@@ -218,8 +218,15 @@ class MainWindow(QMainWindow):
         self.canvas.mask_layer.set_colors(self.session.spec.colors, self.view_panel.background.isChecked())
 
     def _on_spec(self) -> None:
-        self.palette_panel.set_spec(self.session.spec)
+        spec = self.session.spec
+        self.palette_panel.set_spec(spec)
         self._apply_colours()
+        # instance masks (one id per object) are dense: no "unlabelled" value to paint
+        unlabelled = self.tools.actions[Tool.UNLABELLED]
+        if spec.instances and unlabelled.isChecked():
+            self.tools.choose(Tool.BRUSH)
+        for action in (unlabelled, self.actions.clear_unlabelled):
+            action.setEnabled(not spec.instances)
 
     def _on_state(self, index: int, state: str) -> None:
         self.files.set_state(index, state)

@@ -79,6 +79,9 @@ class ClassPalette(QWidget):
             item.setToolTip(f"press {i} to pick it" if i < 10 else name)
             self.list.addItem(item)
         self.list.blockSignals(False)
+        self.add_button.setEnabled(not spec.instances)
+        self.add_button.setToolTip("Instance masks (one id per object) have one object class" if spec.instances
+                                   else "Add a class")
         self.select(min(row, spec.num_classes - 1))
 
     def select(self, index: int) -> None:
@@ -95,7 +98,7 @@ class ClassPalette(QWidget):
 
     # -- editing ------------------------------------------------------------------------------------------------
     def add(self, name: str | None = None) -> None:
-        if self.spec is None:
+        if self.spec is None or self.spec.instances:
             return
         index = self.spec.num_classes
         if not name:

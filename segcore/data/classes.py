@@ -5,6 +5,10 @@ unlabelled pixels (sparse annotation). Files on disk may store other values (0/2
 public data); a :class:`ClassSpec` maps file values to indices and back, and travels in every checkpoint.
 A folder may carry ``classes.json`` (written by the GUI's palette) that fixes the spec; otherwise it is inferred
 from the values found in the masks.
+
+Instance masks (Cellpose, StarDist, the Data Science Bowl: each object has its own id, 0 is background) are read
+by an ``instances`` spec as two classes, background and object. Writing through it keeps the ids a file already
+has and gives each newly painted or predicted object (a connected region) a new one.
 """
 
 from __future__ import annotations
@@ -42,14 +46,25 @@ class ClassSpec:
     """Class names, colours, and the value each class has in mask files.
 
     ``values[i]`` is the file value of class ``i``; ``unlabelled`` is the file value meaning "no class" (or None).
+    With ``instances`` the files hold object ids: 0 is class 0, every other value is class 1 (``values`` is
+    then ``[0, 1]``) and there is no unlabelled value.
     """
 
     names: list[str]
     values: list[int]
     colors: list[tuple[int, int, int]] = field(default_factory=list)
     unlabelled: int | None = None
+    instances: bool = False
+
+    @classmethod
+    def for_instances(cls, names: list[str] | None = None, colors: list | None = None) -> ClassSpec:
+        """Background and one object class, read from (and written as) instance-labelled masks."""
+        return cls(names=names or ["background", "object"], values=[0, 1], colors=colors or [], instances=True)
 
     def __post_init__(self) -> None:
+        if self.instances and (len(self.names) != 2 or list(self.values) != [0, 1] or self.unlabelled is not None):
+            raise DataError("instance masks have two classes (background = 0, object = any other id) and no "
+                            "unlabelled value")
         if len(self.names) != len(self.values):
             raise DataError(f"class list has {len(self.names)} names but {len(self.values)} values")
         if len(self.names) < 2:
@@ -87,6 +102,8 @@ class ClassSpec:
             self._stray(raw[raw < 0], source)
         if top > MAX_FILE_VALUE:
             self._stray(raw[raw > MAX_FILE_VALUE], source)
+        if self.instances:
+            return (raw != 0).view(np.uint8)
         lut = np.full(max(top + 1, 256), -1, dtype=np.int16)
         for index, value in enumerate(self.values):
             lut[value] = index
@@ -102,9 +119,11 @@ class ClassSpec:
         allowed = self.values + ([self.unlabelled] if self.unlabelled is not None else [])
         raise DataError(f"{source}: mask values {bad} are not in the class list {allowed}")
 
-    def encode(self, mask: np.ndarray) -> np.ndarray:
+    def encode(self, mask: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
         """Class indices -> file values (uint8, or uint16 when a value needs it). Unlabelled pixels need an
-        ``unlabelled`` value."""
+        ``unlabelled`` value. ``previous`` (the file's values before, instance specs only) keeps existing ids."""
+        if self.instances:
+            return self._encode_instances(mask, previous)
         lut = np.zeros(256, dtype=np.uint16)
         for index, value in enumerate(self.values):
             lut[index] = value
@@ -114,6 +133,42 @@ class ClassSpec:
             lut[IGNORE_INDEX] = self.unlabelled
         out = lut[mask]
         return out.astype(np.uint8) if out.max(initial=0) < 256 else out
+
+    def _encode_instances(self, mask: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
+        """Object pixels keep the id they had in ``previous``. Each new connected region joins the object it
+        touches (a stroke that extends a cell stays that cell) or, touching none, becomes a new object."""
+        from scipy import ndimage
+
+        if (mask == IGNORE_INDEX).any():
+            raise DataError("instance masks have no \"unlabelled\" value: paint background or the object class")
+        objects = mask == 1
+        out = np.zeros(mask.shape, dtype=np.int32)
+        if previous is not None and previous.shape == mask.shape:
+            keep = objects & (previous != 0)
+            out[keep] = previous[keep]
+            objects &= ~keep
+        regions, _ = ndimage.label(objects)  # 4-connected: objects drawn apart stay apart
+        top = int(out.max(initial=0))
+        kept = out.copy() if top else None  # ids from before: new regions join those, never each other
+        for region, box in enumerate(ndimage.find_objects(regions), start=1):
+            # the region's box grown by one pixel: its ring of neighbours, looked at only there
+            grown = tuple(slice(max(b.start - 1, 0), b.stop + 1) for b in box)
+            here = regions[grown] == region
+            if kept is not None:
+                ring = ndimage.binary_dilation(here, structure=np.ones((3, 3), bool)) & ~here
+                near = kept[grown][ring]
+                near = near[near != 0]
+            else:
+                near = np.zeros(0, dtype=np.int32)
+            if near.size:
+                value = int(np.bincount(near).argmax())
+            else:
+                top += 1
+                value = top
+            if value > MAX_FILE_VALUE:
+                raise DataError(f"too many objects for a 16-bit mask (more than {MAX_FILE_VALUE})")
+            out[grown][here] = value
+        return out.astype(np.uint8 if out.max(initial=0) < 256 else np.uint16)
 
     def free_value(self) -> int:
         """A file value usable for "unlabelled" that no class uses (255 unless taken)."""
@@ -126,11 +181,16 @@ class ClassSpec:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["colors"] = [list(c) for c in self.colors]
+        if not self.instances:
+            del d["instances"]  # classes.json and checkpoints of class masks stay as they were
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> ClassSpec:
         try:
+            if d.get("instances", False) is True:  # {"instances": true} alone is enough in classes.json
+                return cls.for_instances([str(n) for n in d["names"]] if "names" in d else None,
+                                         [tuple(c) for c in d.get("colors", [])])
             return cls(
                 names=[str(n) for n in d["names"]],
                 values=[int(v) for v in d["values"]],

@@ -241,11 +241,13 @@ def read_mask(path: str | os.PathLike, spec: ClassSpec) -> np.ndarray:
     return spec.decode(read_mask_raw(path, spec), source=str(path))
 
 
-def write_mask(path: str | os.PathLike, mask: np.ndarray, spec: ClassSpec) -> None:
+def write_mask(path: str | os.PathLike, mask: np.ndarray, spec: ClassSpec,
+               ids_from: str | os.PathLike | None = None) -> None:
     """Write class indices as an indexed PNG (pixel = file value, palette = class colours), atomically.
 
-    Values above 255 cannot live in a palette PNG, so such specs are written as 16-bit greyscale PNG.
-    ``read_mask(path, spec)`` gives back the identical array.
+    Values above 255 cannot live in a palette PNG, so such specs are written as 16-bit greyscale PNG, and
+    instance specs as greyscale ids: object pixels keep the id they have in the mask file ``ids_from`` (the one
+    being edited), other objects get new ids (connected regions; all of them when ``ids_from`` is None). ``read_mask(path, spec)`` gives back the identical array.
     """
     path = Path(path)
     mask = np.asarray(mask)
@@ -257,12 +259,26 @@ def write_mask(path: str | os.PathLike, mask: np.ndarray, spec: ClassSpec) -> No
     if bad.any():
         raise DataError(f"{path}: mask holds class indices {sorted(np.unique(mask[bad]).tolist())[:10]} "
                         f"but the class list has {spec.num_classes} classes")
-    values = spec.encode(mask.astype(np.uint8))
     if path.suffix.lower() != ".png":
         raise DataError(f"{path}: masks are written as PNG; use a .png file name")
-    image = Image.fromarray(values) if values.dtype == np.uint16 else _as_palette(values, spec)
+    previous = _previous_ids(Path(ids_from)) if spec.instances and ids_from is not None else None
+    values = spec.encode(mask.astype(np.uint8), previous)
+    if values.dtype == np.uint16 or spec.instances:  # ids are plain numbers, as instance tools write them
+        image = Image.fromarray(values)
+    else:
+        image = _as_palette(values, spec)
     with atomic_path(path) as tmp:
         image.save(tmp, format="PNG")
+
+
+def _previous_ids(path: Path) -> np.ndarray | None:
+    """The object ids the file at ``path`` holds now (None when there is no readable file to keep them from)."""
+    if not path.exists():
+        return None
+    try:
+        return read_mask_raw(path)
+    except DataError:
+        return None
 
 
 def _as_palette(values: np.ndarray, spec: ClassSpec) -> Image.Image:

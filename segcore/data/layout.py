@@ -170,10 +170,49 @@ def load_class_spec(folder: str | os.PathLike, samples: list[Sample], warnings: 
     if spec is not None:
         return spec
     per_file = {s.mask: set(np.unique(read_mask_raw(s.mask)).tolist()) for s in samples if s.mask is not None}
+    if _looks_like_instances(per_file):
+        if warnings is not None:
+            ids = set().union(*per_file.values()) - {0}
+            warnings.append(f"masks look like instance labels ({len(ids)} ids, e.g. {next(iter(per_file)).name}): "
+                            f"any non-zero pixel is \"object\"; if they are classes, name them in {CLASSES_FILE}")
+        return ClassSpec.for_instances()
     spec = ClassSpec.infer(set().union(*per_file.values()))
     if warnings is not None and spec.unlabelled == 255:
         warnings.extend(_binary_masks_read_as_unlabelled(per_file))
     return spec
+
+
+INSTANCE_MIN_IDS = 8  # fewer non-zero values than this are read as classes
+CLASS_MAX_VALUES = 32  # more than this many are ids even in a single file
+
+
+def _looks_like_instances(per_file: dict[Path, set[int]]) -> bool:
+    """Instance labels (one id per object, as Cellpose, StarDist and most nucleus data sets store them) rather
+    than classes: many values, each one connected blob, and (unless there are very many) differing per file."""
+    ids = set().union(*per_file.values(), set()) - {0}
+    if len(ids) < INSTANCE_MIN_IDS:
+        return False
+    if len(ids) > 255:  # cannot be classes
+        return True
+    if len(ids) <= CLASS_MAX_VALUES and len({frozenset(v) for v in per_file.values()}) < 2:
+        return False  # the same few values in every file: classes (e.g. retinal layers, each one band)
+    busiest = sorted(per_file, key=lambda path: -len(per_file[path]))[:3]
+    blobs = [_blob_count(read_mask_raw(path)) for path in busiest]
+    single = sum(b.count(1) for b in blobs)
+    return single >= 0.9 * sum(len(b) for b in blobs)
+
+
+def _blob_count(raw: np.ndarray) -> list[int]:
+    """Connected regions of each non-zero value of a mask."""
+    from scipy import ndimage
+
+    if raw.dtype.kind == "i":
+        raw = raw.astype(np.int64)
+    counts = []
+    for value, box in enumerate(ndimage.find_objects(raw), start=1):
+        if box is not None:
+            counts.append(ndimage.label(raw[box] == value)[1])
+    return counts
 
 
 def _binary_masks_read_as_unlabelled(per_file: dict[Path, set[int]]) -> list[str]:

@@ -1,0 +1,53 @@
+"""A folder of instance masks (one id per object) in the window: painted as one object class, saved without
+losing the ids; no "unlabelled" and no extra classes, which such files cannot hold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtGui import QAction
+
+from segcore.data import io
+
+from .conftest import drag
+
+pytestmark = pytest.mark.gui
+
+
+def _instance_folder(root):
+    folder = root / "cells"
+    for i, count in enumerate((9, 11)):
+        ids = np.zeros((60, 90), np.uint16)
+        for k in range(count):
+            y, x = 4 + (k // 6) * 20, 4 + (k % 6) * 14
+            ids[y:y + 8, x:x + 8] = 200 + 37 * k  # ids need not be consecutive
+        io.write_image(folder / "images" / f"im{i}.png", np.where(ids > 0, 200, 30).astype(np.uint8))
+        (folder / "masks").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(ids).save(folder / "masks" / f"im{i}.png")
+    return folder
+
+
+def test_painting_instance_masks_keeps_every_id(qtbot, window, tmp_path, isolated_settings):
+    folder = _instance_folder(tmp_path)
+    before = io.read_mask_raw(folder / "masks" / "im0.png")
+    assert window.open_folder(folder)
+    session = window.session
+    assert session.spec.instances and window.palette_panel.list.count() == 2
+    assert not window.palette_panel.add_button.isEnabled()
+    assert not window.findChild(QAction, "unlabelledTool").isEnabled()
+    assert not window.findChild(QAction, "clearUnlabelledAction").isEnabled()
+    assert "instance labels" in window.statusBar().currentMessage()
+    window.palette_panel.select(1)
+    window.brush.spin.setValue(3)
+    window.canvas.setFocus()
+    drag(qtbot, window, [(12.5, 8.5), (14.5, 8.5)])  # widens the first object (rows 4-11, cols 4-11)
+    drag(qtbot, window, [(40.5, 52.5), (60.5, 52.5)])  # a new object in empty space
+    window.session.select(1)  # moving on saves
+    after = io.read_mask_raw(folder / "masks" / "im0.png")
+    old = before != 0
+    assert np.array_equal(after[old], before[old])  # no id lost or changed
+    assert after[8, 13] == before[8, 8]  # the widened part joined its object
+    new_ids = set(np.unique(after[51:54, 41:60]).tolist()) - {0}
+    assert len(new_ids) == 1 and new_ids.isdisjoint(set(np.unique(before).tolist()))
+    assert '"instances": true' in (folder / "classes.json").read_text()  # the folder now says how to read it

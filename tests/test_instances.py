@@ -1,0 +1,152 @@
+"""Instance-labelled masks (one id per object, as Cellpose, StarDist and the Data Science Bowl store them): read as
+background/object, never as hundreds of classes; written back without losing the ids a file already has."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from segcore import checkpoint as ckpt
+from segcore.data import io, layout
+from segcore.data.classes import IGNORE_INDEX, ClassSpec
+from segcore.errors import DataError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _cells(shape=(64, 80), count=12, seed=0, dtype=np.uint16) -> np.ndarray:
+    """Separate square 'nuclei' with ids 1..count in a shuffled order."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros(shape, dtype)
+    ids = rng.permutation(count) + 1
+    for k, value in enumerate(ids):
+        y, x = 2 + (k // 6) * 10, 2 + (k % 6) * 12
+        out[y:y + 6, x:x + 8] = value
+    return out
+
+
+def _folder(root: Path, masks: list[np.ndarray], suffix: str = ".png") -> Path:
+    for i, mask in enumerate(masks):
+        io.write_image(root / "images" / f"im{i}.png", np.full(mask.shape, 50, np.uint8))
+        target = root / "masks" / f"im{i}{suffix}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if suffix == ".tif":
+            tifffile.imwrite(target, mask)
+        else:
+            Image.fromarray(mask).save(target)
+    return root
+
+
+def _spec_of(folder: Path) -> tuple[ClassSpec, list[str]]:
+    warnings: list[str] = []
+    samples = layout.find_samples(folder)
+    return layout.load_class_spec(folder, samples, warnings), warnings
+
+
+def test_real_dsb2018_instance_masks_read_as_the_published_binary_mask(shared_data, tmp_path):
+    data = shared_data("dsb2018_stardist_sample")
+    folder = tmp_path / "dsb"
+    shutil.copytree(data / "images", folder / "images")
+    shutil.copytree(data / "instances", folder / "masks")
+    spec, warnings = _spec_of(folder)
+    assert spec.instances and spec.names == ["background", "object"]
+    assert len(warnings) == 1 and "instance labels" in warnings[0] and "classes.json" in warnings[0]
+    name = sorted(p.name for p in (folder / "masks").iterdir())[0]
+    binary = io.read_mask(data / "masks" / name, ClassSpec(["background", "nucleus"], [0, 255]))
+    assert np.array_equal(io.read_mask(folder / "masks" / name, spec), binary)
+
+
+def test_few_shared_values_stay_classes_and_differing_ids_are_instances(tmp_path):
+    bands = np.repeat(np.arange(10, dtype=np.uint8), 8)[:, None].repeat(40, 1)  # ten layers, one band each
+    spec, warnings = _spec_of(_folder(tmp_path / "layers", [bands, bands.copy()]))
+    assert not spec.instances and spec.num_classes == 10 and warnings == []
+    spec, _ = _spec_of(_folder(tmp_path / "cells", [_cells(count=12), _cells(count=9, seed=1)]))
+    assert spec.instances
+    # many values but each scattered over the image: classes (a 40-class semantic mask), not objects
+    rng = np.random.default_rng(0)
+    scattered = rng.integers(0, 40, (64, 64), dtype=np.uint8)
+    spec, _ = _spec_of(_folder(tmp_path / "many", [scattered, scattered[::-1].copy()]))
+    assert not spec.instances and spec.num_classes == 40
+
+
+def test_more_than_255_ids_in_16_bit_tiff_are_instances(tmp_path):
+    ids = np.arange(300, dtype=np.uint16).reshape(15, 20).repeat(4, 0).repeat(4, 1)
+    spec, _ = _spec_of(_folder(tmp_path / "tif", [ids], suffix=".tif"))
+    assert spec.instances
+    assert io.read_mask(tmp_path / "tif" / "masks" / "im0.tif", spec).sum() == (ids != 0).sum()
+
+
+def test_writing_keeps_ids_grows_the_touched_object_and_numbers_new_ones(tmp_path):
+    spec = ClassSpec.for_instances()
+    before = np.zeros((20, 30), np.uint16)
+    before[2:6, 2:6] = 7
+    before[10:14, 10:14] = 300
+    source = tmp_path / "cells.tif"
+    tifffile.imwrite(source, before)
+    mask = spec.decode(before)
+    mask[2:6, 6] = 1  # extends object 7
+    mask[15:18, 25:28] = 1  # a new object
+    mask[10:14, 10:14] = 0  # object 300 erased
+    target = tmp_path / "cells.png"
+    io.write_mask(target, mask, spec, ids_from=source)
+    after = io.read_mask_raw(target)
+    assert (after[2:6, 2:7] == 7).all()
+    assert (after[15:18, 25:28] == 8).all() and not (after == 300).any()
+    assert np.array_equal(io.read_mask(target, spec), mask)
+    # without a source file every connected region is numbered (a prediction becomes an instance mask)
+    io.write_mask(tmp_path / "pred.png", mask, spec)
+    assert sorted(np.unique(io.read_mask_raw(tmp_path / "pred.png")).tolist()) == [0, 1, 2]
+
+
+def test_instance_specs_refuse_unlabelled_pixels_and_extra_classes(tmp_path):
+    spec = ClassSpec.for_instances()
+    mask = np.zeros((8, 8), np.uint8)
+    mask[0, 0] = IGNORE_INDEX
+    with pytest.raises(DataError, match="unlabelled"):
+        io.write_mask(tmp_path / "m.png", mask, spec)
+    assert not (tmp_path / "m.png").exists()
+    with pytest.raises(DataError, match="two classes"):
+        ClassSpec(["background", "a", "b"], [0, 1, 2], instances=True)
+
+
+def test_classes_json_with_instances_true_is_enough_and_class_specs_are_unchanged(tmp_path):
+    (tmp_path / "classes.json").write_text(json.dumps({"instances": True, "names": ["background", "nucleus"]}))
+    spec = ClassSpec.load(tmp_path)
+    assert spec.instances and spec.names == ["background", "nucleus"] and spec.values == [0, 1]
+    assert ClassSpec.from_dict(spec.to_dict()) == spec
+    assert "instances" not in ClassSpec(["background", "cell"], [0, 255]).to_dict()
+
+
+def test_cli_trains_on_instance_masks_as_two_classes_and_says_so(tmp_path):
+    folder = _folder(tmp_path / "data", [_cells(count=10 + s, seed=s) for s in range(3)])
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    result = subprocess.run([sys.executable, "-m", "segcore", "train", str(folder), "-e", "1", "-b", "2",
+                             "--patch-size", "32", "--arch-arg", "width=4", "--arch-arg", "depth=2", "-q",
+                             "--device", "cpu", "-o", str(tmp_path / "run")],
+                            capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "instance labels" in result.stderr + result.stdout
+    spec = ClassSpec.from_dict(ckpt.load(tmp_path / "run" / "last.pt")["classes"])
+    assert spec.instances and spec.num_classes == 2
+
+
+def test_new_regions_join_old_objects_only_never_each_other():
+    spec = ClassSpec.for_instances()
+    mask = np.zeros((6, 6), np.uint8)
+    mask[0, 0] = mask[1, 1] = 1  # two new regions touching at a corner
+    assert sorted(np.unique(spec.encode(mask)).tolist()) == [0, 1, 2]
+    previous = np.zeros((6, 6), np.uint16)
+    previous[4:6, 4:6] = 9
+    mask[4:6, 4:6] = 1
+    mask[3, 3] = 1  # touches object 9 at a corner: joins it
+    out = spec.encode(mask, previous)
+    assert out[3, 3] == 9 and out[0, 0] != out[1, 1] and {out[0, 0], out[1, 1]}.isdisjoint({9})
