@@ -116,9 +116,12 @@ def test_missing_corrupt_and_unsupported_files_raise_data_error_naming_the_file(
     (tmp_path / "bad.tif").write_bytes(b"II*\x00garbage")
     with pytest.raises(DataError, match="bad.tif"):
         io.read_image(tmp_path / "bad.tif")
-    (tmp_path / "a.gif").write_bytes(b"GIF89a")
-    with pytest.raises(DataError, match="unsupported file type"):
+    (tmp_path / "a.gif").write_bytes(b"GIF89a")  # supported, but truncated
+    with pytest.raises(DataError, match="a.gif: not a readable image"):
         io.read_image(tmp_path / "a.gif")
+    (tmp_path / "a.xcf").write_bytes(b"gimp xcf")
+    with pytest.raises(DataError, match="unsupported file type"):
+        io.read_image(tmp_path / "a.xcf")
 
 
 def test_truncated_png_raises_data_error(tmp_path):
@@ -249,3 +252,31 @@ def test_real_crf_index_masks_with_unlabelled_zero(crf_examples_dir):
         labelled = mask != IGNORE_INDEX
         assert 0 < labelled.mean() < 1  # sparse scribbles
         assert set(np.unique(mask[labelled]).tolist()) <= {0, 1, 2}
+
+
+def test_retina_formats_gif_masks_and_ppm_images_are_read(tmp_path):
+    """DRIVE ships GIF vessel masks, STARE PPM images. A GIF can only hold a palette; one whose palette is grey
+    reads as the grey levels shown, whatever indices the encoder chose (Pillow's own GIF writer picks 0/1)."""
+    from PIL import Image
+
+    from segcore.data import layout
+
+    vessels = np.zeros((30, 40), np.uint8)
+    vessels[10:12, :] = 255
+    folder = tmp_path / "drive"
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    Image.fromarray(np.stack([vessels // 2] * 3, -1)).save(folder / "images" / "21_training.ppm")
+    Image.fromarray(vessels).save(folder / "masks" / "21_training.gif")
+    inverted = Image.fromarray(vessels).convert("P")  # a palette with white at index 0, black at 1
+    inverted.putpalette([255, 255, 255, 0, 0, 0] + [0, 0, 0] * 254)
+    Image.fromarray(np.where(vessels == 255, 0, 1).astype(np.uint8), "P").save(
+        folder / "masks" / "inverted.gif", palette=inverted.getpalette())
+    Image.fromarray(vessels).save(folder / "images" / "inverted.pgm")
+    assert np.array_equal(io.read_mask_raw(folder / "masks" / "21_training.gif"), vessels)
+    assert np.array_equal(io.read_mask_raw(folder / "masks" / "inverted.gif"), vessels)
+    samples = layout.find_samples(folder)
+    assert sorted(s.image.name for s in samples if s.mask is not None) == ["21_training.ppm", "inverted.pgm"]
+    assert io.read_image(folder / "images" / "21_training.ppm").shape == (30, 40, 3)
+    with pytest.raises(DataError, match="cannot write '.gif'"):
+        io.write_image(tmp_path / "x.gif", vessels)

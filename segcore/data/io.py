@@ -28,9 +28,10 @@ from segcore.errors import DataError
 MAX_IMAGE_PIXELS = 1_500_000_000
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
-PIL_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+PIL_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")  # read and written
+READ_ONLY_SUFFIXES = (".gif", ".ppm", ".pgm", ".pnm")  # read only: retinal sets ship GIF masks (DRIVE), PPM (STARE)
 TIFF_SUFFIXES = (".tif", ".tiff")
-IMAGE_SUFFIXES = PIL_SUFFIXES + TIFF_SUFFIXES
+IMAGE_SUFFIXES = PIL_SUFFIXES + READ_ONLY_SUFFIXES + TIFF_SUFFIXES
 
 
 def is_image_file(path: str | os.PathLike) -> bool:
@@ -166,7 +167,8 @@ def write_image(path: str | os.PathLike, array: np.ndarray) -> None:
                 tifffile.imwrite(tmp, array, photometric="minisblack")
         return
     if suffix not in PIL_SUFFIXES:
-        raise DataError(f"{path}: unsupported file type '{path.suffix}' (supported: {', '.join(IMAGE_SUFFIXES)})")
+        raise DataError(f"{path}: cannot write '{path.suffix}' files (use one of "
+                        f"{', '.join(PIL_SUFFIXES + TIFF_SUFFIXES)})")
     ok = array.dtype == np.uint8 or (array.dtype == np.uint16 and array.ndim == 2 and suffix == ".png")
     if not ok:
         raise DataError(f"{path}: cannot store {array.dtype} data of shape {array.shape} in {suffix} (use .tif)")
@@ -202,10 +204,24 @@ def read_mask_raw(path: str | os.PathLike, spec: ClassSpec | None = None) -> np.
 
 
 def _pil_to_mask_array(im: Image.Image) -> np.ndarray:
-    """Single-band modes as stored (palette images give their indices); others as an image array."""
+    """Single-band modes as stored (palette images give their indices); others as an image array.
+
+    GIF is the exception: it can only store a palette, so a GIF whose palette is all grey (DRIVE's vessel and
+    field-of-view masks) gives the grey levels a viewer shows, not the encoder's arbitrary indices."""
+    if im.format == "GIF" and im.mode == "P" and _grey_palette(im):
+        return np.asarray(im.convert("L"))
     if im.mode in ("P", "L", "I;16", "I;16B", "I;16L", "I", "F", "1"):
         return np.asarray(im)
     return _pil_to_image_array(im)
+
+
+def _grey_palette(im: Image.Image) -> bool:
+    used = np.unique(np.asarray(im))
+    palette = np.asarray(im.getpalette() or [], dtype=np.int32).reshape(-1, 3)
+    if used.max(initial=0) >= len(palette):
+        return False
+    colours = palette[used]
+    return bool((colours == colours[:, :1]).all())
 
 
 def _mask_channels_to_values(path: Path, array: np.ndarray, spec: ClassSpec | None) -> np.ndarray:

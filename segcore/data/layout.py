@@ -27,7 +27,7 @@ import numpy as np
 
 from segcore.atomic import write_text_atomic
 from segcore.data.classes import CLASSES_FILE, ClassSpec
-from segcore.data.io import is_image_file, read_image, read_mask, read_mask_raw
+from segcore.data.io import IMAGE_SUFFIXES, is_image_file, read_image, read_mask, read_mask_raw
 from segcore.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def find_samples(folder: str | os.PathLike, warnings: list[str] | None = None) -
         log.warning(message)
     if not samples:
         raise DataError(f"{folder}: no images found (expected images/ + masks/, data/ + val/, or image files "
-                        f"with suffixes .png .jpg .bmp .tif)")
+                        f"with suffixes {' '.join(IMAGE_SUFFIXES)})")
     return samples
 
 
