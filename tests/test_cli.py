@@ -195,6 +195,22 @@ def test_predict_refuses_to_overwrite_its_input(trained, tmp_path):
     assert image.read_bytes() == before
 
 
+def test_predict_default_output_never_replaces_an_annotation(trained, tmp_path):
+    """INPUT_mask.png is also how a plain folder pairs an image with its hand-made mask."""
+    _, best = trained
+    image = tmp_path / "x.png"
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(image)
+    segcore("predict", "-m", best, "-i", image, "-c")  # no mask yet: written beside the image
+    annotation = tmp_path / "x_mask.png"
+    Image.fromarray(np.full((40, 40), 255, np.uint8)).save(annotation)
+    before = annotation.read_bytes()
+    assert_one_line_error(segcore("predict", "-m", best, "-i", image, "-c", check=False),
+                          "x_mask.png", "annotation", "-o")
+    assert annotation.read_bytes() == before
+    segcore("predict", "-m", best, "-i", image, "-c", "-o", annotation)  # asked for by name: replaced
+    assert annotation.read_bytes() != before
+
+
 def test_predict_folder_refuses_two_images_with_one_output(trained, tmp_path):
     _, best = trained
     folder = tmp_path / "in"

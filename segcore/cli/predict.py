@@ -23,7 +23,8 @@ def register(sub) -> None:
     p.add_argument("-m", "--model", required=True, help="checkpoint file (best.pt / last.pt)")
     p.add_argument("-i", "--input", required=True, help="an image file or a folder of images")
     p.add_argument("-o", "--output",
-                   help="output mask file (or folder, for a folder input); default INPUT_mask.png beside the input")
+                   help="output mask file (or folder, for a folder input); default INPUT_mask.png beside the input, "
+                        "never replacing an existing one")
     p.add_argument("-c", "--cpu", action="store_true", help="run on the CPU even when a GPU is present")
     p.add_argument("--probabilities", action="store_true",
                    help="also save class probabilities as OUT.probs.npy (float32, K x H x W)")
@@ -53,6 +54,9 @@ def _jobs(args) -> list[tuple[Path, Path]]:
             raise DataError(f"{out_dir}: exists and is not a folder (a folder input needs an output folder)")
         return _check_outputs([(p, out_dir / f"{p.stem}.png") for p in images])
     out = Path(args.output) if args.output else src.with_name(f"{src.stem}_mask.png")
+    if not args.output and out.exists():  # the default name is how a folder pairs an image with its annotation
+        raise DataError(f"{out}: exists and may be your annotation of {src.name}; predicting would overwrite it. "
+                        f"Choose the output with -o (-o {out.name} to replace it)")
     if out.is_dir():
         out = out / f"{src.stem}.png"
     return _check_outputs([(src, out.with_suffix(".png") if out.suffix.lower() != ".png" else out)])
