@@ -63,6 +63,22 @@ def test_two_masks_for_one_image_is_an_error(tmp_path):
         find_samples(tmp_path)
 
 
+def test_ome_tiff_images_pair_with_masks_named_without_ome(tmp_path):
+    # OME-TIFF files are named a.ome.tif; their masks a.tif / a_mask.png, as Fiji and QuPath export them
+    for folder in ["images", "plain"]:
+        for name in ["a.ome.tif", "b.OME.tiff"]:
+            _img(tmp_path / folder / name)
+    _mask(tmp_path / "masks" / "a.tif")
+    _mask(tmp_path / "masks" / "b.png")
+    _mask(tmp_path / "plain" / "a_mask.png")
+    _mask(tmp_path / "plain" / "b.ome_mask.png")
+    warnings = []
+    assert _names(find_samples(tmp_path, warnings)) == [("a.ome.tif", "a.tif", None), ("b.OME.tiff", "b.png", None)]
+    assert _names(find_samples(tmp_path / "plain", warnings)) == [("a.ome.tif", "a_mask.png", None),
+                                                                  ("b.OME.tiff", "b.ome_mask.png", None)]
+    assert warnings == []
+
+
 def test_data_val_layout_with_lists_and_both_mask_conventions(tmp_path):
     _img(tmp_path / "data" / "x1.png")
     _mask(tmp_path / "data" / "masks" / "x1.png")

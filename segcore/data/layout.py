@@ -3,7 +3,8 @@
 Three layouts are understood (checked in this order):
 
 1. ``FOLDER/images/*`` + ``FOLDER/masks/*``: a mask has the image's stem, or the stem + ``_mask``
-   (``images/a.tif`` <-> ``masks/a.png`` or ``masks/a_mask.png``). ``masks/`` may be missing or partial.
+   (``images/a.tif`` <-> ``masks/a.png`` or ``masks/a_mask.png``; an OME-TIFF ``a.ome.tif`` pairs as ``a``).
+   ``masks/`` may be missing or partial.
 2. ``FOLDER/data/`` + ``FOLDER/val/`` (the original layout): each holds the images, their masks either in a
    ``masks/`` subfolder (same rules as above) or beside them as ``STEM_mask.EXT``, and a list ``data.txt`` /
    ``val.txt`` (one image file name per line; ``create_txt`` writes it). Without a list every image is used.
@@ -60,6 +61,11 @@ def _image_files(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if is_image_file(p)), key=natural_key)
 
 
+def _base_stem(stem: str) -> str:
+    """The stem that pairs an image with its mask: ``a.ome.tif`` (OME-TIFF) pairs like ``a.tif``."""
+    return stem[: -len(".ome")] if stem.lower().endswith(".ome") else stem
+
+
 def _mask_stem(stem: str) -> str:
     return stem[: -len(MASK_SUFFIX)] if stem.endswith(MASK_SUFFIX) else stem
 
@@ -68,15 +74,15 @@ def _pair(images: list[Path], masks: list[Path], split: str | None, warnings: li
     """Match masks to images by stem (or stem + ``_mask``)."""
     by_stem: dict[str, Path] = {}
     for mask in masks:
-        stem = _mask_stem(mask.stem)
+        stem = _base_stem(_mask_stem(mask.stem))
         if stem in by_stem:
             raise DataError(f"two masks for image '{stem}': {by_stem[stem]} and {mask}; keep one")
         by_stem[stem] = mask
-    image_stems = {image.stem for image in images}
+    image_stems = {_base_stem(image.stem) for image in images}
     for stem, mask in by_stem.items():
         if stem not in image_stems:
             warnings.append(f"{mask}: no image with stem '{stem}'; mask ignored")
-    return [Sample(image, by_stem.get(image.stem), split) for image in images]
+    return [Sample(image, by_stem.get(_base_stem(image.stem)), split) for image in images]
 
 
 def _read_list(folder: Path, images: list[Path]) -> list[Path] | None:
