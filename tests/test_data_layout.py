@@ -79,6 +79,30 @@ def test_ome_tiff_images_pair_with_masks_named_without_ome(tmp_path):
     assert warnings == []
 
 
+def test_masks_named_the_way_public_sets_name_them_are_pointed_out(tmp_path):
+    # GlaS (train_1_anno.bmp), CHASE_DB1 (Image_01L_1stHO.png), Cellpose (img_masks.png) keep masks beside the
+    # image under suffixes that do not pair: they are read as images, and the warning says which file to rename
+    _img(tmp_path / "glas" / "train_1.bmp")
+    _mask(tmp_path / "glas" / "train_1_anno.bmp")
+    _img(tmp_path / "glas" / "train_2.bmp")
+    _mask(tmp_path / "glas" / "train_2_anno.bmp")
+    _img(tmp_path / "glas" / "train_20.bmp")  # an image whose name merely extends another's is not a mask
+    warnings = []
+    samples = find_samples(tmp_path / "glas", warnings)
+    assert [s.mask for s in samples] == [None] * 5
+    assert len(warnings) == 1 and re.search(r"train_1_anno.bmp: looks like the mask of train_1.bmp.*\(2 such "
+                                            r"files\).*rename them \(here train_1_mask.bmp\)", warnings[0])
+    # in masks/, an unpaired mask says which name would pair it
+    _img(tmp_path / "cellpose" / "images" / "img1.tif")
+    _mask(tmp_path / "cellpose" / "masks" / "img1_masks.png")
+    _mask(tmp_path / "cellpose" / "masks" / "other.png")
+    warnings = []
+    find_samples(tmp_path / "cellpose", warnings)
+    assert warnings[0].endswith("img1_masks.png: no image with stem 'img1_masks'; mask ignored "
+                                "(rename it img1.png to pair it with image 'img1')")
+    assert warnings[1].endswith("other.png: no image with stem 'other'; mask ignored")
+
+
 def test_data_val_layout_with_lists_and_both_mask_conventions(tmp_path):
     _img(tmp_path / "data" / "x1.png")
     _mask(tmp_path / "data" / "masks" / "x1.png")

@@ -70,6 +70,18 @@ def _mask_stem(stem: str) -> str:
     return stem[: -len(MASK_SUFFIX)] if stem.endswith(MASK_SUFFIX) else stem
 
 
+# How public data sets name masks that segcore does not pair (Cellpose _masks, GlaS _anno, CHASE_DB1 _1stHO,
+# STARE .ah, ...): only used to tell the user which file to rename.
+_FOREIGN_MASK = re.compile(r"[_.-](masks|labels?|anno(tations?)?|seg(mentation)?|gt|ground_?truth|\d(st|nd)ho|"
+                           r"manual\d|ah|vk)$", re.IGNORECASE)
+
+
+def _foreign_mask_of(stem: str, image_stems: set[str]) -> str | None:
+    """The image stem that ``stem`` names with a mask suffix segcore does not pair (``a_anno`` -> ``a``), or None."""
+    match = _FOREIGN_MASK.search(stem)
+    return stem[: match.start()] if match and stem[: match.start()] in image_stems else None
+
+
 def _pair(images: list[Path], masks: list[Path], split: str | None, warnings: list[str]) -> list[Sample]:
     """Match masks to images by stem (or stem + ``_mask``)."""
     by_stem: dict[str, Path] = {}
@@ -81,7 +93,9 @@ def _pair(images: list[Path], masks: list[Path], split: str | None, warnings: li
     image_stems = {_base_stem(image.stem) for image in images}
     for stem, mask in by_stem.items():
         if stem not in image_stems:
-            warnings.append(f"{mask}: no image with stem '{stem}'; mask ignored")
+            base = _foreign_mask_of(stem, image_stems)
+            hint = f" (rename it {base}{mask.suffix} to pair it with image '{base}')" if base else ""
+            warnings.append(f"{mask}: no image with stem '{stem}'; mask ignored{hint}")
     return [Sample(image, by_stem.get(_base_stem(image.stem)), split) for image in images]
 
 
@@ -111,6 +125,13 @@ def _scan_split_dir(folder: Path, split: str | None, warnings: list[str], use_li
     files = _image_files(folder)
     images = [p for p in files if not p.stem.endswith(MASK_SUFFIX)]
     masks = [p for p in files if p.stem.endswith(MASK_SUFFIX)] + _image_files(folder / "masks")
+    stems = {_base_stem(p.stem): p for p in images}
+    foreign = [(p, stems[base]) for p in images if (base := _foreign_mask_of(_base_stem(p.stem), set(stems)))]
+    if foreign:
+        mask, image = foreign[0]
+        warnings.append(f"{mask}: looks like the mask of {image.name} but is read as an image ({len(foreign)} such "
+                        f"files); masks pair as STEM{MASK_SUFFIX}.EXT beside the image or masks/STEM.EXT: rename "
+                        f"them (here {image.stem}{MASK_SUFFIX}{mask.suffix})")
     if use_list:
         listed = _read_list(folder, images)
         if listed is not None:
