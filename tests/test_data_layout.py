@@ -271,3 +271,24 @@ def test_consistent_masks_give_no_warning(tmp_path, mask_values):
     warnings = []
     load_class_spec(tmp_path, _folder_with_masks(tmp_path, mask_values), warnings)
     assert warnings == []
+
+
+def test_field_of_view_masks_paired_as_masks_are_warned_about(tmp_path):
+    # DRIVE ships 21_training.tif with 21_training_mask.gif: the field of view (the same disc in every image),
+    # which the STEM_mask convention pairs as the segmentation; the vessels are in 1st_manual/21_manual1.gif
+    yy, xx = np.mgrid[:40, :44]
+    disc = (((yy - 20) ** 2 + (xx - 22) ** 2) < 19 ** 2).astype(np.uint8) * 255
+    for i in (21, 22, 23):
+        _img(tmp_path / "fov" / f"{i}_training.png", size=(40, 44))
+        Image.fromarray(disc).save(tmp_path / "fov" / f"{i}_training_mask.gif")
+        _img(tmp_path / "vessels" / f"{i}_training.png", size=(40, 44))
+        vessels = np.zeros((40, 44), np.uint8)
+        vessels[i - 10::7] = 255
+        Image.fromarray(vessels).save(tmp_path / "vessels" / f"{i}_training_mask.gif")
+    warnings = []
+    load_class_spec(tmp_path / "fov", find_samples(tmp_path / "fov"), warnings)
+    assert len(warnings) == 1 and re.search(r"all 3 masks are the same region .*21_training_mask.gif.*field-of-view",
+                                            warnings[0])
+    warnings = []
+    load_class_spec(tmp_path / "vessels", find_samples(tmp_path / "vessels"), warnings)
+    assert warnings == []

@@ -196,7 +196,13 @@ def load_class_spec(folder: str | os.PathLike, samples: list[Sample], warnings: 
     spec = ClassSpec.load(folder)
     if spec is not None:
         return spec
-    per_file = {s.mask: set(np.unique(read_mask_raw(s.mask)).tolist()) for s in samples if s.mask is not None}
+    per_file, shapes = {}, {}
+    for sample in (s for s in samples if s.mask is not None):
+        raw = read_mask_raw(sample.mask)
+        per_file[sample.mask] = set(np.unique(raw).tolist())
+        shapes[sample.mask] = _coarse_shape(raw)
+    if warnings is not None and len(set().union(*per_file.values()) - {0}) == 1:  # binary masks
+        warnings.extend(_same_mask_everywhere(shapes))
     if _looks_like_instances(per_file):
         if warnings is not None:
             ids = set().union(*per_file.values()) - {0}
@@ -207,6 +213,30 @@ def load_class_spec(folder: str | os.PathLike, samples: list[Sample], warnings: 
     if warnings is not None and spec.unlabelled == 255:
         warnings.extend(_binary_masks_read_as_unlabelled(per_file))
     return spec
+
+
+def _coarse_shape(raw: np.ndarray, size: int = 32) -> np.ndarray:
+    """Where a mask is non-zero, on a ``size`` x ``size`` grid (cheap to compare between files)."""
+    rows = np.linspace(0, raw.shape[0] - 1, size).astype(int)
+    cols = np.linspace(0, raw.shape[1] - 1, size).astype(int)
+    return raw[np.ix_(rows, cols)] != 0
+
+
+def _same_mask_everywhere(shapes: dict[Path, np.ndarray]) -> list[str]:
+    """Every binary mask the same large blob: a field-of-view mask (DRIVE's ``21_training_mask.gif`` is one, and the
+    ``STEM_mask`` convention pairs it with the image), not the structures to segment. Say so."""
+    from scipy import ndimage
+
+    if len(shapes) < 2:
+        return []
+    first, *others = shapes.values()
+    if first.mean() < 0.3 or any((other != first).mean() > 0.02 for other in others):
+        return []
+    if ndimage.label(first)[1] != 1:
+        return []
+    return [f"all {len(shapes)} masks are the same region covering {first.mean():.0%} of the image (e.g. "
+            f"{next(iter(shapes))}): field-of-view masks, as DRIVE's *_training_mask.gif, are not segmentations; "
+            f"pair the images with the annotations (DRIVE: 1st_manual/*_manual1.gif) instead"]
 
 
 INSTANCE_MIN_IDS = 8  # fewer non-zero values than this are read as classes
