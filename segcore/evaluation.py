@@ -150,7 +150,9 @@ def select_samples(data: str | os.PathLike, split: str, config: dict | None) -> 
         raise DataError(f"split must be one of {', '.join(SPLITS)}, got '{split}'")
     labelled = [s for s in find_samples(data) if s.mask is not None]
     if not labelled:
-        raise DataError(f"{data}: no image with a mask to evaluate against")
+        find_samples(data, warnings := [])  # again, for the reason (e.g. masks named in a way that does not pair)
+        hint = f" ({warnings[0]})" if warnings else ""
+        raise DataError(f"{data}: no image with a mask to evaluate against{hint}")
     if split == "all":
         return labelled
     config = config or {}

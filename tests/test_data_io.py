@@ -101,6 +101,18 @@ def test_multichannel_tiff_layouts(tmp_path):
         np.testing.assert_array_equal(io.read_image(tmp_path / name), hwc, err_msg=name)
 
 
+@pytest.mark.parametrize("axes, what", [("ZYX", "z-stack of 5"), ("TYX", "time series of 5")])
+def test_tagged_z_stack_or_time_series_is_refused_not_read_as_channels(tmp_path, axes, what):
+    stack = _rand((5, 12, 10), np.uint16)  # Fiji / OME stacks say which axis the pages are
+    tifffile.imwrite(tmp_path / "ij.tif", stack, imagej=True, metadata={"axes": axes})
+    tifffile.imwrite(tmp_path / "s.ome.tif", stack, ome=True, metadata={"axes": axes})
+    for name in ["ij.tif", "s.ome.tif"]:
+        with pytest.raises(DataError, match=f"{name}: {what} planes.*one plane or a projection"):
+            io.read_image(tmp_path / name)
+    tifffile.imwrite(tmp_path / "one.tif", stack[:1], imagej=True, metadata={"axes": axes})  # a single plane
+    np.testing.assert_array_equal(io.read_image(tmp_path / "one.tif")[..., 0], stack[0])
+
+
 def test_rgb_tiff_with_alpha_drops_alpha(tmp_path):
     hwc = _rand((12, 10, 4))
     tifffile.imwrite(tmp_path / "rgba.tif", hwc, photometric="rgb", extrasamples=["unassalpha"])

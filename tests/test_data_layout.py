@@ -63,6 +63,46 @@ def test_two_masks_for_one_image_is_an_error(tmp_path):
         find_samples(tmp_path)
 
 
+def test_ome_tiff_images_pair_with_masks_named_without_ome(tmp_path):
+    # OME-TIFF files are named a.ome.tif; their masks a.tif / a_mask.png, as Fiji and QuPath export them
+    for folder in ["images", "plain"]:
+        for name in ["a.ome.tif", "b.OME.tiff"]:
+            _img(tmp_path / folder / name)
+    _mask(tmp_path / "masks" / "a.tif")
+    _mask(tmp_path / "masks" / "b.png")
+    _mask(tmp_path / "plain" / "a_mask.png")
+    _mask(tmp_path / "plain" / "b.ome_mask.png")
+    warnings = []
+    assert _names(find_samples(tmp_path, warnings)) == [("a.ome.tif", "a.tif", None), ("b.OME.tiff", "b.png", None)]
+    assert _names(find_samples(tmp_path / "plain", warnings)) == [("a.ome.tif", "a_mask.png", None),
+                                                                  ("b.OME.tiff", "b.ome_mask.png", None)]
+    assert warnings == []
+
+
+def test_masks_named_the_way_public_sets_name_them_are_pointed_out(tmp_path):
+    # GlaS (train_1_anno.bmp), CHASE_DB1 (Image_01L_1stHO.png), Cellpose (img_masks.png) keep masks beside the
+    # image under suffixes that do not pair: they are read as images, and the warning says which file to rename
+    _img(tmp_path / "glas" / "train_1.bmp")
+    _mask(tmp_path / "glas" / "train_1_anno.bmp")
+    _img(tmp_path / "glas" / "train_2.bmp")
+    _mask(tmp_path / "glas" / "train_2_anno.bmp")
+    _img(tmp_path / "glas" / "train_20.bmp")  # an image whose name merely extends another's is not a mask
+    warnings = []
+    samples = find_samples(tmp_path / "glas", warnings)
+    assert [s.mask for s in samples] == [None] * 5
+    assert len(warnings) == 1 and re.search(r"train_1_anno.bmp: looks like the mask of train_1.bmp.*\(2 such "
+                                            r"files\).*rename them \(here train_1_mask.bmp\)", warnings[0])
+    # in masks/, an unpaired mask says which name would pair it
+    _img(tmp_path / "cellpose" / "images" / "img1.tif")
+    _mask(tmp_path / "cellpose" / "masks" / "img1_masks.png")
+    _mask(tmp_path / "cellpose" / "masks" / "other.png")
+    warnings = []
+    find_samples(tmp_path / "cellpose", warnings)
+    assert warnings[0].endswith("img1_masks.png: no image with stem 'img1_masks'; mask ignored "
+                                "(rename it img1.png to pair it with image 'img1')")
+    assert warnings[1].endswith("other.png: no image with stem 'other'; mask ignored")
+
+
 def test_data_val_layout_with_lists_and_both_mask_conventions(tmp_path):
     _img(tmp_path / "data" / "x1.png")
     _mask(tmp_path / "data" / "masks" / "x1.png")
@@ -230,4 +270,25 @@ def test_binary_masks_beside_odd_ones_are_warned_about(tmp_path):
 def test_consistent_masks_give_no_warning(tmp_path, mask_values):
     warnings = []
     load_class_spec(tmp_path, _folder_with_masks(tmp_path, mask_values), warnings)
+    assert warnings == []
+
+
+def test_field_of_view_masks_paired_as_masks_are_warned_about(tmp_path):
+    # DRIVE ships 21_training.tif with 21_training_mask.gif: the field of view (the same disc in every image),
+    # which the STEM_mask convention pairs as the segmentation; the vessels are in 1st_manual/21_manual1.gif
+    yy, xx = np.mgrid[:40, :44]
+    disc = (((yy - 20) ** 2 + (xx - 22) ** 2) < 19 ** 2).astype(np.uint8) * 255
+    for i in (21, 22, 23):
+        _img(tmp_path / "fov" / f"{i}_training.png", size=(40, 44))
+        Image.fromarray(disc).save(tmp_path / "fov" / f"{i}_training_mask.gif")
+        _img(tmp_path / "vessels" / f"{i}_training.png", size=(40, 44))
+        vessels = np.zeros((40, 44), np.uint8)
+        vessels[i - 10::7] = 255
+        Image.fromarray(vessels).save(tmp_path / "vessels" / f"{i}_training_mask.gif")
+    warnings = []
+    load_class_spec(tmp_path / "fov", find_samples(tmp_path / "fov"), warnings)
+    assert len(warnings) == 1 and re.search(r"all 3 masks are the same region .*21_training_mask.gif.*field-of-view",
+                                            warnings[0])
+    warnings = []
+    load_class_spec(tmp_path / "vessels", find_samples(tmp_path / "vessels"), warnings)
     assert warnings == []

@@ -127,3 +127,14 @@ def test_eval_command_end_to_end(sample_dir, tmp_path, capsys):
     image, target = load_sample(val[0], predictor.spec)
     expected = scores(confusion_matrix(predictor.predict(image), target, 2))
     assert data["images"][0]["raw"]["accuracy"] == pytest.approx(expected["accuracy"])
+
+
+def test_folder_without_paired_masks_says_why(tmp_path):
+    from PIL import Image
+
+    from segcore.errors import DataError
+
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "train_1.bmp")
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "train_1_anno.bmp")  # GlaS names masks so
+    with pytest.raises(DataError, match="no image with a mask.*train_1_anno.bmp: looks like the mask of train_1"):
+        evaluation.select_samples(tmp_path, "all", None)

@@ -90,6 +90,11 @@ def _read_tiff(path: Path) -> np.ndarray:
     if len(keep) < array.ndim:
         array = array.reshape([array.shape[i] for i in keep])
         axes = "".join(axes[i] for i in keep)
+    # A z-stack or time series tagged as such (ImageJ, OME) is not a set of channels: refuse it, naming the axis.
+    for axis, what in (("Z", "z-stack"), ("T", "time series")):
+        if axis in axes:
+            raise DataError(f"{path}: {what} of {array.shape[axes.index(axis)]} planes (axes {axes}); segcore "
+                            "segments 2-D images: save one plane or a projection (e.g. Fiji's Z Project) instead")
     if array.ndim == 2:
         return array[:, :, None]
     if array.ndim != 3:

@@ -3,7 +3,8 @@
 Three layouts are understood (checked in this order):
 
 1. ``FOLDER/images/*`` + ``FOLDER/masks/*``: a mask has the image's stem, or the stem + ``_mask``
-   (``images/a.tif`` <-> ``masks/a.png`` or ``masks/a_mask.png``). ``masks/`` may be missing or partial.
+   (``images/a.tif`` <-> ``masks/a.png`` or ``masks/a_mask.png``; an OME-TIFF ``a.ome.tif`` pairs as ``a``).
+   ``masks/`` may be missing or partial.
 2. ``FOLDER/data/`` + ``FOLDER/val/`` (the original layout): each holds the images, their masks either in a
    ``masks/`` subfolder (same rules as above) or beside them as ``STEM_mask.EXT``, and a list ``data.txt`` /
    ``val.txt`` (one image file name per line; ``create_txt`` writes it). Without a list every image is used.
@@ -60,23 +61,42 @@ def _image_files(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if is_image_file(p)), key=natural_key)
 
 
+def _base_stem(stem: str) -> str:
+    """The stem that pairs an image with its mask: ``a.ome.tif`` (OME-TIFF) pairs like ``a.tif``."""
+    return stem[: -len(".ome")] if stem.lower().endswith(".ome") else stem
+
+
 def _mask_stem(stem: str) -> str:
     return stem[: -len(MASK_SUFFIX)] if stem.endswith(MASK_SUFFIX) else stem
+
+
+# How public data sets name masks that segcore does not pair (Cellpose _masks, GlaS _anno, CHASE_DB1 _1stHO,
+# STARE .ah, ...): only used to tell the user which file to rename.
+_FOREIGN_MASK = re.compile(r"[_.-](masks|labels?|anno(tations?)?|seg(mentation)?|gt|ground_?truth|\d(st|nd)ho|"
+                           r"manual\d|ah|vk)$", re.IGNORECASE)
+
+
+def _foreign_mask_of(stem: str, image_stems: set[str]) -> str | None:
+    """The image stem that ``stem`` names with a mask suffix segcore does not pair (``a_anno`` -> ``a``), or None."""
+    match = _FOREIGN_MASK.search(stem)
+    return stem[: match.start()] if match and stem[: match.start()] in image_stems else None
 
 
 def _pair(images: list[Path], masks: list[Path], split: str | None, warnings: list[str]) -> list[Sample]:
     """Match masks to images by stem (or stem + ``_mask``)."""
     by_stem: dict[str, Path] = {}
     for mask in masks:
-        stem = _mask_stem(mask.stem)
+        stem = _base_stem(_mask_stem(mask.stem))
         if stem in by_stem:
             raise DataError(f"two masks for image '{stem}': {by_stem[stem]} and {mask}; keep one")
         by_stem[stem] = mask
-    image_stems = {image.stem for image in images}
+    image_stems = {_base_stem(image.stem) for image in images}
     for stem, mask in by_stem.items():
         if stem not in image_stems:
-            warnings.append(f"{mask}: no image with stem '{stem}'; mask ignored")
-    return [Sample(image, by_stem.get(image.stem), split) for image in images]
+            base = _foreign_mask_of(stem, image_stems)
+            hint = f" (rename it {base}{mask.suffix} to pair it with image '{base}')" if base else ""
+            warnings.append(f"{mask}: no image with stem '{stem}'; mask ignored{hint}")
+    return [Sample(image, by_stem.get(_base_stem(image.stem)), split) for image in images]
 
 
 def _read_list(folder: Path, images: list[Path]) -> list[Path] | None:
@@ -105,6 +125,13 @@ def _scan_split_dir(folder: Path, split: str | None, warnings: list[str], use_li
     files = _image_files(folder)
     images = [p for p in files if not p.stem.endswith(MASK_SUFFIX)]
     masks = [p for p in files if p.stem.endswith(MASK_SUFFIX)] + _image_files(folder / "masks")
+    stems = {_base_stem(p.stem): p for p in images}
+    foreign = [(p, stems[base]) for p in images if (base := _foreign_mask_of(_base_stem(p.stem), set(stems)))]
+    if foreign:
+        mask, image = foreign[0]
+        warnings.append(f"{mask}: looks like the mask of {image.name} but is read as an image ({len(foreign)} such "
+                        f"files); masks pair as STEM{MASK_SUFFIX}.EXT beside the image or masks/STEM.EXT: rename "
+                        f"them (here {image.stem}{MASK_SUFFIX}{mask.suffix})")
     if use_list:
         listed = _read_list(folder, images)
         if listed is not None:
@@ -169,7 +196,13 @@ def load_class_spec(folder: str | os.PathLike, samples: list[Sample], warnings: 
     spec = ClassSpec.load(folder)
     if spec is not None:
         return spec
-    per_file = {s.mask: set(np.unique(read_mask_raw(s.mask)).tolist()) for s in samples if s.mask is not None}
+    per_file, shapes = {}, {}
+    for sample in (s for s in samples if s.mask is not None):
+        raw = read_mask_raw(sample.mask)
+        per_file[sample.mask] = set(np.unique(raw).tolist())
+        shapes[sample.mask] = _coarse_shape(raw)
+    if warnings is not None and len(set().union(*per_file.values()) - {0}) == 1:  # binary masks
+        warnings.extend(_same_mask_everywhere(shapes))
     if _looks_like_instances(per_file):
         if warnings is not None:
             ids = set().union(*per_file.values()) - {0}
@@ -180,6 +213,30 @@ def load_class_spec(folder: str | os.PathLike, samples: list[Sample], warnings: 
     if warnings is not None and spec.unlabelled == 255:
         warnings.extend(_binary_masks_read_as_unlabelled(per_file))
     return spec
+
+
+def _coarse_shape(raw: np.ndarray, size: int = 32) -> np.ndarray:
+    """Where a mask is non-zero, on a ``size`` x ``size`` grid (cheap to compare between files)."""
+    rows = np.linspace(0, raw.shape[0] - 1, size).astype(int)
+    cols = np.linspace(0, raw.shape[1] - 1, size).astype(int)
+    return raw[np.ix_(rows, cols)] != 0
+
+
+def _same_mask_everywhere(shapes: dict[Path, np.ndarray]) -> list[str]:
+    """Every binary mask the same large blob: a field-of-view mask (DRIVE's ``21_training_mask.gif`` is one, and the
+    ``STEM_mask`` convention pairs it with the image), not the structures to segment. Say so."""
+    from scipy import ndimage
+
+    if len(shapes) < 2:
+        return []
+    first, *others = shapes.values()
+    if first.mean() < 0.3 or any((other != first).mean() > 0.02 for other in others):
+        return []
+    if ndimage.label(first)[1] != 1:
+        return []
+    return [f"all {len(shapes)} masks are the same region covering {first.mean():.0%} of the image (e.g. "
+            f"{next(iter(shapes))}): field-of-view masks, as DRIVE's *_training_mask.gif, are not segmentations; "
+            f"pair the images with the annotations (DRIVE: 1st_manual/*_manual1.gif) instead"]
 
 
 INSTANCE_MIN_IDS = 8  # fewer non-zero values than this are read as classes

@@ -100,7 +100,8 @@ class Trainer:
         samples = find_samples(cfg.data, warnings)
         labelled = [s for s in samples if s.mask is not None]
         if not labelled:
-            raise DataError(f"{cfg.data}: no image has a mask; annotate at least one image to train")
+            hint = f" ({warnings[0]})" if warnings else ""  # e.g. masks named in a way that does not pair
+            raise DataError(f"{cfg.data}: no image has a mask; annotate at least one image to train{hint}")
         self.spec = load_class_spec(cfg.data, samples, warnings)
         for warning in warnings[:5]:
             yield LogEvent(f"warning: {warning}")
