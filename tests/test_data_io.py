@@ -292,3 +292,13 @@ def test_retina_formats_gif_masks_and_ppm_images_are_read(tmp_path):
     assert io.read_image(folder / "images" / "21_training.ppm").shape == (30, 40, 3)
     with pytest.raises(DataError, match="cannot write '.gif'"):
         io.write_image(tmp_path / "x.gif", vessels)
+
+
+def test_one_bit_masks_read_with_a_0_255_class_list(tmp_path):
+    """CHASE_DB1 ships 1-bit PNG masks, which hold 0/1; a model trained on 0/255 masks is evaluated on them."""
+    bits = RNG.integers(0, 2, (6, 5)).astype(bool)
+    Image.fromarray(bits).save(tmp_path / "bits.png")
+    spec = ClassSpec(["background", "vessel"], [0, 255])
+    np.testing.assert_array_equal(io.read_mask(tmp_path / "bits.png", spec), bits.astype(np.uint8))
+    with pytest.raises(DataError, match=r"\[2\]"):  # other values still are not in the list
+        spec.decode(np.array([[0, 2]], np.uint8))

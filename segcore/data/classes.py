@@ -109,6 +109,8 @@ class ClassSpec:
             lut[value] = index
         if self.unlabelled is not None:
             lut[self.unlabelled] = IGNORE_INDEX
+        if self.values == [0, 255] and self.unlabelled is None:
+            lut[1] = 1  # a 1-bit file (CHASE_DB1's masks) stores 0/1 for the same black/white
         out = lut[raw]  # indexing with the file's own dtype: no int64 copy of a 16-megapixel mask
         if (out < 0).any():
             self._stray(raw[out < 0], source)
