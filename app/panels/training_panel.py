@@ -171,9 +171,12 @@ class TrainingPanel(QWidget):
     def on_epoch(self, event) -> None:
         self.epochs = event.epochs
         self.plots.add_epoch(event)
-        best = "  ★ best" if event.is_best else ""
-        self.log(f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, val loss "
-                 f"{event.val_loss:.4f}, Dice {event.val_dice:.3f}, IoU {event.val_iou:.3f}, "
+        if event.val_scores.get("pixels") == 0:  # no validation images: best.pt follows the last epoch
+            scores, best = "no validation images", ""
+        else:
+            scores = f"val loss {event.val_loss:.4f}, Dice {event.val_dice:.3f}, IoU {event.val_iou:.3f}"
+            best = "  ★ best" if event.is_best else ""
+        self.log(f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, {scores}, "
                  f"lr {event.lr:.2e}, {event.seconds:.1f} s{best}")
         self._schedule()
 

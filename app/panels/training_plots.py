@@ -137,9 +137,8 @@ class TrainingPlots(QWidget):
         self.batch_curve.setData(self.batch_x, self.batch_y)
         for key, curve in self.curves.items():
             curve.setData(self.epochs, self.values[key])
-        best = self.best_epoch is not None
-        self.best_marker.setData([self.best_epoch] if best and not math.isnan(self.best_dice) else [],
-                                 [self.best_dice] if best and not math.isnan(self.best_dice) else [])
+        best = self.best_epoch is not None and not math.isnan(self.best_dice)  # none without validation
+        self.best_marker.setData([self.best_epoch] if best else [], [self.best_dice] if best else [])
         for line in self.best_lines:
             line.setVisible(best)
             if best:
