@@ -30,7 +30,7 @@ def _plot(name: str, title: str, y_label: str, legend_at: tuple[int, int]) -> pg
     plot.setLabel("left", y_label)
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.addLegend(offset=legend_at, labelTextColor="k", brush=(255, 255, 255, 200))
-    plot.setMinimumSize(220, 150)
+    plot.setMinimumSize(170, 150)
     item = plot.getPlotItem()
     item.setMenuEnabled(False)
     item.setMouseEnabled(x=False, y=False)

@@ -31,3 +31,23 @@ def test_without_validation_images_best_is_the_last_epoch_and_no_nan_is_shown(qt
     message = window.statusBar().currentMessage()
     assert "nan" not in message and "no validation" in message
     assert "nan" not in jobs.training_panel.log_view.toPlainText()
+
+
+def test_window_fits_a_laptop_screen_with_compare_scores_shown_and_the_log_is_readable(qtbot, window, tmp_path):
+    from .test_train_flow import SlowPredictor
+
+    assert window.open_folder(make_folder(tmp_path, count=3))
+    jobs = window.jobs
+    jobs.prediction._on_loaded(SlowPredictor(pause=0))
+    jobs.prediction.compare()
+    qtbot.waitUntil(lambda: jobs.compare.crf is not None and not jobs.compare.busy(), timeout=TIMEOUT)
+    assert "Dice" in jobs.compare_view.crf_score.text()
+    for dock in (jobs.compare_dock, jobs.training_dock):
+        dock.raise_()
+        qtbot.wait(50)
+        hint = window.minimumSizeHint()  # a 1366 x 768 laptop leaves about 1280 x 720 for a window
+        assert hint.width() <= 1280 and hint.height() <= 720, (dock.objectName(), hint)
+    window.resize(window.minimumSizeHint())
+    qtbot.waitUntil(lambda: window.size() == window.minimumSizeHint())
+    log = jobs.training_panel.log_view
+    assert log.width() >= 25 * log.fontMetrics().averageCharWidth()  # was ~70 px: one word per line
