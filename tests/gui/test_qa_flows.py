@@ -51,3 +51,20 @@ def test_window_fits_a_laptop_screen_with_compare_scores_shown_and_the_log_is_re
     qtbot.waitUntil(lambda: window.size() == window.minimumSizeHint())
     log = jobs.training_panel.log_view
     assert log.width() >= 25 * log.fontMetrics().averageCharWidth()  # was ~70 px: one word per line
+
+
+def test_a_truncated_checkpoint_is_reported_as_a_loading_problem(qtbot, window, tmp_path, isolated_settings):
+    import segcore
+
+    assert window.open_folder(make_folder(tmp_path, count=3))
+    done = segcore.train(str(window.session.folder), epochs=1, batch_size=2, patch_size=32, out=str(tmp_path / "r"),
+                         arch_kwargs={"width": 4, "depth": 2})
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(open(done.best_path, "rb").read()[:50_000])  # a copy cut short
+    jobs = window.jobs
+    jobs.prediction.load(broken)
+    qtbot.waitUntil(lambda: not jobs.prediction.busy(), timeout=TIMEOUT)
+    title, text = isolated_settings[-1]
+    assert title == "Cannot load the checkpoint" and "broken.pt" in text  # was "Segmentation failed"
+    assert jobs.prediction.predictor is None and not jobs.prediction_panel.segment.isEnabled()
+
