@@ -68,3 +68,14 @@ def test_a_truncated_checkpoint_is_reported_as_a_loading_problem(qtbot, window, 
     assert title == "Cannot load the checkpoint" and "broken.pt" in text  # was "Segmentation failed"
     assert jobs.prediction.predictor is None and not jobs.prediction_panel.segment.isEnabled()
 
+
+def test_training_settings_are_remembered_without_training(qtbot, window):
+    from app.window import MainWindow
+
+    window.jobs.training_panel.form.set_values("segnet", "width=8", epochs=7, batch_size=3)
+    window.close()
+    again = MainWindow(autosave_ms=0)
+    qtbot.addWidget(again)
+    form = again.jobs.training_panel.form
+    assert (form.arch.currentData(), form.options.text(), form.epochs.value(), form.batch.value()) == (
+        "segnet", "width=8", 7, 3)
