@@ -79,3 +79,27 @@ def test_training_settings_are_remembered_without_training(qtbot, window):
     form = again.jobs.training_panel.form
     assert (form.arch.currentData(), form.options.text(), form.epochs.value(), form.batch.value()) == (
         "segnet", "width=8", 7, 3)
+
+
+def test_undoing_everything_on_an_image_without_a_mask_writes_no_mask(qtbot, window, tmp_path):
+    from .conftest import drag
+    from .test_train_flow import SlowPredictor
+
+    folder = make_folder(tmp_path, count=3)  # img_2 has no mask
+    assert window.open_folder(folder)
+    session, jobs = window.session, window.jobs
+    session.select(2)
+    jobs.prediction._on_loaded(SlowPredictor(pause=0))
+    jobs.prediction.segment_current()
+    qtbot.waitUntil(lambda: not jobs.prediction.busy(), timeout=TIMEOUT)
+    jobs.prediction.accept()
+    drag(qtbot, window, [(20.5, 20.5), (30.5, 20.5)])
+    session.undo()
+    session.undo()
+    assert not session.mask.any() and session.state(2).value == "no mask"
+    session.select(0)  # moving on saves what changed
+    assert not (folder / "masks" / "img_2.png").exists() and session.state(2).value == "no mask"
+    session.select(2)
+    session.redo()  # the accepted prediction again: that is an annotation
+    session.select(0)
+    assert (folder / "masks" / "img_2.png").exists()
