@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGraphicsPixmapItem,
     QGraphicsScene,
     QGraphicsView,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -114,6 +116,8 @@ class CompareView(QWidget):
         self.raw_score, self.crf_score = QLabel(), QLabel()
         self.raw_score.setObjectName("rawScoreLabel")
         self.crf_score.setObjectName("crfScoreLabel")
+        for label in (self.raw_score, self.crf_score):  # unwrapped, the scores widened the window past 1280 px
+            label.setWordWrap(True)
         self.accept_raw = QPushButton("Accept network output")
         self.accept_raw.setObjectName("acceptRawButton")
         self.accept_crf = QPushButton("Accept CRF result")
@@ -150,17 +154,28 @@ class CompareView(QWidget):
         grid.addWidget(self.accept_raw, 3, 0)
         grid.addWidget(self.accept_crf, 3, 1)
         grid.setRowStretch(1, 1)
-        side = QVBoxLayout()
+        column = QWidget()
+        side = QVBoxLayout(column)
+        side.setContentsMargins(0, 0, 0, 0)
         side.addWidget(self._params_box())
         side.addWidget(self.diff_check)
         side.addWidget(self._legend())
         side.addWidget(self.diff_label)
         side.addWidget(self.status)
         side.addStretch(1)
+        # Scrolls rather than sets the dock's minimum height: the parameters alone made the window taller than
+        # a 768-pixel laptop screen.
+        scroll = QScrollArea()
+        scroll.setObjectName("compareSideScroll")
+        scroll.setWidget(column)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(column.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(grid, 1)
-        layout.addLayout(side)
+        layout.addWidget(scroll)
 
     def _params_box(self) -> QGroupBox:
         box = QGroupBox("CRF parameters")

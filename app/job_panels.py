@@ -8,6 +8,8 @@ Refine with CRF opens the Compare view. The window asks :meth:`JobPanels.confirm
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
@@ -54,7 +56,12 @@ class JobPanels:
 
     def _announce(self, done) -> None:
         plots = self.training_panel.plots
-        best = f", best validation Dice {plots.best_dice:.3f} (epoch {plots.best_epoch})" if plots.best_epoch else ""
+        if plots.best_epoch and not math.isnan(plots.best_dice):
+            best = f", best validation Dice {plots.best_dice:.3f} (epoch {plots.best_epoch})"
+        elif plots.best_epoch:
+            best = "; no validation images, so best.pt is the last epoch"
+        else:
+            best = ""
         hint = "; Use trained model in the Segment panel segments with it" if done.best_path else ""
         self.window.statusBar().showMessage(f"Training {done.status}{best}{hint}", 15000)
 

@@ -213,7 +213,8 @@ class PredictionController(QObject):
         self._compare_after = False
         self.errors.append(text)
         self.panel.status.setText(f"Error: {text}")
-        QMessageBox.warning(self.window, "Segmentation failed", text)
+        loading = self.worker is not None and self.worker.name == "load"
+        QMessageBox.warning(self.window, "Cannot load the checkpoint" if loading else "Segmentation failed", text)
 
     # -- overlay, accept, discard -------------------------------------------------------------------------------
     def colours(self) -> list[tuple[int, int, int]]:

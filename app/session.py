@@ -241,6 +241,11 @@ class Session(QObject):
         box = method(self._history(), self.mask)
         if box is not None:
             self._mark_dirty(predicted=False)
+            if self.samples[self.index].mask is None and not self.mask.any():
+                # Undone back to the empty mask of an image that has no mask file: nothing to write. Saving it
+                # would turn "no mask" into an annotation saying "no object here", which training would learn.
+                self._dirty = False
+                self.stateChanged.emit(self.index, self.state(self.index).value)
             self.maskEdited.emit(box)
         self._emit_history()
 

@@ -290,6 +290,7 @@ class MainWindow(QMainWindow):
             self.jobs.shutdown()  # a running training ends between batches, keeping its checkpoints
             self.session.autosave.stop()
             settings.save_window(self)
+            self.jobs.training_panel.form.save()  # remembered even when the settings were not trained with
             event.accept()
         else:
             event.ignore()

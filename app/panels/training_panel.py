@@ -27,6 +27,7 @@ from app.panels.training_form import TrainingForm
 
 PROGRESS_STEPS = 1000
 LOG_LINES = 5000
+LOG_MIN_CHARS = 30  # minimum width of the log, in characters
 REDRAW_MS = 100  # progress text refreshed at most 10 times a second
 PLOTS_DELAY_MS = 250  # pyqtgraph (~0.5-1 s to import) loads just after the window is on screen, not before
 
@@ -51,13 +52,15 @@ class TrainingPanel(QWidget):
         self.form = TrainingForm()
         self._plots = None
         self.plot_area = QWidget()
-        self.plot_area.setMinimumSize(460, 160)
+        self.plot_area.setMinimumSize(350, 160)
         QVBoxLayout(self.plot_area).setContentsMargins(0, 0, 0, 0)
         self.log_view = QPlainTextEdit(readOnly=True)
         self.log_view.setObjectName("trainLog")
         self.log_view.setMaximumBlockCount(LOG_LINES)
         self.log_view.setPlaceholderText("Messages of the training run appear here.")
         self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        # Room for a readable line: the splitter otherwise left it ~70 px, a word per line, below 1400 px windows.
+        self.log_view.setMinimumWidth(LOG_MIN_CHARS * self.log_view.fontMetrics().averageCharWidth())
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("trainButton")
         self.train_button.setToolTip("Save the masks and train a model on the open folder")
@@ -171,9 +174,12 @@ class TrainingPanel(QWidget):
     def on_epoch(self, event) -> None:
         self.epochs = event.epochs
         self.plots.add_epoch(event)
-        best = "  ★ best" if event.is_best else ""
-        self.log(f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, val loss "
-                 f"{event.val_loss:.4f}, Dice {event.val_dice:.3f}, IoU {event.val_iou:.3f}, "
+        if event.val_scores.get("pixels") == 0:  # no validation images: best.pt follows the last epoch
+            scores, best = "no validation images", ""
+        else:
+            scores = f"val loss {event.val_loss:.4f}, Dice {event.val_dice:.3f}, IoU {event.val_iou:.3f}"
+            best = "  ★ best" if event.is_best else ""
+        self.log(f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, {scores}, "
                  f"lr {event.lr:.2e}, {event.seconds:.1f} s{best}")
         self._schedule()
 

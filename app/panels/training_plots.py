@@ -30,7 +30,7 @@ def _plot(name: str, title: str, y_label: str, legend_at: tuple[int, int]) -> pg
     plot.setLabel("left", y_label)
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.addLegend(offset=legend_at, labelTextColor="k", brush=(255, 255, 255, 200))
-    plot.setMinimumSize(220, 150)
+    plot.setMinimumSize(170, 150)
     item = plot.getPlotItem()
     item.setMenuEnabled(False)
     item.setMouseEnabled(x=False, y=False)
@@ -137,9 +137,8 @@ class TrainingPlots(QWidget):
         self.batch_curve.setData(self.batch_x, self.batch_y)
         for key, curve in self.curves.items():
             curve.setData(self.epochs, self.values[key])
-        best = self.best_epoch is not None
-        self.best_marker.setData([self.best_epoch] if best and not math.isnan(self.best_dice) else [],
-                                 [self.best_dice] if best and not math.isnan(self.best_dice) else [])
+        best = self.best_epoch is not None and not math.isnan(self.best_dice)  # none without validation
+        self.best_marker.setData([self.best_epoch] if best else [], [self.best_dice] if best else [])
         for line in self.best_lines:
             line.setVisible(best)
             if best:

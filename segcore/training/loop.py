@@ -302,7 +302,8 @@ class Trainer:
     def _finish_epoch(self, epoch: int, train_s: float, best_path: Path, last_path: Path) -> Iterator:
         val_loss, val = self._validate()
         dice, score = val["mean_dice"], _selection_score(val["dice"])
-        is_best = score > self.best_score or (math.isnan(score) and not best_path.exists())
+        # No validation score (no validation images): the latest epoch is the best we know, until a real score.
+        is_best = score > self.best_score or (math.isnan(score) and self.best_score < 0)
         row = {"epoch": epoch, "train_loss": self._epoch_loss, "val_loss": val_loss, "val_dice": dice,
                "val_iou": val["mean_iou"], "lr": self.optimizer.param_groups[0]["lr"],
                "seconds": train_s, "per_class_dice": val["dice"]}
