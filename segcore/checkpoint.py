@@ -45,7 +45,8 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
         if isinstance(exc, MemoryError):
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable checkpoint ({first[:160]})") from exc
+        raise CheckpointError(f"{path}: not a readable checkpoint: the file is damaged, cut short (an interrupted "
+                              f"copy or download?) or not a checkpoint at all ({first[:160]})") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a segstudio checkpoint (no '{FORMAT}' marker)")
     if data.get("version", 0) > VERSION:
