@@ -8,6 +8,7 @@ a test checks it against ``segcore.models.available()``.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -41,7 +42,8 @@ DEVICES = [("auto", "Automatic (GPU when present)"), ("cpu", "CPU"), ("cuda", "G
 def parse_options(text: str) -> dict:
     """``"width=16, backbone=resnet18"`` -> ``{"width": 16, "backbone": "resnet18"}`` (values read as JSON)."""
     options = {}
-    for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
+    # commas or semicolons separate options; so does a space before the next KEY= ("width=4 depth=2")
+    for part in filter(None, (p.strip() for p in re.split(r"[,;]|\s+(?=[A-Za-z_]\w*\s*=)", text))):
         key, sep, raw = part.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"model option '{part}' is not KEY=VALUE (e.g. width=16)")

@@ -103,3 +103,13 @@ def test_undoing_everything_on_an_image_without_a_mask_writes_no_mask(qtbot, win
     session.redo()  # the accepted prediction again: that is an annotation
     session.select(0)
     assert (folder / "masks" / "img_2.png").exists()
+
+
+def test_model_options_may_be_separated_by_spaces():
+    from app.panels.training_form import parse_options
+    from segcore.errors import ConfigError
+
+    assert parse_options("width=4 depth=2") == {"width": 4, "depth": 2}
+    assert parse_options("width=4, backbone=resnet18; depth=3") == {"width": 4, "backbone": "resnet18", "depth": 3}
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        parse_options("width=4, deep")
