@@ -301,3 +301,13 @@ def test_crf_refuses_to_overwrite_its_input(tmp_path):
     assert_one_line_error(segcore("crf", "-i", image, "-p", probs, "-o", tmp_path / "m.png",
                                   "--save-probabilities", probs, check=False), "p.npy", "input")
     assert image.read_bytes() == before
+
+
+def test_mistyped_option_names_the_command_and_the_nearest_option(tmp_path):
+    out = tmp_path / "x.png"
+    proc = segcore("predict", "-m", tmp_path / "m.pt", "-i", tmp_path / "i.png", "--ouput", out, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("segcore predict: error: unrecognized arguments: --ouput"), last
+    assert "did you mean --output?" in last and "usage: segcore predict" in proc.stderr
+    assert not out.exists()
