@@ -64,3 +64,12 @@ def test_unreadable_checkpoints_say_why_in_plain_words(sample_dir, tmp_path):
         message = str(info.value)
         assert words in message and str(path) in message, message
         assert "weights_only" not in message and "\x1b" not in message and "\n" not in message, message
+
+
+def test_resume_folder_default(tmp_path):
+    """Resuming a run's last.pt goes on in that run's folder; another file or --fine-tune starts a new one, so
+    a later last.pt is never overwritten by a run going on from best.pt."""
+    run = tmp_path / "run"
+    assert segcore.TrainConfig(data=".", checkpoint=str(run / "last.pt")).validate().out == str(run)
+    for options in (dict(checkpoint=str(run / "best.pt")), dict(checkpoint=str(run / "last.pt"), fine_tune=True)):
+        assert segcore.TrainConfig(data=".", **options).validate().out.startswith("checkpoints")
