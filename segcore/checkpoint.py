@@ -8,6 +8,7 @@ scale) and to resume training (optimizer, scheduler, epoch, history).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import torch
@@ -44,9 +45,7 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
     except Exception as exc:  # noqa: BLE001 - arbitrary bytes make torch.load raise almost anything
         if isinstance(exc, MemoryError):
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable checkpoint: the file is damaged, cut short (an interrupted "
-                              f"copy or download?) or not a checkpoint at all ({first[:160]})") from exc
+        raise CheckpointError(f"{path}: not a readable checkpoint ({_load_failure(exc)})") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a segstudio checkpoint (no '{FORMAT}' marker)")
     if data.get("version", 0) > VERSION:
@@ -57,6 +56,22 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
     if problem := _damaged_field(data):
         raise CheckpointError(f"{path}: checkpoint is damaged ({problem})")
     return data
+
+
+def _load_failure(exc: Exception) -> str:
+    """Why ``torch.load`` failed, in words for the user: torch's own text advises turning off ``weights_only``
+    (unsafe, and no help for a PNG), quotes internal miniz errors, or is a bare pickle opcode."""
+    text = str(exc)
+    if "Weights only load failed" in text:
+        if "can still be loaded" in text:
+            return "it holds Python objects, which are never loaded; segstudio checkpoints hold none"
+        return "not a PyTorch checkpoint file"
+    if "zip archive" in text or "central directory" in text or isinstance(exc, OSError):
+        return "damaged or cut short (an interrupted copy or download?)"  # a truncated zip: EINVAL on seek
+    if isinstance(exc, (KeyError, EOFError)) or type(exc).__name__ == "UnpicklingError":
+        return "not a PyTorch checkpoint file"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return re.sub(r"\x1b\[[0-9;]*m", "", first)[:160]
 
 
 def _damaged_field(data: dict) -> str:

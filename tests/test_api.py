@@ -41,3 +41,35 @@ def test_typed_errors(tmp_path):
     with pytest.raises(segcore.CheckpointError):
         segcore.predict(bad, tmp_path / "x.png")
     assert issubclass(segcore.DataError, segcore.SegcoreError)
+
+
+def test_unreadable_checkpoints_say_why_in_plain_words(sample_dir, tmp_path):
+    """torch.load's own text (advice to turn weights_only off, miniz internals, a bare opcode) stays out."""
+    import torch
+
+    image = next((sample_dir / "images").iterdir())
+    objects = tmp_path / "objects.pt"
+    torch.save({"a": object}, objects)
+    whole = tmp_path / "whole.pt"
+    torch.save({"a": torch.zeros(1000)}, whole)
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(whole.read_bytes()[:2000])
+    text = tmp_path / "text.pt"
+    text.write_text("hello")
+    cases = {image: "not a PyTorch checkpoint file", text: "not a PyTorch checkpoint file",
+             cut: "damaged or cut short", objects: "holds Python objects"}
+    for path, words in cases.items():
+        with pytest.raises(segcore.CheckpointError) as info:
+            segcore.predict(path, image)
+        message = str(info.value)
+        assert words in message and str(path) in message, message
+        assert "weights_only" not in message and "\x1b" not in message and "\n" not in message, message
+
+
+def test_resume_folder_default(tmp_path):
+    """Resuming a run's last.pt goes on in that run's folder; another file or --fine-tune starts a new one, so
+    a later last.pt is never overwritten by a run going on from best.pt."""
+    run = tmp_path / "run"
+    assert segcore.TrainConfig(data=".", checkpoint=str(run / "last.pt")).validate().out == str(run)
+    for options in (dict(checkpoint=str(run / "best.pt")), dict(checkpoint=str(run / "last.pt"), fine_tune=True)):
+        assert segcore.TrainConfig(data=".", **options).validate().out.startswith("checkpoints")

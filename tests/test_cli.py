@@ -15,11 +15,14 @@ from PIL import Image
 from segcore.data.classes import ClassSpec
 from segcore.data.io import read_image, read_mask
 
+REPO = Path(__file__).resolve().parents[1]
 TINY_TRAIN = ["--width", "4", "--arch-arg", "depth=2", "--patch-size", "48", "-b", "2", "-q"]
 
 
 def segcore(*args, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    # the repository's own segcore, whatever the working folder (an installed copy may be another checkout)
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "OMP_NUM_THREADS": "2", "PYTHONPATH": path}
     proc = subprocess.run([sys.executable, "-m", "segcore", *map(str, args)], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=600)
     if check and proc.returncode != 0:
@@ -98,6 +101,21 @@ def test_resume_with_dash_c(trained, tmp_path):
     data, best = trained
     proc = segcore("train", data, "-e", "3", "-c", best.parent / "last.pt", "-o", tmp_path / "more", *TINY_TRAIN)
     assert "resuming" in proc.stderr and "epoch 3/3" in proc.stderr
+
+
+def test_resume_without_out_goes_on_in_the_checkpoint_folder(trained, tmp_path):
+    """README: `segcore train my_data -e 40 -c checkpoints/unet-DATE-TIME/last.pt` resumes that run; a new
+    folder would hold no best.pt unless an epoch beat the old best."""
+    data, best = trained
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("best.pt", "last.pt"):
+        (run / name).write_bytes((best.parent / name).read_bytes())
+    proc = segcore("train", data.resolve(), "-e", "3", "-c", run / "last.pt", *TINY_TRAIN, cwd=tmp_path)
+    assert f"last checkpoint: {run / 'last.pt'}" in proc.stdout
+    assert not (tmp_path / "checkpoints").exists()
+    assert len((run / "metrics.csv").read_text().splitlines()) == 4  # header + the 3 epochs of the run
+    assert (run / "best.pt").exists()
 
 
 def test_create_txt_then_train_on_original_layout(trained, tmp_path):
@@ -299,3 +317,13 @@ def test_crf_refuses_to_overwrite_its_input(tmp_path):
     assert_one_line_error(segcore("crf", "-i", image, "-p", probs, "-o", tmp_path / "m.png",
                                   "--save-probabilities", probs, check=False), "p.npy", "input")
     assert image.read_bytes() == before
+
+
+def test_mistyped_option_names_the_command_and_the_nearest_option(tmp_path):
+    out = tmp_path / "x.png"
+    proc = segcore("predict", "-m", tmp_path / "m.pt", "-i", tmp_path / "i.png", "--ouput", out, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("segcore predict: error: unrecognized arguments: --ouput"), last
+    assert "did you mean --output?" in last and "usage: segcore predict" in proc.stderr
+    assert not out.exists()

@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not built yet
             raise
         module.register(sub)
+    parser.commands = sub.choices  # name -> its parser, for errors about that command's arguments
     return parser
 
 
@@ -36,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     from segcore.errors import SegcoreError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse would blame `segcore` and show its usage; the mistake is in the command's options
+        command = parser.commands[args.command]
+        command.error(_unrecognized(command, extra))
     try:
         return int(args.func(args) or 0)
     except SegcoreError as exc:
@@ -45,6 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{_who(args.command)}: interrupted", file=sys.stderr)
         return 130
+
+
+def _unrecognized(command: argparse.ArgumentParser, extra: list[str]) -> str:
+    """argparse's message, plus the nearest real option for each mistyped one."""
+    import difflib
+
+    options = [o for action in command._actions for o in action.option_strings]
+    typed = [arg.split("=")[0] for arg in extra if arg.startswith("--")]
+    near = [m for arg in typed for m in difflib.get_close_matches(arg, options, n=1)]
+    return f"unrecognized arguments: {' '.join(extra)}" + (f" (did you mean {', '.join(near)}?)" if near else "")
 
 
 def _who(command: str) -> str:

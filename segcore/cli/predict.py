@@ -24,7 +24,8 @@ def register(sub) -> None:
     p.add_argument("-i", "--input", required=True, help="an image file or a folder of images")
     p.add_argument("-o", "--output",
                    help="output mask file (or folder, for a folder input); default INPUT_mask.png beside the input, "
-                        "never replacing an existing one")
+                        "or the folder INPUT_masks/ beside a folder input; never replaces an existing "
+                        "INPUT_mask.png")
     p.add_argument("-c", "--cpu", action="store_true", help="run on the CPU even when a GPU is present")
     p.add_argument("--probabilities", action="store_true",
                    help="also save class probabilities as OUT.probs.npy (float32, K x H x W)")

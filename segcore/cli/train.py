@@ -55,7 +55,8 @@ def register(sub) -> None:
                    help="fraction of images held out for validation when there is no val/ folder (default 0.15)")
     g.add_argument("--no-augment", action="store_true", help="turn off flips, rotations and intensity jitter")
     g = p.add_argument_group("run")
-    g.add_argument("-o", "--out", help="output folder (default checkpoints/ARCH-DATE-TIME)")
+    g.add_argument("-o", "--out", help="output folder (default checkpoints/ARCH-DATE-TIME; when resuming with -c RUN/last.pt, "
+                   "RUN)")
     g.add_argument("-g", "--gpu", action="store_true", help="train on the GPU (says so and uses the CPU if none)")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     g.add_argument("--no-fast", action="store_true",

@@ -27,7 +27,7 @@ class TrainConfig:
     patch_size: int | None = 256
     val_fraction: float = 0.15
     seed: int = 0
-    out: str | None = None
+    out: str | None = None  # None: checkpoints/ARCH-DATE-TIME, or the run's folder when resuming its last.pt
     device: str = "auto"
     fast: bool = True
     checkpoint: str | None = None  # resume (or fine-tune) from this file
@@ -62,8 +62,9 @@ class TrainConfig:
 
         if not self.checkpoint:  # when resuming, the checkpoint names the architecture
             check_arguments(self.arch, self.arch_kwargs)
-        if self.out is None:
-            self.out = default_out_dir(self.arch)
+        if self.out is None:  # resuming from a run's last.pt goes on in that run's folder, beside its best.pt
+            resuming = self.checkpoint and not self.fine_tune and Path(self.checkpoint).name == "last.pt"
+            self.out = str(Path(self.checkpoint).parent) if resuming else default_out_dir(self.arch)
         return self
 
     def to_dict(self) -> dict:
