@@ -67,7 +67,7 @@ def _load_failure(exc: Exception) -> str:
             return "it holds Python objects, which are never loaded; segstudio checkpoints hold none"
         return "not a PyTorch checkpoint file"
     if "zip archive" in text or "central directory" in text or isinstance(exc, OSError):
-        return "damaged or cut short (an interrupted copy or download?)"  # a truncated zip: EINVAL on seek
+        return "damaged or cut short, e.g. by an interrupted copy"  # a truncated zip gives EINVAL on seek
     if isinstance(exc, (KeyError, EOFError)) or type(exc).__name__ == "UnpicklingError":
         return "not a PyTorch checkpoint file"
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
