@@ -41,20 +41,6 @@ def default_color(index: int) -> tuple[int, int, int]:
     return tuple(int(v) for v in rng.integers(40, 256, 3))
 
 
-def _touching_another(ids: np.ndarray) -> np.ndarray:
-    """Pixels of an object with a different object among their 8 neighbours."""
-    padded = np.pad(ids, 1, mode="edge")
-    h, w = ids.shape
-    out = np.zeros(ids.shape, dtype=bool)
-    for dy in (0, 1, 2):
-        for dx in (0, 1, 2):
-            if dy == dx == 1:
-                continue
-            near = padded[dy:dy + h, dx:dx + w]
-            out |= (near != ids) & (near != 0)
-    return out & (ids != 0)
-
-
 @dataclass
 class ClassSpec:
     """Class names, colours, and the value each class has in mask files.
@@ -107,13 +93,8 @@ class ClassSpec:
         return len(self.names)
 
     # -- encoding ---------------------------------------------------------------------------------------------
-    def decode(self, raw: np.ndarray, source: str = "mask", separate: bool = False) -> np.ndarray:
-        """File values -> class indices (uint8, IGNORE_INDEX for unlabelled). Raises DataError on stray values.
-
-        ``separate`` (instance masks, for training): where two objects touch, their touching pixels become
-        background, as the U-Net paper labels touching cells, so the network learns to draw the gap and each
-        predicted object comes out as its own connected region. Objects touching only background keep every pixel.
-        """
+    def decode(self, raw: np.ndarray, source: str = "mask") -> np.ndarray:
+        """File values -> class indices (uint8, IGNORE_INDEX for unlabelled). Raises DataError on stray values."""
         if raw.dtype.kind not in "ui":
             raise DataError(f"{source}: mask must hold integers, got {raw.dtype}")
         top = int(raw.max(initial=0))
@@ -122,10 +103,7 @@ class ClassSpec:
         if top > MAX_FILE_VALUE:
             self._stray(raw[raw > MAX_FILE_VALUE], source)
         if self.instances:
-            objects = raw != 0
-            if separate:
-                objects &= ~_touching_another(raw)
-            return objects.view(np.uint8)
+            return (raw != 0).view(np.uint8)
         lut = np.full(max(top + 1, 256), -1, dtype=np.int16)
         for index, value in enumerate(self.values):
             lut[value] = index

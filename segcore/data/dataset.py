@@ -76,7 +76,7 @@ def decode_sample(sample: Sample, spec: ClassSpec, scale: float = 1.0,
     if sample.mask is None:
         raise DataError(f"{sample.image}: has no mask to train on")
     image = read_image(sample.image)
-    mask = read_mask(sample.mask, spec, separate=True)  # instance masks: touching objects drawn apart
+    mask = read_mask(sample.mask, spec)
     if mask.shape != image.shape[:2]:
         raise DataError(f"{sample.mask}: mask is {mask.shape[0]}x{mask.shape[1]} but image {sample.image} is "
                         f"{image.shape[0]}x{image.shape[1]}")

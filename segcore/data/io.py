@@ -257,10 +257,9 @@ def _colours_to_values(rgb: np.ndarray, spec: ClassSpec) -> np.ndarray | None:
     return out.astype(np.uint8 if out.max(initial=0) < 256 else np.uint16)
 
 
-def read_mask(path: str | os.PathLike, spec: ClassSpec, separate: bool = False) -> np.ndarray:
-    """Read a mask file as ``uint8`` class indices (IGNORE_INDEX for unlabelled) through ``spec.decode``
-    (``separate``: the training target of instance masks, with gaps where objects touch)."""
-    return spec.decode(read_mask_raw(path, spec), source=str(path), separate=separate)
+def read_mask(path: str | os.PathLike, spec: ClassSpec) -> np.ndarray:
+    """Read a mask file as ``uint8`` class indices (IGNORE_INDEX for unlabelled) through ``spec.decode``."""
+    return spec.decode(read_mask_raw(path, spec), source=str(path))
 
 
 def write_mask(path: str | os.PathLike, mask: np.ndarray, spec: ClassSpec,
