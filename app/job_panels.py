@@ -62,7 +62,7 @@ class JobPanels:
             best = "; no validation images, so best.pt is the last epoch"
         else:
             best = ""
-        hint = "; Use trained model in the Segment panel segments with it" if done.best_path else ""
+        hint = "; Use trained model in the Segment panel segments with it" if done.best_path and done.epochs_done else ""
         self.window.statusBar().showMessage(f"Training {done.status}{best}{hint}", 15000)
 
     def confirm_close(self) -> bool:

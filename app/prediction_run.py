@@ -106,9 +106,10 @@ class PredictionController(QObject):
             self.load(path)
 
     def offer_trained(self, done) -> None:
-        """After a run (a DoneEvent): offer its best checkpoint (else its last) with one click."""
+        """After a run (a DoneEvent): offer its best checkpoint (else its last) with one click; not when it was
+        stopped before one epoch ended (its last.pt then holds untrained weights)."""
         path = done.best_path or done.last_path
-        if path:
+        if path and done.epochs_done > 0:
             self.trained_path = path
             self.panel.use_trained.setVisible(True)
             self.panel.use_trained.setToolTip(f"Load {path}")
