@@ -327,3 +327,11 @@ def test_mistyped_option_names_the_command_and_the_nearest_option(tmp_path):
     assert last.startswith("segcore predict: error: unrecognized arguments: --ouput"), last
     assert "did you mean --output?" in last and "usage: segcore predict" in proc.stderr
     assert not out.exists()
+
+
+def test_train_output_that_is_a_file_is_refused_before_loading_anything(tmp_path):
+    existing = tmp_path / "new.png"
+    existing.write_bytes(b"my file")
+    proc = segcore("train", tmp_path / "no_such_data", "-o", existing, check=False)
+    assert_one_line_error(proc, "new.png", "is a file", "-o")  # not "no such folder": the output is checked first
+    assert existing.read_bytes() == b"my file"

@@ -91,7 +91,7 @@ def test_resume_past_the_end_says_what_to_do(sample_dir, tmp_path):
     run_all(Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(out), **TINY)))
     trainer = Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(tmp_path / "b"),
                                   checkpoint=str(out / "last.pt"), **TINY))
-    with pytest.raises(ConfigError, match="already trained 1 epochs"):
+    with pytest.raises(ConfigError, match="already trained 1 epoch;"):
         run_all(trainer)
 
 

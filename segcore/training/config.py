@@ -65,6 +65,9 @@ class TrainConfig:
         if self.out is None:  # resuming from a run's last.pt goes on in that run's folder, beside its best.pt
             resuming = self.checkpoint and not self.fine_tune and Path(self.checkpoint).name == "last.pt"
             self.out = str(Path(self.checkpoint).parent) if resuming else default_out_dir(self.arch)
+        out = Path(self.out)
+        if blocker := next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None):
+            raise ConfigError(f"{blocker}: is a file; the output (-o) must be a folder for the run's checkpoints")
         return self
 
     def to_dict(self) -> dict:

@@ -195,7 +195,7 @@ class Trainer:
         done = int(resume.get("epoch", 0))
         if done >= self.config.epochs:
             raise ConfigError(
-                f"{self.config.checkpoint} has already trained {done} epochs; ask for more with -e "
+                f"{self.config.checkpoint} has already trained {_epochs(done)}; ask for more with -e "
                 f"(total, e.g. -e {done + 10}) or use --fine-tune to start a new schedule"
             )
         self.optimizer.load_state_dict(resume["optimizer"])
@@ -297,7 +297,7 @@ class Trainer:
             hint = f"; the last good checkpoint is {kept}" if kept else ""
             yield self._done("failed", f"{exc}; try a lower learning rate (-l){hint}", epoch - 1)
             return
-        yield self._done("completed", f"trained {self.config.epochs} epochs", self.config.epochs)
+        yield self._done("completed", f"trained {_epochs(self.config.epochs)}", self.config.epochs)
 
     def _finish_epoch(self, epoch: int, train_s: float, best_path: Path, last_path: Path) -> Iterator:
         val_loss, val = self._validate()
@@ -338,3 +338,7 @@ class Trainer:
         best, last = self.out_dir / "best.pt", self.out_dir / "last.pt"
         return DoneEvent(status, message, str(self.out_dir), str(best) if best.exists() else None,
                          str(last) if last.exists() else None, epochs_done)
+
+
+def _epochs(count: int) -> str:
+    return f"{count} epoch{'' if count == 1 else 's'}"
