@@ -37,6 +37,7 @@ class TrainingController(QObject):
         self.last_done: DoneEvent | None = None
         self.errors: list[str] = []
         panel.trainRequested.connect(self.start)
+        panel.continueRequested.connect(self.resume)
         panel.stopRequested.connect(self.stop)
 
     def is_running(self) -> bool:
@@ -45,6 +46,16 @@ class TrainingController(QObject):
     # -- start and stop -----------------------------------------------------------------------------------------
     def start(self) -> bool:
         """Save the masks, then train on the open folder with the panel's settings; False when not started."""
+        return self._start(None)
+
+    def resume(self) -> bool:
+        """Go on from the last run's last.pt for the Epochs box's number of epochs more, in its folder."""
+        done = self.last_done
+        if done is None or not done.last_path or done.epochs_done < 1:
+            return False
+        return self._start(done)
+
+    def _start(self, after: DoneEvent | None) -> bool:
         if self.is_running():
             return False
         if self.session.folder is None:
@@ -54,8 +65,12 @@ class TrainingController(QObject):
             return False
         try:
             values = self.panel.form.values()
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            values["out"] = values["out"] or str(self.panel.form.default_out(self.session.folder, stamp))
+            if after is not None:  # the checkpoint names the model; the Epochs box counts the epochs added
+                values.update(checkpoint=after.last_path, out=after.out_dir,
+                              epochs=after.epochs_done + values["epochs"])
+            else:
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                values["out"] = values["out"] or str(self.panel.form.default_out(self.session.folder, stamp))
             config = TrainConfig(data=str(self.session.folder), **values)
         except SegcoreError as exc:
             self._error(str(exc))
@@ -67,8 +82,9 @@ class TrainingController(QObject):
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._on_finished)
         self.last_done = None
-        self.panel.begin(config.epochs, f"training {config.arch} on {config.data} -> {config.out}",
-                         config.time_limit)
+        what = f"continuing {after.last_path} to epoch {config.epochs}" if after else f"training {config.arch}"
+        self.panel.begin(config.epochs, f"{what} on {config.data} -> {config.out}", config.time_limit,
+                         continued=after is not None)
         self.pool.start(self.worker)
         return True
 
@@ -102,6 +118,8 @@ class TrainingController(QObject):
         elif isinstance(event, DoneEvent):
             self.last_done = event
             self.panel.on_done(event)
+            resumable = event.last_path if event.epochs_done > 0 and event.status != "failed" else None
+            self.panel.offer_continue(resumable, event.epochs_done)
             if event.status == "failed":
                 self._error(f"Training failed: {event.message}")
 

@@ -41,9 +41,10 @@ def format_duration(seconds: float) -> str:
 
 
 class TrainingPanel(QWidget):
-    """Emits ``trainRequested`` and ``stopRequested``; shows what the controller passes in."""
+    """Emits ``trainRequested``, ``continueRequested`` and ``stopRequested``; shows what the controller passes in."""
 
     trainRequested = Signal()
+    continueRequested = Signal()
     stopRequested = Signal()
     summaryChanged = Signal(str)  # a short state for the dock title, readable while another tab is in front
 
@@ -64,6 +65,9 @@ class TrainingPanel(QWidget):
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("trainButton")
         self.train_button.setToolTip("Save the masks and train a model on the open folder")
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setObjectName("continueButton")
+        self.continue_button.setVisible(False)  # offered once a run has a last.pt to go on from
         self.stop_button = QPushButton("Stop")
         self.stop_button.setObjectName("stopButton")
         self.stop_button.setToolTip("End the run after the current batch; best.pt and last.pt are kept")
@@ -78,6 +82,7 @@ class TrainingPanel(QWidget):
         self.speed_label.setObjectName("trainSpeedLabel")
         self._build_layout()
         self.train_button.clicked.connect(self.trainRequested)
+        self.continue_button.clicked.connect(self.continueRequested)
         self.stop_button.clicked.connect(self._stop_clicked)
         self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._timer.timeout.connect(self._show_progress)
@@ -99,6 +104,7 @@ class TrainingPanel(QWidget):
         split.setChildrenCollapsible(False)
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
+        buttons.addWidget(self.continue_button)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.progress, 1)
         buttons.addWidget(self.speed_label)
@@ -133,8 +139,17 @@ class TrainingPanel(QWidget):
         self.time_limit_s: float | None = None
         self.status = ""
 
+    def offer_continue(self, checkpoint: str | None, epochs_done: int = 0) -> None:
+        """Show Continue for a run that can go on from ``checkpoint`` (its last.pt); None hides it."""
+        self.continue_button.setVisible(checkpoint is not None)
+        if checkpoint is not None:
+            self.continue_button.setToolTip(
+                f"Train the Epochs box's number of epochs more, from where the last run ended (epoch {epochs_done}: "
+                f"{checkpoint}), in the same folder, with its optimiser and schedule")
+
     def set_running(self, running: bool) -> None:
         self.train_button.setEnabled(not running)
+        self.continue_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self.stop_button.setText("Stop")
         self.form.setEnabled(not running)
@@ -146,12 +161,13 @@ class TrainingPanel(QWidget):
         self._show_progress()
         self.stopRequested.emit()
 
-    def begin(self, epochs: int, description: str, time_limit_min: float | None = None) -> None:
-        """A run starts: clear curves and progress, say what runs."""
+    def begin(self, epochs: int, description: str, time_limit_min: float | None = None,
+              continued: bool = False) -> None:
+        """A run starts: clear curves (a continued run keeps them) and progress, say what runs."""
         self.reset()
         self.epochs = epochs
         self.time_limit_s = time_limit_min * 60 if time_limit_min else None
-        self.plots.begin(epochs)
+        self.plots.begin(epochs, keep=continued)
         self.status = "loading data and model"
         self.progress.setValue(0)
         self.log(description)

@@ -83,9 +83,11 @@ class TrainingPlots(QWidget):
         self.redraws = 0
         self.clear()
 
-    def begin(self, epochs: int) -> None:
-        """A run of ``epochs`` starts: clear, and span the epoch axis over the whole run."""
-        self.clear()
+    def begin(self, epochs: int, keep: bool = False) -> None:
+        """A run of ``epochs`` starts: clear (unless ``keep``: a run continued), and span the epoch axis over the
+        whole run."""
+        if not keep:
+            self.clear()
         for plot in (self.loss_plot, self.dice_plot):
             plot.enableAutoRange(x=False)
             plot.setXRange(0, max(epochs, 1), padding=0.02)

@@ -343,3 +343,21 @@ def test_stop_right_after_train_ends_the_run_before_any_epoch(qtbot, window, job
         click(qtbot, panel.stop_button)  # while torch loads and the data is read
     assert done.args[0].status == "stopped" and done.args[0].epochs_done == 0
     assert panel.plots.curve_points()["train_loss"] == 0 and panel.train_button.isEnabled()
+
+
+def test_continue_goes_on_from_the_last_run_in_its_folder_with_its_curves(qtbot, jobs, tmp_path):
+    panel = jobs.training_panel
+    assert not panel.continue_button.isVisibleTo(panel)  # nothing to continue yet
+    out = tmp_path / "run"
+    with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT):
+        train(qtbot, jobs, out, epochs=1)
+    assert panel.continue_button.isVisibleTo(panel) and "epoch 1" in panel.continue_button.toolTip()
+    panel.form.set_values("segnet", epochs=2, out=str(tmp_path / "ignored"), **TINY)  # the checkpoint decides
+    with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT) as done:
+        click(qtbot, panel.continue_button)
+    event = done.args[0]
+    assert event.status == "completed" and event.epochs_done == 3 and event.out_dir == str(out)
+    assert [row.split(",")[0] for row in (out / "metrics.csv").read_text().splitlines()[1:]] == ["1", "2", "3"]
+    assert panel.plots.epochs == [1, 2, 3]  # the first run's curve is kept
+    assert not (tmp_path / "ignored").exists()
+    assert "continuing" in panel.log_view.toPlainText()
