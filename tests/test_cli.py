@@ -256,7 +256,7 @@ def test_unwritable_output_is_one_line(trained, tmp_path):
                           "cannot write", "afile")
     proc = segcore("train", data, "-e", "1", "-o", blocker / "run", *TINY_TRAIN, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert "cannot write" in proc.stderr.splitlines()[-1] and "afile" in proc.stderr.splitlines()[-1]
+    assert "is a file" in proc.stderr.splitlines()[-1] and "afile" in proc.stderr.splitlines()[-1]  # said up front
 
 
 @pytest.mark.parametrize("device", ["bogus", "mps", "cuda:x"])
