@@ -150,3 +150,41 @@ def test_new_regions_join_old_objects_only_never_each_other():
     mask[3, 3] = 1  # touches object 9 at a corner: joins it
     out = spec.encode(mask, previous)
     assert out[3, 3] == 9 and out[0, 0] != out[1, 1] and {out[0, 0], out[1, 1]}.isdisjoint({9})
+
+
+def test_touching_objects_are_drawn_apart_and_their_gap_weighs_most():
+    from segcore.data.separation import W0, instance_target
+
+    ids = np.zeros((30, 40), np.uint16)
+    ids[5:15, 5:12] = 4
+    ids[5:15, 12:20] = 9  # touches 4
+    ids[22:27, 30:36] = 2  # alone
+    mask, weights = instance_target(ids)
+    assert (mask[5:15, 11:13] == 0).all() and mask[5:15, 5:11].all() and mask[5:15, 13:20].all()
+    assert mask[22:27, 30:36].all()  # an object touching only background keeps every pixel
+    assert weights[10, 11] == pytest.approx(1 + W0 * np.exp(-1 / 50), rel=1e-4)  # in the gap: d1 = 0, d2 = 1
+    assert (weights[mask == 1] == 1).all() and weights[0, 39] == pytest.approx(1, abs=1e-3)
+    assert weights.max() == weights[5:15, 11:13].max()
+
+
+def test_dataset_turns_weights_with_the_mask_and_the_loss_uses_them(tmp_path):
+    import torch
+
+    from segcore.data.dataset import SegmentationDataset
+    from segcore.training.losses import cross_entropy
+
+    ids = np.zeros((48, 48), np.uint16)
+    ids[2:12, 2:8], ids[2:12, 8:14] = 1, 2  # two touching objects in one corner: flips and turns move them
+    folder = _folder(tmp_path / "d", [ids])
+    spec = ClassSpec.for_instances()
+    ds = SegmentationDataset(layout.find_samples(folder), spec, patch_size=48, augment=True)
+    torch.manual_seed(0)
+    corners = set()
+    for _ in range(12):
+        x, y, w = ds[0]
+        assert w.shape == y.shape and (w[y == 1] == 1).all() and w[y == 0].max() > 10
+        corners.add(tuple(int(v) for v in np.argwhere(w.numpy() > 10).mean(0) > 24))
+    assert len(corners) > 1  # the augmentation did move them, weights along with the mask
+    logits = torch.randn(1, 2, 48, 48)
+    assert torch.allclose(cross_entropy(logits, y[None], torch.ones(1, 48, 48)), cross_entropy(logits, y[None]))
+    assert not torch.allclose(cross_entropy(logits, y[None], w[None]), cross_entropy(logits, y[None]))

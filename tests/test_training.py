@@ -111,9 +111,9 @@ def test_nan_loss_fails_cleanly_and_keeps_last_good(sample_dir, tmp_path, monkey
     real = loop.segmentation_loss
     calls = {"n": 0}
 
-    def flaky(output, target):
+    def flaky(output, target, **kwargs):
         calls["n"] += 1
-        loss = real(output, target)
+        loss = real(output, target, **kwargs)
         return loss * float("nan") if calls["n"] > 4 else loss
 
     monkeypatch.setattr(loop, "segmentation_loss", flaky)

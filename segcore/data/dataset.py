@@ -20,16 +20,17 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from segcore.data.classes import IGNORE_INDEX, ClassSpec
-from segcore.data.io import read_image, read_mask
+from segcore.data.io import read_image, read_mask, read_mask_raw
 from segcore.data.layout import Sample
 from segcore.data.preprocess import match_channels, resize_image, resize_mask, to_unit
+from segcore.data.separation import instance_target
 from segcore.errors import DataError
 
 CACHE_BYTES = 2 * 1024**3  # decoded float32 images kept in memory across datasets and epochs
 MIN_STD = 1e-3  # a constant channel must not blow up the normalisation
 BRIGHTNESS, CONTRAST = 0.1, 0.1  # mild intensity jitter: +-10 %
 
-_cache: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_cache: OrderedDict[tuple, tuple[np.ndarray, ...]] = OrderedDict()
 _cache_bytes = 0
 _cache_lock = threading.Lock()
 _native_channels: dict[tuple, int] = {}  # image file id -> its stored channel count
@@ -52,37 +53,44 @@ def _file_id(path: os.PathLike) -> tuple:
     return (os.fspath(path), stat.st_size, stat.st_mtime_ns)
 
 
-def _cached(key: tuple, load) -> tuple[np.ndarray, np.ndarray]:
+def _cached(key: tuple, load) -> tuple[np.ndarray, ...]:
     global _cache_bytes
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
     value = load()
-    size = value[0].nbytes + value[1].nbytes
+    size = sum(array.nbytes for array in value)
     with _cache_lock:
         if key not in _cache:
             _cache[key] = value
             _cache_bytes += size
         while _cache_bytes > CACHE_BYTES and len(_cache) > 1:
-            _, (image, mask) = _cache.popitem(last=False)
-            _cache_bytes -= image.nbytes + mask.nbytes
+            _, old = _cache.popitem(last=False)
+            _cache_bytes -= sum(array.nbytes for array in old)
     return value
 
 
 def decode_sample(sample: Sample, spec: ClassSpec, scale: float = 1.0,
-                  channels: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Read, check and preprocess one labelled sample: ``(float32 (h,w,C) in [0,1], uint8 (h,w) indices)``."""
+                  channels: int | None = None) -> tuple[np.ndarray, ...]:
+    """Read, check and preprocess one labelled sample: ``(float32 (h,w,C) in [0,1], uint8 (h,w) indices)``, and
+    for instance masks a third array, the float32 (h,w) loss weights of :func:`instance_target`."""
     if sample.mask is None:
         raise DataError(f"{sample.image}: has no mask to train on")
     image = read_image(sample.image)
-    mask = read_mask(sample.mask, spec)
+    weights = None
+    if spec.instances:
+        spec.decode(raw := read_mask_raw(sample.mask, spec), source=str(sample.mask))  # checks the values
+        mask, weights = instance_target(raw)  # touching objects drawn apart, the gaps weighted
+    else:
+        mask = read_mask(sample.mask, spec)
     if mask.shape != image.shape[:2]:
         raise DataError(f"{sample.mask}: mask is {mask.shape[0]}x{mask.shape[1]} but image {sample.image} is "
                         f"{image.shape[0]}x{image.shape[1]}")
     if channels is not None:
         image = match_channels(image, channels)
-    return resize_image(to_unit(image), scale), resize_mask(mask, scale)
+    arrays = (resize_image(to_unit(image), scale), resize_mask(mask, scale))
+    return arrays if weights is None else (*arrays, resize_mask(weights, scale))
 
 
 def common_channels(counts: dict[str, int]) -> int:
@@ -97,7 +105,8 @@ def common_channels(counts: dict[str, int]) -> int:
 
 
 class SegmentationDataset(Dataset):
-    """Labelled samples as ``(float32 (C,h,w) normalised, int64 (h,w) with IGNORE_INDEX unlabelled)``.
+    """Labelled samples as ``(float32 (C,h,w) normalised, int64 (h,w) with IGNORE_INDEX unlabelled)``; with an
+    instance-mask spec a third item, the float32 (h,w) loss weights (:mod:`segcore.data.separation`).
 
     ``patch_size``: random crop when an image is larger, reflect-pad (mask: IGNORE_INDEX) when smaller, so that
     batches stack. ``augment``: joint random flips and 90-degree rotations, plus mild brightness/contrast jitter.
@@ -128,71 +137,77 @@ class SegmentationDataset(Dataset):
         if self._channels is None:
             counts = {}
             for sample in self.samples:
-                image, _ = self._load(sample, None)
+                image = self._load(sample, None)[0]
                 counts[sample.image.name] = image.shape[2]
             self._channels = common_channels(counts)
         return self._channels
 
-    def _load(self, sample: Sample, channels: int | None) -> tuple[np.ndarray, np.ndarray]:
+    def _load(self, sample: Sample, channels: int | None) -> tuple[np.ndarray, ...]:
         image_id, mask_id = _file_id(sample.image), _file_id(sample.mask)
         if channels is None:  # the image's own count, once known, names the same cache entry
             channels = _native_channels.get(image_id)
         if channels is None:
-            image, mask = decode_sample(sample, self.spec, self.scale, None)
-            channels = _native_channels[image_id] = image.shape[2]
+            arrays = decode_sample(sample, self.spec, self.scale, None)
+            channels = _native_channels[image_id] = arrays[0].shape[2]
             key = (image_id, mask_id, self.scale, channels, _spec_key(self.spec))
-            return _cached(key, lambda: (image, mask))
+            return _cached(key, lambda: arrays)
         key = (image_id, mask_id, self.scale, channels, _spec_key(self.spec))
         return _cached(key, lambda: decode_sample(sample, self.spec, self.scale, channels))
 
-    def arrays(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """The cached ``[0,1]`` image (h,w,C) and mask (h,w) of item ``index``, before cropping and normalising."""
+    def arrays(self, index: int) -> tuple[np.ndarray, ...]:
+        """The cached ``[0,1]`` image (h,w,C) and mask (h,w) of item ``index`` (and, for instance masks, the loss
+        weights (h,w)), before cropping and normalising."""
         return self._load(self.samples[index], self.channels)
 
     def sizes(self) -> list[tuple[int, int]]:
         """``(h, w)`` of every item after scaling."""
         return [self.arrays(i)[1].shape for i in range(len(self))]
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image, mask = self.arrays(index)
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+        image, mask, *weights = self.arrays(index)
         if self.patch_size:
-            image, mask = _pad_to(image, mask, self.patch_size)
-            image, mask = _random_crop(image, mask, self.patch_size)
+            image, mask, *weights = _pad_to(self.patch_size, image, mask, *weights)
+            image, mask, *weights = _random_crop(self.patch_size, image, mask, *weights)
         x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
         y = torch.from_numpy(np.ascontiguousarray(mask)).long()
+        w = [torch.from_numpy(np.ascontiguousarray(a)) for a in weights]
         if self.augment:
-            x, y = self._augment(x, y)
+            x, y, *w = self._augment(x, y, *w)
         if self.mean is not None:
             if len(self.mean) != x.shape[0] or self.std is None or len(self.std) != x.shape[0]:
                 raise DataError(f"normalisation has {len(self.mean)} channels but the images have {x.shape[0]}")
             x = (x - torch.from_numpy(self.mean)[:, None, None]) / torch.from_numpy(self.std)[:, None, None]
-        return x.float().contiguous(), y.contiguous()
+        return x.float().contiguous(), y.contiguous(), *(a.contiguous() for a in w)
 
-    def _augment(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        image, mask = self._flips(tv_tensors.Image(x), tv_tensors.Mask(y))
+    def _augment(self, x: torch.Tensor, *targets: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The same flips and quarter turns for the image and its targets (mask, weights); intensity jitter for
+        the image only."""
+        image, *targets = self._flips(tv_tensors.Image(x), *(tv_tensors.Mask(t) for t in targets))
         square = image.shape[-1] == image.shape[-2]
         turns = int(torch.randint(4, (1,))) if square else 0  # quarter turns would change a non-square shape
         if turns:
-            image, mask = torch.rot90(image, turns, (-2, -1)), torch.rot90(mask, turns, (-2, -1))
+            image, *targets = (torch.rot90(t, turns, (-2, -1)) for t in (image, *targets))
         x = image.as_subclass(torch.Tensor)
         brightness = 1 + (torch.rand(1) * 2 - 1) * BRIGHTNESS
         contrast = 1 + (torch.rand(1) * 2 - 1) * CONTRAST
         mean = x.mean(dim=(-2, -1), keepdim=True)
         x = ((x * brightness - mean) * contrast + mean).clamp(0, 1)
-        return x, mask.as_subclass(torch.Tensor)
+        return x, *(t.as_subclass(torch.Tensor) for t in targets)
 
 
 def _spec_key(spec: ClassSpec) -> tuple:
-    return tuple(spec.values), spec.unlabelled
+    return tuple(spec.values), spec.unlabelled, spec.instances
 
 
-def _pad_to(image: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pad to at least ``size`` in both dimensions: image by reflection, mask with IGNORE_INDEX."""
+def _pad_to(size: int, image: np.ndarray, mask: np.ndarray, *weights: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Pad to at least ``size`` in both dimensions: image by reflection, mask with IGNORE_INDEX (so weights, padded
+    with 1, do not matter there)."""
     pad_h, pad_w = max(0, size - image.shape[0]), max(0, size - image.shape[1])
     if not (pad_h or pad_w):
-        return image, mask
+        return image, mask, *weights
     widths = ((pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2))
     mask = np.pad(mask, widths, constant_values=IGNORE_INDEX)
+    weights = tuple(np.pad(w, widths, constant_values=1) for w in weights)
     while pad_h > 0 or pad_w > 0:  # reflection can add at most (side - 1) pixels per pass
         step_h, step_w = min(pad_h, image.shape[0] - 1), min(pad_w, image.shape[1] - 1)
         if (pad_h and not step_h) or (pad_w and not step_w):  # 1-pixel side: nothing to reflect
@@ -202,14 +217,15 @@ def _pad_to(image: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray,
         image = np.pad(image, ((step_h // 2, step_h - step_h // 2), (step_w // 2, step_w - step_w // 2), (0, 0)),
                        mode="reflect")
         pad_h, pad_w = pad_h - step_h, pad_w - step_w
-    return image, mask
+    return image, mask, *weights
 
 
-def _random_crop(image: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    h, w = mask.shape
+def _random_crop(size: int, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The same random ``size`` x ``size`` window of every array (image, mask, weights)."""
+    h, w = arrays[1].shape[:2]
     top = int(torch.randint(h - size + 1, (1,))) if h > size else 0
     left = int(torch.randint(w - size + 1, (1,))) if w > size else 0
-    return image[top:top + size, left:left + size], mask[top:top + size, left:left + size]
+    return tuple(a[top:top + size, left:left + size] for a in arrays)
 
 
 def compute_stats(data: SegmentationDataset | Sequence[np.ndarray]) -> tuple[list[float], list[float]]:

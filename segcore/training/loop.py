@@ -211,7 +211,7 @@ class Trainer:
         batches = len(self.loader)
         self._loss_sum, self._seen = 0.0, 0
         self._clock = time.perf_counter()
-        for i, (x, y) in enumerate(self.loader, start=1):
+        for i, (x, y, *weights) in enumerate(self.loader, start=1):  # weights: instance masks only
             self._spend()  # waiting for the batch counts: on a GPU the input pipeline can be most of the time
             if self._agree_stop() or self.schedule.out_of_time():
                 return
@@ -219,11 +219,12 @@ class Trainer:
             self.schedule.apply(self.optimizer)
             x = x.to(self.runtime.device, non_blocking=True)
             y = y.to(self.runtime.device, non_blocking=True)
+            w = weights[0].to(self.runtime.device, non_blocking=True) if weights else None
             if self.runtime.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with self.runtime.autocast():
                 out = self.model(x)
-            loss = segmentation_loss(out, y)
+            loss = segmentation_loss(out, y, weights=w)
             value, count = self.dist.mean(float(loss.item()), len(x))  # a NaN on any rank fails every rank
             if not math.isfinite(value):
                 raise FloatingPointError(f"loss became {value} at epoch {epoch}, batch {i}")
@@ -257,7 +258,7 @@ class Trainer:
         self.model.eval()
         cm, loss_sum = np.zeros((k, k), dtype=np.int64), 0.0
         for i in self.dist.shard(len(self.val_set)):  # every image on one rank; all of them in one process
-            x, y = self.val_set[i]
+            x, y, *_ = self.val_set[i]  # the loss weights are for training; validation counts pixels alike
             probs = sliding_window(self._net, x, self.runtime, k)
             loss_sum += float(loss_from_probabilities(probs[None], y[None]))
             cm += confusion_matrix(probs.argmax(0).numpy(), y.numpy(), k)

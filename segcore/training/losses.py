@@ -24,15 +24,27 @@ def soft_dice_loss(probs: torch.Tensor, target: torch.Tensor, eps: float = 1.0) 
     return 1 - ((2 * inter + eps) / (denom + eps)).mean()
 
 
-def segmentation_loss(output, target: torch.Tensor, aux_weight: float = 0.4) -> torch.Tensor:
-    """CE + Dice on the main logits; models that return (main, aux) add ``aux_weight`` x CE on the aux logits."""
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean cross-entropy over labelled pixels; with ``weights`` (N,H,W) their weighted mean (the U-Net paper's
+    weight map for instance masks: gaps between touching objects count ~10x)."""
+    if weights is None:
+        return F.cross_entropy(logits, target, ignore_index=IGNORE_INDEX)
+    per_pixel = F.cross_entropy(logits, target, ignore_index=IGNORE_INDEX, reduction="none")
+    weights = weights.float() * (target != IGNORE_INDEX)
+    return (per_pixel * weights).sum() / weights.sum().clamp_min(1e-6)
+
+
+def segmentation_loss(output, target: torch.Tensor, aux_weight: float = 0.4,
+                      weights: torch.Tensor | None = None) -> torch.Tensor:
+    """CE + Dice on the main logits; models that return (main, aux) add ``aux_weight`` x CE on the aux logits.
+    ``weights``: per-pixel weights of the cross-entropy (None: all equal)."""
     main, aux = output if isinstance(output, tuple) else (output, None)
     if not (target != IGNORE_INDEX).any():
         return main.sum() * 0.0  # a fully unlabelled crop carries no signal, but keeps the graph
     main = main.float()
-    loss = F.cross_entropy(main, target, ignore_index=IGNORE_INDEX) + soft_dice_loss(main.softmax(1), target)
+    loss = cross_entropy(main, target, weights) + soft_dice_loss(main.softmax(1), target)
     if aux is not None:
-        loss = loss + aux_weight * F.cross_entropy(aux.float(), target, ignore_index=IGNORE_INDEX)
+        loss = loss + aux_weight * cross_entropy(aux.float(), target, weights)
     return loss
 
 
