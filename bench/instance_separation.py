@@ -72,29 +72,18 @@ def _train(data: Path, out: Path, separate: bool, epochs: int, width: int):
     return out / "last.pt"
 
 
-def _match(truth: np.ndarray, pred: np.ndarray, threshold: float = 0.5) -> dict:
-    """One-to-one matches at IoU >= threshold (above 0.5 a match is unique by construction); also how many of
-    the true nuclei that touch another one were matched."""
+def _match(truth: np.ndarray, pred: np.ndarray) -> dict:
+    """segcore's object scores (one to one at IoU >= 0.5), how many of the true nuclei that touch another one
+    were matched, and the pixel Dice."""
     from segcore.data.separation import touching_another
+    from segcore.metrics import match_objects, object_scores
 
-    t_ids, p_ids = np.unique(truth[truth > 0]), np.unique(pred[pred > 0])
-    pairs = np.stack([truth.ravel(), pred.ravel()], 1)
-    pairs = pairs[(pairs[:, 0] > 0) & (pairs[:, 1] > 0)]
-    overlap: dict[tuple[int, int], int] = {}
-    for (t, p), n in zip(*np.unique(pairs, axis=0, return_counts=True), strict=True):
-        overlap[(int(t), int(p))] = int(n)
-    t_area = dict(zip(*np.unique(truth, return_counts=True), strict=True))
-    p_area = dict(zip(*np.unique(pred, return_counts=True), strict=True))
-    hits = {t for (t, p), n in overlap.items() if n / (t_area[t] + p_area[p] - n) >= threshold}
-    matched = len(hits)
+    counts = match_objects(truth, pred)
     touching = set(np.unique(truth[touching_another(truth)]).tolist())
-    precision, recall = matched / max(len(p_ids), 1), matched / max(len(t_ids), 1)
-    f1 = 2 * precision * recall / max(precision + recall, 1e-9)
     dice = 2 * ((truth > 0) & (pred > 0)).sum() / max((truth > 0).sum() + (pred > 0).sum(), 1)
-    return {"true_objects": len(t_ids), "predicted_objects": len(p_ids), "matched": matched,
-            "touching_true_objects": len(touching), "touching_matched": len(touching & hits),
-            "precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3),
-            "pixel_dice": round(float(dice), 4)}
+    scores = {k: round(v, 3) if isinstance(v, float) else v for k, v in object_scores(counts).items()}
+    return {**scores, "touching_true_objects": len(touching),
+            "touching_matched": len(touching & set(counts["matched_ids"])), "pixel_dice": round(float(dice), 4)}
 
 
 def measure(root: Path, epochs: int = 60, width: int = 16) -> dict:

@@ -4,6 +4,8 @@ Scores come from ``segcore.metrics`` (one confusion matrix per image; unlabelled
 per class Dice, IoU, precision, recall, and pixel accuracy. Each image is scored on its own; "mean" averages the
 images (a score undefined for an image, e.g. a class absent from both truth and prediction, is left out), and
 "all pixels" pools every image's confusion matrix. ``mean_*`` values average the foreground classes.
+Checkpoints trained on instance masks are also scored per object: the connected regions of the prediction (what
+``segcore predict`` writes) matched one to one to the true objects at IoU >= 0.5, counts summed over the folder.
 ``format_table`` prints it; ``write_json`` / ``write_csv`` are for scripts.
 """
 
@@ -24,7 +26,7 @@ import numpy as np
 from segcore.atomic import write_text_atomic
 from segcore.data.classes import ClassSpec
 from segcore.errors import DataError
-from segcore.metrics import confusion_matrix, scores
+from segcore.metrics import confusion_matrix, match_objects, object_scores, scores
 
 METRICS = ("dice", "iou", "precision", "recall")
 VARIANTS = ("raw", "crf")
@@ -39,6 +41,7 @@ class ImageResult:
     raw_cm: np.ndarray
     crf_cm: np.ndarray | None = None
     seconds: dict = field(default_factory=dict)
+    objects: dict = field(default_factory=dict)  # variant -> match_objects counts (instance masks only)
 
     def scores(self, variant: str, names: list[str]) -> dict:
         cm = self.raw_cm if variant == "raw" else self.crf_cm
@@ -77,6 +80,13 @@ class EvalReport:
             out[metric] = [_nanmean([s[metric][c] for s in per_image]) for c in range(self.spec.num_classes)]
         return out
 
+    def objects(self, variant: str) -> dict | None:
+        """Object precision, recall and F1 over the folder (instance-mask checkpoints), else None."""
+        counts = [r.objects[variant] for r in self.images if variant in r.objects]
+        if not counts:
+            return None
+        return object_scores({k: sum(c[k] for c in counts) for k in ("true", "predicted", "matched")})
+
     def pooled(self, variant: str) -> dict:
         """Scores of the summed confusion matrix (every labelled pixel of the folder counts once)."""
         cms = [r.raw_cm if variant == "raw" else r.crf_cm for r in self.images]
@@ -100,11 +110,15 @@ class EvalReport:
         rows = self.rows()
         images = []
         for (label, by_variant), result in zip(rows, self.images, strict=False):
-            images.append({"image": label, "seconds": result.seconds, **entry(by_variant)})
+            extra = {"objects": {v: {k: c[k] for k in ("true", "predicted", "matched")}
+                                 for v, c in result.objects.items()}} if result.objects else {}
+            images.append({"image": label, "seconds": result.seconds, **entry(by_variant), **extra})
+        objects = {v: _clean(o) for v in self.variants if (o := self.objects(v)) is not None}
         return {
             "checkpoint": self.checkpoint, "data": self.data, "split": self.split,
             "classes": self.spec.to_dict(), "crf_params": self.crf_params,
             "images": images, "mean": entry(rows[-2][1]), "all_pixels": entry(rows[-1][1]),
+            **({"objects": objects} if objects else {}),
         }
 
 
@@ -179,6 +193,7 @@ def evaluate(
     """
     from segcore import checkpoint as ckpt
     from segcore import crf
+    from segcore.data.io import read_mask_raw
     from segcore.data.layout import load_sample
     from segcore.inference import Predictor
 
@@ -201,7 +216,12 @@ def evaluate(
             refined = crf.refine(image, probs, crf_params)[1]
             seconds["crf"] = time.perf_counter() - start
         raw = probs.argmax(axis=0).astype(np.uint8)
-        results.append(score_image(sample.image.name, target, raw, refined, spec.num_classes, seconds))
+        result = score_image(sample.image.name, target, raw, refined, spec.num_classes, seconds)
+        if spec.instances:  # predicted objects are the regions predict writes (spec.encode numbers them)
+            ids = read_mask_raw(sample.mask, spec)
+            result.objects = {variant: match_objects(ids, spec.encode(mask))
+                              for variant, mask in (("raw", raw), ("crf", refined)) if mask is not None}
+        results.append(result)
     return EvalReport(spec, results, str(checkpoint_path), str(data), split,
                       None if crf_params is None else crf_params.to_dict())
 
@@ -251,6 +271,13 @@ def format_table(report: EvalReport) -> str:
     for c, name in enumerate(report.spec.names):
         lines.append(f"{name:{class_w}}  " + "  ".join(" ".join(f"{x:>{w}}" for x in _cells(means, m, c))
                                                         for m in METRICS))
+    for variant in report.variants:
+        if (o := report.objects(variant)) is not None:
+            if variant == report.variants[0]:
+                lines += ["", "objects (the prediction's connected regions matched one to one at IoU >= 0.5):"]
+            lines.append(f"{'CRF' if variant == 'crf' else 'raw':{class_w}}  {o['matched']} of {o['true']} found, "
+                         f"{o['predicted']} predicted: precision {_fmt(o['precision'])}, recall "
+                         f"{_fmt(o['recall'])}, F1 {_fmt(o['f1'])}")
     return "\n".join(lines)
 
 

@@ -68,3 +68,33 @@ def scores(cm, names: list[str] | None = None) -> dict:
     if names is not None:
         out["names"] = list(names)
     return out
+
+
+def match_objects(truth: np.ndarray, pred: np.ndarray, threshold: float = 0.5) -> dict:
+    """Objects of two instance masks (one id per object, 0 = background) matched one to one at IoU >= threshold.
+
+    With ``threshold`` >= 0.5 a match is unique by construction (two objects cannot both overlap one by more
+    than half), so no assignment step is needed: the Data Science Bowl 2018 criterion. Returns
+    ``{"true", "predicted", "matched"}`` counts and ``matched_ids``, the sorted true ids that found a match.
+    """
+    if threshold < 0.5:
+        raise ValueError(f"one-to-one matching needs an IoU threshold of at least 0.5, got {threshold}")
+    truth, pred = np.asarray(truth, dtype=np.int64).ravel(), np.asarray(pred, dtype=np.int64).ravel()
+    t_area, p_area = np.bincount(truth), np.bincount(pred)
+    both = (truth > 0) & (pred > 0)
+    keys, overlap = np.unique(truth[both] * (len(p_area) + 1) + pred[both], return_counts=True)
+    t_ids, p_ids = keys // (len(p_area) + 1), keys % (len(p_area) + 1)
+    iou = overlap / (t_area[t_ids] + p_area[p_ids] - overlap)
+    matched = np.unique(t_ids[iou >= threshold])
+    return {"true": int(np.count_nonzero(t_area[1:])), "predicted": int(np.count_nonzero(p_area[1:])),
+            "matched": len(matched), "matched_ids": matched.tolist()}
+
+
+def object_scores(counts: dict) -> dict:
+    """Precision, recall and F1 of :func:`match_objects` counts (summed over images for a folder)."""
+    precision = counts["matched"] / counts["predicted"] if counts["predicted"] else float("nan")
+    recall = counts["matched"] / counts["true"] if counts["true"] else float("nan")
+    f1 = (2 * counts["matched"] / (counts["true"] + counts["predicted"])
+          if counts["true"] + counts["predicted"] else float("nan"))
+    return {"true": counts["true"], "predicted": counts["predicted"], "matched": counts["matched"],
+            "precision": precision, "recall": recall, "f1": f1}

@@ -137,6 +137,31 @@ def test_cli_trains_on_instance_masks_as_two_classes_and_says_so(tmp_path):
     assert "instance labels" in result.stderr + result.stdout
     spec = ClassSpec.from_dict(ckpt.load(tmp_path / "run" / "last.pt")["classes"])
     assert spec.instances and spec.num_classes == 2
+    result = subprocess.run([sys.executable, "-m", "segcore", "eval", "-m", str(tmp_path / "run" / "last.pt"),
+                             str(folder), "-q", "--device", "cpu", "--json", str(tmp_path / "eval.json")],
+                            capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "objects (the prediction's connected regions" in result.stdout
+    report = json.loads((tmp_path / "eval.json").read_text())
+    assert report["objects"]["raw"]["true"] == 10 + 11 + 12  # every id of the three masks, none merged
+    assert [image["objects"]["raw"]["true"] for image in report["images"]] == [10, 11, 12]
+
+
+def test_objects_are_matched_one_to_one_at_iou_one_half():
+    from segcore.metrics import match_objects, object_scores
+
+    truth = np.zeros((10, 10), int)
+    truth[0:4, 0:4], truth[6:9, 6:9], truth[0:2, 7:9] = 5, 2, 9
+    pred = np.zeros((10, 10), int)
+    pred[0:4, 0:3], pred[6:9, 6:8], pred[5, 0] = 1, 3, 4  # IoU 0.75 with 5, 0.67 with 2; 9 missed; 4 spurious
+    counts = match_objects(truth, pred)
+    assert counts == {"true": 3, "predicted": 3, "matched": 2, "matched_ids": [2, 5]}
+    assert object_scores(counts)["f1"] == pytest.approx(2 / 3)
+    merged = pred.copy()
+    merged[0:4, 0:10] = 1  # one region over two true objects: at most one of them can match
+    assert match_objects(truth, merged)["matched"] <= 2
+    with pytest.raises(ValueError):
+        match_objects(truth, pred, threshold=0.3)
 
 
 def test_new_regions_join_old_objects_only_never_each_other():
