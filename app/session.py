@@ -59,6 +59,7 @@ class Session(QObject):
         self._histories: dict[Path, History] = {}
         self._unsaved: dict[Path, np.ndarray] = {}
         self._predicted: set[Path] = set()
+        self._original_ids: dict[Path, np.ndarray | None] = {}  # instance masks: ids before this session's saves
         self.autosave = QTimer(self)
         self.autosave.setInterval(autosave_ms)
         self.autosave.timeout.connect(self._autosave)
@@ -83,6 +84,7 @@ class Session(QObject):
         self._histories.clear()
         self._unsaved.clear()
         self._predicted.clear()
+        self._original_ids.clear()
         self.index, self.image, self.mask = -1, None, None
         self.folderOpened.emit(folder)
         self.specChanged.emit()
@@ -326,7 +328,7 @@ class Session(QObject):
         target = sample.mask if sample.mask is not None and sample.mask.suffix.lower() == ".png" else None
         target = target or new_mask_path(sample, self.folder)
         unlabelled_before = self.spec.unlabelled
-        io.write_mask(target, mask, self.spec, ids_from=sample.mask)  # instance masks keep their ids
+        io.write_mask(target, mask, self.spec, ids_from=self._ids_to_keep(sample))
         if sample.mask is not None and sample.mask != target:  # a TIFF/JPEG mask: keep the original aside
             sample.mask.rename(sample.mask.with_name(sample.mask.name + ".orig"))
             self.message.emit(f"{sample.mask.name} now saved as {target.name}; the original is kept as .orig")
@@ -336,6 +338,21 @@ class Session(QObject):
             self.spec.save(self.folder)  # the folder must say which classes (and "unlabelled") the values mean
             self._spec_unsaved = False
         self.message.emit(f"saved {target.name}")
+
+    def _ids_to_keep(self, sample: layout.Sample) -> np.ndarray | None:
+        """Instance masks: the ids a save must keep. The file's ids as first read in this session win over those
+        written since, so undoing back to the original mask writes the original file again (two touching cells a
+        prediction merged get their own ids back); ids written since fill the rest."""
+        if not self.spec.instances or sample.mask is None:
+            return None
+        try:
+            current = io.read_mask_raw(sample.mask)
+        except DataError:
+            current = None
+        original = self._original_ids.setdefault(sample.image, current)
+        if current is None or original is None or original.shape != current.shape:
+            return original if original is not None else current
+        return np.where(original != 0, original, current)
 
     def unlabelled_fraction(self) -> float:
         return 0.0 if self.mask is None else float((self.mask == IGNORE_INDEX).mean())

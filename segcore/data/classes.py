@@ -150,7 +150,8 @@ class ClassSpec:
             out[keep] = previous[keep]
             objects &= ~keep
         regions, _ = ndimage.label(objects)  # 4-connected: objects drawn apart stay apart
-        top = int(out.max(initial=0))
+        # new ids start above every id the file had, kept or not: an erased object's id is never given again
+        top = max(int(out.max(initial=0)), int(previous.max(initial=0)) if previous is not None else 0)
         kept = out.copy() if top else None  # ids from before: new regions join those, never each other
         for region, box in enumerate(ndimage.find_objects(regions), start=1):
             # the region's box grown by one pixel: its ring of neighbours, looked at only there

@@ -263,12 +263,13 @@ def read_mask(path: str | os.PathLike, spec: ClassSpec) -> np.ndarray:
 
 
 def write_mask(path: str | os.PathLike, mask: np.ndarray, spec: ClassSpec,
-               ids_from: str | os.PathLike | None = None) -> None:
+               ids_from: str | os.PathLike | np.ndarray | None = None) -> None:
     """Write class indices as an indexed PNG (pixel = file value, palette = class colours), atomically.
 
     Values above 255 cannot live in a palette PNG, so such specs are written as 16-bit greyscale PNG, and
-    instance specs as greyscale ids: object pixels keep the id they have in the mask file ``ids_from`` (the one
-    being edited), other objects get new ids (connected regions; all of them when ``ids_from`` is None). ``read_mask(path, spec)`` gives back the identical array.
+    instance specs as greyscale ids: object pixels keep the id they have in ``ids_from`` (the mask file being
+    edited, or its ids as an array), other objects get new ids (connected regions; all of them when ``ids_from``
+    is None). ``read_mask(path, spec)`` gives back the identical array.
     """
     path = Path(path)
     mask = np.asarray(mask)
@@ -282,7 +283,9 @@ def write_mask(path: str | os.PathLike, mask: np.ndarray, spec: ClassSpec,
                         f"but the class list has {spec.num_classes} classes")
     if path.suffix.lower() != ".png":
         raise DataError(f"{path}: masks are written as PNG; use a .png file name")
-    previous = _previous_ids(Path(ids_from)) if spec.instances and ids_from is not None else None
+    previous = None
+    if spec.instances and ids_from is not None:
+        previous = ids_from if isinstance(ids_from, np.ndarray) else _previous_ids(Path(ids_from))
     values = spec.encode(mask.astype(np.uint8), previous)
     if values.dtype == np.uint16 or spec.instances:  # ids are plain numbers, as instance tools write them
         image = Image.fromarray(values)

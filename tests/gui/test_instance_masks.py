@@ -51,3 +51,20 @@ def test_painting_instance_masks_keeps_every_id(qtbot, window, tmp_path, isolate
     new_ids = set(np.unique(after[51:54, 41:60]).tolist()) - {0}
     assert len(new_ids) == 1 and new_ids.isdisjoint(set(np.unique(before).tolist()))
     assert '"instances": true' in (folder / "classes.json").read_text()  # the folder now says how to read it
+
+
+def test_undoing_an_accepted_prediction_writes_the_original_ids_back(qtbot, window, tmp_path):
+    folder = _instance_folder(tmp_path)
+    before = io.read_mask_raw(folder / "masks" / "im0.png")
+    assert window.open_folder(folder)
+    session = window.session
+    predicted = session.mask.copy()
+    predicted[4:12, 4:12] = 0  # the prediction misses the first object ...
+    predicted[50:56, 80:86] = 1  # ... and finds one that is not there
+    session.accept_mask(predicted)
+    session.select(1)  # saved: the first object's id is gone from the file
+    assert before[8, 8] not in io.read_mask_raw(folder / "masks" / "im0.png")
+    session.select(0)
+    session.undo()
+    session.select(1)  # saved again, after the undo: the same file as before, ids and all
+    assert np.array_equal(io.read_mask_raw(folder / "masks" / "im0.png"), before)
