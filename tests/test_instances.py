@@ -214,3 +214,14 @@ def test_dataset_turns_weights_with_the_mask_and_the_loss_uses_them(tmp_path):
     logits = torch.randn(1, 2, 48, 48)
     assert torch.allclose(cross_entropy(logits, y[None], torch.ones(1, 48, 48)), cross_entropy(logits, y[None]))
     assert not torch.allclose(cross_entropy(logits, y[None], w[None]), cross_entropy(logits, y[None]))
+
+
+def test_the_same_high_ids_in_every_file_are_instances_and_uninferable_values_say_what_to_do(tmp_path):
+    """25 objects numbered 307, 314, ... in each of two 16-bit TIFFs: too few ids per file to be sure, but values
+    above 255 cannot be classes 0..max, so they are object ids (the class reading failed: "at most 255 classes")."""
+    cells = _cells(count=12) * 7 + 300
+    cells[cells == 300] = 0
+    spec, _ = _spec_of(_folder(tmp_path / "tif", [cells, cells.copy()], suffix=".tif"))
+    assert spec.instances
+    with pytest.raises(DataError, match="classes.json"):  # a 16-bit 0/65535 mask: few values, none a class index
+        ClassSpec.infer({0, 65535})

@@ -238,6 +238,12 @@ class ClassSpec:
             unlabelled = 255
             values = values - {255}
         top = max(max(values), 1)
+        if top >= 255:
+            found = sorted(values)
+            shown = found if len(found) <= 5 else [*found[:4], "...", found[-1]]
+            raise DataError(f"mask values {shown} cannot be read as classes 0..{top} (at most 255 classes): name "
+                            f"each class and its value in {CLASSES_FILE}, or write {{\"instances\": true}} there "
+                            f"if each value is one object")
         names = ["background"] + [f"class {i}" for i in range(1, top + 1)]
         if top == 1:
             names = ["background", "foreground"]

@@ -249,7 +249,7 @@ def _looks_like_instances(per_file: dict[Path, set[int]]) -> bool:
     ids = set().union(*per_file.values(), set()) - {0}
     if len(ids) < INSTANCE_MIN_IDS:
         return False
-    if len(ids) > 255:  # cannot be classes
+    if len(ids) > 255 or max(ids) > 255:  # cannot be classes: inferred classes are 0..max, at most 255 of them
         return True
     if len(ids) <= CLASS_MAX_VALUES and len({frozenset(v) for v in per_file.values()}) < 2:
         return False  # the same few values in every file: classes (e.g. retinal layers, each one band)
