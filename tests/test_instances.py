@@ -225,3 +225,18 @@ def test_the_same_high_ids_in_every_file_are_instances_and_uninferable_values_sa
     assert spec.instances
     with pytest.raises(DataError, match="classes.json"):  # a 16-bit 0/65535 mask: few values, none a class index
         ClassSpec.infer({0, 65535})
+
+
+def test_resuming_a_half_scale_instance_run_keeps_its_scale(tmp_path):
+    """`segcore train DATA -c RUN/last.pt` without repeating --scale 0.5 went on at scale 1 and wrote 1.0 into the
+    checkpoint, so the model (taught at half size) was then fed and applied at full size."""
+    data = _folder(tmp_path / "cells", [_cells(count=12), _cells(count=9, seed=1), _cells(count=10, seed=2)])
+    tiny = ["--arch-arg", "width=4", "--arch-arg", "depth=2", "-b", "2", "--patch-size", "32", "--device", "cpu",
+            "-q"]
+    run = tmp_path / "run"
+    for extra in (["-e", "1", "--scale", "0.5", "-o", str(run)], ["-e", "2", "-c", str(run / "last.pt")]):
+        proc = subprocess.run([sys.executable, "-m", "segcore", "train", str(data), *tiny, *extra], cwd=REPO,
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+    assert ckpt.load(run / "last.pt")["scale"] == 0.5
+    assert json.loads((run / "config.json").read_text())["scale"] == 0.5
