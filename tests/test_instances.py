@@ -240,3 +240,12 @@ def test_resuming_a_half_scale_instance_run_keeps_its_scale(tmp_path):
         assert proc.returncode == 0, proc.stderr
     assert ckpt.load(run / "last.pt")["scale"] == 0.5
     assert json.loads((run / "config.json").read_text())["scale"] == 0.5
+
+
+def test_one_instance_mask_read_as_classes_says_how_to_read_it_as_objects(tmp_path):
+    """A single mask of 12 objects numbered 1..12 cannot be told from 13 classes; it was read as classes silently."""
+    spec, warnings = _spec_of(_folder(tmp_path / "one", [_cells(count=12)]))
+    assert not spec.instances and spec.num_classes == 13
+    assert len(warnings) == 1 and '"instances": true' in warnings[0] and "im0.png" in warnings[0]
+    bands = np.repeat(np.arange(3, dtype=np.uint8), 8)[:, None].repeat(40, 1)  # three classes: no such doubt
+    assert _spec_of(_folder(tmp_path / "bands", [bands]))[1] == []
