@@ -7,6 +7,7 @@ up no other process.
 
 from __future__ import annotations
 
+import glob
 import sys
 from pathlib import Path
 
@@ -58,6 +59,11 @@ def _jobs(args) -> list[tuple[Path, Path]]:
     if not args.output and out.exists():  # the default name is how a folder pairs an image with its annotation
         raise DataError(f"{out}: exists and may be your annotation of {src.name}; predicting would overwrite it. "
                         f"Choose the output with -o (-o {out.name} to replace it)")
+    if not args.output:  # INPUT_mask.tif (or .gif, ...): a second mask beside it would stop the folder loading
+        for other in src.parent.glob(f"{glob.escape(src.stem)}_mask.*"):
+            if is_image_file(other):
+                raise DataError(f"{other}: exists and may be your annotation of {src.name}; {out.name} beside it "
+                                f"would be a second mask for the image. Choose the output with -o")
     if out.is_dir():
         out = out / f"{src.stem}.png"
     return _check_outputs([(src, out.with_suffix(".png") if out.suffix.lower() != ".png" else out)])
