@@ -249,3 +249,19 @@ def test_one_instance_mask_read_as_classes_says_how_to_read_it_as_objects(tmp_pa
     assert len(warnings) == 1 and '"instances": true' in warnings[0] and "im0.png" in warnings[0]
     bands = np.repeat(np.arange(3, dtype=np.uint8), 8)[:, None].repeat(40, 1)  # three classes: no such doubt
     assert _spec_of(_folder(tmp_path / "bands", [bands]))[1] == []
+
+
+def test_eval_of_an_instance_model_on_binary_masks_counts_their_regions_as_objects(tmp_path):
+    """An instance model scored on a 0/255 test set (as the DSB publishes beside the ids) counted every image as
+    one true object, so recall and F1 meant nothing."""
+    from segcore.evaluation import evaluate
+
+    cells = [_cells(count=12), _cells(count=9, seed=1), _cells(count=10, seed=2)]
+    data = _folder(tmp_path / "cells", cells)
+    proc = subprocess.run([sys.executable, "-m", "segcore", "train", str(data), "-e", "1", "--arch-arg", "width=4",
+                           "--arch-arg", "depth=2", "-b", "2", "--patch-size", "32", "--device", "cpu", "-q", "-o",
+                           str(tmp_path / "run")], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    binary = _folder(tmp_path / "binary", [np.where(c > 0, 255, 0).astype(np.uint8) for c in cells])
+    report = evaluate(tmp_path / "run" / "best.pt", binary, device="cpu")
+    assert [r.objects["raw"]["true"] for r in report.images] == [12, 9, 10]
