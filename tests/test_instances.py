@@ -265,3 +265,17 @@ def test_eval_of_an_instance_model_on_binary_masks_counts_their_regions_as_objec
     binary = _folder(tmp_path / "binary", [np.where(c > 0, 255, 0).astype(np.uint8) for c in cells])
     report = evaluate(tmp_path / "run" / "best.pt", binary, device="cpu")
     assert [r.objects["raw"]["true"] for r in report.images] == [12, 9, 10]
+
+
+def test_32_bit_ids_above_65535_are_read_and_never_written_wrapped(tmp_path):
+    """int32 label images (skimage, large slides) with ids above 65535 were refused as "not in the class list
+    [0, 1]"; reading needs only id != 0. Writing them kept the ids in a uint16 array: 70000 became 4464."""
+    ids = _cells(count=12, dtype=np.int32)
+    ids[ids > 0] += 70000
+    folder = _folder(tmp_path / "big", [ids, _cells(count=9, seed=1, dtype=np.int32) + 0], suffix=".tif")
+    spec, _ = _spec_of(folder)
+    assert spec.instances
+    assert np.array_equal(io.read_mask(folder / "masks" / "im0.tif", spec), (ids != 0).astype(np.uint8))
+    with pytest.raises(DataError, match="16-bit"):
+        io.write_mask(tmp_path / "out.png", (ids != 0).astype(np.uint8), spec, ids_from=ids)
+    assert not (tmp_path / "out.png").exists()
