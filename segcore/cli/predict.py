@@ -42,13 +42,15 @@ def register(sub) -> None:
 
 def _jobs(args) -> list[tuple[Path, Path]]:
     from segcore.data.io import is_image_file
-    from segcore.data.layout import natural_key
+    from segcore.data.layout import MASK_SUFFIX, natural_key
 
     src = Path(args.input)
     if not src.exists():
         raise DataError(f"{src}: no such file or folder")
     if src.is_dir():
         images = sorted((p for p in src.iterdir() if p.is_file() and is_image_file(p)), key=natural_key)
+        stems = {p.stem for p in images}  # IMAGE_mask.* beside IMAGE.* is its annotation, not an image to segment
+        images = [p for p in images if not (p.stem.endswith(MASK_SUFFIX) and p.stem[:-len(MASK_SUFFIX)] in stems)]
         if not images:
             raise DataError(f"{src}: folder holds no images (png, jpg, bmp, tif)")
         out_dir = Path(args.output) if args.output else src.with_name(src.name + "_masks")
