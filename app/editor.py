@@ -5,6 +5,7 @@ All pixel work happens in :mod:`segcore.annotate`; this module only routes coord
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QObject
 
 from app.canvas import Canvas, Tool
@@ -55,8 +56,13 @@ class Editor(QObject):
     def _fill(self, x: float, y: float) -> None:
         if self.session.mask is None:
             return
+        region = self.session.mask
+        ids = self.session.object_ids()
+        row, col = int(np.floor(y)), int(np.floor(x))
+        if ids is not None and 0 <= row < ids.shape[0] and 0 <= col < ids.shape[1]:
+            region = (ids == ids[row, col]).view(np.uint8)  # the clicked object alone, not all touching ones
         self.session.begin_edit()
-        self.session.apply(annotate.flood_footprint(self.session.mask, (x, y)), self.value())
+        self.session.apply(annotate.flood_footprint(region, (x, y)), self.value())
         self.session.end_edit()
 
     def _polygon(self, points: list) -> None:

@@ -339,6 +339,15 @@ class Session(QObject):
             self._spec_unsaved = False
         self.message.emit(f"saved {target.name}")
 
+    def object_ids(self) -> np.ndarray | None:
+        """Instance masks: each pixel's object id in the current mask, as saving it now would write (else None)."""
+        if not self.spec.instances or self.mask is None:
+            return None
+        try:
+            return self.spec.encode(self.mask, self._ids_to_keep(self.samples[self.index]))
+        except DataError:
+            return None
+
     def _ids_to_keep(self, sample: layout.Sample) -> np.ndarray | None:
         """Instance masks: the ids a save must keep. The file's ids as first read in this session win over those
         written since, so undoing back to the original mask writes the original file again (two touching cells a

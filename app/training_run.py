@@ -8,6 +8,7 @@ keeps running.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
@@ -35,6 +36,7 @@ class TrainingController(QObject):
         self.job: TrainJob | None = None
         self.worker: GeneratorWorker | None = None
         self.last_done: DoneEvent | None = None
+        self.last_data: str | None = None  # the folder the last run trained on: Continue goes on only there
         self.errors: list[str] = []
         panel.trainRequested.connect(self.start)
         panel.continueRequested.connect(self.resume)
@@ -52,6 +54,12 @@ class TrainingController(QObject):
         """Go on from the last run's last.pt for the Epochs box's number of epochs more, in its folder."""
         done = self.last_done
         if done is None or not done.last_path or done.epochs_done < 1:
+            return False
+        if self.session.folder is not None and self.last_data is not None \
+                and Path(self.last_data) != Path(self.session.folder):
+            self._error(f"The last run trained on {self.last_data}; continuing it on {self.session.folder} would "
+                        f"mix two data sets in one run. Open that folder to continue it, or Train to start a new "
+                        f"run on this one.")
             return False
         return self._start(done)
 
@@ -81,7 +89,7 @@ class TrainingController(QObject):
         self.worker.yielded.connect(self._on_event)
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._on_finished)
-        self.last_done = None
+        self.last_done, self.last_data = None, config.data
         what = f"continuing {after.last_path} to epoch {config.epochs}" if after else f"training {config.arch}"
         self.panel.begin(config.epochs, f"{what} on {config.data} -> {config.out}", config.time_limit,
                          continued=after is not None)

@@ -191,6 +191,8 @@ def evaluate(
     held out (same fraction and seed, so ``data`` must be the training folder). ``progress(i, n, name)`` is
     called before each image.
     """
+    from scipy import ndimage
+
     from segcore import checkpoint as ckpt
     from segcore import crf
     from segcore.data.io import read_mask_raw
@@ -219,6 +221,8 @@ def evaluate(
         result = score_image(sample.image.name, target, raw, refined, spec.num_classes, seconds)
         if spec.instances:  # predicted objects are the regions predict writes (spec.encode numbers them)
             ids = read_mask_raw(sample.mask, spec)
+            if np.unique(ids).size <= 2:  # a binary mask (0/255, 0/1): its connected regions are the objects
+                ids = ndimage.label(ids != 0)[0]
             result.objects = {variant: match_objects(ids, spec.encode(mask))
                               for variant, mask in (("raw", raw), ("crf", refined)) if mask is not None}
         results.append(result)

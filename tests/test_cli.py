@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tifffile
 from PIL import Image
 
 from segcore.data.classes import ClassSpec
@@ -227,6 +228,30 @@ def test_predict_default_output_never_replaces_an_annotation(trained, tmp_path):
     assert annotation.read_bytes() == before
     segcore("predict", "-m", best, "-i", image, "-c", "-o", annotation)  # asked for by name: replaced
     assert annotation.read_bytes() != before
+
+
+def test_predict_default_output_refuses_to_add_a_second_mask_beside_a_tiff_annotation(trained, tmp_path):
+    """x_mask.tif pairs with x.png as x_mask.png does: writing x_mask.png beside it made the folder fail to load
+    ("two masks for image 'x'")."""
+    _, best = trained
+    image = tmp_path / "x.png"
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(image)
+    tifffile.imwrite(tmp_path / "x_mask.tif", np.full((40, 40), 255, np.uint8))
+    assert_one_line_error(segcore("predict", "-m", best, "-i", image, "-c", check=False),
+                          "x_mask.tif", "annotation", "-o")
+    assert not (tmp_path / "x_mask.png").exists()
+
+
+def test_predict_folder_skips_the_annotations_paired_with_its_images(trained, tmp_path):
+    """A folder of x.png + x_mask.png (a layout train reads) had its masks segmented as images too."""
+    _, best = trained
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(folder / "x.png")
+    Image.fromarray(np.full((40, 40), 255, np.uint8)).save(folder / "x_mask.png")
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(folder / "y_mask.png")  # no y.png: an image
+    segcore("predict", "-m", best, "-i", folder, "-o", tmp_path / "out", "-c")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x.png", "y_mask.png"]
 
 
 def test_predict_folder_refuses_two_images_with_one_output(trained, tmp_path):

@@ -214,3 +214,68 @@ def test_dataset_turns_weights_with_the_mask_and_the_loss_uses_them(tmp_path):
     logits = torch.randn(1, 2, 48, 48)
     assert torch.allclose(cross_entropy(logits, y[None], torch.ones(1, 48, 48)), cross_entropy(logits, y[None]))
     assert not torch.allclose(cross_entropy(logits, y[None], w[None]), cross_entropy(logits, y[None]))
+
+
+def test_the_same_high_ids_in_every_file_are_instances_and_uninferable_values_say_what_to_do(tmp_path):
+    """25 objects numbered 307, 314, ... in each of two 16-bit TIFFs: too few ids per file to be sure, but values
+    above 255 cannot be classes 0..max, so they are object ids (the class reading failed: "at most 255 classes")."""
+    cells = _cells(count=12) * 7 + 300
+    cells[cells == 300] = 0
+    spec, _ = _spec_of(_folder(tmp_path / "tif", [cells, cells.copy()], suffix=".tif"))
+    assert spec.instances
+    with pytest.raises(DataError, match="classes.json"):  # a 16-bit 0/65535 mask: few values, none a class index
+        ClassSpec.infer({0, 65535})
+
+
+def test_resuming_a_half_scale_instance_run_keeps_its_scale(tmp_path):
+    """`segcore train DATA -c RUN/last.pt` without repeating --scale 0.5 went on at scale 1 and wrote 1.0 into the
+    checkpoint, so the model (taught at half size) was then fed and applied at full size."""
+    data = _folder(tmp_path / "cells", [_cells(count=12), _cells(count=9, seed=1), _cells(count=10, seed=2)])
+    tiny = ["--arch-arg", "width=4", "--arch-arg", "depth=2", "-b", "2", "--patch-size", "32", "--device", "cpu",
+            "-q"]
+    run = tmp_path / "run"
+    for extra in (["-e", "1", "--scale", "0.5", "-o", str(run)], ["-e", "2", "-c", str(run / "last.pt")]):
+        proc = subprocess.run([sys.executable, "-m", "segcore", "train", str(data), *tiny, *extra], cwd=REPO,
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+    assert ckpt.load(run / "last.pt")["scale"] == 0.5
+    assert json.loads((run / "config.json").read_text())["scale"] == 0.5
+
+
+def test_one_instance_mask_read_as_classes_says_how_to_read_it_as_objects(tmp_path):
+    """A single mask of 12 objects numbered 1..12 cannot be told from 13 classes; it was read as classes silently."""
+    spec, warnings = _spec_of(_folder(tmp_path / "one", [_cells(count=12)]))
+    assert not spec.instances and spec.num_classes == 13
+    assert len(warnings) == 1 and '"instances": true' in warnings[0] and "im0.png" in warnings[0]
+    bands = np.repeat(np.arange(3, dtype=np.uint8), 8)[:, None].repeat(40, 1)  # three classes: no such doubt
+    assert _spec_of(_folder(tmp_path / "bands", [bands]))[1] == []
+
+
+def test_eval_of_an_instance_model_on_binary_masks_counts_their_regions_as_objects(tmp_path):
+    """An instance model scored on a 0/255 test set (as the DSB publishes beside the ids) counted every image as
+    one true object, so recall and F1 meant nothing."""
+    from segcore.evaluation import evaluate
+
+    cells = [_cells(count=12), _cells(count=9, seed=1), _cells(count=10, seed=2)]
+    data = _folder(tmp_path / "cells", cells)
+    proc = subprocess.run([sys.executable, "-m", "segcore", "train", str(data), "-e", "1", "--arch-arg", "width=4",
+                           "--arch-arg", "depth=2", "-b", "2", "--patch-size", "32", "--device", "cpu", "-q", "-o",
+                           str(tmp_path / "run")], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    binary = _folder(tmp_path / "binary", [np.where(c > 0, 255, 0).astype(np.uint8) for c in cells])
+    report = evaluate(tmp_path / "run" / "best.pt", binary, device="cpu")
+    assert [r.objects["raw"]["true"] for r in report.images] == [12, 9, 10]
+
+
+def test_32_bit_ids_above_65535_are_read_and_never_written_wrapped(tmp_path):
+    """int32 label images (skimage, large slides) with ids above 65535 were refused as "not in the class list
+    [0, 1]"; reading needs only id != 0. Writing them kept the ids in a uint16 array: 70000 became 4464."""
+    ids = _cells(count=12, dtype=np.int32)
+    ids[ids > 0] += 70000
+    folder = _folder(tmp_path / "big", [ids, _cells(count=9, seed=1, dtype=np.int32) + 0], suffix=".tif")
+    spec, _ = _spec_of(folder)
+    assert spec.instances
+    assert np.array_equal(io.read_mask(folder / "masks" / "im0.tif", spec), (ids != 0).astype(np.uint8))
+    with pytest.raises(DataError, match="16-bit"):
+        io.write_mask(tmp_path / "out.png", (ids != 0).astype(np.uint8), spec, ids_from=ids)
+    assert not (tmp_path / "out.png").exists()

@@ -7,6 +7,7 @@ up no other process.
 
 from __future__ import annotations
 
+import glob
 import sys
 from pathlib import Path
 
@@ -41,13 +42,15 @@ def register(sub) -> None:
 
 def _jobs(args) -> list[tuple[Path, Path]]:
     from segcore.data.io import is_image_file
-    from segcore.data.layout import natural_key
+    from segcore.data.layout import MASK_SUFFIX, natural_key
 
     src = Path(args.input)
     if not src.exists():
         raise DataError(f"{src}: no such file or folder")
     if src.is_dir():
         images = sorted((p for p in src.iterdir() if p.is_file() and is_image_file(p)), key=natural_key)
+        stems = {p.stem for p in images}  # IMAGE_mask.* beside IMAGE.* is its annotation, not an image to segment
+        images = [p for p in images if not (p.stem.endswith(MASK_SUFFIX) and p.stem[:-len(MASK_SUFFIX)] in stems)]
         if not images:
             raise DataError(f"{src}: folder holds no images (png, jpg, bmp, tif)")
         out_dir = Path(args.output) if args.output else src.with_name(src.name + "_masks")
@@ -58,6 +61,11 @@ def _jobs(args) -> list[tuple[Path, Path]]:
     if not args.output and out.exists():  # the default name is how a folder pairs an image with its annotation
         raise DataError(f"{out}: exists and may be your annotation of {src.name}; predicting would overwrite it. "
                         f"Choose the output with -o (-o {out.name} to replace it)")
+    if not args.output:  # INPUT_mask.tif (or .gif, ...): a second mask beside it would stop the folder loading
+        for other in src.parent.glob(f"{glob.escape(src.stem)}_mask.*"):
+            if is_image_file(other):
+                raise DataError(f"{other}: exists and may be your annotation of {src.name}; {out.name} beside it "
+                                f"would be a second mask for the image. Choose the output with -o")
     if out.is_dir():
         out = out / f"{src.stem}.png"
     return _check_outputs([(src, out.with_suffix(".png") if out.suffix.lower() != ".png" else out)])

@@ -100,10 +100,10 @@ class ClassSpec:
         top = int(raw.max(initial=0))
         if raw.dtype.kind == "i" and int(raw.min(initial=0)) < 0:
             self._stray(raw[raw < 0], source)
+        if self.instances:  # any id: label images of many objects are often 32-bit
+            return (raw != 0).view(np.uint8)
         if top > MAX_FILE_VALUE:
             self._stray(raw[raw > MAX_FILE_VALUE], source)
-        if self.instances:
-            return (raw != 0).view(np.uint8)
         lut = np.full(max(top + 1, 256), -1, dtype=np.int16)
         for index, value in enumerate(self.values):
             lut[value] = index
@@ -168,9 +168,10 @@ class ClassSpec:
             else:
                 top += 1
                 value = top
-            if value > MAX_FILE_VALUE:
-                raise DataError(f"too many objects for a 16-bit mask (more than {MAX_FILE_VALUE})")
             out[grown][here] = value
+        if int(out.max(initial=0)) > MAX_FILE_VALUE:  # ids of a 32-bit file, or too many objects: uint16 would wrap
+            raise DataError(f"object ids above {MAX_FILE_VALUE} (up to {int(out.max())}) cannot be saved in a 16-bit "
+                            f"PNG mask; renumber the objects 1..N first")
         return out.astype(np.uint8 if out.max(initial=0) < 256 else np.uint16)
 
     def free_value(self) -> int:
@@ -238,6 +239,12 @@ class ClassSpec:
             unlabelled = 255
             values = values - {255}
         top = max(max(values), 1)
+        if top >= 255:
+            found = sorted(values)
+            shown = found if len(found) <= 5 else [*found[:4], "...", found[-1]]
+            raise DataError(f"mask values {shown} cannot be read as classes 0..{top} (at most 255 classes): name "
+                            f"each class and its value in {CLASSES_FILE}, or write {{\"instances\": true}} there "
+                            f"if each value is one object")
         names = ["background"] + [f"class {i}" for i in range(1, top + 1)]
         if top == 1:
             names = ["background", "foreground"]

@@ -212,6 +212,9 @@ def load_class_spec(folder: str | os.PathLike, samples: list[Sample], warnings: 
     spec = ClassSpec.infer(set().union(*per_file.values()))
     if warnings is not None and spec.unlabelled == 255:
         warnings.extend(_binary_masks_read_as_unlabelled(per_file))
+    if warnings is not None and len(per_file) == 1 and _could_be_instances(per_file):
+        warnings.append(f"{spec.num_classes} classes read from one mask ({next(iter(per_file)).name}); if its "
+                        f"values are object ids (an instance mask), write {{\"instances\": true}} in {CLASSES_FILE}")
     return spec
 
 
@@ -243,13 +246,22 @@ INSTANCE_MIN_IDS = 8  # fewer non-zero values than this are read as classes
 CLASS_MAX_VALUES = 32  # more than this many are ids even in a single file
 
 
+def _could_be_instances(per_file: dict[Path, set[int]]) -> bool:
+    """Enough values, each one connected blob: instance ids, or classes drawn one region each (one file alone
+    cannot tell which)."""
+    path, values = next(iter(per_file.items()))
+    if len(values - {0}) < INSTANCE_MIN_IDS:
+        return False
+    return all(count == 1 for count in _blob_count(read_mask_raw(path)))
+
+
 def _looks_like_instances(per_file: dict[Path, set[int]]) -> bool:
     """Instance labels (one id per object, as Cellpose, StarDist and most nucleus data sets store them) rather
     than classes: many values, each one connected blob, and (unless there are very many) differing per file."""
     ids = set().union(*per_file.values(), set()) - {0}
     if len(ids) < INSTANCE_MIN_IDS:
         return False
-    if len(ids) > 255:  # cannot be classes
+    if len(ids) > 255 or max(ids) > 255:  # cannot be classes: inferred classes are 0..max, at most 255 of them
         return True
     if len(ids) <= CLASS_MAX_VALUES and len({frozenset(v) for v in per_file.values()}) < 2:
         return False  # the same few values in every file: classes (e.g. retinal layers, each one band)

@@ -139,6 +139,8 @@ class Trainer:
             )
         if resume["arch"] != self.config.arch:
             self.config.arch = resume["arch"]  # the checkpoint decides; the user need not repeat --arch
+        if not self.config.fine_tune and float(resume.get("scale", 1.0)) != self.config.scale:
+            self.config.scale = float(resume.get("scale", 1.0))  # nor --scale: the model learned at that scale
 
     def _build_data(self) -> None:
         cfg = self.config

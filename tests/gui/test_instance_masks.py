@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 
 from segcore.data import io
 
-from .conftest import drag
+from .conftest import drag, view_point
 
 pytestmark = pytest.mark.gui
 
@@ -68,3 +69,24 @@ def test_undoing_an_accepted_prediction_writes_the_original_ids_back(qtbot, wind
     session.undo()
     session.select(1)  # saved again, after the undo: the same file as before, ids and all
     assert np.array_equal(io.read_mask_raw(folder / "masks" / "im0.png"), before)
+
+
+def test_filling_an_object_with_background_erases_that_object_not_the_ones_touching_it(qtbot, window, tmp_path):
+    """Touching objects are one region of the "object" class, so the fill tool erased a whole cluster of cells
+    when asked to erase one."""
+    folder = tmp_path / "touching"
+    ids = np.zeros((40, 60), np.uint16)
+    ids[10:20, 10:20], ids[10:20, 20:30], ids[25:30, 40:50] = 300, 512, 7  # two touching cells and one apart
+    io.write_image(folder / "images" / "im0.png", np.where(ids > 0, 200, 30).astype(np.uint8))
+    io.write_image(folder / "images" / "im1.png", np.full(ids.shape, 30, np.uint8))
+    (folder / "masks").mkdir(parents=True)
+    Image.fromarray(ids).save(folder / "masks" / "im0.png")
+    (folder / "classes.json").write_text('{"instances": true}')  # three ids are too few to tell
+    assert window.open_folder(folder) and window.session.spec.instances
+    window.palette_panel.select(0)
+    window.findChild(QAction, "fillTool").trigger()
+    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=view_point(window, 12.5, 12.5))
+    window.session.select(1)  # saved
+    after = io.read_mask_raw(folder / "masks" / "im0.png")
+    assert (after[10:20, 10:20] == 0).all()
+    assert (after[10:20, 20:30] == 512).all() and (after[25:30, 40:50] == 7).all()

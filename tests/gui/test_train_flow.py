@@ -361,3 +361,23 @@ def test_continue_goes_on_from_the_last_run_in_its_folder_with_its_curves(qtbot,
     assert panel.plots.epochs == [1, 2, 3]  # the first run's curve is kept
     assert not (tmp_path / "ignored").exists()
     assert "continuing" in panel.log_view.toPlainText()
+
+
+def test_continue_after_opening_another_folder_is_refused_not_run_on_the_new_data(qtbot, window, jobs, tmp_path,
+                                                                                  monkeypatch):
+    """Continue used the open folder: run A's checkpoint went on training (and validating, choosing best.pt) on
+    folder B, and run A's config.json then named B."""
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args, **kwargs: shown.append(args[2]))
+    panel = jobs.training_panel
+    out = tmp_path / "run"
+    with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT):
+        train(qtbot, jobs, out, epochs=1)
+    config = (out / "config.json").read_text()
+    other = tmp_path / "other"
+    write_sample_data(other, count=4, size=80)
+    assert window.open_folder(other)
+    click(qtbot, panel.continue_button)
+    assert not jobs.training.is_running()
+    assert len(shown) == 1 and "Open that folder" in shown[0] and str(other) in shown[0]
+    assert (out / "config.json").read_text() == config
