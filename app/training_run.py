@@ -61,6 +61,10 @@ class TrainingController(QObject):
                         f"mix two data sets in one run. Open that folder to continue it, or Train to start a new "
                         f"run on this one.")
             return False
+        if not Path(done.last_path).is_file():  # moved or deleted since the run ended: nothing to go on from
+            self.panel.offer_continue(None)
+            self._error(f"{done.last_path} is gone, so the last run cannot be continued; Train starts a new one.")
+            return False
         return self._start(done)
 
     def _start(self, after: DoneEvent | None) -> bool:

@@ -381,3 +381,14 @@ def test_continue_after_opening_another_folder_is_refused_not_run_on_the_new_dat
     assert not jobs.training.is_running()
     assert len(shown) == 1 and "Open that folder" in shown[0] and str(other) in shown[0]
     assert (out / "config.json").read_text() == config
+
+
+def test_continue_without_its_last_checkpoint_says_so_and_goes_away(qtbot, jobs, tmp_path, isolated_settings):
+    panel = jobs.training_panel
+    out = tmp_path / "run"
+    with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT):
+        train(qtbot, jobs, out, epochs=1)
+    (out / "last.pt").unlink()
+    click(qtbot, panel.continue_button)
+    assert not jobs.training.is_running() and not panel.continue_button.isVisibleTo(panel)
+    assert any("last.pt is gone" in text for _, text in isolated_settings)
