@@ -57,10 +57,12 @@ class Editor(QObject):
         if self.session.mask is None:
             return
         region = self.session.mask
-        ids = self.session.object_ids()
         row, col = int(np.floor(y)), int(np.floor(x))
-        if ids is not None and 0 <= row < ids.shape[0] and 0 <= col < ids.shape[1]:
-            region = (ids == ids[row, col]).view(np.uint8)  # the clicked object alone, not all touching ones
+        # on an object of an instance mask, the clicked object alone, not all those touching it (numbering the
+        # objects reads the file: only done when the click is on one)
+        if 0 <= row < region.shape[0] and 0 <= col < region.shape[1] and region[row, col] == 1 \
+                and (ids := self.session.object_ids()) is not None:
+            region = (ids == ids[row, col]).view(np.uint8)
         self.session.begin_edit()
         self.session.apply(annotate.flood_footprint(region, (x, y)), self.value())
         self.session.end_edit()

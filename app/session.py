@@ -354,10 +354,7 @@ class Session(QObject):
         prediction merged get their own ids back); ids written since fill the rest."""
         if not self.spec.instances or sample.mask is None:
             return None
-        try:
-            current = io.read_mask_raw(sample.mask)
-        except DataError:
-            current = None
+        current = io.read_ids(sample.mask)
         original = self._original_ids.setdefault(sample.image, current)
         if current is None or original is None or original.shape != current.shape:
             return original if original is not None else current

@@ -58,14 +58,13 @@ def _jobs(args) -> list[tuple[Path, Path]]:
             raise DataError(f"{out_dir}: exists and is not a folder (a folder input needs an output folder)")
         return _check_outputs([(p, out_dir / f"{p.stem}.png") for p in images])
     out = Path(args.output) if args.output else src.with_name(f"{src.stem}_mask.png")
-    if not args.output and out.exists():  # the default name is how a folder pairs an image with its annotation
-        raise DataError(f"{out}: exists and may be your annotation of {src.name}; predicting would overwrite it. "
-                        f"Choose the output with -o (-o {out.name} to replace it)")
-    if not args.output:  # INPUT_mask.tif (or .gif, ...): a second mask beside it would stop the folder loading
-        for other in src.parent.glob(f"{glob.escape(src.stem)}_mask.*"):
+    if not args.output:  # INPUT_mask.* is how a folder pairs an image with its annotation: never overwrite one,
+        for other in src.parent.glob(f"{glob.escape(src.stem)}_mask.*"):  # nor add a second mask beside it
             if is_image_file(other):
-                raise DataError(f"{other}: exists and may be your annotation of {src.name}; {out.name} beside it "
-                                f"would be a second mask for the image. Choose the output with -o")
+                what = (f"predicting would overwrite it. Choose the output with -o (-o {out.name} to replace it)"
+                        if other == out else f"{out.name} beside it would be a second mask for the image. "
+                        "Choose the output with -o")
+                raise DataError(f"{other}: exists and may be your annotation of {src.name}; {what}")
     if out.is_dir():
         out = out / f"{src.stem}.png"
     return _check_outputs([(src, out.with_suffix(".png") if out.suffix.lower() != ".png" else out)])

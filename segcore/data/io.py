@@ -285,7 +285,7 @@ def write_mask(path: str | os.PathLike, mask: np.ndarray, spec: ClassSpec,
         raise DataError(f"{path}: masks are written as PNG; use a .png file name")
     previous = None
     if spec.instances and ids_from is not None:
-        previous = ids_from if isinstance(ids_from, np.ndarray) else _previous_ids(Path(ids_from))
+        previous = ids_from if isinstance(ids_from, np.ndarray) else read_ids(ids_from)
     values = spec.encode(mask.astype(np.uint8), previous)
     if values.dtype == np.uint16 or spec.instances:  # ids are plain numbers, as instance tools write them
         image = Image.fromarray(values)
@@ -295,9 +295,9 @@ def write_mask(path: str | os.PathLike, mask: np.ndarray, spec: ClassSpec,
         image.save(tmp, format="PNG")
 
 
-def _previous_ids(path: Path) -> np.ndarray | None:
-    """The object ids the file at ``path`` holds now (None when there is no readable file to keep them from)."""
-    if not path.exists():
+def read_ids(path: str | os.PathLike) -> np.ndarray | None:
+    """The object ids an instance mask file holds now; None when there is no readable file to keep them from."""
+    if not Path(path).exists():
         return None
     try:
         return read_mask_raw(path)
