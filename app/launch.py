@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app import settings
+    from app.state import settings
     from app.window import MainWindow
     from segcore.errors import SegcoreError
 

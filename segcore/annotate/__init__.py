@@ -14,6 +14,7 @@ from segcore.annotate.history import Edit, EditSession, History
 from segcore.annotate.tools import (
     Box,
     Footprint,
+    Tool,
     apply_footprint,
     flood_footprint,
     line_footprint,
@@ -22,6 +23,6 @@ from segcore.annotate.tools import (
 from segcore.data.classes import IGNORE_INDEX
 
 __all__ = [
-    "IGNORE_INDEX", "Box", "Footprint", "line_footprint", "flood_footprint", "polygon_footprint",
+    "IGNORE_INDEX", "Box", "Footprint", "Tool", "line_footprint", "flood_footprint", "polygon_footprint",
     "apply_footprint", "Edit", "EditSession", "History",
 ]

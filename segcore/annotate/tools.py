@@ -8,6 +8,7 @@ bounding box plus a boolean selection; :func:`apply_footprint` writes a value th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import Enum
 from typing import NamedTuple
 
 import numpy as np
@@ -15,6 +16,20 @@ import numpy as np
 from segcore.errors import DataError
 
 Box = tuple[int, int, int, int]  # (y0, x0, y1, x1), end exclusive
+
+
+class Tool(str, Enum):
+    """The annotation tools; the first three paint along a stroke, fill and polygon act on a region."""
+
+    BRUSH = "brush"
+    ERASER = "eraser"
+    UNLABELLED = "unlabelled"
+    FILL = "fill"
+    POLYGON = "polygon"
+
+    @property
+    def paints(self) -> bool:
+        return self in (Tool.BRUSH, Tool.ERASER, Tool.UNLABELLED)
 
 
 class Footprint(NamedTuple):

@@ -106,7 +106,7 @@ def test_undoing_everything_on_an_image_without_a_mask_writes_no_mask(qtbot, win
 
 
 def test_model_options_may_be_separated_by_spaces():
-    from app.panels.training_form import parse_options
+    from app.views.panels.training_form import parse_options
     from segcore.errors import ConfigError
 
     assert parse_options("width=4 depth=2") == {"width": 4, "depth": 2}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app import render
-from app.render import Contrast
+from app.views import render
+from app.views.render import Contrast
 from segcore.data.classes import IGNORE_INDEX
 
 

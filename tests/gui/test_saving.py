@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from PySide6.QtWidgets import QApplication
 
-from app.session import Session
+from app.state.session import Session
 from segcore.data import io, layout
 
 from .conftest import drag
@@ -30,7 +30,7 @@ import sys
 import numpy as np
 from PySide6.QtCore import QCoreApplication
 app = QCoreApplication([])
-from app.session import Session
+from app.state.session import Session
 session = Session(autosave_ms=0)
 session.open_folder(sys.argv[1])
 rng = np.random.default_rng(0)

@@ -59,13 +59,13 @@ def test_stable_object_names(window):
 
 
 def test_time_left_is_written_as_minutes_and_seconds():
-    from app.panels.training_panel import format_duration
+    from app.views.panels.training_panel import format_duration
 
     assert (format_duration(0), format_duration(75), format_duration(3725)) == ("0:00", "1:15", "1:02:05")
 
 
 def test_architecture_list_matches_the_registry():
-    from app.panels.training_form import ARCHITECTURES
+    from app.views.panels.training_form import ARCHITECTURES
     from segcore.models import available
 
     assert [name for name, _, _ in ARCHITECTURES] == list(available())
@@ -237,7 +237,7 @@ def test_segment_all_shows_progress_and_cancels(qtbot, window, jobs):
 
 
 def test_curves_redraw_at_most_every_redraw_interval_however_many_events(qtbot):
-    from app.panels.training_plots import REDRAW_MS, TrainingPlots
+    from app.views.panels.training_plots import REDRAW_MS, TrainingPlots
 
     plots = TrainingPlots()
     qtbot.addWidget(plots)
@@ -264,7 +264,7 @@ def test_form_values_become_a_train_config(window):
 
 
 def test_prediction_outlines_contrast_with_the_class_colours():
-    from app.prediction_run import outline_colours
+    from app.controllers.prediction import outline_colours
 
     assert outline_colours([(0, 0, 0), (86, 180, 233), (230, 159, 0)])[1:] == [(255, 230, 0), (0, 220, 255)]
 
@@ -321,16 +321,16 @@ def test_segment_all_skips_an_unreadable_image_and_says_so(qtbot, window, tmp_pa
 
 
 def test_training_settings_are_remembered_and_bad_ones_ignored(qtbot, window):
-    from app import settings
-    from app.panels.training_form import TrainingForm
+    from app.state import settings
+    from app.views.panels.training_form import TrainingForm
 
     form = window.jobs.training_panel.form
     form.set_values("pspnet", "backbone=resnet18", epochs=7, batch_size=3)
-    form.save()
+    settings.remember("training", form.remembered())
     settings.settings().setValue("training/lr", "not a number")
     again = TrainingForm()
     qtbot.addWidget(again)
-    again.restore()
+    again.set_remembered(settings.recall("training", again.remembered()))
     assert (again.arch.currentData(), again.options.text(), again.epochs.value(), again.batch.value()) == (
         "pspnet", "backbone=resnet18", 7, 3)
     assert again.lr.value() == pytest.approx(0.001)

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QSlider, QTreeWidget, QWidget
 
-from app import settings
+from app.state import settings
 from segcore.data import io, layout
 
 from .conftest import click_action, drag, make_folder, view_point
@@ -159,8 +159,8 @@ def test_overlay_controls_and_status_bar(qtbot, window, folder):
     key(qtbot, window, Qt.Key.Key_O)
     assert window.canvas.mask_layer.outline
     qtbot.mouseMove(window.canvas.viewport(), view_point(window, 15.5, 12.5))
-    assert "x 15  y 12" in window.position_label.text() and "class: cell" in window.position_label.text()
-    assert "value 200" in window.position_label.text()
+    pixel = window.status_labels.position.text()
+    assert "x 15  y 12" in pixel and "class: cell" in pixel and "value 200" in pixel
     zoom = window.canvas.zoom()
     qtbot.keyClick(window.canvas, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert window.canvas.zoom() == 1.0 != zoom

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from app.workers import GeneratorWorker, WorkerPool, describe_error
+from app.jobs.workers import GeneratorWorker, WorkerPool, describe_error
 from segcore.errors import DataError
 
 pytestmark = pytest.mark.gui

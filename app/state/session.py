@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.paths import new_mask_path
-from app.read_ahead import ReadAhead
+from app.state.paths import new_mask_path
+from app.state.read_ahead import ReadAhead
 from segcore.annotate import IGNORE_INDEX, Box, EditSession, Footprint, History
 from segcore.data import io, layout
 from segcore.data.classes import ClassSpec

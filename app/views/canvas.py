@@ -7,8 +7,6 @@ hold Space and drag, or the scroll bars. Zoom: the wheel (around the cursor), ``
 
 from __future__ import annotations
 
-from enum import Enum
-
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
@@ -21,21 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.mask_layer import MaskLayer
+from app.views.mask_layer import MaskLayer
+from segcore.annotate import Tool
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
-
-
-class Tool(str, Enum):
-    BRUSH = "brush"
-    ERASER = "eraser"
-    UNLABELLED = "unlabelled"
-    FILL = "fill"
-    POLYGON = "polygon"
-
-    @property
-    def paints(self) -> bool:
-        return self in (Tool.BRUSH, Tool.ERASER, Tool.UNLABELLED)
 
 
 class Canvas(QGraphicsView):

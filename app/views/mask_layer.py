@@ -12,7 +12,7 @@ from PySide6.QtCore import QRect, QRectF
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from app import render
+from app.views import render
 
 
 class MaskLayer(QGraphicsItem):

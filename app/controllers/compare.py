@@ -12,10 +12,11 @@ import numpy as np
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QWidget
 
-from app import jobs, render
-from app.compare_view import CompareView
-from app.session import Session
-from app.workers import GeneratorWorker, WorkerPool, describe_error
+from app.jobs import tasks
+from app.jobs.workers import GeneratorWorker, WorkerPool, describe_error
+from app.state.session import Session
+from app.views import render
+from app.views.compare_view import CompareView
 
 
 def score_text(result: dict | None, has_truth: bool) -> str:
@@ -83,7 +84,7 @@ class CompareController(QObject):
             return
         self.pending = None
         self.view.status.setText(f"Refining with the CRF ({params.iterations} iterations)…")
-        self.worker = GeneratorWorker(jobs.refine_and_compare, self.image, self.probs, params, self.raw, self.truth,
+        self.worker = GeneratorWorker(tasks.refine_and_compare, self.image, self.probs, params, self.raw, self.truth,
                                       self._score_raw, name="crf")
         self.worker.returned.connect(lambda result, generation=self._generation: self._on_refined(result, generation))
         self.worker.errored.connect(self._on_error)
@@ -91,7 +92,7 @@ class CompareController(QObject):
         self._busy = True
         self.pool.start(self.worker)
 
-    def _on_refined(self, result: jobs.Refined, generation: int) -> None:
+    def _on_refined(self, result: tasks.Refined, generation: int) -> None:
         if generation != self._generation:
             return
         self.crf = result.mask

@@ -48,6 +48,12 @@ class ViewPanel(QWidget):
         self.outline.toggled.connect(self.outlineChanged)
         self.background.toggled.connect(self.backgroundChanged)
 
+    def opacity_percent(self) -> int:
+        return self.opacity.value()
+
+    def set_opacity_percent(self, percent: int) -> None:
+        self.opacity.setValue(percent)
+
     def _on_opacity(self, value: int) -> None:
         self.opacity_label.setText(f"{value} %")
         self.opacityChanged.emit(value / 100.0)

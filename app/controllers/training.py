@@ -1,6 +1,6 @@
 """Runs a training job for the Training panel: saves the painted masks, builds the config, drives the worker.
 
-Everything torch-related happens in the worker thread (:class:`app.jobs.TrainJob`); this object lives in the UI
+Everything torch-related happens in the worker thread (:class:`app.jobs.tasks.TrainJob`); this object lives in the UI
 thread, receives the trainer's events as signals and hands them to the panel. Errors become a dialog; the window
 keeps running.
 """
@@ -13,10 +13,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.jobs import DeviceInfo, TrainJob
-from app.panels.training_panel import TrainingPanel
-from app.session import Session
-from app.workers import GeneratorWorker, WorkerPool, describe_error
+from app.jobs.tasks import DeviceInfo, TrainJob
+from app.jobs.workers import GeneratorWorker, WorkerPool, describe_error
+from app.state import settings
+from app.state.session import Session
+from app.views.panels.training_panel import TrainingPanel
 from segcore.errors import SegcoreError
 from segcore.training.config import TrainConfig
 from segcore.training.events import BatchEvent, CheckpointEvent, DoneEvent, EpochEvent, LogEvent
@@ -87,7 +88,7 @@ class TrainingController(QObject):
         except SegcoreError as exc:
             self._error(str(exc))
             return False
-        self.panel.form.save()
+        settings.remember("training", self.panel.form.remembered())
         self.job = TrainJob(config)
         self.worker = GeneratorWorker(self.job.run, name=WORKER_NAME, on_abort=self.job.request_stop)
         self.worker.yielded.connect(self._on_event)

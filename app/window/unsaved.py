@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.session import Session
+from app.state.session import Session
 
 
 def confirm_unsaved(parent: QWidget, session: Session, ask_first: bool = True, leaving: str = "Close") -> bool:

@@ -13,13 +13,14 @@ import math
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
-from app.compare_run import CompareController
-from app.compare_view import CompareView
-from app.panels.prediction_panel import PredictionPanel
-from app.panels.training_panel import TrainingPanel
-from app.prediction_run import PredictionController
-from app.training_run import TrainingController
-from app.workers import WorkerPool
+from app.controllers.compare import CompareController
+from app.controllers.prediction import PredictionController
+from app.controllers.training import TrainingController
+from app.jobs.workers import WorkerPool
+from app.state import settings
+from app.views.compare_view import CompareView
+from app.views.panels.prediction_panel import PredictionPanel
+from app.views.panels.training_panel import TrainingPanel
 
 TRAINING_DOCK_HEIGHT = 300
 
@@ -46,7 +47,8 @@ class JobPanels:
                                                self.pool)
         self.compare = CompareController(window, window.session, self.compare_view, self.compare_dock, self.pool,
                                          self.prediction.accept_mask)
-        self.training_panel.form.restore()
+        form = self.training_panel.form
+        form.set_remembered(settings.recall("training", form.remembered()))
         self.load_action.triggered.connect(self.prediction.choose_checkpoint)
         self.training.finished.connect(self.prediction.offer_trained)
         self.training.finished.connect(self._announce)

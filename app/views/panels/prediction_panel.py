@@ -1,7 +1,7 @@
 """The Segment panel: which model is loaded, Segment image / Segment all with progress and Cancel, the
 prediction overlay's look, Accept / Discard, and Refine with CRF (which opens the Compare view).
 
-Only widgets; :class:`app.prediction_run.PredictionController` does the work.
+Only widgets; :class:`app.controllers.prediction.PredictionController` does the work.
 """
 
 from __future__ import annotations

@@ -11,23 +11,26 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
 
-from app import render, settings
-from app.actions import build_menus, build_toolbar, create_actions
-from app.canvas import Canvas, Tool
-from app.editor import Editor
-from app.job_panels import install as install_job_panels
-from app.panels.brush_panel import BrushPanel
-from app.panels.class_palette import ClassPalette
-from app.panels.display_panel import DisplayPanel
-from app.panels.file_list import FileListPanel
-from app.panels.view_panel import ViewPanel
-from app.paths import folder_to_open
-from app.session import ImageState, Session
-from app.tool_actions import ToolActions
-from app.unsaved import confirm_unsaved
-from segcore.annotate import IGNORE_INDEX
+from app.controllers.editor import Editor
+from app.state import settings
+from app.state.paths import folder_to_open
+from app.state.session import ImageState, Session
+from app.views import render
+from app.views.canvas import Canvas
+from app.views.panels.brush_panel import BrushPanel
+from app.views.panels.class_palette import ClassPalette
+from app.views.panels.display_panel import DisplayPanel
+from app.views.panels.file_list import FileListPanel
+from app.views.panels.view_panel import ViewPanel
+from app.views.status_labels import StatusLabels
+from app.window.job_docks import install as install_job_panels
+from app.window.layout import restore_layout, save_layout
+from app.window.menus import build_menus, build_toolbar, create_actions
+from app.window.tool_actions import ToolActions
+from app.window.unsaved import confirm_unsaved
+from segcore.annotate import IGNORE_INDEX, Tool
 from segcore.errors import DataError
 
 AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
@@ -72,7 +75,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._refresh_recent()
         self.canvas.set_brush_size(self.brush.size())
-        settings.restore_window(self)
+        restore_layout(self)
 
     # -- composition --------------------------------------------------------------------------------------------
     def add_panel(self, title: str, widget: QWidget, object_name: str, area: str = "right",
@@ -92,15 +95,8 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_status_bar(self) -> None:
-        self.position_label = QLabel()
-        self.position_label.setObjectName("positionLabel")
-        self.position_label.setMinimumWidth(320)
-        self.zoom_label = QLabel()
-        self.zoom_label.setObjectName("zoomLabel")
-        self.image_label = QLabel()
-        self.image_label.setObjectName("imageInfoLabel")
-        for label in (self.position_label, self.image_label, self.zoom_label):
-            self.statusBar().addPermanentWidget(label)
+        self.status_labels = StatusLabels()
+        self.statusBar().addPermanentWidget(self.status_labels)
         self.statusBar().showMessage("Open a folder of images to start (Ctrl+O), or drop one on the window.")
 
     def _connect(self) -> None:
@@ -136,7 +132,7 @@ class MainWindow(QMainWindow):
         self.view_panel.backgroundChanged.connect(lambda _on: self._apply_colours())
         self.display.contrastChanged.connect(lambda _contrast: self._show_image_pixels())
         c.hovered.connect(self._show_position)
-        c.zoomChanged.connect(lambda z: self.zoom_label.setText(f"Zoom {z * 100:.0f} %"))
+        c.zoomChanged.connect(self.status_labels.show_zoom)
         s.folderOpened.connect(self._on_folder)
         s.imageLoaded.connect(self._on_image)
         s.maskEdited.connect(c.update_mask)
@@ -193,7 +189,7 @@ class MainWindow(QMainWindow):
             self.files.set_current(s.index)  # also an unreadable image: PgDown/PgUp step on from it
         if index < 0 or s.image is None:
             self.canvas.set_image(None)
-            self.image_label.setText("")
+            self.status_labels.show_image("")
             self._update_title()
             return
         self.display.set_image(s.image)
@@ -203,7 +199,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_mask(s.mask)
         self._apply_colours()
         h, w, ch = s.image.shape
-        self.image_label.setText(f"{s.samples[index].image.name} · {w}×{h} · {ch} ch · {s.image.dtype}")
+        self.status_labels.show_image(f"{s.samples[index].image.name} · {w}×{h} · {ch} ch · {s.image.dtype}")
         self._update_title()
 
     def _show_image_pixels(self) -> None:
@@ -248,9 +244,9 @@ class MainWindow(QMainWindow):
     def _show_position(self, col: int, row: int) -> None:
         s = self.session
         if col < 0 or s.image is None or s.mask is None:
-            self.position_label.setText("")
+            self.status_labels.show_pixel("")
             return
-        self.position_label.setText(render.describe_pixel(s.image, s.mask, s.spec.names, col, row))
+        self.status_labels.show_pixel(render.describe_pixel(s.image, s.mask, s.spec.names, col, row))
 
     def _show_error(self, text: str) -> None:
         self.statusBar().showMessage(f"Error: {text}", 15000)
@@ -289,14 +285,13 @@ class MainWindow(QMainWindow):
         if self.jobs.confirm_close() and self.confirm_unsaved():
             self.jobs.shutdown()  # a running training ends between batches, keeping its checkpoints
             self.session.autosave.stop()
-            settings.save_window(self)
-            self.jobs.training_panel.form.save()  # remembered even when the settings were not trained with
+            save_layout(self)
             event.accept()
         else:
             event.ignore()
 
     def confirm_unsaved(self, ask_first: bool = True, leaving: str = "Close") -> bool:
-        """Save, discard or cancel for masks not on disk yet (see :func:`app.unsaved.confirm_unsaved`)."""
+        """Save, discard or cancel for masks not on disk yet (see :func:`app.window.unsaved.confirm_unsaved`)."""
         return confirm_unsaved(self, self.session, ask_first, leaving)
 
     def select_tool(self, tool: Tool) -> None:

@@ -1,4 +1,4 @@
-"""The long jobs of the window, as generator functions run by :class:`app.workers.GeneratorWorker`.
+"""The long jobs of the window, as generator functions run by :class:`app.jobs.workers.GeneratorWorker`.
 
 They run in a worker thread and import torch there (never in the UI thread, so the first window shows at once).
 Each yields small event objects the UI thread turns into progress; none touches a widget.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.workers import limit_torch_threads
+from app.jobs.workers import limit_torch_threads
 
 
 @dataclass
@@ -92,7 +92,7 @@ def load_predictor(path: str | Path, device: str = "auto") -> Iterator:
 def predict_images(predictor, items: list[tuple[int, Path, np.ndarray | None]], keep_index: int,
                    store) -> Iterator:
     """Segment ``(index, path, image or None)`` items in turn (None: read from disk) into ``store`` (a
-    :class:`app.prediction_store.PredictionStore`); yields a Prediction each, or Skipped with the reason.
+    :class:`app.state.prediction_store.PredictionStore`); yields a Prediction each, or Skipped with the reason.
 
     Probabilities are kept only for image ``keep_index`` (the one on screen, for the CRF): a folder's worth of
     them would not fit in memory.

@@ -1,7 +1,7 @@
 """The Compare view: the raw and the CRF-refined mask side by side over the image, zoom and pan linked, a
 difference overlay, the CRF parameters, Dice/IoU against the annotation, and Accept buttons for either mask.
 
-Only display and input; :class:`app.compare_run.CompareController` computes. Wheel zooms around the cursor,
+Only display and input; :class:`app.controllers.compare.CompareController` computes. Wheel zooms around the cursor,
 dragging pans, and whatever one pane shows the other follows.
 """
 
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.mask_layer import MaskLayer
+from app.views.mask_layer import MaskLayer
 from segcore.compare import ADDED_COLOR, CHANGED_COLOR, REMOVED_COLOR
 from segcore.crf import CRFParams
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
-from app.canvas import Tool
+from segcore.annotate import Tool
 
 # tool, object name, label, shortcut, tip
 TOOLS = [

@@ -1,6 +1,6 @@
 """The Training panel: settings, Train / Stop, a progress bar with time left, live curves and a log.
 
-The panel only shows; :class:`app.training_run.TrainingController` runs the job and feeds it events. Progress
+The panel only shows; :class:`app.controllers.training.TrainingController` runs the job and feeds it events. Progress
 text is refreshed by the same kind of throttle as the curves, so a flood of batch events costs one repaint per
 100 ms.
 """
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.panels.training_form import TrainingForm
+from app.views.panels.training_form import TrainingForm
 
 PROGRESS_STEPS = 1000
 LOG_LINES = 5000
@@ -115,9 +115,9 @@ class TrainingPanel(QWidget):
 
     @property
     def plots(self):
-        """The curves (:class:`app.panels.training_plots.TrainingPlots`), created on first use."""
+        """The curves (:class:`app.views.panels.training_plots.TrainingPlots`), created on first use."""
         if self._plots is None:
-            from app.panels.training_plots import TrainingPlots
+            from app.views.panels.training_plots import TrainingPlots
 
             self._plots = TrainingPlots()
             self.plot_area.layout().addWidget(self._plots)

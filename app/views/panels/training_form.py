@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import settings
 from segcore.errors import ConfigError
 
 # name, description, placeholder for the model options
@@ -167,23 +166,21 @@ class TrainingForm(QWidget):
         if not available and self.device.currentIndex() == index:
             self.device.setCurrentIndex(self.device.findData("auto"))
 
-    # -- remembered between sessions ----------------------------------------------------------------------------
-    def save(self) -> None:
-        s = settings.settings()
-        s.setValue("training/arch", self.arch.currentData())
-        s.setValue("training/options", self.options.text())
-        for key, spin in self._spins().items():
-            s.setValue(f"training/{key}", spin.value())
+    # -- remembered between sessions (the window stores them: see app.state.settings) ------------------------
+    def remembered(self) -> dict:
+        """The settings worth keeping between sessions, as plain values (keys stable across versions)."""
+        return {"arch": self.arch.currentData(), "options": self.options.text(),
+                **{key: spin.value() for key, spin in self._spins().items()}}
 
-    def restore(self) -> None:
-        s = settings.settings()
-        self.arch.setCurrentIndex(max(0, self.arch.findData(s.value("training/arch", "unet"))))
-        self.options.setText(str(s.value("training/options", "")))
+    def set_remembered(self, values: dict) -> None:
+        """Put back what :meth:`remembered` gave; unknown keys are ignored."""
+        if "arch" in values:
+            self.arch.setCurrentIndex(max(0, self.arch.findData(values["arch"])))
+        if "options" in values:
+            self.options.setText(str(values["options"]))
         for key, spin in self._spins().items():
-            try:
-                spin.setValue(type(spin.value())(s.value(f"training/{key}", spin.value())))
-            except (TypeError, ValueError):  # a hand-edited settings file: keep the default
-                continue
+            if key in values:
+                spin.setValue(values[key])
 
     def _spins(self) -> dict:
         return {"epochs": self.epochs, "lr": self.lr, "batch": self.batch, "scale": self.scale,

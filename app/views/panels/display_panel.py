@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.render import Contrast, default_contrast
+from app.views.render import Contrast, default_contrast
 
 
 class DisplayPanel(QWidget):

@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject
 
-from app.canvas import Canvas, Tool
-from app.session import Session
+from app.state.session import Session
+from app.views.canvas import Canvas
 from segcore import annotate
+from segcore.annotate import Tool
 
 
 class Editor(QObject):

@@ -14,13 +14,13 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from app import jobs
-from app.canvas import Canvas
-from app.mask_layer import MaskLayer
-from app.panels.prediction_panel import PredictionPanel
-from app.prediction_store import PredictionStore
-from app.session import ImageState, Session
-from app.workers import GeneratorWorker, WorkerPool, describe_error
+from app.jobs import tasks
+from app.jobs.workers import GeneratorWorker, WorkerPool, describe_error
+from app.state.prediction_store import PredictionStore
+from app.state.session import ImageState, Session
+from app.views.canvas import Canvas
+from app.views.mask_layer import MaskLayer
+from app.views.panels.prediction_panel import PredictionPanel
 
 # Outlines of a prediction in colours that stand out against the filled annotation beneath.
 OUTLINE_CANDIDATES = [(255, 230, 0), (0, 220, 255), (255, 60, 200), (120, 255, 80), (255, 140, 0), (255, 255, 255)]
@@ -118,7 +118,7 @@ class PredictionController(QObject):
         if not path or self.busy():
             return
         self.panel.status.setText(f"Loading {Path(path).name}…")
-        self._start(GeneratorWorker(jobs.load_predictor, str(path), name="load"), self._on_loaded)
+        self._start(GeneratorWorker(tasks.load_predictor, str(path), name="load"), self._on_loaded)
 
     def _on_loaded(self, predictor) -> None:
         self.predictor = predictor
@@ -156,14 +156,14 @@ class PredictionController(QObject):
         self.panel.progress.setRange(0, len(items))
         self.panel.progress.setValue(0)
         self.panel.status.setText(text)
-        worker = GeneratorWorker(jobs.predict_images, self.predictor, items, self.session.index, self.store,
+        worker = GeneratorWorker(tasks.predict_images, self.predictor, items, self.session.index, self.store,
                                  name="segment")
         worker.yielded.connect(self._on_prediction)
         worker.finished.connect(lambda: self._segment_done(worker))  # also after Cancel (nothing returned)
         self._start(worker, None)
 
-    def _on_prediction(self, result: jobs.Prediction | jobs.Skipped) -> None:
-        if isinstance(result, jobs.Skipped):
+    def _on_prediction(self, result: tasks.Prediction | tasks.Skipped) -> None:
+        if isinstance(result, tasks.Skipped):
             self.skipped.append(result.reason)
             self.panel.progress.setValue(result.done)
             return

@@ -42,6 +42,9 @@ class BrushPanel(QWidget):
     def size(self) -> int:
         return self.spin.value()
 
+    def set_size(self, size: int) -> None:
+        self.spin.setValue(size)
+
     def step(self, factor: float) -> None:
         value = self.spin.value()
         self.spin.setValue(max(1, round(value * factor)) if factor < 1 else max(value + 1, round(value * factor)))
