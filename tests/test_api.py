@@ -13,6 +13,7 @@ TINY = dict(arch_kwargs={"width": 4, "depth": 2}, patch_size=48, batch_size=2)
 
 
 def test_import_is_light():
+    """torch loads lazily: the one run-time check of it (the static layering is in pyproject's import contracts)."""
     code = "import sys, segcore, segcore.cli; print('torch' in sys.modules)"
     import subprocess
 

@@ -93,14 +93,6 @@ def test_cli_sample_data_and_create_txt(tmp_path):
     assert [s.split for s in find_samples(tmp_path / "orig")] == ["train", "val"]
 
 
-def test_data_modules_other_than_dataset_do_not_import_torch():
-    code = ("import sys, segcore.data.classes, segcore.data.io, segcore.data.layout, segcore.data.preprocess, "
-            "segcore.data.sample, segcore.cli.sample_data, segcore.cli.create_txt; print('torch' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
-
-
 def test_cli_errors_are_one_line_with_exit_code_2(tmp_path):
     result = _segcore("create-txt", tmp_path / "missing")
     assert result.returncode == 2
