@@ -13,10 +13,12 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QWidget
 
 from app.jobs import tasks
-from app.jobs.workers import GeneratorWorker, WorkerPool, describe_error
+from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state.session import Session
 from app.views import render
 from app.views.compare_view import CompareView
+from segcore.crf import CRFParams
+from segcore.errors import describe
 
 
 def score_text(result: dict | None, has_truth: bool) -> str:
@@ -41,6 +43,8 @@ class CompareController(QObject):
         self.pending = None
         self._busy = False
         self._generation = 0
+        self._running: tuple[int, CRFParams | None] = (0, None)  # generation and parameters of the running job
+        self.crf_params: CRFParams | None = None  # the parameters of the CRF mask shown
         self._score_raw = True
         self.path: Path | None = None
         self.raw = self.crf = self.truth = self.image = self.probs = None
@@ -86,16 +90,20 @@ class CompareController(QObject):
         self.view.status.setText(f"Refining with the CRF ({params.iterations} iterations)…")
         self.worker = GeneratorWorker(tasks.refine_and_compare, self.image, self.probs, params, self.raw, self.truth,
                                       self._score_raw, name="crf")
-        self.worker.returned.connect(lambda result, generation=self._generation: self._on_refined(result, generation))
+        self._running = (self._generation, params)
+        # Bound methods, not lambdas: Qt drops them with this object, so a result that arrives after the window
+        # has gone is not delivered to deleted widgets.
+        self.worker.returned.connect(self._on_refined)
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._after)
         self._busy = True
         self.pool.start(self.worker)
 
-    def _on_refined(self, result: tasks.Refined, generation: int) -> None:
-        if generation != self._generation:
+    def _on_refined(self, result: tasks.Refined) -> None:
+        generation, params = self._running
+        if generation != self._generation:  # refined for an image no longer compared
             return
-        self.crf = result.mask
+        self.crf, self.crf_params = result.mask, params
         self.view.set_crf(result.mask, result.code)
         has_truth = self.truth is not None
         if self._score_raw:
@@ -111,7 +119,7 @@ class CompareController(QObject):
         self._check_image()
 
     def _on_error(self, exc: BaseException) -> None:
-        text = describe_error(exc)
+        text = describe(exc)
         self.errors.append(text)
         self.view.status.setText(f"Error: {text}")
         QMessageBox.warning(self.window, "CRF refinement failed", text)

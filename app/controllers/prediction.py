@@ -15,12 +15,14 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app.jobs import tasks
-from app.jobs.workers import GeneratorWorker, WorkerPool, describe_error
+from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state.prediction_store import PredictionStore
-from app.state.session import ImageState, Session
+from app.state.session import Session
 from app.views.canvas import Canvas
 from app.views.mask_layer import MaskLayer
 from app.views.panels.prediction_panel import PredictionPanel
+from segcore.annotate import ImageState
+from segcore.errors import describe
 
 # Outlines of a prediction in colours that stand out against the filled annotation beneath.
 OUTLINE_CANDIDATES = [(255, 230, 0), (0, 220, 255), (255, 60, 200), (120, 255, 80), (255, 140, 0), (255, 255, 255)]
@@ -159,7 +161,7 @@ class PredictionController(QObject):
         worker = GeneratorWorker(tasks.predict_images, self.predictor, items, self.session.index, self.store,
                                  name="segment")
         worker.yielded.connect(self._on_prediction)
-        worker.finished.connect(lambda: self._segment_done(worker))  # also after Cancel (nothing returned)
+        worker.finished.connect(self._segment_done)  # also after Cancel (nothing returned)
         self._start(worker, None)
 
     def _on_prediction(self, result: tasks.Prediction | tasks.Skipped) -> None:
@@ -173,7 +175,8 @@ class PredictionController(QObject):
         if result.image == self.current_path():
             self._show_current()
 
-    def _segment_done(self, worker: GeneratorWorker) -> None:
+    def _segment_done(self) -> None:
+        worker = self.worker  # the segmenting one: no other job starts while it runs
         if worker.error is not None:
             return
         done = self.panel.progress.value()
@@ -210,7 +213,7 @@ class PredictionController(QObject):
             self.compare()
 
     def _on_error(self, exc: BaseException) -> None:
-        text = describe_error(exc)
+        text = describe(exc)
         self._compare_after = False
         self.errors.append(text)
         self.panel.status.setText(f"Error: {text}")

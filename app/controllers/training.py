@@ -14,11 +14,11 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.jobs.tasks import DeviceInfo, TrainJob
-from app.jobs.workers import GeneratorWorker, WorkerPool, describe_error
+from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state import settings
 from app.state.session import Session
 from app.views.panels.training_panel import TrainingPanel
-from segcore.errors import SegcoreError
+from segcore.errors import SegcoreError, describe
 from segcore.training.config import TrainConfig
 from segcore.training.events import BatchEvent, CheckpointEvent, DoneEvent, EpochEvent, LogEvent
 
@@ -137,7 +137,7 @@ class TrainingController(QObject):
                 self._error(f"Training failed: {event.message}")
 
     def _on_error(self, exc: BaseException) -> None:
-        text = describe_error(exc)
+        text = describe(exc)
         self.panel.log(f"error: {text}")
         self.panel.progress.setFormat(f"Failed: {text}")
         self._error(text, "Training failed")

@@ -94,18 +94,6 @@ def _is_expected(exc: BaseException) -> bool:
     return isinstance(exc, SegcoreError | OSError)
 
 
-def describe_error(exc: BaseException) -> str:
-    """One line for a dialog: the message of a typed error, else the exception type and message."""
-    from segcore.errors import SegcoreError
-
-    if isinstance(exc, SegcoreError):
-        return str(exc)
-    if isinstance(exc, OSError) and exc.filename:
-        return f"{exc.filename}: {exc.strerror or exc}"
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 class WorkerPool(QObject):
     """Keeps every running worker referenced; ``shutdown`` aborts them all and waits."""
 
@@ -114,9 +102,17 @@ class WorkerPool(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._workers: list[GeneratorWorker] = []
+        self._closed = False
 
-    def start(self, worker: GeneratorWorker) -> GeneratorWorker:
-        """Start ``worker`` and hold it until it has finished."""
+    @property
+    def closed(self) -> bool:
+        """After :meth:`shutdown` no worker starts: the window is closing, its widgets are going away."""
+        return self._closed
+
+    def start(self, worker: GeneratorWorker) -> GeneratorWorker | None:
+        """Start ``worker`` and hold it until it has finished; None (not started) once the pool is shut down."""
+        if self._closed:
+            return None
         self._workers.append(worker)
         worker.finished.connect(self._prune)  # a bound slot: disconnected if the pool goes first
         worker.start()
@@ -141,6 +137,7 @@ class WorkerPool(QObject):
 
         Without a timeout it waits as long as it takes: a thread must never outlive its QThread object.
         """
+        self._closed = True
         for worker in list(self._workers):
             worker.abort()
         deadline = time.monotonic() + timeout_s if timeout_s is not None else float("inf")

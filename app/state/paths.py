@@ -1,22 +1,12 @@
-"""Where masks go and which folder an image belongs to, following the folder layouts of segcore.data.layout."""
+"""Which folder a dropped path opens, following the folder layouts of segcore.data.layout (masks: segcore.annotate.saving)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from segcore.data import io, layout
+from segcore.data import io
 
 LAYOUT_DIRS = ("images", "data", "val")  # an image inside one of these belongs to the folder above
-
-
-def new_mask_path(sample: layout.Sample, folder: Path) -> Path:
-    """Where a mask for an image without one is written, following the folder's layout."""
-    parent = sample.image.parent
-    if parent.name == "images" and parent.parent == folder:
-        return folder / "masks" / f"{sample.image.stem}.png"
-    if (parent / "masks").is_dir():
-        return parent / "masks" / f"{sample.image.stem}.png"
-    return parent / f"{sample.image.stem}{layout.MASK_SUFFIX}.png"
 
 
 def folder_to_open(path: Path) -> tuple[Path, Path | None] | None:

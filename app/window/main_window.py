@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 from app.controllers.editor import Editor
 from app.state import settings
 from app.state.paths import folder_to_open
-from app.state.session import ImageState, Session
+from app.state.session import Session
 from app.views import render
 from app.views.canvas import Canvas
 from app.views.panels.brush_panel import BrushPanel
@@ -30,7 +30,7 @@ from app.window.layout import restore_layout, save_layout
 from app.window.menus import build_menus, build_toolbar, create_actions
 from app.window.tool_actions import ToolActions
 from app.window.unsaved import confirm_unsaved
-from segcore.annotate import IGNORE_INDEX, Tool
+from segcore.annotate import IGNORE_INDEX, ImageState, Tool
 from segcore.errors import DataError
 
 AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         s.historyChanged.connect(self._on_history)
         s.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         s.error.connect(self._show_error)
+        s.saveFailed.connect(self._show_save_failed)
         for digit in range(10):
             shortcut = QShortcut(QKeySequence(str(digit)), self)
             shortcut.activated.connect(lambda d=digit: self.palette_panel.select(d))
@@ -170,7 +171,7 @@ class MainWindow(QMainWindow):
     def _on_folder(self, folder: Path) -> None:
         s = self.session
         names = [smp.image.name for smp in s.samples]
-        self.files.set_files(names, [s.state(i).value for i in range(len(names))], [smp.split for smp in s.samples])
+        self.files.set_files(names, [s.state(i) for i in range(len(names))], [smp.split for smp in s.samples])
         settings.add_recent_folder(folder)
         self._refresh_recent()
         self.statusBar().showMessage(f"Opened {folder} ({len(names)} images)", 5000)
@@ -224,7 +225,7 @@ class MainWindow(QMainWindow):
         for action in (unlabelled, self.actions.clear_unlabelled):
             action.setEnabled(not spec.instances)
 
-    def _on_state(self, index: int, state: str) -> None:
+    def _on_state(self, index: int, state: ImageState) -> None:
         self.files.set_state(index, state)
         self._update_title()
 
@@ -250,8 +251,11 @@ class MainWindow(QMainWindow):
 
     def _show_error(self, text: str) -> None:
         self.statusBar().showMessage(f"Error: {text}", 15000)
-        if "not saved" in text:  # losing work must not go unnoticed
-            QMessageBox.warning(self, "Mask not saved", f"{text}\n\nYour changes are kept in memory.")
+
+    def _show_save_failed(self, text: str) -> None:
+        """Losing work must not go unnoticed: a dialog as well as the status bar."""
+        self._show_error(text)
+        QMessageBox.warning(self, "Mask not saved", f"{text}\n\nYour changes are kept in memory.")
 
     def _clear_mask(self, value: int) -> None:
         """Set every pixel to background or unlabelled (one undoable step), e.g. to start a sparse annotation."""

@@ -124,8 +124,8 @@ def test_train_load_segment_accept_and_compare(qtbot, window, jobs, sample, tmp_
     first = compare.crf.copy()
     view.spins["iterations"].setValue(1)
     view.spins["bilateral_compat"].setValue(30.0)
-    qtbot.waitUntil(lambda: compare.crf is not first and not compare.busy() and compare.pending is None,
-                    timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: compare.crf_params == view.params() and not compare.busy(), timeout=TIMEOUT)
+    assert compare.crf_params.iterations == 1 and compare.crf is not first
 
     # Accept the CRF result as the annotation (one undoable step), then undo it.
     click(qtbot, view.accept_crf)

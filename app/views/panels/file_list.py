@@ -14,18 +14,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from segcore.annotate import ImageState
+
 STATE_COLOURS = {
-    "no mask": QColor(140, 140, 140),
-    "annotated": QColor(0, 158, 115),
-    "predicted": QColor(86, 180, 233),
-    "modified": QColor(230, 159, 0),
+    ImageState.NO_MASK: QColor(140, 140, 140),
+    ImageState.ANNOTATED: QColor(0, 158, 115),
+    ImageState.PREDICTED: QColor(86, 180, 233),
+    ImageState.MODIFIED: QColor(230, 159, 0),
 }
 STATE_TIPS = {
-    "no mask": "no mask file yet: painting starts a new one",
-    "annotated": "mask saved on disk",
-    "predicted": "mask from a prediction, not corrected by hand yet",
-    "modified": "changed since the last save (saved when you move on, close, or by autosave)",
+    ImageState.NO_MASK: "no mask file yet: painting starts a new one",
+    ImageState.ANNOTATED: "mask saved on disk",
+    ImageState.PREDICTED: "mask from a prediction, not corrected by hand yet",
+    ImageState.MODIFIED: "changed since the last save (saved when you move on, close, or by autosave)",
 }
+HAS_MASK = (ImageState.ANNOTATED, ImageState.MODIFIED, ImageState.PREDICTED)
 
 
 def _dot(colour: QColor) -> QIcon:
@@ -70,7 +73,8 @@ class FileListPanel(QWidget):
         self.filter_edit.textChanged.connect(self._apply_filter)
         self.tree.currentItemChanged.connect(self._on_current)
 
-    def set_files(self, names: list[str], states: list[str], splits: list[str | None]) -> None:
+    def set_files(self, names: list[str], states: list[ImageState], splits: list[str | None]) -> None:
+        """Show the images of a folder: file names, their states, and "train"/"val" where the layout says."""
         self._updating = True
         self.tree.clear()
         for i, (name, state, split) in enumerate(zip(names, states, splits, strict=True)):
@@ -81,7 +85,7 @@ class FileListPanel(QWidget):
         self._updating = False
         self._apply_filter(self.filter_edit.text())
 
-    def set_state(self, index: int, state: str) -> None:
+    def set_state(self, index: int, state: ImageState) -> None:
         item = self.tree.topLevelItem(index)
         if item is not None:
             self._show_state(item, state)
@@ -108,8 +112,8 @@ class FileListPanel(QWidget):
                 self.tree.setCurrentItem(item)
                 return
 
-    def _show_state(self, item: QTreeWidgetItem, state: str) -> None:
-        item.setText(1, state)
+    def _show_state(self, item: QTreeWidgetItem, state: ImageState) -> None:
+        item.setText(1, state.value)
         item.setIcon(0, self._icons[state])
         item.setToolTip(0, STATE_TIPS[state])
         item.setToolTip(1, STATE_TIPS[state])
@@ -126,7 +130,7 @@ class FileListPanel(QWidget):
         total = self.tree.topLevelItemCount()
         states = [self.tree.topLevelItem(i).data(1, Qt.ItemDataRole.UserRole) for i in range(total)]
         shown = sum(not self.tree.topLevelItem(i).isHidden() for i in range(total))
-        done = sum(s in ("annotated", "modified", "predicted") for s in states)
+        done = sum(s in HAS_MASK for s in states)
         text = f"{done} of {total} images have a mask"
         if shown != total:
             text += f" · {shown} shown"
