@@ -6,11 +6,13 @@ last two in the worker as well (on a 4096 x 4096 image they take over a second).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QDockWidget, QMessageBox, QWidget
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.jobs import tasks
 from app.jobs.workers import GeneratorWorker, WorkerPool
@@ -31,65 +33,81 @@ def score_text(result: dict | None, has_truth: bool) -> str:
             f"{result['accuracy']:.3f} (vs. your annotation)")
 
 
-class CompareController(QObject):
-    """Feeds a :class:`CompareView`; ``accept(mask) -> bool`` puts a mask in as the annotation."""
+@dataclass(frozen=True)
+class CompareRequest:
+    """What the Compare view refines and shows: one segmented image."""
 
-    def __init__(self, parent: QWidget, session: Session, view: CompareView, dock: QDockWidget, pool: WorkerPool,
+    image: np.ndarray  # (H, W, C) as read
+    probs: np.ndarray  # float32 (K, H, W) class probabilities of the network
+    raw: np.ndarray  # uint8 (H, W) the network's mask
+    truth: np.ndarray | None  # uint8 (H, W) the hand-made annotation to score against, if any
+    colours: list[tuple[int, int, int]]  # one per class
+    path: Path  # the image file
+
+
+class CompareController(QObject):
+    """Feeds a :class:`CompareView`; ``accept(mask) -> bool`` puts a mask in as the annotation.
+
+    ``opened`` when a comparison starts (the window brings the view to the front).
+    """
+
+    opened = Signal()
+
+    def __init__(self, parent: QWidget, session: Session, view: CompareView, pool: WorkerPool,
                  accept: Callable[[np.ndarray], bool]) -> None:
         super().__init__(parent)
-        self.window, self.session, self.view, self.dock, self.pool = parent, session, view, dock, pool
+        self.window, self.session, self.view, self.pool = parent, session, view, pool
         self.accept_mask = accept
         self.worker: GeneratorWorker | None = None
-        self.pending = None
+        self.request: CompareRequest | None = None
+        self.pending: CRFParams | None = None  # the latest parameters asked for while a refinement ran
         self._busy = False
-        self._generation = 0
+        self._generation = 0  # one per request: a refinement for an earlier one is ignored when it returns
         self._running: tuple[int, CRFParams | None] = (0, None)  # generation and parameters of the running job
-        self.crf_params: CRFParams | None = None  # the parameters of the CRF mask shown
-        self._score_raw = True
-        self.path: Path | None = None
-        self.raw = self.crf = self.truth = self.image = self.probs = None
-        self.colours: list = []
+        self.crf: np.ndarray | None = None  # the CRF mask shown
+        self.crf_params: CRFParams | None = None  # and the parameters it was refined with
         self.raw_scores: dict | None = None
         self.crf_scores: dict | None = None
-        self.errors: list[str] = []
         view.paramsChanged.connect(self.recompute)
         view.acceptRequested.connect(self._accept)
         session.imageLoaded.connect(lambda _index: self._check_image())
+
+    @property
+    def raw(self) -> np.ndarray | None:
+        return self.request.raw if self.request is not None else None
 
     def busy(self) -> bool:
         """A refinement is running (until its ``finished`` has been handled)."""
         return self._busy
 
-    def start(self, image, probs, raw, truth, colours, path) -> None:
-        """Show ``raw`` over ``image`` at once, and refine it in the background."""
-        self._generation += 1  # a refinement still running for an earlier image is ignored when it returns
-        self.pending = None
-        self.image, self.probs, self.raw, self.truth = image, probs, raw, truth
-        self.colours, self.path, self.crf, self.crf_scores = list(colours), Path(path), None, None
-        self.raw_scores = None
-        self._score_raw = True  # the raw scores come with the first refinement, computed in the worker
-        self.view.set_image(render.to_display(image, render.default_contrast(image))[0], self.colours)
-        self.view.set_raw(raw)
-        self.view.raw_score.setText("Scoring…" if truth is not None else score_text(None, False))
-        self.view.crf_score.setText("")
-        self.view.diff_label.setText("")
-        self.dock.show()
-        self.dock.raise_()
+    def start(self, request: CompareRequest) -> None:
+        """Show the raw mask over the image at once, and refine it in the background."""
+        self._generation += 1
+        self.request, self.pending, self.crf, self.crf_params = request, None, None, None
+        self.raw_scores = self.crf_scores = None
+        image = request.image
+        self.view.set_image(render.to_display(image, render.default_contrast(image))[0], request.colours)
+        self.view.set_raw(request.raw)
+        self.view.show_scores("Scoring…" if request.truth is not None else score_text(None, False), "")
+        self.view.show_difference("")
+        self.opened.emit()
         self._check_image()
         self.recompute(self.view.params())
 
-    def recompute(self, params) -> None:
+    def recompute(self, params: CRFParams) -> None:
         """Refine with ``params`` in a worker; while one runs, remember only the latest request."""
-        if self.probs is None:
+        r = self.request
+        if r is None:
             return
         if self.busy():
             self.pending = params
-            self.view.status.setText("Refining… (new parameters queued)")
+            self.view.set_status("Refining… (new parameters queued)")
             return
         self.pending = None
-        self.view.status.setText(f"Refining with the CRF ({params.iterations} iterations)…")
-        self.worker = GeneratorWorker(tasks.refine_and_compare, self.image, self.probs, params, self.raw, self.truth,
-                                      self._score_raw, name="crf")
+        self.view.set_status(f"Refining with the CRF ({params.iterations} iterations)…")
+        score_raw = self.crf is None  # the raw scores come with the first refinement, computed in the worker
+        self.worker = GeneratorWorker(tasks.refine_and_compare, r.image, r.probs, params, r.raw, r.truth, score_raw,
+                                      name="crf")
         self._running = (self._generation, params)
         # Bound methods, not lambdas: Qt drops them with this object, so a result that arrives after the window
         # has gone is not delivered to deleted widgets.
@@ -103,25 +121,23 @@ class CompareController(QObject):
         generation, params = self._running
         if generation != self._generation:  # refined for an image no longer compared
             return
-        self.crf, self.crf_params = result.mask, params
+        first = self.crf is None
+        self.crf, self.crf_params, self.crf_scores = result.mask, params, result.crf_scores
         self.view.set_crf(result.mask, result.code)
-        has_truth = self.truth is not None
-        if self._score_raw:
-            self._score_raw, self.raw_scores = False, result.raw_scores
-            self.view.raw_score.setText(score_text(result.raw_scores, has_truth))
-        self.crf_scores = result.crf_scores
-        self.view.crf_score.setText(score_text(result.crf_scores, has_truth))
+        has_truth = self.request.truth is not None
+        if first:
+            self.raw_scores = result.raw_scores
+        self.view.show_scores(score_text(self.raw_scores, has_truth), score_text(result.crf_scores, has_truth))
         diff = result.difference
-        self.view.diff_label.setText(
+        self.view.show_difference(
             f"The CRF changed {diff.changed_fraction * 100:.2f} % of the pixels: {diff.added:,} added to the "
             f"foreground, {diff.removed:,} removed, {diff.changed:,} given another class.")
-        self.view.status.setText("Ready. Change a parameter to recompute; accept either mask.")
+        self.view.set_status("Ready. Change a parameter to recompute; accept either mask.")
         self._check_image()
 
     def _on_error(self, exc: BaseException) -> None:
         text = describe(exc)
-        self.errors.append(text)
-        self.view.status.setText(f"Error: {text}")
+        self.view.set_status(f"Error: {text}")
         QMessageBox.warning(self.window, "CRF refinement failed", text)
 
     def _after(self) -> None:
@@ -130,18 +146,17 @@ class CompareController(QObject):
             self.recompute(self.pending)
 
     def _on_screen(self) -> bool:
-        s = self.session
-        return self.path is not None and 0 <= s.index < len(s.samples) and s.samples[s.index].image == self.path
+        return self.request is not None and self.session.current_path() == self.request.path
 
     def _check_image(self) -> None:
         """Accepting is only offered while the compared image is the one in the window."""
         here = self._on_screen()
         self.view.set_ready(here and self.raw is not None, here and self.crf is not None)
-        if self.path is not None and not here:
-            self.view.status.setText(f"Showing {self.path.name}; go back to it to accept a mask.")
+        if self.request is not None and not here:
+            self.view.set_status(f"Showing {self.request.path.name}; go back to it to accept a mask.")
 
-    def _accept(self, kind: str) -> None:
+    def _accept(self, kind: Literal["raw", "crf"]) -> None:
         mask = self.raw if kind == "raw" else self.crf
         if mask is not None and self._on_screen() and self.accept_mask(mask):
-            self.view.status.setText(f"The {'network output' if kind == 'raw' else 'CRF result'} is now the mask "
-                                     "of this image (Ctrl+Z undoes).")
+            self.view.set_status(f"The {'network output' if kind == 'raw' else 'CRF result'} is now the mask "
+                                 "of this image (Ctrl+Z undoes).")

@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from app.controllers.compare import CompareRequest
 from app.jobs import tasks
 from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state.prediction_store import PredictionStore
@@ -37,9 +38,9 @@ def outline_colours(class_colours: list[tuple[int, int, int]]) -> list[tuple[int
 
 
 class PredictionController(QObject):
-    """Drives the Segment panel. ``compareRequested(image, probs, raw_mask, truth, colours, path)``."""
+    """Drives the Segment panel. ``compareRequested(CompareRequest)``; ``modelLoaded(path)``."""
 
-    compareRequested = Signal(object, object, object, object, object, object)
+    compareRequested = Signal(object)  # CompareRequest
     modelLoaded = Signal(str)
 
     def __init__(self, parent: QWidget, session: Session, canvas: Canvas, panel: PredictionPanel,
@@ -53,23 +54,21 @@ class PredictionController(QObject):
         self.trained_path: str | None = None
         self._compare_after = False
         self._busy = False
-        self.skipped: list[str] = []
-        self.errors: list[str] = []
+        self.skipped: list[str] = []  # reasons, for the job running or the last one
+        self.done, self.total = 0, 0  # images of that job handled so far, and in all
         self.layer = MaskLayer()
         self.layer.setZValue(2)
         self.layer.setOpacity(0.9)
         self.layer.setVisible(False)
         canvas.scene().addItem(self.layer)
-        p = panel
-        p.segment.clicked.connect(self.segment_current)
-        p.segment_all.clicked.connect(self.segment_all)
-        p.cancel.clicked.connect(self.cancel)
-        p.accept.clicked.connect(self.accept)
-        p.discard.clicked.connect(self.discard)
-        p.crf.clicked.connect(self.compare)
-        p.use_trained.clicked.connect(lambda: self.load(self.trained_path))
-        p.show_overlay.toggled.connect(lambda _on: self._show_current())
-        p.outline.toggled.connect(lambda _on: self._show_current())
+        panel.segmentRequested.connect(self.segment_current)
+        panel.segmentAllRequested.connect(self.segment_all)
+        panel.cancelRequested.connect(self.cancel)
+        panel.acceptRequested.connect(self.accept)
+        panel.discardRequested.connect(self.discard)
+        panel.refineRequested.connect(self.compare)
+        panel.useTrainedRequested.connect(lambda: self.load(self.trained_path))
+        panel.overlayChanged.connect(self._show_current)
         session.imageLoaded.connect(lambda _index: self._show_current())
         session.folderOpened.connect(lambda _folder: self._forget_all())
         session.specChanged.connect(self._show_current)
@@ -80,8 +79,7 @@ class PredictionController(QObject):
         return self._busy
 
     def current_path(self) -> Path | None:
-        s = self.session
-        return s.samples[s.index].image if 0 <= s.index < len(s.samples) and s.image is not None else None
+        return self.session.current_path()
 
     def current_prediction(self) -> np.ndarray | None:
         return self.store.get(self.current_path())
@@ -113,13 +111,12 @@ class PredictionController(QObject):
         path = done.best_path or done.last_path
         if path and done.epochs_done > 0:
             self.trained_path = path
-            self.panel.use_trained.setVisible(True)
-            self.panel.use_trained.setToolTip(f"Load {path}")
+            self.panel.offer_trained(path)
 
     def load(self, path: str | Path | None) -> None:
         if not path or self.busy():
             return
-        self.panel.status.setText(f"Loading {Path(path).name}…")
+        self.panel.set_status(f"Loading {Path(path).name}…")
         self._start(GeneratorWorker(tasks.load_predictor, str(path), name="load"), self._on_loaded)
 
     def _on_loaded(self, predictor) -> None:
@@ -133,9 +130,8 @@ class PredictionController(QObject):
         if predictor.spec.num_classes != self.session.spec.num_classes:
             text += (f"<br><b>This model predicts {predictor.spec.num_classes} classes but the folder has "
                      f"{self.session.spec.num_classes}</b>: predictions can be viewed, not accepted.")
-        self.panel.model_label.setText(text)
-        self.panel.model_label.setToolTip(f"{predictor.path}\n{predictor.spec.num_classes} classes: {names}")
-        self.panel.status.setText("Model loaded. Segment the image, or all images.")
+        self.panel.show_model(text, f"{predictor.path}\n{predictor.spec.num_classes} classes: {names}")
+        self.panel.set_status("Model loaded. Segment the image, or all images.")
         self.modelLoaded.emit(str(predictor.path))
 
     # -- segmenting ---------------------------------------------------------------------------------------------
@@ -154,10 +150,9 @@ class PredictionController(QObject):
         self._predict(items, f"Segmenting {len(items)} images…")
 
     def _predict(self, items: list, text: str) -> None:
-        self.skipped = []
-        self.panel.progress.setRange(0, len(items))
-        self.panel.progress.setValue(0)
-        self.panel.status.setText(text)
+        self.skipped, self.done, self.total = [], 0, len(items)
+        self.panel.show_progress(0, self.total)
+        self.panel.set_status(text)
         worker = GeneratorWorker(tasks.predict_images, self.predictor, items, self.session.index, self.store,
                                  name="segment")
         worker.yielded.connect(self._on_prediction)
@@ -165,13 +160,13 @@ class PredictionController(QObject):
         self._start(worker, None)
 
     def _on_prediction(self, result: tasks.Prediction | tasks.Skipped) -> None:
+        self.done = result.done
+        self.panel.show_progress(self.done, self.total)
         if isinstance(result, tasks.Skipped):
             self.skipped.append(result.reason)
-            self.panel.progress.setValue(result.done)
             return
         if result.probs is not None:
             self.probs = (result.image, result.probs)
-        self.panel.progress.setValue(result.done)
         if result.image == self.current_path():
             self._show_current()
 
@@ -179,21 +174,19 @@ class PredictionController(QObject):
         worker = self.worker  # the segmenting one: no other job starts while it runs
         if worker.error is not None:
             return
-        done = self.panel.progress.value()
-        total = self.panel.progress.maximum()
-        cancelled = " (cancelled)" if worker.aborted and done < total else ""
+        cancelled = " (cancelled)" if worker.aborted and self.done < self.total else ""
         skipped = f"; {len(self.skipped)} skipped" if self.skipped else ""
-        self.panel.status.setText(f"Segmented {done - len(self.skipped)} of {total} image(s){skipped}{cancelled}.")
+        self.panel.set_status(f"Segmented {self.done - len(self.skipped)} of {self.total} image(s){skipped}"
+                              f"{cancelled}.")
         if self.skipped:
             self._compare_after = False
             shown = "\n".join(self.skipped[:10]) + ("\n…" if len(self.skipped) > 10 else "")
-            self.errors.extend(self.skipped)
             QMessageBox.warning(self.window, "Some images were not segmented", shown)
 
     def cancel(self) -> None:
         if self.busy():
             self.worker.abort()
-            self.panel.status.setText("Cancelling after the current image…")
+            self.panel.set_status("Cancelling after the current image…")
 
     def _start(self, worker: GeneratorWorker, on_return) -> None:
         self.worker = worker
@@ -215,8 +208,7 @@ class PredictionController(QObject):
     def _on_error(self, exc: BaseException) -> None:
         text = describe(exc)
         self._compare_after = False
-        self.errors.append(text)
-        self.panel.status.setText(f"Error: {text}")
+        self.panel.set_status(f"Error: {text}")
         loading = self.worker is not None and self.worker.name == "load"
         QMessageBox.warning(self.window, "Cannot load the checkpoint" if loading else "Segmentation failed", text)
 
@@ -229,9 +221,9 @@ class PredictionController(QObject):
 
     def _show_current(self) -> None:
         mask = self.current_prediction()
-        visible = mask is not None and self.panel.show_overlay.isChecked()
+        visible = mask is not None and self.panel.overlay_shown()
         if visible:
-            outline = self.panel.outline.isChecked()
+            outline = self.panel.outlines()
             colours = outline_colours(self.colours()) if outline else self.colours()
             self.layer.set_mask(None)  # style first, on an empty layer, so the mask is drawn once
             self.layer.set_outline(outline)
@@ -250,19 +242,18 @@ class PredictionController(QObject):
         if self.predictor is not None and self.predictor.spec.num_classes != self.session.spec.num_classes:
             text = (f"The model predicts {self.predictor.spec.num_classes} classes but this folder has "
                     f"{self.session.spec.num_classes}; add the missing classes in the Classes panel first.")
-            self.errors.append(text)
             QMessageBox.warning(self.window, "Cannot accept the prediction", text)
             return False
         self.session.accept_mask(mask, state=ImageState.PREDICTED)
         self.store.pop(self.current_path())
-        self.panel.status.setText("Accepted as the mask: correct it with the brushes (Ctrl+Z undoes).")
+        self.panel.set_status("Accepted as the mask: correct it with the brushes (Ctrl+Z undoes).")
         self._show_current()
         return True
 
     def discard(self) -> None:
         path = self.current_path()
         if path is not None and self.store.pop(path) is not None:
-            self.panel.status.setText("Prediction discarded.")
+            self.panel.set_status("Prediction discarded.")
         self._show_current()
 
     # -- compare ------------------------------------------------------------------------------------------------
@@ -272,7 +263,6 @@ class PredictionController(QObject):
 
         if not crf.is_available():
             text = f"Dense-CRF refinement needs pydensecrf; install it with `{crf.INSTALL_HINT}`."
-            self.errors.append(text)
             QMessageBox.warning(self.window, "CRF not available", text)
             return
         path = self.current_path()
@@ -288,4 +278,4 @@ class PredictionController(QObject):
         truth = s.mask.copy() if hand_made and s.mask is not None else None
         raw = self.store.get(path)
         raw = raw if raw is not None else self.probs[1].argmax(axis=0).astype(np.uint8)
-        self.compareRequested.emit(s.image, self.probs[1], raw, truth, self.colours(), path)
+        self.compareRequested.emit(CompareRequest(s.image, self.probs[1], raw, truth, self.colours(), path))

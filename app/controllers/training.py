@@ -17,10 +17,11 @@ from app.jobs.tasks import DeviceInfo, TrainJob
 from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state import settings
 from app.state.session import Session
+from app.state.training_progress import TrainingProgress
 from app.views.panels.training_panel import TrainingPanel
 from segcore.errors import SegcoreError, describe
 from segcore.training.config import TrainConfig
-from segcore.training.events import BatchEvent, CheckpointEvent, DoneEvent, EpochEvent, LogEvent
+from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, Event, LogEvent, RunStatus
 
 WORKER_NAME = "training"
 
@@ -28,8 +29,7 @@ WORKER_NAME = "training"
 class TrainingController(QObject):
     """Connects a :class:`TrainingPanel` to training workers. ``finished(DoneEvent)`` after a run that ended."""
 
-    finished = Signal(object)
-    deviceFound = Signal(object)  # DeviceInfo
+    finished = Signal(object)  # DoneEvent
 
     def __init__(self, parent: QWidget, session: Session, panel: TrainingPanel, pool: WorkerPool) -> None:
         super().__init__(parent)
@@ -38,7 +38,7 @@ class TrainingController(QObject):
         self.worker: GeneratorWorker | None = None
         self.last_done: DoneEvent | None = None
         self.last_data: str | None = None  # the folder the last run trained on: Continue goes on only there
-        self.errors: list[str] = []
+        self.progress = TrainingProgress(0, note="")  # where the current (or last) run stands
         panel.trainRequested.connect(self.start)
         panel.continueRequested.connect(self.resume)
         panel.stopRequested.connect(self.stop)
@@ -74,32 +74,35 @@ class TrainingController(QObject):
         if self.session.folder is None:
             self._error("Open a folder with annotated images first.")
             return False
-        if not self.session.save_all() and not self._train_anyway():
-            return False
-        try:
-            values = self.panel.form.values()
-            if after is not None:  # the checkpoint names the model; the Epochs box counts the epochs added
-                values.update(checkpoint=after.last_path, out=after.out_dir,
-                              epochs=after.epochs_done + values["epochs"])
-            else:
-                stamp = time.strftime("%Y%m%d-%H%M%S")
-                values["out"] = values["out"] or str(self.panel.form.default_out(self.session.folder, stamp))
-            config = TrainConfig(data=str(self.session.folder), **values)
+        try:  # every option is checked here, at once: the worker only checks the model (that needs torch)
+            config = self._config(after).resolved(check_model=False)
         except SegcoreError as exc:
             self._error(str(exc))
             return False
-        settings.remember("training", self.panel.form.remembered())
+        if not self.session.save_all() and not self._train_anyway():
+            return False
+        settings.remember("training", self.panel.remembered())
         self.job = TrainJob(config)
         self.worker = GeneratorWorker(self.job.run, name=WORKER_NAME, on_abort=self.job.request_stop)
         self.worker.yielded.connect(self._on_event)
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._on_finished)
         self.last_done, self.last_data = None, config.data
+        self.progress = TrainingProgress(config.epochs, config.time_limit * 60 if config.time_limit else None)
         what = f"continuing {after.last_path} to epoch {config.epochs}" if after else f"training {config.arch}"
-        self.panel.begin(config.epochs, f"{what} on {config.data} -> {config.out}", config.time_limit,
-                         continued=after is not None)
+        self.panel.begin(self.progress, f"{what} on {config.data} -> {config.out}", continued=after is not None)
         self.pool.start(self.worker)
         return True
+
+    def _config(self, after: DoneEvent | None) -> TrainConfig:
+        """The panel's settings on the open folder; a continued run goes on from its last.pt in its folder."""
+        values = self.panel.values()
+        if after is not None:  # the checkpoint names the model; the Epochs box counts the epochs added
+            values.update(checkpoint=after.last_path, out=after.out_dir, epochs=after.epochs_done + values["epochs"])
+        else:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            values["out"] = values["out"] or str(self.panel.default_out(self.session.folder, stamp))
+        return TrainConfig(data=str(self.session.folder), **values)
 
     def _train_anyway(self) -> bool:
         buttons = QMessageBox.StandardButton
@@ -113,33 +116,38 @@ class TrainingController(QObject):
         """End the run between batches; the trainer keeps its best and last checkpoints."""
         if self.is_running():
             self.panel.log("stop requested: ending after the current batch")
+            self.panel.set_stopping()
+            self.progress.note = "stopping after this batch"
+            self.panel.show_progress(self.progress)
             self.worker.abort()
 
     # -- events from the worker (UI thread) ---------------------------------------------------------------------
-    def _on_event(self, event) -> None:
+    def _on_event(self, event: DeviceInfo | Event) -> None:
         if isinstance(event, BatchEvent):
-            self.panel.on_batch(event)
+            self.progress.on_batch(event)
+            self.panel.add_batch(event)
+            self.panel.show_progress(self.progress)
         elif isinstance(event, EpochEvent):
-            self.panel.on_epoch(event)
-        elif isinstance(event, CheckpointEvent):
-            pass  # one per epoch; the log names the files when the run ends
+            self.progress.on_epoch(event)
+            self.panel.add_epoch(event)
+            self.panel.show_progress(self.progress)
         elif isinstance(event, LogEvent):
             self.panel.log(event.message)
         elif isinstance(event, DeviceInfo):
-            self.panel.form.show_gpu(event.cuda, event.name)
-            self.deviceFound.emit(event)
+            self.panel.show_gpu(event.cuda, event.name)
         elif isinstance(event, DoneEvent):
             self.last_done = event
-            self.panel.on_done(event)
-            resumable = event.last_path if event.epochs_done > 0 and event.status != "failed" else None
-            self.panel.offer_continue(resumable, event.epochs_done)
-            if event.status == "failed":
+            self.panel.show_done(event)
+            failed = event.status is RunStatus.FAILED
+            self.panel.offer_continue(event.last_path if event.epochs_done > 0 and not failed else None,
+                                      event.epochs_done)
+            if failed:
                 self._error(f"Training failed: {event.message}")
+        # CheckpointEvent: one per epoch; the log names the files when the run ends
 
     def _on_error(self, exc: BaseException) -> None:
         text = describe(exc)
-        self.panel.log(f"error: {text}")
-        self.panel.progress.setFormat(f"Failed: {text}")
+        self.panel.show_failure(text)
         self._error(text, "Training failed")
 
     def _on_finished(self) -> None:
@@ -148,7 +156,6 @@ class TrainingController(QObject):
             self.finished.emit(self.last_done)
 
     def _error(self, text: str, title: str = "Training") -> None:
-        self.errors.append(text)
         QMessageBox.warning(self.window, title, text)
 
     # -- closing ------------------------------------------------------------------------------------------------

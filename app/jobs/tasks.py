@@ -7,13 +7,22 @@ Each yields small event objects the UI thread turns into progress; none touches 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from app.jobs.workers import limit_torch_threads
+
+if TYPE_CHECKING:
+    from app.state.prediction_store import PredictionStore
+    from segcore.compare import Difference
+    from segcore.crf import CRFParams
+    from segcore.inference import Predictor
+    from segcore.training.config import TrainConfig
+    from segcore.training.events import Event
 
 
 @dataclass
@@ -57,7 +66,7 @@ def device_info() -> DeviceInfo:
 class TrainJob:
     """One training run; the Trainer is built in the worker thread (it imports torch and checks the data)."""
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: TrainConfig) -> None:
         self.config = config
         self.trainer = None
         self._stop = threading.Event()
@@ -69,7 +78,7 @@ class TrainJob:
         if trainer is not None:
             trainer.request_stop()
 
-    def run(self) -> Iterator:
+    def run(self) -> Iterator[DeviceInfo | Event]:
         limit_torch_threads()
         yield device_info()
         from segcore.training.loop import Trainer
@@ -80,7 +89,7 @@ class TrainJob:
         yield from self.trainer.run()
 
 
-def load_predictor(path: str | Path, device: str = "auto") -> Iterator:
+def load_predictor(path: str | Path, device: str = "auto") -> Generator[DeviceInfo, None, Predictor]:
     """Yields the DeviceInfo, returns a :class:`segcore.inference.Predictor` for ``path``."""
     limit_torch_threads()
     yield device_info()
@@ -89,8 +98,8 @@ def load_predictor(path: str | Path, device: str = "auto") -> Iterator:
     return Predictor(path, device=device)
 
 
-def predict_images(predictor, items: list[tuple[int, Path, np.ndarray | None]], keep_index: int,
-                   store) -> Iterator:
+def predict_images(predictor: Predictor, items: list[tuple[int, Path, np.ndarray | None]], keep_index: int,
+                   store: PredictionStore) -> Iterator[Prediction | Skipped]:
     """Segment ``(index, path, image or None)`` items in turn (None: read from disk) into ``store`` (a
     :class:`app.state.prediction_store.PredictionStore`); yields a Prediction each, or Skipped with the reason.
 
@@ -118,7 +127,7 @@ class Refined:
 
     mask: np.ndarray
     code: np.ndarray  # segcore.compare.difference_map: 0 same, 1 added, 2 removed, 3 other class
-    difference: object  # segcore.compare.Difference
+    difference: Difference
     crf_scores: dict | None
     raw_scores: dict | None
 
@@ -133,7 +142,7 @@ def scores_against(mask: np.ndarray, truth: np.ndarray | None, num_classes: int)
     return result if result["pixels"] else None
 
 
-def refine_and_compare(image: np.ndarray, probs: np.ndarray, params, raw: np.ndarray,
+def refine_and_compare(image: np.ndarray, probs: np.ndarray, params: CRFParams, raw: np.ndarray,
                        truth: np.ndarray | None, score_raw: bool) -> Refined:
     """Refine ``probs`` with the CRF, compare with ``raw`` and score both against ``truth`` (one step)."""
     from segcore.compare import difference_map

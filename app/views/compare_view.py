@@ -1,7 +1,8 @@
 """The Compare view: the raw and the CRF-refined mask side by side over the image, zoom and pan linked, a
 difference overlay, the CRF parameters, Dice/IoU against the annotation, and Accept buttons for either mask.
 
-Only display and input; :class:`app.controllers.compare.CompareController` computes. Wheel zooms around the cursor,
+Only display and input: it emits what the user asks for and shows what
+:class:`app.controllers.compare.CompareController` computes. Wheel zooms around the cursor,
 dragging pans, and whatever one pane shows the other follows.
 """
 
@@ -255,6 +256,17 @@ class CompareView(QWidget):
     def _show_diff(self, on: bool) -> None:
         for view in (self.raw_view, self.crf_view):
             view.diff_layer.setVisible(on and view.diff_layer.boundingRect().width() > 0)
+
+    def show_scores(self, raw: str, crf: str) -> None:
+        """The score line under each pane (rich text)."""
+        self.raw_score.setText(raw)
+        self.crf_score.setText(crf)
+
+    def show_difference(self, text: str) -> None:
+        self.diff_label.setText(text)
+
+    def set_status(self, text: str) -> None:
+        self.status.setText(text)
 
     def set_ready(self, raw: bool, crf: bool) -> None:
         self.accept_raw.setEnabled(raw)

@@ -8,8 +8,6 @@ Refine with CRF opens the Compare view. The window asks :meth:`JobPanels.confirm
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
@@ -21,6 +19,7 @@ from app.state import settings
 from app.views.compare_view import CompareView
 from app.views.panels.prediction_panel import PredictionPanel
 from app.views.panels.training_panel import TrainingPanel
+from segcore.training.events import DoneEvent
 
 TRAINING_DOCK_HEIGHT = 300
 
@@ -45,10 +44,12 @@ class JobPanels:
         self.training = TrainingController(window, window.session, self.training_panel, self.pool)
         self.prediction = PredictionController(window, window.session, window.canvas, self.prediction_panel,
                                                self.pool)
-        self.compare = CompareController(window, window.session, self.compare_view, self.compare_dock, self.pool,
+        self.compare = CompareController(window, window.session, self.compare_view, self.pool,
                                          self.prediction.accept_mask)
-        form = self.training_panel.form
-        form.set_remembered(settings.recall("training", form.remembered()))
+        self.compare.opened.connect(self.compare_dock.show)
+        self.compare.opened.connect(self.compare_dock.raise_)
+        panel = self.training_panel
+        panel.set_remembered(settings.recall("training", panel.remembered()))
         self.load_action.triggered.connect(self.prediction.choose_checkpoint)
         self.training.finished.connect(self.prediction.offer_trained)
         self.training.finished.connect(self._announce)
@@ -56,14 +57,8 @@ class JobPanels:
             lambda text: self.training_dock.setWindowTitle(f"Training · {text}" if text else "Training"))
         self.prediction.compareRequested.connect(self.compare.start)
 
-    def _announce(self, done) -> None:
-        plots = self.training_panel.plots
-        if plots.best_epoch and not math.isnan(plots.best_dice):
-            best = f", best validation Dice {plots.best_dice:.3f} (epoch {plots.best_epoch})"
-        elif plots.best_epoch:
-            best = "; no validation images, so best.pt is the last epoch"
-        else:
-            best = ""
+    def _announce(self, done: DoneEvent) -> None:
+        best = self.training.progress.best_text()
         hint = "; Use trained model in the Segment panel segments with it" if done.best_path and done.epochs_done else ""
         self.window.statusBar().showMessage(f"Training {done.status}{best}{hint}", 15000)
 

@@ -1,7 +1,7 @@
 """The main window: composes the canvas, the dock panels, menus and the status bar. Wiring only.
 
-Later panels (training, segmentation, compare) are added with :meth:`MainWindow.add_panel` in a few lines:
-``window.add_panel("Training", TrainingPanel(window.session), "trainingDock")``.
+A new panel is added with :meth:`MainWindow.add_panel` in a few lines (see ``app/window/job_docks.py``):
+``window.add_panel("Training", TrainingPanel(), "trainingDock", "bottom")``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from app.views.panels.view_panel import ViewPanel
 from app.views.status_labels import StatusLabels
 from app.window.job_docks import install as install_job_panels
 from app.window.layout import restore_layout, save_layout
-from app.window.menus import build_menus, build_toolbar, create_actions
+from app.window.menus import build_menus, build_toolbar, create_actions, show_about
 from app.window.tool_actions import ToolActions
 from app.window.unsaved import confirm_unsaved
 from segcore.annotate import IGNORE_INDEX, ImageState, Tool
@@ -70,7 +70,7 @@ class MainWindow(QMainWindow):
         self.add_panel("Brush", self.brush, "brushDock", "right")
         self.add_panel("Overlay", self.view_panel, "overlayDock", "right")
         self.add_panel("Contrast", self.display, "contrastDock", "right")
-        self.jobs = install_job_panels(self)  # Training, Segment, Compare (app/job_panels.py)
+        self.jobs = install_job_panels(self)  # Training, Segment, Compare (app/window/job_docks.py)
         self._build_status_bar()
         self._connect()
         self._refresh_recent()
@@ -112,11 +112,11 @@ class MainWindow(QMainWindow):
         a.zoom_100.triggered.connect(c.zoom_100)
         a.zoom_in.triggered.connect(lambda: c.zoom_by(1.25))
         a.zoom_out.triggered.connect(lambda: c.zoom_by(0.8))
-        a.toggle_mask.toggled.connect(self.view_panel.show_mask.setChecked)
-        a.toggle_outline.toggled.connect(self.view_panel.outline.setChecked)
+        a.toggle_mask.toggled.connect(self.view_panel.set_mask_visible)
+        a.toggle_outline.toggled.connect(self.view_panel.set_outlines)
         a.brush_smaller.triggered.connect(lambda: self.brush.step(0.8))
         a.brush_bigger.triggered.connect(lambda: self.brush.step(1.25))
-        a.about.triggered.connect(self._about)
+        a.about.triggered.connect(lambda: show_about(self))
         a.clear_background.triggered.connect(lambda: self._clear_mask(0))
         a.clear_unlabelled.triggered.connect(lambda: self._clear_mask(IGNORE_INDEX))
         self.tools.toolChosen.connect(self.editor.set_tool)
@@ -195,7 +195,7 @@ class MainWindow(QMainWindow):
             return
         self.display.set_image(s.image)
         if (s.mask == IGNORE_INDEX).any():
-            self.view_panel.background.setChecked(True)  # sparse mask: show labelled background apart
+            self.view_panel.set_background_shown(True)  # sparse mask: show labelled background apart
         self._show_image_pixels()
         self.canvas.set_mask(s.mask)
         self._apply_colours()
@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
         self.display.show_limits(image.dtype, limits)
 
     def _apply_colours(self) -> None:
-        self.canvas.mask_layer.set_colors(self.session.spec.colors, self.view_panel.background.isChecked())
+        self.canvas.mask_layer.set_colors(self.session.spec.colors, self.view_panel.background_shown())
 
     def _on_spec(self) -> None:
         spec = self.session.spec
@@ -263,12 +263,7 @@ class MainWindow(QMainWindow):
         if mask is not None:
             self.session.accept_mask(np.full_like(mask, value), state=ImageState.MODIFIED)
             if value == IGNORE_INDEX:
-                self.view_panel.background.setChecked(True)
-
-    def _about(self) -> None:
-        QMessageBox.about(self, "About segstudio", "segstudio: annotate, train and segment biomedical images.\n"
-                          "Brush B, Eraser E, Unlabelled U, Fill F, Polygon P; classes 0-9; "
-                          "undo Ctrl+Z, redo Ctrl+Shift+Z; next/previous image PgDown/PgUp.")
+                self.view_panel.set_background_shown(True)
 
     # -- drag and drop, closing ---------------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
+from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QToolBar, QWidget
 
 # attribute, object name, label, shortcut(s), tip
 _SPECS = [
@@ -105,3 +105,9 @@ def build_toolbar(window: QMainWindow, a: SimpleNamespace, tools: list[QAction])
     bar.addActions([a.fit, a.zoom_100])
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
     return bar
+
+
+def show_about(parent: QWidget) -> None:
+    QMessageBox.about(parent, "About segstudio", "segstudio: annotate, train and segment biomedical images.\n"
+                      "Brush B, Eraser E, Unlabelled U, Fill F, Polygon P; classes 0-9; "
+                      "undo Ctrl+Z, redo Ctrl+Shift+Z; next/previous image PgDown/PgUp.")

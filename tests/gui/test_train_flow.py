@@ -59,7 +59,7 @@ def test_stable_object_names(window):
 
 
 def test_time_left_is_written_as_minutes_and_seconds():
-    from app.views.panels.training_panel import format_duration
+    from app.state.training_progress import format_duration
 
     assert (format_duration(0), format_duration(75), format_duration(3725)) == ("0:00", "1:15", "1:02:05")
 
@@ -147,7 +147,7 @@ def test_train_load_segment_accept_and_compare(qtbot, window, jobs, sample, tmp_
 def test_stop_mid_run_keeps_the_last_checkpoint(qtbot, window, jobs, tmp_path):
     panel = jobs.training_panel
     train(qtbot, jobs, tmp_path / "long", epochs=500)
-    qtbot.waitUntil(lambda: panel.batch >= 1, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: jobs.training.progress.batch >= 1, timeout=TIMEOUT)
     with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT) as done:
         click(qtbot, panel.stop_button)
         assert panel.stop_button.text() == "Stopping…"
@@ -175,7 +175,7 @@ def test_closing_during_training_asks_then_stops_and_waits(qtbot, window, jobs, 
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[1]) or answers.pop(0))
     train(qtbot, jobs, tmp_path / "long", epochs=500)
-    qtbot.waitUntil(lambda: jobs.training_panel.batch >= 1, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: jobs.training.progress.batch >= 1, timeout=TIMEOUT)
     window.close()  # answered No: training goes on, the window stays
     assert window.isVisible() and jobs.training.is_running()
     window.close()  # answered Yes: stop, wait, close
@@ -334,6 +334,17 @@ def test_training_settings_are_remembered_and_bad_ones_ignored(qtbot, window):
     assert (again.arch.currentData(), again.options.text(), again.epochs.value(), again.batch.value()) == (
         "pspnet", "backbone=resnet18", 7, 3)
     assert again.lr.value() == pytest.approx(0.001)
+
+
+def test_a_bad_setting_is_reported_at_once_and_nothing_starts(qtbot, window, jobs, tmp_path, isolated_settings):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("in the way")
+    shown = len(isolated_settings)
+    jobs.training_panel.form.set_values("unet", epochs=1, out=str(blocker / "run"), **TINY)
+    click(qtbot, jobs.training_panel.train_button)  # no waiting: the UI thread checks the settings itself
+    assert not jobs.training.is_running() and not jobs.pool.running()
+    assert isolated_settings[shown][0] == "Training" and "is a file" in isolated_settings[shown][1]
+    assert jobs.training_panel.train_button.isEnabled()
 
 
 def test_stop_right_after_train_ends_the_run_before_any_epoch(qtbot, window, jobs, tmp_path):

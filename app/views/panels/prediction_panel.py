@@ -1,11 +1,13 @@
 """The Segment panel: which model is loaded, Segment image / Segment all with progress and Cancel, the
 prediction overlay's look, Accept / Discard, and Refine with CRF (which opens the Compare view).
 
-Only widgets; :class:`app.controllers.prediction.PredictionController` does the work.
+Only widgets: it emits what the user asks for and shows what the controller
+(:class:`app.controllers.prediction.PredictionController`) passes in.
 """
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -26,7 +28,20 @@ def _button(text: str, name: str, tip: str) -> QPushButton:
 
 
 class PredictionPanel(QWidget):
-    """Buttons and state of segmentation; ``load_action`` is the window's Load Checkpoint action."""
+    """Buttons of segmentation; ``load_action`` is the window's Load Checkpoint action.
+
+    Emits ``segmentRequested``, ``segmentAllRequested``, ``cancelRequested``, ``acceptRequested``,
+    ``discardRequested``, ``refineRequested``, ``useTrainedRequested`` and ``overlayChanged`` (show, outlines).
+    """
+
+    segmentRequested = Signal()
+    segmentAllRequested = Signal()
+    cancelRequested = Signal()
+    acceptRequested = Signal()
+    discardRequested = Signal()
+    refineRequested = Signal()
+    useTrainedRequested = Signal()
+    overlayChanged = Signal()
 
     def __init__(self, load_action: QAction, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +82,13 @@ class PredictionPanel(QWidget):
         self.status.setObjectName("segmentStatus")
         self.status.setWordWrap(True)
         self._build_layout()
+        for button, signal in ((self.segment, self.segmentRequested), (self.segment_all, self.segmentAllRequested),
+                               (self.cancel, self.cancelRequested), (self.accept, self.acceptRequested),
+                               (self.discard, self.discardRequested), (self.crf, self.refineRequested),
+                               (self.use_trained, self.useTrainedRequested)):
+            button.clicked.connect(signal)
+        self.show_overlay.toggled.connect(self.overlayChanged)
+        self.outline.toggled.connect(self.overlayChanged)
         self.set_state(model=False, busy=False, has_prediction=False)
 
     def _build_layout(self) -> None:
@@ -92,3 +114,28 @@ class PredictionPanel(QWidget):
         self.crf.setEnabled(model and not busy and crf_available)
         self.load_button.setEnabled(not busy)
         self.use_trained.setEnabled(not busy)
+
+    # -- what the controller shows ------------------------------------------------------------------------------
+    def show_model(self, html: str, tooltip: str) -> None:
+        """Describe the loaded model (rich text) with details in the tooltip."""
+        self.model_label.setText(html)
+        self.model_label.setToolTip(tooltip)
+
+    def set_status(self, text: str) -> None:
+        self.status.setText(text)
+
+    def offer_trained(self, path: str) -> None:
+        """Offer the checkpoint of the run that just ended with one click."""
+        self.use_trained.setVisible(True)
+        self.use_trained.setToolTip(f"Load {path}")
+
+    def show_progress(self, done: int, total: int) -> None:
+        """``done`` of ``total`` images segmented (shown while a job runs)."""
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    def overlay_shown(self) -> bool:
+        return self.show_overlay.isChecked()
+
+    def outlines(self) -> bool:
+        return self.outline.isChecked()

@@ -1,14 +1,15 @@
 """The Training panel: settings, Train / Stop, a progress bar with time left, live curves and a log.
 
-The panel only shows; :class:`app.controllers.training.TrainingController` runs the job and feeds it events. Progress
-text is refreshed by the same kind of throttle as the curves, so a flood of batch events costs one repaint per
-100 ms.
+The panel only shows: :class:`app.controllers.training.TrainingController` runs the job, keeps where it stands
+(:class:`app.state.training_progress.TrainingProgress`) and passes it in. Progress text is refreshed by the same
+kind of throttle as the curves, so a flood of batch events costs one repaint per 100 ms.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -23,21 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.state.training_progress import TrainingProgress
 from app.views.panels.training_form import TrainingForm
+from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, RunStatus
 
 PROGRESS_STEPS = 1000
 LOG_LINES = 5000
 LOG_MIN_CHARS = 30  # minimum width of the log, in characters
 REDRAW_MS = 100  # progress text refreshed at most 10 times a second
 PLOTS_DELAY_MS = 250  # pyqtgraph (~0.5-1 s to import) loads just after the window is on screen, not before
-
-
-def format_duration(seconds: float) -> str:
-    """``75`` -> ``"1:15"``, ``3725`` -> ``"1:02:05"``."""
-    seconds = int(round(max(seconds, 0)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class TrainingPanel(QWidget):
@@ -83,10 +78,10 @@ class TrainingPanel(QWidget):
         self._build_layout()
         self.train_button.clicked.connect(self.trainRequested)
         self.continue_button.clicked.connect(self.continueRequested)
-        self.stop_button.clicked.connect(self._stop_clicked)
+        self.stop_button.clicked.connect(self.stopRequested)
         self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._timer.timeout.connect(self._show_progress)
-        self.reset()
+        self._progress: TrainingProgress | None = None  # the controller's; drawn, never changed here
 
     def _build_layout(self) -> None:
         scroll = QScrollArea()
@@ -131,14 +126,24 @@ class TrainingPanel(QWidget):
     def _load_plots(self) -> None:
         self.plots  # noqa: B018 - the property creates them
 
-    # -- run state ----------------------------------------------------------------------------------------------
-    def reset(self) -> None:
-        self.epoch, self.epochs, self.batch, self.batches = 0, 0, 0, 0
-        self.started: float | None = None
-        self.images_per_s = math.nan
-        self.time_limit_s: float | None = None
-        self.status = ""
+    # -- the form (what the controller reads and the window remembers) ----------------------------------------
+    def values(self) -> dict:
+        """TrainConfig keyword arguments from the form (raises ConfigError on bad model options)."""
+        return self.form.values()
 
+    def default_out(self, folder: Path, stamp: str) -> Path:
+        return self.form.default_out(folder, stamp)
+
+    def remembered(self) -> dict:
+        return self.form.remembered()
+
+    def set_remembered(self, values: dict) -> None:
+        self.form.set_remembered(values)
+
+    def show_gpu(self, available: bool, name: str) -> None:
+        self.form.show_gpu(available, name)
+
+    # -- a run ----------------------------------------------------------------------------------------------------
     def offer_continue(self, checkpoint: str | None, epochs_done: int = 0) -> None:
         """Show Continue for a run that can go on from ``checkpoint`` (its last.pt); None hides it."""
         self.continue_button.setVisible(checkpoint is not None)
@@ -154,41 +159,33 @@ class TrainingPanel(QWidget):
         self.stop_button.setText("Stop")
         self.form.setEnabled(not running)
 
-    def _stop_clicked(self) -> None:
+    def set_stopping(self) -> None:
+        """Stop was clicked: the run ends after the current batch."""
         self.stop_button.setEnabled(False)
         self.stop_button.setText("Stopping…")
-        self.status = "stopping after this batch"
-        self._show_progress()
-        self.stopRequested.emit()
 
-    def begin(self, epochs: int, description: str, time_limit_min: float | None = None,
-              continued: bool = False) -> None:
+    def begin(self, progress: TrainingProgress, description: str, continued: bool = False) -> None:
         """A run starts: clear curves (a continued run keeps them) and progress, say what runs."""
-        self.reset()
-        self.epochs = epochs
-        self.time_limit_s = time_limit_min * 60 if time_limit_min else None
-        self.plots.begin(epochs, keep=continued)
-        self.status = "loading data and model"
-        self.progress.setValue(0)
+        self.plots.begin(progress.epochs, keep=continued)
+        self.speed_label.setText("")
         self.log(description)
         self.set_running(True)
+        self.show_progress(progress)
         self._show_progress()
 
     def log(self, text: str) -> None:
         self.log_view.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
 
-    # -- events -------------------------------------------------------------------------------------------------
-    def on_batch(self, event) -> None:
-        if self.started is None:
-            self.started = time.monotonic()
-            self.status = ""
-        self.epoch, self.batch, self.batches = event.epoch, event.batch, event.batches
-        self.images_per_s = event.images_per_s
-        self.plots.add_batch(event.epoch, event.batch, event.batches, event.loss)
-        self._schedule()
+    def show_progress(self, progress: TrainingProgress) -> None:
+        """Draw ``progress`` within ``REDRAW_MS``; a flood of calls costs one repaint."""
+        self._progress = progress
+        if not self._timer.isActive():
+            self._timer.start()
 
-    def on_epoch(self, event) -> None:
-        self.epochs = event.epochs
+    def add_batch(self, event: BatchEvent) -> None:
+        self.plots.add_batch(event.epoch, event.batch, event.batches, event.loss)
+
+    def add_epoch(self, event: EpochEvent) -> None:
         self.plots.add_epoch(event)
         if event.val_scores.get("pixels") == 0:  # no validation images: best.pt follows the last epoch
             scores, best = "no validation images", ""
@@ -197,46 +194,32 @@ class TrainingPanel(QWidget):
             best = "  ★ best" if event.is_best else ""
         self.log(f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, {scores}, "
                  f"lr {event.lr:.2e}, {event.seconds:.1f} s{best}")
-        self._schedule()
 
-    def on_done(self, event) -> None:
+    def show_done(self, event: DoneEvent) -> None:
         self._timer.stop()
         self.plots.redraw()
-        self.status = event.status
-        if event.status == "completed":
+        if event.status is RunStatus.COMPLETED:
             self.progress.setValue(PROGRESS_STEPS)
-        self.progress.setFormat(f"{event.status.capitalize()}: {event.message}")
-        self.summaryChanged.emit(event.status)
+        self.progress.setFormat(f"{event.status.value.capitalize()}: {event.message}")
+        self.summaryChanged.emit(event.status.value)
         self.speed_label.setText("")
         self.log(f"{event.status}: {event.message}")
         for kind, path in (("best", event.best_path), ("last", event.last_path)):
             if path:
                 self.log(f"{kind} checkpoint: {path}")
 
-    def _schedule(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
-
-    def fraction_done(self) -> float:
-        if not self.epochs or not self.batches:
-            return 0.0
-        return min(1.0, (self.epoch - 1 + self.batch / self.batches) / self.epochs)
+    def show_failure(self, text: str) -> None:
+        self._timer.stop()
+        self.log(f"error: {text}")
+        self.progress.setFormat(f"Failed: {text}")
 
     def _show_progress(self) -> None:
-        done = self.fraction_done()
-        self.progress.setValue(int(done * PROGRESS_STEPS))
-        parts = []
-        if self.epoch:
-            parts.append(f"Epoch {self.epoch}/{self.epochs} · batch {self.batch}/{self.batches}")
-        if self.started is not None and done > 0.002:
-            elapsed = time.monotonic() - self.started
-            left = elapsed / done * (1 - done)
-            if self.time_limit_s is not None:  # the run ends at the time limit at the latest
-                left = min(left, max(self.time_limit_s - elapsed, 0))
-            parts.append(f"{format_duration(left)} left")
-        if self.status:
-            parts.append(self.status)
+        progress = self._progress
+        if progress is None:
+            return
+        parts = progress.parts()
+        self.progress.setValue(int(progress.fraction_done() * PROGRESS_STEPS))
         self.progress.setFormat(" · ".join(parts) or "Starting…")
         self.summaryChanged.emit(" · ".join(parts[:2]) or "starting")
-        if not math.isnan(self.images_per_s):
-            self.speed_label.setText(f"{self.images_per_s:.0f} patches/s")
+        if not math.isnan(progress.images_per_s):
+            self.speed_label.setText(f"{progress.images_per_s:.0f} patches/s")

@@ -48,6 +48,18 @@ class ViewPanel(QWidget):
         self.outline.toggled.connect(self.outlineChanged)
         self.background.toggled.connect(self.backgroundChanged)
 
+    def set_mask_visible(self, visible: bool) -> None:
+        self.show_mask.setChecked(visible)
+
+    def set_outlines(self, on: bool) -> None:
+        self.outline.setChecked(on)
+
+    def background_shown(self) -> bool:
+        return self.background.isChecked()
+
+    def set_background_shown(self, on: bool) -> None:
+        self.background.setChecked(on)
+
     def opacity_percent(self) -> int:
         return self.opacity.value()
 
