@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.views.icons import icon
 from app.views.mask_layer import MaskLayer
 from segcore.compare import ADDED_COLOR, CHANGED_COLOR, REMOVED_COLOR
 from segcore.crf import CRFParams
@@ -119,9 +120,9 @@ class CompareView(QWidget):
         self.crf_score.setObjectName("crfScoreLabel")
         for label in (self.raw_score, self.crf_score):  # unwrapped, the scores widened the window past 1280 px
             label.setWordWrap(True)
-        self.accept_raw = QPushButton("Accept network output")
+        self.accept_raw = QPushButton(icon("accept"), "Accept network output")
         self.accept_raw.setObjectName("acceptRawButton")
-        self.accept_crf = QPushButton("Accept CRF result")
+        self.accept_crf = QPushButton(icon("accept"), "Accept CRF result")
         self.accept_crf.setObjectName("acceptCrfButton")
         self.diff_check = QCheckBox("Show differences")
         self.diff_check.setObjectName("differenceCheck")

@@ -17,6 +17,7 @@ from app.controllers.training import TrainingController
 from app.jobs.workers import WorkerPool
 from app.state import settings
 from app.views.compare_view import CompareView
+from app.views.icons import icon
 from app.views.panels.prediction_panel import PredictionPanel
 from app.views.panels.training_panel import TrainingPanel
 from segcore.training.events import DoneEvent
@@ -74,7 +75,7 @@ class JobPanels:
 
 
 def _load_action(window) -> QAction:
-    action = QAction("&Load Checkpoint…", window)
+    action = QAction(icon("load-checkpoint"), "&Load Checkpoint…", window)
     action.setObjectName("loadCheckpointAction")
     action.setShortcut(QKeySequence("Ctrl+L"))
     action.setToolTip("Load a trained model (.pt checkpoint) to segment images (Ctrl+L)")

@@ -19,6 +19,7 @@ from app.state.paths import folder_to_open
 from app.state.session import Session
 from app.views import render
 from app.views.canvas import Canvas
+from app.views.icons import app_icon
 from app.views.panels.brush_panel import BrushPanel
 from app.views.panels.class_palette import ClassPalette
 from app.views.panels.display_panel import DisplayPanel
@@ -44,6 +45,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("segstudio")
+        self.setWindowIcon(app_icon())
         self.resize(1400, 900)
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)

@@ -1,4 +1,4 @@
-"""Menus and toolbar of the main window: the actions, their shortcuts and stable object names."""
+"""Menus and toolbar of the main window: the actions, their icons, shortcuts and stable object names."""
 
 from __future__ import annotations
 
@@ -8,37 +8,39 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QToolBar, QWidget
 
-# attribute, object name, label, shortcut(s), tip
+from app.views.icons import icon
+
+# attribute, icon (resources/icons), object name, label, shortcut(s), tip
 _SPECS = [
-    ("open_folder", "openFolderAction", "&Open Folder…", [QKeySequence.StandardKey.Open],
+    ("open_folder", "open-folder", "openFolderAction", "&Open Folder…", [QKeySequence.StandardKey.Open],
      "Open a folder of images (images/ + masks/, or data/ + val/)"),
-    ("save", "saveAction", "&Save Mask", [QKeySequence.StandardKey.Save], "Save the current mask now"),
-    ("quit", "quitAction", "&Quit", [QKeySequence.StandardKey.Quit], "Close the window (asks about unsaved masks)"),
-    ("undo", "undoAction", "&Undo", ["Ctrl+Z"], "Undo the last edit of this image"),
-    ("redo", "redoAction", "&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the last undone edit"),
-    ("clear_background", "clearMaskAction", "Clear Mask to &Background", [],
+    ("save", "save", "saveAction", "&Save Mask", [QKeySequence.StandardKey.Save], "Save the current mask now"),
+    ("quit", "quit", "quitAction", "&Quit", [QKeySequence.StandardKey.Quit], "Close the window (asks about unsaved masks)"),
+    ("undo", "undo", "undoAction", "&Undo", ["Ctrl+Z"], "Undo the last edit of this image"),
+    ("redo", "redo", "redoAction", "&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the last undone edit"),
+    ("clear_background", "clear-mask", "clearMaskAction", "Clear Mask to &Background", [],
      "Set every pixel of this mask to background (undoable)"),
-    ("clear_unlabelled", "clearUnlabelledAction", "Mark Whole Mask &Unlabelled", [],
+    ("clear_unlabelled", "mark-unlabelled", "clearUnlabelledAction", "Mark Whole Mask &Unlabelled", [],
      "Start a sparse annotation: every pixel unlabelled, then paint only what you are sure of (undoable)"),
-    ("previous", "previousImageAction", "&Previous Image", ["PgUp", "Ctrl+Left"], "Previous image (PgUp)"),
-    ("next", "nextImageAction", "&Next Image", ["PgDown", "Ctrl+Right"], "Next image (PgDown)"),
-    ("fit", "fitAction", "&Fit to Window", ["Ctrl+0"], "Zoom so the whole image fits"),
-    ("zoom_100", "zoom100Action", "&Actual Pixels (100 %)", ["Ctrl+1"], "One image pixel per screen pixel"),
-    ("zoom_in", "zoomInAction", "Zoom &In", [QKeySequence.StandardKey.ZoomIn, "="], "Zoom in"),
-    ("zoom_out", "zoomOutAction", "Zoom &Out", [QKeySequence.StandardKey.ZoomOut], "Zoom out"),
-    ("toggle_mask", "toggleMaskAction", "Show &Mask", ["M"], "Show or hide the mask overlay"),
-    ("toggle_outline", "toggleOutlineAction", "&Outlines Only", ["O"], "Draw the mask as outlines"),
-    ("brush_smaller", "brushSmallerAction", "Smaller Brush", ["["], "Make the brush smaller"),
-    ("brush_bigger", "brushBiggerAction", "Bigger Brush", ["]"], "Make the brush bigger"),
-    ("about", "aboutAction", "&About segstudio", [], "About this program"),
+    ("previous", "previous-image", "previousImageAction", "&Previous Image", ["PgUp", "Ctrl+Left"], "Previous image (PgUp)"),
+    ("next", "next-image", "nextImageAction", "&Next Image", ["PgDown", "Ctrl+Right"], "Next image (PgDown)"),
+    ("fit", "fit", "fitAction", "&Fit to Window", ["Ctrl+0"], "Zoom so the whole image fits"),
+    ("zoom_100", "zoom-100", "zoom100Action", "&Actual Pixels (100 %)", ["Ctrl+1"], "One image pixel per screen pixel"),
+    ("zoom_in", "zoom-in", "zoomInAction", "Zoom &In", [QKeySequence.StandardKey.ZoomIn, "="], "Zoom in"),
+    ("zoom_out", "zoom-out", "zoomOutAction", "Zoom &Out", [QKeySequence.StandardKey.ZoomOut], "Zoom out"),
+    ("toggle_mask", "show-mask", "toggleMaskAction", "Show &Mask", ["M"], "Show or hide the mask overlay"),
+    ("toggle_outline", "outlines", "toggleOutlineAction", "&Outlines Only", ["O"], "Draw the mask as outlines"),
+    ("brush_smaller", "brush-smaller", "brushSmallerAction", "Smaller Brush", ["["], "Make the brush smaller"),
+    ("brush_bigger", "brush-bigger", "brushBiggerAction", "Bigger Brush", ["]"], "Make the brush bigger"),
+    ("about", "about", "aboutAction", "&About segstudio", [], "About this program"),
 ]
 
 
 def create_actions(window: QMainWindow) -> SimpleNamespace:
     """Every window action, created once and named for automation."""
     actions = SimpleNamespace()
-    for attr, name, label, keys, tip in _SPECS:
-        action = QAction(label, window)
+    for attr, icon_name, name, label, keys, tip in _SPECS:
+        action = QAction(icon(icon_name), label, window)
         action.setObjectName(name)
         action.setShortcuts([QKeySequence(k) for k in keys])
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -92,7 +94,7 @@ def build_toolbar(window: QMainWindow, a: SimpleNamespace, tools: list[QAction])
     bar = QToolBar("Main", window)
     bar.setObjectName("mainToolBar")
     bar.setMovable(False)
-    bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)  # each says what it does in its tooltip
     bar.addAction(a.open_folder)
     bar.addAction(a.save)
     bar.addSeparator()

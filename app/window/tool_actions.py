@@ -5,9 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
+from app.views.icons import icon
 from segcore.annotate import Tool
 
-# tool, object name, label, shortcut, tip
+# tool (its icon in resources/icons has its name), object name, label, shortcut, tip
 TOOLS = [
     (Tool.BRUSH, "brushTool", "Brush", "B", "Paint the selected class"),
     (Tool.ERASER, "eraserTool", "Eraser", "E", "Paint background (class 0)"),
@@ -30,7 +31,7 @@ class ToolActions(QObject):
         self.group.setExclusive(True)
         self.actions: dict[Tool, QAction] = {}
         for tool, name, label, key, tip in TOOLS:
-            action = QAction(label, parent)
+            action = QAction(icon(tool.value), label, parent)
             action.setObjectName(name)
             action.setCheckable(True)
             action.setShortcut(QKeySequence(key))

@@ -7,7 +7,7 @@ Only widgets: it emits what the user asks for and shows what the controller
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -19,9 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.views.icons import icon
 
-def _button(text: str, name: str, tip: str) -> QPushButton:
-    button = QPushButton(text)
+
+def _button(text: str, name: str, tip: str, icon_name: str | None = None) -> QPushButton:
+    button = QPushButton(icon(icon_name), text) if icon_name else QPushButton(text)
     button.setObjectName(name)
     button.setToolTip(tip)
     return button
@@ -48,6 +50,7 @@ class PredictionPanel(QWidget):
         self.load_button = QToolButton()
         self.load_button.setObjectName("loadCheckpointButton")
         self.load_button.setDefaultAction(load_action)
+        self.load_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.use_trained = _button("Use trained model", "useTrainedButton",
                                    "Load the best checkpoint of the run that just ended")
         self.use_trained.setVisible(False)
@@ -57,10 +60,11 @@ class PredictionPanel(QWidget):
         self.model_label.setWordWrap(True)
         # Docks ignore height-for-width: without a floor, a tall Compare dock squeezed this to one clipped line.
         self.model_label.setMinimumHeight(3 * self.model_label.fontMetrics().lineSpacing())
-        self.segment = _button("Segment image", "segmentButton", "Predict the mask of the image on screen")
+        self.segment = _button("Segment image", "segmentButton", "Predict the mask of the image on screen", "segment")
         self.segment_all = _button("Segment all", "segmentAllButton",
-                                   "Predict every image of the folder; each prediction shows when you visit it")
-        self.cancel = _button("Cancel", "cancelSegmentButton", "Stop after the image being segmented")
+                                   "Predict every image of the folder; each prediction shows when you visit it",
+                                   "segment-all")
+        self.cancel = _button("Cancel", "cancelSegmentButton", "Stop after the image being segmented", "stop")
         self.progress = QProgressBar()
         self.progress.setObjectName("segmentProgress")
         self.progress.setFormat("%v / %m")
@@ -74,10 +78,10 @@ class PredictionPanel(QWidget):
         self.outline.setToolTip("Draw the prediction as outlines over the annotation (off: filled)")
         self.accept = _button("Accept", "acceptPredictionButton",
                               "Make the prediction this image's mask (one undoable step); then correct it "
-                              "with the brushes")
-        self.discard = _button("Discard", "discardPredictionButton", "Forget the prediction of this image")
+                              "with the brushes", "accept")
+        self.discard = _button("Discard", "discardPredictionButton", "Forget the prediction of this image", "discard")
         self.crf = _button("Refine with CRF…", "crfButton",
-                           "Refine the prediction with a dense CRF and compare both side by side")
+                           "Refine the prediction with a dense CRF and compare both side by side", "refine-crf")
         self.status = QLabel()
         self.status.setObjectName("segmentStatus")
         self.status.setWordWrap(True)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.state.training_progress import TrainingProgress
+from app.views.icons import icon
 from app.views.panels.training_form import TrainingForm
 from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, RunStatus
 
@@ -57,13 +58,13 @@ class TrainingPanel(QWidget):
         self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         # Room for a readable line: the splitter otherwise left it ~70 px, a word per line, below 1400 px windows.
         self.log_view.setMinimumWidth(LOG_MIN_CHARS * self.log_view.fontMetrics().averageCharWidth())
-        self.train_button = QPushButton("Train")
+        self.train_button = QPushButton(icon("train"), "Train")
         self.train_button.setObjectName("trainButton")
         self.train_button.setToolTip("Save the masks and train a model on the open folder")
-        self.continue_button = QPushButton("Continue")
+        self.continue_button = QPushButton(icon("continue"), "Continue")
         self.continue_button.setObjectName("continueButton")
         self.continue_button.setVisible(False)  # offered once a run has a last.pt to go on from
-        self.stop_button = QPushButton("Stop")
+        self.stop_button = QPushButton(icon("stop"), "Stop")
         self.stop_button.setObjectName("stopButton")
         self.stop_button.setToolTip("End the run after the current batch; best.pt and last.pt are kept")
         self.stop_button.setEnabled(False)
