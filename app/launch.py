@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.state import settings
     from app.views.icons import app_icon
     from app.window import MainWindow
-    from segcore.errors import SegcoreError
+    from segcore.errors import SegcoreError, describe
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(settings.ORGANISATION)
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 folder = ensure_sample_data()
             except (SegcoreError, OSError) as exc:  # shown, never fatal: the window stays usable
-                window.statusBar().showMessage(f"Error: could not create the sample data: {exc}")
+                window.statusBar().showMessage(f"Error: could not create the sample data: {describe(exc)}")
                 return
         window.open_folder(folder)
 

@@ -42,7 +42,7 @@ def test_same_seed_gives_byte_identical_files_and_other_seeds_differ(tmp_path):
     assert len({a[f"images/sample_{i:03d}.png"] for i in range(3)}) == 3  # images differ from each other
 
 
-def test_nuclei_are_purple_on_pink_and_separable_by_colour():
+def test_nuclei_are_purple_on_pink_and_separable_by_color():
     image, mask = make_sample(128, seed=3)
     nucleus, stroma = image[mask == 1].mean(0), image[mask == 0].mean(0)
     assert nucleus[2] > nucleus[1] and stroma[0] > stroma[1]  # blue-ish nuclei, pink background

@@ -41,7 +41,7 @@ class CompareRequest:
     probs: np.ndarray  # float32 (K, H, W) class probabilities of the network
     raw: np.ndarray  # uint8 (H, W) the network's mask
     truth: np.ndarray | None  # uint8 (H, W) the hand-made annotation to score against, if any
-    colours: list[tuple[int, int, int]]  # one per class
+    colors: list[tuple[int, int, int]]  # one per class
     path: Path  # the image file
 
 
@@ -86,7 +86,7 @@ class CompareController(QObject):
         self.request, self.pending, self.crf, self.crf_params = request, None, None, None
         self.raw_scores = self.crf_scores = None
         image = request.image
-        self.view.set_image(render.to_display(image, render.default_contrast(image))[0], request.colours)
+        self.view.set_image(render.to_display(image, render.default_contrast(image))[0], request.colors)
         self.view.set_raw(request.raw)
         self.view.show_scores("Scoring…" if request.truth is not None else score_text(None, False), "")
         self.view.show_difference("")

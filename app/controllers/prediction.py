@@ -29,12 +29,12 @@ from segcore.errors import describe
 OUTLINE_CANDIDATES = [(255, 230, 0), (0, 220, 255), (255, 60, 200), (120, 255, 80), (255, 140, 0), (255, 255, 255)]
 
 
-def outline_colours(class_colours: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+def outline_colors(class_colors: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
     """For each class the bright outline colour farthest from its fill colour (yellow on blue, cyan on yellow)."""
     def distance(a, b) -> int:
         return sum((x - y) ** 2 for x, y in zip(a, b, strict=True))
 
-    return [tuple(max(OUTLINE_CANDIDATES, key=lambda c, fill=fill: distance(c, fill))) for fill in class_colours]
+    return [tuple(max(OUTLINE_CANDIDATES, key=lambda c, fill=fill: distance(c, fill))) for fill in class_colors]
 
 
 class PredictionController(QObject):
@@ -127,9 +127,8 @@ class PredictionController(QObject):
         score = f" · Dice {dice:.3f}" if isinstance(dice, float) and dice == dice else ""
         names = ", ".join(predictor.spec.names)
         text = f"<b>{predictor.arch}</b> {predictor.path.parent.name}/{predictor.path.name}{score}"
-        if predictor.spec.num_classes != self.session.spec.num_classes:
-            text += (f"<br><b>This model predicts {predictor.spec.num_classes} classes but the folder has "
-                     f"{self.session.spec.num_classes}</b>: predictions can be viewed, not accepted.")
+        if mismatch := self.class_mismatch():
+            text += f"<br><b>{mismatch}</b>: predictions can be viewed, not accepted."
         self.panel.show_model(text, f"{predictor.path}\n{predictor.spec.num_classes} classes: {names}")
         self.panel.set_status("Model loaded. Segment the image, or all images.")
         self.modelLoaded.emit(str(predictor.path))
@@ -213,21 +212,29 @@ class PredictionController(QObject):
         QMessageBox.warning(self.window, "Cannot load the checkpoint" if loading else "Segmentation failed", text)
 
     # -- overlay, accept, discard -------------------------------------------------------------------------------
-    def colours(self) -> list[tuple[int, int, int]]:
-        spec = self.session.spec
-        if self.predictor is not None and self.predictor.spec.num_classes != spec.num_classes:
-            spec = self.predictor.spec
-        return list(spec.colors)
+    def class_mismatch(self) -> str | None:
+        """Why the model's predictions cannot become this folder's masks (None when they can).
+
+        The one class-count check; asked again each time, since the folder's classes may change meanwhile.
+        """
+        model, folder = self.predictor, self.session.spec
+        if model is None or model.spec.num_classes == folder.num_classes:
+            return None
+        return f"This model predicts {model.spec.num_classes} classes but the folder has {folder.num_classes}"
+
+    def colors(self) -> list[tuple[int, int, int]]:
+        """The model's class colours when its classes are not the folder's, else the folder's."""
+        return list((self.predictor.spec if self.class_mismatch() else self.session.spec).colors)
 
     def _show_current(self) -> None:
         mask = self.current_prediction()
         visible = mask is not None and self.panel.overlay_shown()
         if visible:
             outline = self.panel.outlines()
-            colours = outline_colours(self.colours()) if outline else self.colours()
+            colors = outline_colors(self.colors()) if outline else self.colors()
             self.layer.set_mask(None)  # style first, on an empty layer, so the mask is drawn once
             self.layer.set_outline(outline)
-            self.layer.set_colors(colours, show_background=False)
+            self.layer.set_colors(colors, show_background=False)
             self.layer.set_mask(mask)
         self.layer.setVisible(visible)
         self._refresh()
@@ -239,9 +246,8 @@ class PredictionController(QObject):
     def accept_mask(self, mask: np.ndarray | None) -> bool:
         if mask is None or not self.session.can_edit():  # can_edit reports why not (e.g. a locked mask)
             return False
-        if self.predictor is not None and self.predictor.spec.num_classes != self.session.spec.num_classes:
-            text = (f"The model predicts {self.predictor.spec.num_classes} classes but this folder has "
-                    f"{self.session.spec.num_classes}; add the missing classes in the Classes panel first.")
+        if mismatch := self.class_mismatch():
+            text = f"{mismatch}; add the missing classes in the Classes panel first."
             QMessageBox.warning(self.window, "Cannot accept the prediction", text)
             return False
         self.session.accept_mask(mask, state=ImageState.PREDICTED)
@@ -278,4 +284,4 @@ class PredictionController(QObject):
         truth = s.mask.copy() if hand_made and s.mask is not None else None
         raw = self.store.get(path)
         raw = raw if raw is not None else self.probs[1].argmax(axis=0).astype(np.uint8)
-        self.compareRequested.emit(CompareRequest(s.image, self.probs[1], raw, truth, self.colours(), path))
+        self.compareRequested.emit(CompareRequest(s.image, self.probs[1], raw, truth, self.colors(), path))

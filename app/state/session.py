@@ -14,7 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.state.read_ahead import ReadAhead
-from segcore.annotate import AnnotationStore, Box, Footprint, ImageState, StoreCallbacks
+from segcore.annotate import AnnotationStore, Box, ImageState, StoreCallbacks
 from segcore.data import layout
 from segcore.data.classes import ClassSpec
 
@@ -93,9 +93,6 @@ class Session(QObject):
     def unsaved_count(self) -> int:
         return self.store.unsaved_count()
 
-    def object_ids(self) -> np.ndarray | None:
-        return self.store.object_ids()
-
     # -- changes ------------------------------------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> None:
         self.store.open_folder(folder)
@@ -108,9 +105,6 @@ class Session(QObject):
 
     def begin_edit(self) -> None:
         self.store.begin_edit()
-
-    def apply(self, footprint: Footprint | None, value: int) -> Box | None:
-        return self.store.apply(footprint, value)
 
     def end_edit(self) -> None:
         self.store.end_edit()

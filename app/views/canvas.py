@@ -150,8 +150,8 @@ class Canvas(QGraphicsView):
 
     # -- helpers ------------------------------------------------------------------------------------------------
     @staticmethod
-    def _cosmetic_pen(colour: QColor, width: float, style=Qt.PenStyle.SolidLine) -> QPen:
-        pen = QPen(colour, width, style)
+    def _cosmetic_pen(color: QColor, width: float, style=Qt.PenStyle.SolidLine) -> QPen:
+        pen = QPen(color, width, style)
         pen.setCosmetic(True)  # same thickness at every zoom
         return pen
 

@@ -203,8 +203,8 @@ class CompareView(QWidget):
 
     @staticmethod
     def _legend() -> QLabel:
-        def swatch(colour, text):
-            return f"<span style='color: rgb{colour}'>■</span> {text}"
+        def swatch(color, text):
+            return f"<span style='color: rgb{color}'>■</span> {text}"
 
         label = QLabel("   ".join((swatch(ADDED_COLOR, "added by CRF"), swatch(REMOVED_COLOR, "removed"),
                                    swatch(CHANGED_COLOR, "other class"))))
@@ -232,14 +232,14 @@ class CompareView(QWidget):
         self._linking = False
 
     # -- output -------------------------------------------------------------------------------------------------
-    def set_image(self, rgb: np.ndarray, colours) -> None:
+    def set_image(self, rgb: np.ndarray, colors) -> None:
         """Show a new image with no masks yet; ``colours`` are the class colours of the masks to come."""
         for view in (self.raw_view, self.crf_view):
             view.set_image(rgb)
             view.mask_layer.set_mask(None)
             view.diff_layer.set_mask(None)
             # Colours first, while the layers are empty: each set_mask below then draws once, not twice.
-            view.mask_layer.set_colors(list(colours), show_background=False)
+            view.mask_layer.set_colors(list(colors), show_background=False)
             view.diff_layer.set_colors([(0, 0, 0), ADDED_COLOR, REMOVED_COLOR, CHANGED_COLOR], False)
             view.fit()
         self.set_ready(False, False)

@@ -16,7 +16,7 @@ _icons: dict[str, QIcon] = {}
 _engines: list[QIconEngine] = []  # QIcon does not keep a Python engine alive by itself
 
 
-def _colour(mode: QIcon.Mode) -> QColor:
+def _color(mode: QIcon.Mode) -> QColor:
     palette = QGuiApplication.palette()
     if mode == QIcon.Mode.Disabled:
         return palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
@@ -34,10 +34,10 @@ class SvgIconEngine(QIconEngine):
         self._renderers: dict[str, QSvgRenderer] = {}
 
     def _renderer(self, mode: QIcon.Mode) -> QSvgRenderer:
-        colour = _colour(mode).name()
-        if colour not in self._renderers:
-            self._renderers[colour] = QSvgRenderer(QByteArray(self._svg.replace("currentColor", colour).encode()))
-        return self._renderers[colour]
+        color = _color(mode).name()
+        if color not in self._renderers:
+            self._renderers[color] = QSvgRenderer(QByteArray(self._svg.replace("currentColor", color).encode()))
+        return self._renderers[color]
 
     def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)

@@ -94,8 +94,8 @@ def to_display(image: np.ndarray, contrast: Contrast) -> tuple[np.ndarray, list[
 def mask_lut(colors: list[tuple[int, int, int]], show_background: bool = False) -> np.ndarray:
     """A (256, 4) RGBA table: class colours opaque, background transparent unless shown, unlabelled clear."""
     lut = np.zeros((256, 4), dtype=np.uint8)
-    for index, colour in enumerate(colors[:255]):
-        lut[index, :3] = colour
+    for index, color in enumerate(colors[:255]):
+        lut[index, :3] = color
         lut[index, 3] = 255
     if not show_background:
         lut[0, 3] = 0
@@ -125,13 +125,13 @@ def paint_rgba(rgba: np.ndarray, mask: np.ndarray, lut: np.ndarray, box: tuple[i
     y0, x0, y1, x1 = box if box is not None else (0, 0, h, w)
     if outline:
         y0, x0, y1, x1 = max(y0 - 1, 0), max(x0 - 1, 0), min(y1 + 1, h), min(x1 + 1, w)
-    colours = _words(lut)[:, 0][mask[y0:y1, x0:x1]]
+    colors = _words(lut)[:, 0][mask[y0:y1, x0:x1]]
     if outline:
         # Include a one-pixel ring of context so edges at the box border are judged correctly.
         cy0, cx0, cy1, cx1 = max(y0 - 1, 0), max(x0 - 1, 0), min(y1 + 1, h), min(x1 + 1, w)
         edge = boundary(mask[cy0:cy1, cx0:cx1])[y0 - cy0:y0 - cy0 + (y1 - y0), x0 - cx0:x0 - cx0 + (x1 - x0)]
-        colours &= np.where(edge, _ALL_BYTES, _CLEAR_ALPHA)  # away from edges: transparent
-    _words(rgba)[y0:y1, x0:x1, 0] = colours
+        colors &= np.where(edge, _ALL_BYTES, _CLEAR_ALPHA)  # away from edges: transparent
+    _words(rgba)[y0:y1, x0:x1, 0] = colors
     return (y0, x0, y1, x1)
 
 

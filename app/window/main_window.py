@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
         self.view_panel.maskVisibleChanged.connect(a.toggle_mask.setChecked)
         self.view_panel.outlineChanged.connect(c.set_outline)
         self.view_panel.outlineChanged.connect(a.toggle_outline.setChecked)
-        self.view_panel.backgroundChanged.connect(lambda _on: self._apply_colours())
+        self.view_panel.backgroundChanged.connect(lambda _on: self._apply_colors())
         self.display.contrastChanged.connect(lambda _contrast: self._show_image_pixels())
         c.hovered.connect(self._show_position)
         c.zoomChanged.connect(self.status_labels.show_zoom)
@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
             self.view_panel.set_background_shown(True)  # sparse mask: show labelled background apart
         self._show_image_pixels()
         self.canvas.set_mask(s.mask)
-        self._apply_colours()
+        self._apply_colors()
         h, w, ch = s.image.shape
         self.status_labels.show_image(f"{s.samples[index].image.name} · {w}×{h} · {ch} ch · {s.image.dtype}")
         self._update_title()
@@ -213,13 +213,13 @@ class MainWindow(QMainWindow):
         self.canvas.set_image(rgb)
         self.display.show_limits(image.dtype, limits)
 
-    def _apply_colours(self) -> None:
+    def _apply_colors(self) -> None:
         self.canvas.mask_layer.set_colors(self.session.spec.colors, self.view_panel.background_shown())
 
     def _on_spec(self) -> None:
         spec = self.session.spec
         self.palette_panel.set_spec(spec)
-        self._apply_colours()
+        self._apply_colors()
         # instance masks (one id per object) are dense: no "unlabelled" value to paint
         unlabelled = self.tools.actions[Tool.UNLABELLED]
         if spec.instances and unlabelled.isChecked():

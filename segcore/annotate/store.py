@@ -22,7 +22,7 @@ from segcore.annotate.history import EditSession, History
 from segcore.annotate.saving import ids_to_keep, remove_interrupted_saves, write_sample_mask
 from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footprint, polygon_footprint
 from segcore.data import io, layout
-from segcore.data.classes import IGNORE_INDEX, ClassSpec
+from segcore.data.classes import ClassSpec
 from segcore.errors import DataError, describe
 
 
@@ -405,6 +405,3 @@ class AnnotationStore:
             self.spec.save(self.folder)  # the folder must say which classes (and "unlabelled") the values mean
             self._spec_unsaved = False
         self.on.message(f"saved {self.samples[index].mask.name}")
-
-    def unlabelled_fraction(self) -> float:
-        return 0.0 if self.mask is None else float((self.mask == IGNORE_INDEX).mean())

@@ -39,7 +39,7 @@ def test_a_broken_class_list_is_refused_and_the_open_folder_kept(qtbot, window, 
     assert window.session.index == 1 and window.session.unsaved_count() == 0
 
 
-def test_a_class_list_with_missing_colours_gets_default_ones(qtbot, window, folder):
+def test_a_class_list_with_missing_colors_gets_default_ones(qtbot, window, folder):
     (folder / "classes.json").write_text(json.dumps({"names": ["bg", "cell", "other"], "values": [0, 255, 128],
                                                      "colors": [[0, 0, 0]]}))
     assert window.open_folder(folder)

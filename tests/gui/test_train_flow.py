@@ -263,10 +263,10 @@ def test_form_values_become_a_train_config(window):
     assert config.lr == pytest.approx(0.01) and config.out == "/tmp/x"
 
 
-def test_prediction_outlines_contrast_with_the_class_colours():
-    from app.controllers.prediction import outline_colours
+def test_prediction_outlines_contrast_with_the_class_colors():
+    from app.controllers.prediction import outline_colors
 
-    assert outline_colours([(0, 0, 0), (86, 180, 233), (230, 159, 0)])[1:] == [(255, 230, 0), (0, 220, 255)]
+    assert outline_colors([(0, 0, 0), (86, 180, 233), (230, 159, 0)])[1:] == [(255, 230, 0), (0, 220, 255)]
 
 
 def test_compare_panes_zoom_and_pan_together_and_say_when_there_is_no_annotation(qtbot, window, tmp_path):

@@ -166,7 +166,7 @@ def test_overlay_controls_and_status_bar(qtbot, window, folder):
     assert window.canvas.zoom() == 1.0 != zoom
 
 
-def test_class_palette_add_rename_recolour_saved_with_folder(qtbot, window, folder):
+def test_class_palette_add_rename_recolor_saved_with_folder(qtbot, window, folder):
     from PySide6.QtGui import QColor
 
     window.open_folder(folder)
@@ -175,7 +175,7 @@ def test_class_palette_add_rename_recolour_saved_with_folder(qtbot, window, fold
     assert window.session.spec.names == ["background", "cell", "mitochondria"]
     assert window.editor.class_index == 2
     palette.rename("mito")
-    palette.recolour(QColor(10, 20, 30))
+    palette.recolor(QColor(10, 20, 30))
     saved = window.session.spec.load(folder)
     assert saved.names[2] == "mito" and saved.colors[2] == (10, 20, 30) and saved.values[2] not in (0, 255)
     window.canvas.setFocus()

@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
 from segcore.data.classes import ClassSpec, default_color
 
 
-def _swatch(colour: tuple[int, int, int]) -> QIcon:
+def _swatch(color: tuple[int, int, int]) -> QIcon:
     pixmap = QPixmap(16, 16)
-    pixmap.fill(QColor(*colour))
+    pixmap.fill(QColor(*color))
     return QIcon(pixmap)
 
 
@@ -48,14 +48,14 @@ class ClassPalette(QWidget):
         self.add_button.setObjectName("addClassButton")
         self.rename_button = QPushButton("Rename…")
         self.rename_button.setObjectName("renameClassButton")
-        self.colour_button = QPushButton("Colour…")
-        self.colour_button.setObjectName("recolourClassButton")
+        self.color_button = QPushButton("Colour…")
+        self.color_button.setObjectName("recolourClassButton")
         for button, tip in ((self.add_button, "Add a class"),
                             (self.rename_button, "Rename the selected class (or double-click it)"),
-                            (self.colour_button, "Change the colour of the selected class")):
+                            (self.color_button, "Change the colour of the selected class")):
             button.setToolTip(tip)
         buttons = QHBoxLayout()
-        for button in (self.add_button, self.rename_button, self.colour_button):
+        for button in (self.add_button, self.rename_button, self.color_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -66,16 +66,16 @@ class ClassPalette(QWidget):
         self.list.itemDoubleClicked.connect(lambda _item: self.rename())
         self.add_button.clicked.connect(self.add)
         self.rename_button.clicked.connect(self.rename)
-        self.colour_button.clicked.connect(self.recolour)
+        self.color_button.clicked.connect(self.recolor)
 
     def set_spec(self, spec: ClassSpec) -> None:
         row = max(self.list.currentRow(), 1)
         self.spec = spec
         self.list.blockSignals(True)
         self.list.clear()
-        for i, (name, colour) in enumerate(zip(spec.names, spec.colors, strict=True)):
+        for i, (name, color) in enumerate(zip(spec.names, spec.colors, strict=True)):
             label = f"{name}" + (f"    (key {i})" if i < 10 else "")
-            item = QListWidgetItem(_swatch(colour), label)
+            item = QListWidgetItem(_swatch(color), label)
             item.setToolTip(f"press {i} to pick it" if i < 10 else name)
             self.list.addItem(item)
         self.list.blockSignals(False)
@@ -124,15 +124,15 @@ class ClassPalette(QWidget):
         self.specEdited.emit(dataclasses.replace(self.spec, names=names))
         self.select(row)
 
-    def recolour(self, colour: QColor | None = None) -> None:
+    def recolor(self, color: QColor | None = None) -> None:
         row = self.list.currentRow()
         if self.spec is None or row < 0:
             return
-        if colour is None:
-            colour = QColorDialog.getColor(QColor(*self.spec.colors[row]), self, "Class colour")
-            if not colour.isValid():
+        if color is None:
+            color = QColorDialog.getColor(QColor(*self.spec.colors[row]), self, "Class colour")
+            if not color.isValid():
                 return
         colors = list(self.spec.colors)
-        colors[row] = (colour.red(), colour.green(), colour.blue())
+        colors[row] = (color.red(), color.green(), color.blue())
         self.specEdited.emit(dataclasses.replace(self.spec, colors=colors))
         self.select(row)

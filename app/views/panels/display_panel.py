@@ -99,8 +99,8 @@ class DisplayPanel(QWidget):
         if len(limits) == 1:
             rows = [f"{_fmt(limits[0][0])} … {_fmt(limits[0][1])}"]
         else:
-            colours = ["magenta", "green"] if len(limits) == 2 else ["red", "green", "blue"]
-            rows = [f"{c}: {_fmt(lo)} … {_fmt(hi)}" for c, (lo, hi) in zip(colours, limits, strict=True)]
+            colors = ["magenta", "green"] if len(limits) == 2 else ["red", "green", "blue"]
+            rows = [f"{c}: {_fmt(lo)} … {_fmt(hi)}" for c, (lo, hi) in zip(colors, limits, strict=True)]
         self.limits.setText(f"{name} shown from black to bright:\n" + "\n".join(rows)
                             + "\nvalues outside clamp to the ends")
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from segcore.annotate import ImageState
 
-STATE_COLOURS = {
+STATE_COLORS = {
     ImageState.NO_MASK: QColor(140, 140, 140),
     ImageState.ANNOTATED: QColor(0, 158, 115),
     ImageState.PREDICTED: QColor(86, 180, 233),
@@ -31,12 +31,12 @@ STATE_TIPS = {
 HAS_MASK = (ImageState.ANNOTATED, ImageState.MODIFIED, ImageState.PREDICTED)
 
 
-def _dot(colour: QColor) -> QIcon:
+def _dot(color: QColor) -> QIcon:
     pixmap = QPixmap(12, 12)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setBrush(colour)
+    painter.setBrush(color)
     painter.setPen(Qt.PenStyle.NoPen)
     painter.drawEllipse(1, 1, 10, 10)
     painter.end()
@@ -68,7 +68,7 @@ class FileListPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         for widget in (self.filter_edit, self.tree, self.summary):
             layout.addWidget(widget)
-        self._icons = {state: _dot(colour) for state, colour in STATE_COLOURS.items()}
+        self._icons = {state: _dot(color) for state, color in STATE_COLORS.items()}
         self._updating = False
         self.filter_edit.textChanged.connect(self._apply_filter)
         self.tree.currentItemChanged.connect(self._on_current)

@@ -40,9 +40,9 @@ def _plot(name: str, title: str, y_label: str, legend_at: tuple[int, int]) -> pg
     return plot
 
 
-def _curve(plot: pg.PlotWidget, name: str, colour, symbol: str | None = "o", style=None, width: float = 2):
-    pen = pg.mkPen(colour, width=width) if style is None else pg.mkPen(colour, width=width, style=style)
-    kwargs = dict(symbol=symbol, symbolSize=7, symbolBrush=colour, symbolPen="w") if symbol else {}
+def _curve(plot: pg.PlotWidget, name: str, color, symbol: str | None = "o", style=None, width: float = 2):
+    pen = pg.mkPen(color, width=width) if style is None else pg.mkPen(color, width=width, style=style)
+    kwargs = dict(symbol=symbol, symbolSize=7, symbolBrush=color, symbolPen="w") if symbol else {}
     return plot.plot([], [], name=name, pen=pen, connect="finite", **kwargs)
 
 
