@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from segcore.compare import Difference
     from segcore.crf import CRFParams
     from segcore.inference import Predictor
+    from segcore.planning.plan import Plan
     from segcore.training.config import TrainConfig
     from segcore.training.events import Event
 
@@ -63,11 +64,57 @@ def device_info() -> DeviceInfo:
     return DeviceInfo(False, "")
 
 
-class TrainJob:
-    """One training run; the Trainer is built in the worker thread (it imports torch and checks the data)."""
+@dataclass
+class Planned:
+    """The plan of a run (or of a preview), made in the worker, and the config it gives."""
 
-    def __init__(self, config: TrainConfig) -> None:
+    plan: Plan
+    config: TrainConfig
+
+
+def plan_run(config: TrainConfig, minutes: float, user: dict) -> Iterator[Event | Planned]:
+    """Fingerprint the folder, probe this machine and plan ``minutes`` of training (``segcore train --minutes``):
+    yields the planner's messages as LogEvents, then one :class:`Planned`. ``user``: the settings that override
+    the plan's. Raises DataError (no masks) or ConfigError."""
+    from dataclasses import replace
+
+    from segcore.planning.auto import plan_training
+    from segcore.planning.plan import PlanEntry
+    from segcore.training.events import LogEvent
+
+    messages: list[str] = []
+    plan = plan_training(config, minutes, user, log=messages.append)
+    yield from (LogEvent(m) for m in messages)
+    planned = plan.apply(config)
+    if config.patch_size is None:  # "whole images" under Advanced is not a plan entry: it applies afterwards
+        plan.entries["patch_size"] = PlanEntry(None, "set under Advanced (whole images)", "user")
+        planned = replace(planned, patch_size=None, plan=plan.to_dict())
+    yield Planned(plan, planned)
+
+
+def preview_plan(config: TrainConfig, minutes: float, user: dict) -> Generator[DeviceInfo | Event, None, Planned]:
+    """The plan a run would get, without the run (Show plan); returns the :class:`Planned`."""
+    limit_torch_threads()
+    yield device_info()
+    planned = None
+    for item in plan_run(config, minutes, user):
+        if isinstance(item, Planned):
+            planned = item
+        else:
+            yield item
+    return planned
+
+
+class TrainJob:
+    """One training run; the Trainer is built in the worker thread (it imports torch and checks the data).
+
+    With ``minutes`` the run is planned first, in the worker (:func:`plan_run`), and trains by the plan.
+    """
+
+    def __init__(self, config: TrainConfig, minutes: float = 0.0, user: dict | None = None) -> None:
         self.config = config
+        self.minutes = minutes
+        self.user = user or {}
         self.trainer = None
         self._stop = threading.Event()
 
@@ -78,12 +125,18 @@ class TrainJob:
         if trainer is not None:
             trainer.request_stop()
 
-    def run(self) -> Iterator[DeviceInfo | Event]:
+    def run(self) -> Iterator[DeviceInfo | Event | Planned]:
         limit_torch_threads()
         yield device_info()
         from segcore.training.loop import Trainer
 
-        self.trainer = Trainer(self.config)
+        config = self.config
+        if self.minutes:
+            for item in plan_run(config, self.minutes, self.user):
+                if isinstance(item, Planned):
+                    config = item.config
+                yield item
+        self.trainer = Trainer(config)
         if self._stop.is_set():  # Stop clicked while torch was loading
             self.trainer.request_stop()
         yield from self.trainer.run()

@@ -1,7 +1,8 @@
 """The main window: composes the canvas, the dock panels, menus and the status bar. Wiring only.
 
 A new panel is added with :meth:`MainWindow.add_panel` in a few lines (see ``app/window/job_docks.py``):
-``window.add_panel("Training", TrainingPanel(), "trainingDock", "bottom")``.
+``window.add_panel("Training", TrainingPanel(), "trainingDock", "right", tab_with="brushDock")``; a large view
+that takes the image's place while open with ``window.docking.add_view`` (see ``app/window/docking.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from app.controllers.editor import Editor
 from app.state import settings
@@ -27,15 +28,15 @@ from app.views.panels.file_list import FileListPanel
 from app.views.panels.view_panel import ViewPanel
 from app.views.status_labels import StatusLabels
 from app.window.job_docks import install as install_job_panels
-from app.window.layout import restore_layout, save_layout
+from app.window.docking import Docking
+from app.window.layout import fit_to_screen, restore_layout, save_layout
 from app.window.menus import build_menus, build_toolbar, create_actions, show_about
 from app.window.tool_actions import ToolActions
 from app.window.unsaved import confirm_unsaved
 from segcore.annotate import IGNORE_INDEX, ImageState, Tool
 from segcore.errors import DataError
 
-AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
-         "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
+CLASSES_HEIGHT = 180  # the class list above the tab group of the right-hand column
 
 
 class MainWindow(QMainWindow):
@@ -46,7 +47,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle("segstudio")
         self.setWindowIcon(app_icon())
-        self.resize(1400, 900)
+        fit_to_screen(self)
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         # The right-hand column (classes, brush, overlay, contrast) runs the full height: under the bottom dock
@@ -54,24 +55,24 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.session = Session(self, autosave_ms=autosave_ms)
         self.canvas = Canvas(self)
-        self.setCentralWidget(self.canvas)
         self.editor = Editor(self.canvas, self.session, self)
         self.actions = create_actions(self)
         self.tools = ToolActions(self)
         tool_list = list(self.tools.actions.values())
         self.menus = build_menus(self, self.actions, tool_list)
         self.toolbar = build_toolbar(self, self.actions, tool_list)
-        self.docks: dict[str, QDockWidget] = {}
+        self.docking = Docking(self, self.canvas, self.menus.panels)
+        self.docks = self.docking.docks
         self.files = FileListPanel()
         self.palette_panel = ClassPalette()
         self.brush = BrushPanel()
         self.view_panel = ViewPanel()
         self.display = DisplayPanel()
         self.add_panel("Images", self.files, "filesDock", "left")
-        self.add_panel("Classes", self.palette_panel, "classesDock", "right")
+        self.add_panel("Classes", self.palette_panel, "classesDock", "right", height=CLASSES_HEIGHT)
         self.add_panel("Brush", self.brush, "brushDock", "right")
-        self.add_panel("Overlay", self.view_panel, "overlayDock", "right")
-        self.add_panel("Contrast", self.display, "contrastDock", "right")
+        self.add_panel("Overlay", self.view_panel, "overlayDock", "right", tab_with="brushDock")
+        self.add_panel("Contrast", self.display, "contrastDock", "right", tab_with="brushDock")
         self.jobs = install_job_panels(self)  # Training, Segment, Compare (app/window/job_docks.py)
         self._build_status_bar()
         self._connect()
@@ -81,20 +82,14 @@ class MainWindow(QMainWindow):
 
     # -- composition --------------------------------------------------------------------------------------------
     def add_panel(self, title: str, widget: QWidget, object_name: str, area: str = "right",
-                  tab_with: str | None = None) -> QDockWidget:
-        """Dock ``widget`` under ``title`` (optionally as a tab beside another dock) with a View > Panels toggle."""
-        dock = QDockWidget(title, self)
-        dock.setObjectName(object_name)
-        dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(AREAS[area], dock)
-        if tab_with in self.docks:
-            self.tabifyDockWidget(self.docks[tab_with], dock)
-        self.menus.panels.addAction(dock.toggleViewAction())
-        self.docks[object_name] = dock
-        return dock
+                  tab_with: str | None = None, height: int | None = None) -> QDockWidget:
+        """Dock ``widget`` (see :meth:`app.window.docking.Docking.add_panel`)."""
+        return self.docking.add_panel(title, widget, object_name, area, tab_with, height)
+
+    def reset_layout(self) -> None:
+        """Every panel back in its default place (View > Reset Layout); the image in front."""
+        self.docking.arrange()
+        self.docking.show_image()
 
     def _build_status_bar(self) -> None:
         self.status_labels = StatusLabels()
@@ -119,6 +114,7 @@ class MainWindow(QMainWindow):
         a.brush_smaller.triggered.connect(lambda: self.brush.step(0.8))
         a.brush_bigger.triggered.connect(lambda: self.brush.step(1.25))
         a.about.triggered.connect(lambda: show_about(self))
+        a.reset_layout.triggered.connect(self.reset_layout)
         a.clear_background.triggered.connect(lambda: self._clear_mask(0))
         a.clear_unlabelled.triggered.connect(lambda: self._clear_mask(IGNORE_INDEX))
         self.tools.toolChosen.connect(self.editor.set_tool)

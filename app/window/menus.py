@@ -32,6 +32,8 @@ _SPECS = [
     ("toggle_outline", "outlines", "toggleOutlineAction", "&Outlines Only", ["O"], "Draw the mask as outlines"),
     ("brush_smaller", "brush-smaller", "brushSmallerAction", "Smaller Brush", ["["], "Make the brush smaller"),
     ("brush_bigger", "brush-bigger", "brushBiggerAction", "Bigger Brush", ["]"], "Make the brush bigger"),
+    ("reset_layout", "fit", "resetLayoutAction", "&Reset Layout", [],
+     "Put every panel back in its default place, the image in front"),
     ("about", "about", "aboutAction", "&About segstudio", [], "About this program"),
 ]
 
@@ -84,6 +86,7 @@ def build_menus(window: QMainWindow, a: SimpleNamespace, tools: list[QAction]) -
     view_menu.addActions([a.toggle_mask, a.toggle_outline])
     view_menu.addSeparator()
     panels = view_menu.addMenu("&Panels")
+    view_menu.addAction(a.reset_layout)
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(a.about)
     return SimpleNamespace(file=file_menu, recent=recent, edit=edit_menu, image=image_menu, view=view_menu,
