@@ -46,7 +46,8 @@ class CompareRequest:
 
 
 class CompareController(QObject):
-    """Feeds a :class:`CompareView`; ``accept(mask) -> bool`` puts a mask in as the annotation.
+    """Feeds a :class:`CompareView`; ``accept(mask, what) -> bool`` puts a mask in as the annotation (asking
+    first when it would replace a hand-made one).
 
     ``opened`` when a comparison starts (the window brings the view to the front).
     """
@@ -54,7 +55,7 @@ class CompareController(QObject):
     opened = Signal()
 
     def __init__(self, parent: QWidget, session: Session, view: CompareView, pool: WorkerPool,
-                 accept: Callable[[np.ndarray], bool]) -> None:
+                 accept: Callable[[np.ndarray, str], bool]) -> None:
         super().__init__(parent)
         self.window, self.session, self.view, self.pool = parent, session, view, pool
         self.accept_mask = accept
@@ -157,6 +158,7 @@ class CompareController(QObject):
 
     def _accept(self, kind: Literal["raw", "crf"]) -> None:
         mask = self.raw if kind == "raw" else self.crf
-        if mask is not None and self._on_screen() and self.accept_mask(mask):
+        what = "the network output" if kind == "raw" else "the CRF result"
+        if mask is not None and self._on_screen() and self.accept_mask(mask, what):
             self.view.set_status(f"The {'network output' if kind == 'raw' else 'CRF result'} is now the mask "
                                  "of this image (Ctrl+Z undoes).")

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app.controllers.compare import CompareRequest
+from app.controllers.replacing import confirm_replace
 from app.jobs import tasks
 from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state.prediction_store import PredictionStore
@@ -243,12 +244,15 @@ class PredictionController(QObject):
         """Make the prediction the current mask (one undoable step, marked 'predicted')."""
         self.accept_mask(self.current_prediction())
 
-    def accept_mask(self, mask: np.ndarray | None) -> bool:
+    def accept_mask(self, mask: np.ndarray | None, what: str = "the network output") -> bool:
+        """Make ``mask`` the annotation of the image on screen, after asking when it replaces a hand-made one."""
         if mask is None or not self.session.can_edit():  # can_edit reports why not (e.g. a locked mask)
             return False
         if mismatch := self.class_mismatch():
             text = f"{mismatch}; add the missing classes in the Classes panel first."
             QMessageBox.warning(self.window, "Cannot accept the prediction", text)
+            return False
+        if not confirm_replace(self.window, self.session, what):
             return False
         self.session.accept_mask(mask, state=ImageState.PREDICTED)
         self.store.pop(self.current_path())

@@ -10,12 +10,11 @@ the window keeps running.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
-
-from dataclasses import replace
 
 from app.jobs.tasks import DeviceInfo, Planned, TrainJob, preview_plan
 from app.jobs.workers import GeneratorWorker, WorkerPool

@@ -121,6 +121,15 @@ class Session(QObject):
     def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED) -> None:
         self.store.accept_mask(mask, state)
 
+    def hand_made(self) -> bool:
+        return self.store.hand_made()
+
+    def replaced(self) -> Path | None:
+        return self.store.replaced()
+
+    def restore_replaced(self) -> bool:
+        return self.store.restore_replaced()
+
     def undo(self) -> None:
         self.store.undo()
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import (
-    QGraphicsEllipseItem,
     QGraphicsPathItem,
     QGraphicsPixmapItem,
     QGraphicsScene,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.views.canvas_items import BrushPreview, cosmetic_pen
 from app.views.mask_layer import MaskLayer
 from app.views.space_pan import SpacePan
 from segcore.annotate import Tool
@@ -55,9 +55,9 @@ class Canvas(QGraphicsView):
         self.mask_layer = MaskLayer()
         self.mask_layer.setOpacity(0.5)
         self.mask_layer.setZValue(1)
-        self._brush_preview = self._make_preview()
+        self._brush_preview = BrushPreview()
         self._polygon_item = QGraphicsPathItem()
-        self._polygon_item.setPen(self._cosmetic_pen(QColor(255, 255, 0), 2, Qt.PenStyle.DashLine))
+        self._polygon_item.setPen(cosmetic_pen(QColor(255, 255, 0), 2, Qt.PenStyle.DashLine))
         self._polygon_item.setZValue(10)
         for item in (self.image_item, self.mask_layer, self._brush_preview, self._polygon_item):
             self.scene().addItem(item)
@@ -159,7 +159,7 @@ class Canvas(QGraphicsView):
         """Brush diameter in image pixels; the preview circle follows it at once."""
         self.brush_size = float(size)
         if self._brush_preview.isVisible():
-            self._place_preview(self._brush_preview.rect().center() + self._brush_preview.pos())
+            self._place_preview(self._brush_preview.centre())
 
     def cancel_polygon(self) -> None:
         self._polygon = []
@@ -167,28 +167,8 @@ class Canvas(QGraphicsView):
         self._polygon_item.setPath(QPainterPath())
 
     # -- helpers ------------------------------------------------------------------------------------------------
-    @staticmethod
-    def _cosmetic_pen(color: QColor, width: float, style=Qt.PenStyle.SolidLine) -> QPen:
-        pen = QPen(color, width, style)
-        pen.setCosmetic(True)  # same thickness at every zoom
-        return pen
-
-    def _make_preview(self) -> QGraphicsEllipseItem:
-        outer = QGraphicsEllipseItem()
-        outer.setPen(self._cosmetic_pen(QColor(0, 0, 0, 200), 3))
-        inner = QGraphicsEllipseItem(outer)
-        inner.setPen(self._cosmetic_pen(QColor(255, 255, 255), 1))
-        outer.setZValue(20)
-        outer.setVisible(False)
-        return outer
-
     def _place_preview(self, centre: QPointF) -> None:
-        r = self.brush_size / 2
-        rect = QRectF(-r, -r, 2 * r, 2 * r)
-        self._brush_preview.setPos(centre)
-        self._brush_preview.setRect(rect)
-        self._brush_preview.childItems()[0].setRect(rect)
-        self._brush_preview.setVisible(self._has_image and self.tool.paints)
+        self._brush_preview.place(centre, self.brush_size, self._has_image and self.tool.paints)
 
     def _scene_point(self, event) -> QPointF:
         return self.mapToScene(event.position().toPoint())

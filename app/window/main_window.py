@@ -7,16 +7,12 @@ that takes the image's place while open with ``window.docking.add_view`` (see ``
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
 
 from app.controllers.editor import Editor
-from app.state import settings
-from app.state.paths import folder_to_open
 from app.state.session import Session
 from app.views import render
 from app.views.canvas import Canvas
@@ -27,19 +23,19 @@ from app.views.panels.display_panel import DisplayPanel
 from app.views.panels.file_list import FileListPanel
 from app.views.panels.view_panel import ViewPanel
 from app.views.status_labels import StatusLabels
-from app.window.job_docks import install as install_job_panels
 from app.window.docking import Docking
+from app.window.folders import FolderMixin
+from app.window.job_docks import install as install_job_panels
 from app.window.layout import fit_to_screen, restore_layout, save_layout
 from app.window.menus import build_menus, build_toolbar, create_actions, show_about
 from app.window.tool_actions import ToolActions
 from app.window.unsaved import confirm_unsaved
 from segcore.annotate import IGNORE_INDEX, ImageState, Tool
-from segcore.errors import DataError
 
 CLASSES_HEIGHT = 180  # the class list above the tab group of the right-hand column
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FolderMixin, QMainWindow):
     """Browse a folder, see each mask over its image, paint and correct it."""
 
     def __init__(self, autosave_ms: int = 30_000) -> None:
@@ -115,6 +111,7 @@ class MainWindow(QMainWindow):
         a.brush_bigger.triggered.connect(lambda: self.brush.step(1.25))
         a.about.triggered.connect(lambda: show_about(self))
         a.reset_layout.triggered.connect(self.reset_layout)
+        a.restore_replaced.triggered.connect(s.restore_replaced)
         a.clear_background.triggered.connect(lambda: self._clear_mask(0))
         a.clear_unlabelled.triggered.connect(lambda: self._clear_mask(IGNORE_INDEX))
         self.tools.toolChosen.connect(self.editor.set_tool)
@@ -145,47 +142,12 @@ class MainWindow(QMainWindow):
             shortcut = QShortcut(QKeySequence(str(digit)), self)
             shortcut.activated.connect(lambda d=digit: self.palette_panel.select(d))
 
-    # -- folder -------------------------------------------------------------------------------------------------
-    def choose_folder(self) -> None:
-        start = str(self.session.folder or settings.last_folder() or Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images", start)
-        if folder:
-            self.open_folder(folder)
-
-    def open_folder(self, folder: str | Path) -> bool:
-        """Open ``folder``; a folder that cannot be used is reported in a dialog and the window carries on.
-
-        Masks of the current folder are saved first; if that fails the user chooses to discard them or stay.
-        """
-        if not self.session.save_all() and not self.confirm_unsaved(ask_first=False, leaving="Open the other folder"):
-            return False
-        try:
-            self.session.open_folder(folder)
-        except DataError as exc:
-            QMessageBox.warning(self, "Cannot open folder", str(exc))
-            return False
-        return True
-
-    def _on_folder(self, folder: Path) -> None:
-        s = self.session
-        names = [smp.image.name for smp in s.samples]
-        self.files.set_files(names, [s.state(i) for i in range(len(names))], [smp.split for smp in s.samples])
-        settings.add_recent_folder(folder)
-        self._refresh_recent()
-        self.statusBar().showMessage(f"Opened {folder} ({len(names)} images)", 5000)
-
-    def _refresh_recent(self) -> None:
-        menu = self.menus.recent
-        menu.clear()
-        for folder in settings.recent_folders():
-            menu.addAction(str(folder), lambda f=folder: self.open_folder(f))
-        menu.setEnabled(not menu.isEmpty())
-
     # -- image --------------------------------------------------------------------------------------------------
     def _on_image(self, index: int) -> None:
         s = self.session
         if 0 <= s.index < len(s.samples):
             self.files.set_current(s.index)  # also an unreadable image: PgDown/PgUp step on from it
+        self.actions.restore_replaced.setEnabled(s.replaced() is not None)
         if index < 0 or s.image is None:
             self.canvas.set_image(None)
             self.status_labels.show_image("")
@@ -226,6 +188,7 @@ class MainWindow(QMainWindow):
     def _on_state(self, index: int, state: ImageState) -> None:
         self.files.set_state(index, state)
         self._update_title()
+        self.actions.restore_replaced.setEnabled(self.session.replaced() is not None)
 
     def _on_history(self, can_undo: bool, can_redo: bool) -> None:
         self.actions.undo.setEnabled(can_undo)
@@ -263,21 +226,7 @@ class MainWindow(QMainWindow):
             if value == IGNORE_INDEX:
                 self.view_panel.set_background_shown(True)
 
-    # -- drag and drop, closing ---------------------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:
-        urls = event.mimeData().urls()
-        if urls and folder_to_open(Path(urls[0].toLocalFile())) is not None:
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        """A dropped folder opens; a dropped image opens its folder at that image."""
-        target = folder_to_open(Path(event.mimeData().urls()[0].toLocalFile()))
-        if target is None or not self.open_folder(target[0]):
-            return
-        images = [s.image.resolve() for s in self.session.samples]
-        if target[1] is not None and target[1].resolve() in images:
-            self.session.select(images.index(target[1].resolve()))
-
+    # -- closing ------------------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         if self.jobs.confirm_close() and self.confirm_unsaved():
             self.jobs.shutdown()  # a running training ends between batches, keeping its checkpoints

@@ -22,6 +22,9 @@ _SPECS = [
      "Set every pixel of this mask to background (undoable)"),
     ("clear_unlabelled", "mark-unlabelled", "clearUnlabelledAction", "Mark Whole Mask &Unlabelled", [],
      "Start a sparse annotation: every pixel unlabelled, then paint only what you are sure of (undoable)"),
+    ("restore_replaced", "undo", "restoreReplacedAction", "Restore Replaced &Annotation", [],
+     "Put back the hand-made annotation of this image that an accepted prediction replaced (kept in the "
+     "folder's .segstudio/replaced/)"),
     ("previous", "previous-image", "previousImageAction", "&Previous Image", ["PgUp", "Ctrl+Left"], "Previous image (PgUp)"),
     ("next", "next-image", "nextImageAction", "&Next Image", ["PgDown", "Ctrl+Right"], "Next image (PgDown)"),
     ("fit", "fit", "fitAction", "&Fit to Window", ["Ctrl+0"], "Zoom so the whole image fits"),
@@ -53,8 +56,8 @@ def create_actions(window: QMainWindow) -> SimpleNamespace:
     for action in (actions.toggle_mask, actions.toggle_outline):
         action.setCheckable(True)
     actions.toggle_mask.setChecked(True)
-    actions.undo.setEnabled(False)
-    actions.redo.setEnabled(False)
+    for action in (actions.undo, actions.redo, actions.restore_replaced):
+        action.setEnabled(False)
     return actions
 
 
@@ -78,6 +81,8 @@ def build_menus(window: QMainWindow, a: SimpleNamespace, tools: list[QAction]) -
     edit_menu.addActions([a.brush_smaller, a.brush_bigger])
     edit_menu.addSeparator()
     edit_menu.addActions([a.clear_background, a.clear_unlabelled])
+    edit_menu.addSeparator()
+    edit_menu.addAction(a.restore_replaced)
     image_menu = bar.addMenu("&Image")
     image_menu.addActions([a.previous, a.next])
     view_menu = bar.addMenu("&View")

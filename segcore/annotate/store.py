@@ -19,7 +19,13 @@ from typing import Protocol
 import numpy as np
 
 from segcore.annotate.history import EditSession, History
-from segcore.annotate.saving import ids_to_keep, remove_interrupted_saves, write_sample_mask
+from segcore.annotate.saving import (
+    find_replaced,
+    ids_to_keep,
+    keep_replaced,
+    remove_interrupted_saves,
+    write_sample_mask,
+)
 from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footprint, polygon_footprint
 from segcore.data import io, layout
 from segcore.data.classes import ClassSpec
@@ -266,8 +272,45 @@ class AnnotationStore:
             self._history().push(edit)
             self._emit_history()
 
+    def hand_made(self) -> bool:
+        """Whether the current mask is an annotation someone made: a mask file not from an accepted prediction,
+        or painted pixels. Replacing one should be asked first (:meth:`accept_mask` keeps it)."""
+        if self.mask is None or not 0 <= self.index < len(self.samples) or self.is_predicted(self.index):
+            return False
+        return self.samples[self.index].mask is not None or (self.dirty and bool(self.mask.any()))
+
+    def replaced(self) -> Path | None:
+        """The annotation of the current image that an accepted prediction replaced, kept on disk (or None)."""
+        if self.folder is None or not 0 <= self.index < len(self.samples):
+            return None
+        return find_replaced(self.samples[self.index], self.folder)
+
+    def restore_replaced(self) -> bool:
+        """Put the kept annotation back as the current mask (one undoable step); False when there is none."""
+        path = self.replaced()
+        if path is None or not self.can_edit():
+            return False
+        try:
+            mask = io.read_mask(path, self.spec)
+        except DataError as exc:
+            self.on.error(f"cannot restore {path.name}: {exc}")
+            return False
+        if mask.shape != self.mask.shape:
+            self.on.error(f"{path}: the kept annotation is {mask.shape[1]}x{mask.shape[0]}, the image is not")
+            return False
+        self.accept_mask(mask, ImageState.MODIFIED)
+        self.on.message(f"the annotation kept in {path.parent.name}/{path.name} is back (Ctrl+Z undoes)")
+        return True
+
     def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED) -> None:
-        """Replace the current mask (e.g. by a prediction) as one undoable step."""
+        """Replace the current mask (e.g. by a prediction) as one undoable step.
+
+        A hand-made annotation replaced by a prediction is first kept on disk (``.segstudio/replaced/`` in the
+        folder, :func:`segcore.annotate.saving.keep_replaced`), beyond undo, until another prediction replaces
+        that image's annotation again.
+        """
+        if state is ImageState.PREDICTED and self.hand_made():
+            self._keep_replaced()
         self.begin_edit()
         if self._edit is None:
             return
@@ -275,6 +318,17 @@ class AnnotationStore:
             self._mark_dirty(predicted=state is ImageState.PREDICTED)
             self.on.mask_replaced()
         self._finish_edit()
+
+    def _keep_replaced(self) -> None:
+        sample = self.samples[self.index]
+        try:
+            kept = keep_replaced(sample, self.folder, self.mask, self.spec, on_disk=not self.dirty,
+                                 ids_from=ids_to_keep(sample, self.spec, self._first_ids))
+        except (DataError, OSError) as exc:  # Ctrl+Z still brings it back while the folder is open
+            self.on.error(f"the replaced annotation could not be kept on disk: {describe(exc)}")
+            return
+        self.on.message(f"your annotation is kept as {kept.relative_to(self.folder)}; Edit > Restore Replaced "
+                        "Annotation brings it back")
 
     def _mark_dirty(self, predicted: bool) -> None:
         image = self.samples[self.index].image
