@@ -133,6 +133,8 @@ class Predictor:
         self.std = np.asarray(data["normalization"]["std"], dtype=np.float32)
         self.arch = data["arch"]
         self.metrics = data.get("metrics", {})
+        self.config = data.get("config") or {}  # how it was trained (the plan, reasons included, when planned)
+        self.epoch = int(data.get("epoch", 0))
         self.tile, self.overlap = tile, overlap
         # Test-time augmentation: the caller's choice, else the training plan's (measured to fit this machine).
         self.tta = bool((data.get("config") or {}).get("tta")) if tta is None else bool(tta)

@@ -43,6 +43,7 @@ class Prediction:
     probs: np.ndarray | None
     done: int
     total: int
+    warning: str = ""  # why the image looks unlike the training data (segcore.shift), "" when it does not
 
 
 @dataclass
@@ -159,10 +160,13 @@ def predict_images(predictor: Predictor, items: list[tuple[int, Path, np.ndarray
     Probabilities are kept only for image ``keep_index`` (the one on screen, for the CRF): a folder's worth of
     them would not fit in memory.
     """
+    from segcore import shift
     from segcore.data import io
     from segcore.errors import SegcoreError
 
     limit_torch_threads()
+    reference = shift.Reference.from_checkpoint(predictor.config, predictor.mean, predictor.std,
+                                                predictor.spec.names)
     for done, (index, path, image) in enumerate(items, start=1):
         try:
             pixels = io.read_image(path) if image is None else image
@@ -170,8 +174,10 @@ def predict_images(predictor: Predictor, items: list[tuple[int, Path, np.ndarray
         except SegcoreError as exc:  # one bad file must not end a folder's worth of work
             yield Skipped(index, path, str(exc), done, len(items))
             continue
-        store.put(path, probs.argmax(axis=0).astype(np.uint8))
-        yield Prediction(index, path, probs if index == keep_index else None, done, len(items))
+        mask = probs.argmax(axis=0).astype(np.uint8)
+        store.put(path, mask)
+        note = shift.warning(shift.differences(pixels, mask, reference))
+        yield Prediction(index, path, probs if index == keep_index else None, done, len(items), note)
 
 
 @dataclass
@@ -183,6 +189,7 @@ class Refined:
     difference: Difference
     crf_scores: dict | None
     raw_scores: dict | None
+    focus: tuple[int, int, int, int] | None = None  # x, y, w, h: where the masks differ most
 
 
 def scores_against(mask: np.ndarray, truth: np.ndarray | None, num_classes: int) -> dict | None:
@@ -198,11 +205,11 @@ def scores_against(mask: np.ndarray, truth: np.ndarray | None, num_classes: int)
 def refine_and_compare(image: np.ndarray, probs: np.ndarray, params: CRFParams, raw: np.ndarray,
                        truth: np.ndarray | None, score_raw: bool) -> Refined:
     """Refine ``probs`` with the CRF, compare with ``raw`` and score both against ``truth`` (one step)."""
-    from segcore.compare import difference_map
+    from segcore.compare import densest_window, difference_map
     from segcore.crf import refine
 
     mask = refine(image, probs, params)[1]
     code, difference = difference_map(raw, mask)
     k = probs.shape[0]
     return Refined(mask, code, difference, scores_against(mask, truth, k),
-                   scores_against(raw, truth, k) if score_raw else None)
+                   scores_against(raw, truth, k) if score_raw else None, densest_window(code))

@@ -112,6 +112,12 @@ class Docking:
             self.central.addTab(widget, self._views[widget])
         self.central.setCurrentWidget(widget)
 
+    def hide_view(self, widget: QWidget) -> None:
+        """Take ``widget`` away (its content belongs to what is no longer open); the image comes back."""
+        index = self.central.indexOf(widget)
+        if index >= 0:
+            self.central.removeTab(index)
+
     def is_shown(self, widget: QWidget) -> bool:
         return self.central.indexOf(widget) >= 0 and self.central.currentWidget() is widget
 

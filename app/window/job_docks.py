@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from app.controllers.compare import CompareController
 from app.controllers.prediction import PredictionController
+from app.controllers.runs import RunsController
 from app.controllers.training import TrainingController
 from app.jobs.workers import WorkerPool
 from app.state import settings
@@ -47,9 +48,12 @@ class JobPanels:
         self.compare = CompareController(window, window.session, self.compare_view, self.pool,
                                          self.prediction.accept_mask)
         self.compare.opened.connect(lambda: window.docking.show_view(self.compare_view))
+        self.compare.closed.connect(lambda: window.docking.hide_view(self.compare_view))
         panel = self.training_panel
         panel.set_remembered(settings.recall(SETTINGS_GROUP, panel.remembered()))
-        self.load_action.triggered.connect(self.prediction.choose_checkpoint)
+        self.runs = RunsController(window, window.session, self.prediction_panel, self.prediction, panel)
+        self.load_action.triggered.connect(self.runs.choose_checkpoint)
+        self.training.finished.connect(lambda _done: self.runs.refresh())
         self.training.finished.connect(self.prediction.offer_trained)
         self.training.finished.connect(self._announce)
         self.training_panel.summaryChanged.connect(

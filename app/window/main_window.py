@@ -28,6 +28,7 @@ from app.window.folders import FolderMixin
 from app.window.job_docks import install as install_job_panels
 from app.window.layout import fit_to_screen, restore_layout, save_layout
 from app.window.menus import build_menus, build_toolbar, create_actions, show_about
+from app.window.quick_start import show_quick_start
 from app.window.tool_actions import ToolActions
 from app.window.unsaved import confirm_unsaved
 from segcore.annotate import IGNORE_INDEX, ImageState, Tool
@@ -110,11 +111,13 @@ class MainWindow(FolderMixin, QMainWindow):
         a.brush_smaller.triggered.connect(lambda: self.brush.step(0.8))
         a.brush_bigger.triggered.connect(lambda: self.brush.step(1.25))
         a.about.triggered.connect(lambda: show_about(self))
+        a.quick_start.triggered.connect(lambda: show_quick_start(self))
         a.reset_layout.triggered.connect(self.reset_layout)
         a.restore_replaced.triggered.connect(s.restore_replaced)
         a.clear_background.triggered.connect(lambda: self._clear_mask(0))
         a.clear_unlabelled.triggered.connect(lambda: self._clear_mask(IGNORE_INDEX))
         self.tools.toolChosen.connect(self.editor.set_tool)
+        self.tools.toolChosen.connect(self.brush.show_tool)
         self.files.imageChosen.connect(s.select)
         self.palette_panel.classChosen.connect(self.editor.set_class)
         self.palette_panel.specEdited.connect(s.set_spec)

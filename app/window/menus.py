@@ -37,6 +37,8 @@ _SPECS = [
     ("brush_bigger", "brush-bigger", "brushBiggerAction", "Bigger Brush", ["]"], "Make the brush bigger"),
     ("reset_layout", "fit", "resetLayoutAction", "&Reset Layout", [],
      "Put every panel back in its default place, the image in front"),
+    ("quick_start", "about", "quickStartAction", "&Quick Start", [QKeySequence.StandardKey.HelpContents],
+     "The three jobs (annotate, train, segment) and every shortcut, on one page"),
     ("about", "about", "aboutAction", "&About segstudio", [], "About this program"),
 ]
 
@@ -93,7 +95,7 @@ def build_menus(window: QMainWindow, a: SimpleNamespace, tools: list[QAction]) -
     panels = view_menu.addMenu("&Panels")
     view_menu.addAction(a.reset_layout)
     help_menu = bar.addMenu("&Help")
-    help_menu.addAction(a.about)
+    help_menu.addActions([a.quick_start, a.about])
     return SimpleNamespace(file=file_menu, recent=recent, edit=edit_menu, image=image_menu, view=view_menu,
                            panels=panels, help=help_menu)
 

@@ -358,12 +358,14 @@ class AnnotationStore:
         self._finish_edit()
         if self.mask is None or self.locked_reason:
             return
-        box = method(self._history(), self.mask)
+        history = self._history()
+        box = method(history, self.mask)
         if box is not None:
             self._mark_dirty(predicted=False)
-            if self.samples[self.index].mask is None and not self.mask.any():
-                # Undone back to the empty mask of an image that has no mask file: nothing to write. Saving it
-                # would turn "no mask" into an annotation saying "no object here", which training would learn.
+            # Back to the mask on disk: nothing to save, and the image is not "modified". Also back to the empty
+            # mask of an image with no mask file: saving it would turn "no mask" into an annotation saying "no
+            # object here", which training would learn.
+            if history.clean or (self.samples[self.index].mask is None and not self.mask.any()):
                 self.dirty = False
                 self.on.state_changed(self.index, self.state(self.index))
             self.on.mask_edited(box)
@@ -416,6 +418,7 @@ class AnnotationStore:
             self._write(self.index, self.mask)
         except (DataError, OSError) as exc:
             return describe(exc)
+        self._history().mark_clean()
         self.dirty = False
         self.on.state_changed(self.index, self.state(self.index))
         return None
@@ -435,6 +438,8 @@ class AnnotationStore:
                 errors.append(describe(exc))
                 continue
             del self._parked[image]
+            if image in self._histories:
+                self._histories[image].mark_clean()
             self.on.state_changed(index, self.state(index))
         if len(errors) == 1:
             self.on.save_failed(f"mask not saved: {errors[0]}")

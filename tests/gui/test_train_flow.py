@@ -207,6 +207,8 @@ class SlowPredictor:
 
         self.pause, self.spec, self.metrics, self.arch = pause, ClassSpec(["background", "nucleus"], [0, 255]), {}, "fake"
         self.path = Path("fake/best.pt")
+        self.tta, self.crf_fit, self.config, self.epoch = False, None, {}, 1
+        self.mean, self.std = np.array([0.5], np.float32), np.array([0.2], np.float32)
 
     def predict_proba(self, image):
         import time
@@ -269,7 +271,7 @@ def test_form_values_become_a_train_config(window):
 
 
 def test_prediction_outlines_contrast_with_the_class_colors():
-    from app.controllers.prediction import outline_colors
+    from app.views.prediction_layer import outline_colors
 
     assert outline_colors([(0, 0, 0), (86, 180, 233), (230, 159, 0)])[1:] == [(255, 230, 0), (0, 220, 255)]
 

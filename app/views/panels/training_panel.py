@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QProgressBar,
-    QPushButton,
     QScrollArea,
     QTabWidget,
     QVBoxLayout,
@@ -27,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.state.training_progress import TrainingProgress
-from app.views.icons import icon
+from app.views.icons import button
 from app.views.panels.plan_view import PlanView, summary
 from app.views.panels.training_form import TrainingForm
 from segcore.planning.plan import Plan
@@ -37,13 +36,6 @@ PROGRESS_STEPS = 1000
 LOG_LINES = 5000
 REDRAW_MS = 100  # progress text refreshed at most 10 times a second
 PLOTS_DELAY_MS = 250  # pyqtgraph (~0.5-1 s to import) loads just after the window is on screen, not before
-
-
-def _button(text: str, name: str, tip: str, icon_name: str | None = None) -> QPushButton:
-    button = QPushButton(icon(icon_name), text) if icon_name else QPushButton(text)
-    button.setObjectName(name)
-    button.setToolTip(tip)
-    return button
 
 
 class TrainingPanel(QWidget):
@@ -70,14 +62,14 @@ class TrainingPanel(QWidget):
         self.log_view.setMaximumBlockCount(LOG_LINES)
         self.log_view.setPlaceholderText("Messages of the training run appear here.")
         self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-        self.train_button = _button("Train", "trainButton", "Save the masks and train a model on the open folder "
+        self.train_button = button("Train", "trainButton", "Save the masks and train a model on the open folder "
                                     "(with a time budget: planned first)", "train")
-        self.continue_button = _button("Continue", "continueButton", "", "continue")
+        self.continue_button = button("Continue", "continueButton", "", "continue")
         self.continue_button.setVisible(False)  # offered once a run has a last.pt to go on from
-        self.stop_button = _button("Stop", "stopButton", "End the run after the current batch; best.pt (once an "
+        self.stop_button = button("Stop", "stopButton", "End the run after the current batch; best.pt (once an "
                                    "epoch is validated) and last.pt are kept", "stop")
         self.stop_button.setEnabled(False)
-        self.plan_button = _button("Show plan", "planButton", "Plan a run for this folder and budget now (a few "
+        self.plan_button = button("Show plan", "planButton", "Plan a run for this folder and budget now (a few "
                                    "seconds: the images are measured and this machine's speed is probed), "
                                    "without training")
         self.progress = QProgressBar()
@@ -94,9 +86,9 @@ class TrainingPanel(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("trainingTabs")
         self._build_layout()
-        for button, signal in ((self.train_button, self.trainRequested), (self.stop_button, self.stopRequested),
+        for widget, signal in ((self.train_button, self.trainRequested), (self.stop_button, self.stopRequested),
                                (self.continue_button, self.continueRequested), (self.plan_button, self.planRequested)):
-            button.clicked.connect(signal)
+            widget.clicked.connect(signal)
         self.form.minutes.valueChanged.connect(self._budget_changed)
         self._budget_changed()
         self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
@@ -114,8 +106,8 @@ class TrainingPanel(QWidget):
                               (advanced, "Advanced")):
             self.tabs.addTab(widget, title)
         buttons = QHBoxLayout()
-        for button in (self.train_button, self.continue_button, self.stop_button):
-            buttons.addWidget(button)
+        for widget in (self.train_button, self.continue_button, self.stop_button):
+            buttons.addWidget(widget)
         buttons.addStretch(1)
         buttons.addWidget(self.plan_button)
         progress = QHBoxLayout()
@@ -263,6 +255,11 @@ class TrainingPanel(QWidget):
         for kind, path in (("best", event.best_path), ("last", event.last_path)):
             if path:
                 self.log(f"{kind} checkpoint: {path}")
+
+    def show_history(self, name: str, rows: list[dict]) -> None:
+        """The curves of an earlier run (the model remembered for this folder): metrics.csv rows."""
+        self.plots.show_history(rows)
+        self.log(f"curves of the run {name} ({len(rows)} epochs)")
 
     def show_failure(self, text: str) -> None:
         """The job raised: nothing runs any more, so nothing may say it is loading (or planning)."""

@@ -114,6 +114,18 @@ class TrainingPlots(QWidget):
         self.best_dice = math.nan
         self.redraw()
 
+    def show_history(self, rows: list[dict]) -> None:
+        """Draw a finished run from its metrics.csv rows (epoch, train_loss, val_loss, val_dice, val_iou)."""
+        self.begin(max((int(r["epoch"]) for r in rows), default=1))
+        best = -1.0
+        for row in rows:
+            self.epochs.append(int(row["epoch"]))
+            for key in self.curves:
+                self.values[key].append(float(row[key]))
+            if math.isfinite(row["val_dice"]) and row["val_dice"] > best:
+                best, self.best_epoch, self.best_dice = row["val_dice"], int(row["epoch"]), row["val_dice"]
+        self.redraw()
+
     def add_batch(self, epoch: int, batch: int, batches: int, loss: float) -> None:
         self.batch_x.append(epoch - 1 + batch / max(batches, 1))
         self.batch_y.append(loss)
