@@ -184,7 +184,7 @@ class TrainingController(QObject):
             self.panel.show_progress(self.progress)
         elif isinstance(event, EpochEvent):
             self.progress.on_epoch(event)
-            self.panel.add_epoch(event)
+            self.panel.add_epoch(event, bounded=self.progress.expected_epochs is None)
             self.panel.show_progress(self.progress)
         elif isinstance(event, LogEvent):
             self.panel.log(event.message)

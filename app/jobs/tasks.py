@@ -84,7 +84,7 @@ def plan_run(config: TrainConfig, minutes: float, user: dict) -> Iterator[Event 
     from segcore.training.events import LogEvent
 
     messages: list[str] = []
-    plan = plan_training(config, minutes, user, log=messages.append)
+    plan = plan_training(config, minutes, user, log=messages.append, given_in="under Advanced")
     yield from (LogEvent(m) for m in messages)
     planned = plan.apply(config)
     if config.patch_size is None:  # "whole images" under Advanced is not a plan entry: it applies afterwards

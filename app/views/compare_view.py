@@ -12,19 +12,16 @@ dragging pans, and whatever one pane shows the other follows.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
-    QFormLayout,
-    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -94,46 +91,35 @@ class CompareView(QWidget):
         self.set_ready(raw=False, crf=False)
 
     def _build_layout(self) -> None:
+        """The two panes get the whole width; parameters and explanations share a strip beneath them."""
         grid = QGridLayout()
-        grid.addWidget(self.raw_title, 0, 0)
-        grid.addWidget(self.crf_title, 0, 1)
-        grid.addWidget(self.raw_view, 1, 0)
-        grid.addWidget(self.crf_view, 1, 1)
-        grid.addWidget(self.raw_score, 2, 0)
-        grid.addWidget(self.crf_score, 2, 1)
-        grid.addWidget(self.accept_raw, 3, 0)
-        grid.addWidget(self.accept_crf, 3, 1)
+        grid.setContentsMargins(0, 0, 0, 0)
+        for column, widgets in enumerate(((self.raw_title, self.raw_view, self.raw_score, self.accept_raw),
+                                          (self.crf_title, self.crf_view, self.crf_score, self.accept_crf))):
+            for row, widget in enumerate(widgets):
+                grid.addWidget(widget, row, column)
         grid.setRowStretch(1, 1)
-        column = QWidget()
-        side = QVBoxLayout(column)
+        info = QWidget()
+        side = QVBoxLayout(info)
         side.setContentsMargins(0, 0, 0, 0)
-        side.addWidget(self.fit_label)
-        side.addWidget(self._params_box())
-        side.addWidget(self.diff_check)
-        side.addWidget(self._legend())
-        side.addWidget(self.diff_label)
-        side.addWidget(self.status)
+        for widget in (self.fit_label, self.diff_check, self._legend(), self.diff_label, self.status):
+            side.addWidget(widget)
         side.addStretch(1)
-        # Scrolls rather than sets the dock's minimum height: the parameters alone made the window taller than
-        # a 768-pixel laptop screen.
-        scroll = QScrollArea()
-        scroll.setObjectName("compareSideScroll")
-        scroll.setWidget(column)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(column.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
-        layout = QHBoxLayout(self)
+        strip = QHBoxLayout()
+        strip.addWidget(self._params_box())
+        strip.addWidget(info, 1)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(grid, 1)
-        layout.addWidget(scroll)
+        layout.addLayout(strip)
 
     def _params_box(self) -> QGroupBox:
+        """Six parameters in two columns of three, with Reset."""
         box = QGroupBox("CRF parameters")
         box.setObjectName("crfParamsBox")
-        form = QFormLayout(box)
+        grid = QGridLayout(box)
         defaults = CRFParams()
-        for name, label, low, high, step, decimals in PARAM_SPINS:
+        for i, (name, label, low, high, step, decimals) in enumerate(PARAM_SPINS):
             spin = QSpinBox() if decimals is None else QDoubleSpinBox()
             if decimals is not None:
                 spin.setDecimals(decimals)
@@ -143,12 +129,13 @@ class CompareView(QWidget):
             spin.setValue(getattr(defaults, name))
             spin.valueChanged.connect(lambda _v: self._timer.start())
             self.spins[name] = spin
-            form.addRow(label, spin)
+            grid.addWidget(QLabel(label), i % 3, 2 * (i // 3))
+            grid.addWidget(spin, i % 3, 2 * (i // 3) + 1)
         reset = QPushButton("Reset")
         reset.setObjectName("crfDefaultsButton")
         reset.setToolTip("Back to the model's fitted settings (or the defaults when it has none)")
         reset.clicked.connect(self.reset_params)
-        form.addRow(reset)
+        grid.addWidget(reset, 3, 3)
         return box
 
     @staticmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from .conftest import drag, view_point
@@ -14,10 +14,10 @@ pytestmark = pytest.mark.gui
 
 
 def wheel(widget, pos: QPointF, notches: float = 1) -> None:
-    """One real wheel event at viewport position ``pos`` (120 units a notch), without a mouse move first."""
-    event = QWheelEvent(pos, widget.mapToGlobal(pos), QPoint(), QPoint(0, int(120 * notches)),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
-    QApplication.sendEvent(widget, event)
+    """The wheel turned at ``pos`` of ``widget`` (120 units a notch), through the window system as a real wheel."""
+    top = widget.window()
+    QTest.wheelEvent(top.windowHandle(), QPointF(widget.mapTo(top, pos.toPoint())) + (pos - pos.toPoint()),
+                     QPoint(0, int(120 * notches)))
 
 
 def image_point(canvas, pos: QPointF) -> QPointF:

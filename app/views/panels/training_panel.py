@@ -231,14 +231,16 @@ class TrainingPanel(QWidget):
     def add_batch(self, event: BatchEvent) -> None:
         self.plots.add_batch(event.epoch, event.batch, event.batches, event.loss)
 
-    def add_epoch(self, event: EpochEvent) -> None:
+    def add_epoch(self, event: EpochEvent, bounded: bool = True) -> None:
+        """Draw and log an epoch; ``bounded`` False for a planned run, whose epoch count is only a cap."""
         self.plots.add_epoch(event)
         if event.val_scores.get("pixels") == 0:  # no validation images: best.pt follows the last epoch
             scores, best = "no validation images", ""
         else:
             scores = f"val loss {event.val_loss:.4f}, Dice {event.val_dice:.3f}, IoU {event.val_iou:.3f}"
             best = "  ★ best" if event.is_best else ""
-        self.log(f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, {scores}, "
+        of = f"/{event.epochs}" if bounded else ""
+        self.log(f"epoch {event.epoch}{of}: train loss {event.train_loss:.4f}, {scores}, "
                  f"lr {event.lr:.2e}, {event.seconds:.1f} s{best}")
 
     def show_done(self, event: DoneEvent) -> None:
