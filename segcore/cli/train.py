@@ -81,6 +81,9 @@ def explicit_settings(args) -> dict:
     given = {key: getattr(args, key) for key in FIXED if getattr(args, key, None) is not None}
     if getattr(args, "width", None) is not None:
         given["width"] = args.width
+    depth = dict(getattr(args, "arch_arg", [])).get("depth")
+    if depth is not None:
+        given["depth"] = depth
     return given
 
 
