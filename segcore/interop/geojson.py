@@ -94,6 +94,15 @@ def read_geojson(path: str | os.PathLike, shape: tuple[int, int], spec: ClassSpe
     return annotation
 
 
+def looks_like_geojson(path: str | os.PathLike) -> bool:
+    """True when a JSON file holds GeoJSON features or a geometry (a folder may hold other JSON files)."""
+    try:
+        _features(Path(path), _load(Path(path)))
+    except DataError:
+        return False
+    return True
+
+
 def _load(path: Path):
     try:
         with open(path, encoding="utf-8") as fh:
