@@ -45,6 +45,12 @@ class Annotation:
             raise DataError(f"{source}: object ids above {np.iinfo(np.int32).max} are not supported")
         return cls(classes, spec, ids)
 
+    @classmethod
+    def from_classes(cls, classes: np.ndarray, spec: ClassSpec) -> Annotation:
+        """From class indices (a prediction): an instance spec numbers each connected object region 1..N."""
+        ids = spec.encode(classes).astype(np.int32) if spec.instances else None
+        return cls(classes, spec, ids)
+
     def file_values(self) -> np.ndarray:
         """What a label file stores: object ids (uint16, or uint32 above 65535) for instance masks, else the
         class values of ``spec`` (uint8 or uint16)."""
