@@ -25,6 +25,7 @@ from segcore.data.preprocess import (
     unit_limits,
 )
 from segcore.device import Runtime, for_inference, resolve
+from segcore.interop.physical import PixelSize
 from segcore.tiles import run_banded
 
 DEFAULT_TILE = 512
@@ -126,6 +127,7 @@ class Predictor:
         self.std = np.asarray(data["normalization"]["std"], dtype=np.float32)
         self.arch = data["arch"]
         self.metrics = data.get("metrics", {})
+        self.pixel_size = PixelSize.from_dict(data.get("pixel_size"))  # µm the model learned at (None: unknown)
         self.tile, self.overlap = tile, overlap
 
     def prepare(self, image: np.ndarray) -> torch.Tensor:

@@ -110,6 +110,7 @@ def predict_one(predictor, image_path: Path, out: Path, args) -> str:
     from segcore.data.io import write_image, write_mask
 
     image, info = _read_input(image_path, args)
+    _note_pixel_size(predictor, image_path, info, args.level)
     if args.probabilities or args.crf or args.compare:
         probs = predictor.predict_proba(image)
         mask = probs.argmax(axis=0).astype(np.uint8)
@@ -138,6 +139,16 @@ def predict_one(predictor, image_path: Path, out: Path, args) -> str:
             written.append(compare.write_comparison(compare.comparison_path(out), image, mask, refined,
                                                     predictor.spec))
     return f"{image_path} -> " + ", ".join(str(p) for p in written)
+
+
+def _note_pixel_size(predictor, image_path: Path, info, level: int) -> None:
+    from segcore.interop.physical import mismatch_note, of_file
+
+    if predictor.pixel_size is None:
+        return
+    size = info.level_pixel_size(level) if info is not None else of_file(image_path)
+    if note := mismatch_note(predictor.pixel_size, size, str(image_path)):
+        print(f"segcore predict: note: {note}", file=sys.stderr)
 
 
 def _read_input(image_path: Path, args):

@@ -81,7 +81,7 @@ def _pixel_size(tif: tifffile.TiffFile) -> PixelSize | None:
     unit = (tif.imagej_metadata or {}).get("unit")
     if not unit:
         return None
-    page = tif.pages.first
+    page = tif.pages[0]
     sizes = []
     for tag in ("YResolution", "XResolution"):
         value = page.tags.get(tag)

@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 _MICROMETRES = {  # unit name (OME, UDUNITS as OME-NGFF uses, ImageJ's spellings) -> micrometres
     "m": 1e6, "meter": 1e6, "metre": 1e6, "cm": 1e4, "centimeter": 1e4, "mm": 1e3, "millimeter": 1e3,
     "µm": 1.0, "μm": 1.0, "um": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0, "micrometre": 1.0,
@@ -79,3 +81,25 @@ def of_file(path: str | os.PathLike) -> PixelSize | None:
     except Exception:  # noqa: BLE001 - metadata is a nicety: a file that cannot say states nothing
         return None
     return None
+
+
+def training_pixel_size(paths: list[Path]) -> PixelSize | None:
+    """The median pixel size the training images state (None when none states one): the resolution a model
+    learned at, kept in its checkpoint so prediction can tell when an image is at another one."""
+    sizes = [size for size in map(of_file, paths) if size is not None]
+    if not sizes:
+        return None
+    return PixelSize(float(np.median([s.y for s in sizes])), float(np.median([s.x for s in sizes])))
+
+
+def mismatch_note(model: PixelSize | None, image: PixelSize | None, what: str, tolerance: float = 0.2) -> str:
+    """A line when ``image``'s pixel size differs from the one the model learned at by more than ``tolerance``
+    (relative), else empty: a model sees objects at the size it learned them."""
+    if model is None or image is None:
+        return ""
+    ratio = image.x / model.x
+    if abs(ratio - 1) <= tolerance:
+        return ""
+    hint = "a finer pyramid level or upsample it" if ratio > 1 else "a coarser pyramid level (--level)"
+    return (f"{what} is {image} but the model learned at {model} ({ratio:.2g}x); objects look "
+            f"{'smaller' if ratio > 1 else 'larger'} than in training: use {hint}")
