@@ -114,6 +114,8 @@ def _match(name: str | None, spec: ClassSpec, source: str) -> int:
     if spec.instances:
         return 0 if name is not None and _key(name) == BACKGROUND else 1
     if name is None or _key(name) == "unclassified":
+        if "unclassified" in keys:
+            return keys.index("unclassified")
         if FOREGROUND in keys:
             return keys.index(FOREGROUND)
         if spec.num_classes == 2:

@@ -264,7 +264,7 @@ def _write_labels(store: Path, annotation: Annotation, name: str, zarr_format: i
     root = zarr.open_group(str(store), mode="w", zarr_format=zarr_format)
     values = annotation.file_values()
     values = values.astype(np.uint32 if annotation.spec.instances else values.dtype)
-    writer.write_labels(values, root, name=name, axes="yx", fmt=_format(zarr_format), scale=scale,
+    writer.write_labels(values, root, name=name, axes="yx", fmt=_format(zarr_format), scale=scale, scaler=None,
                         axes_units=units, label_metadata=_label_metadata(annotation))
 
 
@@ -314,7 +314,7 @@ def _new_store(path: Path, image: np.ndarray, annotation: Annotation, name: str,
                            axes_units=units)
         values = annotation.file_values()
         writer.write_labels(values.astype(np.uint32 if annotation.spec.instances else values.dtype), root,
-                            name=name, axes="yx", fmt=_format(3), scale=scale, axes_units=units,
+                            name=name, axes="yx", fmt=_format(3), scale=scale, axes_units=units, scaler=None,
                             label_metadata=_label_metadata(annotation))
         os.replace(tmp, path)
     except OSError as exc:
