@@ -202,8 +202,12 @@ class Session(QObject):
             self._history().push(edit)
             self._emit_history()
 
-    def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED) -> None:
-        """Replace the current mask (e.g. by a prediction) as one undoable step."""
+    def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED,
+                    ids: np.ndarray | None = None) -> None:
+        """Replace the current mask (e.g. by a prediction or an import) as one undoable step; ``ids`` (instance
+        masks) are the object ids to save it with, so touching imported objects stay apart."""
+        if ids is not None and self.spec.instances and self.index >= 0:
+            self._original_ids[self.samples[self.index].image] = np.asarray(ids)
         self.begin_edit()
         if self._edit is None:
             return
@@ -329,7 +333,8 @@ class Session(QObject):
         target = target or new_mask_path(sample, self.folder)
         unlabelled_before = self.spec.unlabelled
         io.write_mask(target, mask, self.spec, ids_from=self._ids_to_keep(sample))
-        if sample.mask is not None and sample.mask != target:  # a TIFF/JPEG mask: keep the original aside
+        if sample.mask is not None and sample.mask != target and not layout.is_cellpose_mask(sample.mask):
+            # a TIFF/JPEG mask: keep the original aside (a Cellpose file stays for Cellpose; the new mask wins)
             sample.mask.rename(sample.mask.with_name(sample.mask.name + ".orig"))
             self.message.emit(f"{sample.mask.name} now saved as {target.name}; the original is kept as .orig")
         self.samples[index] = dataclasses.replace(sample, mask=target)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from app import render, settings
+from app.annotation_transfer import AnnotationTransfer
 from app.actions import build_menus, build_toolbar, create_actions
 from app.canvas import Canvas, Tool
 from app.editor import Editor
@@ -68,6 +69,8 @@ class MainWindow(QMainWindow):
         self.add_panel("Overlay", self.view_panel, "overlayDock", "right")
         self.add_panel("Contrast", self.display, "contrastDock", "right")
         self.jobs = install_job_panels(self)  # Training, Segment, Compare (app/job_panels.py)
+        self.annotations = AnnotationTransfer(self)  # File > Import / Export Annotations
+        self.annotations.install(self.menus.file)
         self._build_status_bar()
         self._connect()
         self._refresh_recent()
