@@ -52,7 +52,6 @@ def register(sub) -> None:
 def _jobs(args) -> list[tuple[Path, Path]]:
     from segcore.data.io import is_image_file
     from segcore.data.layout import MASK_SUFFIX, natural_key
-
     from segcore.interop.ome_zarr import is_zarr
 
     src = Path(args.input)
