@@ -78,3 +78,22 @@ def test_export_current_and_whole_folder_then_import_them_back(qtbot, window, fo
     assert window.jobs.annotations.import_folder(str(tmp_path / "qupath")) == 2
     for name in ("img_0.png", "img_1.png"):
         assert np.array_equal(io.read_mask_raw(copy / "masks" / name), io.read_mask_raw(folder / "masks" / name))
+
+
+def test_imported_cellpose_objects_that_touch_are_saved_apart(qtbot, window, tmp_path, monkeypatch):
+    """Through the menu, the session and the store: two touching cells of a Cellpose file stay two ids on disk."""
+    folder = tmp_path / "cells"
+    io.write_image(folder / "images" / "a.png", np.full((40, 50), 30, np.uint8))
+    (folder / "classes.json").write_text('{"instances": true}')
+    ids = np.zeros((40, 50), np.uint16)
+    ids[5:20, 5:20], ids[5:20, 20:35] = 1, 2
+    np.save(tmp_path / "a_seg.npy", {"masks": ids, "outlines": np.zeros_like(ids)}, allow_pickle=True)
+    window.open_folder(folder)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(tmp_path / "a_seg.npy"), ""))
+    _trigger(window, "importAnnotationsAction")
+    assert window.session.dirty
+    assert window.session.save()
+    saved = io.read_mask_raw(folder / "masks" / "a.png")
+    assert np.array_equal(saved, ids)
+    window.session.undo()
+    assert not window.session.mask.any()
