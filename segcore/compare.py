@@ -161,7 +161,8 @@ def render_comparison(
     raw, crf = np.asarray(raw_mask), np.asarray(crf_mask)
     rgb = display_rgb(image)
     if rgb.shape[:2] != raw.shape:
-        raise DataError(f"image is {rgb.shape[0]}x{rgb.shape[1]} but the masks are {raw.shape[0]}x{raw.shape[1]}")
+        raise DataError(f"image is {rgb.shape[1]}x{rgb.shape[0]} but the masks are {raw.shape[1]}x{raw.shape[0]} "
+                        "(width x height)")
     code, diff = difference_map(raw, crf)
     kept_fg = (raw != 0) & (crf != 0) & (code == 0) & (raw != IGNORE_INDEX)
     panels = [

@@ -63,6 +63,15 @@ def size_text(shape: tuple[int, ...]) -> str:
     return f"{shape[1]}x{shape[0]}"
 
 
+def size_mismatch(mask: os.PathLike, mask_shape: tuple, image: os.PathLike, image_shape: tuple) -> DataError:
+    """The error for a mask whose size is not its image's, sizes as width x height, naming a quarter turn."""
+    turned = tuple(mask_shape[:2]) == tuple(image_shape[1::-1])
+    hint = ("; the same size turned by 90 degrees: was one of them rotated, or drawn on a photo shown without its "
+            "EXIF orientation?" if turned else "")
+    return DataError(f"{mask}: mask is {size_text(mask_shape)} but image {image} is {size_text(image_shape)} "
+                     f"(width x height){hint}")
+
+
 # Decoding holds the file's pixels about twice (the decoder's buffer and the numpy array) before one is freed.
 DECODE_COPIES = 2
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from segcore.atomic import write_text_atomic
 from segcore.data.classes import CLASSES_FILE, ClassSpec
-from segcore.data.io import IMAGE_SUFFIXES, is_image_file, read_image, read_mask, read_mask_raw
+from segcore.data.io import IMAGE_SUFFIXES, is_image_file, read_image, read_mask, read_mask_raw, size_mismatch
 from segcore.data.lossy import class_values as lossy_class_values
 from segcore.data.lossy import is_lossy_file, snap
 from segcore.errors import ConfigError, DataError
@@ -367,8 +367,7 @@ def load_sample(sample: Sample, spec: ClassSpec) -> tuple[np.ndarray, np.ndarray
         return image, None
     mask = read_mask(sample.mask, spec)
     if mask.shape != image.shape[:2]:
-        raise DataError(f"{sample.mask}: mask is {mask.shape[0]}x{mask.shape[1]} but image {sample.image} is "
-                        f"{image.shape[0]}x{image.shape[1]}")
+        raise size_mismatch(sample.mask, mask.shape, sample.image, image.shape)
     return image, mask
 
 
