@@ -358,7 +358,8 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
         }
         ckpt.save(path, payload)  # atomic: a failed save leaves the file as it was
-        self._good = (path, epoch)
+        if kind == "last":  # what -c resumes from, written before best.pt each epoch
+            self._good = (path, epoch)
         yield CheckpointEvent(str(path), kind)
 
     def _where(self) -> str:
