@@ -43,6 +43,17 @@ class Difference:
         return (self.added + self.removed + self.changed) / self.total if self.total else 0.0
 
 
+SIDECAR_TAGS = ("crf", "compare", "overlay", "probs")  # OUT.TAG.png (or .npy) written beside a predicted OUT.png
+
+
+def is_sidecar(path: str | os.PathLike) -> bool:
+    """True for a file ``segcore predict`` wrote beside a mask ``OUT.png`` (``OUT.crf.png``, ``OUT.compare.png``,
+    ``OUT.overlay.png``) while ``OUT.png`` is still there: an output, not an image to segment or train on."""
+    path = Path(path)
+    stem, _, tag = path.stem.rpartition(".")
+    return bool(stem) and tag in SIDECAR_TAGS and path.with_name(f"{stem}.png").is_file()
+
+
 def crf_mask_path(out_path: str | os.PathLike) -> Path:
     """``out.png`` -> ``out.crf.png`` (the refined mask written beside the raw one)."""
     out_path = Path(out_path)

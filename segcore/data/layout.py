@@ -58,9 +58,12 @@ def natural_key(path: Path) -> list:
 
 
 def _image_files(folder: Path) -> list[Path]:
+    """Image files of ``folder``, without what ``segcore predict`` wrote beside its masks (OUT.crf.png, ...)."""
+    from segcore.compare import is_sidecar
+
     if not folder.is_dir():
         return []
-    return sorted((p for p in folder.iterdir() if is_image_file(p)), key=natural_key)
+    return sorted((p for p in folder.iterdir() if is_image_file(p) and not is_sidecar(p)), key=natural_key)
 
 
 def _base_stem(stem: str) -> str:
