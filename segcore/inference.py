@@ -26,21 +26,27 @@ from segcore.data.preprocess import (
 )
 from segcore.device import Runtime, for_inference, resolve
 from segcore.tiles import run_banded
+from segcore.tta import averaged as tta_averaged
 
 DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 64
 
 
-def _forward(model, x: torch.Tensor, runtime: Runtime) -> torch.Tensor:
-    """Softmax probabilities (float32, on the device) for a normalised batch ``(N, C, h, w)``."""
+def _forward(model, x: torch.Tensor, runtime: Runtime, tta: bool = False) -> torch.Tensor:
+    """Softmax probabilities (float32, on the device) for a normalised batch ``(N, C, h, w)``; with ``tta`` the
+    mean over the 8 flips and quarter turns (:mod:`segcore.tta`)."""
     dtype = next(model.parameters()).dtype  # bfloat16 once for_inference cast the weights
     x = x.to(runtime.device, dtype=dtype, non_blocking=True)
-    if runtime.channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    with runtime.autocast():
-        out = model(x)
-    out = out[0] if isinstance(out, tuple) else out
-    return out.float().softmax(dim=1)
+
+    def once(batch: torch.Tensor) -> torch.Tensor:
+        if runtime.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with runtime.autocast():
+            out = model(batch)
+        out = out[0] if isinstance(out, tuple) else out
+        return out.float().softmax(dim=1)
+
+    return tta_averaged(once, x) if tta else once(x)
 
 
 def _multiple(model) -> int:
@@ -49,15 +55,16 @@ def _multiple(model) -> int:
 
 @torch.inference_mode()
 def sliding_window(model, image: torch.Tensor, runtime: Runtime, num_classes: int,
-                   tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP) -> torch.Tensor:
-    """Probabilities ``(K, H, W)`` (float32, CPU) for a normalised ``(C, H, W)`` tensor, tile by tile."""
+                   tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP, tta: bool = False) -> torch.Tensor:
+    """Probabilities ``(K, H, W)`` (float32, CPU) for a normalised ``(C, H, W)`` tensor, tile by tile (each tile
+    test-time augmented with ``tta``)."""
     _, h, w = image.shape
     if h <= tile and w <= tile:
-        return _forward(model, image[None], runtime)[0].cpu()
+        return _forward(model, image[None], runtime, tta)[0].cpu()
     probs = torch.empty((num_classes, h, w), dtype=torch.float32)
 
     def predict(y: int, x: int, th: int, tw: int) -> torch.Tensor:
-        return _forward(model, image[None, :, y:y + th, x:x + tw], runtime)[0].cpu()
+        return _forward(model, image[None, :, y:y + th, x:x + tw], runtime, tta)[0].cpu()
 
     def emit(y: int, band: torch.Tensor) -> None:
         probs[:, y:y + band.shape[1]] = band
@@ -114,7 +121,7 @@ class Predictor:
     """
 
     def __init__(self, checkpoint_path: str | os.PathLike, device: str = "auto", fast: bool = True,
-                 tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP):
+                 tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP, tta: bool | None = None):
         self.path = Path(checkpoint_path)
         data = ckpt.load(self.path)
         self.runtime = resolve(device, fast)
@@ -127,6 +134,9 @@ class Predictor:
         self.arch = data["arch"]
         self.metrics = data.get("metrics", {})
         self.tile, self.overlap = tile, overlap
+        # Test-time augmentation: the caller's choice, else the training plan's (measured to fit this machine).
+        self.tta = bool((data.get("config") or {}).get("tta")) if tta is None else bool(tta)
+        self.crf_fit = data.get("crf")  # the CRF fitted on the validation images (segcore.crf_fit), if any
 
     def prepare(self, image: np.ndarray) -> torch.Tensor:
         """(H,W,C) image as stored -> normalised (C,h,w) tensor at the training scale.
@@ -171,7 +181,7 @@ class Predictor:
         """A checkpoint trained at ``scale`` != 1 sees the image resized as a whole (resizing needs neighbours
         across tile borders); its probabilities are resized back to the image's size a band of rows at a time."""
         probs = sliding_window(self.model, self.prepare(image), self.runtime, self.spec.num_classes, self.tile,
-                               self.overlap)
+                               self.overlap, self.tta)
         for y, band in resize_rows(probs, *image.shape[:2]):
             emit(y, band)
 
@@ -185,6 +195,6 @@ class Predictor:
         h, w = normalise.image.shape[:2]
 
         def predict(y: int, x: int, th: int, tw: int) -> torch.Tensor:
-            return _forward(self.model, normalise(y, x, th, tw)[None], self.runtime)[0].cpu()
+            return _forward(self.model, normalise(y, x, th, tw)[None], self.runtime, self.tta)[0].cpu()
 
         run_banded(predict, h, w, self.spec.num_classes, emit, self.tile, self.overlap, _multiple(self.model))

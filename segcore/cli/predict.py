@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segcore.cli.crf import add_param_arguments, params_from_args
+from segcore.cli.crf import add_param_arguments, add_tta_argument, model_params
 from segcore.errors import DataError, OutputError, SegcoreError
 
 
@@ -36,7 +36,8 @@ def register(sub) -> None:
                    help="with --crf (implied): write OUT.compare.png, image | raw | CRF | difference")
     p.add_argument("--tile", type=int, default=512, help="tile size for large images (default 512)")
     p.add_argument("--no-fast", action="store_true", help="plain float32 (no autocast, no channels_last)")
-    add_param_arguments(p, "CRF parameters (with --crf)")
+    add_tta_argument(p)
+    add_param_arguments(p, "CRF parameters (with --crf; default: the settings fitted to the model in training)")
     p.set_defaults(func=run)
 
 
@@ -98,7 +99,7 @@ def _sidecar(out: Path, tag: str, suffix: str = ".png") -> Path:
     return out.with_name(f"{out.stem}.{tag}{suffix}")
 
 
-def predict_one(predictor, image_path: Path, out: Path, args) -> str:
+def predict_one(predictor, image_path: Path, out: Path, args, crf_params=None) -> str:
     """Segment one file and write the requested outputs; returns a one-line summary."""
     from segcore import compare
     from segcore.atomic import atomic_path
@@ -123,7 +124,7 @@ def predict_one(predictor, image_path: Path, out: Path, args) -> str:
     if args.crf or args.compare:
         from segcore import crf
 
-        _, refined = crf.refine(image, probs, params_from_args(args))
+        _, refined = crf.refine(image, probs, crf_params)
         write_mask(compare.crf_mask_path(out), refined, predictor.spec)
         written.append(compare.crf_mask_path(out))
         if args.compare:
@@ -150,13 +151,18 @@ def run(args) -> int:
 
         crf.require()  # fail before any work when pydensecrf is missing
     predictor = Predictor(args.model, device="cpu" if args.cpu else worker_device("auto"), fast=not args.no_fast,
-                          tile=args.tile)
+                          tile=args.tile, tta=args.tta)
     if predictor.runtime.note:
         print(predictor.runtime.note, file=sys.stderr)
+    crf_params = None
+    if args.crf or args.compare:
+        crf_params, note = model_params(args, predictor.crf_fit)
+        if note and rank == 0:
+            print(note, file=sys.stderr)
     failures = 0
     for image_path, out in jobs:
         try:
-            print(predict_one(predictor, image_path, out, args))
+            print(predict_one(predictor, image_path, out, args, crf_params))
         except OutputError:  # read-only folder, full disk: every later image would fail the same way
             raise
         except SegcoreError as exc:

@@ -37,7 +37,13 @@ class TrainConfig:
     workers: int | None = None  # data loader processes; None: 0 on the CPU, a few when a GPU does the maths
     time_limit: float | None = None  # minutes of training; epochs then is an upper bound
     sync_bn: bool = False  # under torchrun on GPUs: batch-norm statistics over the global batch
-
+    # Set by the training plan (segcore.planning); the defaults are the fixed recipe.
+    epoch_samples: int | None = None  # crops per epoch (how often to validate); None: about one pass per image
+    oversample: float = 0.0  # share of crops centred on a pixel of a class the image holds
+    jitter: float = 0.1  # brightness/contrast augmentation amplitude
+    tta: bool | None = None  # the checkpoint's default for test-time augmentation at prediction (None: off)
+    calibrate_crf: bool = False  # fit the dense CRF on the validation images after training
+    plan: dict | None = None  # the plan this config came from (Plan.to_dict()), saved with the run
 
     def validate(self) -> TrainConfig:
         if self.epochs < 1:
@@ -56,6 +62,12 @@ class TrainConfig:
             raise ConfigError(f"workers must be 0 or more, got {self.workers}")
         if not (0 <= self.seed < 2**32):
             raise ConfigError(f"seed must be in [0, 2**32), got {self.seed}")
+        if self.epoch_samples is not None and self.epoch_samples < 1:
+            raise ConfigError(f"epoch samples must be at least 1, got {self.epoch_samples}")
+        if not (0 <= self.oversample <= 1):
+            raise ConfigError(f"oversample must be a share in [0, 1], got {self.oversample}")
+        if not (0 <= self.jitter < 1):
+            raise ConfigError(f"jitter must be in [0, 1), got {self.jitter}")
         if self.time_limit is not None and self.time_limit <= 0:
             raise ConfigError(f"time limit must be a positive number of minutes, got {self.time_limit}")
         from segcore.models import check_arguments

@@ -153,7 +153,7 @@ class Trainer:
         cfg = self.config
         common = dict(spec=self.spec, scale=cfg.scale, channels=self.in_channels, mean=self.mean, std=self.std)
         self.train_set = SegmentationDataset(self.train_samples, patch_size=cfg.patch_size, augment=cfg.augment,
-                                             **common)
+                                             oversample=cfg.oversample, jitter=cfg.jitter, **common)
         self.val_set = SegmentationDataset(self.val_samples, **common) if self.val_samples else None
         if self.val_set is not None:
             self.val_set.sizes()  # decode (and check) every validation pair now, not after the first epoch
@@ -161,12 +161,12 @@ class Trainer:
         if cfg.patch_size:
             area = np.mean([h * w for h, w in sizes])
             repeats = int(min(MAX_REPEATS, max(1, round(area / cfg.patch_size**2))))
-        sampler = RandomSampler(self.train_set, num_samples=len(self.train_set) * repeats,
-                                generator=self.generator)
+        per_epoch = cfg.epoch_samples or len(self.train_set) * repeats
+        sampler = RandomSampler(self.train_set, num_samples=per_epoch, generator=self.generator)
         sampler = self.dist.shard_batches(sampler, cfg.batch_size)
         self.workers = workers = cfg.workers if cfg.workers is not None else self._auto_workers()
         self.loader = DataLoader(self.train_set, batch_size=cfg.batch_size, sampler=sampler,
-                                 num_workers=workers, drop_last=len(self.train_set) * repeats > cfg.batch_size,
+                                 num_workers=workers, drop_last=per_epoch > cfg.batch_size,
                                  collate_fn=pad_collate,  # whole images of mixed sizes
                                  pin_memory=self.runtime.device.type == "cuda", persistent_workers=workers > 0)
 
@@ -314,6 +314,7 @@ class Trainer:
                 yield from self._finish_epoch(epoch, train_s, best_path, last_path)
                 self._spend()  # validation and checkpoints count towards --time-limit too
                 if self.schedule.out_of_time():
+                    yield from self._crf_after_training(best_path, last_path)
                     yield self._done("completed", f"reached the time limit of {self.config.time_limit:g} min "
                                                   f"after epoch {epoch}", epoch)
                     return
@@ -325,7 +326,47 @@ class Trainer:
                 raise
             yield self._done("failed", f"{_describe(exc)}; {self._where()}", epoch - 1)
             return
+        yield from self._crf_after_training(best_path, last_path)
         yield self._done("completed", f"trained {_epochs(self.config.epochs)}", self.config.epochs)
+
+    def _crf_after_training(self, best_path: Path, last_path: Path) -> Iterator[LogEvent]:
+        """``_fit_crf``, whose failure costs the run nothing (its checkpoints are whole): a warning says why."""
+        try:
+            yield from self._fit_crf(best_path, last_path)
+        except Exception as exc:  # noqa: BLE001 - pydensecrf, memory, the OS: the run has finished anyway
+            if distributed.is_lost_peer(exc):
+                raise
+            yield LogEvent(f"warning: CRF not fitted: {_describe(exc)}")
+
+    def _fit_crf(self, best_path: Path, last_path: Path) -> Iterator[LogEvent]:
+        """Fit the dense CRF to the best model on the validation images and record the fit in both checkpoints
+        (segcore.crf_fit); the time it takes was set aside by the training plan."""
+        cfg = self.config
+        if not (cfg.calibrate_crf and self.val_samples and self.dist.is_main and best_path.exists()):
+            return
+        from segcore import crf
+        from segcore.crf_fit import describe, fit_crf
+        from segcore.data.layout import load_sample
+        from segcore.inference import Predictor
+
+        if not crf.is_available():
+            yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
+            return
+        plan = cfg.plan or {}
+        left = plan.get("budget_s", 0) - plan.get("planning_s", 0) - self.schedule.elapsed_s
+        yield LogEvent(f"fitting the CRF on {len(self.val_samples)} validation image(s)")
+        predictor = Predictor(best_path, device=cfg.device, fast=cfg.fast)
+        items = []
+        for sample in self.val_samples:
+            image, target = load_sample(sample, self.spec)
+            items.append((image, predictor.predict_proba(image), target))
+        fit = fit_crf(items, self.spec.num_classes, max_seconds=max(5.0, left))
+        for path in (best_path, last_path):
+            if path.exists():
+                data = ckpt.load(path)
+                data["crf"] = fit
+                ckpt.save(path, data)
+        yield LogEvent(describe(fit))
 
     def _finish_epoch(self, epoch: int, train_s: float, best_path: Path, last_path: Path) -> Iterator:
         val_loss, val = self._validate()
