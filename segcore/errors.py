@@ -36,3 +36,16 @@ class TrainingError(SegcoreError):
 
 class CRFUnavailableError(SegcoreError):
     """pydensecrf cannot be imported; the message says how to install it."""
+
+
+def describe(exc: BaseException, out_of_memory: str = "") -> str:
+    """One line for an exception segcore did not raise on purpose (torch, the OS, memory); a SegcoreError's own
+    words. ``out_of_memory`` is advice added when memory ran out."""
+    if isinstance(exc, SegcoreError):
+        return str(exc)
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return "out of memory" + (f"; {out_of_memory}" if out_of_memory else "")
+    if isinstance(exc, OSError):
+        return f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text[:300]}"

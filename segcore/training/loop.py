@@ -26,7 +26,7 @@ from segcore.data.dataset import SegmentationDataset, compute_stats, pad_collate
 from segcore.data.label_check import check_labels
 from segcore.data.layout import find_samples, load_class_spec, split_samples
 from segcore.device import resolve
-from segcore.errors import ConfigError, DataError, SegcoreError, TrainingError
+from segcore.errors import ConfigError, DataError, SegcoreError, TrainingError, describe
 from segcore.inference import sliding_window
 from segcore.metrics import confusion_matrix, scores
 from segcore.models import create_model
@@ -419,15 +419,10 @@ class Trainer:
 
 
 def _describe(exc: BaseException) -> str:
-    """One line for an exception segcore did not raise on purpose (torch, the OS, memory)."""
-    if isinstance(exc, SegcoreError):  # e.g. an image deleted while training: its own words
-        return str(exc)
-    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
-        return "out of memory; use a smaller batch size (-b) or patch size (--patch-size), or a smaller --scale"
-    if isinstance(exc, OSError):
-        return f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return f"training failed: {text[:300]}"
+    """One line for whatever stopped training."""
+    text = describe(exc, "use a smaller batch size (-b) or patch size (--patch-size), or a smaller --scale")
+    return text if isinstance(exc, (SegcoreError, OSError, MemoryError)) or text.startswith("out of memory") \
+        else f"training failed: {text.split(': ', 1)[-1]}"
 
 
 def _epochs(count: int) -> str:
