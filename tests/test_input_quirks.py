@@ -176,9 +176,9 @@ def test_no_untyped_exception_leaves_the_trainer_or_the_api(mixed_sizes, tmp_pat
     with pytest.raises(TrainingError, match="device-side assert"):
         calls["n"] = 0
         segcore.train(str(mixed_sizes), out=str(tmp_path / "c"), **{**TINY, "epochs": 3})
-    import segcore.inference
+    from segcore import inference
 
-    monkeypatch.setattr(segcore.inference.Predictor, "predict", broken)
+    monkeypatch.setattr(inference.Predictor, "predict", broken)
     with pytest.raises(SegcoreError, match="im0.png failed: RuntimeError: stack expects"):
         segcore.predict(tmp_path / "b" / "last.pt", mixed_sizes / "images" / "im0.png")
 
