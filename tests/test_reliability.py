@@ -285,3 +285,15 @@ def test_folder_predict_keeps_an_earlier_prediction_and_skips_its_side_files(mod
     from segcore.data.layout import find_samples
 
     assert [s.image.name for s in find_samples(folder)] == ["a.png", "a_pred.png"]
+
+
+def test_the_displayed_size_of_an_image_is_read_from_its_header_alone(tmp_path):
+    header_only_png(tmp_path / "slide.png", 30000, 20000)
+    assert io.displayed_size(tmp_path / "slide.png") == (20000, 30000)  # no 1.8 GB decoded
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.zeros((64, 96, 3), np.uint8)).save(tmp_path / "photo.jpg", exif=exif)
+    assert io.displayed_size(tmp_path / "photo.jpg") == (96, 64) == io.read_image(tmp_path / "photo.jpg").shape[:2]
+    with pytest.raises(DataError, match="not a readable image"):
+        (tmp_path / "bad.png").write_bytes(b"nope")
+        io.displayed_size(tmp_path / "bad.png")

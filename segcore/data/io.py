@@ -237,6 +237,36 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return np.ascontiguousarray(_normalise_dtype(array))
 
 
+def displayed_size(path: str | os.PathLike) -> tuple[int, int]:
+    """``(height, width)`` of an image file as :func:`read_image` would return it, from the header alone (no
+    pixels decoded, so a 30000x30000 slide or a decompression bomb costs nothing). Raises DataError like
+    :func:`read_image` for files it cannot read."""
+    path = Path(path)
+    _check_readable(path)
+    try:
+        if path.suffix.lower() in TIFF_SUFFIXES:
+            with tifffile.TiffFile(path) as tif:
+                sizes = dict(zip(tif.series[0].axes, tif.series[0].shape, strict=True))
+                tag = tif.pages[0].tags.get(ORIENTATION_TAG)
+                turned = tag is not None and int(tag.value) in (5, 6, 7, 8)
+                height, width = sizes.get("Y", 1), sizes.get("X", 1)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path) as im:
+                    height, width = im.height, im.width
+                    exif = Image.Exif()  # from what the header held: im.getexif() would decode a PNG
+                    if "exif" in im.info:
+                        exif.load(im.info["exif"])
+                    turned = exif.get(ORIENTATION_TAG, 1) in (5, 6, 7, 8)
+    except Image.DecompressionBombError as exc:
+        raise DataError(f"{path}: image too large ({exc})") from exc
+    except (UnidentifiedImageError, tifffile.TiffFileError, OSError, SyntaxError, ValueError, IndexError,
+            KeyError) as exc:
+        raise DataError(f"{path}: not a readable image (corrupt or wrong extension)") from exc
+    return (width, height) if turned else (height, width)
+
+
 def _pil_to_image_array(im: Image.Image) -> np.ndarray:
     if im.mode == "P" or im.mode == "PA":
         im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
