@@ -39,13 +39,22 @@ class CRFUnavailableError(SegcoreError):
 
 
 def describe(exc: BaseException, out_of_memory: str = "") -> str:
-    """One line for an exception segcore did not raise on purpose (torch, the OS, memory); a SegcoreError's own
-    words. ``out_of_memory`` is advice added when memory ran out."""
+    """One line for a user: a typed error's own message, an OSError as ``FILE: reason``, running out of memory
+    as "out of memory" (plus the advice ``out_of_memory``), else ``Type: message``.
+
+    The one place an exception becomes text for a dialog, the status bar or stderr.
+    """
     if isinstance(exc, SegcoreError):
-        return str(exc)
+        return _first_line(exc) or type(exc).__name__
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return "out of memory" + (f"; {out_of_memory}" if out_of_memory else "")
     if isinstance(exc, OSError):
-        return f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return f"{type(exc).__name__}: {text[:300]}"
+        reason = exc.strerror or _first_line(exc) or type(exc).__name__
+        return f"{exc.filename}: {reason}" if exc.filename else reason
+    text = _first_line(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""

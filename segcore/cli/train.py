@@ -118,6 +118,7 @@ def planned_config(args, log=print):
 
 def run(args) -> int:
     from segcore.training import distributed
+    from segcore.training.events import RunStatus
     from segcore.training.loop import Trainer
     from segcore.training.progress import ConsoleReporter
 
@@ -140,13 +141,14 @@ def run(args) -> int:
         print("interrupted; checkpoints written so far are whole", file=sys.stderr)
         return 130
     reporter.close()
-    return 0 if done is not None and done.status == "completed" else 1
+    return 0 if done is not None and done.status is RunStatus.COMPLETED else 1
 
 
 def _run_distributed(config, quiet: bool) -> int:
     """One torchrun worker: every rank trains, rank 0 reports and writes; a signal stops every rank cleanly."""
     from segcore.errors import TrainingError
     from segcore.training import distributed
+    from segcore.training.events import RunStatus
     from segcore.training.loop import Trainer
     from segcore.training.progress import ConsoleReporter
 
@@ -167,6 +169,6 @@ def _run_distributed(config, quiet: bool) -> int:
             finally:
                 if reporter is not None:
                     reporter.close()
-    if done is None or done.status == "failed":
+    if done is None or done.status is RunStatus.FAILED:
         return 1
-    return 0 if done.status == "completed" else 130
+    return 0 if done.status is RunStatus.COMPLETED else 130

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from segcore.errors import ConfigError
@@ -45,7 +45,13 @@ class TrainConfig:
     calibrate_crf: bool = False  # fit the dense CRF on the validation images after training
     plan: dict | None = None  # the plan this config came from (Plan.to_dict()), saved with the run
 
-    def validate(self) -> TrainConfig:
+    def resolved(self, check_model: bool = True) -> TrainConfig:
+        """A validated copy, with the output folder filled in; this config is left as it is.
+
+        Raises ConfigError naming the first bad option. ``check_model`` also checks the architecture and its
+        options, which loads the model registry and so torch: the window resolves in its UI thread without it,
+        at once, and the trainer checks the model in its worker.
+        """
         if self.epochs < 1:
             raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
         if not (0 < self.lr < 10):
@@ -70,17 +76,17 @@ class TrainConfig:
             raise ConfigError(f"jitter must be in [0, 1), got {self.jitter}")
         if self.time_limit is not None and self.time_limit <= 0:
             raise ConfigError(f"time limit must be a positive number of minutes, got {self.time_limit}")
-        from segcore.models import check_arguments
+        if check_model and not self.checkpoint:  # when resuming, the checkpoint names the architecture
+            from segcore.models import check_arguments
 
-        if not self.checkpoint:  # when resuming, the checkpoint names the architecture
             check_arguments(self.arch, self.arch_kwargs)
-        if self.out is None:  # resuming from a run's last.pt goes on in that run's folder, beside its best.pt
+        out = self.out
+        if out is None:  # resuming from a run's last.pt goes on in that run's folder, beside its best.pt
             resuming = self.checkpoint and not self.fine_tune and Path(self.checkpoint).name == "last.pt"
-            self.out = str(Path(self.checkpoint).parent) if resuming else default_out_dir(self.arch)
-        out = Path(self.out)
-        if blocker := next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None):
+            out = str(Path(self.checkpoint).parent) if resuming else default_out_dir(self.arch)
+        if blocker := next((p for p in (Path(out), *Path(out).parents) if p.exists() and not p.is_dir()), None):
             raise ConfigError(f"{blocker}: is a file; the output (-o) must be a folder for the run's checkpoints")
-        return self
+        return replace(self, out=out, arch_kwargs=dict(self.arch_kwargs))
 
     def to_dict(self) -> dict:
         return asdict(self)

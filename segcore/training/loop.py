@@ -14,6 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,15 @@ from segcore.metrics import confusion_matrix, scores
 from segcore.models import create_model
 from segcore.training import distributed, records
 from segcore.training.config import TrainConfig
-from segcore.training.events import BatchEvent, CheckpointEvent, DoneEvent, EpochEvent, LogEvent
+from segcore.training.events import (
+    BatchEvent,
+    CheckpointEvent,
+    DoneEvent,
+    EpochEvent,
+    Event,
+    LogEvent,
+    RunStatus,
+)
 from segcore.training.losses import loss_from_probabilities, segmentation_loss
 from segcore.training.schedule import Schedule
 
@@ -67,7 +76,7 @@ class Trainer:
     """
 
     def __init__(self, config: TrainConfig, dist: distributed.Dist | None = None):
-        self.config = config.validate()
+        self.config = config.resolved()  # a copy: the caller's config is never changed
         self._stop = threading.Event()
         self.out_dir = Path(self.config.out)
         self.dist = dist if dist is not None else distributed.current()
@@ -144,10 +153,10 @@ class Trainer:
                 f"checkpoint {self.config.checkpoint} predicts {len(resume['classes']['names'])} classes but "
                 f"{self.config.data} has {self.spec.num_classes}"
             )
-        if resume["arch"] != self.config.arch:
-            self.config.arch = resume["arch"]  # the checkpoint decides; the user need not repeat --arch
-        if not self.config.fine_tune and float(resume.get("scale", 1.0)) != self.config.scale:
-            self.config.scale = float(resume.get("scale", 1.0))  # nor --scale: the model learned at that scale
+        # The checkpoint decides the architecture (the user need not repeat --arch) and, unless fine-tuning, the
+        # scale (the model learned at it): kept in the trainer's own copy of the config.
+        scale = self.config.scale if self.config.fine_tune else float(resume.get("scale", 1.0))
+        self.config = replace(self.config, arch=resume["arch"], scale=scale)
 
     def _build_data(self) -> None:
         cfg = self.config
@@ -276,7 +285,7 @@ class Trainer:
         return loss_sum / len(self.val_set), scores(cm, self.spec.names)
 
     # -- the run ----------------------------------------------------------------------------------------------
-    def run(self) -> Iterator:
+    def run(self) -> Iterator[Event]:
         """Yield LogEvent, BatchEvent, EpochEvent, CheckpointEvent, then exactly one DoneEvent.
 
         Bad data or options raise typed SegcoreErrors before the first epoch (anything else that goes wrong
@@ -307,7 +316,7 @@ class Trainer:
                 yield from self._train_epoch(epoch)
                 if self._agree_stop():
                     yield from self._save(last_path, "last", epoch - 1)
-                    yield self._done("stopped", f"stopped by request during epoch {epoch}; {self._where()}",
+                    yield self._done(RunStatus.STOPPED, f"stopped by request during epoch {epoch}; {self._where()}",
                                      epoch - 1)
                     return
                 train_s, self._clock = time.perf_counter() - t0, time.perf_counter()
@@ -315,19 +324,19 @@ class Trainer:
                 self._spend()  # validation and checkpoints count towards --time-limit too
                 if self.schedule.out_of_time():
                     yield from self._crf_after_training(best_path, last_path)
-                    yield self._done("completed", f"reached the time limit of {self.config.time_limit:g} min "
-                                                  f"after epoch {epoch}", epoch)
+                    yield self._done(RunStatus.COMPLETED, f"reached the time limit of {self.config.time_limit:g} min "
+                                                          f"after epoch {epoch}", epoch)
                     return
         except FloatingPointError as exc:
-            yield self._done("failed", f"{exc}; try a lower learning rate (-l); {self._where()}", epoch - 1)
+            yield self._done(RunStatus.FAILED, f"{exc}; try a lower learning rate (-l); {self._where()}", epoch - 1)
             return
         except Exception as exc:  # noqa: BLE001 - disk full, out of memory, a device failure: say where to go on
             if distributed.is_lost_peer(exc):
                 raise
-            yield self._done("failed", f"{_describe(exc)}; {self._where()}", epoch - 1)
+            yield self._done(RunStatus.FAILED, f"{_describe(exc)}; {self._where()}", epoch - 1)
             return
         yield from self._crf_after_training(best_path, last_path)
-        yield self._done("completed", f"trained {_epochs(self.config.epochs)}", self.config.epochs)
+        yield self._done(RunStatus.COMPLETED, f"trained {_epochs(self.config.epochs)}", self.config.epochs)
 
     def _crf_after_training(self, best_path: Path, last_path: Path) -> Iterator[LogEvent]:
         """``_fit_crf``, whose failure costs the run nothing (its checkpoints are whole): a warning says why."""
@@ -410,7 +419,7 @@ class Trainer:
             return "no checkpoint was written"
         return f"the last good checkpoint is {good[0]} ({_epochs(good[1])})"
 
-    def _done(self, status: str, message: str, epochs_done: int) -> DoneEvent:
+    def _done(self, status: RunStatus, message: str, epochs_done: int) -> DoneEvent:
         self.dist.barrier()  # under torchrun, rank 0's files are complete before any rank reports
         self.loader = None  # persistent loader workers (GPU runs) end with the run, not when the Trainer is freed
         best, last = self.out_dir / "best.pt", self.out_dir / "last.pt"
