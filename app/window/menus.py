@@ -15,6 +15,8 @@ _SPECS = [
     ("open_folder", "open-folder", "openFolderAction", "&Open Folder…", [QKeySequence.StandardKey.Open],
      "Open a folder of images (images/ + masks/, or data/ + val/)"),
     ("save", "save", "saveAction", "&Save Mask", [QKeySequence.StandardKey.Save], "Save the current mask now"),
+    ("save_to", "save", "saveToAction", "Save Masks &To…", [QKeySequence.StandardKey.SaveAs],
+     "Save the unsaved masks in another folder (when this one is read-only, full or gone)"),
     ("quit", "quit", "quitAction", "&Quit", [QKeySequence.StandardKey.Quit], "Close the window (asks about unsaved masks)"),
     ("undo", "undo", "undoAction", "&Undo", ["Ctrl+Z"], "Undo the last edit of this image"),
     ("redo", "redo", "redoAction", "&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the last undone edit"),
@@ -66,6 +68,7 @@ def build_menus(window: QMainWindow, a: SimpleNamespace, tools: list[QAction]) -
     file_menu.addMenu(recent)
     file_menu.addSeparator()
     file_menu.addAction(a.save)
+    file_menu.addAction(a.save_to)
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
     edit_menu = bar.addMenu("&Edit")
