@@ -45,7 +45,7 @@ class FolderWatch(QObject):
         s = self.session
         wanted = set()
         if s.folder is not None:
-            wanted.add(str(s.folder))
+            wanted |= {str(s.folder), str(s.folder.parent)}  # a folder moved away tells only its parent
             if 0 <= s.index < len(s.samples) and (mask := s.samples[s.index].mask) is not None:
                 wanted |= {str(mask), str(mask.parent)}  # the folder too: a replace gives the file a new inode
         watched = set(self.watcher.files()) | set(self.watcher.directories())
