@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import tifffile
 from PIL import Image
+from test_cli import TINY_TRAIN, assert_one_line_error
+from test_cli import segcore as run_cli
 
 import segcore
 from segcore.data import io, layout
@@ -22,9 +24,6 @@ from segcore.errors import DataError, SegcoreError, TrainingError
 from segcore.training.config import TrainConfig
 from segcore.training.events import DoneEvent, LogEvent
 from segcore.training.loop import Trainer
-
-from test_cli import TINY_TRAIN, assert_one_line_error
-from test_cli import segcore as run_cli
 
 TINY = dict(arch_kwargs={"width": 4, "depth": 2}, batch_size=2, lr=5e-3, epochs=1, device="cpu")
 

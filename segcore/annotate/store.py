@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from segcore.annotate.disk import MAX_SHOWN_PIXELS, file_stamp, folder_gone, showable, spec_home
+from segcore.annotate.disk import file_stamp, folder_gone, showable, spec_home
 from segcore.annotate.history import EditSession, History
 from segcore.annotate.saving import ids_to_keep, remove_interrupted_saves, write_sample_mask
 from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footprint, polygon_footprint
