@@ -25,6 +25,7 @@ from segcore.data.preprocess import (
     unit_limits,
 )
 from segcore.device import Runtime, for_inference, resolve
+from segcore.interop.physical import PixelSize
 from segcore.tiles import run_banded
 from segcore.tta import averaged as tta_averaged
 
@@ -133,6 +134,7 @@ class Predictor:
         self.std = np.asarray(data["normalization"]["std"], dtype=np.float32)
         self.arch = data["arch"]
         self.metrics = data.get("metrics", {})
+        self.pixel_size = PixelSize.from_dict(data.get("pixel_size"))  # µm the model learned at (None: unknown)
         self.tile, self.overlap = tile, overlap
         # Test-time augmentation: the caller's choice, else the training plan's (measured to fit this machine).
         self.tta = bool((data.get("config") or {}).get("tta")) if tta is None else bool(tta)
