@@ -111,7 +111,9 @@ def snap(raw: np.ndarray, targets: list[int], lossy: bool) -> tuple[np.ndarray, 
     if raw.dtype.kind not in "ui" or not raw.size or int(raw.max()) > 255 or not targets or targets[-1] > 255:
         return raw, 0
     table = _snap_table(targets, 256)
-    stray = ~np.isin(raw, targets)
+    exact = np.zeros(256, dtype=bool)
+    exact[targets] = True
+    stray = ~exact[raw]  # one lookup per pixel: this runs on every mask read
     if not stray.any():
         return raw, 0
     if not lossy and not _looks_like_noise(raw, stray):
