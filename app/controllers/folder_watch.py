@@ -30,7 +30,7 @@ class FolderWatch(QObject):
         self.watcher.directoryChanged.connect(lambda _path: self._settle.start())
         session.folderOpened.connect(lambda _folder: self._watch())
         session.imageLoaded.connect(lambda _index: self._watch())
-        session.warning.connect(lambda text: window.statusBar().showMessage(f"Warning: {text}", 20000))
+        session.warning.connect(self._warn)
         session.store.on.ask_reload = self._ask_reload
         app = QApplication.instance()
         app.applicationStateChanged.connect(
@@ -53,6 +53,11 @@ class FolderWatch(QObject):
             self.watcher.removePaths(list(watched - wanted))
         if wanted - watched:
             self.watcher.addPaths(sorted(wanted - watched))  # missing paths are skipped with a warning
+
+    def _warn(self, text: str) -> None:
+        bar = self.window.statusBar()
+        bar.showMessage(f"Warning: {text}", 20000)
+        bar.setToolTip(text)  # a long line is cut at the window's edge: the whole of it on hovering
 
     def _ask_reload(self, question: str) -> bool:
         answer = QMessageBox.question(self.window, "Mask changed on disk", question,

@@ -262,17 +262,18 @@ def _lossy_spec(per_file: dict[Path, set[int]], histogram: np.ndarray, lossy: li
     how many pixels are read as those; refused, naming JPEG, when the values do not cluster."""
     union = set().union(*per_file.values())
     centres = lossy_class_values(histogram, lossy=True) if max(union) < 256 else None
-    what = f"masks saved as JPEG, a lossy format ({len(lossy)} file{'s' if len(lossy) > 1 else ''}, e.g. {lossy[0].name})"
+    files = f"{len(lossy)} file{'s' if len(lossy) > 1 else ''}, e.g. {lossy[0].name}"
     if centres is None:
         if len(union) <= 3:  # exact values after all (flat regions survive JPEG): read them as they are
             return ClassSpec.infer(union)
         shown = sorted(union)[:6]
-        raise DataError(f"{what} hold {len(union)} different values ({', '.join(map(str, shown))}, ...) that do not "
-                        f"cluster around a few class values; save the masks as PNG")
+        raise DataError(f"masks saved as JPEG, a lossy format ({files}), hold {len(union)} different values "
+                        f"({', '.join(map(str, shown))}, ...) that do not cluster around a few class values; save "
+                        "the masks as PNG")
     spec = ClassSpec.of_values(centres)
     if warnings is not None:
-        warnings.append(f"{what}: {_moved(histogram, centres)} read as the nearest class value {centres}; save "
-                        "masks as PNG to keep exact values")
+        warnings.append(f"masks saved as JPEG, a lossy format: {_moved(histogram, centres)} read as the nearest "
+                        f"class value {centres}; save masks as PNG to keep exact values ({files})")
     return spec
 
 
