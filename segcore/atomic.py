@@ -101,16 +101,10 @@ def _writer_gone(match: re.Match) -> bool:
     """True when the temporary names a process of this machine that no longer runs (killed mid-write)."""
     if match["pid"] is None or match["host"] != _HOST:
         return False
+    import psutil  # not os.kill(pid, 0): on Windows that terminates the process
+
     pid = int(match["pid"])
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except (PermissionError, OSError):  # another user's live process, or no way to tell
-        return False
-    return False
+    return pid != os.getpid() and not psutil.pid_exists(pid)
 
 
 def remove_stale_temporaries(folder: str | os.PathLike, older_than_s: float = STALE_AFTER_S) -> list[Path]:
