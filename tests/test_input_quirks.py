@@ -19,7 +19,6 @@ from test_cli import segcore as run_cli
 import segcore
 from segcore.data import io, layout
 from segcore.data.classes import ClassSpec
-from segcore.data.dataset import pad_collate
 from segcore.errors import DataError, SegcoreError, TrainingError
 from segcore.training.config import TrainConfig
 from segcore.training.events import DoneEvent, LogEvent
@@ -134,6 +133,8 @@ def test_whole_image_training_on_mixed_sizes_runs(mixed_sizes, tmp_path):
 
 
 def test_padded_batches_ignore_the_padding():
+    from segcore.data.dataset import pad_collate
+
     x1, y1 = np.ones((3, 5, 7), np.float32), np.zeros((5, 7), np.int64)
     x2, y2 = np.full((3, 8, 4), 2, np.float32), np.ones((8, 4), np.int64)
     import torch
