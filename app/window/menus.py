@@ -15,6 +15,8 @@ _SPECS = [
     ("open_folder", "open-folder", "openFolderAction", "&Open Folder…", [QKeySequence.StandardKey.Open],
      "Open a folder of images (images/ + masks/, or data/ + val/)"),
     ("save", "save", "saveAction", "&Save Mask", [QKeySequence.StandardKey.Save], "Save the current mask now"),
+    ("save_to", "save", "saveToAction", "Save Masks &To…", [QKeySequence.StandardKey.SaveAs],
+     "Save the unsaved masks in another folder (when this one is read-only, full or gone)"),
     ("import_annotations", "import-annotations", "importAnnotationsAction", "&Import Annotations…", ["Ctrl+I"],
      "Replace this image's mask by a QuPath, Fiji, Cellpose, label-image or OME-Zarr annotation"),
     ("import_all_annotations", "import-all-annotations", "importFolderAnnotationsAction",
@@ -77,6 +79,7 @@ def build_menus(window: QMainWindow, a: SimpleNamespace, tools: list[QAction]) -
                           a.export_all_annotations])
     file_menu.addSeparator()
     file_menu.addAction(a.save)
+    file_menu.addAction(a.save_to)
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
     edit_menu = bar.addMenu("&Edit")
