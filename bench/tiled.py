@@ -51,7 +51,7 @@ def child(size: int, checkpoint: str, device: str = "cpu") -> None:
     seconds = time.perf_counter() - start
     print(json.dumps({"s": round(seconds, 2), "peak_rss_before_predict_mb": round(before, 1),
                       "image_mb": round(image.nbytes / 2**20, 1), "mask_mb": round(mask.nbytes / 2**20, 1),
-                      "fast_mode": predictor.runtime.describe(), "tile": predictor.tile}))
+                      "fast_mode": predictor.engine.describe(), "tile": predictor.tile}))
 
 
 def measure(quick: bool, root: Path, sizes: tuple[int, ...] | None = None, device: str = "cpu") -> dict:

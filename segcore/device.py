@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from segcore.errors import ConfigError
+from segcore.hardware import cpu_has_bf16_flag
 
 ENV_DISABLE = "SEGCORE_NO_FAST"  # set to 1 to force plain float32 everywhere
 
@@ -25,13 +26,11 @@ ENV_DISABLE = "SEGCORE_NO_FAST"  # set to 1 to force plain float32 everywhere
 @functools.lru_cache(maxsize=1)
 def cpu_has_bf16() -> bool:
     """True when the CPU advertises hardware bfloat16 (avx512_bf16 or amx_bf16)."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            flags = fh.read()
-        return "avx512_bf16" in flags or "amx_bf16" in flags
-    except OSError:  # not Linux: ask oneDNN when this torch can
-        check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-        return bool(check()) if check else False
+    flag = cpu_has_bf16_flag()
+    if flag is not None:
+        return flag
+    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)  # not Linux: ask oneDNN when torch can
+    return bool(check()) if check else False
 
 
 @dataclass(frozen=True)

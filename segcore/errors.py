@@ -36,3 +36,7 @@ class TrainingError(SegcoreError):
 
 class CRFUnavailableError(SegcoreError):
     """pydensecrf cannot be imported; the message says how to install it."""
+
+
+class ExportError(SegcoreError):
+    """A model cannot be exported to, or checked in, a format (ONNX, TorchScript, bioimage.io)."""
