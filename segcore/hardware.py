@@ -9,7 +9,10 @@ from __future__ import annotations
 import functools
 import glob
 import os
+import re
 import sys
+
+from segcore.errors import ConfigError
 
 CUDA, CPU_AMX, CPU_BF16, CPU_FP32 = "cuda", "cpu-amx", "cpu-bf16", "cpu-fp32"
 
@@ -47,6 +50,14 @@ def cpu_model() -> str:
     import platform
 
     return platform.processor() or platform.machine()
+
+
+def check_device_name(device: str) -> str:
+    """``device`` lower-cased; ConfigError unless it is auto, cpu, cuda or cuda:N."""
+    want = device.lower()
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", want):
+        raise ConfigError(f"unknown device '{device}'; use auto, cpu, cuda or cuda:N")
+    return want
 
 
 def gpu_may_exist() -> bool:

@@ -49,11 +49,10 @@ class Engine(Protocol):
 
 @dataclass(frozen=True)
 class Choice:
-    """The engine to build and why (``note`` is shown to the user when not empty)."""
+    """The engine to build and why."""
 
     name: str
     reason: str
-    note: str = ""
 
 
 def onnxruntime_available() -> bool:
@@ -61,12 +60,11 @@ def onnxruntime_available() -> bool:
 
 
 def _wants_cuda(device: str) -> bool:
-    """Whether ``device`` ends up on a GPU; asks torch only where a GPU may exist (segcore.hardware)."""
-    want = device.lower()
-    if want == "cpu":
-        return False
+    """Whether ``device`` asks for a GPU or finds one (auto); asks torch only where a GPU may exist."""
     from segcore.hardware import gpu_may_exist
 
+    if device != "auto":
+        return device.startswith("cuda")  # no GPU there: the PyTorch engine says so and runs on the CPU
     if not gpu_may_exist():
         return False
     import torch
@@ -80,13 +78,16 @@ def choose(requested: str | None = None, device: str = "auto", fast: bool = True
     ``fast=False`` (or ``SEGCORE_NO_FAST=1``) makes ``auto`` the reference, PyTorch in plain float32. Raises ConfigError for an unknown name, for onnxruntime when it is not installed, and for onnxruntime with
     an explicit CUDA device (it runs on the CPU here).
     """
+    from segcore.hardware import check_device_name
+
+    device = check_device_name(device)
     name = (requested or os.environ.get(ENV_ENGINE) or "auto").strip().lower()
     if name not in NAMES:
         raise ConfigError(f"unknown prediction engine '{name}'; choose one of: {', '.join(NAMES)}")
     if name == "pytorch":
         return Choice("pytorch", "requested")
     if name == "onnxruntime":
-        if device.lower().startswith("cuda"):
+        if device.startswith("cuda"):
             raise ConfigError("the onnxruntime engine runs on the CPU; use the pytorch engine on a GPU, or the CPU")
         if not onnxruntime_available():
             raise ConfigError("the onnxruntime engine needs ONNX Runtime: pip install 'segstudio[export]'")
@@ -94,7 +95,7 @@ def choose(requested: str | None = None, device: str = "auto", fast: bool = True
     if not fast or os.environ.get(ENV_DISABLE, "") in ("1", "true", "yes"):
         return Choice("pytorch", "plain float32 reference")
     if _wants_cuda(device):
-        return Choice("pytorch", "CUDA GPU")
+        return Choice("pytorch", "CUDA")
     if not onnxruntime_available():
         return Choice("pytorch", "ONNX Runtime is not installed")
     return Choice("onnxruntime", "fastest measured on CPUs")
