@@ -18,8 +18,8 @@ Which formats work for which architecture (all three measured in tests/test_expo
 from __future__ import annotations
 
 import os
-import shutil
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
