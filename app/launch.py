@@ -52,11 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("folder", nargs="?", help="folder of images to open (default: the last one, or the "
                         "bundled sample data)")
     parser.add_argument("--sample", action="store_true", help="open the bundled sample data")
+    parser.add_argument("--install-desktop-entry", action="store_true",
+                        help="add segstudio with its icon to the application menu of a Linux desktop "
+                             "($XDG_DATA_HOME/applications, icons in the hicolor theme), then exit")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.install_desktop_entry:
+        return _install_desktop_entry()
     ok, reason = has_display()
     if not ok:
         print(f"segstudio: {reason}; running the headless demo instead (segcore demo). "
@@ -67,13 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app import settings
+    from app.state import settings
+    from app.views.icons import app_icon
     from app.window import MainWindow
-    from segcore.errors import SegcoreError
+    from segcore.errors import SegcoreError, describe
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(settings.ORGANISATION)
     app.setApplicationName(settings.APPLICATION)
+    app.setDesktopFileName("segstudio")  # Wayland and docks match the window to segstudio.desktop and its icon
+    app.setWindowIcon(app_icon())
     window = MainWindow()
     window.show()
 
@@ -87,9 +95,26 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 folder = ensure_sample_data()
             except (SegcoreError, OSError) as exc:  # shown, never fatal: the window stays usable
-                window.statusBar().showMessage(f"Error: could not create the sample data: {exc}")
+                window.statusBar().showMessage(f"Error: could not create the sample data: {describe(exc)}")
                 return
         window.open_folder(folder)
 
     QTimer.singleShot(0, open_initial)
     return app.exec()
+
+
+def _install_desktop_entry() -> int:
+    from app.desktop_entry import install
+    from segcore.errors import SegcoreError
+
+    try:
+        written = install()
+    except SegcoreError as exc:
+        print(f"segstudio: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"installed {written[0]} and the icon in {len(written) - 1} sizes under {written[1].parents[2]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

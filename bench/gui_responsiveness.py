@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
-import app.workers  # noqa: E402  (applies the PySide fix first)
+import app.jobs.workers  # noqa: E402  (applies the PySide fix first)
 from app.window import MainWindow  # noqa: E402
 from segcore.data.sample import write_sample_data  # noqa: E402
 from segcore.training.events import BatchEvent  # noqa: E402
@@ -103,7 +103,7 @@ def segment_all(jobs, checkpoint: str, probe: Probe, loop: QEventLoop) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.threads:
-        app.workers.JOB_THREADS = args.threads
+        app.jobs.workers.JOB_THREADS = args.threads
     tmp = Path(tempfile.mkdtemp(prefix="gui_bench_"))
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
     QMessageBox.warning = lambda *a, **k: print("warning:", *a[1:3], file=sys.stderr)

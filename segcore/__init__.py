@@ -50,6 +50,7 @@ def train(data: str, on_event=None, **options):
     CheckpointError; a run that fails (NaN loss) raises TrainingError; a stopped run returns its DoneEvent.
     """
     from segcore.training.config import TrainConfig
+    from segcore.training.events import RunStatus
     from segcore.training.loop import Trainer
 
     done = None
@@ -57,7 +58,7 @@ def train(data: str, on_event=None, **options):
         if on_event is not None:
             on_event(event)
         done = event
-    if done.status == "failed":
+    if done.status is RunStatus.FAILED:
         raise TrainingError(done.message)
     return done
 

@@ -22,7 +22,7 @@ FORMAT = "segstudio-checkpoint"
 VERSION = 1
 REQUIRED = ("arch", "arch_kwargs", "in_channels", "classes", "normalization", "scale", "model")
 # What prediction needs besides the weights: small, JSON-able, kept with an exported model (segcore.engines).
-PREDICTION_KEYS = ("arch", "arch_kwargs", "in_channels", "classes", "normalization", "scale", "metrics")
+PREDICTION_KEYS = ("arch", "arch_kwargs", "in_channels", "classes", "normalization", "scale", "metrics", "crf")
 
 
 def save(path: str | os.PathLike, payload: dict) -> Path:
@@ -122,5 +122,9 @@ def build_model(data: dict, source: str | os.PathLike | None = None):
 
 
 def prediction_info(data: dict) -> dict:
-    """The fields of a loaded checkpoint that prediction needs besides the weights (:data:`PREDICTION_KEYS`)."""
-    return {key: data.get(key, {}) for key in PREDICTION_KEYS}
+    """The fields of a loaded checkpoint that prediction needs besides the weights (:data:`PREDICTION_KEYS`), and
+    ``tta``, the training plan's default for test-time augmentation."""
+    info = {key: data.get(key) for key in PREDICTION_KEYS}
+    info["metrics"] = info["metrics"] or {}
+    info["tta"] = bool((data.get("config") or {}).get("tta"))
+    return info

@@ -98,9 +98,9 @@ def read_label_mask(path: str | os.PathLike, unlabelled: int = 0) -> tuple[np.nd
 
     path = Path(path)
     rgb = io.read_image(path)
-    coloured = rgb.shape[2] == 3 and not (np.array_equal(rgb[..., 0], rgb[..., 1])
+    colored = rgb.shape[2] == 3 and not (np.array_equal(rgb[..., 0], rgb[..., 1])
                                           and np.array_equal(rgb[..., 1], rgb[..., 2]))
-    if coloured:
+    if colored:
         key = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
     else:
         key = io.read_mask_raw(path).astype(np.int64)
@@ -116,7 +116,7 @@ def read_label_mask(path: str | os.PathLike, unlabelled: int = 0) -> tuple[np.nd
     for index, value in enumerate(classes):
         lut[int(np.searchsorted(found, value))] = index
     labels = lut[inverse]
-    if coloured:
+    if colored:
         colors = [((v >> 16) & 255, (v >> 8) & 255, v & 255) for v in classes]
         spec = ClassSpec(names=[f"label {i + 1}" for i in range(len(classes))], values=list(range(len(classes))),
                          colors=colors)

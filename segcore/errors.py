@@ -40,3 +40,22 @@ class CRFUnavailableError(SegcoreError):
 
 class ExportError(SegcoreError):
     """A model cannot be exported to, or checked in, a format (ONNX, TorchScript, bioimage.io)."""
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a user: a typed error's own message, an OSError as ``FILE: reason``, else ``Type: message``.
+
+    The one place an exception becomes text for a dialog, the status bar or stderr.
+    """
+    if isinstance(exc, SegcoreError):
+        return _first_line(exc) or type(exc).__name__
+    if isinstance(exc, OSError):
+        reason = exc.strerror or _first_line(exc) or type(exc).__name__
+        return f"{exc.filename}: {reason}" if exc.filename else reason
+    text = _first_line(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""

@@ -184,12 +184,13 @@ def evaluate(
     split: str = "all",
     device: str = "auto",
     progress: Callable[[int, int, str], None] | None = None,
+    tta: bool | None = None,
 ) -> EvalReport:
     """Predict every labelled image of ``data`` with the checkpoint and score it (and its CRF refinement).
 
     ``crf_params`` (a CRFParams) turns on refinement; ``split`` "val" scores the images the checkpoint's training
     held out (same fraction and seed, so ``data`` must be the training folder). ``progress(i, n, name)`` is
-    called before each image.
+    called before each image. ``tta``: test-time augmentation (None: the checkpoint's plan decides).
     """
     from scipy import ndimage
 
@@ -201,7 +202,7 @@ def evaluate(
 
     if crf_params is not None:
         crf.require()  # fail before predicting anything when pydensecrf is missing
-    predictor = Predictor(checkpoint_path, device=device)
+    predictor = Predictor(checkpoint_path, device=device, tta=tta)
     config = ckpt.load(checkpoint_path).get("config") if split != "all" else None
     samples = select_samples(data, split, config)
     spec, results = predictor.spec, []

@@ -34,14 +34,18 @@ DEFAULT_OVERLAP = 64
 
 
 def tiled(engine: Engine, tile_at, height: int, width: int, num_classes: int, emit: Emit,
-          tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP) -> None:
+          tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP, tta: bool = False) -> None:
     """Hand ``emit(y, band)`` the blended ``(K, rows, W)`` probabilities of an image, band by band.
 
-    ``tile_at(y, x, h, w)`` gives the normalised ``(C, h, w)`` float32 tile there; ``engine`` runs it. An image no
-    larger than one tile runs whole.
+    ``tile_at(y, x, h, w)`` gives the normalised ``(C, h, w)`` float32 tile there; ``engine`` runs it (with
+    ``tta``, averaged over the 8 flips and quarter turns, :mod:`segcore.tta`). An image no larger than one tile
+    runs whole.
     """
+    from segcore.tta import averaged
+
     def predict(y: int, x: int, th: int, tw: int) -> np.ndarray:
-        return engine(tile_at(y, x, th, tw)[None])[0]
+        batch = tile_at(y, x, th, tw)[None]
+        return (averaged(engine, batch) if tta else engine(batch))[0]
 
     if height <= tile and width <= tile:
         emit(0, predict(0, 0, height, width))
@@ -50,9 +54,9 @@ def tiled(engine: Engine, tile_at, height: int, width: int, num_classes: int, em
 
 
 def sliding_window(model, image: torch.Tensor, runtime: Runtime, num_classes: int,
-                   tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP) -> torch.Tensor:
+                   tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP, tta: bool = False) -> torch.Tensor:
     """Probabilities ``(K, H, W)`` (float32, CPU) of a PyTorch ``model`` for a normalised ``(C, H, W)`` CPU tensor,
-    tile by tile (training's validation)."""
+    tile by tile (training's validation; each tile test-time augmented with ``tta``)."""
     import torch
 
     from segcore.engines.torch_engine import TorchEngine
@@ -65,7 +69,7 @@ def sliding_window(model, image: torch.Tensor, runtime: Runtime, num_classes: in
         probs[:, y:y + band.shape[1]] = band
 
     tiled(TorchEngine(model, runtime), lambda y, x, th, tw: array[:, y:y + th, x:x + tw], h, w, num_classes, keep,
-          tile, overlap)
+          tile, overlap, tta)
     return torch.from_numpy(probs)
 
 
@@ -116,7 +120,8 @@ class _TileNormaliser:
 class Predictor:
     """Rebuilds a model from a checkpoint alone and segments images of any size.
 
-    ``engine`` is auto, pytorch or onnxruntime (:mod:`segcore.engines`; None reads ``SEGCORE_ENGINE``);
+    ``engine`` is auto, pytorch or onnxruntime (:mod:`segcore.engines`; None reads ``SEGCORE_ENGINE``); ``tta``
+    averages each tile over its 8 flips and quarter turns (None: the checkpoint's training plan decides);
     ``threads`` limits ONNX Runtime's threads (PyTorch's are set with ``torch.set_num_threads``). Raises
     CheckpointError for an unusable checkpoint, ConfigError for an unknown or unavailable engine, ExportError when
     the onnxruntime engine was asked for and the model cannot be exported.
@@ -127,7 +132,7 @@ class Predictor:
 
     def __init__(self, checkpoint_path: str | os.PathLike, device: str = "auto", fast: bool = True,
                  tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP, engine: str | None = None,
-                 threads: int | None = None):
+                 threads: int | None = None, tta: bool | None = None):
         from segcore.engines import choose
 
         self.path = Path(checkpoint_path)
@@ -141,6 +146,9 @@ class Predictor:
         self.arch = info["arch"]
         self.metrics = info.get("metrics") or {}
         self.tile, self.overlap = tile, overlap
+        # Test-time augmentation: the caller's choice, else the training plan's (measured to fit this machine).
+        self.tta = bool(info.get("tta")) if tta is None else bool(tta)
+        self.crf_fit = info.get("crf")  # the CRF fitted on the validation images (segcore.crf_fit), if any
 
     def _open(self, device: str, fast: bool, threads: int | None) -> tuple[Engine, dict, str]:
         """The chosen engine, the checkpoint's prediction info and a note; ``auto`` falls back to PyTorch, with
@@ -210,7 +218,7 @@ class Predictor:
         k = self.spec.num_classes
         if self.scale == 1.0:
             tiles = _TileNormaliser(image, self.in_channels, self.mean, self.std)
-            tiled(self.engine, tiles, *tiles.image.shape[:2], k, emit, self.tile, self.overlap)
+            tiled(self.engine, tiles, *tiles.image.shape[:2], k, emit, self.tile, self.overlap, self.tta)
             return
         prepared = self.prepare(image)
         _, h, w = prepared.shape
@@ -220,6 +228,6 @@ class Predictor:
             probs[:, y:y + band.shape[1]] = band
 
         tiled(self.engine, lambda y, x, th, tw: prepared[:, y:y + th, x:x + tw], h, w, k, keep, self.tile,
-              self.overlap)
+              self.overlap, self.tta)
         for y, band in resize_rows(probs, *image.shape[:2]):
             emit(y, band)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
 import pytest
 
-from segcore import annotate
 from segcore.annotate import (
     IGNORE_INDEX,
     EditSession,
@@ -202,11 +200,3 @@ def test_history_drops_oldest_steps_past_its_limits():
     assert sum(1 for _ in iter(lambda: history.undo(mask), None)) == 3
     assert mask[50, 50] == 2
 
-
-def test_importing_annotate_does_not_import_torch_or_qt():
-    assert annotate is not None
-    import subprocess
-
-    code = "import segcore.annotate, sys; print('torch' in sys.modules, 'PySide6' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["False", "False"]

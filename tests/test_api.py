@@ -13,6 +13,7 @@ TINY = dict(arch_kwargs={"width": 4, "depth": 2}, patch_size=48, batch_size=2)
 
 
 def test_import_is_light():
+    """torch loads lazily: the one run-time check of it (the static layering is in pyproject's import contracts)."""
     code = "import sys, segcore, segcore.cli; print('torch' in sys.modules)"
     import subprocess
 
@@ -70,6 +71,6 @@ def test_resume_folder_default(tmp_path):
     """Resuming a run's last.pt goes on in that run's folder; another file or --fine-tune starts a new one, so
     a later last.pt is never overwritten by a run going on from best.pt."""
     run = tmp_path / "run"
-    assert segcore.TrainConfig(data=".", checkpoint=str(run / "last.pt")).validate().out == str(run)
+    assert segcore.TrainConfig(data=".", checkpoint=str(run / "last.pt")).resolved().out == str(run)
     for options in (dict(checkpoint=str(run / "best.pt")), dict(checkpoint=str(run / "last.pt"), fine_tune=True)):
-        assert segcore.TrainConfig(data=".", **options).validate().out.startswith("checkpoints")
+        assert segcore.TrainConfig(data=".", **options).resolved().out.startswith("checkpoints")

@@ -13,7 +13,7 @@ from segcore.data.io import read_image
 from segcore.errors import CheckpointError, ConfigError, DataError
 from segcore.inference import Predictor
 from segcore.training.config import TrainConfig
-from segcore.training.events import BatchEvent, CheckpointEvent, DoneEvent, EpochEvent, LogEvent
+from segcore.training.events import BatchEvent, CheckpointEvent, DoneEvent, EpochEvent, LogEvent, RunStatus
 from segcore.training.loop import Trainer
 
 TINY = dict(arch_kwargs={"width": 4, "depth": 2}, patch_size=48, batch_size=2, lr=5e-3)
@@ -86,6 +86,31 @@ def test_resume_continues_epochs_and_history(sample_dir, tmp_path):
     assert data["schedule"]["step"] > ckpt.load(first / "last.pt")["schedule"]["step"]
 
 
+def test_resuming_takes_arch_and_scale_from_the_checkpoint_without_changing_the_callers_config(
+        sample_dir, tmp_path):
+    first = tmp_path / "first"
+    run_all(Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(first), scale=0.5, **TINY)))
+    config = TrainConfig(data=str(sample_dir), epochs=2, arch="segnet", scale=1.0, checkpoint=str(first / "last.pt"),
+                         **{**TINY, "arch_kwargs": {}})
+    trainer = Trainer(config)
+    events = run_all(trainer)
+    assert events[-1].status is RunStatus.COMPLETED
+    assert (trainer.config.arch, trainer.config.scale) == ("unet", 0.5)  # the model learned as unet at 0.5
+    assert (config.arch, config.scale, config.out) == ("segnet", 1.0, None)  # the caller's object as it was
+    assert ckpt.load(first / "last.pt")["scale"] == 0.5
+
+
+def test_resolved_is_a_checked_copy():
+    config = TrainConfig(data=".", arch_kwargs={"width": 8})
+    resolved = config.resolved(check_model=False)
+    assert resolved is not config and config.out is None and resolved.out.startswith("checkpoints")
+    resolved.arch_kwargs["width"] = 4
+    assert config.arch_kwargs == {"width": 8}
+    with pytest.raises(ConfigError, match="has no option"):
+        TrainConfig(data=".", arch_kwargs={"colour": 1}).resolved()
+    assert TrainConfig(data=".", arch_kwargs={"colour": 1}).resolved(check_model=False).arch_kwargs == {"colour": 1}
+
+
 def test_resume_past_the_end_says_what_to_do(sample_dir, tmp_path):
     out = tmp_path / "run"
     run_all(Trainer(TrainConfig(data=str(sample_dir), epochs=1, out=str(out), **TINY)))
@@ -155,7 +180,7 @@ def test_folder_without_masks_is_a_data_error(tmp_path, sample_dir):
                                                  ("scale", 0, "scale"), ("val_fraction", 1.0, "validation")])
 def test_bad_options_are_config_errors(field, value, message):
     with pytest.raises(ConfigError, match=message):
-        TrainConfig(data=".", **{field: value}).validate()
+        TrainConfig(data=".", **{field: value}).resolved()
 
 
 def test_time_limit_ends_the_run_as_completed(sample_dir, tmp_path):
@@ -215,7 +240,7 @@ def test_training_reports_masks_that_disagree(sample_dir, tmp_path):
 
 def test_bad_worker_count_is_a_config_error():
     with pytest.raises(ConfigError, match="workers"):
-        TrainConfig(data=".", workers=-1).validate()
+        TrainConfig(data=".", workers=-1).resolved()
 
 
 def test_checkpoint_load_rejects_non_checkpoints(tmp_path):

@@ -79,7 +79,8 @@ def main() -> int:
     wait_until(qt, lambda: len(panel.plots.epochs) >= EARLY_EPOCH)
     early = tmp / "early.pt"
     early.write_bytes((out / "last.pt").read_bytes())
-    wait_until(qt, lambda: len(panel.plots.epochs) >= EPOCHS // 2 and panel.batch >= panel.batches // 2)
+    progress = jobs.training.progress
+    wait_until(qt, lambda: len(panel.plots.epochs) >= EPOCHS // 2 and progress.batch >= progress.batches // 2)
     settle(qt)
     grab(window, "train_during_run.png")
     wait_until(qt, lambda: not jobs.pool.running() and not jobs.training.is_running())

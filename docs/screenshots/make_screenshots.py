@@ -20,7 +20,7 @@ from PySide6.QtCore import QPointF, QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.canvas import Tool  # noqa: E402
+from segcore.annotate import Tool  # noqa: E402
 
 
 def settle(app: QApplication) -> None:

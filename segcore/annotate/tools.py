@@ -8,13 +8,38 @@ bounding box plus a boolean selection; :func:`apply_footprint` writes a value th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import Enum
 from typing import NamedTuple
 
 import numpy as np
 
+from segcore.data.classes import IGNORE_INDEX
 from segcore.errors import DataError
 
 Box = tuple[int, int, int, int]  # (y0, x0, y1, x1), end exclusive
+
+
+class Tool(str, Enum):
+    """The annotation tools; the first three paint along a stroke, fill and polygon act on a region."""
+
+    BRUSH = "brush"
+    ERASER = "eraser"
+    UNLABELLED = "unlabelled"
+    FILL = "fill"
+    POLYGON = "polygon"
+
+    @property
+    def paints(self) -> bool:
+        return self in (Tool.BRUSH, Tool.ERASER, Tool.UNLABELLED)
+
+
+def tool_value(tool: Tool, class_index: int) -> int:
+    """The mask value ``tool`` writes: 0 for the eraser, IGNORE_INDEX for unlabelled, else the chosen class."""
+    if tool is Tool.ERASER:
+        return 0
+    if tool is Tool.UNLABELLED:
+        return IGNORE_INDEX
+    return class_index
 
 
 class Footprint(NamedTuple):

@@ -39,6 +39,23 @@ def params_from_args(args: argparse.Namespace, base=None):
     return replace(base or CRFParams(), **given)
 
 
+def model_params(args: argparse.Namespace, fit: dict | None):
+    """(CRFParams, note) for ``--crf`` with a checkpoint: its fitted settings (segcore.crf_fit) under any flags
+    given; ``note`` is one line saying what the fit found ("" when the checkpoint has none)."""
+    from segcore.crf_fit import describe, params_for
+
+    note = describe(fit)
+    if fit and not fit.get("helps"):
+        note += "; running it anyway because --crf asked"
+    return params_from_args(args, params_for(fit)), note
+
+
+def add_tta_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                        help="test-time augmentation: average the 8 flips/quarter turns (default: the checkpoint's "
+                             "training plan decides, from the time it measured; off for checkpoints without one)")
+
+
 def register(sub) -> None:
     p = sub.add_parser(
         "crf", help="refine saved probabilities or scribbles with a dense CRF",

@@ -25,6 +25,7 @@ def run(args) -> int:
     from segcore.data.sample import write_sample_data
     from segcore.inference import Predictor
     from segcore.training.config import TrainConfig
+    from segcore.training.events import RunStatus
     from segcore.training.loop import Trainer
     from segcore.training.progress import ConsoleReporter
 
@@ -40,7 +41,7 @@ def run(args) -> int:
         reporter.show(event)
         done = event
     reporter.close()
-    if done.status != "completed" or not done.best_path:
+    if done.status is not RunStatus.COMPLETED or not done.best_path:
         return 1
     predictor = Predictor(done.best_path)
     held_out = json.loads((Path(done.out_dir) / "split.json").read_text())["val"]  # images training never saw

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from segcore.cli.crf import add_param_arguments, params_from_args
+from segcore.cli.crf import add_param_arguments, add_tta_argument, model_params
 
 
 def register(sub) -> None:
@@ -26,20 +26,26 @@ def register(sub) -> None:
     p.add_argument("--csv", metavar="FILE", help="write every score as CSV (one row per image, variant, class)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
-    add_param_arguments(p, "CRF parameters (with --crf)")
+    add_tta_argument(p)
+    add_param_arguments(p, "CRF parameters (with --crf; default: the settings fitted to the model in training)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from segcore import checkpoint as ckpt
     from segcore import evaluation
 
-    params = params_from_args(args) if args.crf else None
+    params = None
+    if args.crf:
+        params, note = model_params(args, ckpt.load(args.checkpoint).get("crf"))
+        if note:
+            print(note, file=sys.stderr)
 
     def progress(i: int, n: int, name: str) -> None:
         if not args.quiet:
             print(f"[{i + 1}/{n}] {name}", file=sys.stderr, flush=True)
 
-    report = evaluation.evaluate(args.checkpoint, args.data, params, args.split, args.device, progress)
+    report = evaluation.evaluate(args.checkpoint, args.data, params, args.split, args.device, progress, args.tta)
     print(f"{args.checkpoint} on {args.data} ({len(report.images)} images, split {args.split}); "
           f"classes: {', '.join(report.spec.names)}")
     if params is not None:

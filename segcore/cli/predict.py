@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segcore.cli.crf import add_param_arguments, params_from_args
+from segcore.cli.crf import add_param_arguments, add_tta_argument, model_params
 from segcore.errors import DataError, OutputError, SegcoreError
 
 
@@ -41,7 +41,8 @@ def register(sub) -> None:
     p.add_argument("--engine", choices=["auto", "pytorch", "onnxruntime"], default=None,
                    help="what runs the network: auto (default; or the SEGCORE_ENGINE variable) takes onnxruntime "
                         "on CPUs where it is installed and pytorch on GPUs; see docs/performance.md")
-    add_param_arguments(p, "CRF parameters (with --crf)")
+    add_tta_argument(p)
+    add_param_arguments(p, "CRF parameters (with --crf; default: the settings fitted to the model in training)")
     p.set_defaults(func=run)
 
 
@@ -95,7 +96,7 @@ def _sidecar(out: Path, tag: str, suffix: str = ".png") -> Path:
     return out.with_name(f"{out.stem}.{tag}{suffix}")
 
 
-def predict_one(predictor, image_path: Path, out: Path, args) -> str:
+def predict_one(predictor, image_path: Path, out: Path, args, crf_params=None) -> str:
     """Segment one file and write the requested outputs; returns a one-line summary."""
     from segcore import compare
     from segcore.atomic import atomic_path
@@ -120,7 +121,7 @@ def predict_one(predictor, image_path: Path, out: Path, args) -> str:
     if args.crf or args.compare:
         from segcore import crf
 
-        _, refined = crf.refine(image, probs, params_from_args(args))
+        _, refined = crf.refine(image, probs, crf_params)
         write_mask(compare.crf_mask_path(out), refined, predictor.spec)
         written.append(compare.crf_mask_path(out))
         if args.compare:
@@ -154,13 +155,19 @@ def run(args) -> int:
         from segcore import crf
 
         crf.require()  # fail before any work when pydensecrf is missing
-    predictor = Predictor(args.model, device=device, fast=not args.no_fast, tile=args.tile, engine=args.engine)
+    predictor = Predictor(args.model, device=device, fast=not args.no_fast, tile=args.tile, engine=args.engine,
+                          tta=args.tta)
     if predictor.note:
         print(f"segcore predict: {predictor.note}", file=sys.stderr)
+    crf_params = None
+    if args.crf or args.compare:
+        crf_params, note = model_params(args, predictor.crf_fit)
+        if note and rank == 0:
+            print(note, file=sys.stderr)
     failures = 0
     for image_path, out in jobs:
         try:
-            print(predict_one(predictor, image_path, out, args))
+            print(predict_one(predictor, image_path, out, args, crf_params))
         except OutputError:  # read-only folder, full disk: every later image would fail the same way
             raise
         except SegcoreError as exc:

@@ -30,16 +30,19 @@ def register(sub) -> None:
                                    "split.json to --out.")
     p.add_argument("data", help="folder with images and masks")
     g = p.add_argument_group("schedule")
-    g.add_argument("-e", "--epochs", type=int, default=20, help="number of epochs (total, when resuming; default 20)")
-    g.add_argument("-l", "--learning-rate", "--lr", dest="lr", type=float, default=1e-3,
+    g.add_argument("--minutes", type=float, metavar="MIN",
+                   help="train by a plan made for this folder, this machine and MIN minutes in all (see `segcore "
+                        "plan`); any setting given explicitly overrides the plan's")
+    g.add_argument("-e", "--epochs", type=int, help="number of epochs (total, when resuming; default 20)")
+    g.add_argument("-l", "--learning-rate", "--lr", dest="lr", type=float,
                    help="peak learning rate of AdamW (default 1e-3; warm-up then cosine decay)")
-    g.add_argument("-b", "--batch-size", type=int, default=4, help="images per batch (default 4)")
+    g.add_argument("-b", "--batch-size", type=int, help="images per batch (default 4)")
     g.add_argument("--time-limit", type=float, metavar="MIN",
                    help="train for about MIN minutes of wall time, validation included; the learning rate anneals "
                         "over that time (-e caps epochs)")
     g.add_argument("--seed", type=int, default=0, help="seed for the split, crops and initialisation (default 0)")
     g = p.add_argument_group("model")
-    g.add_argument("--arch", default="unet", help="architecture (see `segcore models`; default unet)")
+    g.add_argument("--arch", help="architecture (see `segcore models`; default unet)")
     g.add_argument("--width", type=int, help="channels of the first level (architecture default when omitted)")
     g.add_argument("--arch-arg", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
                    help="extra architecture argument, e.g. --arch-arg depth=5 (repeatable)")
@@ -47,9 +50,9 @@ def register(sub) -> None:
                    help="resume from this checkpoint (model, optimiser, schedule, epoch)")
     g.add_argument("--fine-tune", action="store_true", help="with -c: load the weights only and start a new schedule")
     g = p.add_argument_group("data")
-    g.add_argument("-s", "--scale", type=float, default=1.0,
+    g.add_argument("-s", "--scale", type=float,
                    help="resize images by this factor first (0.5 turns 510x512 into 255x256; default 1)")
-    g.add_argument("--patch-size", type=int, default=256,
+    g.add_argument("--patch-size", type=int,
                    help="random crop size for training, 0 for whole images (default 256)")
     g.add_argument("-v", "--val-fraction", "--validation", dest="val_fraction", type=float, default=0.15,
                    help="fraction of images held out for validation when there is no val/ folder (default 0.15)")
@@ -69,32 +72,64 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+# The fixed recipe: what a flag means when it is not given and no --minutes plan decides.
+FIXED = {"epochs": 20, "lr": 1e-3, "batch_size": 4, "arch": "unet", "scale": 1.0, "patch_size": 256}
+
+
+def explicit_settings(args) -> dict:
+    """The plan-relevant settings the user typed (TrainConfig field names; patch size 0 = whole images)."""
+    given = {key: getattr(args, key) for key in FIXED if getattr(args, key, None) is not None}
+    if getattr(args, "width", None) is not None:
+        given["width"] = args.width
+    return given
+
+
 def config_from_args(args):
     from segcore.training.config import TrainConfig
 
+    settings = {**FIXED, **explicit_settings(args)}
     arch_kwargs = dict(args.arch_arg)
     if args.width is not None:
         arch_kwargs["width"] = args.width
     return TrainConfig(
-        data=args.data, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, arch=args.arch,
-        arch_kwargs=arch_kwargs, scale=args.scale, patch_size=args.patch_size or None,
-        val_fraction=args.val_fraction, seed=args.seed, out=args.out,
+        data=args.data, epochs=settings["epochs"], lr=settings["lr"], batch_size=settings["batch_size"],
+        arch=settings["arch"], arch_kwargs=arch_kwargs, scale=settings["scale"],
+        patch_size=settings["patch_size"] or None, val_fraction=args.val_fraction, seed=args.seed, out=args.out,
         device="cuda" if args.gpu else args.device, fast=not args.no_fast, checkpoint=args.checkpoint,
         fine_tune=args.fine_tune, augment=not args.no_augment, workers=args.workers,
         time_limit=args.time_limit, sync_bn=args.sync_bn,
     )
 
 
+def planned_config(args, log=print):
+    """The config for ``args``: by the --minutes plan (printed) when asked for, else the fixed recipe."""
+    config = config_from_args(args)
+    if not args.minutes:
+        return config
+    if args.time_limit:
+        raise ConfigError("--minutes plans the time itself; drop --time-limit (or drop --minutes for the fixed "
+                          "recipe)")
+    from segcore.planning.auto import plan_training
+
+    plan = plan_training(config, args.minutes, explicit_settings(args), log=log)
+    log(plan.table())
+    return plan.apply(config)
+
+
 def run(args) -> int:
     from segcore.training import distributed
+    from segcore.training.events import RunStatus
     from segcore.training.loop import Trainer
     from segcore.training.progress import ConsoleReporter
 
     if args.fine_tune and not args.checkpoint:
         raise ConfigError("--fine-tune needs a checkpoint to start from (-c FILE)")
     if distributed.launched():  # a torchrun worker of a job with several processes
+        if args.minutes:
+            raise ConfigError("--minutes plans for one process; under torchrun give the settings explicitly "
+                              "(`segcore plan` shows what it would choose)")
         return _run_distributed(config_from_args(args), args.quiet)
-    trainer = Trainer(config_from_args(args))
+    trainer = Trainer(planned_config(args))
     reporter = ConsoleReporter(quiet=args.quiet)
     done = None
     try:
@@ -106,13 +141,14 @@ def run(args) -> int:
         print("interrupted; checkpoints written so far are whole", file=sys.stderr)
         return 130
     reporter.close()
-    return 0 if done is not None and done.status == "completed" else 1
+    return 0 if done is not None and done.status is RunStatus.COMPLETED else 1
 
 
 def _run_distributed(config, quiet: bool) -> int:
     """One torchrun worker: every rank trains, rank 0 reports and writes; a signal stops every rank cleanly."""
     from segcore.errors import TrainingError
     from segcore.training import distributed
+    from segcore.training.events import RunStatus
     from segcore.training.loop import Trainer
     from segcore.training.progress import ConsoleReporter
 
@@ -133,6 +169,6 @@ def _run_distributed(config, quiet: bool) -> int:
             finally:
                 if reporter is not None:
                     reporter.close()
-    if done is None or done.status == "failed":
+    if done is None or done.status is RunStatus.FAILED:
         return 1
-    return 0 if done.status == "completed" else 130
+    return 0 if done.status is RunStatus.COMPLETED else 130

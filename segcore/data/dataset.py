@@ -28,7 +28,8 @@ from segcore.errors import DataError
 
 CACHE_BYTES = 2 * 1024**3  # decoded float32 images kept in memory across datasets and epochs
 MIN_STD = 1e-3  # a constant channel must not blow up the normalisation
-BRIGHTNESS, CONTRAST = 0.1, 0.1  # mild intensity jitter: +-10 %
+JITTER = 0.1  # default brightness/contrast jitter: +-10 % (the training plan sets it from the data)
+LOCATIONS_KEPT = 4096  # pixel positions of each class kept per image for class-centred crops
 
 _cache: OrderedDict[tuple, tuple[np.ndarray, ...]] = OrderedDict()
 _cache_bytes = 0
@@ -112,14 +113,20 @@ class SegmentationDataset(Dataset):
     batches stack. ``augment``: joint random flips and 90-degree rotations, plus mild brightness/contrast jitter.
     ``channels``: convert every image to this count (None: the images' own count, which must agree, grey+RGB ->
     RGB). ``mean``/``std``: per-channel normalisation of the [0,1] images (None: none). Samples without a mask
-    are skipped.
+    are skipped. ``oversample``: the share of crops centred on a pixel of a class picked uniformly among the
+    classes the image holds but its commonest (rare classes, and labelled pixels of sparse masks, are then seen often; nnU-Net
+    uses 1/3). ``jitter``: the brightness/contrast amplitude of the augmentation.
     """
 
     def __init__(self, samples: Sequence[Sample], spec: ClassSpec, scale: float = 1.0, patch_size: int | None = None,
                  augment: bool = False, channels: int | None = None, mean: Sequence[float] | None = None,
-                 std: Sequence[float] | None = None):
+                 std: Sequence[float] | None = None, oversample: float = 0.0, jitter: float = JITTER):
         self.samples = [s for s in samples if s.mask is not None]
         self.spec, self.scale, self.augment = spec, float(scale), augment
+        if not (0 <= oversample <= 1 and 0 <= jitter < 1):
+            raise DataError(f"oversample must be in [0, 1] and jitter in [0, 1), got {oversample} and {jitter}")
+        self.oversample, self.jitter = float(oversample), float(jitter)
+        self._locations: dict[int, list[np.ndarray]] = {}
         if patch_size is not None and int(patch_size) < 1:
             raise DataError(f"patch size must be a positive number of pixels, got {patch_size}")
         self.patch_size = int(patch_size) if patch_size else None
@@ -167,7 +174,9 @@ class SegmentationDataset(Dataset):
         image, mask, *weights = self.arrays(index)
         if self.patch_size:
             image, mask, *weights = _pad_to(self.patch_size, image, mask, *weights)
-            image, mask, *weights = _random_crop(self.patch_size, image, mask, *weights)
+            centre = self._class_pixel(index, mask) if self.oversample and float(torch.rand(1)) < self.oversample \
+                else None
+            image, mask, *weights = _random_crop(self.patch_size, image, mask, *weights, centre=centre)
         x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
         y = torch.from_numpy(np.ascontiguousarray(mask)).long()
         w = [torch.from_numpy(np.ascontiguousarray(a)) for a in weights]
@@ -179,6 +188,23 @@ class SegmentationDataset(Dataset):
             x = (x - torch.from_numpy(self.mean)[:, None, None]) / torch.from_numpy(self.std)[:, None, None]
         return x.float().contiguous(), y.contiguous(), *(a.contiguous() for a in w)
 
+    def _class_pixel(self, index: int, mask: np.ndarray) -> tuple[int, int] | None:
+        """A random pixel of a class picked uniformly among those in ``mask`` (the padded mask of ``index``) but
+        its commonest."""
+        if index not in self._locations:
+            flat = mask.ravel()
+            found = [np.flatnonzero(flat == c) for c in np.unique(flat[flat != IGNORE_INDEX])]
+            if len(found) > 1:  # random crops already find the image's commonest class
+                found.remove(max(found, key=len))
+            self._locations[index] = [w[np.linspace(0, len(w) - 1, min(len(w), LOCATIONS_KEPT)).astype(np.int64)]
+                                      for w in found]
+        found = self._locations[index]
+        if not found:
+            return None
+        where = found[int(torch.randint(len(found), (1,)))]
+        flat_index = int(where[int(torch.randint(len(where), (1,)))])
+        return divmod(flat_index, mask.shape[1])
+
     def _augment(self, x: torch.Tensor, *targets: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The same flips and quarter turns for the image and its targets (mask, weights); intensity jitter for
         the image only."""
@@ -188,8 +214,8 @@ class SegmentationDataset(Dataset):
         if turns:
             image, *targets = (torch.rot90(t, turns, (-2, -1)) for t in (image, *targets))
         x = image.as_subclass(torch.Tensor)
-        brightness = 1 + (torch.rand(1) * 2 - 1) * BRIGHTNESS
-        contrast = 1 + (torch.rand(1) * 2 - 1) * CONTRAST
+        brightness = 1 + (torch.rand(1) * 2 - 1) * self.jitter
+        contrast = 1 + (torch.rand(1) * 2 - 1) * self.jitter
         mean = x.mean(dim=(-2, -1), keepdim=True)
         x = ((x * brightness - mean) * contrast + mean).clamp(0, 1)
         return x, *(t.as_subclass(torch.Tensor) for t in targets)
@@ -220,11 +246,17 @@ def _pad_to(size: int, image: np.ndarray, mask: np.ndarray, *weights: np.ndarray
     return image, mask, *weights
 
 
-def _random_crop(size: int, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The same random ``size`` x ``size`` window of every array (image, mask, weights)."""
+def _random_crop(size: int, *arrays: np.ndarray, centre: tuple[int, int] | None = None) -> tuple[np.ndarray, ...]:
+    """The same random ``size`` x ``size`` window of every array (image, mask, weights); with ``centre`` (y, x),
+    a window holding that pixel at a random offset from its middle (up to a quarter of the size)."""
     h, w = arrays[1].shape[:2]
-    top = int(torch.randint(h - size + 1, (1,))) if h > size else 0
-    left = int(torch.randint(w - size + 1, (1,))) if w > size else 0
+    if centre is None:
+        top = int(torch.randint(h - size + 1, (1,))) if h > size else 0
+        left = int(torch.randint(w - size + 1, (1,))) if w > size else 0
+    else:
+        shift = torch.randint(-(size // 4), size // 4 + 1, (2,))
+        top = min(max(0, centre[0] - size // 2 + int(shift[0])), max(0, h - size))
+        left = min(max(0, centre[1] - size // 2 + int(shift[1])), max(0, w - size))
     return tuple(a[top:top + size, left:left + size] for a in arrays)
 
 

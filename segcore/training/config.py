@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from segcore.errors import ConfigError
@@ -37,9 +37,21 @@ class TrainConfig:
     workers: int | None = None  # data loader processes; None: 0 on the CPU, a few when a GPU does the maths
     time_limit: float | None = None  # minutes of training; epochs then is an upper bound
     sync_bn: bool = False  # under torchrun on GPUs: batch-norm statistics over the global batch
+    # Set by the training plan (segcore.planning); the defaults are the fixed recipe.
+    epoch_samples: int | None = None  # crops per epoch (how often to validate); None: about one pass per image
+    oversample: float = 0.0  # share of crops centred on a pixel of a class the image holds
+    jitter: float = 0.1  # brightness/contrast augmentation amplitude
+    tta: bool | None = None  # the checkpoint's default for test-time augmentation at prediction (None: off)
+    calibrate_crf: bool = False  # fit the dense CRF on the validation images after training
+    plan: dict | None = None  # the plan this config came from (Plan.to_dict()), saved with the run
 
+    def resolved(self, check_model: bool = True) -> TrainConfig:
+        """A validated copy, with the output folder filled in; this config is left as it is.
 
-    def validate(self) -> TrainConfig:
+        Raises ConfigError naming the first bad option. ``check_model`` also checks the architecture and its
+        options, which loads the model registry and so torch: the window resolves in its UI thread without it,
+        at once, and the trainer checks the model in its worker.
+        """
         if self.epochs < 1:
             raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
         if not (0 < self.lr < 10):
@@ -56,19 +68,25 @@ class TrainConfig:
             raise ConfigError(f"workers must be 0 or more, got {self.workers}")
         if not (0 <= self.seed < 2**32):
             raise ConfigError(f"seed must be in [0, 2**32), got {self.seed}")
+        if self.epoch_samples is not None and self.epoch_samples < 1:
+            raise ConfigError(f"epoch samples must be at least 1, got {self.epoch_samples}")
+        if not (0 <= self.oversample <= 1):
+            raise ConfigError(f"oversample must be a share in [0, 1], got {self.oversample}")
+        if not (0 <= self.jitter < 1):
+            raise ConfigError(f"jitter must be in [0, 1), got {self.jitter}")
         if self.time_limit is not None and self.time_limit <= 0:
             raise ConfigError(f"time limit must be a positive number of minutes, got {self.time_limit}")
-        from segcore.models import check_arguments
+        if check_model and not self.checkpoint:  # when resuming, the checkpoint names the architecture
+            from segcore.models import check_arguments
 
-        if not self.checkpoint:  # when resuming, the checkpoint names the architecture
             check_arguments(self.arch, self.arch_kwargs)
-        if self.out is None:  # resuming from a run's last.pt goes on in that run's folder, beside its best.pt
+        out = self.out
+        if out is None:  # resuming from a run's last.pt goes on in that run's folder, beside its best.pt
             resuming = self.checkpoint and not self.fine_tune and Path(self.checkpoint).name == "last.pt"
-            self.out = str(Path(self.checkpoint).parent) if resuming else default_out_dir(self.arch)
-        out = Path(self.out)
-        if blocker := next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None):
+            out = str(Path(self.checkpoint).parent) if resuming else default_out_dir(self.arch)
+        if blocker := next((p for p in (Path(out), *Path(out).parents) if p.exists() and not p.is_dir()), None):
             raise ConfigError(f"{blocker}: is a file; the output (-o) must be a folder for the run's checkpoints")
-        return self
+        return replace(self, out=out, arch_kwargs=dict(self.arch_kwargs))
 
     def to_dict(self) -> dict:
         return asdict(self)

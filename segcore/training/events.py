@@ -1,8 +1,25 @@
-"""Events the training loop yields; the CLI prints them, the GUI worker re-emits them as signals."""
+"""Events the training loop yields; the CLI prints them, the GUI worker re-emits them as signals.
+
+``Trainer.run()`` yields :data:`Event` values: any number of LogEvent, BatchEvent, EpochEvent and CheckpointEvent,
+then exactly one DoneEvent whose ``status`` is a :class:`RunStatus`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import Union
+
+
+class RunStatus(str, Enum):
+    """How a run ended. A str, so it prints, compares and serialises as its value (``"completed"``)."""
+
+    COMPLETED = "completed"  # every epoch, or the time limit, reached
+    STOPPED = "stopped"  # stopped by request, between batches; the checkpoints are whole
+    FAILED = "failed"  # the loss became NaN; the last good checkpoint is named in the message
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass
@@ -41,9 +58,12 @@ class CheckpointEvent:
 
 @dataclass
 class DoneEvent:
-    status: str  # "completed", "stopped" or "failed"
+    status: RunStatus
     message: str
     out_dir: str
     best_path: str | None
     last_path: str | None
     epochs_done: int
+
+
+Event = Union[LogEvent, BatchEvent, EpochEvent, CheckpointEvent, DoneEvent]  # noqa: UP007 (a runtime alias on 3.10)

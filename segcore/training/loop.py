@@ -14,6 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,15 @@ from segcore.metrics import confusion_matrix, scores
 from segcore.models import create_model
 from segcore.training import distributed, records
 from segcore.training.config import TrainConfig
-from segcore.training.events import BatchEvent, CheckpointEvent, DoneEvent, EpochEvent, LogEvent
+from segcore.training.events import (
+    BatchEvent,
+    CheckpointEvent,
+    DoneEvent,
+    EpochEvent,
+    Event,
+    LogEvent,
+    RunStatus,
+)
 from segcore.training.losses import loss_from_probabilities, segmentation_loss
 from segcore.training.schedule import Schedule
 
@@ -66,7 +75,7 @@ class Trainer:
     """
 
     def __init__(self, config: TrainConfig, dist: distributed.Dist | None = None):
-        self.config = config.validate()
+        self.config = config.resolved()  # a copy: the caller's config is never changed
         self._stop = threading.Event()
         self.out_dir = Path(self.config.out)
         self.dist = dist if dist is not None else distributed.current()
@@ -137,16 +146,16 @@ class Trainer:
                 f"checkpoint {self.config.checkpoint} predicts {len(resume['classes']['names'])} classes but "
                 f"{self.config.data} has {self.spec.num_classes}"
             )
-        if resume["arch"] != self.config.arch:
-            self.config.arch = resume["arch"]  # the checkpoint decides; the user need not repeat --arch
-        if not self.config.fine_tune and float(resume.get("scale", 1.0)) != self.config.scale:
-            self.config.scale = float(resume.get("scale", 1.0))  # nor --scale: the model learned at that scale
+        # The checkpoint decides the architecture (the user need not repeat --arch) and, unless fine-tuning, the
+        # scale (the model learned at it): kept in the trainer's own copy of the config.
+        scale = self.config.scale if self.config.fine_tune else float(resume.get("scale", 1.0))
+        self.config = replace(self.config, arch=resume["arch"], scale=scale)
 
     def _build_data(self) -> None:
         cfg = self.config
         common = dict(spec=self.spec, scale=cfg.scale, channels=self.in_channels, mean=self.mean, std=self.std)
         self.train_set = SegmentationDataset(self.train_samples, patch_size=cfg.patch_size, augment=cfg.augment,
-                                             **common)
+                                             oversample=cfg.oversample, jitter=cfg.jitter, **common)
         self.val_set = SegmentationDataset(self.val_samples, **common) if self.val_samples else None
         if self.val_set is not None:
             self.val_set.sizes()  # decode (and check) every validation pair now, not after the first epoch
@@ -154,12 +163,12 @@ class Trainer:
         if cfg.patch_size:
             area = np.mean([h * w for h, w in sizes])
             repeats = int(min(MAX_REPEATS, max(1, round(area / cfg.patch_size**2))))
-        sampler = RandomSampler(self.train_set, num_samples=len(self.train_set) * repeats,
-                                generator=self.generator)
+        per_epoch = cfg.epoch_samples or len(self.train_set) * repeats
+        sampler = RandomSampler(self.train_set, num_samples=per_epoch, generator=self.generator)
         sampler = self.dist.shard_batches(sampler, cfg.batch_size)
         self.workers = workers = cfg.workers if cfg.workers is not None else self._auto_workers()
         self.loader = DataLoader(self.train_set, batch_size=cfg.batch_size, sampler=sampler,
-                                 num_workers=workers, drop_last=len(self.train_set) * repeats > cfg.batch_size,
+                                 num_workers=workers, drop_last=per_epoch > cfg.batch_size,
                                  pin_memory=self.runtime.device.type == "cuda", persistent_workers=workers > 0)
 
     def _auto_workers(self) -> int:
@@ -268,7 +277,7 @@ class Trainer:
         return loss_sum / len(self.val_set), scores(cm, self.spec.names)
 
     # -- the run ----------------------------------------------------------------------------------------------
-    def run(self) -> Iterator:
+    def run(self) -> Iterator[Event]:
         """Yield LogEvent, BatchEvent, EpochEvent, CheckpointEvent, then exactly one DoneEvent.
 
         Bad data or options raise typed SegcoreErrors before the first epoch; a NaN loss ends the run with a
@@ -286,21 +295,53 @@ class Trainer:
                 yield from self._train_epoch(epoch)
                 if self._agree_stop():
                     yield from self._save(last_path, "last", epoch - 1)
-                    yield self._done("stopped", f"stopped by request during epoch {epoch}", epoch - 1)
+                    yield self._done(RunStatus.STOPPED, f"stopped by request during epoch {epoch}", epoch - 1)
                     return
                 train_s, self._clock = time.perf_counter() - t0, time.perf_counter()
                 yield from self._finish_epoch(epoch, train_s, best_path, last_path)
                 self._spend()  # validation and checkpoints count towards --time-limit too
                 if self.schedule.out_of_time():
-                    yield self._done("completed", f"reached the time limit of {self.config.time_limit:g} min "
+                    yield from self._fit_crf(best_path, last_path)
+                    yield self._done(RunStatus.COMPLETED, f"reached the time limit of {self.config.time_limit:g} min "
                                                   f"after epoch {epoch}", epoch)
                     return
         except FloatingPointError as exc:
             kept = last_path if last_path.exists() else None
             hint = f"; the last good checkpoint is {kept}" if kept else ""
-            yield self._done("failed", f"{exc}; try a lower learning rate (-l){hint}", epoch - 1)
+            yield self._done(RunStatus.FAILED, f"{exc}; try a lower learning rate (-l){hint}", epoch - 1)
             return
-        yield self._done("completed", f"trained {_epochs(self.config.epochs)}", self.config.epochs)
+        yield from self._fit_crf(best_path, last_path)
+        yield self._done(RunStatus.COMPLETED, f"trained {_epochs(self.config.epochs)}", self.config.epochs)
+
+    def _fit_crf(self, best_path: Path, last_path: Path) -> Iterator[LogEvent]:
+        """Fit the dense CRF to the best model on the validation images and record the fit in both checkpoints
+        (segcore.crf_fit); the time it takes was set aside by the training plan."""
+        cfg = self.config
+        if not (cfg.calibrate_crf and self.val_samples and self.dist.is_main and best_path.exists()):
+            return
+        from segcore import crf
+        from segcore.crf_fit import describe, fit_crf
+        from segcore.data.layout import load_sample
+        from segcore.inference import Predictor
+
+        if not crf.is_available():
+            yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
+            return
+        plan = cfg.plan or {}
+        left = plan.get("budget_s", 0) - plan.get("planning_s", 0) - self.schedule.elapsed_s
+        yield LogEvent(f"fitting the CRF on {len(self.val_samples)} validation image(s)")
+        predictor = Predictor(best_path, device=cfg.device, fast=cfg.fast)
+        items = []
+        for sample in self.val_samples:
+            image, target = load_sample(sample, self.spec)
+            items.append((image, predictor.predict_proba(image), target))
+        fit = fit_crf(items, self.spec.num_classes, max_seconds=max(5.0, left))
+        for path in (best_path, last_path):
+            if path.exists():
+                data = ckpt.load(path)
+                data["crf"] = fit
+                ckpt.save(path, data)
+        yield LogEvent(describe(fit))
 
     def _finish_epoch(self, epoch: int, train_s: float, best_path: Path, last_path: Path) -> Iterator:
         val_loss, val = self._validate()
@@ -335,7 +376,7 @@ class Trainer:
         ckpt.save(path, payload)
         yield CheckpointEvent(str(path), kind)
 
-    def _done(self, status: str, message: str, epochs_done: int) -> DoneEvent:
+    def _done(self, status: RunStatus, message: str, epochs_done: int) -> DoneEvent:
         self.dist.barrier()  # under torchrun, rank 0's files are complete before any rank reports
         self.loader = None  # persistent loader workers (GPU runs) end with the run, not when the Trainer is freed
         best, last = self.out_dir / "best.pt", self.out_dir / "last.pt"

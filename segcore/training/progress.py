@@ -7,7 +7,7 @@ import sys
 
 from tqdm import tqdm
 
-from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, LogEvent
+from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, LogEvent, RunStatus
 
 
 def _fmt(value: float) -> str:
@@ -41,7 +41,7 @@ class ConsoleReporter:
                         f"val IoU {_fmt(event.val_iou)}, {event.seconds:.1f}s{best}")
         elif isinstance(event, DoneEvent):
             self.close()
-            stream = sys.stderr if event.status == "failed" else sys.stdout
+            stream = sys.stderr if event.status is RunStatus.FAILED else sys.stdout
             print(f"{event.status}: {event.message}", file=stream)
             if event.best_path:
                 print(f"best checkpoint: {event.best_path}", file=stream)

@@ -14,6 +14,8 @@ CSV_COLUMNS = ["epoch", "train_loss", "val_loss", "val_dice", "val_iou", "lr", "
 
 def write_run_files(out_dir: Path, config, train_samples, val_samples) -> None:
     write_text_atomic(out_dir / "config.json", json.dumps(config.to_dict(), indent=2))
+    if config.plan:  # the training plan, reasons included (also inside config.json and every checkpoint)
+        write_text_atomic(out_dir / "plan.json", json.dumps(config.plan, indent=2))
     split = {"train": [str(s.image) for s in train_samples], "val": [str(s.image) for s in val_samples]}
     write_text_atomic(out_dir / "split.json", json.dumps(split, indent=2))
 

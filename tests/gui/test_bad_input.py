@@ -39,7 +39,7 @@ def test_a_broken_class_list_is_refused_and_the_open_folder_kept(qtbot, window, 
     assert window.session.index == 1 and window.session.unsaved_count() == 0
 
 
-def test_a_class_list_with_missing_colours_gets_default_ones(qtbot, window, folder):
+def test_a_class_list_with_missing_colors_gets_default_ones(qtbot, window, folder):
     (folder / "classes.json").write_text(json.dumps({"names": ["bg", "cell", "other"], "values": [0, 255, 128],
                                                      "colors": [[0, 0, 0]]}))
     assert window.open_folder(folder)
@@ -132,10 +132,11 @@ def test_a_class_list_that_could_not_be_saved_is_saved_with_the_next_mask(qtbot,
     (folder / "classes.json").mkdir()  # the list cannot be replaced, as in a folder that is not writable
     spec = window.session.spec
     window.session.set_spec(ClassSpec([*spec.names, "debris"], [*spec.values, 128], [*spec.colors, (1, 2, 3)]))
-    assert window.session._spec_unsaved
+    assert window.session.store._spec_unsaved
     (folder / "classes.json").rmdir()
     (folder / "classes.json").write_bytes(old)  # the old list is still there; now it can be replaced
-    window.session.mask[0:3, 0:3] = 2
-    window.session._mark_dirty(predicted=False)
+    window.session.begin_edit()
+    window.session.stroke((1, 1), (1, 1), 3, 2)
+    window.session.end_edit()
     assert window.session.save()
-    assert ClassSpec.load(folder).names[-1] == "debris" and not window.session._spec_unsaved
+    assert ClassSpec.load(folder).names[-1] == "debris" and not window.session.store._spec_unsaved

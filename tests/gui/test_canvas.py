@@ -8,7 +8,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from app.canvas import Canvas, Tool
+from app.views.canvas import Canvas
+from segcore.annotate import Tool
 
 pytestmark = pytest.mark.gui
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.prediction_store import PredictionStore
+from app.state.prediction_store import PredictionStore
 
 
 def test_masks_beyond_the_budget_are_spilled_and_read_back():

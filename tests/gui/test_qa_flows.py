@@ -106,7 +106,7 @@ def test_undoing_everything_on_an_image_without_a_mask_writes_no_mask(qtbot, win
 
 
 def test_model_options_may_be_separated_by_spaces():
-    from app.panels.training_form import parse_options
+    from app.views.panels.training_form import parse_options
     from segcore.errors import ConfigError
 
     assert parse_options("width=4 depth=2") == {"width": 4, "depth": 2}
@@ -116,13 +116,13 @@ def test_model_options_may_be_separated_by_spaces():
 
 
 def test_a_run_stopped_before_its_first_epoch_offers_no_model(window, tmp_path):
-    from segcore.training.events import DoneEvent
+    from segcore.training.events import DoneEvent, RunStatus
 
     (tmp_path / "last.pt").write_bytes(b"untrained")
     prediction = window.jobs.prediction
-    prediction.offer_trained(DoneEvent("stopped", "stopped by request during epoch 1", str(tmp_path), None,
+    prediction.offer_trained(DoneEvent(RunStatus.STOPPED, "stopped by request during epoch 1", str(tmp_path), None,
                                        str(tmp_path / "last.pt"), 0))
     assert not window.jobs.prediction_panel.use_trained.isVisibleTo(window)
-    prediction.offer_trained(DoneEvent("stopped", "stopped by request during epoch 3", str(tmp_path), None,
+    prediction.offer_trained(DoneEvent(RunStatus.STOPPED, "stopped by request during epoch 3", str(tmp_path), None,
                                        str(tmp_path / "last.pt"), 2))
     assert window.jobs.prediction_panel.use_trained.isVisibleTo(window)

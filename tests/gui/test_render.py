@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app import render
-from app.render import Contrast
+from app.views import render
+from app.views.render import Contrast
 from segcore.data.classes import IGNORE_INDEX
 
 
@@ -58,7 +58,7 @@ def test_percentile_estimate_on_large_images_is_close():
     assert abs(lo - exact_lo) < 5 and abs(hi - exact_hi) < 5
 
 
-def test_mask_colours_background_unlabelled_and_regions():
+def test_mask_colors_background_unlabelled_and_regions():
     lut = render.mask_lut([(0, 0, 0), (255, 0, 0), (0, 0, 255)])
     mask = np.zeros((10, 10), np.uint8)
     mask[2:5, 2:5] = 1

@@ -59,13 +59,13 @@ def test_stable_object_names(window):
 
 
 def test_time_left_is_written_as_minutes_and_seconds():
-    from app.panels.training_panel import format_duration
+    from app.state.training_progress import format_duration
 
     assert (format_duration(0), format_duration(75), format_duration(3725)) == ("0:00", "1:15", "1:02:05")
 
 
 def test_architecture_list_matches_the_registry():
-    from app.panels.training_form import ARCHITECTURES
+    from app.views.panels.training_form import ARCHITECTURES
     from segcore.models import available
 
     assert [name for name, _, _ in ARCHITECTURES] == list(available())
@@ -124,8 +124,8 @@ def test_train_load_segment_accept_and_compare(qtbot, window, jobs, sample, tmp_
     first = compare.crf.copy()
     view.spins["iterations"].setValue(1)
     view.spins["bilateral_compat"].setValue(30.0)
-    qtbot.waitUntil(lambda: compare.crf is not first and not compare.busy() and compare.pending is None,
-                    timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: compare.crf_params == view.params() and not compare.busy(), timeout=TIMEOUT)
+    assert compare.crf_params.iterations == 1 and compare.crf is not first
 
     # Accept the CRF result as the annotation (one undoable step), then undo it.
     click(qtbot, view.accept_crf)
@@ -147,7 +147,7 @@ def test_train_load_segment_accept_and_compare(qtbot, window, jobs, sample, tmp_
 def test_stop_mid_run_keeps_the_last_checkpoint(qtbot, window, jobs, tmp_path):
     panel = jobs.training_panel
     train(qtbot, jobs, tmp_path / "long", epochs=500)
-    qtbot.waitUntil(lambda: panel.batch >= 1, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: jobs.training.progress.batch >= 1, timeout=TIMEOUT)
     with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT) as done:
         click(qtbot, panel.stop_button)
         assert panel.stop_button.text() == "Stopping…"
@@ -175,7 +175,7 @@ def test_closing_during_training_asks_then_stops_and_waits(qtbot, window, jobs, 
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[1]) or answers.pop(0))
     train(qtbot, jobs, tmp_path / "long", epochs=500)
-    qtbot.waitUntil(lambda: jobs.training_panel.batch >= 1, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: jobs.training.progress.batch >= 1, timeout=TIMEOUT)
     window.close()  # answered No: training goes on, the window stays
     assert window.isVisible() and jobs.training.is_running()
     window.close()  # answered Yes: stop, wait, close
@@ -237,7 +237,7 @@ def test_segment_all_shows_progress_and_cancels(qtbot, window, jobs):
 
 
 def test_curves_redraw_at_most_every_redraw_interval_however_many_events(qtbot):
-    from app.panels.training_plots import REDRAW_MS, TrainingPlots
+    from app.views.panels.training_plots import REDRAW_MS, TrainingPlots
 
     plots = TrainingPlots()
     qtbot.addWidget(plots)
@@ -263,10 +263,10 @@ def test_form_values_become_a_train_config(window):
     assert config.lr == pytest.approx(0.01) and config.out == "/tmp/x"
 
 
-def test_prediction_outlines_contrast_with_the_class_colours():
-    from app.prediction_run import outline_colours
+def test_prediction_outlines_contrast_with_the_class_colors():
+    from app.controllers.prediction import outline_colors
 
-    assert outline_colours([(0, 0, 0), (86, 180, 233), (230, 159, 0)])[1:] == [(255, 230, 0), (0, 220, 255)]
+    assert outline_colors([(0, 0, 0), (86, 180, 233), (230, 159, 0)])[1:] == [(255, 230, 0), (0, 220, 255)]
 
 
 def test_compare_panes_zoom_and_pan_together_and_say_when_there_is_no_annotation(qtbot, window, tmp_path):
@@ -321,19 +321,30 @@ def test_segment_all_skips_an_unreadable_image_and_says_so(qtbot, window, tmp_pa
 
 
 def test_training_settings_are_remembered_and_bad_ones_ignored(qtbot, window):
-    from app import settings
-    from app.panels.training_form import TrainingForm
+    from app.state import settings
+    from app.views.panels.training_form import TrainingForm
 
     form = window.jobs.training_panel.form
     form.set_values("pspnet", "backbone=resnet18", epochs=7, batch_size=3)
-    form.save()
+    settings.remember("training", form.remembered())
     settings.settings().setValue("training/lr", "not a number")
     again = TrainingForm()
     qtbot.addWidget(again)
-    again.restore()
+    again.set_remembered(settings.recall("training", again.remembered()))
     assert (again.arch.currentData(), again.options.text(), again.epochs.value(), again.batch.value()) == (
         "pspnet", "backbone=resnet18", 7, 3)
     assert again.lr.value() == pytest.approx(0.001)
+
+
+def test_a_bad_setting_is_reported_at_once_and_nothing_starts(qtbot, window, jobs, tmp_path, isolated_settings):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("in the way")
+    shown = len(isolated_settings)
+    jobs.training_panel.form.set_values("unet", epochs=1, out=str(blocker / "run"), **TINY)
+    click(qtbot, jobs.training_panel.train_button)  # no waiting: the UI thread checks the settings itself
+    assert not jobs.training.is_running() and not jobs.pool.running()
+    assert isolated_settings[shown][0] == "Training" and "is a file" in isolated_settings[shown][1]
+    assert jobs.training_panel.train_button.isEnabled()
 
 
 def test_stop_right_after_train_ends_the_run_before_any_epoch(qtbot, window, jobs, tmp_path):

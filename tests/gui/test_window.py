@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QSlider, QTreeWidget, QWidget
 
-from app import settings
+from app.state import settings
 from segcore.data import io, layout
 
 from .conftest import click_action, drag, make_folder, view_point
@@ -159,14 +159,14 @@ def test_overlay_controls_and_status_bar(qtbot, window, folder):
     key(qtbot, window, Qt.Key.Key_O)
     assert window.canvas.mask_layer.outline
     qtbot.mouseMove(window.canvas.viewport(), view_point(window, 15.5, 12.5))
-    assert "x 15  y 12" in window.position_label.text() and "class: cell" in window.position_label.text()
-    assert "value 200" in window.position_label.text()
+    pixel = window.status_labels.position.text()
+    assert "x 15  y 12" in pixel and "class: cell" in pixel and "value 200" in pixel
     zoom = window.canvas.zoom()
     qtbot.keyClick(window.canvas, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert window.canvas.zoom() == 1.0 != zoom
 
 
-def test_class_palette_add_rename_recolour_saved_with_folder(qtbot, window, folder):
+def test_class_palette_add_rename_recolor_saved_with_folder(qtbot, window, folder):
     from PySide6.QtGui import QColor
 
     window.open_folder(folder)
@@ -175,7 +175,7 @@ def test_class_palette_add_rename_recolour_saved_with_folder(qtbot, window, fold
     assert window.session.spec.names == ["background", "cell", "mitochondria"]
     assert window.editor.class_index == 2
     palette.rename("mito")
-    palette.recolour(QColor(10, 20, 30))
+    palette.recolor(QColor(10, 20, 30))
     saved = window.session.spec.load(folder)
     assert saved.names[2] == "mito" and saved.colors[2] == (10, 20, 30) and saved.values[2] not in (0, 255)
     window.canvas.setFocus()

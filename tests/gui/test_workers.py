@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from app.workers import GeneratorWorker, WorkerPool, describe_error
-from segcore.errors import DataError
+from app.jobs.workers import GeneratorWorker, WorkerPool
+from segcore.errors import DataError, describe
 
 pytestmark = pytest.mark.gui
 
@@ -45,8 +45,8 @@ def test_an_exception_becomes_errored_with_its_message(qtbot):
         worker.start()
     worker.wait()
     assert isinstance(blocker.args[0], DataError)
-    assert describe_error(blocker.args[0]) == "images/x.png: not an image"
-    assert describe_error(ValueError("bad\nsecond line")) == "ValueError: bad"
+    assert describe(blocker.args[0]) == "images/x.png: not an image"
+    assert describe(ValueError("bad\nsecond line")) == "ValueError: bad"
     assert returned == []
 
 

@@ -1,0 +1,156 @@
+"""The long jobs of the window, as generator functions run by :class:`app.jobs.workers.GeneratorWorker`.
+
+They run in a worker thread and import torch there (never in the UI thread, so the first window shows at once).
+Each yields small event objects the UI thread turns into progress; none touches a widget.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from app.jobs.workers import JOB_THREADS, limit_torch_threads
+
+if TYPE_CHECKING:
+    from app.state.prediction_store import PredictionStore
+    from segcore.compare import Difference
+    from segcore.crf import CRFParams
+    from segcore.inference import Predictor
+    from segcore.training.config import TrainConfig
+    from segcore.training.events import Event
+
+
+@dataclass
+class DeviceInfo:
+    """What torch found, reported once a job has imported it (the device menu offers a GPU only when present)."""
+
+    cuda: bool
+    name: str
+
+
+@dataclass
+class Prediction:
+    """One segmented image (its mask is in the store): ``index`` in the folder, ``done`` of ``total``."""
+
+    index: int
+    image: Path
+    probs: np.ndarray | None
+    done: int
+    total: int
+
+
+@dataclass
+class Skipped:
+    """An image of a batch job that could not be segmented (unreadable, wrong channels); the job goes on."""
+
+    index: int
+    image: Path
+    reason: str
+    done: int
+    total: int
+
+
+def device_info() -> DeviceInfo:
+    import torch
+
+    if torch.cuda.is_available():
+        return DeviceInfo(True, torch.cuda.get_device_name(0))
+    return DeviceInfo(False, "")
+
+
+class TrainJob:
+    """One training run; the Trainer is built in the worker thread (it imports torch and checks the data)."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        self.trainer = None
+        self._stop = threading.Event()
+
+    def request_stop(self) -> None:
+        """Thread-safe: ends the run between batches (or before the first one), keeping its checkpoints."""
+        self._stop.set()
+        trainer = self.trainer
+        if trainer is not None:
+            trainer.request_stop()
+
+    def run(self) -> Iterator[DeviceInfo | Event]:
+        limit_torch_threads()
+        yield device_info()
+        from segcore.training.loop import Trainer
+
+        self.trainer = Trainer(self.config)
+        if self._stop.is_set():  # Stop clicked while torch was loading
+            self.trainer.request_stop()
+        yield from self.trainer.run()
+
+
+def load_predictor(path: str | Path, device: str = "auto") -> Generator[DeviceInfo, None, Predictor]:
+    """Yields the DeviceInfo, returns a :class:`segcore.inference.Predictor` for ``path`` (its engine, PyTorch or
+    ONNX Runtime, on the job threads: a core stays free for the UI thread)."""
+    limit_torch_threads()
+    yield device_info()
+    from segcore.inference import Predictor
+
+    return Predictor(path, device=device, threads=JOB_THREADS)
+
+
+def predict_images(predictor: Predictor, items: list[tuple[int, Path, np.ndarray | None]], keep_index: int,
+                   store: PredictionStore) -> Iterator[Prediction | Skipped]:
+    """Segment ``(index, path, image or None)`` items in turn (None: read from disk) into ``store`` (a
+    :class:`app.state.prediction_store.PredictionStore`); yields a Prediction each, or Skipped with the reason.
+
+    Probabilities are kept only for image ``keep_index`` (the one on screen, for the CRF): a folder's worth of
+    them would not fit in memory.
+    """
+    from segcore.data import io
+    from segcore.errors import SegcoreError
+
+    limit_torch_threads()
+    for done, (index, path, image) in enumerate(items, start=1):
+        try:
+            pixels = io.read_image(path) if image is None else image
+            probs = predictor.predict_proba(pixels)
+        except SegcoreError as exc:  # one bad file must not end a folder's worth of work
+            yield Skipped(index, path, str(exc), done, len(items))
+            continue
+        store.put(path, probs.argmax(axis=0).astype(np.uint8))
+        yield Prediction(index, path, probs if index == keep_index else None, done, len(items))
+
+
+@dataclass
+class Refined:
+    """A CRF result and what the Compare view shows of it, computed in the worker (slow on large images)."""
+
+    mask: np.ndarray
+    code: np.ndarray  # segcore.compare.difference_map: 0 same, 1 added, 2 removed, 3 other class
+    difference: Difference
+    crf_scores: dict | None
+    raw_scores: dict | None
+
+
+def scores_against(mask: np.ndarray, truth: np.ndarray | None, num_classes: int) -> dict | None:
+    """segcore.metrics scores of ``mask`` against ``truth`` (None without truth or labelled pixels)."""
+    if truth is None:
+        return None
+    from segcore.metrics import confusion_matrix, scores
+
+    result = scores(confusion_matrix(mask, truth, num_classes))
+    return result if result["pixels"] else None
+
+
+def refine_and_compare(image: np.ndarray, probs: np.ndarray, params: CRFParams, raw: np.ndarray,
+                       truth: np.ndarray | None, score_raw: bool) -> Refined:
+    """Refine ``probs`` with the CRF, compare with ``raw`` and score both against ``truth`` (one step)."""
+    from segcore.compare import difference_map
+    from segcore.crf import refine
+
+    mask = refine(image, probs, params)[1]
+    code, difference = difference_map(raw, mask)
+    k = probs.shape[0]
+    return Refined(mask, code, difference, scores_against(mask, truth, k),
+                   scores_against(raw, truth, k) if score_raw else None)

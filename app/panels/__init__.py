@@ -1,1 +1,0 @@
-"""Dock panels of the main window, one control per module."""

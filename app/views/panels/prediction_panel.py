@@ -1,0 +1,145 @@
+"""The Segment panel: which model is loaded, Segment image / Segment all with progress and Cancel, the
+prediction overlay's look, Accept / Discard, and Refine with CRF (which opens the Compare view).
+
+Only widgets: it emits what the user asks for and shows what the controller
+(:class:`app.controllers.prediction.PredictionController`) passes in.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QWidget,
+)
+
+from app.views.icons import icon
+
+
+def _button(text: str, name: str, tip: str, icon_name: str | None = None) -> QPushButton:
+    button = QPushButton(icon(icon_name), text) if icon_name else QPushButton(text)
+    button.setObjectName(name)
+    button.setToolTip(tip)
+    return button
+
+
+class PredictionPanel(QWidget):
+    """Buttons of segmentation; ``load_action`` is the window's Load Checkpoint action.
+
+    Emits ``segmentRequested``, ``segmentAllRequested``, ``cancelRequested``, ``acceptRequested``,
+    ``discardRequested``, ``refineRequested``, ``useTrainedRequested`` and ``overlayChanged`` (show, outlines).
+    """
+
+    segmentRequested = Signal()
+    segmentAllRequested = Signal()
+    cancelRequested = Signal()
+    acceptRequested = Signal()
+    discardRequested = Signal()
+    refineRequested = Signal()
+    useTrainedRequested = Signal()
+    overlayChanged = Signal()
+
+    def __init__(self, load_action: QAction, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.load_button = QToolButton()
+        self.load_button.setObjectName("loadCheckpointButton")
+        self.load_button.setDefaultAction(load_action)
+        self.load_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.use_trained = _button("Use trained model", "useTrainedButton",
+                                   "Load the best checkpoint of the run that just ended")
+        self.use_trained.setVisible(False)
+        self.model_label = QLabel("No model loaded.")
+        self.model_label.setToolTip("Load a checkpoint: a .pt file written by a training run")
+        self.model_label.setObjectName("modelLabel")
+        self.model_label.setWordWrap(True)
+        # Docks ignore height-for-width: without a floor, a tall Compare dock squeezed this to one clipped line.
+        self.model_label.setMinimumHeight(3 * self.model_label.fontMetrics().lineSpacing())
+        self.segment = _button("Segment image", "segmentButton", "Predict the mask of the image on screen", "segment")
+        self.segment_all = _button("Segment all", "segmentAllButton",
+                                   "Predict every image of the folder; each prediction shows when you visit it",
+                                   "segment-all")
+        self.cancel = _button("Cancel", "cancelSegmentButton", "Stop after the image being segmented", "stop")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("segmentProgress")
+        self.progress.setFormat("%v / %m")
+        self.progress.setVisible(False)
+        self.show_overlay = QCheckBox("Show prediction")
+        self.show_overlay.setObjectName("showPredictionCheck")
+        self.show_overlay.setChecked(True)
+        self.outline = QCheckBox("Outlines")
+        self.outline.setObjectName("predictionOutlineCheck")
+        self.outline.setChecked(True)
+        self.outline.setToolTip("Draw the prediction as outlines over the annotation (off: filled)")
+        self.accept = _button("Accept", "acceptPredictionButton",
+                              "Make the prediction this image's mask (one undoable step); then correct it "
+                              "with the brushes", "accept")
+        self.discard = _button("Discard", "discardPredictionButton", "Forget the prediction of this image", "discard")
+        self.crf = _button("Refine with CRF…", "crfButton",
+                           "Refine the prediction with a dense CRF and compare both side by side", "refine-crf")
+        self.status = QLabel()
+        self.status.setObjectName("segmentStatus")
+        self.status.setWordWrap(True)
+        self._build_layout()
+        for button, signal in ((self.segment, self.segmentRequested), (self.segment_all, self.segmentAllRequested),
+                               (self.cancel, self.cancelRequested), (self.accept, self.acceptRequested),
+                               (self.discard, self.discardRequested), (self.crf, self.refineRequested),
+                               (self.use_trained, self.useTrainedRequested)):
+            button.clicked.connect(signal)
+        self.show_overlay.toggled.connect(self.overlayChanged)
+        self.outline.toggled.connect(self.overlayChanged)
+        self.set_state(model=False, busy=False, has_prediction=False)
+
+    def _build_layout(self) -> None:
+        grid = QGridLayout(self)
+        grid.setContentsMargins(4, 4, 4, 4)
+        rows = [(self.load_button, self.use_trained), (self.model_label,), (self.segment, self.segment_all),
+                (self.progress, self.cancel), (self.show_overlay, self.outline), (self.accept, self.discard),
+                (self.crf,), (self.status,)]
+        for row, widgets in enumerate(rows):
+            for column, widget in enumerate(widgets):
+                grid.addWidget(widget, row, column, 1, 2 if len(widgets) == 1 else 1)
+        grid.setRowStretch(len(rows), 1)
+
+    def set_state(self, model: bool, busy: bool, has_prediction: bool, crf_available: bool = True) -> None:
+        """Enable what makes sense now."""
+        self.segment.setEnabled(model and not busy)
+        self.segment_all.setEnabled(model and not busy)
+        self.cancel.setVisible(busy)
+        self.cancel.setEnabled(busy)
+        self.progress.setVisible(busy)
+        self.accept.setEnabled(has_prediction and not busy)
+        self.discard.setEnabled(has_prediction and not busy)
+        self.crf.setEnabled(model and not busy and crf_available)
+        self.load_button.setEnabled(not busy)
+        self.use_trained.setEnabled(not busy)
+
+    # -- what the controller shows ------------------------------------------------------------------------------
+    def show_model(self, html: str, tooltip: str) -> None:
+        """Describe the loaded model (rich text) with details in the tooltip."""
+        self.model_label.setText(html)
+        self.model_label.setToolTip(tooltip)
+
+    def set_status(self, text: str) -> None:
+        self.status.setText(text)
+
+    def offer_trained(self, path: str) -> None:
+        """Offer the checkpoint of the run that just ended with one click."""
+        self.use_trained.setVisible(True)
+        self.use_trained.setToolTip(f"Load {path}")
+
+    def show_progress(self, done: int, total: int) -> None:
+        """``done`` of ``total`` images segmented (shown while a job runs)."""
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    def overlay_shown(self) -> bool:
+        return self.show_overlay.isChecked()
+
+    def outlines(self) -> bool:
+        return self.outline.isChecked()

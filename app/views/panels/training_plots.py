@@ -1,0 +1,152 @@
+"""Live training curves (pyqtgraph): loss per batch and per epoch, validation Dice and IoU, the best epoch marked.
+
+Events arrive as fast as the worker yields them (hundreds per second for small models); they only append to
+lists, and the curves are redrawn by a single-shot timer at most every ``REDRAW_MS`` (superqt's ``qthrottled``
+idea), so drawing never competes with the rest of the window. A redraw is kept cheap (about 5 ms instead of 45 ms
+on a busy 2-core machine, see bench/gui_responsiveness.py): the epoch axis spans the whole run from the start and
+the loss axis changes only when a value leaves it, so the axes are not laid out again, and axes and legends are
+cached as pixmaps.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QWidget
+
+REDRAW_MS = 250
+LOSS_HEADROOM = 1.1
+# Okabe-Ito colours: distinct for colour-blind readers.
+BLUE, ORANGE, GREEN, PURPLE, GREY = (0, 114, 178), (230, 159, 0), (0, 158, 115), (204, 121, 167), (170, 170, 170)
+
+
+def _plot(name: str, title: str, y_label: str, legend_at: tuple[int, int]) -> pg.PlotWidget:
+    plot = pg.PlotWidget(background="w")
+    plot.setObjectName(name)
+    plot.setTitle(title, color="k", size="10pt")
+    plot.setLabel("bottom", "epoch")
+    plot.setLabel("left", y_label)
+    plot.showGrid(x=True, y=True, alpha=0.25)
+    plot.addLegend(offset=legend_at, labelTextColor="k", brush=(255, 255, 255, 200))
+    plot.setMinimumSize(170, 150)
+    item = plot.getPlotItem()
+    item.setMenuEnabled(False)
+    item.setMouseEnabled(x=False, y=False)
+    item.hideButtons()
+    for side in ("left", "bottom"):
+        item.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    return plot
+
+
+def _curve(plot: pg.PlotWidget, name: str, color, symbol: str | None = "o", style=None, width: float = 2):
+    pen = pg.mkPen(color, width=width) if style is None else pg.mkPen(color, width=width, style=style)
+    kwargs = dict(symbol=symbol, symbolSize=7, symbolBrush=color, symbolPen="w") if symbol else {}
+    return plot.plot([], [], name=name, pen=pen, connect="finite", **kwargs)
+
+
+class TrainingPlots(QWidget):
+    """``lossPlot`` (batch loss, train and validation loss per epoch) and ``dicePlot`` (validation Dice, IoU)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.loss_plot = _plot("lossPlot", "Loss", "loss", (-8, 8))  # top right: losses fall away from it
+        self.dice_plot = _plot("dicePlot", "Validation", "score", (-8, -8))  # bottom right: scores rise
+        self.dice_plot.setYRange(0, 1, padding=0.02)
+        self.dice_plot.enableAutoRange(y=False)
+        self.batch_curve = _curve(self.loss_plot, "batch", GREY, symbol=None, width=1)
+        self.curves = {
+            "train_loss": _curve(self.loss_plot, "train", BLUE),
+            "val_loss": _curve(self.loss_plot, "validation", ORANGE),
+            "val_dice": _curve(self.dice_plot, "Dice", GREEN),
+            "val_iou": _curve(self.dice_plot, "IoU", PURPLE, style=Qt.PenStyle.DashLine),
+        }
+        self.best_marker = pg.ScatterPlotItem(size=18, symbol="star", brush=pg.mkBrush(255, 200, 0),
+                                              pen=pg.mkPen("k", width=1), name="best")
+        self.dice_plot.addItem(self.best_marker)  # named, so the legend lists it
+        self.best_lines = [pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine))
+                           for _ in range(2)]
+        for plot, line in zip((self.loss_plot, self.dice_plot), self.best_lines, strict=True):
+            plot.addItem(line)
+            line.setVisible(False)
+        for plot in (self.loss_plot, self.dice_plot):
+            plot.getPlotItem().legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.loss_plot)
+        layout.addWidget(self.dice_plot)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self.redraw)
+        self.redraws = 0
+        self.clear()
+
+    def begin(self, epochs: int, keep: bool = False) -> None:
+        """A run of ``epochs`` starts: clear (unless ``keep``: a run continued), and span the epoch axis over the
+        whole run."""
+        if not keep:
+            self.clear()
+        for plot in (self.loss_plot, self.dice_plot):
+            plot.enableAutoRange(x=False)
+            plot.setXRange(0, max(epochs, 1), padding=0.02)
+        self.loss_plot.enableAutoRange(y=False)
+        self.loss_top = 0.0
+
+    def clear(self) -> None:
+        self.loss_top = 0.0
+        self.batch_x: list[float] = []
+        self.batch_y: list[float] = []
+        self.epochs: list[int] = []
+        self.values: dict[str, list[float]] = {key: [] for key in self.curves}
+        self.best_epoch: int | None = None
+        self.best_dice = math.nan
+        self.redraw()
+
+    def add_batch(self, epoch: int, batch: int, batches: int, loss: float) -> None:
+        self.batch_x.append(epoch - 1 + batch / max(batches, 1))
+        self.batch_y.append(loss)
+        self._schedule()
+
+    def add_epoch(self, event) -> None:
+        """Append an :class:`segcore.training.events.EpochEvent`."""
+        self.epochs.append(event.epoch)
+        for key in self.curves:
+            self.values[key].append(float(getattr(event, key)))
+        if event.is_best:
+            self.best_epoch, self.best_dice = event.epoch, float(event.val_dice)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _fit_loss_axis(self) -> None:
+        """Grow the loss axis when a value leaves it, shrink it when the values fell below half of it."""
+        values = [v for v in self.batch_y + self.values["train_loss"] + self.values["val_loss"] if math.isfinite(v)]
+        if not values:
+            return
+        top = max(values)
+        if top > self.loss_top or top < self.loss_top / 2:
+            self.loss_top = top * LOSS_HEADROOM
+            self.loss_plot.setYRange(0, self.loss_top, padding=0)
+
+    def redraw(self) -> None:
+        """Push the collected points to the curves (called by the throttle timer)."""
+        self.redraws += 1
+        self._fit_loss_axis()
+        self.batch_curve.setData(self.batch_x, self.batch_y)
+        for key, curve in self.curves.items():
+            curve.setData(self.epochs, self.values[key])
+        best = self.best_epoch is not None and not math.isnan(self.best_dice)  # none without validation
+        self.best_marker.setData([self.best_epoch] if best else [], [self.best_dice] if best else [])
+        for line in self.best_lines:
+            line.setVisible(best)
+            if best:
+                line.setValue(self.best_epoch)
+
+    def curve_points(self) -> dict[str, int]:
+        """How many points each per-epoch curve shows (for tests and scripts)."""
+        return {key: len(curve.getData()[0] if curve.getData()[0] is not None else []) for key, curve in
+                self.curves.items()}

@@ -1,0 +1,90 @@
+"""The Training, Segment and Compare panels with their controllers, added to the main window in one call.
+
+``install(window)`` docks the panels (Segment under the image list, Training and Compare as tabs at the bottom),
+adds File > Load Checkpoint…, and connects the flows: a finished run offers its checkpoint for segmenting, and
+Refine with CRF opens the Compare view. The window asks :meth:`JobPanels.confirm_close` and calls
+:meth:`JobPanels.shutdown` when it closes.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+
+from app.controllers.compare import CompareController
+from app.controllers.prediction import PredictionController
+from app.controllers.training import TrainingController
+from app.jobs.workers import WorkerPool
+from app.state import settings
+from app.views.compare_view import CompareView
+from app.views.icons import icon
+from app.views.panels.prediction_panel import PredictionPanel
+from app.views.panels.training_panel import TrainingPanel
+from segcore.training.events import DoneEvent
+
+TRAINING_DOCK_HEIGHT = 300
+
+
+class JobPanels:
+    """What :func:`install` built: ``pool``, ``training``, ``prediction``, ``compare`` (controllers) and panels."""
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self.pool = WorkerPool(window)
+        self.load_action = _load_action(window)
+        self.training_panel = TrainingPanel()
+        self.prediction_panel = PredictionPanel(self.load_action)
+        self.compare_view = CompareView()
+        self.training_dock = window.add_panel("Training", self.training_panel, "trainingDock", "bottom")
+        self.compare_dock = window.add_panel("Compare", self.compare_view, "compareDock", "bottom",
+                                             tab_with="trainingDock")
+        self.segment_dock = window.add_panel("Segment", self.prediction_panel, "segmentDock", "left")
+        self.training_dock.raise_()
+        window.resizeDocks([self.training_dock, window.docks["filesDock"], self.segment_dock],
+                           [TRAINING_DOCK_HEIGHT, 330, 250], Qt.Orientation.Vertical)
+        self.training = TrainingController(window, window.session, self.training_panel, self.pool)
+        self.prediction = PredictionController(window, window.session, window.canvas, self.prediction_panel,
+                                               self.pool)
+        self.compare = CompareController(window, window.session, self.compare_view, self.pool,
+                                         self.prediction.accept_mask)
+        self.compare.opened.connect(self.compare_dock.show)
+        self.compare.opened.connect(self.compare_dock.raise_)
+        panel = self.training_panel
+        panel.set_remembered(settings.recall("training", panel.remembered()))
+        self.load_action.triggered.connect(self.prediction.choose_checkpoint)
+        self.training.finished.connect(self.prediction.offer_trained)
+        self.training.finished.connect(self._announce)
+        self.training_panel.summaryChanged.connect(
+            lambda text: self.training_dock.setWindowTitle(f"Training · {text}" if text else "Training"))
+        self.prediction.compareRequested.connect(self.compare.start)
+
+    def _announce(self, done: DoneEvent) -> None:
+        best = self.training.progress.best_text()
+        hint = "; Use trained model in the Segment panel segments with it" if done.best_path and done.epochs_done else ""
+        self.window.statusBar().showMessage(f"Training {done.status}{best}{hint}", 15000)
+
+    def confirm_close(self) -> bool:
+        """Ask before stopping a training run; True when the window may close."""
+        return self.training.confirm_close()
+
+    def shutdown(self) -> bool:
+        """Stop every job and wait for it (a training run ends between batches and keeps its checkpoints)."""
+        if self.pool.running():
+            self.window.statusBar().showMessage("Stopping the running jobs…")
+        return self.pool.shutdown()
+
+
+def _load_action(window) -> QAction:
+    action = QAction(icon("load-checkpoint"), "&Load Checkpoint…", window)
+    action.setObjectName("loadCheckpointAction")
+    action.setShortcut(QKeySequence("Ctrl+L"))
+    action.setToolTip("Load a trained model (.pt checkpoint) to segment images (Ctrl+L)")
+    action.setStatusTip("Load a trained model (.pt checkpoint) to segment images")
+    window.menus.file.insertAction(window.actions.save, action)
+    window.menus.file.insertSeparator(window.actions.save)
+    return action
+
+
+def install(window) -> JobPanels:
+    """Add the job panels to ``window`` (a :class:`app.window.MainWindow`)."""
+    return JobPanels(window)

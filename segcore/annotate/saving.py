@@ -1,0 +1,72 @@
+"""Where an annotated mask is written, and how, following the folder layouts of :mod:`segcore.data.layout`.
+
+A mask goes to the image's existing PNG mask, else to where the layout keeps masks (``masks/`` beside
+``images/``, else ``STEM_mask.png`` beside the image). A TIFF or JPEG mask is kept aside as ``.orig`` once a
+PNG replaces it. Instance masks keep the object ids the file had when it was first read (see
+:func:`ids_to_keep`). Every write is atomic (:mod:`segcore.atomic`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from segcore.atomic import remove_stale_temporaries
+from segcore.data import io, layout
+from segcore.data.classes import ClassSpec
+
+
+def new_mask_path(sample: layout.Sample, folder: Path) -> Path:
+    """Where a mask for an image without one is written, following the folder's layout."""
+    parent = sample.image.parent
+    if parent.name == "images" and parent.parent == folder:
+        return folder / "masks" / f"{sample.image.stem}.png"
+    if (parent / "masks").is_dir():
+        return parent / "masks" / f"{sample.image.stem}.png"
+    return parent / f"{sample.image.stem}{layout.MASK_SUFFIX}.png"
+
+
+def write_sample_mask(sample: layout.Sample, folder: Path, mask: np.ndarray, spec: ClassSpec,
+                      ids_from: np.ndarray | None) -> tuple[layout.Sample, str | None]:
+    """Write ``mask`` (uint8 class indices, H x W) for ``sample``; the sample as it is now, and a note for the user.
+
+    Raises DataError or OSError (the file on disk is then unchanged).
+    """
+    target = sample.mask if sample.mask is not None and sample.mask.suffix.lower() == ".png" else None
+    target = target or new_mask_path(sample, folder)
+    io.write_mask(target, mask, spec, ids_from=ids_from)
+    note = None
+    if sample.mask is not None and sample.mask != target:  # a TIFF/JPEG mask: keep the original aside
+        sample.mask.rename(sample.mask.with_name(sample.mask.name + ".orig"))
+        note = f"{sample.mask.name} now saved as {target.name}; the original is kept as .orig"
+    return dataclasses.replace(sample, mask=target), note
+
+
+def ids_to_keep(sample: layout.Sample, spec: ClassSpec, first_read: dict[Path, np.ndarray | None]) -> np.ndarray | None:
+    """Instance masks: the object ids a save must keep (None for class masks, or without a file).
+
+    The file's ids as first read in this session (remembered in ``first_read``) win over those written since, so
+    undoing back to the original mask writes the original file again (two touching cells a prediction merged get
+    their own ids back); ids written since fill the rest.
+    """
+    if not spec.instances or sample.mask is None:
+        return None
+    current = io.read_ids(sample.mask)
+    original = first_read.setdefault(sample.image, current)
+    if current is None or original is None or original.shape != current.shape:
+        return original if original is not None else current
+    return np.where(original != 0, original, current)
+
+
+def remove_interrupted_saves(folder: Path, samples: list[layout.Sample]) -> list[Path]:
+    """Clean the temporaries of saves that were killed, in every folder masks of ``folder`` may be written to.
+
+    Those are the folders :func:`new_mask_path` can pick (an image's folder or its ``masks/``) and those of
+    existing masks; listed from the paths alone, since a missing folder simply has nothing to clean.
+    """
+    image_dirs = {s.image.parent for s in samples}
+    folders = {folder, folder / "masks"} | image_dirs | {d / "masks" for d in image_dirs} | {
+        s.mask.parent for s in samples if s.mask is not None}
+    return [path for f in sorted(folders) for path in remove_stale_temporaries(f)]

@@ -1,0 +1,407 @@
+"""The open folder and the image being annotated, without Qt: what the window shows and the save policy.
+
+:class:`AnnotationStore` owns the samples of a folder, the class list, the current image and mask, one undo
+history per image (kept when moving between images) and the save policy: a mask is written atomically when the
+user moves to another image, on :meth:`~AnnotationStore.save`, and by :meth:`~AnnotationStore.autosave`. A
+mask whose save fails (read-only folder, full disk) is *parked* in memory, marked "modified", and reported; no
+edit is ever dropped silently. Every change is announced through plain callbacks (:class:`StoreCallbacks`);
+the window wraps the store in a QObject that re-emits them as signals and owns the autosave timer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from segcore.annotate.history import EditSession, History
+from segcore.annotate.saving import ids_to_keep, remove_interrupted_saves, write_sample_mask
+from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footprint, polygon_footprint
+from segcore.data import io, layout
+from segcore.data.classes import ClassSpec
+from segcore.errors import DataError, describe
+
+
+class ImageState(str, Enum):
+    """What the file list shows for an image."""
+
+    NO_MASK = "no mask"
+    ANNOTATED = "annotated"
+    PREDICTED = "predicted"  # an accepted prediction, not corrected by hand yet
+    MODIFIED = "modified"  # changed since the last save
+
+
+def _ignore(*_args) -> None:
+    pass
+
+
+@dataclass
+class StoreCallbacks:
+    """Called after each change; every one defaults to doing nothing."""
+
+    folder_opened: Callable[[Path], None] = _ignore
+    image_loaded: Callable[[int], None] = _ignore  # the index, -1 when nothing could be shown
+    mask_edited: Callable[[Box], None] = _ignore  # the box (y0, x0, y1, x1) that changed
+    mask_replaced: Callable[[], None] = _ignore  # the whole mask changed
+    state_changed: Callable[[int, ImageState], None] = _ignore
+    spec_changed: Callable[[], None] = _ignore
+    history_changed: Callable[[bool, bool], None] = _ignore  # can undo, can redo
+    message: Callable[[str], None] = _ignore  # for a status line
+    error: Callable[[str], None] = _ignore  # a one-line error; the work goes on
+    save_failed: Callable[[str], None] = _ignore  # masks are kept in memory: the user must hear of it
+
+
+class Reader(Protocol):
+    """How the store reads files; :class:`DirectReader`, or a read-ahead that decodes the next pair early."""
+
+    def read_image(self, path: Path) -> np.ndarray: ...
+    def read_mask(self, path: Path, spec: ClassSpec) -> np.ndarray: ...
+    def prefetch(self, image: Path, mask: Path | None, spec: ClassSpec) -> None: ...
+    def clear(self) -> None: ...
+
+
+class DirectReader:
+    """Reads each file when asked."""
+
+    def read_image(self, path: Path) -> np.ndarray:
+        return io.read_image(path)
+
+    def read_mask(self, path: Path, spec: ClassSpec) -> np.ndarray:
+        return io.read_mask(path, spec)
+
+    def prefetch(self, image: Path, mask: Path | None, spec: ClassSpec) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+
+class AnnotationStore:
+    """Folder, class list, current image and mask, histories and saving; ``callbacks`` hears of every change."""
+
+    def __init__(self, callbacks: StoreCallbacks | None = None, reader: Reader | None = None) -> None:
+        self.on = callbacks or StoreCallbacks()
+        self.reader = reader or DirectReader()
+        self.folder: Path | None = None
+        self.samples: list[layout.Sample] = []
+        self.spec = ClassSpec(["background", "foreground"], [0, 255])
+        self.index = -1
+        self.image: np.ndarray | None = None  # (H, W, C) as read
+        self.mask: np.ndarray | None = None  # uint8 (H, W) class indices, IGNORE_INDEX for unlabelled
+        self.locked_reason: str | None = None  # editing refused (e.g. the mask file has the wrong size)
+        self.dirty = False  # the current mask differs from its file
+        self._edit: EditSession | None = None
+        self._spec_unsaved = False  # the class list changed but classes.json could not be written yet
+        self._histories: dict[Path, History] = {}
+        self._parked: dict[Path, np.ndarray] = {}  # masks of other images whose save failed
+        self._predicted: set[Path] = set()
+        self._first_ids: dict[Path, np.ndarray | None] = {}  # instance masks: ids before this session's saves
+
+    # -- folder -------------------------------------------------------------------------------------------------
+    def open_folder(self, folder: str | Path) -> None:
+        """Load the samples and class list of ``folder``; raises DataError when it cannot be used.
+
+        The current masks are saved first; when that fails DataError is raised and nothing changes.
+        """
+        folder = Path(folder).expanduser().resolve()
+        warnings: list[str] = []
+        samples = layout.find_samples(folder, warnings)
+        spec = layout.load_class_spec(folder, samples, warnings)
+        if not self.save_all():
+            raise DataError("unsaved masks of the current folder could not be written; save or discard them first")
+        self.folder, self.samples, self.spec = folder, samples, spec
+        self.reader.clear()
+        self._spec_unsaved = False
+        for kept in (self._histories, self._parked, self._predicted, self._first_ids):
+            kept.clear()
+        self.index, self.image, self.mask = -1, None, None
+        self.on.folder_opened(folder)
+        self.on.spec_changed()
+        for message in warnings[:3]:
+            self.on.message(message)
+        if removed := remove_interrupted_saves(folder, samples):
+            self.on.message(f"removed {len(removed)} unfinished temporary file(s) left by an interrupted save")
+        self.select(0)
+
+    # -- images -------------------------------------------------------------------------------------------------
+    def state(self, index: int) -> ImageState:
+        sample = self.samples[index]
+        if sample.image in self._parked or (index == self.index and self.dirty):
+            return ImageState.MODIFIED
+        if sample.image in self._predicted:
+            return ImageState.PREDICTED
+        return ImageState.ANNOTATED if sample.mask is not None else ImageState.NO_MASK
+
+    def is_predicted(self, index: int) -> bool:
+        """True while image ``index`` holds an accepted prediction not yet corrected by hand."""
+        return self.samples[index].image in self._predicted
+
+    def current_path(self) -> Path | None:
+        """The image on screen (None when none is, or it could not be read)."""
+        return self.samples[self.index].image if 0 <= self.index < len(self.samples) and self.image is not None \
+            else None
+
+    def select(self, index: int) -> bool:
+        """Show sample ``index``: saves the current mask, then reads the image and its mask (or starts empty)."""
+        if not 0 <= index < len(self.samples) or index == self.index:
+            return False
+        self._finish_edit()
+        self._park_current()
+        previous, self.index = self.index, index
+        if 0 <= previous < len(self.samples):
+            self.on.state_changed(previous, self.state(previous))
+        sample = self.samples[index]
+        self.locked_reason = None
+        ahead = index + (1 if index > previous else -1)  # the next one in the direction of travel
+        try:
+            self.image = self.reader.read_image(sample.image)
+        except DataError as exc:
+            self.image, self.mask = None, None
+            self.on.error(str(exc))
+            self.on.image_loaded(-1)
+        else:
+            self.dirty = False
+            self.mask = self._load_mask(sample)  # dirty again when the mask comes back from the parked ones
+            self.on.image_loaded(index)
+        self._emit_history()
+        if 0 <= ahead < len(self.samples):
+            self.reader.prefetch(self.samples[ahead].image, self.samples[ahead].mask, self.spec)
+        return True
+
+    def _load_mask(self, sample: layout.Sample) -> np.ndarray:
+        shape = self.image.shape[:2]
+        if sample.image in self._parked:
+            self.dirty = True
+            return self._parked.pop(sample.image)
+        if sample.mask is None:
+            return np.zeros(shape, dtype=np.uint8)
+        try:
+            mask = self.reader.read_mask(sample.mask, self.spec)
+            if mask.shape != shape:
+                raise DataError(f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
+                                f"{shape[1]}x{shape[0]}")
+            return mask
+        except DataError as exc:
+            self.locked_reason = f"{exc}; editing is off so the file is not overwritten"
+            self.on.error(self.locked_reason)
+            return np.zeros(shape, dtype=np.uint8)
+
+    def _park_current(self) -> None:
+        """Save the current mask; if that fails keep it in memory so moving on never loses it."""
+        if self.mask is None or not self.dirty:
+            return
+        if not self.save():
+            self._parked[self.samples[self.index].image] = self.mask
+        self.dirty = False
+
+    # -- editing ------------------------------------------------------------------------------------------------
+    def can_edit(self) -> bool:
+        """Whether the current mask may change; says why not through ``error``."""
+        if self.mask is None:
+            return False
+        if self.locked_reason:
+            self.on.error(self.locked_reason)
+            return False
+        return True
+
+    def begin_edit(self) -> None:
+        """Start one undoable action (a stroke, a fill)."""
+        self._finish_edit()
+        if self.can_edit():
+            self._edit = EditSession(self.mask)
+
+    def apply(self, footprint: Footprint | None, value: int) -> Box | None:
+        """Write ``value`` (a class index or IGNORE_INDEX) over ``footprint`` in the current action."""
+        if self._edit is None:
+            return None
+        box = self._edit.apply(footprint, value)
+        if box is not None:
+            self._mark_dirty(predicted=False)
+            self.on.mask_edited(box)
+        return box
+
+    def end_edit(self) -> None:
+        self._finish_edit()
+
+    def stroke(self, start: Sequence[float], end: Sequence[float], size: float, value: int) -> Box | None:
+        """Paint a line of discs ``size`` pixels wide from ``start`` to ``end`` ((x, y) image coordinates)."""
+        if self.mask is None:
+            return None
+        return self.apply(line_footprint(self.mask.shape, start, end, size), value)
+
+    def fill(self, point: Sequence[float], value: int) -> None:
+        """Flood-fill the 4-connected region under ``point`` ((x, y)) as one action.
+
+        On an object of an instance mask the region is the clicked object alone, not every object touching it
+        (they are one region of the object class); numbering the objects reads the file, so only then.
+        """
+        if self.mask is None:
+            return
+        region = self.mask
+        row, col = int(np.floor(point[1])), int(np.floor(point[0]))
+        if 0 <= row < region.shape[0] and 0 <= col < region.shape[1] and region[row, col] == 1 \
+                and (ids := self.object_ids()) is not None:
+            region = (ids == ids[row, col]).view(np.uint8)
+        self.begin_edit()
+        self.apply(flood_footprint(region, point), value)
+        self.end_edit()
+
+    def polygon(self, points: Sequence[Sequence[float]], value: int) -> None:
+        """Fill the closed polygon through ``points`` ((x, y) each) as one action."""
+        if self.mask is None:
+            return
+        self.begin_edit()
+        self.apply(polygon_footprint(self.mask.shape, points), value)
+        self.end_edit()
+
+    def _finish_edit(self) -> None:
+        if self._edit is None:
+            return
+        edit, self._edit = self._edit.finish(), None
+        if edit is not None:
+            self._history().push(edit)
+            self._emit_history()
+
+    def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED) -> None:
+        """Replace the current mask (e.g. by a prediction) as one undoable step."""
+        self.begin_edit()
+        if self._edit is None:
+            return
+        if self._edit.replace(np.asarray(mask, dtype=np.uint8)) is not None:
+            self._mark_dirty(predicted=state is ImageState.PREDICTED)
+            self.on.mask_replaced()
+        self._finish_edit()
+
+    def _mark_dirty(self, predicted: bool) -> None:
+        image = self.samples[self.index].image
+        was = self.state(self.index)
+        self.dirty = True
+        (self._predicted.add if predicted else self._predicted.discard)(image)
+        if was is not ImageState.MODIFIED:
+            self.on.state_changed(self.index, ImageState.MODIFIED)
+
+    def _history(self) -> History:
+        return self._histories.setdefault(self.samples[self.index].image, History())
+
+    def _emit_history(self) -> None:
+        if self.index < 0 or self.mask is None:
+            self.on.history_changed(False, False)
+            return
+        history = self._history()
+        self.on.history_changed(history.can_undo, history.can_redo)
+
+    def undo(self) -> None:
+        self._step(History.undo)
+
+    def redo(self) -> None:
+        self._step(History.redo)
+
+    def _step(self, method: Callable[[History, np.ndarray], Box | None]) -> None:
+        self._finish_edit()
+        if self.mask is None or self.locked_reason:
+            return
+        box = method(self._history(), self.mask)
+        if box is not None:
+            self._mark_dirty(predicted=False)
+            if self.samples[self.index].mask is None and not self.mask.any():
+                # Undone back to the empty mask of an image that has no mask file: nothing to write. Saving it
+                # would turn "no mask" into an annotation saying "no object here", which training would learn.
+                self.dirty = False
+                self.on.state_changed(self.index, self.state(self.index))
+            self.on.mask_edited(box)
+        self._emit_history()
+
+    def object_ids(self) -> np.ndarray | None:
+        """Instance masks: each pixel's object id in the current mask, as saving it now would write (else None)."""
+        if not self.spec.instances or self.mask is None:
+            return None
+        try:
+            return self.spec.encode(self.mask, ids_to_keep(self.samples[self.index], self.spec, self._first_ids))
+        except DataError:
+            return None
+
+    # -- class list ---------------------------------------------------------------------------------------------
+    def set_spec(self, spec: ClassSpec) -> None:
+        """Change names/colours/classes and store them with the folder as classes.json."""
+        self.spec = spec
+        self.on.spec_changed()
+        if self.folder is not None:
+            try:
+                spec.save(self.folder)
+                self._spec_unsaved = False
+            except OSError as exc:  # tried again with the next mask save: masks must not outlive their list
+                self._spec_unsaved = True
+                self.on.error(f"cannot save the class list: {describe(exc)}")
+
+    # -- saving -------------------------------------------------------------------------------------------------
+    def unsaved_count(self) -> int:
+        return len(self._parked) + (1 if self.dirty else 0)
+
+    def autosave(self) -> None:
+        """Save now unless a stroke is under way (never cut one in two; the next tick saves it)."""
+        if self._edit is None:
+            self.save()
+
+    def save(self) -> bool:
+        """Write the current mask if it changed; True when nothing is left unsaved for it."""
+        self._finish_edit()
+        error = self._save_current()
+        if error is not None:
+            self.on.save_failed(f"mask not saved: {error}")
+        return error is None
+
+    def _save_current(self) -> str | None:
+        """Write the current mask if it changed; the reason when that failed."""
+        if not self.dirty or self.mask is None:
+            return None
+        try:
+            self._write(self.index, self.mask)
+        except (DataError, OSError) as exc:
+            return describe(exc)
+        self.dirty = False
+        self.on.state_changed(self.index, self.state(self.index))
+        return None
+
+    def save_all(self) -> bool:
+        """Save the current mask and the parked ones; True when everything is on disk.
+
+        Failures are reported once, not once per mask (each report is a dialog in the window).
+        """
+        self._finish_edit()
+        errors = [error] if (error := self._save_current()) is not None else []
+        for image, mask in list(self._parked.items()):
+            index = next(i for i, s in enumerate(self.samples) if s.image == image)
+            try:
+                self._write(index, mask)
+            except (DataError, OSError) as exc:
+                errors.append(describe(exc))
+                continue
+            del self._parked[image]
+            self.on.state_changed(index, self.state(index))
+        if len(errors) == 1:
+            self.on.save_failed(f"mask not saved: {errors[0]}")
+        elif errors:
+            self.on.save_failed(f"{len(errors)} masks not saved; the first: {errors[0]}")
+        return not errors
+
+    def discard_unsaved(self) -> None:
+        """Forget edits not yet on disk (the user chose to close without saving)."""
+        self._parked.clear()
+        self.dirty = False
+
+    def _write(self, index: int, mask: np.ndarray) -> None:
+        unlabelled_before = self.spec.unlabelled  # writing sparse masks may assign the "unlabelled" value
+        sample = self.samples[index]
+        self.samples[index], note = write_sample_mask(sample, self.folder, mask, self.spec,
+                                                      ids_to_keep(sample, self.spec, self._first_ids))
+        if note:
+            self.on.message(note)
+        if (self._spec_unsaved or self.spec.unlabelled != unlabelled_before
+                or not (self.folder / "classes.json").exists()):
+            self.spec.save(self.folder)  # the folder must say which classes (and "unlabelled") the values mean
+            self._spec_unsaved = False
+        self.on.message(f"saved {self.samples[index].mask.name}")

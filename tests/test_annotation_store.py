@@ -1,0 +1,303 @@
+"""The annotation store without Qt: the save policy, per-image histories, parked masks, the predicted set,
+instance ids and the fill rule, each seen through the plain callbacks the window turns into signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from segcore.annotate import IGNORE_INDEX, AnnotationStore, ImageState, StoreCallbacks
+from segcore.data import io, layout
+from segcore.data.classes import ClassSpec
+from segcore.errors import DataError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Recorder:
+    """Callbacks that write down what they hear, by name."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def callbacks(self) -> StoreCallbacks:
+        names = [f for f in StoreCallbacks.__dataclass_fields__]
+        return StoreCallbacks(**{name: (lambda *a, n=name: self.calls.append((n, *a))) for name in names})
+
+    def of(self, name: str) -> list[tuple]:
+        return [c[1:] for c in self.calls if c[0] == name]
+
+
+def make_folder(root: Path, count: int = 3, masks: int = 2) -> Path:
+    """images/ + masks/: bright squares on grey; the first ``masks`` images have a mask (0/255)."""
+    folder = root / "data"
+    spec = ClassSpec(["background", "cell"], [0, 255])
+    for i in range(count):
+        image = np.full((40, 50), 30, np.uint8)
+        image[5:15, 5:15] = 200
+        io.write_image(folder / "images" / f"im{i}.png", image)
+        if i < masks:
+            mask = np.zeros((40, 50), np.uint8)
+            mask[5:15, 5:15] = 1
+            io.write_mask(folder / "masks" / f"im{i}.png", mask, spec)
+    spec.save(folder)
+    return folder
+
+
+@pytest.fixture
+def heard() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def store(tmp_path, heard) -> AnnotationStore:
+    store = AnnotationStore(heard.callbacks())
+    store.open_folder(make_folder(tmp_path))
+    return store
+
+
+def paint(store: AnnotationStore, x: float, y: float, value: int = 1, size: float = 3) -> None:
+    store.begin_edit()
+    store.stroke((x, y), (x, y), size, value)
+    store.end_edit()
+
+
+def test_opening_a_folder_announces_it_and_shows_the_first_image(store, heard):
+    assert [c[0] for c in heard.calls[:2]] == ["folder_opened", "spec_changed"]
+    assert heard.of("image_loaded") == [(0,)] and store.index == 0
+    assert store.mask.shape == (40, 50) and store.mask[10, 10] == 1
+    assert [store.state(i) for i in range(3)] == [ImageState.ANNOTATED, ImageState.ANNOTATED, ImageState.NO_MASK]
+
+
+def test_moving_on_saves_the_mask_and_each_image_keeps_its_own_history(store, heard):
+    store.select(2)  # no mask file yet
+    paint(store, 30.5, 30.5)
+    assert store.dirty and heard.of("state_changed")[-1] == (2, ImageState.MODIFIED)
+    store.select(0)
+    target = store.folder / "masks" / "im2.png"
+    assert target.is_file() and store.state(2) is ImageState.ANNOTATED
+    assert (2, ImageState.ANNOTATED) in heard.of("state_changed")
+    paint(store, 20.5, 20.5)
+    store.select(2)
+    assert store.mask[30, 30] == 1
+    store.undo()  # image 2's own stroke, not image 0's
+    assert store.mask[30, 30] == 0 and store.dirty
+    assert heard.of("history_changed")[-1] == (False, True)
+    store.select(0)
+    assert store.mask[20, 20] == 1  # image 0's stroke was saved when moving on
+    store.undo()
+    assert store.mask[20, 20] == 0
+
+
+def test_undoing_back_to_nothing_on_an_image_without_a_mask_file_writes_no_file(store):
+    store.select(2)
+    paint(store, 30.5, 30.5)
+    store.undo()
+    assert not store.dirty and store.state(2) is ImageState.NO_MASK
+    assert store.save_all()
+    assert not (store.folder / "masks" / "im2.png").exists()
+
+
+def test_a_mask_that_cannot_be_saved_is_parked_reported_and_saved_later(store, heard):
+    store.select(2)
+    blocker = store.folder / "masks" / "im2.png"
+    blocker.mkdir()  # the file cannot be written, as in a read-only folder
+    paint(store, 30.5, 30.5)
+    store.select(0)
+    assert len(heard.of("save_failed")) == 1 and "mask not saved" in heard.of("save_failed")[0][0]
+    assert store.unsaved_count() == 1 and store.state(2) is ImageState.MODIFIED
+    store.select(2)
+    assert store.mask[30, 30] == 1 and store.dirty  # back from memory, still unsaved
+    store.select(1)
+    assert not store.save_all()  # still blocked: reported once, kept
+    assert store.unsaved_count() == 1
+    with pytest.raises(DataError, match="save or discard"):
+        store.open_folder(store.folder)  # another folder would lose it: refused, nothing changes
+    blocker.rmdir()
+    assert store.save_all() and store.unsaved_count() == 0
+    assert io.read_mask(blocker, store.spec)[30, 30] == 1
+
+
+def test_discarding_forgets_the_parked_masks(store):
+    store.select(2)
+    (store.folder / "masks" / "im2.png").mkdir()
+    paint(store, 30.5, 30.5)
+    store.select(0)
+    store.discard_unsaved()
+    assert store.unsaved_count() == 0 and store.state(2) is ImageState.NO_MASK
+
+
+def test_an_accepted_prediction_is_one_step_marked_predicted_until_corrected(store, heard):
+    prediction = np.zeros_like(store.mask)
+    prediction[20:30, 20:30] = 1
+    store.accept_mask(prediction)
+    assert heard.of("mask_replaced") == [()] and store.is_predicted(0)
+    assert store.save() and store.state(0) is ImageState.PREDICTED
+    paint(store, 2.5, 2.5)  # corrected by hand
+    assert not store.is_predicted(0)
+    store.undo()
+    store.undo()
+    assert store.mask[10, 10] == 1 and store.mask[25, 25] == 0  # the annotation as it was
+
+
+def test_a_mask_of_the_wrong_size_locks_editing_and_is_never_overwritten(tmp_path, heard):
+    folder = make_folder(tmp_path)
+    wrong = folder / "masks" / "im1.png"
+    io.write_mask(wrong, np.zeros((10, 10), np.uint8), ClassSpec(["background", "cell"], [0, 255]))
+    before = wrong.read_bytes()
+    store = AnnotationStore(heard.callbacks())
+    store.open_folder(folder)
+    store.select(1)
+    assert "10x10 but the image is 50x40" in store.locked_reason and heard.of("error")
+    paint(store, 5.5, 5.5)
+    store.accept_mask(np.ones_like(store.mask))
+    assert not store.dirty and store.save_all() and wrong.read_bytes() == before
+
+
+def test_a_class_list_that_could_not_be_saved_is_saved_with_the_next_mask(store, heard):
+    old = (store.folder / "classes.json").read_bytes()
+    (store.folder / "classes.json").unlink()
+    (store.folder / "classes.json").mkdir()
+    spec = store.spec
+    store.set_spec(ClassSpec([*spec.names, "debris"], [*spec.values, 128], [*spec.colors, (1, 2, 3)]))
+    assert "cannot save the class list" in heard.of("error")[-1][0]
+    (store.folder / "classes.json").rmdir()
+    (store.folder / "classes.json").write_bytes(old)
+    paint(store, 30.5, 30.5, value=2)
+    assert store.save()
+    assert ClassSpec.load(store.folder).names[-1] == "debris"
+
+
+def test_sparse_masks_get_an_unlabelled_value_in_the_class_list(store):
+    paint(store, 30.5, 30.5, value=IGNORE_INDEX)
+    assert store.save()
+    spec = ClassSpec.load(store.folder)
+    assert spec.unlabelled is not None
+    assert io.read_mask(store.folder / "masks" / "im0.png", spec)[30, 30] == IGNORE_INDEX
+
+
+def _instance_folder(root: Path) -> Path:
+    """Two touching objects (ids 7 and 9) and one apart (id 12)."""
+    folder = root / "cells"
+    ids = np.zeros((30, 40), np.uint16)
+    ids[5:15, 5:15] = 7
+    ids[5:15, 15:25] = 9
+    ids[20:25, 30:35] = 12
+    io.write_image(folder / "images" / "a.png", np.where(ids > 0, 200, 30).astype(np.uint8))
+    (folder / "masks").mkdir()
+    Image.fromarray(ids).save(folder / "masks" / "a.png")
+    (folder / "classes.json").write_text('{"instances": true}')  # three ids are too few to tell by themselves
+    return folder
+
+
+def test_fill_on_an_instance_mask_erases_the_clicked_object_alone(tmp_path):
+    store = AnnotationStore()
+    store.open_folder(_instance_folder(tmp_path))
+    assert store.spec.instances
+    store.fill((7.5, 7.5), 0)  # id 7; id 9 touches it and is the same class
+    assert not store.mask[5:15, 5:15].any() and store.mask[5:15, 15:25].all()
+    assert store.save()
+    ids = io.read_mask_raw(store.folder / "masks" / "a.png")
+    assert set(np.unique(ids).tolist()) == {0, 9, 12}  # the others keep their ids
+
+
+def test_undoing_a_merge_writes_the_original_ids_back(tmp_path):
+    store = AnnotationStore()
+    store.open_folder(_instance_folder(tmp_path))
+    before = io.read_mask_raw(store.folder / "masks" / "a.png")
+    merged = store.mask.copy()
+    merged[10:20, 5:25] = 1
+    store.accept_mask(merged)
+    assert store.save()
+    store.undo()
+    assert store.save()
+    assert np.array_equal(io.read_mask_raw(store.folder / "masks" / "a.png"), before)
+
+
+def test_fill_on_a_class_mask_fills_the_connected_region(store):
+    store.fill((30.5, 30.5), 1)  # the background around the square
+    assert store.mask.all()
+    store.undo()
+    assert store.mask[30, 30] == 0 and store.mask[10, 10] == 1
+
+
+def test_polygon_fills_inside_its_corners(store):
+    store.polygon([(20, 20), (40, 20), (40, 35), (20, 35)], 1)
+    assert store.mask[25, 30] == 1 and store.mask[5, 40] == 0
+
+
+def test_autosave_waits_for_a_stroke_to_end(store):
+    store.begin_edit()
+    store.stroke((30.5, 30.5), (35.5, 30.5), 3, 1)
+    store.autosave()
+    on_disk = store.folder / "masks" / "im0.png"
+    assert store.dirty and io.read_mask(on_disk, store.spec)[30, 33] == 0  # not saved mid-stroke
+    store.end_edit()
+    store.autosave()
+    assert not store.dirty and io.read_mask(store.folder / "masks" / "im0.png", store.spec)[30, 33] == 1
+
+
+# Saves random masks through the store as fast as it can, announcing each save.
+WRITER = """
+import sys
+import numpy as np
+from segcore.annotate import AnnotationStore
+store = AnnotationStore()
+store.open_folder(sys.argv[1])
+rng = np.random.default_rng(0)
+while True:
+    store.accept_mask((rng.random(store.mask.shape) < 0.5).astype(np.uint8))
+    assert store.save()
+    print("saved", flush=True)
+"""
+
+
+def test_save_killed_midway_leaves_a_whole_mask_and_opening_cleans_up(tmp_path):
+    folder = tmp_path / "kill"
+    io.write_image(folder / "images" / "big.png", np.zeros((1024, 1024), np.uint8))
+    target = folder / "masks" / "big.png"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    rng = np.random.default_rng(1)
+    mid_write = 0  # kills that hit a write in progress (its hidden temporary file stays behind)
+    for _ in range(10):
+        leftovers = set((folder / "masks").glob(".*")) if (folder / "masks").is_dir() else set()
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(folder)], stdout=subprocess.PIPE, env=env,
+                                cwd=REPO)
+        try:
+            assert proc.stdout.readline().strip() == b"saved"  # at least one complete mask exists
+            time.sleep(float(rng.uniform(0.0, 0.3)))  # then kill at an arbitrary moment of the loop
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        mid_write += bool(set((folder / "masks").glob(".*")) - leftovers)
+        with Image.open(target) as im:
+            im.load()  # a truncated PNG raises here
+        spec = layout.load_class_spec(folder, layout.find_samples(folder))
+        mask = io.read_mask(target, spec)
+        assert mask.shape == (1024, 1024) and set(np.unique(mask).tolist()) == {0, 1}
+        if mid_write >= 3:
+            break
+    assert mid_write >= 1, "no kill landed during a write; the test proved nothing"
+    # Leftover temporary files of killed writes are hidden and never taken for masks.
+    assert [s.mask for s in layout.find_samples(folder)] == [target]
+    # Opening the folder cleans them up once they are too old to be a write still in flight.
+    leftovers = sorted((folder / "masks").glob(".*"))
+    for path in leftovers:
+        os.utime(path, (time.time() - 7200,) * 2)
+    fd, in_flight = tempfile.mkstemp(prefix=".big.", suffix=".tmp.png", dir=folder / "masks")  # as atomic_path
+    os.close(fd)
+    heard = Recorder()
+    store = AnnotationStore(heard.callbacks())
+    store.open_folder(folder)
+    assert sorted((folder / "masks").glob(".*")) == [Path(in_flight)]
+    assert any(f"removed {len(leftovers)} unfinished temporary" in m for (m,) in heard.of("message"))
+    assert store.mask is not None and store.mask.shape == (1024, 1024)
