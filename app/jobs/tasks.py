@@ -89,6 +89,15 @@ class TrainJob:
         yield from self.trainer.run()
 
 
+def export_model(options: dict) -> Generator[str, None, object]:
+    """Yields the export's progress lines, returns its :class:`segcore.export.ExportResult` (``options``: the
+    keyword arguments of :func:`segcore.export.export_steps`)."""
+    limit_torch_threads()
+    from segcore.export import export_steps
+
+    return (yield from export_steps(**options))
+
+
 def load_predictor(path: str | Path, device: str = "auto") -> Generator[DeviceInfo, None, Predictor]:
     """Yields the DeviceInfo, returns a :class:`segcore.inference.Predictor` for ``path`` (its engine, PyTorch or
     ONNX Runtime, on the job threads: a core stays free for the UI thread)."""

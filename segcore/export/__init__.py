@@ -194,6 +194,8 @@ def export_steps(checkpoint: str | os.PathLike, out: str | os.PathLike, fmt: str
     if fmt == "bioimageio" and out.suffix.lower() == ".zip":
         out = out.with_suffix("")
     targets = [out, out.with_name(out.name + ".zip")] if fmt == "bioimageio" else [out]
+    if any(t.resolve() == Path(checkpoint).resolve() for t in targets):
+        raise ExportError(f"{out}: is the checkpoint itself; choose another output")
     for target in targets:
         _check_target(target, overwrite)
     yield f"reading {checkpoint}"
