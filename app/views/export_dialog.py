@@ -109,6 +109,8 @@ class ExportDialog(QDialog):
         if not text or self.output.text() not in ("", self._suggested):
             return
         source = Path(text)
+        if not source.name:  # a path being typed ("/"): nothing to name an output after yet
+            return
         name = next(n for key, _, n in FORMATS if key == self.fmt()).format(stem=source.stem)
         self._suggested = str(source.with_name(name))
         self.output.setText(self._suggested)
