@@ -185,3 +185,15 @@ def test_engines_agree_on_isbi(isbi_dir, tmp_path):
         for image in slices:
             agree = (predictor.predict(image) == reference.predict(image)).mean()
             assert agree >= 0.999, (name, agree)
+
+
+@needs_ort
+def test_the_onnx_engine_takes_a_batch_one_image_at_a_time(make_checkpoint):
+    from segcore.engines import onnx_engine
+
+    path = make_checkpoint("unet")
+    engine, _, _ = onnx_engine.open_checkpoint(path)
+    batch = np.random.default_rng(0).standard_normal((3, 3, 40, 52)).astype(np.float32)
+    together = engine(batch)
+    assert together.shape == (3, 2, 40, 52)
+    np.testing.assert_allclose(together[1:2], engine(batch[1:2]), atol=1e-6)

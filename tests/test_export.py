@@ -39,7 +39,7 @@ def test_onnx_has_dynamic_height_and_width_and_matches_pytorch(make_checkpoint, 
     model = ckpt.build_model(ckpt.load(path)).eval()
     session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
     multiple = int(session.get_modelmeta().custom_metadata_map["segstudio.multiple"])
-    for shape in [(1, 3, 3 * multiple, 5 * multiple), (2, 3, 7 * multiple, 2 * multiple)]:
+    for shape in [(1, 3, 3 * multiple, 5 * multiple), (1, 3, 7 * multiple, 2 * multiple)]:
         x = torch.randn(*shape)
         with torch.inference_mode():
             expected = model(x).softmax(1).numpy()

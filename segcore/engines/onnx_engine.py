@@ -35,7 +35,9 @@ class OnnxEngine:
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         padded, (h, w) = pad_batch(np.ascontiguousarray(batch, dtype=np.float32), self.multiple)
-        return self.session.run(None, {self.input: padded})[0][..., :h, :w]
+        # the exported graph takes one image at a time (segcore.export.onnx_format)
+        out = [self.session.run(None, {self.input: padded[i:i + 1]})[0] for i in range(len(padded))]
+        return (out[0] if len(out) == 1 else np.concatenate(out))[..., :h, :w]
 
     def describe(self) -> str:
         import onnxruntime

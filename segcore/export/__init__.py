@@ -10,7 +10,7 @@ a worker); :func:`export_model` runs it to the end.
 
 Which formats work for which architecture (all three measured in tests/test_export.py):
 
-- U-Net, SegNet, PSPNet: ONNX with dynamic batch/height/width (opset 18; SegNet's max-unpooling is ONNX's
+- U-Net, SegNet, PSPNet: ONNX with dynamic height/width, batch 1 (opset 18; SegNet's max-unpooling is ONNX's
   MaxUnpool, PSPNet's adaptive pooling is computed from a cumulative-sum table, exact for every size) and
   TorchScript (scripted, so any size works there).
 """

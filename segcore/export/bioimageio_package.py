@@ -74,7 +74,7 @@ def _axes(channel_names: list[str], multiple: int, output: bool) -> list:
     from bioimageio.spec.model import v0_5 as bio
 
     low, step = size_rule(multiple)
-    axes: list = [bio.BatchAxis(), bio.ChannelAxis(channel_names=channel_names)]
+    axes: list = [bio.BatchAxis(size=1), bio.ChannelAxis(channel_names=channel_names)]  # the ONNX batch is 1
     for name in ("y", "x"):
         if output:
             axes.append(bio.SpaceOutputAxisWithHalo(
