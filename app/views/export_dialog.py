@@ -118,22 +118,20 @@ class ExportDialog(QDialog):
         for widget in (self.authors, self.license):
             widget.setEnabled(bio)
 
-    def _choose_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Model to export", self.checkpoint.text(),
-                                              "Checkpoints (*.pt);;All files (*)")
+    def _choose(self, edit: QLineEdit, title: str, filter_text: str = "", save: bool = False) -> None:
+        ask = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
+        path, _ = ask(self, title, edit.text(), filter_text)
         if path:
-            self.checkpoint.setText(path)
+            edit.setText(path)
+
+    def _choose_checkpoint(self) -> None:
+        self._choose(self.checkpoint, "Model to export", "Checkpoints (*.pt);;All files (*)")
 
     def _choose_output(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export to", self.output.text())
-        if path:
-            self.output.setText(path)
+        self._choose(self.output, "Export to", save=True)
 
     def _choose_sample(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Test image", self.sample.text(),
-                                              "Images (*.png *.tif *.tiff *.jpg *.jpeg *.bmp);;All files (*)")
-        if path:
-            self.sample.setText(path)
+        self._choose(self.sample, "Test image", "Images (*.png *.tif *.tiff *.jpg *.jpeg *.bmp);;All files (*)")
 
     def _request(self) -> None:
         checkpoint, out = self.checkpoint.text().strip(), self.output.text().strip()
