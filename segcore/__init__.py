@@ -43,18 +43,29 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'segcore' has no attribute '{name}'")
 
 
-def train(data: str, on_event=None, **options):
+def train(data: str, on_event=None, minutes: float | None = None, **options):
     """Train on folder ``data`` with :class:`TrainConfig` options; returns the final DoneEvent.
 
-    ``on_event`` (optional) is called with every event. Bad data or options raise DataError / ConfigError /
-    CheckpointError; a run that fails (NaN loss) raises TrainingError; a stopped run returns its DoneEvent.
+    ``minutes``: train by the plan for this folder, this machine and that budget (segcore.planning; what
+    ``segcore train --minutes`` does); options given explicitly (width in ``arch_kwargs``, patch_size,
+    batch_size, lr, epochs, arch, scale) override the plan's. ``on_event`` (optional) is called with every
+    event. Bad data or options raise DataError / ConfigError / CheckpointError; a run that fails (NaN loss)
+    raises TrainingError; a stopped run returns its DoneEvent.
     """
     from segcore.training.config import TrainConfig
     from segcore.training.events import RunStatus
     from segcore.training.loop import Trainer
 
+    config = TrainConfig(data=str(data), **options)
+    if minutes is not None:
+        from segcore.planning.auto import plan_training
+
+        user = {k: v for k, v in options.items() if k in ("patch_size", "batch_size", "lr", "epochs", "arch",
+                                                          "scale")}
+        user.update({k: v for k, v in options.get("arch_kwargs", {}).items() if k in ("width", "depth")})
+        config = plan_training(config, minutes, user).apply(config)
     done = None
-    for event in Trainer(TrainConfig(data=str(data), **options)).run():
+    for event in Trainer(config).run():
         if on_event is not None:
             on_event(event)
         done = event

@@ -22,7 +22,8 @@ FORMAT = "segstudio-checkpoint"
 VERSION = 1
 REQUIRED = ("arch", "arch_kwargs", "in_channels", "classes", "normalization", "scale", "model")
 # What prediction needs besides the weights: small, JSON-able, kept with an exported model (segcore.engines).
-PREDICTION_KEYS = ("arch", "arch_kwargs", "in_channels", "classes", "normalization", "scale", "metrics", "crf")
+PREDICTION_KEYS = ("arch", "arch_kwargs", "in_channels", "classes", "normalization", "scale", "metrics", "crf",
+                   "pixel_size")
 
 
 def save(path: str | os.PathLike, payload: dict) -> Path:

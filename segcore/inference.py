@@ -21,6 +21,7 @@ import numpy as np
 
 from segcore.data.classes import ClassSpec
 from segcore.data.preprocess import apply_unit, match_channels, resize_image_to, scaled_size, unit_limits
+from segcore.interop.physical import PixelSize
 from segcore.tiles import Emit, run_banded
 
 if TYPE_CHECKING:
@@ -145,6 +146,7 @@ class Predictor:
         self.std = np.asarray(info["normalization"]["std"], dtype=np.float32)
         self.arch = info["arch"]
         self.metrics = info.get("metrics") or {}
+        self.pixel_size = PixelSize.from_dict(info.get("pixel_size"))  # µm the model learned at (None: unknown)
         self.tile, self.overlap = tile, overlap
         # Test-time augmentation: the caller's choice, else the training plan's (measured to fit this machine).
         self.tta = bool(info.get("tta")) if tta is None else bool(tta)

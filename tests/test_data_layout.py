@@ -92,13 +92,15 @@ def test_masks_named_the_way_public_sets_name_them_are_pointed_out(tmp_path):
     assert [s.mask for s in samples] == [None] * 5
     assert len(warnings) == 1 and re.search(r"train_1_anno.bmp: looks like the mask of train_1.bmp.*\(2 such "
                                             r"files\).*rename them \(here train_1_mask.bmp\)", warnings[0])
-    # in masks/, an unpaired mask says which name would pair it
+    # in masks/, Cellpose's img1_masks.png pairs as it is (issue 16); an unpaired mask says which name would pair
     _img(tmp_path / "cellpose" / "images" / "img1.tif")
     _mask(tmp_path / "cellpose" / "masks" / "img1_masks.png")
     _mask(tmp_path / "cellpose" / "masks" / "other.png")
+    _mask(tmp_path / "cellpose" / "masks" / "img1_anno.png")
     warnings = []
-    find_samples(tmp_path / "cellpose", warnings)
-    assert warnings[0].endswith("img1_masks.png: no image with stem 'img1_masks'; mask ignored "
+    samples = find_samples(tmp_path / "cellpose", warnings)
+    assert [s.mask.name for s in samples] == ["img1_masks.png"]
+    assert warnings[0].endswith("img1_anno.png: no image with stem 'img1_anno'; mask ignored "
                                 "(rename it img1.png to pair it with image 'img1')")
     assert warnings[1].endswith("other.png: no image with stem 'other'; mask ignored")
 

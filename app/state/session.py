@@ -93,6 +93,9 @@ class Session(QObject):
     def unsaved_count(self) -> int:
         return self.store.unsaved_count()
 
+    def object_ids(self) -> np.ndarray | None:
+        return self.store.object_ids()
+
     # -- changes ------------------------------------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> None:
         self.store.open_folder(folder)
@@ -118,8 +121,9 @@ class Session(QObject):
     def polygon(self, points: Sequence[Sequence[float]], value: int) -> None:
         self.store.polygon(points, value)
 
-    def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED) -> None:
-        self.store.accept_mask(mask, state)
+    def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED,
+                    ids: np.ndarray | None = None) -> None:
+        self.store.accept_mask(mask, state, ids)
 
     def undo(self) -> None:
         self.store.undo()

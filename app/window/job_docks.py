@@ -1,8 +1,10 @@
-"""The Training, Segment and Compare panels with their controllers, added to the main window in one call.
+"""The Training, Segment and Compare panels and the annotation import/export, with their controllers, added to
+the main window in one call.
 
 ``install(window)`` docks the panels (Segment under the image list, Training and Compare as tabs at the bottom),
-adds File > Load Checkpoint… and File > Export Model…, and connects the flows: a finished run offers its checkpoint for segmenting, and
-Refine with CRF opens the Compare view. The window asks :meth:`JobPanels.confirm_close` and calls
+adds File > Load Checkpoint… and File > Export Model…, connects File > Import / Export Annotations (whose folder
+export is a job), and connects the flows: a finished run offers its checkpoint for segmenting, and Refine with
+CRF opens the Compare view. The window asks :meth:`JobPanels.confirm_close` and calls
 :meth:`JobPanels.shutdown` when it closes.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
+from app.controllers.annotation_transfer import AnnotationTransferController
 from app.controllers.compare import CompareController
 from app.controllers.export import ExportController
 from app.controllers.prediction import PredictionController
@@ -27,7 +30,8 @@ TRAINING_DOCK_HEIGHT = 300
 
 
 class JobPanels:
-    """What :func:`install` built: ``pool``, ``training``, ``prediction``, ``compare`` (controllers) and panels."""
+    """What :func:`install` built: ``pool``, ``training``, ``prediction``, ``compare``, ``annotations``
+    (controllers) and panels."""
 
     def __init__(self, window) -> None:
         self.window = window
@@ -49,6 +53,7 @@ class JobPanels:
                                                self.pool)
         self.compare = CompareController(window, window.session, self.compare_view, self.pool,
                                          self.prediction.accept_mask)
+        self.annotations = AnnotationTransferController(window, window.session, self.pool, window.actions)
         self.compare.opened.connect(self.compare_dock.show)
         self.compare.opened.connect(self.compare_dock.raise_)
         panel = self.training_panel

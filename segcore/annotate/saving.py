@@ -2,8 +2,10 @@
 
 A mask goes to the image's existing PNG mask, else to where the layout keeps masks (``masks/`` beside
 ``images/``, else ``STEM_mask.png`` beside the image). A TIFF or JPEG mask is kept aside as ``.orig`` once a
-PNG replaces it. Instance masks keep the object ids the file had when it was first read (see
-:func:`ids_to_keep`). Every write is atomic (:mod:`segcore.atomic`).
+PNG replaces it; a Cellpose ``STEM_seg.npy`` (or ``STEM_masks.tif``) stays where it is, for Cellpose, and the
+PNG, which :func:`segcore.data.layout.find_samples` pairs first, holds the edits. Instance masks keep the
+object ids the file had when it was first read (see :func:`ids_to_keep`). Every write is atomic
+(:mod:`segcore.atomic`).
 """
 
 from __future__ import annotations
@@ -38,9 +40,12 @@ def write_sample_mask(sample: layout.Sample, folder: Path, mask: np.ndarray, spe
     target = target or new_mask_path(sample, folder)
     io.write_mask(target, mask, spec, ids_from=ids_from)
     note = None
-    if sample.mask is not None and sample.mask != target:  # a TIFF/JPEG mask: keep the original aside
-        sample.mask.rename(sample.mask.with_name(sample.mask.name + ".orig"))
-        note = f"{sample.mask.name} now saved as {target.name}; the original is kept as .orig"
+    if sample.mask is not None and sample.mask != target:
+        if layout.is_cellpose_mask(sample.mask):  # Cellpose's own file stays for Cellpose; ours pairs first
+            note = f"{sample.mask.name} is left for Cellpose; the edited mask is saved as {target.name}"
+        else:  # a TIFF/JPEG mask: keep the original aside
+            sample.mask.rename(sample.mask.with_name(sample.mask.name + ".orig"))
+            note = f"{sample.mask.name} now saved as {target.name}; the original is kept as .orig"
     return dataclasses.replace(sample, mask=target), note
 
 

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from segcore.annotate.history import EditSession, History
+from segcore.annotate.history import Edit, EditSession, History, IdsChange
 from segcore.annotate.saving import ids_to_keep, remove_interrupted_saves, write_sample_mask
 from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footprint, polygon_footprint
 from segcore.data import io, layout
@@ -100,6 +100,7 @@ class AnnotationStore:
         self._parked: dict[Path, np.ndarray] = {}  # masks of other images whose save failed
         self._predicted: set[Path] = set()
         self._first_ids: dict[Path, np.ndarray | None] = {}  # instance masks: ids before this session's saves
+        self._given_ids: dict[Path, np.ndarray] = {}  # instance masks: ids an import set (until it is undone)
 
     # -- folder -------------------------------------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> None:
@@ -116,7 +117,7 @@ class AnnotationStore:
         self.folder, self.samples, self.spec = folder, samples, spec
         self.reader.clear()
         self._spec_unsaved = False
-        for kept in (self._histories, self._parked, self._predicted, self._first_ids):
+        for kept in (self._histories, self._parked, self._predicted, self._first_ids, self._given_ids):
             kept.clear()
         self.index, self.image, self.mask = -1, None, None
         self.on.folder_opened(folder)
@@ -266,15 +267,54 @@ class AnnotationStore:
             self._history().push(edit)
             self._emit_history()
 
-    def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED) -> None:
-        """Replace the current mask (e.g. by a prediction) as one undoable step."""
+    def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED,
+                    ids: np.ndarray | None = None) -> None:
+        """Replace the current mask (a prediction, an import) as one undoable step.
+
+        ``ids`` (instance masks; ``(H, W)`` integer object ids, 0 for background) are the ids the objects are
+        saved with, so touching objects stay apart; they are part of the step: undo brings back the ids before
+        it. A step that changes only the ids (the same pixels, split differently) is a step too. Raises
+        DataError when ``mask`` or ``ids`` does not fit the image (nothing changes then).
+        """
+        if self.mask is not None and ids is not None and (np.shape(ids) != self.mask.shape
+                                                          or np.asarray(ids).dtype.kind not in "ui"):
+            raise DataError(f"object ids must be integers of shape {self.mask.shape}, got {np.shape(ids)} "
+                            f"{np.asarray(ids).dtype}")
         self.begin_edit()
         if self._edit is None:
             return
-        if self._edit.replace(np.asarray(mask, dtype=np.uint8)) is not None:
+        replaced = self._edit.replace(np.asarray(mask, dtype=np.uint8)) is not None
+        change = self._ids_change(ids)
+        if replaced or change is not None:
             self._mark_dirty(predicted=state is ImageState.PREDICTED)
             self.on.mask_replaced()
-        self._finish_edit()
+        edit, self._edit = self._edit.finish(), None
+        if change is not None:
+            corner = self.mask[:1, :1].copy()
+            edit = edit or Edit(0, 0, corner, corner.copy())  # no pixel changed: the step holds the ids alone
+            edit.ids = change
+            self._set_given_ids(change.after)
+        if edit is not None:
+            self._history().push(edit)
+            self._emit_history()
+
+    def _ids_change(self, ids: np.ndarray | None) -> IdsChange | None:
+        """The change of object ids that accepting ``ids`` with the (new) current mask makes; None without ids,
+        for class masks, or when saving would write these ids anyway."""
+        if ids is None or not self.spec.instances:
+            return None
+        ids = np.where(self.mask == 1, np.asarray(ids), 0)
+        current = self.object_ids()
+        if current is not None and np.array_equal(current, ids):
+            return None
+        return IdsChange(self._given_ids.get(self.samples[self.index].image), ids)
+
+    def _set_given_ids(self, ids: np.ndarray | None) -> None:
+        image = self.samples[self.index].image
+        if ids is None:
+            self._given_ids.pop(image, None)
+        else:
+            self._given_ids[image] = ids
 
     def _mark_dirty(self, predicted: bool) -> None:
         image = self.samples[self.index].image
@@ -295,17 +335,21 @@ class AnnotationStore:
         self.on.history_changed(history.can_undo, history.can_redo)
 
     def undo(self) -> None:
-        self._step(History.undo)
+        self._step(redo=False)
 
     def redo(self) -> None:
-        self._step(History.redo)
+        self._step(redo=True)
 
-    def _step(self, method: Callable[[History, np.ndarray], Box | None]) -> None:
+    def _step(self, redo: bool) -> None:
         self._finish_edit()
         if self.mask is None or self.locked_reason:
             return
-        box = method(self._history(), self.mask)
+        history = self._history()
+        edit = history.next_redo if redo else history.last_done
+        box = history.redo(self.mask) if redo else history.undo(self.mask)
         if box is not None:
+            if edit.ids is not None:  # an import's ids come and go with its pixels
+                self._set_given_ids(edit.ids.after if redo else edit.ids.before)
             self._mark_dirty(predicted=False)
             if self.samples[self.index].mask is None and not self.mask.any():
                 # Undone back to the empty mask of an image that has no mask file: nothing to write. Saving it
@@ -320,9 +364,24 @@ class AnnotationStore:
         if not self.spec.instances or self.mask is None:
             return None
         try:
-            return self.spec.encode(self.mask, ids_to_keep(self.samples[self.index], self.spec, self._first_ids))
+            return self.spec.encode(self.mask, self._ids_to_keep(self.samples[self.index]))
         except DataError:
             return None
+
+    def _ids_to_keep(self, sample: layout.Sample) -> np.ndarray | None:
+        """The ids a save keeps: an import's while it stands (not mixed with the file's, whose numbers may clash),
+        else the file's (see :func:`segcore.annotate.saving.ids_to_keep`)."""
+        given = self._given_ids.get(sample.image)
+        if given is not None and self.spec.instances:
+            return given
+        return ids_to_keep(sample, self.spec, self._first_ids)
+
+    def _ids_to_write(self, sample: layout.Sample, mask: np.ndarray) -> np.ndarray | None:
+        """The ids a save writes; after an import, objects painted since keep the ids they are first saved with."""
+        kept = self._ids_to_keep(sample)
+        if kept is not None and sample.image in self._given_ids:
+            kept = self._given_ids[sample.image] = self.spec.encode(mask, kept)
+        return kept
 
     # -- class list ---------------------------------------------------------------------------------------------
     def set_spec(self, spec: ClassSpec) -> None:
@@ -397,7 +456,7 @@ class AnnotationStore:
         unlabelled_before = self.spec.unlabelled  # writing sparse masks may assign the "unlabelled" value
         sample = self.samples[index]
         self.samples[index], note = write_sample_mask(sample, self.folder, mask, self.spec,
-                                                      ids_to_keep(sample, self.spec, self._first_ids))
+                                                      self._ids_to_write(sample, mask))
         if note:
             self.on.message(note)
         if (self._spec_unsaved or self.spec.unlabelled != unlabelled_before

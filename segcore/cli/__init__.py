@@ -12,7 +12,8 @@ import os
 import sys
 
 # Module names under segcore.cli, in the order shown by --help.
-COMMANDS = ["sample_data", "create_txt", "plan", "train", "predict", "crf", "eval", "export", "models", "demo"]
+COMMANDS = ["sample_data", "create_txt", "plan", "train", "predict", "crf", "eval", "convert", "export", "models",
+            "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,6 +35,14 @@ def register(sub) -> None:
     p.add_argument("--crf", action="store_true", help="also write the dense-CRF refined mask as OUT.crf.png")
     p.add_argument("--compare", action="store_true",
                    help="with --crf (implied): write OUT.compare.png, image | raw | CRF | difference")
+    p.add_argument("--format", choices=("png", "tiff", "geojson", "roi", "zarr"), default="png",
+                   help="mask format: png (default), tiff (label TIFF), geojson (QuPath), roi (ImageJ RoiSet.zip), "
+                        "zarr (a label image in the input's OME-Zarr store, or a new OUT.zarr)")
+    p.add_argument("--level", type=int, default=0,
+                   help="pyramid level of an OME-TIFF/OME-Zarr input to segment (0 = full resolution); raster "
+                        "masks come out at that level's size, GeoJSON/ROI coordinates in full-resolution pixels")
+    p.add_argument("--z", type=int, help="z plane of a z-stack input (0-based)")
+    p.add_argument("--t", type=int, help="time point of a time-series input (0-based)")
     p.add_argument("--tile", type=int, default=512, help="tile size for large images (default 512)")
     p.add_argument("--no-fast", action="store_true",
                    help="plain float32 PyTorch (no autocast, no channels_last): the reference the engines match")
@@ -49,10 +57,14 @@ def register(sub) -> None:
 def _jobs(args) -> list[tuple[Path, Path]]:
     from segcore.data.io import is_image_file
     from segcore.data.layout import MASK_SUFFIX, natural_key
+    from segcore.interop.ome_zarr import is_zarr
 
     src = Path(args.input)
     if not src.exists():
         raise DataError(f"{src}: no such file or folder")
+    if src.is_dir() and is_zarr(src):  # an OME-Zarr image: labels go into its own store unless -o says
+        out = Path(args.output) if args.output else src
+        return [(src, out if args.format == "zarr" else out.with_suffix(".png"))]
     if src.is_dir():
         images = sorted((p for p in src.iterdir() if p.is_file() and is_image_file(p)), key=natural_key)
         stems = {p.stem for p in images}  # IMAGE_mask.* beside IMAGE.* is its annotation, not an image to segment
@@ -100,16 +112,20 @@ def predict_one(predictor, image_path: Path, out: Path, args, crf_params=None) -
     """Segment one file and write the requested outputs; returns a one-line summary."""
     from segcore import compare
     from segcore.atomic import atomic_path
-    from segcore.data.io import read_image, write_image, write_mask
+    from segcore.data.io import write_image, write_mask
 
-    image = read_image(image_path)
+    image, info = _read_input(image_path, args)
+    _note_pixel_size(predictor, image_path, info, args.level)
     if args.probabilities or args.crf or args.compare:
         probs = predictor.predict_proba(image)
         mask = probs.argmax(axis=0).astype(np.uint8)
     else:  # the mask alone: no K x H x W probabilities held (an 8192^2 slide stays small)
         mask = predictor.predict(image)
-    write_mask(out, mask, predictor.spec)
-    written = [out]
+    if args.format == "png":
+        write_mask(out, mask, predictor.spec)
+        written = [out]
+    else:
+        written = [_write_format(out, mask, predictor.spec, image, image_path, info, args)]
     if args.probabilities:
         with atomic_path(_sidecar(out, "probs", ".npy")) as tmp:
             np.save(tmp, probs)
@@ -128,6 +144,48 @@ def predict_one(predictor, image_path: Path, out: Path, args, crf_params=None) -
             written.append(compare.write_comparison(compare.comparison_path(out), image, mask, refined,
                                                     predictor.spec))
     return f"{image_path} -> " + ", ".join(str(p) for p in written)
+
+
+def _note_pixel_size(predictor, image_path: Path, info, level: int) -> None:
+    from segcore.interop.physical import mismatch_note, of_file
+
+    if predictor.pixel_size is None:
+        return
+    size = info.level_pixel_size(level) if info is not None else of_file(image_path)
+    if note := mismatch_note(predictor.pixel_size, size, str(image_path)):
+        print(f"segcore predict: note: {note}", file=sys.stderr)
+
+
+def _read_input(image_path: Path, args):
+    """The image to segment, and what its file says about itself (pyramid levels, pixel size) or None."""
+    from segcore.data.io import read_image
+
+    if args.level or args.z is not None or args.t is not None or image_path.is_dir():
+        from segcore.interop.images import read_plane
+
+        return read_plane(image_path, args.level, args.z, args.t)
+    return read_image(image_path), None
+
+
+def _write_format(out: Path, mask: np.ndarray, spec, image: np.ndarray, image_path: Path, info, args) -> Path:
+    """Write the predicted mask in ``args.format``; GeoJSON/ROI coordinates in full-resolution pixels."""
+    from segcore.interop.annotation import Annotation
+    from segcore.interop.convert import write_annotation
+    from segcore.interop.images import level_scale
+    from segcore.interop.physical import of_file
+
+    if args.format == "zarr" and info is not None and args.level:  # labels share the image's level-0 grid
+        (height, width), (h, w) = info.levels[0], mask.shape
+        mask = mask[(np.arange(height) * h // height)[:, None], np.arange(width) * w // width]
+    annotation = Annotation.from_classes(mask, spec)
+    extension = {"tiff": ".tif", "geojson": ".geojson", "roi": ".zip", "zarr": ".zarr"}[args.format]
+    if not (args.format == "zarr" and out.suffix.lower() == ".zarr"):
+        out = out.with_suffix(extension)
+    pixel_size = None
+    if args.format == "zarr" and not out.exists():
+        pixel_size = info.level_pixel_size(args.level) if info is not None else of_file(image_path)
+    return write_annotation(out, annotation, args.format, image=image, pixel_size=pixel_size,
+                            scale=level_scale(info, args.level)).path
 
 
 def _place(cpu: bool) -> tuple[int, int, str]:

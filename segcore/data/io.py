@@ -190,6 +190,10 @@ def read_mask_raw(path: str | os.PathLike, spec: ClassSpec | None = None) -> np.
     is mapped through ``spec.colors`` when ``spec`` is given; otherwise it raises DataError.
     """
     path = Path(path)
+    if path.name.lower().endswith("_seg.npy"):  # Cellpose's annotation file: object ids
+        from segcore.interop.cellpose import read_seg
+
+        return read_seg(path)
     _check_readable(path)
     if path.suffix.lower() in TIFF_SUFFIXES:
         array = _read_tiff(path)

@@ -11,6 +11,9 @@ Three layouts are understood (checked in this order):
    Samples get ``split="train"`` or ``"val"``.
 3. A plain folder of images (optionally with ``STEM_mask.EXT`` files or a ``masks/`` subfolder).
 
+In layouts 2 and 3 a folder annotated in Cellpose pairs as it is: ``STEM_seg.npy``, ``STEM_masks.EXT`` or
+``STEM_cp_masks.EXT`` beside the image are its instance mask (``segcore.interop.cellpose``).
+
 Images without a mask are kept with ``mask=None`` (annotation starts from nothing); masks without an image
 are ignored and reported in ``warnings``. Hidden files (``.name``, e.g. unfinished atomic writes) are skipped.
 """
@@ -85,18 +88,32 @@ def _foreign_mask_of(stem: str, image_stems: set[str]) -> str | None:
 def _pair(images: list[Path], masks: list[Path], split: str | None, warnings: list[str]) -> list[Sample]:
     """Match masks to images by stem (or stem + ``_mask``)."""
     by_stem: dict[str, Path] = {}
+    image_stems = {_base_stem(image.stem) for image in images}
     for mask in masks:
-        stem = _base_stem(_mask_stem(mask.stem))
+        stem = _mask_image_stem(mask, image_stems)
         if stem in by_stem:
             raise DataError(f"two masks for image '{stem}': {by_stem[stem]} and {mask}; keep one")
         by_stem[stem] = mask
-    image_stems = {_base_stem(image.stem) for image in images}
     for stem, mask in by_stem.items():
         if stem not in image_stems:
             base = _foreign_mask_of(stem, image_stems)
             hint = f" (rename it {base}{mask.suffix} to pair it with image '{base}')" if base else ""
             warnings.append(f"{mask}: no image with stem '{stem}'; mask ignored{hint}")
     return [Sample(image, by_stem.get(_base_stem(image.stem)), split) for image in images]
+
+
+def _with_cellpose_masks(folder: Path, images: list[Path], masks: list[Path]) -> tuple[list[Path], list[Path]]:
+    """A folder annotated in Cellpose pairs as it is: ``a.png`` with ``a_seg.npy`` (or ``a_masks.png``,
+    ``a_cp_masks.png``), which are then no images. A segcore mask of the same image wins (newer edits)."""
+    from segcore.interop.cellpose import image_stem, masks_in
+
+    stems = {_base_stem(p.stem) for p in images}
+    found = masks_in(folder, stems, images)
+    if not found:
+        return images, masks
+    own = {_base_stem(_mask_stem(m.stem)) for m in masks}
+    images = [p for p in images if image_stem(p) not in stems]  # every Cellpose file of an image, used or not
+    return images, masks + [m for s, m in found.items() if s not in own]
 
 
 def _read_list(folder: Path, images: list[Path]) -> list[Path] | None:
@@ -125,6 +142,7 @@ def _scan_split_dir(folder: Path, split: str | None, warnings: list[str], use_li
     files = _image_files(folder)
     images = [p for p in files if not p.stem.endswith(MASK_SUFFIX)]
     masks = [p for p in files if p.stem.endswith(MASK_SUFFIX)] + _image_files(folder / "masks")
+    images, masks = _with_cellpose_masks(folder, images, masks)
     stems = {_base_stem(p.stem): p for p in images}
     foreign = [(p, stems[base]) for p in images if (base := _foreign_mask_of(_base_stem(p.stem), set(stems)))]
     if foreign:
@@ -196,6 +214,8 @@ def load_class_spec(folder: str | os.PathLike, samples: list[Sample], warnings: 
     spec = ClassSpec.load(folder)
     if spec is not None:
         return spec
+    if any(s.mask is not None and is_cellpose_mask(s.mask) for s in samples):
+        return ClassSpec.for_instances()  # Cellpose masks are instance masks by definition
     per_file, shapes = {}, {}
     for sample in (s for s in samples if s.mask is not None):
         raw = read_mask_raw(sample.mask)
@@ -216,6 +236,20 @@ def load_class_spec(folder: str | os.PathLike, samples: list[Sample], warnings: 
         warnings.append(f"{spec.num_classes} classes read from one mask ({next(iter(per_file)).name}); if its "
                         f"values are object ids (an instance mask), write {{\"instances\": true}} in {CLASSES_FILE}")
     return spec
+
+
+def is_cellpose_mask(path: Path) -> bool:
+    from segcore.interop.cellpose import image_stem
+
+    return image_stem(path) is not None
+
+
+def _mask_image_stem(mask: Path, image_stems: set[str]) -> str:
+    """The image stem a mask file pairs with: ``a_mask.png``, ``masks/a.png``, Cellpose's ``a_seg.npy`` -> a."""
+    from segcore.interop.cellpose import image_stem
+
+    stem = _base_stem(_mask_stem(mask.stem))
+    return stem if stem in image_stems else image_stem(mask) or stem
 
 
 def _coarse_shape(raw: np.ndarray, size: int = 32) -> np.ndarray:

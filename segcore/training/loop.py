@@ -28,6 +28,7 @@ from segcore.data.layout import find_samples, load_class_spec, split_samples
 from segcore.device import resolve
 from segcore.errors import ConfigError, DataError
 from segcore.inference import sliding_window
+from segcore.interop.physical import training_pixel_size
 from segcore.metrics import confusion_matrix, scores
 from segcore.models import create_model
 from segcore.training import distributed, records
@@ -126,6 +127,7 @@ class Trainer:
             self.in_channels = probe.channels
             mean, std = compute_stats(probe)
         self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
+        self.pixel_size = training_pixel_size([s.image for s in self.train_samples])
         self._build_data()
         yield LogEvent(
             f"{len(self.train_samples)} training and {len(self.val_samples)} validation images, "
@@ -369,6 +371,7 @@ class Trainer:
             "arch": self.config.arch, "arch_kwargs": model.arch[1], "in_channels": self.in_channels,
             "classes": self.spec.to_dict(), "normalization": {"mean": self.mean, "std": self.std},
             "scale": self.config.scale, "config": self.config.to_dict(), "metrics": val or {},
+            "pixel_size": self.pixel_size.to_dict() if self.pixel_size else None,
             "epoch": epoch, "history": self.history,
             "model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
