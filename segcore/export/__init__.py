@@ -185,9 +185,11 @@ def export_steps(checkpoint: str | os.PathLike, out: str | os.PathLike, fmt: str
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format '{fmt}'; choose one of: {', '.join(FORMATS)}")
-    from segcore.export.onnx_format import require_exporter
+    if fmt != "torchscript":  # TorchScript needs torch alone
+        from segcore.export.onnx_format import require_exporter
 
-    require_exporter()
+        require_exporter()
+        _require("onnxruntime", "checking the ONNX export")
     if fmt == "bioimageio":
         _require("bioimageio.spec", "the bioimage.io format")
     out = Path(out)
