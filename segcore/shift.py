@@ -40,10 +40,11 @@ class Reference:
     class_names: list[str]
 
     @classmethod
-    def from_checkpoint(cls, config: dict, mean, std, class_names: list[str]) -> Reference:
-        """From a checkpoint's ``config`` (its ``plan`` holds the fingerprint of planned runs) and statistics."""
-        return cls((config.get("plan") or {}).get("fingerprint"), [float(m) for m in mean], [float(s) for s in std],
-                   list(class_names))
+    def from_checkpoint(cls, info: dict) -> Reference:
+        """From :func:`segcore.checkpoint.prediction_info` (its ``fingerprint`` is a planned run's, else None)."""
+        norm = info.get("normalization") or {}
+        return cls(info.get("fingerprint"), [float(m) for m in norm.get("mean", [])],
+                   [float(s) for s in norm.get("std", [])], list((info.get("classes") or {}).get("names", [])))
 
 
 def _size(image: np.ndarray, fp: dict) -> list[str]:

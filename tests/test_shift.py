@@ -57,7 +57,11 @@ def test_without_a_fingerprint_the_normalisation_statistics_judge_the_brightness
     assert notes == ["it is much brighter than the training images"]
 
 
-def test_the_reference_comes_from_a_planned_checkpoint_config():
-    ref = shift.Reference.from_checkpoint({"plan": {"fingerprint": {"min_size": [1, 1]}}}, [0.5], [0.2], ["a", "b"])
-    assert ref.fingerprint == {"min_size": [1, 1]} and ref.mean == [0.5]
-    assert shift.Reference.from_checkpoint({}, [0.5], [0.2], ["a"]).fingerprint is None
+def test_the_reference_comes_from_a_planned_checkpoint():
+    from segcore.checkpoint import prediction_info
+
+    data = {"config": {"plan": {"fingerprint": {"min_size": [1, 1]}}}, "normalization": {"mean": [0.5], "std": [0.2]},
+            "classes": {"names": ["a", "b"]}}
+    ref = shift.Reference.from_checkpoint(prediction_info(data))
+    assert ref.fingerprint == {"min_size": [1, 1]} and ref.mean == [0.5] and ref.class_names == ["a", "b"]
+    assert shift.Reference.from_checkpoint(prediction_info({"config": {}})).fingerprint is None

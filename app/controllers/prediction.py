@@ -68,6 +68,10 @@ class PredictionController(QObject):
         """A job is running (until its ``finished`` has been handled, so buttons and state agree)."""
         return self._busy
 
+    def predictor_path(self) -> Path | None:
+        """The loaded checkpoint, if any."""
+        return self.predictor.path if self.predictor is not None else None
+
     def current_path(self) -> Path | None:
         return self.session.current_path()
 
@@ -130,14 +134,13 @@ class PredictionController(QObject):
     def _describe(self) -> None:
         """The loaded model in the panel, checked against the open folder's classes."""
         predictor = self.predictor
-        text, tip = describe_model(predictor.path, predictor.arch, predictor.metrics or {}, predictor.config,
-                                   predictor.epoch)
+        text, tip = describe_model(predictor.path, predictor.arch, predictor.arch_kwargs, predictor.name,
+                                   predictor.metrics or {}, predictor.epoch)
         if mismatch := self.class_mismatch():
             text += f"<br><b>{mismatch}</b>: predictions can be viewed, not accepted."
         names = ", ".join(predictor.spec.names)
         self.panel.show_model(text, f"{tip}\n{predictor.spec.num_classes} classes: {names}")
-        tta = ((predictor.config.get("plan") or {}).get("entries") or {}).get("tta") or {}
-        self.panel.show_tta(predictor.tta, tta.get("reason", "Trained without a plan: off unless you tick it."))
+        self.panel.show_tta(predictor.tta, predictor.tta_reason or "Trained without a plan: off unless you tick it.")
 
     def _set_tta(self, on: bool) -> None:
         """The next segmentation averages flips and turns (or not); shown predictions stay as they were made."""

@@ -104,11 +104,12 @@ def list_runs(data_folder: Path) -> list[RunInfo]:
     return sorted((r for r in runs if r is not None and r.checkpoint is not None), key=lambda r: -r.started)
 
 
-def describe_model(path: Path, arch: str, metrics: dict, config: dict, epoch: int) -> tuple[str, str]:
+def describe_model(path: Path, arch: str, arch_kwargs: dict, name: str | None, metrics: dict,
+                   epoch: int) -> tuple[str, str]:
     """(rich text, tooltip) for a loaded model: what it is, which run, and what its Dice is measured on."""
     run = read_run(path.parent)
-    name = (config.get("name") or path.parent.name) if run is None else run.name
-    text = f"<b>{describe_arch(arch, config.get('arch_kwargs') or {})}</b> · {name} · {path.name}"
+    name = (name or path.parent.name) if run is None else run.name
+    text = f"<b>{describe_arch(arch, arch_kwargs)}</b> · {name} · {path.name}"
     dice = metrics.get("mean_dice")
     if isinstance(dice, float) and math.isfinite(dice):
         count = run.val_images if run is not None else None

@@ -10,9 +10,11 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 from app.controllers.editor import Editor
+from app.controllers.folder_watch import FolderWatch
+from app.controllers.save_elsewhere import report_save_failed, save_elsewhere
 from app.state.session import Session
 from app.views import render
 from app.views.canvas import Canvas
@@ -71,6 +73,7 @@ class MainWindow(FolderMixin, QMainWindow):
         self.add_panel("Overlay", self.view_panel, "overlayDock", "right", tab_with="brushDock")
         self.add_panel("Contrast", self.display, "contrastDock", "right", tab_with="brushDock")
         self.jobs = install_job_panels(self)  # Training, Segment, Compare (app/window/job_docks.py)
+        self.folder_watch = FolderWatch(self, self.session)  # files changed by other programs
         self._build_status_bar()
         self._connect()
         self._refresh_recent()
@@ -97,6 +100,7 @@ class MainWindow(FolderMixin, QMainWindow):
         a, s, c = self.actions, self.session, self.canvas
         a.open_folder.triggered.connect(self.choose_folder)
         a.save.triggered.connect(s.save)
+        a.save_to.triggered.connect(lambda: save_elsewhere(self, s))
         a.quit.triggered.connect(self.close)
         a.undo.triggered.connect(s.undo)
         a.redo.triggered.connect(s.redo)
@@ -140,7 +144,7 @@ class MainWindow(FolderMixin, QMainWindow):
         s.historyChanged.connect(self._on_history)
         s.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         s.error.connect(self._show_error)
-        s.saveFailed.connect(self._show_save_failed)
+        s.saveFailed.connect(lambda text: report_save_failed(self, s, text))
         for digit in range(10):
             shortcut = QShortcut(QKeySequence(str(digit)), self)
             shortcut.activated.connect(lambda d=digit: self.palette_panel.select(d))
@@ -215,11 +219,6 @@ class MainWindow(FolderMixin, QMainWindow):
 
     def _show_error(self, text: str) -> None:
         self.statusBar().showMessage(f"Error: {text}", 15000)
-
-    def _show_save_failed(self, text: str) -> None:
-        """Losing work must not go unnoticed: a dialog as well as the status bar."""
-        self._show_error(text)
-        QMessageBox.warning(self, "Mask not saved", f"{text}\n\nYour changes are kept in memory.")
 
     def _clear_mask(self, value: int) -> None:
         """Set every pixel to background or unlabelled (one undoable step), e.g. to start a sparse annotation."""

@@ -86,7 +86,7 @@ def test_compare_refines_with_the_crf_fitted_to_the_model(qtbot, window, tmp_pat
 def test_segment_follows_the_checkpoint_tta_with_a_toggle(qtbot, window, folder):
     assert window.open_folder(folder)
     reason = "8 flips/rotations averaged: about 0.4 s per median image here"
-    predictor = loaded(window, tta=True, config={"plan": {"entries": {"tta": {"value": True, "reason": reason}}}})
+    predictor = loaded(window, tta=True, tta_reason=reason)
     check = window.jobs.prediction_panel.tta
     assert check.isChecked() and check.isEnabled() and reason in check.toolTip()
     click(qtbot, check)
@@ -148,7 +148,7 @@ def test_an_image_unlike_the_training_data_is_flagged_and_filled_predictions_sta
     fingerprint = {"min_size": [64, 80], "max_size": [64, 80], "percentiles": [[0.0, 30.0, 255.0]],
                    "classes": [{"pixel_fraction": 0.9, "object_diameter": 0.0},
                                {"pixel_fraction": 0.08, "object_diameter": 20.0}]}
-    loaded(window, config={"plan": {"fingerprint": fingerprint}})
+    loaded(window, fingerprint=fingerprint)
     segment(qtbot, window)  # the stand-in predicts the right half of every image as nucleus
     status = window.jobs.prediction_panel.status.text()
     assert "Unlike the training images: nucleus covers 50% of it, 8% of the training pixels" in status

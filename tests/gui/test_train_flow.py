@@ -207,7 +207,8 @@ class SlowPredictor:
 
         self.pause, self.spec, self.metrics, self.arch = pause, ClassSpec(["background", "nucleus"], [0, 255]), {}, "fake"
         self.path = Path("fake/best.pt")
-        self.tta, self.crf_fit, self.config, self.epoch = False, None, {}, 1
+        self.tta, self.crf_fit, self.epoch, self.name, self.tta_reason = False, None, 1, None, ""
+        self.arch_kwargs, self.fingerprint = {}, None
         self.mean, self.std = np.array([0.5], np.float32), np.array([0.2], np.float32)
 
     def predict_proba(self, image):

@@ -123,7 +123,7 @@ class TrainingForm(QWidget):
                            "256)")
         self.whole = QCheckBox("whole images")
         self.whole.setObjectName("wholeImagesCheck")
-        self.whole.setToolTip("Train on full images instead of crops (batch size 1 if their sizes differ)")
+        self.whole.setToolTip("Train on full images instead of crops (a batch of different sizes is padded)")
         self.whole.toggled.connect(lambda on: self.patch.setEnabled(not on))
         self.val = _spin("valFractionSpin", 0.9, 0.15, "Share of the annotated images kept for validation "
                          "(Dice, best checkpoint, CRF fit); ignored for the data/ + val/ layout", 2, 0.05, special="")
