@@ -291,9 +291,7 @@ class PredictionController(QObject):
             self.segment_current()
             return
         s = self.session
-        hand_made = s.state(s.index) in (ImageState.ANNOTATED, ImageState.MODIFIED)
-        hand_made = hand_made and not s.is_predicted(s.index) and not s.locked_reason  # locked: mask unread
-        truth = s.mask.copy() if hand_made and s.mask is not None else None
+        truth = s.mask.copy() if s.hand_made() and not s.locked_reason else None  # locked: the mask was unread
         raw = self.store.get(path)
         raw = raw if raw is not None else self.probs[1].argmax(axis=0).astype(np.uint8)
         fit = self.predictor.crf_fit
