@@ -95,7 +95,7 @@ def _load_action(window) -> QAction:
 
 
 def _export_action(window) -> QAction:
-    action = QAction("&Export Model…", window)
+    action = QAction(icon("export-model"), "&Export Model…", window)
     action.setObjectName("exportModelAction")
     action.setToolTip("Export a trained model as a bioimage.io package (Fiji, QuPath, napari), ONNX or TorchScript")
     action.setStatusTip(action.toolTip())
