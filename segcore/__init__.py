@@ -75,11 +75,21 @@ def train(data: str, on_event=None, minutes: float | None = None, **options):
 
 
 def predict(checkpoint: str, image, device: str = "auto"):
-    """Segment ``image`` (a path or an (H, W, C) array) with ``checkpoint``; returns uint8 class indices."""
+    """Segment ``image`` (a path or an (H, W, C) array) with ``checkpoint``; returns uint8 class indices.
+
+    Raises CheckpointError / DataError for bad inputs, and SegcoreError (one line) for anything else."""
     import numpy as np
 
     from segcore.data.io import read_image
     from segcore.inference import Predictor
 
-    predictor = Predictor(checkpoint, device=device)
-    return predictor.predict(image if isinstance(image, np.ndarray) else read_image(image))
+    try:
+        predictor = Predictor(checkpoint, device=device)
+        return predictor.predict(image if isinstance(image, np.ndarray) else read_image(image))
+    except SegcoreError:
+        raise
+    except Exception as exc:  # torch, the OS, memory: one typed line, the cause chained for a traceback
+        from segcore.errors import describe
+
+        raise SegcoreError(f"predicting {'an array' if isinstance(image, np.ndarray) else image} failed: "
+                           f"{describe(exc, 'use a smaller tile or image')}") from exc

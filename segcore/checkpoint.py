@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,9 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
     if path.is_dir():
         raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
     try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch's advice about pickle protocols is not for the user
+            warnings.simplefilter("ignore", UserWarning)
+            data = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - arbitrary bytes make torch.load raise almost anything
         if isinstance(exc, MemoryError):
             raise
@@ -123,9 +126,17 @@ def build_model(data: dict, source: str | os.PathLike | None = None):
 
 
 def prediction_info(data: dict) -> dict:
-    """The fields of a loaded checkpoint that prediction needs besides the weights (:data:`PREDICTION_KEYS`), and
-    ``tta``, the training plan's default for test-time augmentation."""
+    """The fields of a loaded checkpoint that prediction needs besides the weights (:data:`PREDICTION_KEYS`),
+    ``tta`` (the training plan's default for test-time augmentation) and its reason, the epoch, the run's name and
+    the training data's fingerprint (planned runs; None otherwise)."""
     info = {key: data.get(key) for key in PREDICTION_KEYS}
     info["metrics"] = info["metrics"] or {}
-    info["tta"] = bool((data.get("config") or {}).get("tta"))
+    config = data.get("config") or {}
+    plan = config.get("plan") or {}
+    info["tta"] = bool(config.get("tta"))
+    # For describing the model and checking images against its training data (segcore.shift):
+    info["epoch"] = int(data.get("epoch") or 0)
+    info["name"] = config.get("name")
+    info["fingerprint"] = plan.get("fingerprint")
+    info["tta_reason"] = ((plan.get("entries") or {}).get("tta") or {}).get("reason", "")
     return info

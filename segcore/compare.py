@@ -43,6 +43,17 @@ class Difference:
         return (self.added + self.removed + self.changed) / self.total if self.total else 0.0
 
 
+SIDECAR_TAGS = ("crf", "compare", "overlay", "probs")  # OUT.TAG.png (or .npy) written beside a predicted OUT.png
+
+
+def is_sidecar(path: str | os.PathLike) -> bool:
+    """True for a file ``segcore predict`` wrote beside a mask ``OUT.png`` (``OUT.crf.png``, ``OUT.compare.png``,
+    ``OUT.overlay.png``) while ``OUT.png`` is still there: an output, not an image to segment or train on."""
+    path = Path(path)
+    stem, _, tag = path.stem.rpartition(".")
+    return bool(stem) and tag in SIDECAR_TAGS and path.with_name(f"{stem}.png").is_file()
+
+
 def crf_mask_path(out_path: str | os.PathLike) -> Path:
     """``out.png`` -> ``out.crf.png`` (the refined mask written beside the raw one)."""
     out_path = Path(out_path)
@@ -53,6 +64,26 @@ def comparison_path(out_path: str | os.PathLike) -> Path:
     """``out.png`` -> ``out.compare.png`` (the side-by-side figure)."""
     out_path = Path(out_path)
     return out_path.with_name(f"{out_path.stem}.compare.png")
+
+
+def densest_window(changed: np.ndarray, side: int | None = None) -> tuple[int, int, int, int] | None:
+    """The square window (x, y, width, height) holding the most changed pixels, to show first; None when nothing
+    changed. ``changed``: (H, W), non-zero where the masks differ (e.g. :func:`difference_map`'s code).
+    ``side`` defaults to a sixth of the shorter image side, at least 32 pixels (clipped to the image).
+
+    Counted with a summed-area table, so any image size costs one pass.
+    """
+    from scipy.ndimage import uniform_filter
+
+    hits = np.asarray(changed) != 0
+    if not hits.any():
+        return None
+    h, w = hits.shape
+    side = min(side or max(32, min(h, w) // 6), h, w)
+    density = uniform_filter(hits.astype(np.float32), size=side, mode="constant")
+    y, x = np.unravel_index(int(np.argmax(density)), density.shape)
+    left, top = min(max(0, x - side // 2), w - side), min(max(0, y - side // 2), h - side)
+    return int(left), int(top), int(side), int(side)
 
 
 def difference_map(raw_mask: np.ndarray, crf_mask: np.ndarray) -> tuple[np.ndarray, Difference]:
@@ -161,7 +192,8 @@ def render_comparison(
     raw, crf = np.asarray(raw_mask), np.asarray(crf_mask)
     rgb = display_rgb(image)
     if rgb.shape[:2] != raw.shape:
-        raise DataError(f"image is {rgb.shape[0]}x{rgb.shape[1]} but the masks are {raw.shape[0]}x{raw.shape[1]}")
+        raise DataError(f"image is {rgb.shape[1]}x{rgb.shape[0]} but the masks are {raw.shape[1]}x{raw.shape[0]} "
+                        "(width x height)")
     code, diff = difference_map(raw, crf)
     kept_fg = (raw != 0) & (crf != 0) & (code == 0) & (raw != IGNORE_INDEX)
     panels = [

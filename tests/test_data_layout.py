@@ -181,7 +181,7 @@ def test_load_sample_checks_sizes_and_stray_values(tmp_path):
     image = _img(tmp_path / "images" / "a.png", size=(8, 10))
     mask = _mask(tmp_path / "masks" / "a.png", size=(8, 9))
     spec = ClassSpec.infer({0, 255})
-    with pytest.raises(DataError, match=r"a.png: mask is 8x9 but image .*a.png is 8x10"):
+    with pytest.raises(DataError, match=r"a.png: mask is 9x8 but image .*a.png is 10x8 \(width x height\)"):
         load_sample(Sample(image, mask), spec)
     _mask(mask, values=(0, 255, 3), size=(8, 10))
     with pytest.raises(DataError, match=r"not in the class list"):

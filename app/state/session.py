@@ -31,6 +31,7 @@ class Session(QObject):
     historyChanged = Signal(bool, bool)  # can undo, can redo
     message = Signal(str)  # for the status bar
     error = Signal(str)  # a user-facing one-line error
+    warning = Signal(str)  # what is odd about the folder (JPEG masks, unpaired files), in words
     saveFailed = Signal(str)  # masks kept in memory, not on disk: the window says so in a dialog
 
     def __init__(self, parent: QObject | None = None, autosave_ms: int = 30_000) -> None:
@@ -40,6 +41,7 @@ class Session(QObject):
             mask_edited=self.maskEdited.emit, mask_replaced=self.maskReplaced.emit,
             state_changed=self.stateChanged.emit, spec_changed=self.specChanged.emit,
             history_changed=self.historyChanged.emit, message=self.message.emit, error=self.error.emit,
+            warning=self.warning.emit,
             save_failed=self.saveFailed.emit)
         self.store = AnnotationStore(callbacks, reader=ReadAhead())
         self.autosave = QTimer(self)
@@ -125,6 +127,15 @@ class Session(QObject):
                     ids: np.ndarray | None = None) -> None:
         self.store.accept_mask(mask, state, ids)
 
+    def hand_made(self) -> bool:
+        return self.store.hand_made()
+
+    def replaced(self) -> Path | None:
+        return self.store.replaced()
+
+    def restore_replaced(self) -> bool:
+        return self.store.restore_replaced()
+
     def undo(self) -> None:
         self.store.undo()
 
@@ -142,3 +153,9 @@ class Session(QObject):
 
     def discard_unsaved(self) -> None:
         self.store.discard_unsaved()
+
+    def save_to(self, folder: str | Path) -> int:
+        return self.store.save_to(folder)
+
+    def check_disk(self) -> None:
+        self.store.check_disk()

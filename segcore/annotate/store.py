@@ -18,12 +18,19 @@ from typing import Protocol
 
 import numpy as np
 
+from segcore.annotate.disk import file_stamp, folder_gone, showable, spec_home
 from segcore.annotate.history import Edit, EditSession, History, IdsChange
-from segcore.annotate.saving import ids_to_keep, remove_interrupted_saves, write_sample_mask
+from segcore.annotate.saving import (
+    find_replaced,
+    ids_to_keep,
+    keep_replaced,
+    remove_interrupted_saves,
+    write_sample_mask,
+)
 from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footprint, polygon_footprint
 from segcore.data import io, layout
 from segcore.data.classes import ClassSpec
-from segcore.errors import DataError, describe
+from segcore.errors import DataError, OutputError, describe
 
 
 class ImageState(str, Enum):
@@ -39,6 +46,15 @@ def _ignore(*_args) -> None:
     pass
 
 
+def _fits(image: Path) -> bool:
+    """Whether reading ``image`` ahead is worth it: not when the window would refuse to show it."""
+    try:
+        showable(image)
+    except DataError:
+        return False
+    return True
+
+
 @dataclass
 class StoreCallbacks:
     """Called after each change; every one defaults to doing nothing."""
@@ -52,7 +68,10 @@ class StoreCallbacks:
     history_changed: Callable[[bool, bool], None] = _ignore  # can undo, can redo
     message: Callable[[str], None] = _ignore  # for a status line
     error: Callable[[str], None] = _ignore  # a one-line error; the work goes on
+    warning: Callable[[str], None] = _ignore  # what is odd about the folder (JPEG masks, unpaired files)
     save_failed: Callable[[str], None] = _ignore  # masks are kept in memory: the user must hear of it
+    # the mask file changed on disk while it has edits here: True reloads it (the edits are lost), False keeps them
+    ask_reload: Callable[[str], bool] = lambda _question: False
 
 
 class Reader(Protocol):
@@ -101,6 +120,8 @@ class AnnotationStore:
         self._predicted: set[Path] = set()
         self._first_ids: dict[Path, np.ndarray | None] = {}  # instance masks: ids before this session's saves
         self._given_ids: dict[Path, np.ndarray] = {}  # instance masks: ids an import set (until it is undone)
+        self._disk_stamp: tuple | None = None  # the current mask file as last read or written here
+        self._gone_said = False  # the folder vanished and the user has been told
 
     # -- folder -------------------------------------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> None:
@@ -111,7 +132,12 @@ class AnnotationStore:
         folder = Path(folder).expanduser().resolve()
         warnings: list[str] = []
         samples = layout.find_samples(folder, warnings)
-        spec = layout.load_class_spec(folder, samples, warnings)
+        ClassSpec.load(folder)  # a broken classes.json is refused: it is the user's file to mend
+        try:
+            spec = layout.load_class_spec(folder, samples, warnings)
+        except DataError as exc:  # masks whose values say no class list: show the images all the same
+            spec = ClassSpec(["background", "foreground"], [0, 255])
+            warnings.insert(0, f"{exc}; masks that do not fit background/foreground 0/255 are shown read-only")
         if not self.save_all():
             raise DataError("unsaved masks of the current folder could not be written; save or discard them first")
         self.folder, self.samples, self.spec = folder, samples, spec
@@ -120,10 +146,11 @@ class AnnotationStore:
         for kept in (self._histories, self._parked, self._predicted, self._first_ids, self._given_ids):
             kept.clear()
         self.index, self.image, self.mask = -1, None, None
+        self._gone_said = False
         self.on.folder_opened(folder)
         self.on.spec_changed()
-        for message in warnings[:3]:
-            self.on.message(message)
+        for message in reversed(warnings[:3]):  # the first, often what is wrong with the masks, shown last
+            self.on.warning(message)
         if removed := remove_interrupted_saves(folder, samples):
             self.on.message(f"removed {len(removed)} unfinished temporary file(s) left by an interrupted save")
         self.select(0)
@@ -159,6 +186,7 @@ class AnnotationStore:
         self.locked_reason = None
         ahead = index + (1 if index > previous else -1)  # the next one in the direction of travel
         try:
+            showable(sample.image)  # a 30000 x 30000 slide is refused from its header, before decoding
             self.image = self.reader.read_image(sample.image)
         except DataError as exc:
             self.image, self.mask = None, None
@@ -169,7 +197,7 @@ class AnnotationStore:
             self.mask = self._load_mask(sample)  # dirty again when the mask comes back from the parked ones
             self.on.image_loaded(index)
         self._emit_history()
-        if 0 <= ahead < len(self.samples):
+        if 0 <= ahead < len(self.samples) and _fits(self.samples[ahead].image):
             self.reader.prefetch(self.samples[ahead].image, self.samples[ahead].mask, self.spec)
         return True
 
@@ -181,10 +209,10 @@ class AnnotationStore:
         if sample.mask is None:
             return np.zeros(shape, dtype=np.uint8)
         try:
+            self._disk_stamp = file_stamp(sample.mask)
             mask = self.reader.read_mask(sample.mask, self.spec)
             if mask.shape != shape:
-                raise DataError(f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
-                                f"{shape[1]}x{shape[0]}")
+                raise io.size_mismatch(sample.mask, mask.shape, sample.image, shape)
             return mask
         except DataError as exc:
             self.locked_reason = f"{exc}; editing is off so the file is not overwritten"
@@ -267,6 +295,36 @@ class AnnotationStore:
             self._history().push(edit)
             self._emit_history()
 
+    def hand_made(self) -> bool:
+        """Whether the current mask is an annotation someone made: a mask file not from an accepted prediction,
+        or painted pixels. Replacing one should be asked first (:meth:`accept_mask` keeps it)."""
+        if self.mask is None or not 0 <= self.index < len(self.samples) or self.is_predicted(self.index):
+            return False
+        return self.samples[self.index].mask is not None or (self.dirty and bool(self.mask.any()))
+
+    def replaced(self) -> Path | None:
+        """The annotation of the current image that an accepted prediction replaced, kept on disk (or None)."""
+        if self.folder is None or not 0 <= self.index < len(self.samples):
+            return None
+        return find_replaced(self.samples[self.index], self.folder)
+
+    def restore_replaced(self) -> bool:
+        """Put the kept annotation back as the current mask (one undoable step); False when there is none."""
+        path = self.replaced()
+        if path is None or not self.can_edit():
+            return False
+        try:
+            mask = io.read_mask(path, self.spec)
+        except DataError as exc:
+            self.on.error(f"cannot restore {path.name}: {exc}")
+            return False
+        if mask.shape != self.mask.shape:
+            self.on.error(f"{path}: the kept annotation is {mask.shape[1]}x{mask.shape[0]}, the image is not")
+            return False
+        self.accept_mask(mask, ImageState.MODIFIED)
+        self.on.message(f"the annotation kept in {path.parent.name}/{path.name} is back (Ctrl+Z undoes)")
+        return True
+
     def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED,
                     ids: np.ndarray | None = None) -> None:
         """Replace the current mask (a prediction, an import) as one undoable step.
@@ -275,11 +333,17 @@ class AnnotationStore:
         saved with, so touching objects stay apart; they are part of the step: undo brings back the ids before
         it. A step that changes only the ids (the same pixels, split differently) is a step too. Raises
         DataError when ``mask`` or ``ids`` does not fit the image (nothing changes then).
+
+        A hand-made annotation replaced by a prediction is first kept on disk (``.segstudio/replaced/`` in the
+        folder, :func:`segcore.annotate.saving.keep_replaced`), beyond undo, until another prediction replaces
+        that image's annotation again.
         """
         if self.mask is not None and ids is not None and (np.shape(ids) != self.mask.shape
                                                           or np.asarray(ids).dtype.kind not in "ui"):
             raise DataError(f"object ids must be integers of shape {self.mask.shape}, got {np.shape(ids)} "
                             f"{np.asarray(ids).dtype}")
+        if state is ImageState.PREDICTED and self.hand_made():
+            self._keep_replaced()
         self.begin_edit()
         if self._edit is None:
             return
@@ -316,6 +380,17 @@ class AnnotationStore:
         else:
             self._given_ids[image] = ids
 
+    def _keep_replaced(self) -> None:
+        sample = self.samples[self.index]
+        try:
+            kept = keep_replaced(sample, self.folder, self.mask, self.spec, on_disk=not self.dirty,
+                                 ids_from=self._ids_to_keep(sample))
+        except (DataError, OSError) as exc:  # Ctrl+Z still brings it back while the folder is open
+            self.on.error(f"the replaced annotation could not be kept on disk: {describe(exc)}")
+            return
+        self.on.message(f"your annotation is kept as {kept.relative_to(self.folder)}; Edit > Restore Replaced "
+                        "Annotation brings it back")
+
     def _mark_dirty(self, predicted: bool) -> None:
         image = self.samples[self.index].image
         was = self.state(self.index)
@@ -351,9 +426,10 @@ class AnnotationStore:
             if edit.ids is not None:  # an import's ids come and go with its pixels
                 self._set_given_ids(edit.ids.after if redo else edit.ids.before)
             self._mark_dirty(predicted=False)
-            if self.samples[self.index].mask is None and not self.mask.any():
-                # Undone back to the empty mask of an image that has no mask file: nothing to write. Saving it
-                # would turn "no mask" into an annotation saying "no object here", which training would learn.
+            # Back to the mask on disk: nothing to save, and the image is not "modified". Also back to the empty
+            # mask of an image with no mask file: saving it would turn "no mask" into an annotation saying "no
+            # object here", which training would learn.
+            if history.clean or (self.samples[self.index].mask is None and not self.mask.any()):
                 self.dirty = False
                 self.on.state_changed(self.index, self.state(self.index))
             self.on.mask_edited(box)
@@ -415,12 +491,15 @@ class AnnotationStore:
 
     def _save_current(self) -> str | None:
         """Write the current mask if it changed; the reason when that failed."""
+        if self.dirty and self.mask is not None:
+            self.check_disk()  # another program's change to the file is not overwritten unasked
         if not self.dirty or self.mask is None:
             return None
         try:
             self._write(self.index, self.mask)
         except (DataError, OSError) as exc:
             return describe(exc)
+        self._history().mark_clean()
         self.dirty = False
         self.on.state_changed(self.index, self.state(self.index))
         return None
@@ -440,6 +519,8 @@ class AnnotationStore:
                 errors.append(describe(exc))
                 continue
             del self._parked[image]
+            if image in self._histories:
+                self._histories[image].mark_clean()
             self.on.state_changed(index, self.state(index))
         if len(errors) == 1:
             self.on.save_failed(f"mask not saved: {errors[0]}")
@@ -452,15 +533,78 @@ class AnnotationStore:
         self._parked.clear()
         self.dirty = False
 
-    def _write(self, index: int, mask: np.ndarray) -> None:
+    def _write(self, index: int, mask: np.ndarray, to: Path | None = None) -> None:
+        if self.folder is not None and not self.folder.is_dir() and to is None:  # never recreate a folder that
+            raise OutputError(folder_gone(self.folder))  # was moved or unplugged, with only masks in it
         unlabelled_before = self.spec.unlabelled  # writing sparse masks may assign the "unlabelled" value
         sample = self.samples[index]
         self.samples[index], note = write_sample_mask(sample, self.folder, mask, self.spec,
-                                                      self._ids_to_write(sample, mask))
+                                                      self._ids_to_write(sample, mask), to)
         if note:
             self.on.message(note)
-        if (self._spec_unsaved or self.spec.unlabelled != unlabelled_before
-                or not (self.folder / "classes.json").exists()):
-            self.spec.save(self.folder)  # the folder must say which classes (and "unlabelled") the values mean
+        if index == self.index:
+            self._disk_stamp = file_stamp(self.samples[index].mask)
+        home = spec_home(self.folder, self.samples[index].mask)
+        if self._spec_unsaved or self.spec.unlabelled != unlabelled_before or not (home / "classes.json").exists():
+            self.spec.save(home)  # the folder must say which classes (and "unlabelled") the values mean
             self._spec_unsaved = False
         self.on.message(f"saved {self.samples[index].mask.name}")
+
+    def save_to(self, folder: str | Path) -> int:
+        """Write the current mask and the parked ones into ``folder`` as ``IMAGE_STEM.png`` (with a classes.json),
+        for when the open folder cannot take them (read-only, gone); later saves of those images go there too.
+
+        Returns how many masks were written. Raises OutputError / DataError naming the file that failed; the
+        masks not written stay in memory.
+        """
+        self._finish_edit()
+        folder = Path(folder)
+        todo = [self.index] if self.dirty and self.mask is not None else []
+        todo += [i for i, s in enumerate(self.samples) if s.image in self._parked]
+        for index in todo:
+            image = self.samples[index].image
+            self._write(index, self.mask if index == self.index else self._parked[image],
+                        to=folder / f"{image.stem}.png")
+            self._parked.pop(image, None)
+            self.dirty = self.dirty and index != self.index
+            self.on.state_changed(index, self.state(index))
+        return len(todo)
+
+    # -- the files on disk, changed by other programs -----------------------------------------------------------
+    def check_disk(self) -> None:
+        """Notice what another program did since the folder and the current mask file were read.
+
+        The folder gone (moved, unplugged): said once; the edits stay in memory and saving is refused rather than
+        recreating the folder. The mask file replaced: read again when there are no edits, else ``ask_reload``
+        decides between reloading it (losing the edits) and keeping them (the next save overwrites the file).
+        """
+        if self.folder is not None and not self.folder.is_dir():
+            if not self._gone_said:
+                self._gone_said = True
+                self.on.error(folder_gone(self.folder))
+            return
+        sample = self.samples[self.index] if 0 <= self.index < len(self.samples) else None
+        if sample is None or sample.mask is None or self.image is None or self._disk_stamp is None:
+            return
+        stamp = file_stamp(sample.mask)
+        if stamp == self._disk_stamp:
+            return
+        self._disk_stamp = stamp
+        name = sample.mask.name
+        if stamp is None:
+            self.on.message(f"{name} was deleted by another program; saving writes it again")
+            return
+        if self.dirty and not self.on.ask_reload(f"{name} was changed on disk by another program. Reload it? "
+                                                 "Your edits to it are then lost; else saving replaces that file."):
+            self.on.message(f"kept your edits of {name}; saving replaces the file changed on disk")
+            return
+        self.reader.clear()
+        self.dirty = False
+        self._histories.pop(sample.image, None)
+        self._predicted.discard(sample.image)
+        self.locked_reason = None
+        self.mask = self._load_mask(sample)
+        self.on.image_loaded(self.index)
+        self.on.state_changed(self.index, self.state(self.index))
+        self._emit_history()
+        self.on.message(f"{name} was changed on disk by another program; reloaded")

@@ -55,7 +55,8 @@ def register(sub) -> None:
 
 
 def _jobs(args) -> list[tuple[Path, Path]]:
-    from segcore.data.io import is_image_file
+    from segcore.compare import is_sidecar
+    from segcore.data.io import IMAGE_SUFFIXES, is_image_file
     from segcore.data.layout import MASK_SUFFIX, natural_key
     from segcore.interop.ome_zarr import is_zarr
 
@@ -68,12 +69,16 @@ def _jobs(args) -> list[tuple[Path, Path]]:
     if src.is_dir():
         images = sorted((p for p in src.iterdir() if p.is_file() and is_image_file(p)), key=natural_key)
         stems = {p.stem for p in images}  # IMAGE_mask.* beside IMAGE.* is its annotation, not an image to segment
-        images = [p for p in images if not (p.stem.endswith(MASK_SUFFIX) and p.stem[:-len(MASK_SUFFIX)] in stems)]
+        images = [p for p in images if not (p.stem.endswith(MASK_SUFFIX) and p.stem[:-len(MASK_SUFFIX)] in stems)
+                  and not is_sidecar(p)]  # nor is an earlier prediction's OUT.crf.png, OUT.compare.png, ...
         if not images:
             raise DataError(f"{src}: folder holds no images (png, jpg, bmp, tif)")
         out_dir = Path(args.output) if args.output else src.with_name(src.name + "_masks")
         if out_dir.exists() and not out_dir.is_dir():
             raise DataError(f"{out_dir}: exists and is not a folder (a folder input needs an output folder)")
+        if not args.output and out_dir.is_dir() and (earlier := [p for p in out_dir.iterdir() if is_image_file(p)]):
+            raise DataError(f"{out_dir}: exists and holds {len(earlier)} masks of an earlier prediction; choose the "
+                            f"output with -o (-o {out_dir} to replace them)")
         return _check_outputs([(p, out_dir / f"{p.stem}.png") for p in images])
     out = Path(args.output) if args.output else src.with_name(f"{src.stem}_mask.png")
     if not args.output:  # INPUT_mask.* is how a folder pairs an image with its annotation: never overwrite one,
@@ -85,6 +90,8 @@ def _jobs(args) -> list[tuple[Path, Path]]:
                 raise DataError(f"{other}: exists and may be your annotation of {src.name}; {what}")
     if out.is_dir():
         out = out / f"{src.stem}.png"
+    if out.suffix.lower() in IMAGE_SUFFIXES and out.suffix.lower() != ".png":  # writing x_mask.png instead could
+        raise DataError(f"{out}: masks are written as PNG; name the output {out.with_suffix('.png').name}")  # replace one
     return _check_outputs([(src, out.with_suffix(".png") if out.suffix.lower() != ".png" else out)])
 
 
@@ -105,6 +112,7 @@ def _check_outputs(jobs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
 
 
 def _sidecar(out: Path, tag: str, suffix: str = ".png") -> Path:
+    """``OUT.TAG.png``; the tags are ``segcore.compare.SIDECAR_TAGS``, which folder reading skips."""
     return out.with_name(f"{out.stem}.{tag}{suffix}")
 
 
@@ -201,10 +209,13 @@ def _place(cpu: bool) -> tuple[int, int, str]:
 
 
 def run(args) -> int:
+    from segcore.atomic import remove_stale_temporaries
     from segcore.inference import Predictor
 
     jobs = _jobs(args)
     total = len(jobs)
+    for folder in {out.parent for _, out in jobs}:  # temporaries of an earlier run's writes killed mid-way
+        remove_stale_temporaries(folder)
     rank, world, device = _place(args.cpu)
     jobs = jobs[rank::world]  # this process's share under torchrun; everything otherwise
     if not jobs:
