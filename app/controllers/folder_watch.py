@@ -32,9 +32,13 @@ class FolderWatch(QObject):
         session.imageLoaded.connect(lambda _index: self._watch())
         session.warning.connect(self._warn)
         session.store.on.ask_reload = self._ask_reload
-        app = QApplication.instance()
-        app.applicationStateChanged.connect(
-            lambda state: state == Qt.ApplicationState.ApplicationActive and self._settle.start())
+        # A bound method, not a lambda: Qt drops the connection with this object, so an application-wide signal
+        # never reaches the timer of a closed window.
+        QApplication.instance().applicationStateChanged.connect(self._on_application_state)
+
+    def _on_application_state(self, state: Qt.ApplicationState) -> None:
+        if state == Qt.ApplicationState.ApplicationActive:
+            self._settle.start()
 
     def check(self) -> None:
         """Compare the folder and the current mask file with what the session read; re-arm the watcher."""
