@@ -38,6 +38,10 @@ class CRFUnavailableError(SegcoreError):
     """pydensecrf cannot be imported; the message says how to install it."""
 
 
+class ExportError(SegcoreError):
+    """A model cannot be exported to, or checked in, a format (ONNX, TorchScript, bioimage.io)."""
+
+
 def describe(exc: BaseException, out_of_memory: str = "") -> str:
     """One line for a user: a typed error's own message, an OSError as ``FILE: reason``, running out of memory
     as "out of memory" (plus the advice ``out_of_memory``), else ``Type: message``.

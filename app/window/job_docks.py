@@ -2,9 +2,10 @@
 the main window in one call.
 
 ``install(window)`` docks the panels (Segment under the image list, Training and Compare as tabs at the bottom),
-adds File > Load Checkpoint…, connects File > Import / Export Annotations (whose folder export is a job), and
-connects the flows: a finished run offers its checkpoint for segmenting, and Refine with CRF opens the Compare
-view. The window asks :meth:`JobPanels.confirm_close` and calls :meth:`JobPanels.shutdown` when it closes.
+adds File > Load Checkpoint… and File > Export Model…, connects File > Import / Export Annotations (whose folder
+export is a job), and connects the flows: a finished run offers its checkpoint for segmenting, and Refine with
+CRF opens the Compare view. The window asks :meth:`JobPanels.confirm_close` and calls
+:meth:`JobPanels.shutdown` when it closes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from app.controllers.annotation_transfer import AnnotationTransferController
 from app.controllers.compare import CompareController
+from app.controllers.export import ExportController
 from app.controllers.prediction import PredictionController
 from app.controllers.training import TrainingController
 from app.jobs.workers import WorkerPool
@@ -35,6 +37,7 @@ class JobPanels:
         self.window = window
         self.pool = WorkerPool(window)
         self.load_action = _load_action(window)
+        self.export_action = _export_action(window)
         self.training_panel = TrainingPanel()
         self.prediction_panel = PredictionPanel(self.load_action)
         self.compare_view = CompareView()
@@ -61,6 +64,8 @@ class JobPanels:
         self.training_panel.summaryChanged.connect(
             lambda text: self.training_dock.setWindowTitle(f"Training · {text}" if text else "Training"))
         self.prediction.compareRequested.connect(self.compare.start)
+        self.export = ExportController(window, self.pool, lambda: self.prediction.predictor_path())
+        self.export_action.triggered.connect(self.export.open)
 
     def _announce(self, done: DoneEvent) -> None:
         best = self.training.progress.best_text()
@@ -84,6 +89,16 @@ def _load_action(window) -> QAction:
     action.setShortcut(QKeySequence("Ctrl+L"))
     action.setToolTip("Load a trained model (.pt checkpoint) to segment images (Ctrl+L)")
     action.setStatusTip("Load a trained model (.pt checkpoint) to segment images")
+    window.menus.file.insertAction(window.actions.save, action)
+    window.menus.file.insertSeparator(window.actions.save)
+    return action
+
+
+def _export_action(window) -> QAction:
+    action = QAction(icon("export-model"), "&Export Model…", window)
+    action.setObjectName("exportModelAction")
+    action.setToolTip("Export a trained model as a bioimage.io package (Fiji, QuPath, napari), ONNX or TorchScript")
+    action.setStatusTip(action.toolTip())
     window.menus.file.insertAction(window.actions.save, action)
     window.menus.file.insertSeparator(window.actions.save)
     return action

@@ -8,6 +8,7 @@ up no other process.
 from __future__ import annotations
 
 import glob
+import os
 import sys
 from pathlib import Path
 
@@ -43,7 +44,11 @@ def register(sub) -> None:
     p.add_argument("--z", type=int, help="z plane of a z-stack input (0-based)")
     p.add_argument("--t", type=int, help="time point of a time-series input (0-based)")
     p.add_argument("--tile", type=int, default=512, help="tile size for large images (default 512)")
-    p.add_argument("--no-fast", action="store_true", help="plain float32 (no autocast, no channels_last)")
+    p.add_argument("--no-fast", action="store_true",
+                   help="plain float32 PyTorch (no autocast, no channels_last): the reference the engines match")
+    p.add_argument("--engine", choices=["auto", "pytorch", "onnxruntime"], default=None,
+                   help="what runs the network: auto (default; or the SEGCORE_ENGINE variable) takes onnxruntime "
+                        "on CPUs where it is installed and pytorch on GPUs; see docs/performance.md")
     add_tta_argument(p)
     add_param_arguments(p, "CRF parameters (with --crf; default: the settings fitted to the model in training)")
     p.set_defaults(func=run)
@@ -191,16 +196,27 @@ def _write_format(out: Path, mask: np.ndarray, spec, image: np.ndarray, image_pa
                             scale=level_scale(info, args.level)).path
 
 
+def _place(cpu: bool) -> tuple[int, int, str]:
+    """``(rank, world, device)``: this process's share under torchrun; one process, everything, otherwise.
+    Outside torchrun nothing is imported (the distributed module imports torch, which the engine may not need)."""
+    device = "cpu" if cpu else "auto"
+    if "WORLD_SIZE" not in os.environ:
+        return 0, 1, device
+    from segcore.training.distributed import worker_device, worker_place
+
+    rank, world, _ = worker_place()
+    return rank, world, device if cpu else worker_device("auto")
+
+
 def run(args) -> int:
     from segcore.atomic import remove_stale_temporaries
     from segcore.inference import Predictor
-    from segcore.training.distributed import worker_device, worker_place
 
     jobs = _jobs(args)
     total = len(jobs)
     for folder in {out.parent for _, out in jobs}:  # temporaries of an earlier run's writes killed mid-way
         remove_stale_temporaries(folder)
-    rank, world, _ = worker_place()
+    rank, world, device = _place(args.cpu)
     jobs = jobs[rank::world]  # this process's share under torchrun; everything otherwise
     if not jobs:
         return 0  # more processes than images
@@ -208,10 +224,10 @@ def run(args) -> int:
         from segcore import crf
 
         crf.require()  # fail before any work when pydensecrf is missing
-    predictor = Predictor(args.model, device="cpu" if args.cpu else worker_device("auto"), fast=not args.no_fast,
-                          tile=args.tile, tta=args.tta)
-    if predictor.runtime.note:
-        print(predictor.runtime.note, file=sys.stderr)
+    predictor = Predictor(args.model, device=device, fast=not args.no_fast, tile=args.tile, engine=args.engine,
+                          tta=args.tta)
+    if predictor.note:
+        print(f"segcore predict: {predictor.note}", file=sys.stderr)
     crf_params = None
     if args.crf or args.compare:
         crf_params, note = model_params(args, predictor.crf_fit)
