@@ -32,11 +32,12 @@ class FolderWatch(QObject):
         session.imageLoaded.connect(lambda _index: self._watch())
         session.warning.connect(self._warn)
         session.store.on.ask_reload = self._ask_reload
-        # A bound method, not a lambda: Qt drops the connection with this object, so an application-wide signal
-        # never reaches the timer of a closed window.
-        QApplication.instance().applicationStateChanged.connect(self._on_application_state)
+        # A bound method, not a lambda: Qt drops the connection with this object, while a lambda on the
+        # application's signal outlived its window and reached a deleted timer on the next state change.
+        QApplication.instance().applicationStateChanged.connect(self._on_app_state)
 
-    def _on_application_state(self, state: Qt.ApplicationState) -> None:
+    def _on_app_state(self, state: Qt.ApplicationState) -> None:
+        """Back in this application: look at the disk (another program may have changed files meanwhile)."""
         if state == Qt.ApplicationState.ApplicationActive:
             self._settle.start()
 
