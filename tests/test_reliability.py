@@ -174,7 +174,7 @@ def test_disk_full_while_writing_a_checkpoint_keeps_the_last_good_one_and_says_w
         Path(f).write_bytes(b"PK\x03\x04 half a checkpoint")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(torch, "save", fills_the_disk)  # checkpoint imports torch when it saves
+    monkeypatch.setattr(torch, "save", fills_the_disk)
     run = tmp_path / "run"
     events = list(Trainer(TrainConfig(data=str(data), epochs=3, out=str(run), **TINY)).run())
     done = events[-1]
@@ -187,7 +187,7 @@ def test_disk_full_while_writing_a_checkpoint_keeps_the_last_good_one_and_says_w
 
     with pytest.raises(segcore.TrainingError, match="No space left on device"):
         saves["n"] = 0
-        monkeypatch.setattr(torch, "save", fills_the_disk)  # checkpoint imports torch when it saves
+        monkeypatch.setattr(torch, "save", fills_the_disk)
         segcore.train(str(data), out=str(tmp_path / "api"), epochs=3, **TINY)
 
 

@@ -80,14 +80,10 @@ class TrainingController(QObject):
         if self.session.folder is None:
             self._error("Open a folder with annotated images first.")
             return False
-        try:  # every option is checked here, at once: the worker only checks the model (that needs torch)
-            config = self._config(after).resolved(check_model=False)
-            user = self.panel.explicit()
-        except SegcoreError as exc:
-            self._error(str(exc))
+        checked = self._checked(lambda: self._config(after))
+        if checked is None:
             return False
-        if not self.session.save_all() and not self._train_anyway():
-            return False
+        config, user = checked
         settings.remember(SETTINGS_GROUP, self.panel.remembered())
         minutes = self.panel.budget_minutes() if after is None else 0.0  # Continue goes on by the run's plan
         self.job = TrainJob(config, minutes, user)
@@ -104,6 +100,19 @@ class TrainingController(QObject):
         self.panel.begin(self.progress, f"{what} on {config.data} -> {config.out}", continued=after is not None)
         self.pool.start(self.worker)
         return True
+
+    def _checked(self, make_config) -> tuple[TrainConfig, dict] | None:
+        """The config ``make_config()`` gives, checked, and the settings that override a plan; the masks painted
+        in the window saved first. None (after saying why) when a setting is bad or the user stops there."""
+        try:  # every option is checked here, at once: the worker only checks the model (that needs torch)
+            config = make_config().resolved(check_model=False)
+            user = self.panel.explicit()
+        except SegcoreError as exc:
+            self._error(str(exc))
+            return None
+        if not self.session.save_all() and not self._train_anyway():
+            return None
+        return config, user
 
     def _config(self, after: DoneEvent | None) -> TrainConfig:
         """The panel's settings on the open folder; a continued run goes on from its last.pt in its folder, by
@@ -135,14 +144,10 @@ class TrainingController(QObject):
         """Plan the budget for the open folder in a worker and show the plan; nothing trains."""
         if self.is_running() or self.session.folder is None or not self.panel.budget_minutes():
             return False
-        try:
-            config = TrainConfig(data=str(self.session.folder), **self.panel.values()).resolved(check_model=False)
-            user = self.panel.explicit()
-        except SegcoreError as exc:
-            self._error(str(exc))
+        checked = self._checked(lambda: TrainConfig(data=str(self.session.folder), **self.panel.values()))
+        if checked is None:
             return False
-        if not self.session.save_all() and not self._train_anyway():
-            return False
+        config, user = checked
         minutes = self.panel.budget_minutes()
         self.worker = GeneratorWorker(preview_plan, config, minutes, user, name=WORKER_NAME)
         self.worker.yielded.connect(self._on_event)
