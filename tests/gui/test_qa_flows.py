@@ -12,7 +12,7 @@ from .conftest import make_folder
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 180_000
-TINY = dict(options="width=4, depth=2", batch_size=2, patch_size=32)
+TINY = dict(options="width=4, depth=2", batch_size=2, patch_size=32, minutes=0)  # no plan: the fixed recipe
 
 
 def test_without_validation_images_best_is_the_last_epoch_and_no_nan_is_shown(qtbot, window, tmp_path):
