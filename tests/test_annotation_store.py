@@ -157,7 +157,7 @@ def test_a_mask_of_the_wrong_size_locks_editing_and_is_never_overwritten(tmp_pat
     store = AnnotationStore(heard.callbacks())
     store.open_folder(folder)
     store.select(1)
-    assert "10x10 but the image is 50x40" in store.locked_reason and heard.of("error")
+    assert "mask is 10x10 but image" in store.locked_reason and "is 50x40 (width x height)" in store.locked_reason and heard.of("error")
     paint(store, 5.5, 5.5)
     store.accept_mask(np.ones_like(store.mask))
     assert not store.dirty and store.save_all() and wrong.read_bytes() == before
