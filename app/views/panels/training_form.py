@@ -193,7 +193,7 @@ class TrainingForm(QWidget):
         values = {key: value for key, value in self.explicit().items() if key != "width"}  # width: an option
         values.update(arch=self.arch.currentData(), arch_kwargs=parse_options(self.options.text()),
                       val_fraction=self.val.value(), device=self.device.currentData(),
-                      out=self.out.text().strip() or None)
+                      out=self.out.text().strip() or None, name=self.run_name() or None)
         if self.whole.isChecked():
             values["patch_size"] = None
         return values
