@@ -23,6 +23,7 @@ from app.state.session import Session
 from app.state.training_progress import TrainingProgress
 from app.views.panels.training_form import SETTINGS_GROUP
 from app.views.panels.training_panel import TrainingPanel
+from segcore.durations import human_minutes
 from segcore.errors import SegcoreError, describe
 from segcore.training.config import TrainConfig
 from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, Event, LogEvent, RunStatus
@@ -94,9 +95,9 @@ class TrainingController(QObject):
         self.last_done, self.last_data, self.run_config = None, config.data, config
         self.progress = TrainingProgress(config.epochs, config.time_limit * 60 if config.time_limit else None)
         if minutes:
-            self.progress.note = f"planning {minutes:g} min for this folder and machine"
+            self.progress.note = f"planning {human_minutes(minutes)} for this folder and machine"
         what = f"continuing {after.last_path}" if after else \
-            (f"planning and training {minutes:g} min" if minutes else f"training {config.arch}")
+            (f"planning and training {human_minutes(minutes)}" if minutes else f"training {config.arch}")
         self.panel.begin(self.progress, f"{what} on {config.data} -> {config.out}", continued=after is not None)
         self.pool.start(self.worker)
         return True
@@ -135,7 +136,7 @@ class TrainingController(QObject):
         """What Continue would add, in words."""
         base, minutes = self.run_config, self.panel.budget_minutes()
         if base is not None and base.time_limit and base.plan and minutes:
-            return f"{minutes:g} minutes"
+            return human_minutes(minutes)
         more = self.panel.values().get("epochs", TrainConfig.epochs)
         return f"{more} epochs"
 
@@ -155,7 +156,7 @@ class TrainingController(QObject):
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._on_finished)
         self.panel.set_running(True)
-        self.panel.set_planning(f"Planning {minutes:g} min: measuring the images and this machine…")
+        self.panel.set_planning(f"Planning {human_minutes(minutes)}: measuring the images and this machine…")
         self.pool.start(self.worker)
         return True
 

@@ -10,15 +10,8 @@ import math
 import time
 from dataclasses import dataclass
 
+from segcore.durations import human_duration
 from segcore.training.events import BatchEvent, EpochEvent
-
-
-def format_duration(seconds: float) -> str:
-    """``75`` -> ``"1:15"``, ``3725`` -> ``"1:02:05"``."""
-    seconds = int(round(max(seconds, 0)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 @dataclass
@@ -82,7 +75,7 @@ class TrainingProgress:
             of = "" if self.expected_epochs else f"/{self.epochs}"  # planned: the time, not a count, ends it
             parts.append(f"Epoch {self.epoch}{of} · batch {self.batch}/{self.batches}")
         if (left := self.seconds_left()) is not None:
-            parts.append(f"{format_duration(left)} left")
+            parts.append(f"{human_duration(left)} left")
         if self.note:
             parts.append(self.note)
         return parts

@@ -27,6 +27,7 @@ from segcore.data.dataset import SegmentationDataset, compute_stats, pad_collate
 from segcore.data.label_check import check_labels
 from segcore.data.layout import find_samples, load_class_spec, split_samples
 from segcore.device import resolve
+from segcore.durations import human_minutes
 from segcore.errors import ConfigError, DataError, SegcoreError, TrainingError, describe
 from segcore.inference import sliding_window
 from segcore.interop.physical import training_pixel_size
@@ -326,8 +327,9 @@ class Trainer:
                 self._spend()  # validation and checkpoints count towards --time-limit too
                 if self.schedule.out_of_time():
                     yield from self._crf_after_training(best_path, last_path)
-                    yield self._done(RunStatus.COMPLETED, f"reached the time limit of {self.config.time_limit:g} min "
-                                                          f"after epoch {epoch}", epoch)
+                    limit = human_minutes(self.config.time_limit)
+                    yield self._done(RunStatus.COMPLETED, f"reached the time limit of {limit} after epoch {epoch}",
+                                     epoch)
                     return
         except FloatingPointError as exc:
             yield self._done(RunStatus.FAILED, f"{exc}; try a lower learning rate (-l); {self._where()}", epoch - 1)

@@ -58,12 +58,6 @@ def test_stable_object_names(window):
     assert window.findChild(QAction, "loadCheckpointAction") is not None
 
 
-def test_time_left_is_written_as_minutes_and_seconds():
-    from app.state.training_progress import format_duration
-
-    assert (format_duration(0), format_duration(75), format_duration(3725)) == ("0:00", "1:15", "1:02:05")
-
-
 def test_architecture_list_matches_the_registry():
     from app.views.panels.training_form import ARCHITECTURES
     from segcore.models import available

@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from segcore.durations import human_duration, human_minutes
 from segcore.planning.plan import Plan
 
 LABELS = {
@@ -22,12 +23,15 @@ LABELS = {
 
 
 def show_value(name: str, value: Any) -> str:
-    """An entry's value for people: ``256`` -> ``"256 px"``, ``0.333`` oversampling -> ``"33 %"``."""
+    """An entry's value for people: ``256`` -> ``"256 px"``, ``0.333`` oversampling -> ``"33 %"``, ``0.881``
+    minutes of training -> ``"53 s"``."""
     if value is None:
         return "—" if name != "patch_size" else "whole images"
     if isinstance(value, bool):
         return "on" if value else "off"
-    units = {"patch_size": "{:d} px", "train_minutes": "{:.1f} min", "steps": "~{:,d}", "oversample": "{:.0%}",
+    if name == "train_minutes" and isinstance(value, int | float):
+        return human_minutes(value)
+    units = {"patch_size": "{:d} px", "steps": "~{:,d}", "oversample": "{:.0%}",
              "jitter": "±{:.0%}", "epoch_samples": "every {:,d} crops", "scale": "{:g}", "lr": "{:g}"}
     try:
         return units[name].format(value) if name in units else str(value)
@@ -72,7 +76,8 @@ class PlanView(QTextBrowser):
 
     def show_plan(self, plan: Plan, note: str = "") -> None:
         self.has_plan = True
-        head = (f"<p><b>Plan for {plan.budget_s / 60:g} min</b> ({plan.planning_s:.0f} s of it spent planning"
+        head = (f"<p><b>Plan for {human_duration(plan.budget_s)}</b> ({human_duration(plan.planning_s)} of it spent "
+                "planning"
                 f"{', on ' + escape(str(plan.throughput.get('device'))) if plan.throughput.get('device') else ''})"
                 f"{'<br>' + escape(note) if note else ''}</p>")
         rows = []

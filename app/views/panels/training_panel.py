@@ -29,6 +29,7 @@ from app.state.training_progress import TrainingProgress
 from app.views.icons import button
 from app.views.panels.plan_view import PlanView, summary
 from app.views.panels.training_form import TrainingForm
+from segcore.durations import human_duration
 from segcore.planning.plan import Plan
 from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, RunStatus
 
@@ -241,7 +242,7 @@ class TrainingPanel(QWidget):
             best = "  ★ best" if event.is_best else ""
         of = f"/{event.epochs}" if bounded else ""
         self.log(f"epoch {event.epoch}{of}: train loss {event.train_loss:.4f}, {scores}, "
-                 f"lr {event.lr:.2e}, {event.seconds:.1f} s{best}")
+                 f"lr {event.lr:.2e}, {human_duration(event.seconds)}{best}")
 
     def show_done(self, event: DoneEvent) -> None:
         self._timer.stop()
