@@ -9,7 +9,6 @@ the window keeps running.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -127,10 +126,7 @@ class TrainingController(QObject):
             more = self.panel.values().get("epochs", TrainConfig.epochs)
             return replace(base, checkpoint=after.last_path, out=after.out_dir, fine_tune=False,
                            epochs=after.epochs_done + more, time_limit=None)
-        values = self.panel.values()
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        values["out"] = values["out"] or str(self.panel.default_out(self.session.folder, stamp))
-        return TrainConfig(data=str(self.session.folder), **values)
+        return TrainConfig(data=str(self.session.folder), **self.panel.values())  # out None: DATA/checkpoints/
 
     def continue_amount(self) -> str:
         """What Continue would add, in words."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -74,11 +73,6 @@ def _spin(name: str, high: float, value: float, tip: str, decimals: int | None =
         spin.setSpecialValueText(special)
     spin.setToolTip(tip)
     return spin
-
-
-def slug(text: str) -> str:
-    """A run name made safe for a folder name: ``"Nuclei 20x / v2"`` -> ``"Nuclei-20x-v2"``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:60]
 
 
 class TrainingForm(QWidget):
@@ -224,9 +218,6 @@ class TrainingForm(QWidget):
         self.arch.setCurrentIndex(0)
         self.options.clear()
         self.whole.setChecked(False)
-
-    def default_out(self, folder: Path, stamp: str) -> Path:
-        return folder / "checkpoints" / f"{slug(self.run_name()) or self.arch.currentData()}-{stamp}"
 
     def show_gpu(self, available: bool, name: str) -> None:
         """Once torch has looked: name the GPU, or grey the choice out when there is none."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -160,9 +159,6 @@ class TrainingPanel(QWidget):
     def budget_minutes(self) -> float:
         """The time budget in minutes (0: none, the Advanced settings decide)."""
         return self.form.budget_minutes()
-
-    def default_out(self, folder: Path, stamp: str) -> Path:
-        return self.form.default_out(folder, stamp)
 
     def remembered(self) -> dict:
         return self.form.remembered()
