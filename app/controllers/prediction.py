@@ -42,7 +42,8 @@ class PredictionController(QObject):
         self.worker: GeneratorWorker | None = None
         self.store = PredictionStore()
         self.probs: tuple[Path, np.ndarray] | None = None
-        self.trained_path: str | None = None
+        self.trained_path: str | None = None  # the checkpoint of the run that ended last
+        self.trained_data: str | None = None  # and the folder it trained on
         self._compare_after = False
         self._busy = False
         self.skipped: list[str] = []  # reasons, for the job running or the last one
@@ -97,6 +98,7 @@ class PredictionController(QObject):
         """Another folder: its predictions, messages and the model's fit to its classes start afresh."""
         self._forget_all()
         self.notes.clear()
+        self._offer_trained()
         if self.predictor is not None:
             self._describe()
         if not self.busy():
@@ -110,13 +112,20 @@ class PredictionController(QObject):
         self._show_current()
 
     # -- model --------------------------------------------------------------------------------------------------
-    def offer_trained(self, done) -> None:
-        """After a run (a DoneEvent): offer its best checkpoint (else its last) with one click; not when it was
-        stopped before one epoch ended (its last.pt then holds untrained weights)."""
+    def offer_trained(self, done, data: str | None) -> None:
+        """After a run on the folder ``data`` (a DoneEvent): offer its best checkpoint (else its last) with one
+        click while that folder is open; not when it was stopped before one epoch ended (its last.pt then holds
+        untrained weights)."""
         path = done.best_path or done.last_path
         if path and done.epochs_done > 0:
-            self.trained_path = path
-            self.panel.offer_trained(path)
+            self.trained_path, self.trained_data = path, data
+            self._offer_trained()
+
+    def _offer_trained(self) -> None:
+        """Use trained model belongs to the folder its run trained on: hidden in any other."""
+        here = self.trained_path is not None and self.session.folder is not None \
+            and self.trained_data is not None and Path(self.trained_data) == Path(self.session.folder)
+        self.panel.offer_trained(self.trained_path if here else None)
 
     def load(self, path: str | Path | None) -> None:
         if not path or self.busy():

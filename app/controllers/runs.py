@@ -13,11 +13,11 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
 from app.controllers.prediction import PredictionController
+from app.controllers.training import TrainingController
 from app.state import settings
 from app.state.runs import list_runs, read_run
 from app.state.session import Session
 from app.views.panels.prediction_panel import PredictionPanel
-from app.views.panels.training_panel import TrainingPanel
 
 MODEL_KEY = "model"
 
@@ -26,7 +26,7 @@ class RunsController(QObject):
     """Fills the run list, remembers the model loaded on each folder and brings it back."""
 
     def __init__(self, parent: QObject, session: Session, panel: PredictionPanel, prediction: PredictionController,
-                 training: TrainingPanel) -> None:
+                 training: TrainingController) -> None:
         super().__init__(parent)
         self.session, self.panel, self.prediction, self.training = session, panel, prediction, training
         session.folderOpened.connect(self._on_folder)

@@ -44,13 +44,52 @@ class TrainingController(QObject):
         self.last_data: str | None = None  # the folder the last run trained on: Continue goes on only there
         self.run_config: TrainConfig | None = None  # what the last run trained by (its plan applied)
         self.progress = TrainingProgress(0, note="")  # where the current (or last) run stands
+        self.plan = None  # the plan of the current (or last) run, shown again when its folder comes back
+        self.folder: Path | None = None  # the folder on screen, as this controller last saw it
         panel.trainRequested.connect(self.start)
         panel.continueRequested.connect(self.resume)
         panel.stopRequested.connect(self.stop)
         panel.planRequested.connect(self.preview)
+        session.folderOpened.connect(self._on_folder)
 
     def is_running(self) -> bool:
         return self.worker is not None and self.worker.isRunning()
+
+    def _trains_here(self) -> bool:
+        """Whether the last (or running) run trained on the folder on screen."""
+        return self.last_data is not None and self.session.folder is not None \
+            and Path(self.last_data) == Path(self.session.folder)
+
+    # -- another folder -----------------------------------------------------------------------------------------
+    def _on_folder(self, folder: Path) -> None:
+        """Everything the panel shows belongs to the folder on screen: the last folder's message, plan, curves,
+        log and Continue go. A run still training on another folder keeps its progress, said to be elsewhere."""
+        previous, self.folder = self.folder, Path(folder)
+        self.panel.forget_output_in(previous)  # a run on this folder must not write into the last one
+        if self.is_running() and self.worker.name == "preview":  # a plan for the last folder: no longer wanted
+            self.worker.abort()
+        if self.is_running() and self.worker.name == WORKER_NAME:
+            if self._trains_here():
+                self.panel.show_running_here(self.plan)
+            else:
+                self.panel.show_running_elsewhere(Path(self.last_data).name)
+            return
+        self.panel.start_over()
+        if self._trains_here() and self.plan is not None:
+            self.panel.show_plan(self.plan)
+        self._offer_continue()
+
+    def show_history(self, name: str, rows: list[dict]) -> None:
+        """The curves of an earlier run of this folder (the model remembered for it); not over a running one."""
+        if not self.is_running():
+            self.panel.show_history(name, rows)
+
+    def _offer_continue(self) -> None:
+        """Continue is offered for the last run when it trained an epoch, did not fail, and its folder is open."""
+        done = self.last_done
+        usable = done is not None and done.last_path and done.epochs_done > 0 and done.status is not RunStatus.FAILED
+        self.panel.offer_continue(done.last_path if usable and self._trains_here() else None,
+                                  done.epochs_done if done else 0, self.continue_amount())
 
     # -- start and stop -----------------------------------------------------------------------------------------
     def start(self) -> bool:
@@ -91,7 +130,7 @@ class TrainingController(QObject):
         self.worker.yielded.connect(self._on_event)
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._on_finished)
-        self.last_done, self.last_data, self.run_config = None, config.data, config
+        self.last_done, self.last_data, self.run_config, self.plan = None, config.data, config, None
         self.progress = TrainingProgress(config.epochs, config.time_limit * 60 if config.time_limit else None)
         if minutes:
             self.progress.note = f"planning {human_minutes(minutes)} for this folder and machine"
@@ -146,7 +185,7 @@ class TrainingController(QObject):
             return False
         config, user = checked
         minutes = self.panel.budget_minutes()
-        self.worker = GeneratorWorker(preview_plan, config, minutes, user, name=WORKER_NAME)
+        self.worker = GeneratorWorker(preview_plan, config, minutes, user, name="preview")
         self.worker.yielded.connect(self._on_event)
         self.worker.returned.connect(self._on_preview)
         self.worker.errored.connect(self._on_error)
@@ -156,7 +195,9 @@ class TrainingController(QObject):
         self.pool.start(self.worker)
         return True
 
-    def _on_preview(self, planned: Planned) -> None:
+    def _on_preview(self, planned: Planned | None) -> None:
+        if planned is None or self.session.folder is None or Path(planned.config.data) != Path(self.session.folder):
+            return  # planned for a folder no longer open (or stopped): start_over has said what there is
         self.panel.show_plan(planned.plan, "A preview: Train plans again, with this machine's speed measured "
                              "again at that moment.", front=True)
         self.panel.end_planning("Planned: click Train to train by it")
@@ -180,6 +221,8 @@ class TrainingController(QObject):
 
     # -- events from the worker (UI thread) ---------------------------------------------------------------------
     def _on_event(self, event: DeviceInfo | Event) -> None:
+        if self.worker is not None and self.worker.name == "preview" and self.worker.aborted:
+            return  # planning a folder no longer open
         if isinstance(event, BatchEvent):
             self.progress.on_batch(event)
             self.panel.add_batch(event)
@@ -197,17 +240,15 @@ class TrainingController(QObject):
         elif isinstance(event, DoneEvent):
             self.last_done = event
             self.panel.show_done(event)
-            failed = event.status is RunStatus.FAILED
-            self.panel.offer_continue(event.last_path if event.epochs_done > 0 and not failed else None,
-                                      event.epochs_done, self.continue_amount())
-            if failed:
+            self._offer_continue()
+            if event.status is RunStatus.FAILED:
                 self._error(f"Training failed: {event.message}")
         # CheckpointEvent: one per epoch; the log names the files when the run ends
 
     def _on_planned(self, planned: Planned) -> None:
         """The worker planned the run that is starting: show the plan and pace the progress by its time."""
         config, plan = planned.config, planned.plan
-        self.run_config = config
+        self.run_config, self.plan = config, plan
         expected = None
         if config.epoch_samples and "steps" in plan.entries:
             expected = max(1, round(plan["steps"] * config.batch_size / config.epoch_samples))
@@ -218,6 +259,8 @@ class TrainingController(QObject):
 
     def _on_error(self, exc: BaseException) -> None:
         text = describe(exc)
+        if self.worker is not None and self.worker.name == "preview" and self.worker.aborted:
+            return  # a plan for a folder no longer open
         self.panel.show_failure(text)
         self._error(text, "Training failed")
 

@@ -86,6 +86,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.verdict)
         layout.addWidget(buttons)
         self._suggested = ""
+        self._loaded = ""  # the model the window had loaded when the dialog last opened
         self.format.currentIndexChanged.connect(self._suggest_output)
         self.checkpoint.textChanged.connect(self._suggest_output)
         self.export_button.clicked.connect(self._request)
@@ -99,9 +100,13 @@ class ExportDialog(QDialog):
     def fmt(self) -> str:
         return self.format.currentData()
 
-    def set_checkpoint(self, path: str | Path | None) -> None:
-        if path is not None and not self.checkpoint.text().strip():
-            self.checkpoint.setText(str(path))
+    def start_over(self, loaded: str | Path | None) -> None:
+        """Opened again: the ``loaded`` model (unless the user chose another file here) and no earlier result."""
+        if self.checkpoint.text().strip() in ("", self._loaded):
+            self.checkpoint.setText(str(loaded or ""))
+        self._loaded = str(loaded or "")
+        self.log.clear()
+        self._verdict("", "")
 
     def _suggest_output(self) -> None:
         """Beside the checkpoint, named by the format; kept once the user typed a path of their own."""

@@ -58,16 +58,17 @@ class JobPanels:
         self.compare.closed.connect(lambda: window.docking.hide_view(self.compare_view))
         panel = self.training_panel
         panel.set_remembered(settings.recall(SETTINGS_GROUP, panel.remembered()))
-        self.runs = RunsController(window, window.session, self.prediction_panel, self.prediction, panel)
+        self.runs = RunsController(window, window.session, self.prediction_panel, self.prediction, self.training)
         self.load_action.triggered.connect(self.runs.choose_checkpoint)
         self.training.finished.connect(lambda _done: self.runs.refresh())
-        self.training.finished.connect(self.prediction.offer_trained)
+        self.training.finished.connect(lambda done: self.prediction.offer_trained(done, self.training.last_data))
         self.training.finished.connect(self._announce)
         self.training_panel.summaryChanged.connect(
             lambda text: self.training_dock.setWindowTitle(f"Training · {text}" if text else "Training"))
         self.prediction.compareRequested.connect(self.compare.start)
         self.export = ExportController(window, self.pool, lambda: self.prediction.predictor_path())
         self.export_action.triggered.connect(self.export.open)
+        window.session.folderOpened.connect(lambda _folder: self.export.refresh())
 
     def _announce(self, done: DoneEvent) -> None:
         best = self.training.progress.best_text()

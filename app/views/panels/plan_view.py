@@ -22,6 +22,10 @@ LABELS = {
 }
 
 
+EMPTY = ("With a time budget, Train plans the run for this folder and this machine first: network size, patches, "
+         "steps and schedule, each with its reason. Show plan previews it.")
+
+
 def show_value(name: str, value: Any) -> str:
     """An entry's value for people: ``256`` -> ``"256 px"``, ``0.333`` oversampling -> ``"33 %"``, ``0.881``
     minutes of training -> ``"53 s"``."""
@@ -67,10 +71,9 @@ class PlanView(QTextBrowser):
         super().__init__(parent)
         self.setObjectName("planView")
         self.setOpenLinks(False)
-        self.clear_plan("With a time budget, Train plans the run for this folder and this machine first: "
-                        "network size, patches, steps and schedule, each with its reason. Show plan previews it.")
+        self.clear_plan()
 
-    def clear_plan(self, text: str) -> None:
+    def clear_plan(self, text: str = EMPTY) -> None:
         self.has_plan = False
         self.setHtml(f"<p style='color: gray'>{escape(text)}</p>")
 

@@ -163,10 +163,11 @@ class PredictionPanel(QWidget):
         self.tta.blockSignals(False)
         self.tta.setToolTip(f"Average the predictions of the 8 flips and quarter turns of each image. {why}")
 
-    def offer_trained(self, path: str) -> None:
-        """Offer the checkpoint of the run that just ended with one click."""
-        self.use_trained.setVisible(True)
-        self.use_trained.setToolTip(f"Load {path}")
+    def offer_trained(self, path: str | None) -> None:
+        """Offer the checkpoint of the run that just ended with one click (None: no such run in this folder)."""
+        self.use_trained.setVisible(path is not None)
+        if path is not None:
+            self.use_trained.setToolTip(f"Load {path}")
 
     def show_progress(self, done: int, total: int) -> None:
         """``done`` of ``total`` images segmented (shown while a job runs)."""

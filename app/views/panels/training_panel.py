@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -168,6 +169,43 @@ class TrainingPanel(QWidget):
 
     def show_gpu(self, available: bool, name: str) -> None:
         self.form.show_gpu(available, name)
+
+    def forget_output_in(self, folder: Path | None) -> None:
+        """Clear an explicit output folder inside ``folder`` (the folder just closed): a run on the next one must
+        not write its checkpoints among the last one's."""
+        out = self.form.out.text().strip()
+        if folder is not None and out and Path(out).resolve().is_relative_to(Path(folder).resolve()):
+            self.form.out.clear()
+
+    # -- another folder -------------------------------------------------------------------------------------------
+    def start_over(self) -> None:
+        """Another folder is open and nothing runs: no curve, plan, message, log line or Continue of the last one
+        stays (the controller offers Continue again when the last run's folder comes back)."""
+        self._timer.stop()
+        self._progress = None
+        if self._plots is not None:
+            self._plots.begin(1)
+        self.plan_view.clear_plan()
+        self.progress.setRange(0, PROGRESS_STEPS)
+        self.progress.setValue(0)
+        self.progress.setFormat("Not started")
+        self.speed_label.setText("")
+        self.log_view.clear()
+        self.offer_continue(None)
+        self.summaryChanged.emit("")
+        self._budget_changed()
+
+    def show_running_elsewhere(self, folder_name: str) -> None:
+        """A run goes on training on another folder: its progress stays, said to be that folder's."""
+        self.plan_summary.setText(f"This run trains on {folder_name}, not on the open folder; it goes on until it "
+                                  "ends or you stop it.")
+
+    def show_running_here(self, plan: Plan | None) -> None:
+        """Back in the folder a run trains on: its plan line again."""
+        if plan is not None:
+            self.plan_summary.setText(summary(plan))
+        else:
+            self._budget_changed()
 
     # -- a run ----------------------------------------------------------------------------------------------------
     def offer_continue(self, checkpoint: str | None, epochs_done: int = 0, more: str = "") -> None:
