@@ -43,8 +43,9 @@ class JobPanels:
         self.training_panel = TrainingPanel()
         self.prediction_panel = PredictionPanel(self.load_action)
         self.compare_view = CompareView()
+        # In front on the first start: Train is the button a newcomer looks for (painting needs only the toolbar)
         self.training_dock = window.add_panel("Training", self.training_panel, "trainingDock", "right",
-                                              tab_with="brushDock")
+                                              tab_with="brushDock", front=True)
         self.segment_dock = window.add_panel("Segment", self.prediction_panel, "segmentDock", "left",
                                              height=SEGMENT_HEIGHT)
         window.docking.add_view("Compare", self.compare_view)  # takes the image's place while it is open

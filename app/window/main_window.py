@@ -82,9 +82,9 @@ class MainWindow(FolderMixin, QMainWindow):
 
     # -- composition --------------------------------------------------------------------------------------------
     def add_panel(self, title: str, widget: QWidget, object_name: str, area: str = "right",
-                  tab_with: str | None = None, height: int | None = None) -> QDockWidget:
+                  tab_with: str | None = None, height: int | None = None, front: bool = False) -> QDockWidget:
         """Dock ``widget`` (see :meth:`app.window.docking.Docking.add_panel`)."""
-        return self.docking.add_panel(title, widget, object_name, area, tab_with, height)
+        return self.docking.add_panel(title, widget, object_name, area, tab_with, height, front)
 
     def reset_layout(self) -> None:
         """Every panel back in its default place (View > Reset Layout); the image in front."""

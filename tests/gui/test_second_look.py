@@ -3,10 +3,13 @@ driven through the real widgets (clicks, keys, focus) on small folders."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
 
 from segcore.data.sample import write_sample_data
 
@@ -14,6 +17,7 @@ from .conftest import make_folder
 from .test_train_flow import TIMEOUT, TINY, SlowPredictor, click
 
 pytestmark = pytest.mark.gui
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -97,3 +101,42 @@ def test_export_model_shows_the_model_loaded_now_not_the_last_folder_one(qtbot, 
     assert dialog.isVisible() and dialog.checkpoint.text() == str(second.path)
     assert dialog.verdict.text() == "" and dialog.log.toPlainText() == ""
     dialog.close()
+
+
+# -- item 2: the Train button in sight at the first start ------------------------------------------------------
+@pytest.mark.skipif(sys.platform != "linux", reason="Qt's offscreen screens are configured this way on Linux")
+@pytest.mark.parametrize("screen", [(1920, 1080), (1366, 768)])
+def test_the_first_start_shows_the_training_tab_with_its_train_button(tmp_path, screen):
+    """A real first start (a fresh process, no settings file): nothing clicked, the Train button is on screen,
+    as are the brush tools of the toolbar; Reset Layout gives the same."""
+    width, height = screen
+    config = tmp_path / "screen.json"
+    config.write_text(json.dumps({"screens": [{"name": "s", "x": 0, "y": 0, "width": width, "height": height,
+                                               "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))
+    script = f"""
+import json
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, {str(tmp_path)!r})
+app = QApplication([])
+from app.window import MainWindow
+w = MainWindow(autosave_ms=0)
+w.show()
+for _ in range(20):
+    app.processEvents()
+def shown(widget):
+    r = widget.rect()
+    r.moveTopLeft(widget.mapToGlobal(r.topLeft()))
+    return widget.isVisible() and w.screen().availableGeometry().contains(r) and not widget.visibleRegion().isEmpty()
+train = w.jobs.training_panel.train_button
+first = [shown(train), shown(w.toolbar.widgetForAction(w.findChild(type(w.actions.save), "brushTool")))]
+w.docks["brushDock"].raise_()
+w.reset_layout()
+for _ in range(5):
+    app.processEvents()
+print(json.dumps(first + [shown(train)]))
+"""
+    env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}", PYTHONPATH=str(REPO))
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [True, True, True], out.stdout

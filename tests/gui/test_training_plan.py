@@ -78,7 +78,7 @@ def test_show_plan_plans_in_the_worker_and_gives_reasons(qtbot, window, sample):
     panel.form.set_values("unet", minutes=2, batch_size=2)
     controller = window.jobs.training
     qtbot.mouseClick(panel.plan_button, Qt.MouseButton.LeftButton)
-    assert controller.worker is not None and controller.worker.name == "training"  # off the UI thread
+    assert controller.worker is not None and controller.worker.name == "preview"  # off the UI thread
     assert not panel.train_button.isEnabled() and "Planning" in panel.progress.format()
     qtbot.waitUntil(lambda: panel.plan_view.has_plan and not window.jobs.pool.running(), timeout=TIMEOUT)
     text = panel.plan_view.toPlainText()
