@@ -46,7 +46,7 @@ class RunsController(QObject):
             self.prediction.load(remembered)
             run = read_run(Path(remembered).parent)
             if run is not None and run.history:
-                self.training.show_history(run.name, run.history)
+                self.training.show_history(run.name, run.history, run.classes, run.val_images)
 
     def _remember(self, path: str) -> None:
         if self.session.folder is not None:

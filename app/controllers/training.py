@@ -79,10 +79,10 @@ class TrainingController(QObject):
             self.panel.show_plan(self.plan)
         self._offer_continue()
 
-    def show_history(self, name: str, rows: list[dict]) -> None:
+    def show_history(self, name: str, rows: list[dict], classes: list[str], images: int | None) -> None:
         """The curves of an earlier run of this folder (the model remembered for it); not over a running one."""
         if not self.is_running():
-            self.panel.show_history(name, rows)
+            self.panel.show_history(name, rows, classes, images)
 
     def _offer_continue(self) -> None:
         """Continue is offered for the last run when it trained an epoch, did not fail, and its folder is open."""

@@ -35,7 +35,7 @@ from app.window.tool_actions import ToolActions
 from app.window.unsaved import confirm_unsaved
 from segcore.annotate import IGNORE_INDEX, ImageState, Tool
 
-CLASSES_HEIGHT = 180  # the class list above the tab group of the right-hand column
+CLASSES_HEIGHT = 150  # the class list (five classes in sight) above the tab group of the right-hand column
 
 
 class MainWindow(FolderMixin, QMainWindow):

@@ -276,7 +276,7 @@ class Trainer:
         """Loss and scores over the whole validation set, images taken whole (tiled when large)."""
         k = self.spec.num_classes
         if self.val_set is None:
-            return float("nan"), scores(np.zeros((k, k)), self.spec.names)
+            return float("nan"), {**scores(np.zeros((k, k)), self.spec.names), "images": 0}
         self.model.eval()
         cm, loss_sum = np.zeros((k, k), dtype=np.int64), 0.0
         for i in self.dist.shard(len(self.val_set)):  # every image on one rank; all of them in one process
@@ -285,7 +285,7 @@ class Trainer:
             loss_sum += float(loss_from_probabilities(probs[None], y[None]))
             cm += confusion_matrix(probs.argmax(0).numpy(), y.numpy(), k)
         cm, loss_sum = self.dist.sum_array(cm), self.dist.sum(loss_sum)
-        return loss_sum / len(self.val_set), scores(cm, self.spec.names)
+        return loss_sum / len(self.val_set), {**scores(cm, self.spec.names), "images": len(self.val_set)}
 
     # -- the run ----------------------------------------------------------------------------------------------
     def run(self) -> Iterator[Event]:

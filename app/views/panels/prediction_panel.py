@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.views.elided import MessageLabel, keep_place
 from app.views.icons import button
 
 
@@ -49,6 +50,7 @@ class PredictionPanel(QWidget):
         self.use_trained = button("Use trained model", "useTrainedButton",
                                    "Load the best checkpoint of the run that just ended")
         self.use_trained.setVisible(False)
+        keep_place(self.use_trained)  # offered when a run ends: nothing moves
         self.runs = QComboBox()
         self.runs.setObjectName("runCombo")
         self.runs.setToolTip("The training runs of this folder (in its checkpoints/): name, date, architecture, "
@@ -86,9 +88,8 @@ class PredictionPanel(QWidget):
         self.discard = button("Discard", "discardPredictionButton", "Forget the prediction of this image", "discard")
         self.crf = button("Refine with CRF…", "crfButton",
                            "Refine the prediction with a dense CRF and compare both side by side", "refine-crf")
-        self.status = QLabel()
+        self.status = MessageLabel(lines=3)  # messages come and go; the panel keeps its shape
         self.status.setObjectName("segmentStatus")
-        self.status.setWordWrap(True)
         self._build_layout()
         for widget, signal in ((self.segment, self.segmentRequested), (self.segment_all, self.segmentAllRequested),
                                (self.cancel, self.cancelRequested), (self.accept, self.acceptRequested),

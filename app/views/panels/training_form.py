@@ -92,7 +92,8 @@ class TrainingForm(QWidget):
         self.essentials = QWidget()
         top = QFormLayout(self.essentials)
         top.setContentsMargins(0, 0, 0, 0)
-        top.addRow("Time budget", self.minutes)
+        self.budget_row = _row(self.minutes)  # the panel puts Show plan beside the budget it plans for
+        top.addRow("Time budget", self.budget_row)
         top.addRow("Run name", self.name)
         self._build_advanced()
 

@@ -18,14 +18,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
-    QProgressBar,
     QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app.state.training_progress import TrainingProgress
+from app.state.training_progress import TrainingProgress, dice_scope, dice_text
+from app.views.elided import ElidedProgressBar, MessageLabel, keep_place
 from app.views.icons import button
 from app.views.panels.plan_view import PlanView, summary
 from app.views.panels.training_form import TrainingForm
@@ -55,7 +55,7 @@ class TrainingPanel(QWidget):
         self.form = TrainingForm()
         self._plots = None
         self.plot_area = QWidget()
-        self.plot_area.setMinimumSize(200, 160)
+        self.plot_area.setMinimumSize(200, 140)
         QVBoxLayout(self.plot_area).setContentsMargins(0, 0, 0, 0)
         self.plan_view = PlanView()
         self.log_view = QPlainTextEdit(readOnly=True)
@@ -67,13 +67,17 @@ class TrainingPanel(QWidget):
                                     "(with a time budget: planned first)", "train")
         self.continue_button = button("Continue", "continueButton", "", "continue")
         self.continue_button.setVisible(False)  # offered once a run has a last.pt to go on from
+        keep_place(self.continue_button)  # its coming and going moves nothing
         self.stop_button = button("Stop", "stopButton", "End the run after the current batch; best.pt (once an "
                                    "epoch is validated) and last.pt are kept", "stop")
         self.stop_button.setEnabled(False)
+        self.stop_button.setText("Stopping…")  # as wide as it will get: its text changing moves nothing
+        self.stop_button.setMinimumWidth(self.stop_button.sizeHint().width())
+        self.stop_button.setText("Stop")
         self.plan_button = button("Show plan", "planButton", "Plan a run for this folder and budget now (a few "
                                    "seconds: the images are measured and this machine's speed is probed), "
                                    "without training")
-        self.progress = QProgressBar()
+        self.progress = ElidedProgressBar()  # one line whatever it says: the run's end moves nothing
         self.progress.setObjectName("trainProgress")
         self.progress.setRange(0, PROGRESS_STEPS)
         self.progress.setValue(0)
@@ -81,9 +85,10 @@ class TrainingPanel(QWidget):
         self.progress.setTextVisible(True)
         self.speed_label = QLabel()
         self.speed_label.setObjectName("trainSpeedLabel")
-        self.plan_summary = QLabel()
+        self.speed_label.setFixedWidth(self.speed_label.fontMetrics().horizontalAdvance("999 patches/s"))
+        self.speed_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.plan_summary = MessageLabel(lines=2)
         self.plan_summary.setObjectName("planSummary")
-        self.plan_summary.setWordWrap(True)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("trainingTabs")
         self._build_layout()
@@ -107,10 +112,10 @@ class TrainingPanel(QWidget):
                               (advanced, "Advanced")):
             self.tabs.addTab(widget, title)
         buttons = QHBoxLayout()
-        for widget in (self.train_button, self.continue_button, self.stop_button):
+        for widget in (self.train_button, self.stop_button, self.continue_button):  # Continue's room last
             buttons.addWidget(widget)
         buttons.addStretch(1)
-        buttons.addWidget(self.plan_button)
+        self.form.budget_row.layout().addWidget(self.plan_button)  # beside the budget it plans for
         progress = QHBoxLayout()
         progress.addWidget(self.progress, 1)
         progress.addWidget(self.speed_label)
@@ -267,12 +272,14 @@ class TrainingPanel(QWidget):
         self.plots.add_batch(event.epoch, event.batch, event.batches, event.loss)
 
     def add_epoch(self, event: EpochEvent, bounded: bool = True) -> None:
-        """Draw and log an epoch; ``bounded`` False for a planned run, whose epoch count is only a cap."""
+        """Draw and log an epoch; ``bounded`` False for a planned run, whose epoch count is only a cap. The Dice
+        is said with what it averages (the foreground class, or their mean) and on how many images."""
         self.plots.add_epoch(event)
+        self.plots.describe_validation(dice_scope(event.val_scores.get("names") or []), event.val_scores.get("images"))
         if event.val_scores.get("pixels") == 0:  # no validation images: best.pt follows the last epoch
             scores, best = "no validation images", ""
         else:
-            scores = f"val loss {event.val_loss:.4f}, Dice {event.val_dice:.3f}, IoU {event.val_iou:.3f}"
+            scores = f"val loss {event.val_loss:.4f}, {dice_text(event.val_scores)}, IoU {event.val_iou:.3f}"
             best = "  ★ best" if event.is_best else ""
         of = f"/{event.epochs}" if bounded else ""
         self.log(f"epoch {event.epoch}{of}: train loss {event.train_loss:.4f}, {scores}, "
@@ -293,9 +300,11 @@ class TrainingPanel(QWidget):
             if path:
                 self.log(f"{kind} checkpoint: {path}")
 
-    def show_history(self, name: str, rows: list[dict]) -> None:
-        """The curves of an earlier run (the model remembered for this folder): metrics.csv rows."""
+    def show_history(self, name: str, rows: list[dict], classes: list[str], images: int | None) -> None:
+        """The curves of an earlier run (the model remembered for this folder): metrics.csv rows, its ``classes``
+        and number of validation ``images`` (None: unknown)."""
         self.plots.show_history(rows)
+        self.plots.describe_validation(dice_scope(classes) if classes else "", images)
         self.log(f"curves of the run {name} ({len(rows)} epochs)")
 
     def show_failure(self, text: str) -> None:
