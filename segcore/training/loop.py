@@ -27,12 +27,13 @@ from segcore.data.dataset import SegmentationDataset, compute_stats, pad_collate
 from segcore.data.label_check import check_labels
 from segcore.data.layout import find_samples, load_class_spec, split_samples
 from segcore.device import resolve
-from segcore.durations import human_minutes
+from segcore.durations import human_duration, human_minutes
 from segcore.errors import ConfigError, DataError, SegcoreError, TrainingError, describe
 from segcore.inference import sliding_window
 from segcore.interop.physical import training_pixel_size
 from segcore.metrics import confusion_matrix, scores
 from segcore.models import create_model
+from segcore.planning.fingerprint import fingerprint
 from segcore.training import distributed, records
 from segcore.training.config import TrainConfig
 from segcore.training.events import (
@@ -134,6 +135,7 @@ class Trainer:
             mean, std = compute_stats(probe)
         self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
         self.pixel_size = training_pixel_size([s.image for s in self.train_samples])
+        self.fingerprint = yield from self._fingerprint(resume, samples)
         self._build_data()
         for warning in check_labels(self.train_set, self.val_set, self.spec):  # refuses all-background masks
             yield LogEvent(f"warning: {warning}")
@@ -149,6 +151,19 @@ class Trainer:
         self._build_model(resume)
         self.dist.reseed(cfg.seed)
         yield from self._restore(resume)
+
+    def _fingerprint(self, resume: dict | None, samples: list) -> Iterator[LogEvent]:
+        """What the training data is like (:mod:`segcore.planning.fingerprint`), kept in every checkpoint so that
+        any run, planned or by a fixed recipe, can warn about an image unlike its training data
+        (:mod:`segcore.shift`): the plan's, else the resumed checkpoint's, else measured now (about a second
+        per 10 megapixels of masks, at most 24 images). Returns the dict; None on ranks that save nothing."""
+        known = (self.config.plan or {}).get("fingerprint") or (resume or {}).get("fingerprint")
+        if known or not self.dist.is_main:
+            return known or None
+        measured = fingerprint(self.config.data, samples, self.spec)
+        yield LogEvent(f"fingerprint of {measured.measured} training image(s) in {human_duration(measured.seconds)} "
+                       "(kept with the checkpoints: prediction warns about images unlike them)")
+        return measured.to_dict()
 
     def _check_compatible(self, resume: dict) -> None:
         if int(len(resume["classes"]["names"])) != self.spec.num_classes:
@@ -407,7 +422,7 @@ class Trainer:
             "arch": self.config.arch, "arch_kwargs": model.arch[1], "in_channels": self.in_channels,
             "classes": self.spec.to_dict(), "normalization": {"mean": self.mean, "std": self.std},
             "scale": self.config.scale, "config": self.config.to_dict(), "metrics": val or {},
-            "pixel_size": self.pixel_size.to_dict() if self.pixel_size else None,
+            "pixel_size": self.pixel_size.to_dict() if self.pixel_size else None, "fingerprint": self.fingerprint,
             "epoch": epoch, "history": self.history,
             "model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),

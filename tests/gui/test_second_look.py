@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from segcore.data.sample import write_sample_data
@@ -140,3 +141,139 @@ print(json.dumps(first + [shown(train)]))
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [True, True, True], out.stdout
+
+
+# -- items 4, 5 and 8: the curves, a layout that stays put, a Dice that says what it is ---------------------------
+def geometry(window) -> dict:
+    """Where the Training and Segment panels' parts sit in the window."""
+    panel, segment = window.jobs.training_panel, window.jobs.prediction_panel
+    parts = {"tabs": panel.tabs, "progress": panel.progress, "summary": panel.plan_summary,
+             "train": panel.train_button, "stop": panel.stop_button, "plan": panel.plan_button,
+             "segment": segment.segment, "crf": segment.crf, "status": segment.status, "canvas": window.canvas}
+    return {name: (w.mapTo(window, w.rect().topLeft()).toTuple(), w.size().toTuple()) for name, w in parts.items()}
+
+
+def test_the_panels_stay_put_when_a_run_ends_and_the_curves_are_legible(qtbot, window, two_folders):
+    first, _ = two_folders
+    window.resize(1400, 900)  # the default size
+    window.reset_layout()
+    assert window.open_folder(first)
+    jobs = window.jobs
+    panel = jobs.training_panel
+    panel.form.set_values("unet", epochs=200, **TINY)
+    click(qtbot, panel.train_button)
+    qtbot.waitUntil(lambda: len(panel.plots.epochs) >= 2, timeout=TIMEOUT)
+    qtbot.wait(300)
+    during = geometry(window)
+    with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT):
+        click(qtbot, panel.stop_button)  # "Stopping…", then a long "Stopped: …" message and Continue appear
+    qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=TIMEOUT)
+    qtbot.wait(300)
+    assert panel.continue_button.isVisible() and panel.progress.format().startswith("Stopped: stopped by request")
+    assert geometry(window) == during
+    assert panel.progress.toolTip() == panel.progress.format()  # elided on the bar, whole when hovered
+
+    # The curves: no legend box over them (the keys are the title line), and room to read them.
+    for plot in (panel.plots.loss_plot, panel.plots.dice_plot):
+        item = plot.getPlotItem()
+        assert item.legend is None and "●" in item.titleLabel.text
+        assert item.getViewBox().sceneBoundingRect().height() >= 100, plot.objectName()
+    assert "batch" in panel.plots.loss_plot.getPlotItem().titleLabel.text
+
+    # The Dice says what it is: the one foreground class here, and on how many validation images.
+    assert "Validation on 2 images" in panel.plots.dice_plot.getPlotItem().titleLabel.text
+    assert panel.plots.dice_plot.getAxis("left").labelText == "nucleus"
+    assert "(nucleus, 2 val images)" in panel.log_view.toPlainText()
+
+
+def test_a_dice_over_several_classes_says_it_is_their_mean():
+    from app.state.training_progress import dice_scope, dice_text
+
+    scores = {"names": ["background", "axon", "myelin"], "dice": [0.98, 0.83, 0.87], "mean_dice": 0.85,
+              "images": 3}
+    assert dice_text(scores) == "Dice 0.850 (mean of axon 0.830, myelin 0.870; 3 val images)"
+    assert dice_text({**scores, "names": ["background", "nucleus"], "dice": [0.99, 0.9], "mean_dice": 0.9,
+                      "images": 1}) == "Dice 0.900 (nucleus, 1 val image)"
+    assert dice_scope(["bg", "a", "b", "c", "d"]) == "mean of 4 classes"
+
+
+# -- item 7: Compare says when the CRF hurt the image shown ------------------------------------------------------
+@pytest.fixture
+def crf_adds_a_false_blob(monkeypatch):
+    """The CRF (stood in for) marks a block of true background, left of the middle, as foreground."""
+    import segcore.crf
+
+    def refine(image, probs, params=None):
+        mask = probs.argmax(0).astype(np.uint8)
+        mask[40:60, 10:40] = 1
+        return probs, mask
+
+    monkeypatch.setattr(segcore.crf, "refine", refine)
+    monkeypatch.setattr(segcore.crf, "is_available", lambda: True)
+
+
+def test_compare_says_when_the_crf_made_the_image_worse_or_was_refused(qtbot, window, tmp_path,
+                                                                       crf_adds_a_false_blob):
+    from segcore.data import io
+    from segcore.data.classes import ClassSpec
+
+    folder = make_folder(tmp_path, size=(80, 120))  # the last image has no annotation
+    truth = np.zeros((80, 120), np.uint8)
+    truth[:, 60:100] = 1  # most of what the stand-in network marks (the right half) is right
+    io.write_mask(folder / "masks" / "img_0.png", truth, ClassSpec(["background", "cell"], [0, 255]))
+    assert window.open_folder(folder)
+    refused = {"helps": False, "params": None, "delta_dice": -0.004, "images": 2}
+    predictor = SlowPredictor(pause=0)
+    predictor.crf_fit = refused
+    jobs = window.jobs
+    jobs.prediction._on_loaded(predictor)
+    compare, view = jobs.compare, jobs.compare_view
+    click(qtbot, jobs.prediction_panel.crf)
+    qtbot.waitUntil(lambda: compare.crf is not None and not compare.busy(), timeout=TIMEOUT)
+    raw, crf = compare.raw_scores["mean_dice"], compare.crf_scores["mean_dice"]
+    assert crf < raw
+    text = view.verdict_label.text()
+    assert text.startswith(f"The CRF made this image worse: Dice {raw:.3f} → {crf:.3f}"), text
+    assert "#b35c00" in view.verdict_label.styleSheet() and view.verdict_label.isVisible()
+
+    click(qtbot, view.accept_raw)  # kept the network output: the comparison of that image is done
+    window.docking.show_image()
+    window.files.step(2)  # no annotation: nothing to score, but the model's refused fit is a warning
+    click(qtbot, jobs.prediction_panel.crf)
+    qtbot.waitUntil(lambda: compare.crf is not None and compare.request.truth is None and not compare.busy(),
+                    timeout=TIMEOUT)
+    assert view.verdict_label.text().startswith("The CRF was refused for this model")
+    assert "#b35c00" in view.verdict_label.styleSheet()
+
+
+def test_the_verdict_when_the_crf_helped_or_changed_nothing():
+    from app.controllers.compare import verdict
+
+    better, same = verdict({"mean_dice": 0.8}, {"mean_dice": 0.85}, True, True), \
+        verdict({"mean_dice": 0.8}, {"mean_dice": 0.8002}, True, False)
+    assert better == ("The CRF improved this image: Dice 0.800 → 0.850.", False)
+    assert same == ("The CRF leaves this image's Dice as it was (0.800).", False)
+    assert verdict(None, None, False, False) == ("", False)
+
+
+# -- item 11: a run by the fixed recipe warns about unlike images as a planned one does -------------------------
+def test_a_fixed_recipe_run_warns_about_an_image_unlike_its_training_data(qtbot, window, tmp_path):
+    from segcore.data import io
+
+    folder = tmp_path / "nuclei"
+    write_sample_data(folder, count=6, size=96)
+    big = np.tile(io.read_image(folder / "images" / "sample_000.png"), (6, 6, 1))  # 576 px: six times larger
+    io.write_image(folder / "images" / "zz_whole_slide.png", big)  # no mask: not trained on
+    assert window.open_folder(folder)
+    done = train_here(qtbot, window, epochs=1, minutes=0)  # the fixed recipe: no plan, no planning fingerprint
+    assert done.status == "completed"
+    segment = window.jobs.prediction_panel
+    with qtbot.waitSignal(window.jobs.prediction.modelLoaded, timeout=TIMEOUT):
+        click(qtbot, segment.use_trained)
+    assert list(window.jobs.prediction.predictor.fingerprint["max_size"]) == [96, 96]
+    window.files.step(6)
+    assert window.session.current_path().name == "zz_whole_slide.png"
+    qtbot.waitUntil(segment.segment.isEnabled, timeout=TIMEOUT)
+    click(qtbot, segment.segment)
+    qtbot.waitUntil(lambda: "Unlike the training images" in segment.status.text(), timeout=TIMEOUT)
+    assert "the image is 576x576 px; the training images were 96-96 px a side" in segment.status.text()
