@@ -31,6 +31,7 @@ from app.window.job_docks import install as install_job_panels
 from app.window.layout import fit_to_screen, restore_layout, save_layout
 from app.window.menus import build_menus, build_toolbar, create_actions, show_about
 from app.window.quick_start import show_quick_start
+from app.window.shortcuts import install as install_shortcut_guard
 from app.window.tool_actions import ToolActions
 from app.window.unsaved import confirm_unsaved
 from segcore.annotate import IGNORE_INDEX, ImageState, Tool
@@ -74,6 +75,7 @@ class MainWindow(FolderMixin, QMainWindow):
         self.add_panel("Contrast", self.display, "contrastDock", "right", tab_with="brushDock")
         self.jobs = install_job_panels(self)  # Training, Segment, Compare (app/window/job_docks.py)
         self.folder_watch = FolderWatch(self, self.session)  # files changed by other programs
+        self.shortcut_guard = install_shortcut_guard(self)  # shortcuts work whatever field has the focus
         self._build_status_bar()
         self._connect()
         self._refresh_recent()

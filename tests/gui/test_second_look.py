@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from segcore.data.sample import write_sample_data
 
@@ -277,3 +279,77 @@ def test_a_fixed_recipe_run_warns_about_an_image_unlike_its_training_data(qtbot,
     click(qtbot, segment.segment)
     qtbot.waitUntil(lambda: "Unlike the training images" in segment.status.text(), timeout=TIMEOUT)
     assert "the image is 576x576 px; the training images were 96-96 px a side" in segment.status.text()
+
+
+# -- item 9: window shortcuts work whatever has the focus; navigation never edits -------------------------------
+def test_window_shortcuts_work_from_a_focused_spin_box_or_text_field(qtbot, window, folder, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: asked.append(a[1]) or ("", False))
+    assert window.open_folder(folder)
+    panel = window.jobs.training_panel
+    budget, name = panel.form.minutes, panel.form.name
+    for field in (budget, name):
+        qtbot.mouseClick(field.lineEdit() if field is budget else field, Qt.MouseButton.LeftButton)
+        assert field.hasFocus()
+        start = window.session.index
+        qtbot.keyClick(field, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)  # Next Image
+        assert window.session.index == start + 1, field.objectName()
+        qtbot.keyClick(field, Qt.Key.Key_PageUp)  # Previous Image; a spin box would have stepped by 10
+        assert window.session.index == start and budget.value() == 10
+        qtbot.keyClick(field, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)  # Export Annotations
+        assert asked[-1].startswith("Export the mask of"), field.objectName()
+        assert field.hasFocus()
+    # Typing and text editing stay the field's.
+    qtbot.keyClicks(name, "nuclei")
+    qtbot.keyClick(name, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert name.text() == "nuclei" and name.selectedText() == "nuclei"
+    qtbot.mouseClick(budget.lineEdit(), Qt.MouseButton.LeftButton)
+    budget.selectAll()
+    qtbot.keyClicks(budget, "25")
+    assert budget.value() == 25
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb (apt-get install xvfb): X11's key bindings")
+def test_on_x11_ctrl_e_in_a_spin_box_exports(tmp_path):
+    """On X11 a line edit takes Ctrl+E (end of line) for itself: the newcomer's Ctrl+E did nothing while a spin box
+    had the focus. A real X server (Xvfb) and Qt's xcb platform, in a fresh process."""
+    display = f":{90 + os.getpid() % 500}"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1400x900x24"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    script = f"""
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QInputDialog
+QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, {str(tmp_path)!r})
+app = QApplication([])
+from app.window import MainWindow
+from segcore.data.sample import write_sample_data
+write_sample_data({str(tmp_path / "data")!r}, count=2, size=64)
+asked = []
+QInputDialog.getItem = staticmethod(lambda *a, **k: asked.append(a[1]) or ("", False))
+w = MainWindow(autosave_ms=0)
+w.show()
+w.activateWindow()
+QTest.qWaitForWindowActive(w)
+w.open_folder({str(tmp_path / "data")!r})
+spin = w.jobs.training_panel.form.batch
+w.docks["trainingDock"].raise_()
+spin.setFocus()
+QTest.qWait(200)
+QTest.keyClick(spin, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+QTest.keyClick(spin, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+print(spin.hasFocus(), len(asked), w.session.index, app.platformName())
+"""
+    try:
+        env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", PYTHONPATH=str(REPO))
+        for _ in range(50):  # the server needs a moment to listen
+            out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+            if "could not connect to display" not in out.stderr:
+                break
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.split() == ["True", "1", "1", "xcb"], out.stdout
+    finally:
+        server.terminate()
+        server.wait(10)
