@@ -353,3 +353,27 @@ print(spin.hasFocus(), len(asked), w.session.index, app.platformName())
     finally:
         server.terminate()
         server.wait(10)
+
+
+# -- item 10: exports are proposed outside the folder the window reads images from ------------------------------
+def test_export_annotations_proposes_a_folder_that_is_never_read_as_images(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    from segcore.data import io
+
+    plain = tmp_path / "plain"  # images straight in the folder: every image file in it is read as an image
+    for i in range(3):
+        io.write_image(plain / f"cells_{i}.png", np.full((40, 50), 40 * i, np.uint8))
+    assert window.open_folder(plain)
+    count = len(window.session.samples)
+    proposed = []
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("Label TIFF, 16/32-bit (.tif)", True))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _w, _t, start, *a: proposed.append(start) or (start, ""))
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert Path(proposed[-1]) == plain / "exports" / "cells_0.tif" and Path(proposed[-1]).is_file()
+    chosen = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda _w, _t, start: chosen.append(start) or "")
+    window.findChild(type(window.actions.save), "exportFolderAnnotationsAction").trigger()
+    assert chosen == [str(plain / "exports")]
+    assert window.open_folder(plain) and len(window.session.samples) == count  # the export is not an image
