@@ -140,6 +140,11 @@ class PredictionController(QObject):
         self.panel.set_status("Model loaded. Segment the image, or all images.")
         self.modelLoaded.emit(str(predictor.path))
 
+    def describe_model(self) -> None:
+        """Describe the loaded model again (its run was renamed); nothing when none is loaded."""
+        if self.predictor is not None:
+            self._describe()
+
     def _describe(self) -> None:
         """The loaded model in the panel, checked against the open folder's classes."""
         predictor = self.predictor

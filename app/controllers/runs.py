@@ -2,7 +2,7 @@
 
 After a restart the window comes back to the model last used on a folder (loaded in the background) and shows its
 run's curves; the folder's runs are listed by name, date, architecture, best Dice and its number of validation
-images, epochs, and how the run ended, to pick from.
+images, epochs, and how the run ended, to pick from, and can be renamed (Rename… beside the list).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.controllers.prediction import PredictionController
 from app.controllers.training import TrainingController
@@ -18,6 +18,9 @@ from app.state import settings
 from app.state.runs import list_runs, read_run
 from app.state.session import Session
 from app.views.panels.prediction_panel import PredictionPanel
+from app.views.rename_run_dialog import RenameRunDialog
+from segcore.errors import DataError, describe
+from segcore.training.records import rename_run
 
 MODEL_KEY = "model"
 
@@ -31,13 +34,42 @@ class RunsController(QObject):
         self.session, self.panel, self.prediction, self.training = session, panel, prediction, training
         session.folderOpened.connect(self._on_folder)
         panel.runChosen.connect(prediction.load)
+        panel.renameRunRequested.connect(self.ask_rename)
         prediction.modelLoaded.connect(self._remember)
+        self.dialog: RenameRunDialog | None = None
 
     def refresh(self) -> None:
         """List the runs of the open folder again (after a run ends, or a folder opens)."""
         folder = self.session.folder
         runs = list_runs(folder) if folder is not None else []
         self.panel.show_runs([r.label() for r in runs], [str(r.checkpoint) for r in runs])
+
+    # -- renaming -----------------------------------------------------------------------------------------------
+    def ask_rename(self) -> RenameRunDialog | None:
+        """Rename… beside the run list: a dialog to pick a run of this folder (the loaded model's first) and name
+        it; None when the folder has no run."""
+        runs = list_runs(self.session.folder) if self.session.folder is not None else []
+        if not runs:
+            return None
+        loaded = self.prediction.predictor_path()
+        current = next((i for i, r in enumerate(runs) if loaded is not None and r.folder == loaded.parent), 0)
+        self.dialog = RenameRunDialog([(r.label(), str(r.folder), r.name) for r in runs], current, self.parent())
+        self.dialog.renameRequested.connect(self.rename)
+        self.dialog.open()
+        return self.dialog
+
+    def rename(self, folder: str, name: str) -> bool:
+        """Write ``name`` into the run's config.json (atomically); the lists and the loaded model's description
+        follow. A failure is said in a dialog and changes nothing."""
+        try:
+            stored = rename_run(folder, name)
+        except (DataError, OSError) as exc:
+            QMessageBox.warning(self.parent(), "Cannot rename the run", describe(exc))
+            return False
+        self.training.run_renamed(Path(folder), stored)
+        self.refresh()
+        self.prediction.describe_model()
+        return True
 
     def _on_folder(self, folder: Path) -> None:
         self.refresh()

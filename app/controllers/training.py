@@ -84,6 +84,12 @@ class TrainingController(QObject):
         if not self.is_running():
             self.panel.show_history(name, rows, classes, images)
 
+    def run_renamed(self, folder: Path, name: str) -> None:
+        """The run in ``folder`` was renamed: a Continue of it keeps the new name in its config.json."""
+        config = self.run_config
+        if config is not None and config.out and Path(config.out) == Path(folder):
+            self.run_config = replace(config, name=name)
+
     def _offer_continue(self) -> None:
         """Continue is offered for the last run when it trained an epoch, did not fail, and its folder is open."""
         done = self.last_done

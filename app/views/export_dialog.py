@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -26,20 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.views.rows import side_by_side
+
 # format key, label, default output name from the checkpoint's stem
 FORMATS = [("bioimageio", "bioimage.io package (folder + .zip): Fiji/deepImageJ, QuPath, napari, ilastik",
             "{stem}_bioimageio"),
            ("onnx", "ONNX file (.onnx): ONNX Runtime in any language", "{stem}.onnx"),
            ("torchscript", "TorchScript file (.pt): PyTorch and Java tools", "{stem}_torchscript.pt")]
-
-
-def _path_row(edit: QLineEdit, button: QPushButton) -> QWidget:
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(edit, 1)
-    layout.addWidget(button)
-    return row
 
 
 class ExportDialog(QDialog):
@@ -73,10 +65,10 @@ class ExportDialog(QDialog):
         buttons.addButton(self.export_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         form = QFormLayout()
-        form.addRow("Model:", _path_row(self.checkpoint, self._browse_button("Browse…", self._choose_checkpoint)))
+        form.addRow("Model:", side_by_side(self.checkpoint, self._browse_button("Browse…", self._choose_checkpoint)))
         form.addRow("Format:", self.format)
-        form.addRow("Save to:", _path_row(self.output, self._browse_button("Browse…", self._choose_output)))
-        form.addRow("Test image:", _path_row(self.sample, self._browse_button("Browse…", self._choose_sample)))
+        form.addRow("Save to:", side_by_side(self.output, self._browse_button("Browse…", self._choose_output)))
+        form.addRow("Test image:", side_by_side(self.sample, self._browse_button("Browse…", self._choose_sample)))
         form.addRow("Authors:", self.authors)
         form.addRow("Licence (SPDX):", self.license)
         form.addRow("", self.overwrite)

@@ -174,7 +174,11 @@ class Trainer:
         # The checkpoint decides the architecture (the user need not repeat --arch) and, unless fine-tuning, the
         # scale (the model learned at it): kept in the trainer's own copy of the config.
         scale = self.config.scale if self.config.fine_tune else float(resume.get("scale", 1.0))
-        self.config = replace(self.config, arch=resume["arch"], scale=scale)
+        # A run going on in its folder keeps its name (as renamed since, in its config.json) unless given a new one.
+        name = self.config.name
+        if not name and not self.config.fine_tune and Path(self.config.checkpoint).parent.resolve() == self.out_dir.resolve():
+            name = records.run_name(self.out_dir) or (resume.get("config") or {}).get("name")
+        self.config = replace(self.config, arch=resume["arch"], scale=scale, name=name)
 
     def _build_data(self) -> None:
         cfg = self.config

@@ -377,3 +377,46 @@ def test_export_annotations_proposes_a_folder_that_is_never_read_as_images(qtbot
     window.findChild(type(window.actions.save), "exportFolderAnnotationsAction").trigger()
     assert chosen == [str(plain / "exports")]
     assert window.open_folder(plain) and len(window.session.samples) == count  # the export is not an image
+
+
+# -- item 12: a run is renamed from the run list -----------------------------------------------------------------
+def test_a_run_is_renamed_from_the_run_list_and_keeps_the_name_when_continued(qtbot, window, tmp_path):
+    from PySide6.QtWidgets import QDialog
+
+    folder = tmp_path / "nuclei"
+    write_sample_data(folder, count=6, size=96)
+    assert window.open_folder(folder)
+    done = train_here(qtbot, window, epochs=1, name="first try")
+    run = Path(done.out_dir)
+    segment = window.jobs.prediction_panel
+    with qtbot.waitSignal(window.jobs.prediction.modelLoaded, timeout=TIMEOUT):
+        click(qtbot, segment.use_trained)
+    click(qtbot, segment.rename_run)
+    dialog = window.findChild(QDialog, "renameRunDialog")
+    assert dialog.isVisible() and dialog.name.text() == "first try"
+    qtbot.waitUntil(dialog.name.hasFocus)
+    qtbot.keyClicks(dialog.name, "nuclei 20x, lr 3e-3")  # typed over the selected old name
+    click(qtbot, dialog.rename_button)
+    assert not dialog.isVisible()
+    assert json.loads((run / "config.json").read_text())["name"] == "nuclei 20x, lr 3e-3"
+    assert run.is_dir() and run.name.startswith("first-try-")  # the folder keeps its name
+    assert segment.runs.itemText(1).startswith("nuclei 20x, lr 3e-3 ·")
+    assert "nuclei 20x, lr 3e-3" in segment.model_label.text()
+    panel = window.jobs.training_panel
+    panel.form.set_values("unet", epochs=1, **TINY)
+    with qtbot.waitSignal(window.jobs.training.finished, timeout=TIMEOUT):
+        click(qtbot, panel.continue_button)
+    assert json.loads((run / "config.json").read_text())["name"] == "nuclei 20x, lr 3e-3"
+
+
+def test_renaming_refuses_an_empty_name_or_a_folder_that_is_not_a_run(tmp_path):
+    from segcore.errors import DataError
+    from segcore.training.records import rename_run
+
+    (tmp_path / "config.json").write_text(json.dumps({"arch": "unet", "name": "old"}))
+    assert rename_run(tmp_path, "  new\n name ") == "new name"
+    assert json.loads((tmp_path / "config.json").read_text()) == {"arch": "unet", "name": "new name"}
+    for folder, name, words in ((tmp_path, "   ", "cannot be empty"), (tmp_path / "nothing", "x", "not a training run"),
+                                (tmp_path, "x" * 81, "at most 80 characters")):
+        with pytest.raises(DataError, match=words):
+            rename_run(folder, name)

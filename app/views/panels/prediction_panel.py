@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.views.elided import MessageLabel, keep_place
 from app.views.icons import button
+from app.views.rows import side_by_side
 
 
 class PredictionPanel(QWidget):
@@ -40,6 +41,7 @@ class PredictionPanel(QWidget):
     overlayChanged = Signal()
     ttaChanged = Signal(bool)
     runChosen = Signal(str)  # the checkpoint of a run picked from the list
+    renameRunRequested = Signal()
 
     def __init__(self, load_action: QAction, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,6 +58,11 @@ class PredictionPanel(QWidget):
         self.runs.setToolTip("The training runs of this folder (in its checkpoints/): name, date, architecture, "
                              "best validation Dice and on how many images, epochs, how the run ended")
         self.runs.activated.connect(self._run_activated)
+        self.rename_run = QToolButton()
+        self.rename_run.setObjectName("renameRunButton")
+        self.rename_run.setText("Rename…")
+        self.rename_run.setToolTip("Give one of this folder's runs another name (its folder keeps its own)")
+        self.rename_run.clicked.connect(self.renameRunRequested)
         self.model_label = QLabel("No model loaded.")
         self.model_label.setToolTip("Load a checkpoint: a .pt file written by a training run")
         self.model_label.setObjectName("modelLabel")
@@ -104,7 +111,8 @@ class PredictionPanel(QWidget):
     def _build_layout(self) -> None:
         grid = QGridLayout(self)
         grid.setContentsMargins(4, 4, 4, 4)
-        rows = [(self.load_button, self.use_trained), (self.runs,), (self.model_label,), (self.segment, self.segment_all),
+        rows = [(self.load_button, self.use_trained), (side_by_side(self.runs, self.rename_run),), (self.model_label,),
+                (self.segment, self.segment_all),
                 (self.progress, self.cancel), (self.tta,), (self.show_overlay, self.outline),
                 (self.accept, self.discard), (self.crf,), (self.status,)]
         for row, widgets in enumerate(rows):
@@ -150,6 +158,7 @@ class PredictionPanel(QWidget):
             self.runs.addItem(label, path)
             self.runs.setItemData(self.runs.count() - 1, f"{label}\n{path}", Qt.ItemDataRole.ToolTipRole)
         self.runs.setEnabled(bool(labels))
+        self.rename_run.setEnabled(bool(labels))
 
     def _run_activated(self, index: int) -> None:
         path = self.runs.itemData(index)

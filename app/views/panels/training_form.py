@@ -19,13 +19,13 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
     QPushButton,
     QSpinBox,
     QWidget,
 )
 
+from app.views.rows import side_by_side
 from segcore.errors import ConfigError
 
 # name, description, placeholder for the model options
@@ -92,7 +92,7 @@ class TrainingForm(QWidget):
         self.essentials = QWidget()
         top = QFormLayout(self.essentials)
         top.setContentsMargins(0, 0, 0, 0)
-        self.budget_row = _row(self.minutes)  # the panel puts Show plan beside the budget it plans for
+        self.budget_row = side_by_side(self.minutes)  # the panel puts Show plan beside the budget it plans for
         top.addRow("Time budget", self.budget_row)
         top.addRow("Run name", self.name)
         self._build_advanced()
@@ -136,8 +136,8 @@ class TrainingForm(QWidget):
         form.setContentsMargins(4, 4, 4, 4)
         for label, widget in (("Architecture", self.arch), ("Model options", self.options), ("Epochs", self.epochs),
                               ("Learning rate", self.lr), ("Batch size", self.batch), ("Scale", self.scale),
-                              ("Patch size", _row(self.patch, self.whole)), ("Validation", self.val),
-                              ("Device", self.device), ("Output", _row(self.out, self._browse_button()))):
+                              ("Patch size", side_by_side(self.patch, self.whole)), ("Validation", self.val),
+                              ("Device", self.device), ("Output", side_by_side(self.out, self._browse_button()))):
             form.addRow(label, widget)
         reset = QPushButton("All automatic")
         reset.setObjectName("autoSettingsButton")
@@ -255,12 +255,3 @@ class TrainingForm(QWidget):
     def _remembered_spins(self) -> dict:
         return {"minutes": self.minutes, "epochs": self.epochs, "lr": self.lr, "batch": self.batch,
                 "scale": self.scale, "patch": self.patch, "val": self.val}
-
-
-def _row(*widgets: QWidget) -> QWidget:
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    for i, widget in enumerate(widgets):
-        layout.addWidget(widget, 1 if i == 0 else 0)
-    return row
