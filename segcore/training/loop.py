@@ -240,11 +240,11 @@ class Trainer:
                 f"(total, e.g. -e {done + 10}) or use --fine-tune to start a new schedule"
             )
         self.optimizer.load_state_dict(resume["optimizer"])
-        self.schedule.load_state_dict(resume.get("schedule", {}))
+        how = self.schedule.load_state_dict(resume.get("schedule", {}), self.optimizer.param_groups[0]["lr"])
         self.start_epoch, self.history = done, list(resume.get("history", []))
         scores_so_far = [_selection_score(h.get("per_class_dice", [])) for h in self.history]
         self.best_score = max((v for v in scores_so_far if not math.isnan(v)), default=-1.0)
-        yield LogEvent(f"resuming from {self.config.checkpoint} after epoch {done}")
+        yield LogEvent(f"resuming from {self.config.checkpoint} after epoch {done}; {how}")
 
     # -- one pass each ----------------------------------------------------------------------------------------
     def _train_epoch(self, epoch: int) -> Iterator[BatchEvent]:

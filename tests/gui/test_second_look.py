@@ -420,3 +420,29 @@ def test_renaming_refuses_an_empty_name_or_a_folder_that_is_not_a_run(tmp_path):
                                 (tmp_path, "x" * 81, "at most 80 characters")):
         with pytest.raises(DataError, match=words):
             rename_run(folder, name)
+
+
+# -- item 13: continuing a planned run ramps its rate up instead of jumping, then anneals over the added time ---
+def test_continuing_a_planned_run_ramps_its_rate_and_anneals_over_the_added_time(qtbot, window, tmp_path):
+    import csv
+
+    folder = tmp_path / "nuclei"
+    write_sample_data(folder, count=6, size=96)
+    assert window.open_folder(folder)
+    panel = window.jobs.training_panel
+    first = train_here(qtbot, window, minutes=0.3, val_fraction=0.34, options="width=4")
+    assert first.status == "completed", first.message
+    ended = first.epochs_done
+    panel.form.set_values("unet", "width=4", minutes=0.3)  # Continue: 18 s more by the run's plan
+    with qtbot.waitSignal(window.jobs.training.finished, timeout=TIMEOUT) as done:
+        click(qtbot, panel.continue_button)
+    assert done.args[0].status == "completed" and done.args[0].epochs_done > ended
+    with (Path(first.out_dir) / "metrics.csv").open() as f:
+        rates = [float(row["lr"]) for row in csv.DictReader(f)]
+    peak = max(rates[ended:])
+    assert rates[ended - 1] < peak < rates[0]  # up again from the annealed rate, below the first run's peak
+    after = rates[rates.index(peak):]
+    assert all(b <= a * 1.000001 for a, b in zip(after, after[1:], strict=False)), rates  # then annealing
+    assert rates[-1] < 0.1 * peak  # to the end of the added time
+    log = panel.log_view.toPlainText()
+    assert "the rate rises from" in log and "(where the run stood)" in log
