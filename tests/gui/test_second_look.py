@@ -183,8 +183,7 @@ def test_the_panels_stay_put_when_a_run_ends_and_the_curves_are_legible(qtbot, w
     assert "batch" in panel.plots.loss_plot.getPlotItem().titleLabel.text
 
     # The Dice says what it is: the one foreground class here, and on how many validation images.
-    assert "Validation on 2 images" in panel.plots.dice_plot.getPlotItem().titleLabel.text
-    assert panel.plots.dice_plot.getAxis("left").labelText == "nucleus"
+    assert panel.plots.dice_plot.getAxis("left").labelText == "nucleus, 2 images"
     assert "(nucleus, 2 val images)" in panel.log_view.toPlainText()
 
 

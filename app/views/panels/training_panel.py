@@ -34,6 +34,7 @@ from segcore.planning.plan import Plan
 from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, RunStatus
 
 PROGRESS_STEPS = 1000
+SHORT_STATUS = {RunStatus.COMPLETED: "done", RunStatus.STOPPED: "stopped", RunStatus.FAILED: "failed"}
 LOG_LINES = 5000
 REDRAW_MS = 100  # progress text refreshed at most 10 times a second
 PLOTS_DELAY_MS = 250  # pyqtgraph (~0.5-1 s to import) loads just after the window is on screen, not before
@@ -85,7 +86,6 @@ class TrainingPanel(QWidget):
         self.progress.setTextVisible(True)
         self.speed_label = QLabel()
         self.speed_label.setObjectName("trainSpeedLabel")
-        self.speed_label.setFixedWidth(self.speed_label.fontMetrics().horizontalAdvance("999 patches/s"))
         self.speed_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.plan_summary = MessageLabel(lines=2)
         self.plan_summary.setObjectName("planSummary")
@@ -115,15 +115,13 @@ class TrainingPanel(QWidget):
         for widget in (self.train_button, self.stop_button, self.continue_button):  # Continue's room last
             buttons.addWidget(widget)
         buttons.addStretch(1)
+        buttons.addWidget(self.speed_label)  # in the row's free end: its text coming and going moves nothing
         self.form.budget_row.layout().addWidget(self.plan_button)  # beside the budget it plans for
-        progress = QHBoxLayout()
-        progress.addWidget(self.progress, 1)
-        progress.addWidget(self.speed_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.form.essentials)
         layout.addLayout(buttons)
-        layout.addLayout(progress)
+        layout.addWidget(self.progress)
         layout.addWidget(self.plan_summary)
         layout.addWidget(self.tabs, 1)
 
@@ -293,7 +291,7 @@ class TrainingPanel(QWidget):
         if event.status is RunStatus.COMPLETED:
             self.progress.setValue(PROGRESS_STEPS)
         self.progress.setFormat(f"{event.status.value.capitalize()}: {event.message}")
-        self.summaryChanged.emit(event.status.value)
+        self.summaryChanged.emit(SHORT_STATUS[event.status])  # short: the tabs beside it keep their names
         self.speed_label.setText("")
         self.log(f"{event.status}: {event.message}")
         for kind, path in (("best", event.best_path), ("last", event.last_path)):

@@ -108,11 +108,11 @@ class TrainingPlots(QWidget):
     def describe_validation(self, scope: str, images: int | None) -> None:
         """Say what the Dice curve is: ``scope`` (:func:`app.state.training_progress.dice_scope`, e.g. "nucleus"
         or "mean of axon, myelin") and on how many validation ``images``."""
-        on = f" on {images} image{'' if images == 1 else 's'}" if images is not None else ""
-        self.dice_plot.setTitle(f"<b>Validation{on}</b>&nbsp;&nbsp;{_key(GREEN, '●', 'Dice')}&nbsp;&nbsp;"
+        on = f", {images} image{'' if images == 1 else 's'}" if images is not None else ""
+        self.dice_plot.setTitle(f"<b>Validation</b>&nbsp;&nbsp;{_key(GREEN, '●', 'Dice')}&nbsp;&nbsp;"
                                 f"{_key(PURPLE, '◆', 'IoU')}&nbsp;&nbsp;{_key(GOLD, '★', 'best')}",
                                 color="k", size=TITLE_SIZE)
-        self.dice_plot.setLabel("left", scope or "score")
+        self.dice_plot.setLabel("left", f"{scope or 'score'}{on}")  # what is scored, on how many images
 
     def begin(self, epochs: int, keep: bool = False) -> None:
         """A run of ``epochs`` starts: clear (unless ``keep``: a run continued), and span the epoch axis over the
