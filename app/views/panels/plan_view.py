@@ -17,7 +17,7 @@ LABELS = {
     "arch": "Architecture", "scale": "Scale", "depth": "Depth", "patch_size": "Patch size", "width": "Width",
     "steps": "Optimiser steps", "batch_size": "Batch size", "lr": "Learning rate", "train_minutes": "Training time",
     "epochs": "Epochs", "epoch_samples": "Validation", "oversample": "Rare-class crops",
-    "jitter": "Intensity jitter", "normalisation": "Normalisation", "tta": "Test-time augmentation",
+    "jitter": "Intensity jitter", "deform": "Shape augmentation", "normalisation": "Normalisation", "tta": "Test-time augmentation",
     "calibrate_crf": "CRF fit",
 }
 
@@ -36,7 +36,8 @@ def show_value(name: str, value: Any) -> str:
     if name == "train_minutes" and isinstance(value, int | float):
         return human_minutes(value)
     units = {"patch_size": "{:d} px", "steps": "~{:,d}", "oversample": "{:.0%}",
-             "jitter": "±{:.0%}", "epoch_samples": "every {:,d} crops", "scale": "{:g}", "lr": "{:g}"}
+             "jitter": "±{:.0%}", "epoch_samples": "every {:,d} crops", "scale": "{:g}", "lr": "{:g}",
+             "deform": "strength {:g}"}
     try:
         return units[name].format(value) if name in units else str(value)
     except (TypeError, ValueError):
