@@ -105,13 +105,15 @@ class TrainingProgress:
         return left
 
     def parts(self) -> list[str]:
-        """What the progress bar says, in pieces: epoch and batch, time left, the note."""
+        """What the progress bar says, in pieces: epoch and batch, time left, speed, the note."""
         parts = []
         if self.epoch:
             of = "" if self.expected_epochs else f"/{self.epochs}"  # planned: the time, not a count, ends it
             parts.append(f"Epoch {self.epoch}{of} · batch {self.batch}/{self.batches}")
         if (left := self.seconds_left()) is not None:
             parts.append(f"{human_duration(left)} left")
+        if not math.isnan(self.images_per_s):  # in the bar, not beside it: a label appearing widened the panel
+            parts.append(f"{self.images_per_s:.0f} patches/s")
         if self.note:
             parts.append(self.note)
         return parts

@@ -8,7 +8,6 @@ kind of throttle as the curves, so a flood of batch events costs one repaint per
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
-    QLabel,
     QPlainTextEdit,
     QScrollArea,
     QTabWidget,
@@ -84,9 +82,6 @@ class TrainingPanel(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("Not started")
         self.progress.setTextVisible(True)
-        self.speed_label = QLabel()
-        self.speed_label.setObjectName("trainSpeedLabel")
-        self.speed_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.plan_summary = MessageLabel(lines=2)
         self.plan_summary.setObjectName("planSummary")
         self.tabs = QTabWidget()
@@ -115,7 +110,6 @@ class TrainingPanel(QWidget):
         for widget in (self.train_button, self.stop_button, self.continue_button):  # Continue's room last
             buttons.addWidget(widget)
         buttons.addStretch(1)
-        buttons.addWidget(self.speed_label)  # in the row's free end: its text coming and going moves nothing
         self.form.budget_row.layout().addWidget(self.plan_button)  # beside the budget it plans for
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -192,7 +186,6 @@ class TrainingPanel(QWidget):
         self.progress.setRange(0, PROGRESS_STEPS)
         self.progress.setValue(0)
         self.progress.setFormat("Not started")
-        self.speed_label.setText("")
         self.log_view.clear()
         self.offer_continue(None)
         self.summaryChanged.emit("")
@@ -251,7 +244,6 @@ class TrainingPanel(QWidget):
     def begin(self, progress: TrainingProgress, description: str, continued: bool = False) -> None:
         """A run starts: clear curves (a continued run keeps them) and progress, say what runs."""
         self.plots.begin(progress.axis_epochs(), keep=continued)
-        self.speed_label.setText("")
         self.log(description)
         self.set_running(True)
         self.show_progress(progress)
@@ -292,7 +284,6 @@ class TrainingPanel(QWidget):
             self.progress.setValue(PROGRESS_STEPS)
         self.progress.setFormat(f"{event.status.value.capitalize()}: {event.message}")
         self.summaryChanged.emit(SHORT_STATUS[event.status])  # short: the tabs beside it keep their names
-        self.speed_label.setText("")
         self.log(f"{event.status}: {event.message}")
         for kind, path in (("best", event.best_path), ("last", event.last_path)):
             if path:
@@ -313,7 +304,6 @@ class TrainingPanel(QWidget):
         self.progress.setRange(0, PROGRESS_STEPS)
         self.progress.setValue(0)
         self.progress.setFormat(f"Failed: {text}")
-        self.speed_label.setText("")
         self.summaryChanged.emit("failed")
 
     def end_planning(self, text: str) -> None:
@@ -333,5 +323,4 @@ class TrainingPanel(QWidget):
         self.progress.setFormat(" · ".join(parts) or "Starting…")
         # Short: the dock's title is also its tab's, which shares a row with Brush, Overlay and Contrast.
         self.summaryChanged.emit(f"{done:.0%}" if progress.epoch else (progress.note.split(" ")[0] or "starting"))
-        if not math.isnan(progress.images_per_s):
-            self.speed_label.setText(f"{progress.images_per_s:.0f} patches/s")
+

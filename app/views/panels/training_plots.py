@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QBoxLayout, QGraphicsItem, QWidget
 REDRAW_MS = 250
 LOSS_HEADROOM = 1.1
 MIN_PLOT_HEIGHT = 100  # each plot: stacked in a 768-pixel screen, the window still fits it
-TITLE_SIZE = "9pt"
+TITLE_SIZE = "8.5pt"
 # Okabe-Ito colours: distinct for colour-blind readers.
 BLUE, ORANGE, GREEN, PURPLE, GREY = (0, 114, 178), (230, 159, 0), (0, 158, 115), (204, 121, 167), (170, 170, 170)
 GOLD = (255, 200, 0)
@@ -109,10 +109,10 @@ class TrainingPlots(QWidget):
         """Say what the Dice curve is: ``scope`` (:func:`app.state.training_progress.dice_scope`, e.g. "nucleus"
         or "mean of axon, myelin") and on how many validation ``images``."""
         on = f", {images} image{'' if images == 1 else 's'}" if images is not None else ""
-        self.dice_plot.setTitle(f"<b>Validation</b>&nbsp;&nbsp;{_key(GREEN, '●', 'Dice')}&nbsp;&nbsp;"
-                                f"{_key(PURPLE, '◆', 'IoU')}&nbsp;&nbsp;{_key(GOLD, '★', 'best')}",
+        self.dice_plot.setTitle(f"<b>Validation{on}</b>&nbsp; {_key(GREEN, '●', 'Dice')}&nbsp; "
+                                f"{_key(PURPLE, '◆', 'IoU')}&nbsp; {_key(GOLD, '★', 'best')}",
                                 color="k", size=TITLE_SIZE)
-        self.dice_plot.setLabel("left", f"{scope or 'score'}{on}")  # what is scored, on how many images
+        self.dice_plot.setLabel("left", scope or "score")  # what the Dice is of
 
     def begin(self, epochs: int, keep: bool = False) -> None:
         """A run of ``epochs`` starts: clear (unless ``keep``: a run continued), and span the epoch axis over the
