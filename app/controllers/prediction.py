@@ -42,8 +42,6 @@ class PredictionController(QObject):
         self.worker: GeneratorWorker | None = None
         self.store = PredictionStore()
         self.probs: tuple[Path, np.ndarray] | None = None
-        self.trained_path: str | None = None  # the checkpoint of the run that ended last
-        self.trained_data: str | None = None  # and the folder it trained on
         self._compare_after = False
         self._busy = False
         self.skipped: list[str] = []  # reasons, for the job running or the last one
@@ -57,7 +55,6 @@ class PredictionController(QObject):
         panel.acceptRequested.connect(self.accept)
         panel.discardRequested.connect(self.discard)
         panel.refineRequested.connect(self.compare)
-        panel.useTrainedRequested.connect(lambda: self.load(self.trained_path))
         panel.overlayChanged.connect(self._show_current)
         panel.ttaChanged.connect(self._set_tta)
         session.imageLoaded.connect(lambda _index: self._on_image())
@@ -98,7 +95,6 @@ class PredictionController(QObject):
         """Another folder: its predictions, messages and the model's fit to its classes start afresh."""
         self._forget_all()
         self.notes.clear()
-        self._offer_trained()
         if self.predictor is not None:
             self._describe()
         if not self.busy():
@@ -112,21 +108,6 @@ class PredictionController(QObject):
         self._show_current()
 
     # -- model --------------------------------------------------------------------------------------------------
-    def offer_trained(self, done, data: str | None) -> None:
-        """After a run on the folder ``data`` (a DoneEvent): offer its best checkpoint (else its last) with one
-        click while that folder is open; not when it was stopped before one epoch ended (its last.pt then holds
-        untrained weights)."""
-        path = done.best_path or done.last_path
-        if path and done.epochs_done > 0:
-            self.trained_path, self.trained_data = path, data
-            self._offer_trained()
-
-    def _offer_trained(self) -> None:
-        """Use trained model belongs to the folder its run trained on: hidden in any other."""
-        here = self.trained_path is not None and self.session.folder is not None \
-            and self.trained_data is not None and Path(self.trained_data) == Path(self.session.folder)
-        self.panel.offer_trained(self.trained_path if here else None)
-
     def load(self, path: str | Path | None) -> None:
         if not path or self.busy():
             return

@@ -35,8 +35,12 @@ class RunsController(QObject):
         session.folderOpened.connect(self._on_folder)
         panel.runChosen.connect(prediction.load)
         panel.renameRunRequested.connect(self.ask_rename)
+        panel.useTrainedRequested.connect(lambda: prediction.load(self.trained_path))
         prediction.modelLoaded.connect(self._remember)
+        training.finished.connect(lambda done: self.offer_trained(done, training.last_data))
         self.dialog: RenameRunDialog | None = None
+        self.trained_path: str | None = None  # the checkpoint of the run that ended last
+        self.trained_data: str | None = None  # and the folder it trained on
 
     def refresh(self) -> None:
         """List the runs of the open folder again (after a run ends, or a folder opens)."""
@@ -71,7 +75,24 @@ class RunsController(QObject):
         self.prediction.describe_model()
         return True
 
+    # -- the run that just ended ---------------------------------------------------------------------------------
+    def offer_trained(self, done, data: str | None) -> None:
+        """After a run on the folder ``data`` (a DoneEvent): offer its best checkpoint (else its last) with one
+        click while that folder is open; not when it was stopped before one epoch ended (its last.pt then holds
+        untrained weights)."""
+        path = done.best_path or done.last_path
+        if path and done.epochs_done > 0:
+            self.trained_path, self.trained_data = path, data
+            self._offer_trained()
+
+    def _offer_trained(self) -> None:
+        """Use trained model belongs to the folder its run trained on: hidden in any other."""
+        here = self.trained_path is not None and self.session.folder is not None \
+            and self.trained_data is not None and Path(self.trained_data) == Path(self.session.folder)
+        self.panel.offer_trained(self.trained_path if here else None)
+
     def _on_folder(self, folder: Path) -> None:
+        self._offer_trained()
         self.refresh()
         remembered = settings.recall_for_folder(MODEL_KEY, folder)
         if remembered and Path(remembered).is_file():

@@ -65,7 +65,7 @@ class TrainingController(QObject):
         """Everything the panel shows belongs to the folder on screen: the last folder's message, plan, curves,
         log and Continue go. A run still training on another folder keeps its progress, said to be elsewhere."""
         previous, self.folder = self.folder, Path(folder)
-        self.panel.forget_output_in(previous)  # a run on this folder must not write into the last one
+        self.panel.form.forget_output_in(previous)  # a run on this folder must not write into the last one
         if self.is_running() and self.worker.name == "preview":  # a plan for the last folder: no longer wanted
             self.worker.abort()
         if self.is_running() and self.worker.name == WORKER_NAME:
@@ -129,8 +129,8 @@ class TrainingController(QObject):
         if checked is None:
             return False
         config, user = checked
-        settings.remember(SETTINGS_GROUP, self.panel.remembered())
-        minutes = self.panel.budget_minutes() if after is None else 0.0  # Continue goes on by the run's plan
+        settings.remember(SETTINGS_GROUP, self.panel.form.remembered())
+        minutes = self.panel.form.budget_minutes() if after is None else 0.0  # Continue goes on by the run's plan
         self.job = TrainJob(config, minutes, user)
         self.worker = GeneratorWorker(self.job.run, name=WORKER_NAME, on_abort=self.job.request_stop)
         self.worker.yielded.connect(self._on_event)
@@ -151,7 +151,7 @@ class TrainingController(QObject):
         in the window saved first. None (after saying why) when a setting is bad or the user stops there."""
         try:  # every option is checked here, at once: the worker only checks the model (that needs torch)
             config = make_config().resolved(check_model=False)
-            user = self.panel.explicit()
+            user = self.panel.form.explicit()
         except SegcoreError as exc:
             self._error(str(exc))
             return None
@@ -164,33 +164,33 @@ class TrainingController(QObject):
         the config it trained with (its plan's settings), for the budget (or the Epochs box) more."""
         if after is not None and self.run_config is not None:
             base = self.run_config
-            minutes = self.panel.budget_minutes()
+            minutes = self.panel.form.budget_minutes()
             if base.time_limit and base.plan and minutes:  # planned: more time, the epochs stay a bound
                 return replace(base, checkpoint=after.last_path, out=after.out_dir, fine_tune=False,
                                time_limit=base.time_limit + minutes)
-            more = self.panel.values().get("epochs", TrainConfig.epochs)
+            more = self.panel.form.values().get("epochs", TrainConfig.epochs)
             return replace(base, checkpoint=after.last_path, out=after.out_dir, fine_tune=False,
                            epochs=after.epochs_done + more, time_limit=None)
-        return TrainConfig(data=str(self.session.folder), **self.panel.values())  # out None: DATA/checkpoints/
+        return TrainConfig(data=str(self.session.folder), **self.panel.form.values())  # out None: DATA/checkpoints/
 
     def continue_amount(self) -> str:
         """What Continue would add, in words."""
-        base, minutes = self.run_config, self.panel.budget_minutes()
+        base, minutes = self.run_config, self.panel.form.budget_minutes()
         if base is not None and base.time_limit and base.plan and minutes:
             return human_minutes(minutes)
-        more = self.panel.values().get("epochs", TrainConfig.epochs)
+        more = self.panel.form.values().get("epochs", TrainConfig.epochs)
         return f"{more} epochs"
 
     # -- a plan without a run -----------------------------------------------------------------------------------
     def preview(self) -> bool:
         """Plan the budget for the open folder in a worker and show the plan; nothing trains."""
-        if self.is_running() or self.session.folder is None or not self.panel.budget_minutes():
+        if self.is_running() or self.session.folder is None or not self.panel.form.budget_minutes():
             return False
-        checked = self._checked(lambda: TrainConfig(data=str(self.session.folder), **self.panel.values()))
+        checked = self._checked(lambda: TrainConfig(data=str(self.session.folder), **self.panel.form.values()))
         if checked is None:
             return False
         config, user = checked
-        minutes = self.panel.budget_minutes()
+        minutes = self.panel.form.budget_minutes()
         self.worker = GeneratorWorker(preview_plan, config, minutes, user, name="preview")
         self.worker.yielded.connect(self._on_event)
         self.worker.returned.connect(self._on_preview)
@@ -240,7 +240,7 @@ class TrainingController(QObject):
         elif isinstance(event, LogEvent):
             self.panel.log(event.message)
         elif isinstance(event, DeviceInfo):
-            self.panel.show_gpu(event.cuda, event.name)
+            self.panel.form.show_gpu(event.cuda, event.name)
         elif isinstance(event, Planned):
             self._on_planned(event)
         elif isinstance(event, DoneEvent):

@@ -58,11 +58,10 @@ class JobPanels:
         self.compare.opened.connect(lambda: window.docking.show_view(self.compare_view))
         self.compare.closed.connect(lambda: window.docking.hide_view(self.compare_view))
         panel = self.training_panel
-        panel.set_remembered(settings.recall(SETTINGS_GROUP, panel.remembered()))
+        panel.form.set_remembered(settings.recall(SETTINGS_GROUP, panel.form.remembered()))
         self.runs = RunsController(window, window.session, self.prediction_panel, self.prediction, self.training)
         self.load_action.triggered.connect(self.runs.choose_checkpoint)
         self.training.finished.connect(lambda _done: self.runs.refresh())
-        self.training.finished.connect(lambda done: self.prediction.offer_trained(done, self.training.last_data))
         self.training.finished.connect(self._announce)
         self.training_panel.summaryChanged.connect(
             lambda text: self.training_dock.setWindowTitle(f"Training · {text}" if text else "Training"))

@@ -43,7 +43,7 @@ def save_layout(window) -> None:
     settings.remember("window", {"geometry": window.saveGeometry(), "state": window.saveState()})
     settings.remember("brush", {"size": window.brush.size()})
     settings.remember("overlay", {"opacity": window.view_panel.opacity_percent()})
-    settings.remember(SETTINGS_GROUP, window.jobs.training_panel.remembered())
+    settings.remember(SETTINGS_GROUP, window.jobs.training_panel.form.remembered())
 
 
 def restore_layout(window) -> None:

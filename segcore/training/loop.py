@@ -135,10 +135,10 @@ class Trainer:
             mean, std = compute_stats(probe)
         self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
         self.pixel_size = training_pixel_size([s.image for s in self.train_samples])
-        self.fingerprint = yield from self._fingerprint(resume, samples)
         self._build_data()
         for warning in check_labels(self.train_set, self.val_set, self.spec):  # refuses all-background masks
             yield LogEvent(f"warning: {warning}")
+        self.fingerprint = yield from self._fingerprint(resume, samples)  # of data known to be good
         yield LogEvent(
             f"{len(self.train_samples)} training and {len(self.val_samples)} validation images, "
             f"{self.spec.num_classes} classes ({', '.join(self.spec.names)}), {self.in_channels} input channels, "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -219,6 +220,13 @@ class TrainingForm(QWidget):
         self.arch.setCurrentIndex(0)
         self.options.clear()
         self.whole.setChecked(False)
+
+    def forget_output_in(self, folder: Path | None) -> None:
+        """Clear an explicit output folder inside ``folder`` (the folder just closed): a run on the next one must
+        not write its checkpoints among the last one's."""
+        out = self.out.text().strip()
+        if folder is not None and out and Path(out).resolve().is_relative_to(Path(folder).resolve()):
+            self.out.clear()
 
     def show_gpu(self, available: bool, name: str) -> None:
         """Once torch has looked: name the GPU, or grey the choice out when there is none."""

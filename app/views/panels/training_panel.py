@@ -9,7 +9,6 @@ kind of throttle as the curves, so a flood of batch events costs one repaint per
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -145,35 +144,6 @@ class TrainingPanel(QWidget):
     def _load_plots(self) -> None:
         self.plots  # noqa: B018 - the property creates them
 
-    # -- the form (what the controller reads and the window remembers) ----------------------------------------
-    def values(self) -> dict:
-        """TrainConfig keyword arguments from the form (raises ConfigError on bad model options)."""
-        return self.form.values()
-
-    def explicit(self) -> dict:
-        """The settings that override the plan's (see :meth:`TrainingForm.explicit`)."""
-        return self.form.explicit()
-
-    def budget_minutes(self) -> float:
-        """The time budget in minutes (0: none, the Advanced settings decide)."""
-        return self.form.budget_minutes()
-
-    def remembered(self) -> dict:
-        return self.form.remembered()
-
-    def set_remembered(self, values: dict) -> None:
-        self.form.set_remembered(values)
-
-    def show_gpu(self, available: bool, name: str) -> None:
-        self.form.show_gpu(available, name)
-
-    def forget_output_in(self, folder: Path | None) -> None:
-        """Clear an explicit output folder inside ``folder`` (the folder just closed): a run on the next one must
-        not write its checkpoints among the last one's."""
-        out = self.form.out.text().strip()
-        if folder is not None and out and Path(out).resolve().is_relative_to(Path(folder).resolve()):
-            self.form.out.clear()
-
     # -- another folder -------------------------------------------------------------------------------------------
     def start_over(self) -> None:
         """Another folder is open and nothing runs: no curve, plan, message, log line or Continue of the last one
@@ -221,7 +191,7 @@ class TrainingPanel(QWidget):
         self.stop_button.setText("Stop")
         for part in (self.form.essentials, self.form.advanced):
             part.setEnabled(not running)
-        self.plan_button.setEnabled(not running and self.budget_minutes() > 0)
+        self.plan_button.setEnabled(not running and self.form.budget_minutes() > 0)
 
     def show_plan(self, plan: Plan, note: str = "", front: bool = False) -> None:
         """Show ``plan`` (a :class:`segcore.planning.plan.Plan`); ``front`` brings the Plan tab forward."""
