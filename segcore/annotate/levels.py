@@ -22,6 +22,7 @@ import numpy as np
 from segcore.data.io import TIFF_SUFFIXES
 from segcore.data.preprocess import resize_mask_to
 from segcore.interop.ome_tiff import ImageInfo
+from segcore.interop.physical import PixelSize
 
 MAX_SHOWN_PIXELS = 2**26  # the default level is the finest of at most this many pixels (8192 x 8192)
 
@@ -55,6 +56,28 @@ def default_level(levels: list[tuple[int, int]], max_pixels: int | None = None) 
         if h * w <= max_pixels:
             return index
     return len(levels) - 1
+
+
+def level_to_show(path: str | os.PathLike, chosen: int | None = None, pyramid: ImageInfo | None = None) -> int:
+    """The level to show (and segment) ``path`` at: ``chosen`` (the user's) when given, else the default; 0 for
+    an image without levels. ``pyramid``: the file's, when read already."""
+    pyramid = pyramid if pyramid is not None else pyramid_of(path)
+    if pyramid is None:
+        return 0
+    return min(chosen, len(pyramid.levels) - 1) if chosen is not None else default_level(pyramid.levels)
+
+
+def read_level(path: str | os.PathLike, level: int) -> tuple[np.ndarray, PixelSize | None]:
+    """The ``(H, W, C)`` image at pyramid ``level`` (0: :func:`segcore.data.io.read_image`) and its pixel size
+    (µm, None when the file states none). Raises DataError as the readers do."""
+    from segcore.data.io import read_image
+    from segcore.interop.images import read_plane
+    from segcore.interop.physical import of_file
+
+    if not level:
+        return read_image(path), of_file(path)
+    image, info = read_plane(path, level)
+    return image, info.level_pixel_size(level)
 
 
 class LevelView:

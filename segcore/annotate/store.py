@@ -24,7 +24,7 @@ import numpy as np
 
 from segcore.annotate.disk import file_stamp, folder_gone, showable, spec_home
 from segcore.annotate.history import Edit, EditSession, History, IdsChange
-from segcore.annotate.levels import LevelView, default_level, pyramid_of
+from segcore.annotate.levels import LevelView, level_to_show, pyramid_of, read_level
 from segcore.annotate.saving import (
     find_replaced,
     ids_to_keep,
@@ -212,14 +212,14 @@ class AnnotationStore:
             self.reader.prefetch(self.samples[ahead].image, self.samples[ahead].mask, self.spec)
         return True
 
-    def _level_for(self, image: Path, pyramid: ImageInfo | None = None) -> int:
+    def _level_for(self, image: Path) -> int:
         """The pyramid level to show ``image`` at: the user's choice, else the finest not too large; 0 for an
         image without levels."""
-        pyramid = pyramid if pyramid is not None else pyramid_of(image)
-        if pyramid is None:
-            return 0
-        level = self._levels.get(image)
-        return min(level, len(pyramid.levels) - 1) if level is not None else default_level(pyramid.levels)
+        return level_to_show(image, self._levels.get(image))
+
+    def chosen_levels(self) -> dict[Path, int]:
+        """The pyramid levels the user chose, per image (a copy: a worker may read it)."""
+        return dict(self._levels)
 
     def _read_image(self, sample: layout.Sample, level: int) -> None:
         """Read ``sample``'s image at pyramid ``level`` into ``image``, with its ``view``, ``pyramid`` and
@@ -229,14 +229,12 @@ class AnnotationStore:
             showable(sample.image)  # a 30000 x 30000 slide is refused from its header, before decoding
             image = self.reader.read_image(sample.image)
             full = image.shape[:2]
+            size = pyramid.pixel_size if pyramid is not None else of_file(sample.image)
         else:
-            from segcore.interop.images import read_plane
-
             showable(sample.image, pyramid.levels[level])
-            image, full = read_plane(sample.image, level)[0], pyramid.levels[0]
-        self.image, self.pyramid = image, pyramid
+            (image, size), full = read_level(sample.image, level), pyramid.levels[0]
+        self.image, self.pyramid, self.pixel_size = image, pyramid, size
         self.view = LevelView(level, full, image.shape[:2])
-        self.pixel_size = pyramid.level_pixel_size(level) if pyramid is not None else of_file(sample.image)
 
     def set_level(self, level: int) -> bool:
         """Show pyramid level ``level`` (0: full resolution) of the current image; the mask is saved first (or
