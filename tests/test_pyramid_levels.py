@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from segcore.annotate import AnnotationStore, StoreCallbacks, levels
+from segcore.annotate import AnnotationStore, ImageState, StoreCallbacks, levels
 from segcore.annotate.levels import LevelView, default_level
 from segcore.data import io
 from segcore.data.classes import ClassSpec
@@ -195,3 +195,39 @@ def test_plain_images_are_shown_whole_with_the_pixel_size_they_state(tmp_path):
     assert not store.set_level(1)
     store.select(1)
     assert store.pixel_size is None and store.image.shape == (30, 40, 1)
+
+
+def test_real_classes_at_a_coarse_level_keep_every_pixel_and_region(shared_data, tmp_path, small_screen):
+    """AxonDeepSeg (myelin rings around axons, 3 classes) as a pyramidal OME-TIFF without a mask, opened at level 1:
+    a QuPath GeoJSON of its mask imported there is saved at full resolution pixel for pixel."""
+    pytest.importorskip("shapely", reason="shapely not installed (pip install 'segstudio[interop]')")
+    from segcore.interop.annotation import Annotation
+    from segcore.interop.convert import read_annotation, write_annotation
+
+    source = shared_data("axondeepseg_sem")
+    mask_file = min((source / "masks").iterdir(), key=lambda p: p.stat().st_size)
+    spec = ClassSpec(["background", "myelin", "axon"], [0, 1, 2])
+    original = Annotation.from_values(io.read_mask_raw(mask_file), spec)
+    image = io.read_image(source / "images" / mask_file.name)[..., 0]
+    folder = tmp_path / "data"
+    (folder / "images").mkdir(parents=True)
+    slide = folder / "images" / f"{mask_file.stem}.ome.tif"
+    with tifffile.TiffWriter(slide) as tif:
+        tif.write(image, subifds=1, metadata={"axes": "YX", "PhysicalSizeX": 0.13, "PhysicalSizeY": 0.13})
+        tif.write(image[::2, ::2], subfiletype=1)
+    spec.save(folder)
+    store = AnnotationStore()
+    store.open_folder(folder)
+    assert store.view.level == 1 and store.mask.shape == ((image.shape[0] + 1) // 2, (image.shape[1] + 1) // 2)
+    write_annotation(tmp_path / "qupath.geojson", original, "geojson")  # full-resolution pixels, as QuPath's
+    imported = read_annotation(tmp_path / "qupath.geojson", spec, like=slide)
+    store.accept_mask(imported.classes, ImageState.MODIFIED)
+    assert store.save()
+    back = Annotation.from_values(io.read_mask_raw(store.samples[0].mask), spec)
+    assert np.array_equal(back.classes, original.classes)  # pixel agreement 100 %, not blocks of level 1
+    assert back.region_count() == original.region_count() > 10
+    shown = store.mask.copy()
+    store.undo()  # the import taken back whole: nothing of it left at full resolution
+    assert store.save() and not io.read_mask(store.samples[0].mask, spec).any()
+    store.redo()
+    assert np.array_equal(store.mask, shown)
