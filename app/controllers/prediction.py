@@ -102,7 +102,8 @@ class PredictionController(QObject):
     def _say(self, text: str) -> None:
         """``text`` in the panel, with the warning about the prediction on screen, if there is one."""
         path = self.current_path()
-        text = f"{text} {self.resampled.get(path, '')}".strip()  # e.g. "image at 0.25 µm/pixel, ... resampled"
+        resampled = self.resampled.get(path, "")  # e.g. "image at 0.25 µm/pixel, ... resampled x0.5 ..."
+        text = f"{text} {resampled[:1].upper()}{resampled[1:]}".strip()
         note = self.notes.get(path, "")
         self.panel.show_warning(f"{text} {note}".strip()) if note else self.panel.set_status(text)
 

@@ -104,7 +104,7 @@ def test_segment_runs_on_the_level_shown_resampled_to_the_models_pixel_size(qtbo
     click(qtbot, panel.segment)
     qtbot.waitUntil(lambda: prediction.current_prediction() is not None and not prediction.busy(), timeout=TIMEOUT)
     assert prediction.current_prediction().shape == (128, 128)
-    assert "image at 1 µm/pixel, the model learned at 0.5 µm/pixel: segmented resampled x2" in panel.status.text()
+    assert "Image at 1 µm/pixel, the model learned at 0.5 µm/pixel: segmented resampled x2" in panel.status.text()
     predicted = prediction.current_prediction().copy()
     prediction.accept()
     assert np.array_equal(window.session.mask, predicted) and window.session.save()
