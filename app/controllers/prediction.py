@@ -46,8 +46,7 @@ class PredictionController(QObject):
         self._compare_after = False
         self._busy = False
         self.skipped: list[str] = []  # reasons, for the job running or the last one
-        self.notes: dict[Path, str] = {}  # what to say about an image's prediction when it is on screen
-        self.resampled: dict[Path, str] = {}  # how each image was resampled to the model's pixel size
+        self.notes: dict[Path, tuple[str, str]] = {}  # an image's resampling and warning, said when it is on screen
         self.done, self.total = 0, 0  # images of that job handled so far, and in all
         self.layer = PredictionLayer()
         canvas.scene().addItem(self.layer)
@@ -77,21 +76,11 @@ class PredictionController(QObject):
         return self.session.current_path()
 
     def current_prediction(self) -> np.ndarray | None:
-        """The prediction of the image on screen, at the level shown (one made at full resolution is read down);
-        one made at another level is dropped."""
-        path = self.current_path()
-        mask = self.store.get(path)
-        view = self.session.view
-        if mask is None or mask.shape == view.shown_shape:
-            return mask
-        if mask.shape == view.full_shape:
-            return view.shown(mask)
-        self.store.pop(path)
-        return None
+        return self.session.view.fit(self.store.get(self.current_path()))  # at the pyramid level shown
 
     def _refresh(self) -> None:
         self.panel.set_state(model=self.predictor is not None, busy=self.busy(),
-                             has_prediction=self.current_path() in self.store)
+                             has_prediction=self.current_prediction() is not None)
 
     def _on_image(self) -> None:
         """Another image: what the panel said about the last one goes (a running job keeps its progress)."""
@@ -101,17 +90,14 @@ class PredictionController(QObject):
 
     def _say(self, text: str) -> None:
         """``text`` in the panel, with the warning about the prediction on screen, if there is one."""
-        path = self.current_path()
-        resampled = self.resampled.get(path, "")  # e.g. "image at 0.25 µm/pixel, ... resampled x0.5 ..."
-        text = f"{text} {resampled[:1].upper()}{resampled[1:]}".strip()
-        note = self.notes.get(path, "")
+        resampled, note = self.notes.get(self.current_path(), ("", ""))
+        text = f"{text} {resampled}".strip()
         self.panel.show_warning(f"{text} {note}".strip()) if note else self.panel.set_status(text)
 
     def _on_folder(self) -> None:
         """Another folder: its predictions, messages and the model's fit to its classes start afresh."""
         self._forget_all()
         self.notes.clear()
-        self.resampled.clear()
         if self.predictor is not None:
             self._describe()
         if not self.busy():
@@ -167,15 +153,14 @@ class PredictionController(QObject):
         path = self.current_path()
         if self.predictor is None or path is None or self.busy():
             return
-        items = [(self.session.index, path, self.session.image, self.session.pixel_size)]
+        items = [(self.session.index, path, self.session.image)]
         self._predict(items, f"Segmenting {path.name}…")
 
     def segment_all(self) -> None:
         if self.predictor is None or not self.session.samples or self.busy():
             return
         s = self.session
-        items = [(i, smp.image, s.image, s.pixel_size) if i == s.index else (i, smp.image, None, None)
-                 for i, smp in enumerate(s.samples)]
+        items = [(i, smp.image, s.image if i == s.index else None) for i, smp in enumerate(s.samples)]
         self._predict(items, f"Segmenting {len(items)} images…")
 
     def _predict(self, items: list, text: str) -> None:
@@ -196,8 +181,7 @@ class PredictionController(QObject):
             return
         if result.probs is not None:
             self.probs = (result.image, result.probs)
-        self.notes[result.image] = result.warning
-        self.resampled[result.image] = result.resampled
+        self.notes[result.image] = (result.resampled, result.warning)
         if result.warning and result.image == self.current_path():
             self.panel.show_warning(result.warning)
         if result.image == self.current_path():
@@ -303,12 +287,11 @@ class PredictionController(QObject):
         path = self.current_path()
         if path is None or self.predictor is None or self.busy():
             return
-        if self.probs is None or self.probs[0] != path or self.probs[1].shape[1:] != self.session.image.shape[:2]:
-            # e.g. after Segment all (probabilities are not kept), or made at another pyramid level
-            self._compare_after = True
+        s = self.session
+        if self.probs is None or self.probs[0] != path or self.probs[1].shape[1:] != s.image.shape[:2]:
+            self._compare_after = True  # probabilities not kept (after Segment all), or made at another level
             self.segment_current()
             return
-        s = self.session
         truth = s.mask.copy() if s.hand_made() and not s.locked_reason else None  # locked: the mask was unread
         raw = self.current_prediction()
         raw = raw if raw is not None else self.probs[1].argmax(axis=0).astype(np.uint8)

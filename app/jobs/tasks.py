@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from segcore.compare import Difference
     from segcore.crf import CRFParams
     from segcore.inference import Predictor
-    from segcore.interop.physical import PixelSize
     from segcore.planning.plan import Plan
     from segcore.training.config import TrainConfig
     from segcore.training.events import Event
@@ -164,28 +163,27 @@ def load_predictor(path: str | Path, device: str = "auto") -> Generator[DeviceIn
     return Predictor(path, device=device, threads=JOB_THREADS)
 
 
-def predict_images(predictor: Predictor, items: list[tuple[int, Path, np.ndarray | None, PixelSize | None]],
-                   keep_index: int, store: PredictionStore,
-                   levels: dict[Path, int] | None = None) -> Iterator[Prediction | Skipped]:
-    """Segment ``(index, path, image or None, its pixel size)`` items in turn into ``store`` (a
+def predict_images(predictor: Predictor, items: list[tuple[int, Path, np.ndarray | None]], keep_index: int,
+                   store: PredictionStore, levels: dict[Path, int] | None = None) -> Iterator[Prediction | Skipped]:
+    """Segment ``(index, path, image or None)`` items in turn into ``store`` (a
     :class:`app.state.prediction_store.PredictionStore`); yields a Prediction each, or Skipped with the reason.
 
-    An image given as None is read from disk at the pyramid level it would be shown at (``levels``: the user's
-    choices, else :func:`segcore.annotate.levels.level_to_show`'s default), with the pixel size its file states:
-    the model resamples it when it learned at another. Probabilities are kept only for image ``keep_index`` (the
-    one on screen, for the CRF): a folder's worth of them would not fit in memory.
+    Each image is (or, given as None, is read from disk) at the pyramid level it is shown at (``levels``: the
+    user's choices, else :func:`segcore.annotate.levels.level_to_show`'s default); the pixel size its file states
+    there lets the model resample it when it learned at another. Probabilities are kept only for image
+    ``keep_index`` (the one on screen, for the CRF): a folder's worth of them would not fit in memory.
     """
     from segcore import shift
-    from segcore.annotate.levels import level_to_show, read_level
+    from segcore.annotate.levels import level_to_show, pixel_size_at, read_level
     from segcore.errors import SegcoreError
 
     limit_torch_threads()
     reference = shift.Reference(predictor.fingerprint, list(predictor.mean), list(predictor.std),
                                 list(predictor.spec.names))
-    for done, (index, path, image, pixel_size) in enumerate(items, start=1):
+    for done, (index, path, image) in enumerate(items, start=1):
         try:
-            if image is None:
-                image, pixel_size = read_level(path, level_to_show(path, (levels or {}).get(path)))
+            level = level_to_show(path, (levels or {}).get(path))
+            image, pixel_size = read_level(path, level) if image is None else (image, pixel_size_at(path, level))
             probs = predictor.predict_proba(image, pixel_size)
         except SegcoreError as exc:  # one bad file must not end a folder's worth of work
             yield Skipped(index, path, str(exc), done, len(items))
@@ -193,8 +191,9 @@ def predict_images(predictor: Predictor, items: list[tuple[int, Path, np.ndarray
         mask = probs.argmax(axis=0).astype(np.uint8)
         store.put(path, mask)
         note = shift.warning(shift.differences(image, mask, reference))
+        resampled = predictor.note_resampled  # "image at 0.25 µm/pixel, ...": a sentence in the panel
         yield Prediction(index, path, probs if index == keep_index else None, done, len(items), note,
-                         predictor.note_resampled)
+                         resampled[:1].upper() + resampled[1:])
 
 
 @dataclass

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 
 from app.views.canvas_items import BrushPreview, cosmetic_pen
 from app.views.mask_layer import MaskLayer
-from app.views.scale_bar import ScaleBar
 from app.views.space_pan import SpacePan
 from segcore.annotate import Tool
 
@@ -75,8 +74,6 @@ class Canvas(QGraphicsView):
         self.space = SpacePan(self.viewport(), self.space_changed)
         self._has_image = False
         self._fit_mode = True
-        self._um_per_pixel: float | None = None  # the image's physical pixel size, for the scale bar
-        self.scale_bar = ScaleBar(self)
 
     # -- content ------------------------------------------------------------------------------------------------
     def set_image(self, rgb: np.ndarray | None) -> None:
@@ -85,7 +82,6 @@ class Canvas(QGraphicsView):
             self.image_item.setPixmap(QPixmap())
             self.mask_layer.set_mask(None)
             self._has_image = False
-            self._place_scale_bar()
             return
         h, w = rgb.shape[:2]
         rgb = np.ascontiguousarray(rgb)
@@ -97,15 +93,6 @@ class Canvas(QGraphicsView):
         self.cancel_polygon()
         if not same_size:
             self.fit()
-
-    def set_pixel_size(self, um_per_pixel: float | None) -> None:
-        """Micrometres per image pixel (None: unknown, no scale bar)."""
-        self._um_per_pixel = um_per_pixel
-        self._place_scale_bar()
-
-    def _place_scale_bar(self) -> None:
-        um = self._um_per_pixel / self.zoom() if self._um_per_pixel and self._has_image else None
-        self.scale_bar.show_scale(um, self.viewport().geometry())
 
     def set_mask(self, mask: np.ndarray | None) -> None:
         self.mask_layer.set_mask(mask)
@@ -152,7 +139,6 @@ class Canvas(QGraphicsView):
     def _zoomed(self) -> None:
         # Smooth when zoomed out (no aliasing), crisp pixels when zoomed in: biologists count them.
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom() < 1.0)
-        self._place_scale_bar()
         self.zoomChanged.emit(self.zoom())
 
     def set_opacity(self, opacity: float) -> None:
@@ -277,7 +263,6 @@ class Canvas(QGraphicsView):
         super().resizeEvent(event)
         if self._fit_mode and self._has_image:
             self.fit()
-        self._place_scale_bar()
 
     def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120.0

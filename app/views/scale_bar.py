@@ -1,15 +1,15 @@
 """A scale bar over the image's bottom-left corner when the image states its physical pixel size.
 
 The bar is a child of the view (not of its viewport, which scrolls its children with the image) that ignores the
-mouse; its length is a round number of micrometres (1, 2 or 5 times a power of ten) close to 120 screen pixels at
-the current zoom.
+mouse and follows the view's zoom and size by itself; its length is a round number of micrometres (1, 2 or 5 times
+a power of ten) close to 120 screen pixels at the current zoom.
 """
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QEvent, QObject, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
@@ -37,21 +37,39 @@ def length_text(um: float) -> str:
 
 
 class ScaleBar(QWidget):
-    """Drawn over its parent view's bottom-left corner; :meth:`show_scale` sets it, None hides it."""
+    """Drawn over the bottom-left corner of ``view`` (the canvas: ``zoom()``, ``zoomChanged``, ``viewport()``);
+    :meth:`set_pixel_size` sets the image's micrometres per pixel, None hides it."""
 
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
+    def __init__(self, view) -> None:
+        super().__init__(view)
         self.setObjectName("scaleBar")
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setVisible(False)
+        self._view, self._um_per_pixel = view, None
         self._um, self._px = 0.0, 0.0
         font = QFont(self.font())
         font.setBold(True)
         self.setFont(font)
+        view.zoomChanged.connect(lambda _zoom: self._follow())
+        view.viewport().installEventFilter(self)
+
+    def set_pixel_size(self, um_per_pixel: float | None) -> None:
+        """Micrometres per image pixel (None: unknown, or no image: no bar)."""
+        self._um_per_pixel = um_per_pixel
+        self._follow()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Resize:
+            self._follow()
+        return False
+
+    def _follow(self) -> None:
+        um = self._um_per_pixel / self._view.zoom() if self._um_per_pixel else None
+        self.show_scale(um, self._view.viewport().geometry())
 
     def show_scale(self, um_per_screen_px: float | None, corner: QRect) -> None:
-        """Show the bar for ``um_per_screen_px`` (None: the image states no pixel size: hidden) in the
-        bottom-left of ``corner`` (the viewport's rectangle in the parent's coordinates)."""
+        """Show the bar for ``um_per_screen_px`` (None: hidden) in the bottom-left of ``corner`` (the viewport's
+        rectangle in the view's coordinates)."""
         if not um_per_screen_px or um_per_screen_px <= 0 or not math.isfinite(um_per_screen_px):
             self.setVisible(False)
             return

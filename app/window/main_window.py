@@ -24,6 +24,7 @@ from app.views.panels.class_palette import ClassPalette
 from app.views.panels.display_panel import DisplayPanel
 from app.views.panels.file_list import FileListPanel
 from app.views.panels.view_panel import ViewPanel
+from app.views.scale_bar import ScaleBar
 from app.views.status_labels import StatusLabels
 from app.window.docking import Docking
 from app.window.folders import FolderMixin
@@ -54,6 +55,7 @@ class MainWindow(FolderMixin, QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.session = Session(self, autosave_ms=autosave_ms)
         self.canvas = Canvas(self)
+        self.scale_bar = ScaleBar(self.canvas)
         self.editor = Editor(self.canvas, self.session, self)
         self.actions = create_actions(self)
         self.tools = ToolActions(self)
@@ -160,6 +162,7 @@ class MainWindow(FolderMixin, QMainWindow):
             self.canvas.set_image(None)
             self.status_labels.show_image("")
             self.status_labels.show_levels([], 0)
+            self.scale_bar.set_pixel_size(None)
             self._update_title()
             return
         self.display.set_image(s.image)
@@ -179,7 +182,7 @@ class MainWindow(FolderMixin, QMainWindow):
         size = f" · {s.pixel_size}" if s.pixel_size is not None else ""
         self.status_labels.show_image(f"{s.samples[index].image.name} · {w}×{h} · {ch} ch · {s.image.dtype}{size}")
         self.status_labels.show_levels(s.pyramid.levels if s.pyramid is not None else [], s.view.level)
-        self.canvas.set_pixel_size(s.pixel_size.x if s.pixel_size is not None else None)
+        self.scale_bar.set_pixel_size(s.pixel_size.x if s.pixel_size is not None else None)
 
     def _choose_level(self, level: int) -> None:
         """Show another pyramid level (the mask is saved first); the chooser goes back when that fails."""

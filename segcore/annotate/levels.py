@@ -67,6 +67,14 @@ def level_to_show(path: str | os.PathLike, chosen: int | None = None, pyramid: I
     return min(chosen, len(pyramid.levels) - 1) if chosen is not None else default_level(pyramid.levels)
 
 
+def pixel_size_at(path: str | os.PathLike, level: int) -> PixelSize | None:
+    """µm per pixel of ``path`` at pyramid ``level`` (None when the file states none). Reads the header."""
+    from segcore.interop.physical import of_file
+
+    pyramid = pyramid_of(path)
+    return pyramid.level_pixel_size(level) if pyramid is not None else of_file(path)
+
+
 def read_level(path: str | os.PathLike, level: int) -> tuple[np.ndarray, PixelSize | None]:
     """The ``(H, W, C)`` image at pyramid ``level`` (0: :func:`segcore.data.io.read_image`) and its pixel size
     (µm, None when the file states none). Raises DataError as the readers do."""
@@ -115,6 +123,13 @@ class LevelView:
         if not self.active or mask.shape[:2] == self.shown_shape:
             return mask
         return resize_mask_to(mask, self.shown_shape)
+
+    def fit(self, mask: np.ndarray | None) -> np.ndarray | None:
+        """``mask`` (e.g. a prediction) at the shown level: as it is, read down from full resolution, or None when it
+        has neither size (made at another level) or is None."""
+        if mask is None or mask.shape[:2] not in (self.shown_shape, self.full_shape):
+            return None
+        return self.shown(mask)
 
     def full(self, shown: np.ndarray) -> np.ndarray:
         """The full-resolution mask for the ``shown`` one: the base where ``shown`` is unchanged, the shown value

@@ -52,9 +52,10 @@ def test_the_level_shown_its_pixel_size_and_a_scale_bar(qtbot, slide_window, tmp
     assert labels.level.isVisible() and labels.level.count() == 3 and labels.level.currentIndex() == 1
     assert labels.level.currentText() == "Level 1 · 128×128"
     assert "slide.ome.tif · 128×128" in labels.image.full_text() and "1 µm/pixel" in labels.image.full_text()
+    qtbot.mouseMove(window.canvas.viewport(), view_point(window, 5.5, 5.5))  # a move, wherever the pointer was
     qtbot.mouseMove(window.canvas.viewport(), view_point(window, 30.5, 20.5))
     assert labels.position.text().startswith("x 30  y 20 (30.5, 20.5 µm)")
-    bar, viewport = window.canvas.scale_bar, window.canvas.viewport().geometry()
+    bar, viewport = window.scale_bar, window.canvas.viewport().geometry()
     um_per_screen_px = 1.0 / window.canvas.zoom()
     assert bar.isVisible() and viewport.contains(bar.geometry())
     assert bar.bar_length() == nice_length(um_per_screen_px)  # a round length, about 120 screen pixels
@@ -87,7 +88,7 @@ def test_painting_at_level_1_is_saved_at_full_resolution_then_level_0_shows_it(q
 
 def test_a_plain_image_shows_no_level_chooser_and_no_scale_bar(qtbot, window, folder):
     assert window.open_folder(folder)
-    assert not window.status_labels.level.isVisible() and not window.canvas.scale_bar.isVisible()
+    assert not window.status_labels.level.isVisible() and not window.scale_bar.isVisible()
     assert "µm" not in window.status_labels.image.full_text()
 
 
