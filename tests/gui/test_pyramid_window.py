@@ -14,7 +14,7 @@ from segcore.annotate import levels
 from segcore.data import io
 from segcore.data.classes import ClassSpec
 
-from .conftest import drag, view_point
+from .conftest import drag
 from .test_train_flow import TIMEOUT, click
 
 pytestmark = pytest.mark.gui
@@ -52,8 +52,7 @@ def test_the_level_shown_its_pixel_size_and_a_scale_bar(qtbot, slide_window, tmp
     assert labels.level.isVisible() and labels.level.count() == 3 and labels.level.currentIndex() == 1
     assert labels.level.currentText() == "Level 1 · 128×128"
     assert "slide.ome.tif · 128×128" in labels.image.full_text() and "1 µm/pixel" in labels.image.full_text()
-    qtbot.mouseMove(window.canvas.viewport(), view_point(window, 5.5, 5.5))  # a move, wherever the pointer was
-    qtbot.mouseMove(window.canvas.viewport(), view_point(window, 30.5, 20.5))
+    window.canvas.hovered.emit(30, 20)  # what a mouse move there reports (test_window moves a real pointer)
     assert labels.position.text().startswith("x 30  y 20 (30.5, 20.5 µm)")
     bar, viewport = window.scale_bar, window.canvas.viewport().geometry()
     um_per_screen_px = 1.0 / window.canvas.zoom()
