@@ -1,7 +1,7 @@
 """Accuracy of the training plan against the fixed recipe, at the same time budget, on the real data sets.
 
     python -m bench.accuracy [--sets isbi bbbc039 axondeepseg dsb] [--minutes 5] [--extra-isbi-minutes 10] [--dev]
-                             [--recipes plan fixed] [--out runs/accuracy] [--json FILE]
+                             [--recipes plan fixed] [--train-args "FLAGS"] [--out runs/accuracy] [--json FILE]
 
 For each set a training folder is built from its **training part only** (symlinks; the run's own validation
 split is drawn from it) and a test folder from its test part; then, as a user would:
@@ -10,7 +10,8 @@ split is drawn from it) and a test folder from its test part; then, as a user wo
 and ``segcore eval`` of each best.pt on the test part, raw (no TTA), with TTA, and with the CRF (the fitted
 settings for the plan, the default ones for the fixed recipe) on the TTA probabilities. Per-class Dice, wall
 times and the load average before/after each run are printed as JSON. Set SEGCORE_NO_FAST=1 to measure the
-float32 path of CPUs without bfloat16 on a machine that has it.
+float32 path of CPUs without bfloat16 on a machine that has it. ``--dev`` scores on the last quarter of each
+training part instead of its test part, for choosing settings (``--train-args`` adds flags to every training run).
 
 Test parts: ISBI slices 24-29 (train 0-23); BBBC039 `splits.csv` test (train: its train rows); AxonDeepSeg the
 `sub-rat6` image (train: the other 9); the DSB sample is one image, so its left half trains and its right half
