@@ -200,6 +200,7 @@ def evaluate(
     from segcore.data.io import read_mask_raw
     from segcore.data.layout import load_sample
     from segcore.inference import Predictor
+    from segcore.interop.physical import of_file
 
     if crf_params is not None:
         crf.require()  # fail before predicting anything when pydensecrf is missing
@@ -212,7 +213,7 @@ def evaluate(
             progress(i, len(samples), sample.image.name)
         image, target = load_sample(sample, spec)
         start = time.perf_counter()
-        probs = predictor.predict_proba(image)
+        probs = predictor.predict_proba(image, of_file(sample.image))  # resampled to the model's pixel size
         seconds = {"predict": time.perf_counter() - start}
         refined = None
         if crf_params is not None:

@@ -30,7 +30,7 @@ from segcore.device import resolve
 from segcore.durations import human_duration, human_minutes
 from segcore.errors import ConfigError, DataError, SegcoreError, TrainingError, describe
 from segcore.inference import sliding_window
-from segcore.interop.physical import training_pixel_size
+from segcore.interop.physical import PixelSize, of_file, training_pixel_size
 from segcore.metrics import confusion_matrix, scores
 from segcore.models import create_model
 from segcore.planning.fingerprint import fingerprint
@@ -130,11 +130,11 @@ class Trainer:
             self.in_channels = int(resume["in_channels"])
             mean, std = resume["normalization"]["mean"], resume["normalization"]["std"]
         else:
-            probe = SegmentationDataset(self.train_samples, self.spec, scale=cfg.scale)
+            probe = SegmentationDataset(self.train_samples, self.spec, scale=cfg.scale, pixel_size=self.resample_to)
             self.in_channels = probe.channels
             mean, std = compute_stats(probe)
         self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
-        self.pixel_size = training_pixel_size([s.image for s in self.train_samples])
+        self.pixel_size = self.resample_to or training_pixel_size([s.image for s in self.train_samples])
         self._build_data()
         for warning in check_labels(self.train_set, self.val_set, self.spec):  # refuses all-background masks
             yield LogEvent(f"warning: {warning}")
@@ -151,6 +151,11 @@ class Trainer:
         self._build_model(resume)
         self.dist.reseed(cfg.seed)
         yield from self._restore(resume)
+
+    @property
+    def resample_to(self) -> PixelSize | None:
+        """The pixel size training images are resampled to (the plan's, when they differ), None: as stored."""
+        return PixelSize.from_dict(self.config.pixel_size)
 
     def _fingerprint(self, resume: dict | None, samples: list) -> Iterator[LogEvent]:
         """What the training data is like (:mod:`segcore.planning.fingerprint`), kept in every checkpoint so that
@@ -178,11 +183,13 @@ class Trainer:
         name = self.config.name
         if not name and not self.config.fine_tune and Path(self.config.checkpoint).parent.resolve() == self.out_dir.resolve():
             name = records.run_name(self.out_dir) or (resume.get("config") or {}).get("name")
-        self.config = replace(self.config, arch=resume["arch"], scale=scale, name=name)
+        pixel_size = self.config.pixel_size if self.config.fine_tune else (resume.get("config") or {}).get("pixel_size")
+        self.config = replace(self.config, arch=resume["arch"], scale=scale, pixel_size=pixel_size, name=name)
 
     def _build_data(self) -> None:
         cfg = self.config
-        common = dict(spec=self.spec, scale=cfg.scale, channels=self.in_channels, mean=self.mean, std=self.std)
+        common = dict(spec=self.spec, scale=cfg.scale, channels=self.in_channels, mean=self.mean, std=self.std,
+                      pixel_size=self.resample_to)
         self.train_set = SegmentationDataset(self.train_samples, patch_size=cfg.patch_size, augment=cfg.augment,
                                              oversample=cfg.oversample, jitter=cfg.jitter, deform=cfg.deform,
                                              **common)
@@ -392,7 +399,7 @@ class Trainer:
         items = []
         for sample in self.val_samples:
             image, target = load_sample(sample, self.spec)
-            items.append((image, predictor.predict_proba(image), target))
+            items.append((image, predictor.predict_proba(image, of_file(sample.image)), target))
         fit = fit_crf(items, self.spec.num_classes, max_seconds=max(5.0, left))
         for path in (best_path, last_path):
             if path.exists():

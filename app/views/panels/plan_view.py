@@ -11,14 +11,15 @@ from typing import Any
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from segcore.durations import human_duration, human_minutes
+from segcore.interop.physical import PixelSize
 from segcore.planning.plan import Plan
 
 LABELS = {
     "arch": "Architecture", "scale": "Scale", "depth": "Depth", "patch_size": "Patch size", "width": "Width",
     "steps": "Optimiser steps", "batch_size": "Batch size", "lr": "Learning rate", "train_minutes": "Training time",
     "epochs": "Epochs", "epoch_samples": "Validation", "oversample": "Rare-class crops",
-    "jitter": "Intensity jitter", "deform": "Shape augmentation", "normalisation": "Normalisation", "tta": "Test-time augmentation",
-    "calibrate_crf": "CRF fit",
+    "jitter": "Intensity jitter", "deform": "Shape augmentation", "normalisation": "Normalisation",
+    "tta": "Test-time augmentation", "calibrate_crf": "CRF fit", "pixel_size": "Pixel size",
 }
 
 
@@ -30,7 +31,9 @@ def show_value(name: str, value: Any) -> str:
     """An entry's value for people: ``256`` -> ``"256 px"``, ``0.333`` oversampling -> ``"33 %"``, ``0.881``
     minutes of training -> ``"53 s"``."""
     if value is None:
-        return "—" if name != "patch_size" else "whole images"
+        return {"patch_size": "whole images", "pixel_size": "as stored"}.get(name, "—")
+    if name == "pixel_size" and (size := PixelSize.from_dict(value)) is not None:
+        return str(size)
     if isinstance(value, bool):
         return "on" if value else "off"
     if name == "train_minutes" and isinstance(value, int | float):
