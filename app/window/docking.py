@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget, QWidget
 
 from app.views.wheel_guard import guard_wheel
@@ -50,6 +50,7 @@ class Docking:
         window.setCentralWidget(self.central)
         window.setTabPosition(Qt.DockWidgetArea.AllDockWidgetAreas, QTabWidget.TabPosition.North)
         self._views: dict[QWidget, str] = {}
+        self._first_show = _OnFirstShow(window, lambda: QTimer.singleShot(0, self.size_columns))
 
     # -- docks --------------------------------------------------------------------------------------------------
     def add_panel(self, title: str, widget: QWidget, object_name: str, area: str = "right",
@@ -89,6 +90,11 @@ class Docking:
                 chosen = next((n for n in members if self.places[n].front), name)
                 self.docks[chosen].raise_()
         self.size_columns()
+
+    def size_when_shown(self) -> None:
+        """Size the columns again once the window is on screen: before that Qt ignores the sizes asked for, and at
+        the first start the class list took half the column, squeezing the Training tab's curves."""
+        self.window.installEventFilter(self._first_show)
 
     def size_columns(self) -> None:
         width = self.window.width()
@@ -131,6 +137,20 @@ class Docking:
     def _close_view(self, index: int) -> None:
         if self.central.widget(index) is not self.image:
             self.central.removeTab(index)
+
+
+class _OnFirstShow(QObject):
+    """Event filter: calls ``then()`` when the watched widget is first shown, then lets go of it."""
+
+    def __init__(self, parent: QObject, then) -> None:
+        super().__init__(parent)
+        self.then = then
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Show:
+            obj.removeEventFilter(self)
+            self.then()
+        return False
 
 
 def _clamp(value: float, limits: tuple[int, int]) -> int:

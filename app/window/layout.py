@@ -54,7 +54,9 @@ def restore_layout(window) -> None:
     """
     layout = settings.recall("window", {"geometry": QByteArray(), "state": QByteArray()})
     window.docking.arrange()
-    if not layout["geometry"].isEmpty():
+    if layout["geometry"].isEmpty():
+        window.docking.size_when_shown()  # the first start: the default column sizes, applied on screen
+    else:
         window.restoreGeometry(layout["geometry"])
         window.restoreState(layout["state"])
         screen = QGuiApplication.screenAt(window.geometry().center()) or QGuiApplication.primaryScreen()
