@@ -51,6 +51,7 @@ def test_compare_takes_the_image_place_zoomed_where_the_masks_differ(qtbot, wind
     window.reset_layout()
     assert window.open_folder(make_folder(tmp_path, size=(200, 240)))
     loaded(window, crf_fit={"helps": False, "params": None, "delta_dice": -0.004, "images": 2})
+    segment(qtbot, window)
     click(qtbot, window.jobs.prediction_panel.crf)
     compare, view = window.jobs.compare, window.jobs.compare_view
     qtbot.waitUntil(lambda: compare.crf is not None and not compare.busy(), timeout=TIMEOUT)
@@ -76,6 +77,7 @@ def test_compare_refines_with_the_crf_fitted_to_the_model(qtbot, window, tmp_pat
     assert window.open_folder(make_folder(tmp_path))
     fitted = CRFParams(iterations=7, bilateral_compat=3.0, bilateral_sxy=20.0)
     loaded(window, crf_fit={"helps": True, "params": fitted.to_dict(), "delta_dice": 0.012, "images": 3})
+    segment(qtbot, window)
     window.jobs.prediction.compare()
     compare, view = window.jobs.compare, window.jobs.compare_view
     qtbot.waitUntil(lambda: compare.crf is not None and not compare.busy(), timeout=TIMEOUT)
@@ -177,6 +179,32 @@ def test_messages_of_another_folder_or_image_go_away(qtbot, window, tmp_path):
     assert panel.status.text().startswith("Accepted")
     window.files.step(1)
     assert panel.status.text() == ""
+
+
+def test_the_segment_panel_curves_and_compare_belong_to_the_folder_on_screen(qtbot, window, tmp_path):
+    from pathlib import Path
+
+    first, second = make_folder(tmp_path / "one"), make_folder(tmp_path / "two")
+    assert window.open_folder(first)
+    loaded(window, path=Path(first / "checkpoints" / "run" / "best.pt"))
+    rows = [{"epoch": 1, "train_loss": 0.5, "val_loss": 0.4, "val_dice": 0.9, "val_iou": 0.8}]
+    window.jobs.training.show_history("run", rows, ["background", "nucleus"], 2)
+    plots, panel = window.jobs.training_panel.plots, window.jobs.prediction_panel
+    assert "2 images" in plots.dice_plot.getPlotItem().titleLabel.text
+    assert "From another folder" not in panel.model_label.text()  # its own folder's model
+    segment(qtbot, window)
+    assert panel.crf.isEnabled()
+    assert window.open_folder(second)
+    assert "2 images" not in plots.dice_plot.getPlotItem().titleLabel.text
+    assert plots.dice_plot.getAxis("left").labelText != "nucleus"
+    assert "From another folder: one/data_folder" in panel.model_label.text()  # still usable, said to be another's
+    assert panel.segment.isEnabled() and not panel.crf.isEnabled()  # no prediction on screen: nothing to refine
+    window.jobs.prediction.compare()  # and nothing runs when asked anyway (a shortcut, a stale signal)
+    assert not window.jobs.prediction.busy() and window.jobs.compare.request is None
+    segment(qtbot, window)
+    assert panel.crf.isEnabled()
+    assert "validation images, not on this one's" in panel.model_label.toolTip()
+    window.jobs.prediction_panel.grab().save(str(tmp_path / "segment_panel_other_folder.png"))
 
 
 def test_a_failed_run_does_not_say_it_is_still_loading(qtbot, window, tmp_path):

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from segcore.data.sample import write_sample_data
 
 from .conftest import make_folder
-from .test_train_flow import TIMEOUT, TINY, SlowPredictor, click
+from .test_train_flow import TIMEOUT, TINY, SlowPredictor, click, segment_shown
 
 pytestmark = pytest.mark.gui
 REPO = Path(__file__).resolve().parents[2]
@@ -238,6 +238,7 @@ def test_compare_says_when_the_crf_made_the_image_worse_or_was_refused(qtbot, wi
     jobs = window.jobs
     jobs.prediction._on_loaded(predictor)
     compare, view = jobs.compare, jobs.compare_view
+    segment_shown(qtbot, jobs)
     click(qtbot, jobs.prediction_panel.crf)
     qtbot.waitUntil(lambda: compare.crf is not None and not compare.busy(), timeout=TIMEOUT)
     raw, crf = compare.raw_scores["mean_dice"], compare.crf_scores["mean_dice"]
@@ -249,6 +250,7 @@ def test_compare_says_when_the_crf_made_the_image_worse_or_was_refused(qtbot, wi
     click(qtbot, view.accept_raw)  # kept the network output: the comparison of that image is done
     window.docking.show_image()
     window.files.step(2)  # no annotation: nothing to score, but the model's refused fit is a warning
+    segment_shown(qtbot, jobs)
     click(qtbot, jobs.prediction_panel.crf)
     qtbot.waitUntil(lambda: compare.crf is not None and compare.request.truth is None and not compare.busy(),
                     timeout=TIMEOUT)

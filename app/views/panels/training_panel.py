@@ -152,6 +152,7 @@ class TrainingPanel(QWidget):
         self._progress = None
         if self._plots is not None:
             self._plots.begin(1)
+            self._plots.describe_validation("", None)  # the last folder's class and image count go too
         self.plan_view.clear_plan()
         self.progress.setRange(0, PROGRESS_STEPS)
         self.progress.setValue(0)
