@@ -72,9 +72,9 @@ class CompareView(QWidget):
         # Fixed heights: a refinement's messages come and go without moving the panes.
         self.diff_label = MessageLabel(lines=2)
         self.diff_label.setObjectName("differenceLabel")
-        self.fit_label = MessageLabel(lines=2)
+        self.fit_label = MessageLabel(lines=2)  # which settings: whether they help is the verdict's to say
         self.fit_label.setObjectName("crfFitLabel")
-        self.verdict_label = MessageLabel(lines=3)  # did the CRF help this image (first thing to read)
+        self.verdict_label = MessageLabel(lines=3)  # did the CRF help, on this image and the model's (read first)
         self.verdict_label.setObjectName("crfVerdictLabel")
         self.status = MessageLabel(lines=2)
         self.status.setText("Segment an image, then click Refine with CRF.")
@@ -104,7 +104,7 @@ class CompareView(QWidget):
         info = QWidget()
         side = QVBoxLayout(info)
         side.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.verdict_label, self.fit_label, self.diff_check, self._legend(), self.diff_label,
+        for widget in (self.fit_label, self.diff_check, self._legend(), self.diff_label,
                        self.status):
             side.addWidget(widget)
         side.addStretch(1)
@@ -114,6 +114,7 @@ class CompareView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(grid, 1)
+        layout.addWidget(self.verdict_label)  # the whole width: the statement is read whole, not elided
         layout.addLayout(strip)
 
     def _params_box(self) -> QGroupBox:
@@ -163,12 +164,13 @@ class CompareView(QWidget):
         for name, spin in self.spins.items():
             spin.setValue(getattr(params, name))
 
-    def show_fit(self, params: CRFParams | None, note: str) -> None:
-        """The model's fitted CRF (None: use the defaults) and the fit's verdict in words (segcore.crf_fit)."""
+    def show_fit(self, params: CRFParams | None, fitted: bool) -> None:
+        """The settings to start from: the model's fitted ones (``params``), else the defaults; ``fitted``: the
+        model had a CRF fit at all. Whether the CRF helps is said once, in the verdict."""
         self._model_params = params or CRFParams()
-        helped = params is not None
-        self.fit_label.setText(note or "This model has no fitted CRF settings: the defaults are used.")
-        self.fit_label.setStyleSheet("" if helped or not note else "color: #b35c00; font-weight: bold")
+        self.fit_label.setText("Settings: fitted to this model on its validation images." if params is not None
+                               else "Settings: the defaults (the model's CRF fit kept none)." if fitted
+                               else "Settings: the defaults (this model has no CRF fit).")
         self.set_params(self._model_params)
         self._timer.stop()  # the caller refines with them now
     def _link(self, source: PaneView, target: PaneView) -> None:

@@ -64,8 +64,8 @@ def test_compare_takes_the_image_place_zoomed_where_the_masks_differ(qtbot, wind
     assert view.crf_view.diff_layer.isVisible() and not raw.diff_layer.isVisible()  # the network's mask clean
     click(qtbot, view.diff_check)
     assert not view.crf_view.diff_layer.isVisible()
-    note = view.fit_label.text()
-    assert note.startswith("CRF did not help this model on its validation images (ΔDice -0.004")
+    assert view.fit_label.text() == "Settings: the defaults (the model's CRF fit kept none)."
+    assert "On this model's 2 validation images the fitted CRF changed Dice by -0.004" in view.verdict_label.text()
     # Going back to the image is one click on its tab; View > Reset Layout also brings it back.
     window.findChild(QAction, "resetLayoutAction").trigger()
     assert window.canvas.isVisible()
@@ -82,7 +82,8 @@ def test_compare_refines_with_the_crf_fitted_to_the_model(qtbot, window, tmp_pat
     compare, view = window.jobs.compare, window.jobs.compare_view
     qtbot.waitUntil(lambda: compare.crf is not None and not compare.busy(), timeout=TIMEOUT)
     assert compare.crf_params == fitted and view.params() == fitted
-    assert "CRF fitted to this model: ΔDice +0.012 on 3 validation image(s)" in view.fit_label.text()
+    assert view.fit_label.text() == "Settings: fitted to this model on its validation images."
+    assert "On this model's 3 validation images the fitted CRF gained +0.012 Dice" in view.verdict_label.text()
 
 
 def test_segment_follows_the_checkpoint_tta_with_a_toggle(qtbot, window, folder):

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from segcore.data.sample import write_sample_data
 
@@ -254,18 +255,51 @@ def test_compare_says_when_the_crf_made_the_image_worse_or_was_refused(qtbot, wi
     click(qtbot, jobs.prediction_panel.crf)
     qtbot.waitUntil(lambda: compare.crf is not None and compare.request.truth is None and not compare.busy(),
                     timeout=TIMEOUT)
-    assert view.verdict_label.text().startswith("The CRF was refused for this model")
+    assert view.verdict_label.text().startswith("No annotation here to check the CRF against. On this model's")
     assert "#b35c00" in view.verdict_label.styleSheet()
 
 
 def test_the_verdict_when_the_crf_helped_or_changed_nothing():
     from app.controllers.compare import verdict
 
-    better, same = verdict({"mean_dice": 0.8}, {"mean_dice": 0.85}, True, True), \
-        verdict({"mean_dice": 0.8}, {"mean_dice": 0.8002}, True, False)
+    better, same = verdict({"mean_dice": 0.8}, {"mean_dice": 0.85}, True, "", True), \
+        verdict({"mean_dice": 0.8}, {"mean_dice": 0.8002}, True, "", False)
     assert better == ("The CRF improved this image: Dice 0.800 → 0.850.", False)
     assert same == ("The CRF leaves this image's Dice as it was (0.800).", False)
-    assert verdict(None, None, False, False) == ("", False)
+    assert verdict(None, None, False, "", False) == ("", False)
+
+
+def test_image_and_model_crf_verdicts_make_one_statement_shown_whole(qtbot, window, tmp_path,
+                                                                       crf_adds_a_false_blob):
+    """The fit gained +0.001 on the validation images (too little, so refused) and the CRF hurt this image: one
+    statement with both scopes, and all of it visible in the Compare view, not "did not help (+0.001 …"."""
+    from segcore.data import io
+    from segcore.data.classes import ClassSpec
+
+    folder = make_folder(tmp_path, size=(80, 120))
+    truth = np.zeros((80, 120), np.uint8)
+    truth[:, 60:100] = 1
+    io.write_mask(folder / "masks" / "img_0.png", truth, ClassSpec(["background", "cell"], [0, 255]))
+    window.resize(1366, 768)
+    window.reset_layout()
+    assert window.open_folder(folder)
+    predictor = SlowPredictor(pause=0)
+    predictor.crf_fit = {"helps": False, "params": None, "delta_dice": 0.001, "images": 2}
+    jobs = window.jobs
+    jobs.prediction._on_loaded(predictor)
+    compare, view = jobs.compare, jobs.compare_view
+    segment_shown(qtbot, jobs)
+    click(qtbot, jobs.prediction_panel.crf)
+    qtbot.waitUntil(lambda: compare.crf is not None and not compare.busy(), timeout=TIMEOUT)
+    raw, crf = compare.raw_scores["mean_dice"], compare.crf_scores["mean_dice"]
+    assert view.verdict_label.text() == (
+        f"The CRF made this image worse: Dice {raw:.3f} → {crf:.3f}; keep the network output, or try other "
+        "parameters. On this model's 2 validation images the fitted CRF gained only +0.001 Dice, below the "
+        "+0.002 needed, so it is off by default (the settings here are the defaults).")
+    assert "did not help" not in view.fit_label.text()  # no second verdict beside it
+    view.grab().save(str(tmp_path / "compare_verdict.png"))
+    for label in (view.verdict_label, view.fit_label):  # all of it on screen: nothing elided
+        assert "…" not in QLabel.text(label) and label.toolTip() == "", label.objectName()
 
 
 # -- item 11: a run by the fixed recipe warns about unlike images as a planned one does -------------------------
