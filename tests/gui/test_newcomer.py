@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QTextBrowser
 
@@ -69,6 +69,47 @@ def test_compare_takes_the_image_place_zoomed_where_the_masks_differ(qtbot, wind
     # Going back to the image is one click on its tab; View > Reset Layout also brings it back.
     window.findChild(QAction, "resetLayoutAction").trigger()
     assert window.canvas.isVisible()
+
+
+def test_compare_draws_outlines_and_ctrl_0_fits_it(qtbot, window, tmp_path, crf_changes_one_corner):
+    """On H&E-like RGB tissue a blue mask fill looked like the stain and Compare drew no outlines; it opened zoomed
+    into a corner and Ctrl+0 fitted the hidden canvas instead."""
+    from segcore.data import io
+
+    window.resize(1400, 900)
+    window.reset_layout()
+    folder = make_folder(tmp_path, size=(200, 240))
+    rng = np.random.default_rng(1)
+    tissue = np.stack([rng.integers(200, 240, (200, 240)), rng.integers(150, 190, (200, 240)),
+                       rng.integers(190, 230, (200, 240))], axis=-1).astype(np.uint8)  # pink eosin
+    tissue[60:140, 130:220] = (90, 60, 150)  # purple-blue haematoxylin: nuclei where the network says "cell"
+    io.write_image(folder / "images" / "img_0.png", tissue)
+    assert window.open_folder(folder)
+    loaded(window)
+    segment(qtbot, window)
+    click(qtbot, window.jobs.prediction_panel.crf)
+    compare, view = window.jobs.compare, window.jobs.compare_view
+    qtbot.waitUntil(lambda: compare.crf is not None and not compare.busy(), timeout=TIMEOUT)
+    canvas_layer = window.jobs.prediction.layer
+    for pane in (view.raw_view, view.crf_view):  # drawn as the image view draws a prediction
+        assert pane.mask_layer.outline and pane.mask_layer.opacity() == canvas_layer.opacity()
+    raw = view.raw_view
+
+    def shown():
+        return raw.mapToScene(raw.viewport().rect()).boundingRect()
+
+    assert shown().width() < 120 and view.fit_button.isVisible()  # at the largest difference, a way back in sight
+    qtbot.keyClick(raw, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: shown().contains(QRectF(0, 0, 240, 200)), timeout=2000)  # fitted: the whole image
+    assert shown().width() < 300
+    assert window.canvas.isVisible() is False  # it acted on Compare, not the hidden image view
+    view.grab().save(str(tmp_path / "compare_outlines_fitted.png"))
+    click(qtbot, view.focus_button)
+    assert shown().width() < 120 and shown().contains(158, 14)
+    click(qtbot, view.outline_check)
+    assert not raw.mask_layer.outline and raw.mask_layer.opacity() < 0.5  # translucent fills on request
+    click(qtbot, view.fit_button)
+    qtbot.waitUntil(lambda: shown().contains(QRectF(0, 0, 240, 200)), timeout=2000)
 
 
 def test_compare_refines_with_the_crf_fitted_to_the_model(qtbot, window, tmp_path, crf_changes_one_corner):
