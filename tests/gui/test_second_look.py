@@ -223,8 +223,9 @@ def crf_adds_a_false_blob(monkeypatch):
     monkeypatch.setattr(segcore.crf, "is_available", lambda: True)
 
 
-def test_compare_says_when_the_crf_made_the_image_worse_or_was_refused(qtbot, window, tmp_path,
-                                                                       crf_adds_a_false_blob):
+def compare_refused(qtbot, window, tmp_path, delta: float):
+    """Compare the first image (annotated) with a model whose CRF fit gained only ``delta`` on 2 validation
+    images; returns the window's jobs once refined."""
     from segcore.data import io
     from segcore.data.classes import ClassSpec
 
@@ -233,15 +234,20 @@ def test_compare_says_when_the_crf_made_the_image_worse_or_was_refused(qtbot, wi
     truth[:, 60:100] = 1  # most of what the stand-in network marks (the right half) is right
     io.write_mask(folder / "masks" / "img_0.png", truth, ClassSpec(["background", "cell"], [0, 255]))
     assert window.open_folder(folder)
-    refused = {"helps": False, "params": None, "delta_dice": -0.004, "images": 2}
     predictor = SlowPredictor(pause=0)
-    predictor.crf_fit = refused
+    predictor.crf_fit = {"helps": False, "params": None, "delta_dice": delta, "images": 2}
     jobs = window.jobs
     jobs.prediction._on_loaded(predictor)
-    compare, view = jobs.compare, jobs.compare_view
     segment_shown(qtbot, jobs)
     click(qtbot, jobs.prediction_panel.crf)
-    qtbot.waitUntil(lambda: compare.crf is not None and not compare.busy(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: jobs.compare.crf is not None and not jobs.compare.busy(), timeout=TIMEOUT)
+    return jobs
+
+
+def test_compare_says_when_the_crf_made_the_image_worse_or_was_refused(qtbot, window, tmp_path,
+                                                                       crf_adds_a_false_blob):
+    jobs = compare_refused(qtbot, window, tmp_path, -0.004)
+    compare, view = jobs.compare, jobs.compare_view
     raw, crf = compare.raw_scores["mean_dice"], compare.crf_scores["mean_dice"]
     assert crf < raw
     text = view.verdict_label.text()
@@ -273,24 +279,10 @@ def test_image_and_model_crf_verdicts_make_one_statement_shown_whole(qtbot, wind
                                                                        crf_adds_a_false_blob):
     """The fit gained +0.001 on the validation images (too little, so refused) and the CRF hurt this image: one
     statement with both scopes, and all of it visible in the Compare view, not "did not help (+0.001 …"."""
-    from segcore.data import io
-    from segcore.data.classes import ClassSpec
-
-    folder = make_folder(tmp_path, size=(80, 120))
-    truth = np.zeros((80, 120), np.uint8)
-    truth[:, 60:100] = 1
-    io.write_mask(folder / "masks" / "img_0.png", truth, ClassSpec(["background", "cell"], [0, 255]))
     window.resize(1366, 768)
     window.reset_layout()
-    assert window.open_folder(folder)
-    predictor = SlowPredictor(pause=0)
-    predictor.crf_fit = {"helps": False, "params": None, "delta_dice": 0.001, "images": 2}
-    jobs = window.jobs
-    jobs.prediction._on_loaded(predictor)
+    jobs = compare_refused(qtbot, window, tmp_path, 0.001)
     compare, view = jobs.compare, jobs.compare_view
-    segment_shown(qtbot, jobs)
-    click(qtbot, jobs.prediction_panel.crf)
-    qtbot.waitUntil(lambda: compare.crf is not None and not compare.busy(), timeout=TIMEOUT)
     raw, crf = compare.raw_scores["mean_dice"], compare.crf_scores["mean_dice"]
     assert view.verdict_label.text() == (
         f"The CRF made this image worse: Dice {raw:.3f} → {crf:.3f}; keep the network output, or try other "
