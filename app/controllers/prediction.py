@@ -146,8 +146,8 @@ class PredictionController(QObject):
         predictor = self.predictor
         text, tip = describe_model(predictor.path, predictor.arch, predictor.arch_kwargs, predictor.name,
                                    predictor.metrics or {}, predictor.epoch)
-        if elsewhere := trained_elsewhere(predictor.path, self.session.folder):
-            text += f"<br><b>{elsewhere}</b>"
+        if elsewhere := trained_elsewhere(predictor.path, self.session.folder):  # first: it must not be clipped
+            text = f"<b style='color:#d55e00'>{elsewhere}</b><br>{text}"
             tip += f"\n{elsewhere}: its Dice was measured on that folder's validation images, not on this one's"
         if mismatch := self.class_mismatch():
             text += f"<br><b>{mismatch}</b>: predictions can be viewed, not accepted."

@@ -142,6 +142,9 @@ class PredictionPanel(QWidget):
         """Describe the loaded model (rich text) with details in the tooltip."""
         self.model_label.setText(html)
         self.model_label.setToolTip(tooltip)
+        lines = 3 * self.model_label.fontMetrics().lineSpacing()  # docks ignore height-for-width: ask for it here
+        width = self.model_label.width() or self.model_label.sizeHint().width()
+        self.model_label.setMinimumHeight(max(lines, self.model_label.heightForWidth(width)))
 
     def set_status(self, text: str) -> None:
         self.status.setStyleSheet("")
