@@ -12,7 +12,7 @@ import os
 import sys
 
 # Module names under segcore.cli, in the order shown by --help.
-COMMANDS = ["sample_data", "create_txt", "plan", "train", "predict", "crf", "eval", "models", "demo"]
+COMMANDS = ["sample_data", "create_txt", "plan", "train", "predict", "rank", "crf", "eval", "models", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -34,6 +34,11 @@ def register(sub) -> None:
     p.add_argument("--crf", action="store_true", help="also write the dense-CRF refined mask as OUT.crf.png")
     p.add_argument("--compare", action="store_true",
                    help="with --crf (implied): write OUT.compare.png, image | raw | CRF | difference")
+    p.add_argument("--uncertainty", action="store_true",
+                   help="also write the per-pixel uncertainty (normalised entropy of the TTA-averaged probabilities, "
+                        "0 = certain, 1 = all classes equally likely) as OUT.uncertainty.png (colour map) and "
+                        "OUT.uncertainty.npy (float32 H x W), and print the image's score (the map's mean); turns "
+                        "TTA on unless --no-tta is given")
     p.add_argument("--tile", type=int, default=512, help="tile size for large images (default 512)")
     p.add_argument("--no-fast", action="store_true", help="plain float32 (no autocast, no channels_last)")
     add_tta_argument(p)
@@ -98,7 +103,13 @@ def predict_one(predictor, image_path: Path, out: Path, args, crf_params=None) -
     from segcore.data.io import read_image, write_image, write_mask
 
     image = read_image(image_path)
-    if args.probabilities or args.crf or args.compare:
+    uncertainty = None
+    if args.uncertainty:
+        from segcore.uncertainty import measure
+
+        uncertainty = measure(predictor, image)
+        probs, mask = uncertainty.probabilities, uncertainty.mask
+    elif args.probabilities or args.crf or args.compare:
         probs = predictor.predict_proba(image)
         mask = probs.argmax(axis=0).astype(np.uint8)
     else:  # the mask alone: no K x H x W probabilities held (an 8192^2 slide stays small)
@@ -122,7 +133,14 @@ def predict_one(predictor, image_path: Path, out: Path, args, crf_params=None) -
         if args.compare:
             written.append(compare.write_comparison(compare.comparison_path(out), image, mask, refined,
                                                     predictor.spec))
-    return f"{image_path} -> " + ", ".join(str(p) for p in written)
+    score = ""
+    if uncertainty is not None:
+        from segcore.uncertainty import write_map
+
+        written += write_map(out, uncertainty)
+        score = (f"; uncertainty {uncertainty.score:.4f} ({100 * uncertainty.uncertain_fraction:.2f}% of pixels "
+                 "uncertain)")
+    return f"{image_path} -> " + ", ".join(str(p) for p in written) + score
 
 
 def run(args) -> int:
@@ -140,7 +158,7 @@ def run(args) -> int:
 
         crf.require()  # fail before any work when pydensecrf is missing
     predictor = Predictor(args.model, device="cpu" if args.cpu else worker_device("auto"), fast=not args.no_fast,
-                          tile=args.tile, tta=args.tta)
+                          tile=args.tile, tta=True if args.uncertainty and args.tta is None else args.tta)
     if predictor.runtime.note:
         print(predictor.runtime.note, file=sys.stderr)
     crf_params = None
