@@ -68,10 +68,10 @@ class PredictionController(QObject):
         panel.discardRequested.connect(self.discard)
         panel.refineRequested.connect(self.compare)
         panel.useTrainedRequested.connect(lambda: self.load(self.trained_path))
-        panel.overlayChanged.connect(self._show_current)
-        session.imageLoaded.connect(lambda _index: self._show_current())
+        panel.overlayChanged.connect(self.show_current)
+        session.imageLoaded.connect(lambda _index: self.show_current())
         session.folderOpened.connect(lambda _folder: self._forget_all())
-        session.specChanged.connect(self._show_current)
+        session.specChanged.connect(self.show_current)
 
     # -- state --------------------------------------------------------------------------------------------------
     def busy(self) -> bool:
@@ -93,7 +93,7 @@ class PredictionController(QObject):
             self.cancel()
         self.store.clear()
         self.probs = None
-        self._show_current()
+        self.show_current()
 
     # -- model --------------------------------------------------------------------------------------------------
     def choose_checkpoint(self) -> None:
@@ -167,7 +167,7 @@ class PredictionController(QObject):
         if result.probs is not None:
             self.probs = (result.image, result.probs)
         if result.image == self.current_path():
-            self._show_current()
+            self.show_current()
 
     def _segment_done(self) -> None:
         worker = self.worker  # the segmenting one: no other job starts while it runs
@@ -226,7 +226,7 @@ class PredictionController(QObject):
         """The model's class colours when its classes are not the folder's, else the folder's."""
         return list((self.predictor.spec if self.class_mismatch() else self.session.spec).colors)
 
-    def _show_current(self) -> None:
+    def show_current(self) -> None:
         mask = self.current_prediction()
         visible = mask is not None and self.panel.overlay_shown()
         if visible:
@@ -238,6 +238,14 @@ class PredictionController(QObject):
             self.layer.set_mask(mask)
         self.layer.setVisible(visible)
         self._refresh()
+
+    def show_proposal(self, path: Path, mask: np.ndarray | None, text: str) -> None:
+        """Show a mask proposed elsewhere (scribbles, the uncertainty queue) as ``path``'s prediction, ready to
+        accept, correct or discard (``mask`` None: it is in the store already); ``text`` goes to the panel."""
+        if mask is not None:
+            self.store.put(path, mask)
+        self.panel.set_status(text)
+        self.show_current()
 
     def accept(self) -> None:
         """Make the prediction the current mask (one undoable step, marked 'predicted')."""
@@ -253,14 +261,14 @@ class PredictionController(QObject):
         self.session.accept_mask(mask, state=ImageState.PREDICTED)
         self.store.pop(self.current_path())
         self.panel.set_status("Accepted as the mask: correct it with the brushes (Ctrl+Z undoes).")
-        self._show_current()
+        self.show_current()
         return True
 
     def discard(self) -> None:
         path = self.current_path()
         if path is not None and self.store.pop(path) is not None:
             self.panel.set_status("Prediction discarded.")
-        self._show_current()
+        self.show_current()
 
     # -- compare ------------------------------------------------------------------------------------------------
     def compare(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from app.jobs.assist_tasks import RetrainJob
 from app.jobs.tasks import DeviceInfo, TrainJob
 from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state import settings
@@ -39,9 +40,17 @@ class TrainingController(QObject):
         self.last_done: DoneEvent | None = None
         self.last_data: str | None = None  # the folder the last run trained on: Continue goes on only there
         self.progress = TrainingProgress(0, note="")  # where the current (or last) run stands
+        self.offset = 0  # x of the current run's epoch 0 on the curves: retraining rounds are drawn one after another
+        self.plotted = 0  # epochs drawn so far, over all rounds
+        self.round_dice: list[float] = []  # best validation Dice of each round of the current chain
         panel.trainRequested.connect(self.start)
         panel.continueRequested.connect(self.resume)
         panel.stopRequested.connect(self.stop)
+
+    @property
+    def retraining(self) -> bool:
+        """The current (or last) run fine-tunes the current model (Retrain)."""
+        return isinstance(self.job, RetrainJob)
 
     def is_running(self) -> bool:
         return self.worker is not None and self.worker.isRunning()
@@ -68,21 +77,32 @@ class TrainingController(QObject):
             return False
         return self._start(done)
 
-    def _start(self, after: DoneEvent | None) -> bool:
+    def retrain(self, model: str | None) -> bool:
+        """Fine-tune ``model`` (the current checkpoint) on the open folder, which has grown since it was trained,
+        with the panel's settings and time limit; the curves go on after the previous round's."""
+        if not model:
+            self._error("Load or train a model first: Retrain fine-tunes the current model on the enlarged set.")
+            return False
+        if not Path(model).is_file():
+            self._error(f"{model} is gone, so it cannot be retrained; load another checkpoint or Train.")
+            return False
+        return self._start(None, retrain_from=model)
+
+    def _start(self, after: DoneEvent | None, retrain_from: str | None = None) -> bool:
         if self.is_running():
             return False
         if self.session.folder is None:
             self._error("Open a folder with annotated images first.")
             return False
         try:  # every option is checked here, at once: the worker only checks the model (that needs torch)
-            config = self._config(after).resolved(check_model=False)
+            config = self._config(after, retrain_from).resolved(check_model=False)
         except SegcoreError as exc:
             self._error(str(exc))
             return False
         if not self.session.save_all() and not self._train_anyway():
             return False
         settings.remember("training", self.panel.remembered())
-        self.job = TrainJob(config)
+        self.job = RetrainJob(config) if retrain_from else TrainJob(config)
         self.worker = GeneratorWorker(self.job.run, name=WORKER_NAME, on_abort=self.job.request_stop)
         self.worker.yielded.connect(self._on_event)
         self.worker.errored.connect(self._on_error)
@@ -90,17 +110,28 @@ class TrainingController(QObject):
         self.last_done, self.last_data = None, config.data
         self.progress = TrainingProgress(config.epochs, config.time_limit * 60 if config.time_limit else None)
         what = f"continuing {after.last_path} to epoch {config.epochs}" if after else f"training {config.arch}"
-        self.panel.begin(self.progress, f"{what} on {config.data} -> {config.out}", continued=after is not None)
+        round_start = None
+        if retrain_from:
+            what, round_start, self.offset = f"round {len(self.round_dice) + 1}: retraining {retrain_from}", \
+                (self.plotted or None), self.plotted
+        elif after is None:
+            self.offset, self.plotted, self.round_dice = 0, 0, []
+        self.panel.begin(self.progress, f"{what} on {config.data} -> {config.out}", continued=after is not None,
+                         round_start=round_start)
         self.pool.start(self.worker)
         return True
 
-    def _config(self, after: DoneEvent | None) -> TrainConfig:
-        """The panel's settings on the open folder; a continued run goes on from its last.pt in its folder."""
+    def _config(self, after: DoneEvent | None, retrain_from: str | None = None) -> TrainConfig:
+        """The panel's settings on the open folder; a continued run goes on from its last.pt in its folder; a
+        retraining run fine-tunes ``retrain_from`` into a new folder (its scale and recipe: see RetrainJob)."""
         values = self.panel.values()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
         if after is not None:  # the checkpoint names the model; the Epochs box counts the epochs added
             values.update(checkpoint=after.last_path, out=after.out_dir, epochs=after.epochs_done + values["epochs"])
+        elif retrain_from:
+            out = values["out"] or str(Path(self.session.folder) / "checkpoints" / f"retrain-{stamp}")
+            values.update(checkpoint=retrain_from, fine_tune=True, out=out)
         else:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
             values["out"] = values["out"] or str(self.panel.default_out(self.session.folder, stamp))
         return TrainConfig(data=str(self.session.folder), **values)
 
@@ -137,6 +168,7 @@ class TrainingController(QObject):
             self.panel.show_gpu(event.cuda, event.name)
         elif isinstance(event, DoneEvent):
             self.last_done = event
+            self._end_round(event)
             self.panel.show_done(event)
             failed = event.status is RunStatus.FAILED
             self.panel.offer_continue(event.last_path if event.epochs_done > 0 and not failed else None,
@@ -144,6 +176,20 @@ class TrainingController(QObject):
             if failed:
                 self._error(f"Training failed: {event.message}")
         # CheckpointEvent: one per epoch; the log names the files when the run ends
+
+    def _end_round(self, done: DoneEvent) -> None:
+        """Keep where the curves end, and say what this round gained over the previous one."""
+        self.plotted = self.offset + done.epochs_done
+        dice = self.progress.best_dice
+        if isinstance(self.job, RetrainJob) and self.round_dice and dice == dice and self.round_dice[-1] == \
+                self.round_dice[-1]:
+            self.panel.log(f"round {len(self.round_dice) + 1}: best validation Dice {dice:.3f}, "
+                           f"{dice - self.round_dice[-1]:+.3f} on round {len(self.round_dice)} (the validation images "
+                           "grow with the set, so rounds are scored on different images)")
+        if isinstance(self.job, RetrainJob) or not self.round_dice:
+            self.round_dice.append(dice)
+        else:
+            self.round_dice[-1] = dice  # Continue: the same round, trained longer
 
     def _on_error(self, exc: BaseException) -> None:
         text = describe(exc)

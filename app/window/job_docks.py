@@ -20,13 +20,15 @@ from app.views.compare_view import CompareView
 from app.views.icons import icon
 from app.views.panels.prediction_panel import PredictionPanel
 from app.views.panels.training_panel import TrainingPanel
+from app.window.assist_docks import install as install_assist
 from segcore.training.events import DoneEvent
 
 TRAINING_DOCK_HEIGHT = 300
 
 
 class JobPanels:
-    """What :func:`install` built: ``pool``, ``training``, ``prediction``, ``compare`` (controllers) and panels."""
+    """What :func:`install` built: ``pool``, ``training``, ``prediction``, ``compare`` (controllers), panels, and
+    ``assist`` (:class:`app.window.assist_docks.AssistPanels`)."""
 
     def __init__(self, window) -> None:
         self.window = window
@@ -57,6 +59,7 @@ class JobPanels:
         self.training_panel.summaryChanged.connect(
             lambda text: self.training_dock.setWindowTitle(f"Training · {text}" if text else "Training"))
         self.prediction.compareRequested.connect(self.compare.start)
+        self.assist = install_assist(window, self)  # Assist and Metrics (app/window/assist_docks.py)
 
     def _announce(self, done: DoneEvent) -> None:
         best = self.training.progress.best_text()

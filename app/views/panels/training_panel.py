@@ -37,10 +37,12 @@ PLOTS_DELAY_MS = 250  # pyqtgraph (~0.5-1 s to import) loads just after the wind
 
 
 class TrainingPanel(QWidget):
-    """Emits ``trainRequested``, ``continueRequested`` and ``stopRequested``; shows what the controller passes in."""
+    """Emits ``trainRequested``, ``continueRequested``, ``retrainRequested`` and ``stopRequested``; shows what the
+    controller passes in."""
 
     trainRequested = Signal()
     continueRequested = Signal()
+    retrainRequested = Signal()
     stopRequested = Signal()
     summaryChanged = Signal(str)  # a short state for the dock title, readable while another tab is in front
 
@@ -64,6 +66,11 @@ class TrainingPanel(QWidget):
         self.continue_button = QPushButton(icon("continue"), "Continue")
         self.continue_button.setObjectName("continueButton")
         self.continue_button.setVisible(False)  # offered once a run has a last.pt to go on from
+        self.retrain_button = QPushButton(icon("retrain"), "Retrain")
+        self.retrain_button.setObjectName("retrainButton")
+        self.retrain_button.setEnabled(False)  # offered once there is a model to go on from
+        self._retrain_model: str | None = None
+        self.retrain_button.setToolTip("Load or train a model first: Retrain fine-tunes the current model")
         self.stop_button = QPushButton(icon("stop"), "Stop")
         self.stop_button.setObjectName("stopButton")
         self.stop_button.setToolTip("End the run after the current batch; best.pt and last.pt are kept")
@@ -79,6 +86,7 @@ class TrainingPanel(QWidget):
         self._build_layout()
         self.train_button.clicked.connect(self.trainRequested)
         self.continue_button.clicked.connect(self.continueRequested)
+        self.retrain_button.clicked.connect(self.retrainRequested)
         self.stop_button.clicked.connect(self.stopRequested)
         self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._timer.timeout.connect(self._show_progress)
@@ -101,6 +109,7 @@ class TrainingPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.continue_button)
+        buttons.addWidget(self.retrain_button)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.progress, 1)
         buttons.addWidget(self.speed_label)
@@ -153,9 +162,19 @@ class TrainingPanel(QWidget):
                 f"Train the Epochs box's number of epochs more, from where the last run ended (epoch {epochs_done}: "
                 f"{checkpoint}), in the same folder, with its optimiser and schedule")
 
+    def offer_retrain(self, model: str | None) -> None:
+        """Enable Retrain to fine-tune ``model`` (a checkpoint path; None: no model to go on from)."""
+        self._retrain_model = model
+        self.retrain_button.setEnabled(model is not None and not self.stop_button.isEnabled())
+        self.retrain_button.setToolTip(
+            f"Fine-tune the current model ({model}) on every annotated image of the folder, corrected proposals "
+            "included, with the settings and time limit above; its curves follow this run's" if model else
+            "Load or train a model first: Retrain fine-tunes the current model")
+
     def set_running(self, running: bool) -> None:
         self.train_button.setEnabled(not running)
         self.continue_button.setEnabled(not running)
+        self.retrain_button.setEnabled(not running and self._retrain_model is not None)
         self.stop_button.setEnabled(running)
         self.stop_button.setText("Stop")
         self.form.setEnabled(not running)
@@ -165,9 +184,11 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(False)
         self.stop_button.setText("Stopping…")
 
-    def begin(self, progress: TrainingProgress, description: str, continued: bool = False) -> None:
-        """A run starts: clear curves (a continued run keeps them) and progress, say what runs."""
-        self.plots.begin(progress.epochs, keep=continued)
+    def begin(self, progress: TrainingProgress, description: str, continued: bool = False,
+              round_start: float | None = None) -> None:
+        """A run starts: clear curves (a continued run keeps them; a retraining round draws after them from
+        ``round_start``) and progress, say what runs."""
+        self.plots.begin(progress.epochs, keep=continued, round_start=round_start)
         self.speed_label.setText("")
         self.log(description)
         self.set_running(True)

@@ -1,0 +1,134 @@
+"""The jobs of the annotation assistant, run by :class:`app.jobs.workers.GeneratorWorker`: scoring images by
+uncertainty, completing scribbles, scoring annotated images, and a retraining run. Torch is imported here, in the
+worker thread; nothing here touches a widget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from app.jobs.tasks import TrainJob
+from app.jobs.workers import limit_torch_threads
+
+if TYPE_CHECKING:
+    from app.state.prediction_store import PredictionStore
+    from app.state.uncertainty_scores import UncertaintyScores
+    from segcore.data.layout import Sample
+    from segcore.evaluation import ImageResult
+    from segcore.inference import Predictor
+    from segcore.scribbles import Proposal
+    from segcore.training.config import TrainConfig
+    from segcore.training.events import Event
+
+
+@dataclass
+class Scored:
+    """One image of a scoring job: its score (None when it failed: ``error``), ``done`` of ``total``."""
+
+    index: int
+    image: Path
+    score: float | None
+    error: str
+    done: int
+    total: int
+
+
+def score_images(checkpoint: str, device: str, items: list[tuple[int, Path]], scores: UncertaintyScores,
+                 masks: PredictionStore) -> Iterator[Scored]:
+    """Measure each ``(index, path)`` image's uncertainty with ``checkpoint`` under TTA (segcore.ranking): the
+    score and map go into ``scores``, the prediction (the TTA average's mask) into ``masks``."""
+    limit_torch_threads()
+    from segcore import ranking
+    from segcore.colormap import to_index
+    from segcore.data.layout import Sample
+    from segcore.inference import Predictor
+
+    predictor = Predictor(checkpoint, device=device, tta=True)
+    rows = ranking.score_samples(predictor, [Sample(path, None, None) for _, path in items])
+    for done, ((index, path), (row, result)) in enumerate(zip(items, rows, strict=True), start=1):
+        if result is not None and scores.put(checkpoint, path, row.score, to_index(result.map)):
+            masks.put(path, result.mask)
+        yield Scored(index, path, row.score, row.error, done, len(items))
+
+
+def propose_mask(image: np.ndarray, labels: np.ndarray, num_classes: int, spread: float,
+                 predictor: Predictor | None) -> Proposal:
+    """Complete scribbles into a mask (segcore.scribbles), with ``predictor``'s probabilities when given."""
+    from segcore.scribbles import check_scribbles, propose
+
+    check_scribbles(labels, num_classes, predictor is not None)  # before spending time on a prediction
+    probs = None
+    if predictor is not None:
+        limit_torch_threads()
+        probs = predictor.predict_proba(image)
+    return propose(image, labels, num_classes, spread, model_probabilities=probs)
+
+
+@dataclass
+class Evaluated:
+    """One annotated image scored (``result``), or why not (``error``)."""
+
+    index: int
+    image: Path
+    result: ImageResult | None
+    error: str
+    done: int
+    total: int
+
+
+def crf_settings(predictor: Predictor):
+    """The CRF settings ``segcore eval --crf`` uses for this model: its fitted ones, else the defaults."""
+    from segcore.crf import CRFParams
+    from segcore.crf_fit import params_for
+
+    return params_for(predictor.crf_fit) or CRFParams()
+
+
+def evaluate_images(predictor: Predictor, items: list[tuple[int, Sample]], with_crf: bool,
+                    masks: PredictionStore) -> Iterator[Evaluated]:
+    """Score each ``(index, sample)`` against its mask with :func:`segcore.evaluation.score_samples` (the code of
+    ``segcore eval``); the raw prediction goes into ``masks`` so its image opens with it. One unreadable file is
+    reported and skipped."""
+    from segcore.errors import SegcoreError
+    from segcore.evaluation import score_samples
+
+    limit_torch_threads()
+    params = crf_settings(predictor) if with_crf else None
+    for done, (index, sample) in enumerate(items, start=1):
+        try:
+            result, raw, _ = next(score_samples(predictor, [sample], params))
+        except SegcoreError as exc:
+            yield Evaluated(index, sample.image, None, str(exc), done, len(items))
+            continue
+        masks.put(sample.image, raw)
+        yield Evaluated(index, sample.image, result, "", done, len(items))
+
+
+def with_recipe(config: TrainConfig) -> tuple[TrainConfig, str]:
+    """A fine-tuning config that keeps the model's own scale, architecture and planned recipe (crops per epoch,
+    oversampling, jitter, TTA, CRF fit), read from its checkpoint; and a line saying so."""
+    from segcore import checkpoint as ckpt
+
+    data = ckpt.load(config.checkpoint)
+    saved = data.get("config") or {}
+    recipe = {key: saved[key] for key in ("epoch_samples", "oversample", "jitter", "tta", "calibrate_crf")
+              if key in saved}
+    config = replace(config, arch=data["arch"], scale=float(data.get("scale", 1.0)), **recipe)
+    return config, (f"retraining {Path(config.checkpoint).name} ({data['arch']}, scale {config.scale:g}) on the "
+                    f"enlarged set: weights only, a fresh schedule")
+
+
+class RetrainJob(TrainJob):
+    """A training run that fine-tunes the current model on the open folder (the window's Retrain)."""
+
+    def run(self) -> Iterator[Event]:
+        from segcore.training.events import LogEvent
+
+        self.config, note = with_recipe(self.config)
+        yield LogEvent(note)
+        yield from super().run()
