@@ -149,6 +149,14 @@ def test_an_accepted_prediction_is_one_step_marked_predicted_until_corrected(sto
     assert store.mask[10, 10] == 1 and store.mask[25, 25] == 0  # the annotation as it was
 
 
+def test_accepting_an_all_background_prediction_still_gives_an_unannotated_image_its_mask(store, heard):
+    store.select(2)  # no mask file: starts all background
+    store.accept_mask(np.zeros_like(store.mask))
+    assert store.state(2) is ImageState.MODIFIED and store.is_predicted(2)
+    assert store.save() and (store.folder / "masks" / "im2.png").is_file()
+    assert store.state(2) is ImageState.PREDICTED
+
+
 def test_a_mask_of_the_wrong_size_locks_editing_and_is_never_overwritten(tmp_path, heard):
     folder = make_folder(tmp_path)
     wrong = folder / "masks" / "im1.png"

@@ -127,6 +127,8 @@ class MetricsController(QObject):
             return
         self.results.append(item.result)
         self.panel.add_row(item.index, item.image.name, self._cells(item.image, item.result))
+        if item.image == self.session.current_path():
+            self.prediction.show_current()
 
     def _on_error(self, exc: BaseException) -> None:
         text = describe(exc)
@@ -152,8 +154,8 @@ class MetricsController(QObject):
 
     def open_row(self, index: int) -> None:
         """Open image ``index``; its prediction (kept when it was scored) shows over it."""
-        if self.session.select(index):
-            self.prediction.show_current()
+        self.session.select(index)  # False when it is the image on screen already
+        self.prediction.show_current()
 
     def export(self) -> None:
         from segcore.evaluation import EvalReport, write_csv

@@ -274,6 +274,10 @@ class AnnotationStore:
         if self._edit.replace(np.asarray(mask, dtype=np.uint8)) is not None:
             self._mark_dirty(predicted=state is ImageState.PREDICTED)
             self.on.mask_replaced()
+        elif self.samples[self.index].mask is None and not self.dirty:
+            # An image without a mask file starts all background: accepting an all-background answer changes no
+            # pixel, yet it is an answer ("nothing here"), so the image gets its mask file like any other.
+            self._mark_dirty(predicted=state is ImageState.PREDICTED)
         self._finish_edit()
 
     def _mark_dirty(self, predicted: bool) -> None:

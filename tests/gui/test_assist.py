@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QPushButton, QTableWidget, QToolButton, QWidget
 
-from segcore.annotate import IGNORE_INDEX, ImageState
+from segcore.annotate import ImageState
 from segcore.data import io
 from segcore.data.classes import ClassSpec
 
@@ -75,8 +75,9 @@ def click(qtbot, button) -> None:
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
-def idle(qtbot, window) -> None:
-    qtbot.waitUntil(lambda: not window.jobs.pool.running(), timeout=TIMEOUT)
+def idle(qtbot, controller) -> None:
+    """Wait until the controller has handled its job's end (the thread ending comes a little before)."""
+    qtbot.waitUntil(lambda: not controller.busy(), timeout=TIMEOUT)
 
 
 def test_controls_have_their_object_names(window):
@@ -112,7 +113,7 @@ def test_next_most_uncertain_opens_the_least_sure_unannotated_image_with_its_pre
     assert first == max(scores, key=scores.get)
     assert prediction.layer.isVisible() and prediction.current_prediction() is not None
     click(qtbot, widget(window, QPushButton, "acceptPredictionButton"))
-    assert window.session.state(first) == ImageState.PREDICTED
+    assert window.session.is_predicted(first) and window.session.state(first) != ImageState.NO_MASK
     qtbot.keyClick(window.canvas, Qt.Key.Key_N)  # the shortcut: the next one, by score
     rest = sorted((i for i in scores if i != first), key=scores.get, reverse=True)
     assert window.session.index == rest[0]
@@ -131,7 +132,7 @@ def test_scoring_can_be_cancelled(qtbot, window, tmp_path, model):
     assert queue.score_unannotated()
     qtbot.waitUntil(lambda: len(queue.scores) >= 1, timeout=TIMEOUT)
     click(qtbot, widget(window, QPushButton, "cancelScoreButton"))
-    idle(qtbot, window)
+    idle(qtbot, queue)
     assert 1 <= len(queue.scores) < 13
     assert widget(window, QPushButton, "scoreImagesButton").isEnabled()
     window.jobs.shutdown()
@@ -144,13 +145,13 @@ def test_scoring_errors_are_shown(qtbot, window, folder, tmp_path, isolated_sett
     bad.write_bytes(b"not a checkpoint")
     queue.set_model(str(bad))
     click(qtbot, widget(window, QPushButton, "scoreImagesButton"))
-    idle(qtbot, window)
+    idle(qtbot, queue)
     assert any(title == "Scoring failed" for title, _ in isolated_settings)
     assert "Error:" in queue.panel.queue_status.text()
     (folder / "images" / "img_4.png").write_bytes(b"broken")  # one unreadable image: reported, others scored
     queue.set_model(str(model))
     click(qtbot, widget(window, QPushButton, "scoreImagesButton"))
-    idle(qtbot, window)
+    idle(qtbot, queue)
     assert any(title == "Some images were not scored" for title, _ in isolated_settings)
     assert queue.scores.score(folder / "images" / "img_5.png") is not None
     window.jobs.shutdown()
@@ -288,7 +289,7 @@ def test_retrain_fine_tunes_the_current_model_and_keeps_the_curves(qtbot, loaded
     plots = jobs.training_panel.plots
     assert plots.epochs == [3.0, 4.0] and plots.rounds == 2 and len(plots.round_lines) == 2
     assert "fine-tuning" in jobs.training_panel.log_view.toPlainText()
-    qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=TIMEOUT)
+    idle(qtbot, jobs.assist.uncertainty)
     assert jobs.assist.uncertainty.model == new_model
     assert not any(title == "Training" for title, _ in isolated_settings)
 
