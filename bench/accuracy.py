@@ -141,6 +141,31 @@ def train_and_score(train: Path, test: Path, recipe: str, minutes: float, out: P
     return result
 
 
+def markdown(results: dict) -> str:
+    """The results as the Markdown table of docs/accuracy.md: one row per set, budget and recipe."""
+    lines = ["| set | budget | recipe | network | planning | Dice raw | Dice TTA | Dice CRF (on TTA) | CRF fit |",
+             "|---|---|---|---|---|---|---|---|---|"]
+
+    def cell(scores: dict) -> str:
+        return " / ".join(f"{v:.3f}" for v in scores.values())
+
+    for name, rows in results["sets"].items():
+        if isinstance(rows, dict):
+            lines.append(f"| {name} | | {rows.get('skipped', '')} | | | | | | |")
+            continue
+        for r in rows:
+            plan = r.get("plan")
+            net = (f"U-Net w{plan['width']}, {plan['patch_size']} px, TTA {'on' if plan['tta'] else 'off'}"
+                   if plan else "U-Net w32, 256 px")
+            fit = r.get("crf_fit")
+            fit_text = "-" if fit is None else (f"{'kept' if fit['helps'] else 'refused'} "
+                                                f"({fit['delta_dice']:+.3f} on {fit['images']} val)")
+            lines.append(f"| {name} | {r['minutes']:g} min | {r['recipe']} | {net} | "
+                         f"{r.get('planning_s', 0):.0f} s | {cell(r['raw'])} | {cell(r['tta'])} | "
+                         f"{cell(r['crf_on_tta'])} | {fit_text} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
@@ -150,7 +175,11 @@ def main() -> int:
                         help="further budgets for ISBI (default 10)")
     parser.add_argument("--out", default="runs/accuracy")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--markdown", metavar="JSON", help="only print the table of an earlier --json file")
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text())))
+        return 0
     out = Path(args.out)
     from segcore.device import cpu_has_bf16
 

@@ -25,9 +25,12 @@ ROWS = [
     ("PSPNet train speed-up", "train.pspnet.speedup", "x", "", None),
     ("Input pipeline alone", "train.input_pipeline_img_s", "img/s", "", None),
     ("Training peak RSS (b4, 256)", "train_peak_rss_mb", "MB", "", None),
-    ("Predict 512 model (fast)", "predict_512.model_s", "s", "< 0.35", lambda v: v < 0.35),
+    ("Predict 512 model (auto engine)", "predict_512.model_s", "s", "< 0.35", lambda v: v < 0.35),
     ("Predict 512 model (float32)", "predict_512.model_fp32_s", "s", "", None),
+    ("ENGINES", "", "", "", None),  # one row per engine measured side by side, filled in by _rows
     ("segcore predict process", "predict_512.process_s", "s", "< 2.5", lambda v: v < 2.5),
+    ("segcore predict --engine pytorch", "predict_512.process_pytorch_s", "s", "", None),
+    ("segcore predict, first (export)", "predict_512.process_first_s", "s", "", None),
     ("TILED", "", "", "", None),  # one time and one memory row per measured size, filled in by _rows
     ("Tiled time ratio (2x side)", "tiled.time_ratio", "x", "3.6-4.4", lambda v: 3.6 <= v <= 4.4),
     ("CRF 512 via segcore", "crf_512.segcore_s", "s", "", None),
@@ -45,6 +48,10 @@ ROWS = [
 def _rows(report: dict) -> list[tuple]:
     rows = []
     for row in ROWS:
+        if row[0] == "ENGINES":
+            for name in report.get("predict_512", {}).get("engines", {}):
+                rows.append((f"  engine {name}", f"predict_512.engines.{name}.s", "s", "", None))
+            continue
         if row[0] != "TILED":
             rows.append(row)
             continue
@@ -68,5 +75,6 @@ def table(report: dict) -> str:
         lines.append(f"{label:<30} {value:>12} {unit:<6} {target:<11} {verdict}")
     meta = report.get("meta", {})
     lines.append(f"load average {meta.get('load_average_start')} -> {meta.get('load_average_end')} on "
-                 f"{meta.get('cpu_count')} CPUs ({meta.get('cpu')}, bf16 in hardware: {meta.get('cpu_bf16')})")
+                 f"{meta.get('cpu_count')} CPUs ({meta.get('cpu')}, bf16 in hardware: {meta.get('cpu_bf16')}); "
+                 f"machine class {meta.get('machine_class')}, engine chosen {meta.get('engine_auto')}")
     return "\n".join(lines)

@@ -48,6 +48,8 @@ def machine() -> dict:
     import torch
 
     from segcore.device import cpu_has_bf16
+    from segcore.engines import choose, onnxruntime_available
+    from segcore.hardware import cpu_flags, machine_class
 
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
@@ -56,7 +58,15 @@ def machine() -> dict:
         commit = ""
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "cpu_bf16": cpu_has_bf16(), "torch": torch.__version__,
+    ort = None
+    if onnxruntime_available():
+        import onnxruntime
+
+        ort = onnxruntime.__version__
+    auto = choose(None, "auto")
+    return {"cpu": cpu, "cpu_count": os.cpu_count(), "cpu_bf16": cpu_has_bf16(),
+            "cpu_amx": "amx_bf16" in cpu_flags(), "machine_class": machine_class(torch.cuda.is_available()),
+            "engine_auto": auto.name, "engine_reason": auto.reason, "onnxruntime": ort, "torch": torch.__version__,
             "torch_threads": torch.get_num_threads(), "cuda": torch.cuda.is_available(),
             "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
             "python": platform.python_version(), "commit": commit}

@@ -2,7 +2,8 @@
 
 Each size runs in its own fresh process (``python -m bench.tiled --child SIZE CKPT``) so that its peak RSS
 (that child's own high-water mark, VmHWM) is the whole cost of predicting that image: Python, torch, the
-model, the image itself (8192x8192x3 uint8 = 192 MB) and the mask. The child warms up on a 1024x1024 image, then
+model, the image itself (8192x8192x3 uint8 = 192 MB) and the mask; with the ONNX Runtime engine, its session
+and the ONNX cache (written by the parent first, as a first use writes it) instead of torch. The child warms up on a 1024x1024 image, then
 times one ``Predictor.predict`` of the big one (at this size a run is minutes; the tiles inside are the repeats).
 
     python -m bench.tiled [--quick] [--sizes 4096 8192]
@@ -51,13 +52,17 @@ def child(size: int, checkpoint: str, device: str = "cpu") -> None:
     seconds = time.perf_counter() - start
     print(json.dumps({"s": round(seconds, 2), "peak_rss_before_predict_mb": round(before, 1),
                       "image_mb": round(image.nbytes / 2**20, 1), "mask_mb": round(mask.nbytes / 2**20, 1),
-                      "fast_mode": predictor.runtime.describe(), "tile": predictor.tile}))
+                      "fast_mode": predictor.engine.describe(), "engine": predictor.engine.name,
+                      "tile": predictor.tile}))
 
 
 def measure(quick: bool, root: Path, sizes: tuple[int, ...] | None = None, device: str = "cpu") -> dict:
     """The ``tiled`` section, keyed by image side, plus the time ratio between the two sizes."""
     sizes = sizes or (QUICK_SIZES if quick else SIZES)
     checkpoint = write_checkpoint(root / "unet_default.pt", "unet")
+    from segcore.inference import Predictor
+
+    Predictor(checkpoint, device=device)  # writes the ONNX cache (when that engine is chosen), as a first use would
     report: dict = {}
     for size in sizes:
         result = run_python(["-m", "bench.tiled", "--child", str(size), str(checkpoint), "--device", device])

@@ -43,18 +43,29 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'segcore' has no attribute '{name}'")
 
 
-def train(data: str, on_event=None, **options):
+def train(data: str, on_event=None, minutes: float | None = None, **options):
     """Train on folder ``data`` with :class:`TrainConfig` options; returns the final DoneEvent.
 
-    ``on_event`` (optional) is called with every event. Bad data or options raise DataError / ConfigError /
-    CheckpointError; a run that fails (NaN loss) raises TrainingError; a stopped run returns its DoneEvent.
+    ``minutes``: train by the plan for this folder, this machine and that budget (segcore.planning; what
+    ``segcore train --minutes`` does); options given explicitly (width in ``arch_kwargs``, patch_size,
+    batch_size, lr, epochs, arch, scale) override the plan's. ``on_event`` (optional) is called with every
+    event. Bad data or options raise DataError / ConfigError / CheckpointError; a run that fails (NaN loss)
+    raises TrainingError; a stopped run returns its DoneEvent.
     """
     from segcore.training.config import TrainConfig
     from segcore.training.events import RunStatus
     from segcore.training.loop import Trainer
 
+    config = TrainConfig(data=str(data), **options)
+    if minutes is not None:
+        from segcore.planning.auto import plan_training
+
+        user = {k: v for k, v in options.items() if k in ("patch_size", "batch_size", "lr", "epochs", "arch",
+                                                          "scale")}
+        user.update({k: v for k, v in options.get("arch_kwargs", {}).items() if k in ("width", "depth")})
+        config = plan_training(config, minutes, user).apply(config)
     done = None
-    for event in Trainer(TrainConfig(data=str(data), **options)).run():
+    for event in Trainer(config).run():
         if on_event is not None:
             on_event(event)
         done = event
@@ -64,11 +75,21 @@ def train(data: str, on_event=None, **options):
 
 
 def predict(checkpoint: str, image, device: str = "auto"):
-    """Segment ``image`` (a path or an (H, W, C) array) with ``checkpoint``; returns uint8 class indices."""
+    """Segment ``image`` (a path or an (H, W, C) array) with ``checkpoint``; returns uint8 class indices.
+
+    Raises CheckpointError / DataError for bad inputs, and SegcoreError (one line) for anything else."""
     import numpy as np
 
     from segcore.data.io import read_image
     from segcore.inference import Predictor
 
-    predictor = Predictor(checkpoint, device=device)
-    return predictor.predict(image if isinstance(image, np.ndarray) else read_image(image))
+    try:
+        predictor = Predictor(checkpoint, device=device)
+        return predictor.predict(image if isinstance(image, np.ndarray) else read_image(image))
+    except SegcoreError:
+        raise
+    except Exception as exc:  # torch, the OS, memory: one typed line, the cause chained for a traceback
+        from segcore.errors import describe
+
+        raise SegcoreError(f"predicting {'an array' if isinstance(image, np.ndarray) else image} failed: "
+                           f"{describe(exc, 'use a smaller tile or image')}") from exc

@@ -49,7 +49,7 @@ def _create_temporary(target: Path) -> Path:
     not mkstemp's 0o600, which left every mask and checkpoint unreadable to the group); a file it replaces
     passes on its mode."""
     for _ in range(100):
-        tmp = target.parent / f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}"
+        tmp = target.parent / f".{target.stem}.{secrets.token_hex(4)}.{_WRITER}.tmp{target.suffix}"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
@@ -80,23 +80,47 @@ def output_error(target: Path, exc: OSError) -> OutputError:
     return OutputError(f"cannot write {target}: {exc.strerror or exc}")
 
 
-# What ``atomic_path`` names its temporaries: ".STEM." + 8 random characters + ".tmp" + the suffix.
-_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp(\.[^.]+)?$")
-STALE_AFTER_S = 3600.0  # younger temporaries may belong to a write still in flight (another process)
+def _host_tag() -> str:
+    """4 hex digits naming this machine, so a folder shared between machines tells whose writer a temporary is."""
+    import hashlib
+    import socket
+
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:4]
+
+
+_HOST = _host_tag()
+_WRITER = f"{_HOST}-{os.getpid()}"  # who writes a temporary: a later start removes it once that process is gone
+
+# What ``atomic_path`` names its temporaries: ".STEM." + 8 random characters (+ ".HOST-PID" since the writer is
+# named) + ".tmp" + the suffix.
+_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}(\.(?P<host>[0-9a-f]{4})-(?P<pid>\d+))?\.tmp(\.[^.]+)?$")
+STALE_AFTER_S = 3600.0  # younger temporaries of an unknown writer may belong to a write still in flight
+
+
+def _writer_gone(match: re.Match) -> bool:
+    """True when the temporary names a process of this machine that no longer runs (killed mid-write)."""
+    if match["pid"] is None or match["host"] != _HOST:
+        return False
+    import psutil  # not os.kill(pid, 0): on Windows that terminates the process
+
+    pid = int(match["pid"])
+    return pid != os.getpid() and not psutil.pid_exists(pid)
 
 
 def remove_stale_temporaries(folder: str | os.PathLike, older_than_s: float = STALE_AFTER_S) -> list[Path]:
     """Delete the temporaries that killed atomic writes left in ``folder``; returns what was removed.
 
-    Only files named as :func:`atomic_path` names them and untouched for ``older_than_s`` are removed; the
-    target files themselves were never touched by the interrupted write.
+    Only files named as :func:`atomic_path` names them are removed: at once when the process that wrote one is
+    gone (killed mid-write on this machine), else once untouched for ``older_than_s``. The target files themselves
+    were never touched by the interrupted write.
     """
     removed = []
     cutoff = time.time() - older_than_s
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
             with contextlib.suppress(OSError):
-                if _TEMPORARY.match(entry.name) and entry.is_file() and entry.stat().st_mtime < cutoff:
+                match = _TEMPORARY.match(entry.name)
+                if match and entry.is_file() and (_writer_gone(match) or entry.stat().st_mtime < cutoff):
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))
     return removed

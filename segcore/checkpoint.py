@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from segcore.atomic import atomic_path
 from segcore.errors import CheckpointError
 
+if TYPE_CHECKING:
+    import torch
+
 FORMAT = "segstudio-checkpoint"
 VERSION = 1
 REQUIRED = ("arch", "arch_kwargs", "in_channels", "classes", "normalization", "scale", "model")
+# What prediction needs besides the weights: small, JSON-able, kept with an exported model (segcore.engines).
+PREDICTION_KEYS = ("arch", "arch_kwargs", "in_channels", "classes", "normalization", "scale", "metrics", "crf",
+                   "pixel_size")
 
 
 def save(path: str | os.PathLike, payload: dict) -> Path:
@@ -26,6 +32,8 @@ def save(path: str | os.PathLike, payload: dict) -> Path:
     missing = [k for k in REQUIRED if k not in payload]
     if missing:
         raise CheckpointError(f"refusing to save an incomplete checkpoint (missing {', '.join(missing)})")
+    import torch
+
     data = {"format": FORMAT, "version": VERSION, **payload}
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -35,13 +43,17 @@ def save(path: str | os.PathLike, payload: dict) -> Path:
 
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """Read a checkpoint safely; anything that is not one raises CheckpointError with the reason."""
+    import torch  # here, not above: a prediction engine that does not need torch reads no checkpoint
+
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file")
     if path.is_dir():
         raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
     try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch's advice about pickle protocols is not for the user
+            warnings.simplefilter("ignore", UserWarning)
+            data = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - arbitrary bytes make torch.load raise almost anything
         if isinstance(exc, MemoryError):
             raise
@@ -96,6 +108,8 @@ def _damaged_field(data: dict) -> str:
 
 def build_model(data: dict, source: str | os.PathLike | None = None):
     """Rebuild the model a checkpoint describes and load its weights; ``source`` (the file) names it in errors."""
+    import torch
+
     from segcore.data.classes import ClassSpec
     from segcore.models import create_model
 
@@ -109,3 +123,12 @@ def build_model(data: dict, source: str | os.PathLike | None = None):
         where = f"{source}: " if source is not None else ""
         raise CheckpointError(f"{where}checkpoint weights do not fit a {data['arch']} model: {detail[:200]}") from exc
     return model
+
+
+def prediction_info(data: dict) -> dict:
+    """The fields of a loaded checkpoint that prediction needs besides the weights (:data:`PREDICTION_KEYS`), and
+    ``tta``, the training plan's default for test-time augmentation."""
+    info = {key: data.get(key) for key in PREDICTION_KEYS}
+    info["metrics"] = info["metrics"] or {}
+    info["tta"] = bool((data.get("config") or {}).get("tta"))
+    return info

@@ -43,6 +43,17 @@ class Difference:
         return (self.added + self.removed + self.changed) / self.total if self.total else 0.0
 
 
+SIDECAR_TAGS = ("crf", "compare", "overlay", "probs")  # OUT.TAG.png (or .npy) written beside a predicted OUT.png
+
+
+def is_sidecar(path: str | os.PathLike) -> bool:
+    """True for a file ``segcore predict`` wrote beside a mask ``OUT.png`` (``OUT.crf.png``, ``OUT.compare.png``,
+    ``OUT.overlay.png``) while ``OUT.png`` is still there: an output, not an image to segment or train on."""
+    path = Path(path)
+    stem, _, tag = path.stem.rpartition(".")
+    return bool(stem) and tag in SIDECAR_TAGS and path.with_name(f"{stem}.png").is_file()
+
+
 def crf_mask_path(out_path: str | os.PathLike) -> Path:
     """``out.png`` -> ``out.crf.png`` (the refined mask written beside the raw one)."""
     out_path = Path(out_path)
@@ -161,7 +172,8 @@ def render_comparison(
     raw, crf = np.asarray(raw_mask), np.asarray(crf_mask)
     rgb = display_rgb(image)
     if rgb.shape[:2] != raw.shape:
-        raise DataError(f"image is {rgb.shape[0]}x{rgb.shape[1]} but the masks are {raw.shape[0]}x{raw.shape[1]}")
+        raise DataError(f"image is {rgb.shape[1]}x{rgb.shape[0]} but the masks are {raw.shape[1]}x{raw.shape[0]} "
+                        "(width x height)")
     code, diff = difference_map(raw, crf)
     kept_fg = (raw != 0) & (crf != 0) & (code == 0) & (raw != IGNORE_INDEX)
     panels = [

@@ -162,14 +162,38 @@ def probabilities_from_labels(
     return probs
 
 
-def _check_probabilities(probabilities: np.ndarray, image_shape: tuple[int, ...]) -> np.ndarray:
-    """Validate ``(K, H, W)`` against the image and return float32 probabilities summing to 1."""
+def classes_first(probabilities: np.ndarray, image_shape: tuple[int, ...]) -> np.ndarray:
+    """Probabilities as ``(K, H, W)`` for an image of ``image_shape`` ``(H, W, ...)``, from the layouts other tools
+    save: ``(K, H, W)`` (PyTorch), ``(H, W, K)`` (Keras, scikit-image), either with a leading batch of one, and a
+    single ``(H, W)`` or ``(H, W, 1)`` / ``(1, H, W)`` foreground map (sigmoid output, read as ``[1 - p, p]``).
+
+    The image's size decides which axis holds the classes; when it cannot (a square image with as many classes as
+    pixels a side), the axis whose values sum to 1 does. Raises DataError naming the expected layout otherwise.
+    """
     probs = np.asarray(probabilities)
-    if probs.ndim != 3:
-        raise DataError(f"probabilities must be (K, H, W), got shape {probs.shape}")
-    if probs.shape[1:] != tuple(image_shape[:2]):
-        raise DataError(f"probabilities are {probs.shape[1]}x{probs.shape[2]} but the image is "
-                        f"{image_shape[0]}x{image_shape[1]}")
+    h, w = int(image_shape[0]), int(image_shape[1])
+    while probs.ndim > 3 and probs.shape[0] == 1:  # a batch of one
+        probs = probs[0]
+    if probs.shape == (1, h, w) or probs.shape == (h, w, 1):
+        probs = probs.reshape(h, w)
+    if probs.ndim == 2 and probs.shape == (h, w):
+        return np.stack([1 - probs, probs])
+    if probs.ndim == 3:
+        first, last = probs.shape[1:] == (h, w), probs.shape[:2] == (h, w)
+        if first and last:  # (K, K, K) for a K x K image: the classes are the axis that sums to 1
+            last = bool(np.abs(probs.sum(axis=-1) - 1).max() < np.abs(probs.sum(axis=0) - 1).max())
+            first = not last
+        if first:
+            return probs
+        if last:
+            return np.moveaxis(probs, -1, 0)
+    raise DataError(f"probabilities of shape {probs.shape} do not fit the {w}x{h} image (width x height); expected "
+                    f"(K, {h}, {w}) or ({h}, {w}, K), K classes")
+
+
+def _check_probabilities(probabilities: np.ndarray, image_shape: tuple[int, ...]) -> np.ndarray:
+    """Validate probabilities against the image and return float32 ``(K, H, W)`` summing to 1."""
+    probs = classes_first(probabilities, image_shape)
     if probs.shape[0] < 2:
         raise DataError(f"probabilities need at least 2 classes, got {probs.shape[0]}")
     if probs.shape[0] > 255:
@@ -192,7 +216,8 @@ def refine(
     Parameters
     ----------
     image_hwc : (H, W) or (H, W, C) array of any dtype (see the module docstring for non-RGB images).
-    probabilities_khw : float (K, H, W) class probabilities summing to 1 per pixel, K >= 2.
+    probabilities_khw : float (K, H, W) class probabilities summing to 1 per pixel, K >= 2; (H, W, K) and the
+        other layouts of :func:`classes_first` are accepted.
     params : CRFParams, defaults when None.
 
     Returns

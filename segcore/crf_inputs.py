@@ -48,7 +48,10 @@ def write_probabilities(path: str | os.PathLike, probabilities: np.ndarray, spec
 
 
 def read_probabilities(path: str | os.PathLike) -> tuple[np.ndarray, ClassSpec | None]:
-    """Load a probability file -> (float32 ``(K, H, W)``, ClassSpec or None). DataError on anything else."""
+    """Load a probability file -> (float32 array as stored, ClassSpec or None). DataError on anything else.
+
+    The array may be in any layout :func:`segcore.crf.classes_first` takes; that function, given the image, turns
+    it into ``(K, H, W)``."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: probability file not found")
@@ -59,9 +62,11 @@ def read_probabilities(path: str | os.PathLike) -> tuple[np.ndarray, ClassSpec |
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.lib.npyio.NpzFile):
             with loaded:
-                if "probabilities" not in loaded.files:
+                arrays = [name for name in loaded.files if name != "classes"]
+                name = "probabilities" if "probabilities" in loaded.files else arrays[0] if len(arrays) == 1 else None
+                if name is None:  # np.savez(f, probs) names its one array arr_0: any single array will do
                     raise DataError(f"{path}: .npz without a 'probabilities' array (has {loaded.files})")
-                probs = loaded["probabilities"]
+                probs = loaded[name]
                 if "classes" in loaded.files:
                     spec = ClassSpec.from_dict(json.loads(str(loaded["classes"])))
         else:
@@ -70,12 +75,12 @@ def read_probabilities(path: str | os.PathLike) -> tuple[np.ndarray, ClassSpec |
         raise DataError(f"{path}: not a readable probability file ({exc})") from exc
     if probs.dtype.kind != "f":
         raise DataError(f"{path}: probabilities must be floating point, got {probs.dtype}")
-    if probs.ndim == 2:
+    if probs.ndim == 2:  # one foreground map
         probs = np.stack([1 - probs, probs])
-    if probs.ndim != 3:
-        raise DataError(f"{path}: probabilities must be (K, H, W) or (H, W), got shape {probs.shape}")
-    if spec is not None and spec.num_classes != probs.shape[0]:
-        raise DataError(f"{path}: {probs.shape[0]} probability maps but {spec.num_classes} classes in its class list")
+    if probs.ndim < 2 or probs.ndim > 4:
+        raise DataError(f"{path}: probabilities must be (K, H, W), (H, W, K) or (H, W), got shape {probs.shape}")
+    if spec is not None and spec.num_classes not in probs.shape:
+        raise DataError(f"{path}: probabilities of shape {probs.shape} but {spec.num_classes} classes in its class list")
     return probs.astype(np.float32, copy=False), spec
 
 

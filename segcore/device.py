@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import re
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from segcore.errors import ConfigError
+from segcore.hardware import check_device_name, cpu_has_bf16_flag
 
 ENV_DISABLE = "SEGCORE_NO_FAST"  # set to 1 to force plain float32 everywhere
 
@@ -25,13 +25,11 @@ ENV_DISABLE = "SEGCORE_NO_FAST"  # set to 1 to force plain float32 everywhere
 @functools.lru_cache(maxsize=1)
 def cpu_has_bf16() -> bool:
     """True when the CPU advertises hardware bfloat16 (avx512_bf16 or amx_bf16)."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            flags = fh.read()
-        return "avx512_bf16" in flags or "amx_bf16" in flags
-    except OSError:  # not Linux: ask oneDNN when this torch can
-        check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-        return bool(check()) if check else False
+    flag = cpu_has_bf16_flag()
+    if flag is not None:
+        return flag
+    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)  # not Linux: ask oneDNN when torch can
+    return bool(check()) if check else False
 
 
 @dataclass(frozen=True)
@@ -61,9 +59,7 @@ class Runtime:
 def resolve(device: str = "auto", fast: bool = True) -> Runtime:
     """Pick the device ("auto", "cpu", "cuda", "cuda:N") and the fastest safe precision for it."""
     note = ""
-    want = device.lower()
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", want):
-        raise ConfigError(f"unknown device '{device}'; use auto, cpu, cuda or cuda:N")
+    want = check_device_name(device)
     if want.startswith("cuda:") and torch.cuda.is_available() and int(want[5:]) >= torch.cuda.device_count():
         raise ConfigError(f"no GPU {device}: this machine has {torch.cuda.device_count()} (cuda:0 to "
                           f"cuda:{torch.cuda.device_count() - 1})")

@@ -38,13 +38,20 @@ class CRFUnavailableError(SegcoreError):
     """pydensecrf cannot be imported; the message says how to install it."""
 
 
-def describe(exc: BaseException) -> str:
-    """One line for a user: a typed error's own message, an OSError as ``FILE: reason``, else ``Type: message``.
+class ExportError(SegcoreError):
+    """A model cannot be exported to, or checked in, a format (ONNX, TorchScript, bioimage.io)."""
+
+
+def describe(exc: BaseException, out_of_memory: str = "") -> str:
+    """One line for a user: a typed error's own message, an OSError as ``FILE: reason``, running out of memory
+    as "out of memory" (plus the advice ``out_of_memory``), else ``Type: message``.
 
     The one place an exception becomes text for a dialog, the status bar or stderr.
     """
     if isinstance(exc, SegcoreError):
         return _first_line(exc) or type(exc).__name__
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return "out of memory" + (f"; {out_of_memory}" if out_of_memory else "")
     if isinstance(exc, OSError):
         reason = exc.strerror or _first_line(exc) or type(exc).__name__
         return f"{exc.filename}: {reason}" if exc.filename else reason

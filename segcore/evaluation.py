@@ -151,7 +151,8 @@ def score_image(name: str, target: np.ndarray, raw: np.ndarray, crf: np.ndarray 
                 seconds: dict | None = None) -> ImageResult:
     """Confusion matrices of one image's raw (and CRF) prediction against ``target`` (IGNORE_INDEX skipped)."""
     if raw.shape != target.shape or (crf is not None and crf.shape != target.shape):
-        raise DataError(f"{name}: prediction and mask differ in size ({raw.shape} vs {target.shape})")
+        raise DataError(f"{name}: prediction is {raw.shape[1]}x{raw.shape[0]} but the mask is "
+                        f"{target.shape[1]}x{target.shape[0]} (width x height)")
     crf_cm = None if crf is None else confusion_matrix(crf, target, num_classes)
     return ImageResult(name, confusion_matrix(raw, target, num_classes), crf_cm, seconds or {})
 

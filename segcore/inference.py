@@ -4,6 +4,10 @@ Tiles overlap and are blended with a smooth window (high in the middle, low at t
 show; rows are finished band by band (``segcore.tiles``). The Predictor normalises one tile at a time and
 ``predict`` keeps only the mask, so memory follows the tile size. ``sliding_window`` is also what validation
 uses, so scores during training match prediction.
+
+The network itself runs in a prediction engine (:mod:`segcore.engines`): PyTorch, or ONNX Runtime on CPUs. The
+engine only turns a batch of normalised tiles into probabilities; normalising, tiling, blending and resizing
+happen here, in numpy, the same for every engine. This module imports torch only when the engine needs it.
 """
 
 from __future__ import annotations
@@ -11,88 +15,89 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from segcore import checkpoint as ckpt
 from segcore.data.classes import ClassSpec
-from segcore.data.preprocess import (
-    apply_unit,
-    match_channels,
-    resize_image_to,
-    scaled_size,
-    unit_limits,
-)
-from segcore.device import Runtime, for_inference, resolve
-from segcore.tiles import run_banded
-from segcore.tta import averaged as tta_averaged
+from segcore.data.preprocess import apply_unit, match_channels, resize_image_to, scaled_size, unit_limits
+from segcore.interop.physical import PixelSize
+from segcore.tiles import Emit, run_banded
+
+if TYPE_CHECKING:
+    import torch
+
+    from segcore.device import Runtime
+    from segcore.engines import Engine
 
 DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 64
 
 
-def _forward(model, x: torch.Tensor, runtime: Runtime, tta: bool = False) -> torch.Tensor:
-    """Softmax probabilities (float32, on the device) for a normalised batch ``(N, C, h, w)``; with ``tta`` the
-    mean over the 8 flips and quarter turns (:mod:`segcore.tta`)."""
-    dtype = next(model.parameters()).dtype  # bfloat16 once for_inference cast the weights
-    x = x.to(runtime.device, dtype=dtype, non_blocking=True)
+def tiled(engine: Engine, tile_at, height: int, width: int, num_classes: int, emit: Emit,
+          tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP, tta: bool = False) -> None:
+    """Hand ``emit(y, band)`` the blended ``(K, rows, W)`` probabilities of an image, band by band.
 
-    def once(batch: torch.Tensor) -> torch.Tensor:
-        if runtime.channels_last:
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        with runtime.autocast():
-            out = model(batch)
-        out = out[0] if isinstance(out, tuple) else out
-        return out.float().softmax(dim=1)
+    ``tile_at(y, x, h, w)`` gives the normalised ``(C, h, w)`` float32 tile there; ``engine`` runs it (with
+    ``tta``, averaged over the 8 flips and quarter turns, :mod:`segcore.tta`). An image no larger than one tile
+    runs whole.
+    """
+    from segcore.tta import averaged
 
-    return tta_averaged(once, x) if tta else once(x)
+    def predict(y: int, x: int, th: int, tw: int) -> np.ndarray:
+        batch = tile_at(y, x, th, tw)[None]
+        return (averaged(engine, batch) if tta else engine(batch))[0]
+
+    if height <= tile and width <= tile:
+        emit(0, predict(0, 0, height, width))
+        return
+    run_banded(predict, height, width, num_classes, emit, tile, overlap, engine.multiple)
 
 
-def _multiple(model) -> int:
-    return int(getattr(model, "multiple", 8))  # the model's padding unit: tiles of this multiple waste nothing
-
-
-@torch.inference_mode()
 def sliding_window(model, image: torch.Tensor, runtime: Runtime, num_classes: int,
                    tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP, tta: bool = False) -> torch.Tensor:
-    """Probabilities ``(K, H, W)`` (float32, CPU) for a normalised ``(C, H, W)`` tensor, tile by tile (each tile
-    test-time augmented with ``tta``)."""
-    _, h, w = image.shape
-    if h <= tile and w <= tile:
-        return _forward(model, image[None], runtime, tta)[0].cpu()
-    probs = torch.empty((num_classes, h, w), dtype=torch.float32)
+    """Probabilities ``(K, H, W)`` (float32, CPU) of a PyTorch ``model`` for a normalised ``(C, H, W)`` CPU tensor,
+    tile by tile (training's validation; each tile test-time augmented with ``tta``)."""
+    import torch
 
-    def predict(y: int, x: int, th: int, tw: int) -> torch.Tensor:
-        return _forward(model, image[None, :, y:y + th, x:x + tw], runtime, tta)[0].cpu()
+    from segcore.engines.torch_engine import TorchEngine
 
-    def emit(y: int, band: torch.Tensor) -> None:
+    array = image.numpy()
+    _, h, w = array.shape
+    probs = np.empty((num_classes, h, w), dtype=np.float32)
+
+    def keep(y: int, band: np.ndarray) -> None:
         probs[:, y:y + band.shape[1]] = band
 
-    run_banded(predict, h, w, num_classes, emit, tile, overlap, _multiple(model))
-    return probs
+    tiled(TorchEngine(model, runtime), lambda y, x, th, tw: array[:, y:y + th, x:x + tw], h, w, num_classes, keep,
+          tile, overlap, tta)
+    return torch.from_numpy(probs)
 
 
-def resize_rows(probs: torch.Tensor, height: int, width: int, rows: int = 256) -> Iterator[tuple[int, torch.Tensor]]:
-    """``(y, band)`` pieces of ``F.interpolate(probs[None], (height, width), mode="bilinear")[0]``, top to bottom.
+def _linear_source(size: int, src_size: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For output positions ``start..stop`` of a bilinear resize ``src_size -> size``: the two source indices and
+    the weight of the second, with PyTorch's ``align_corners=False`` coordinates."""
+    src = np.maximum((np.arange(start, stop, dtype=np.float32) + 0.5) * np.float32(src_size / size) - 0.5, 0)
+    low = src.astype(np.int64)
+    return low, np.minimum(low + 1, src_size - 1), (src - low).astype(np.float32)
 
-    Each band is ``rows`` output rows: blended from the two source rows each maps to (the same coordinates as
-    PyTorch's ``align_corners=False``), then resized across. Memory is one band, not ``K x height x width``.
+
+def resize_rows(probs: np.ndarray, height: int, width: int, rows: int = 256) -> Iterator[tuple[int, np.ndarray]]:
+    """``(y, band)`` pieces of ``probs`` ``(K, h, w)`` resized bilinearly to ``(K, height, width)``, top to bottom.
+
+    Equal (to float rounding) to ``F.interpolate(probs[None], (height, width), mode="bilinear")[0]``; memory is
+    one band of ``rows`` output rows, not ``K x height x width``.
     """
-    k, src_h, _ = probs.shape
-    scale = src_h / height
+    _, src_h, src_w = probs.shape
+    left, right, wx = _linear_source(width, src_w, 0, width)
     for y in range(0, height, rows):
-        dst = torch.arange(y, min(y + rows, height), dtype=torch.float32)
-        src = ((dst + 0.5) * scale - 0.5).clamp_min(0)
-        top = src.long()
-        weight = (src - top)[None, :, None]
-        band = probs[:, top] * (1 - weight) + probs[:, (top + 1).clamp_max(src_h - 1)] * weight
-        yield y, torch.nn.functional.interpolate(band[None], size=(band.shape[1], width), mode="bilinear",
-                                                 align_corners=False)[0]
+        top, bottom, wy = _linear_source(height, src_h, y, min(y + rows, height))
+        band = probs[:, top] * (1 - wy)[None, :, None] + probs[:, bottom] * wy[None, :, None]
+        yield y, band[:, :, left] * (1 - wx) + band[:, :, right] * wx
 
 
 class _TileNormaliser:
-    """Normalised ``(C, h, w)`` tiles cut from an image as stored, with no full-size float32 copy.
+    """Normalised ``(C, h, w)`` float32 tiles cut from an image as stored, with no full-size float32 copy.
 
     Gives exactly ``(to_unit(match_channels(image)) - mean) / std`` on each tile: the stretch limits are those
     ``to_unit`` computes for the whole image, computed once here.
@@ -107,48 +112,78 @@ class _TileNormaliser:
         """Channel ``c`` of the whole image scaled to [0, 1] as ``to_unit`` scales it, ``(H, W)`` float32."""
         return apply_unit(self.image[..., c], None if self.limits is None else self.limits[c:c + 1])[..., 0]
 
-    def __call__(self, y: int, x: int, h: int, w: int) -> torch.Tensor:
+    def __call__(self, y: int, x: int, h: int, w: int) -> np.ndarray:
         unit = apply_unit(self.image[y:y + h, x:x + w], self.limits)
         unit = (unit - self.mean) / self.std
-        return torch.from_numpy(np.ascontiguousarray(unit.transpose(2, 0, 1)))
+        return np.ascontiguousarray(unit.transpose(2, 0, 1))
 
 
 class Predictor:
     """Rebuilds a model from a checkpoint alone and segments images of any size.
+
+    ``engine`` is auto, pytorch or onnxruntime (:mod:`segcore.engines`; None reads ``SEGCORE_ENGINE``); ``tta``
+    averages each tile over its 8 flips and quarter turns (None: the checkpoint's training plan decides);
+    ``threads`` limits ONNX Runtime's threads (PyTorch's are set with ``torch.set_num_threads``). Raises
+    CheckpointError for an unusable checkpoint, ConfigError for an unknown or unavailable engine, ExportError when
+    the onnxruntime engine was asked for and the model cannot be exported.
 
     >>> predictor = Predictor("checkpoints/run/best.pt")
     >>> mask = predictor.predict(read_image("cells.png"))     # uint8 class indices
     """
 
     def __init__(self, checkpoint_path: str | os.PathLike, device: str = "auto", fast: bool = True,
-                 tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP, tta: bool | None = None):
+                 tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP, engine: str | None = None,
+                 threads: int | None = None, tta: bool | None = None):
+        from segcore.engines import choose
+
         self.path = Path(checkpoint_path)
-        data = ckpt.load(self.path)
-        self.runtime = resolve(device, fast)
-        self.model = for_inference(ckpt.build_model(data, self.path), self.runtime)
-        self.spec = ClassSpec.from_dict(data["classes"])
-        self.in_channels = int(data["in_channels"])
-        self.scale = float(data["scale"])
-        self.mean = np.asarray(data["normalization"]["mean"], dtype=np.float32)
-        self.std = np.asarray(data["normalization"]["std"], dtype=np.float32)
-        self.arch = data["arch"]
-        self.metrics = data.get("metrics", {})
+        self.choice = choose(engine, device, fast)
+        self.engine, info, self.note = self._open(device, fast, threads)
+        self.spec = ClassSpec.from_dict(info["classes"])
+        self.in_channels = int(info["in_channels"])
+        self.scale = float(info["scale"])
+        self.mean = np.asarray(info["normalization"]["mean"], dtype=np.float32)
+        self.std = np.asarray(info["normalization"]["std"], dtype=np.float32)
+        self.arch = info["arch"]
+        self.metrics = info.get("metrics") or {}
+        self.pixel_size = PixelSize.from_dict(info.get("pixel_size"))  # µm the model learned at (None: unknown)
         self.tile, self.overlap = tile, overlap
         # Test-time augmentation: the caller's choice, else the training plan's (measured to fit this machine).
-        self.tta = bool((data.get("config") or {}).get("tta")) if tta is None else bool(tta)
-        self.crf_fit = data.get("crf")  # the CRF fitted on the validation images (segcore.crf_fit), if any
+        self.tta = bool(info.get("tta")) if tta is None else bool(tta)
+        self.crf_fit = info.get("crf")  # the CRF fitted on the validation images (segcore.crf_fit), if any
 
-    def prepare(self, image: np.ndarray) -> torch.Tensor:
-        """(H,W,C) image as stored -> normalised (C,h,w) tensor at the training scale.
+    def _open(self, device: str, fast: bool, threads: int | None) -> tuple[Engine, dict, str]:
+        """The chosen engine, the checkpoint's prediction info and a note; ``auto`` falls back to PyTorch, with
+        the reason in the note, when the ONNX export fails."""
+        from segcore.errors import ExportError
+
+        if self.choice.name == "onnxruntime":
+            from segcore.engines import onnx_engine
+
+            try:
+                return onnx_engine.open_checkpoint(self.path, threads)
+            except ExportError as exc:
+                if self.choice.reason == "requested":
+                    raise
+                fallback = f"{exc}; predicting with PyTorch instead"
+        else:
+            fallback = ""
+        from segcore.engines import torch_engine
+
+        engine, info, note = torch_engine.open_checkpoint(self.path, device, fast)
+        return engine, info, "; ".join(filter(None, [fallback, note]))
+
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """(H,W,C) image as stored -> normalised ``(C, h, w)`` float32 at the training scale.
 
         One channel at a time, so a large image never has a float32 copy of all its channels at full size.
         """
         source = _TileNormaliser(image, self.in_channels, self.mean, self.std)
         size = scaled_size(*source.image.shape[:2], self.scale)
-        out = torch.empty((self.in_channels, *size), dtype=torch.float32)
+        out = np.empty((self.in_channels, *size), dtype=np.float32)
         for c in range(self.in_channels):
             plane = resize_image_to(source.unit_channel(c), size)
-            out[c] = torch.from_numpy((plane - self.mean[c]) / self.std[c])
+            out[c] = (plane - self.mean[c]) / self.std[c]
         return out
 
     def predict_proba(self, image: np.ndarray) -> np.ndarray:
@@ -156,8 +191,8 @@ class Predictor:
         h, w = image.shape[:2]
         probs = np.empty((self.spec.num_classes, h, w), dtype=np.float32)
 
-        def keep(y: int, band: torch.Tensor) -> None:
-            probs[:, y:y + band.shape[1]] = band.numpy()
+        def keep(y: int, band: np.ndarray) -> None:
+            probs[:, y:y + band.shape[1]] = band
 
         self._run(image, keep)
         return probs
@@ -170,31 +205,31 @@ class Predictor:
         """
         mask = np.empty(image.shape[:2], dtype=np.uint8)
 
-        def keep(y: int, band: torch.Tensor) -> None:
-            mask[y:y + band.shape[1]] = band.argmax(dim=0).numpy()
+        def keep(y: int, band: np.ndarray) -> None:
+            mask[y:y + band.shape[1]] = band.argmax(axis=0)
 
         self._run(image, keep)
         return mask
 
-    @torch.inference_mode()
-    def _run_scaled(self, image: np.ndarray, emit) -> None:
-        """A checkpoint trained at ``scale`` != 1 sees the image resized as a whole (resizing needs neighbours
-        across tile borders); its probabilities are resized back to the image's size a band of rows at a time."""
-        probs = sliding_window(self.model, self.prepare(image), self.runtime, self.spec.num_classes, self.tile,
-                               self.overlap, self.tta)
+    def _run(self, image: np.ndarray, emit: Emit) -> None:
+        """Hand ``emit(y, band)`` the ``(K, rows, W)`` probabilities of each finished band of rows, top to bottom.
+
+        A checkpoint trained at ``scale`` != 1 sees the image resized as a whole (resizing needs neighbours
+        across tile borders); its probabilities are resized back to the image's size a band of rows at a time.
+        """
+        k = self.spec.num_classes
+        if self.scale == 1.0:
+            tiles = _TileNormaliser(image, self.in_channels, self.mean, self.std)
+            tiled(self.engine, tiles, *tiles.image.shape[:2], k, emit, self.tile, self.overlap, self.tta)
+            return
+        prepared = self.prepare(image)
+        _, h, w = prepared.shape
+        probs = np.empty((k, h, w), dtype=np.float32)
+
+        def keep(y: int, band: np.ndarray) -> None:
+            probs[:, y:y + band.shape[1]] = band
+
+        tiled(self.engine, lambda y, x, th, tw: prepared[:, y:y + th, x:x + tw], h, w, k, keep, self.tile,
+              self.overlap, self.tta)
         for y, band in resize_rows(probs, *image.shape[:2]):
             emit(y, band)
-
-    @torch.inference_mode()
-    def _run(self, image: np.ndarray, emit) -> None:
-        """Hand ``emit(y, band)`` the ``(K, rows, W)`` probabilities of each finished band of rows, top to bottom."""
-        if self.scale != 1.0:
-            self._run_scaled(image, emit)
-            return
-        normalise = _TileNormaliser(image, self.in_channels, self.mean, self.std)
-        h, w = normalise.image.shape[:2]
-
-        def predict(y: int, x: int, th: int, tw: int) -> torch.Tensor:
-            return _forward(self.model, normalise(y, x, th, tw)[None], self.runtime, self.tta)[0].cpu()
-
-        run_banded(predict, h, w, self.spec.num_classes, emit, self.tile, self.overlap, _multiple(self.model))

@@ -5,6 +5,8 @@ onto its neighbour, so no area is computed three times) and shrunk to what that 
 probabilities are weighted by a separable Hann window, so seams fade out. Rows are finished one band of tiles at
 a time: once the next band starts below them nothing can change them, and ``emit`` receives them, in order.
 Only one band (``K x tile x W``) is ever held, never the whole ``K x H x W`` probability map.
+
+Plain numpy, so that a prediction engine that does not need torch (ONNX Runtime) runs without importing it.
 """
 
 from __future__ import annotations
@@ -12,15 +14,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import torch
+import numpy as np
 
-Emit = Callable[[int, torch.Tensor], None]  # (first row, probabilities (K, rows, W) float32) -> None
+Emit = Callable[[int, np.ndarray], None]  # (first row, probabilities (K, rows, W) float32) -> None
 
 
-def blend_window(h: int, w: int) -> torch.Tensor:
-    """Separable Hann-like weights, floored so border pixels of the image (covered once) keep some weight."""
-    def ramp(n: int) -> torch.Tensor:
-        return (torch.hann_window(n + 2, periodic=False)[1:-1]).clamp_min(1e-3)
+def blend_window(h: int, w: int) -> np.ndarray:
+    """Separable Hann-like weights ``(h, w)`` float32, floored so border pixels of the image (covered once) keep
+    some weight."""
+    def ramp(n: int) -> np.ndarray:
+        return np.maximum(np.hanning(n + 2)[1:-1], 1e-3).astype(np.float32)
 
     return ramp(h)[:, None] * ramp(w)[None, :]
 
@@ -43,24 +46,24 @@ def layout(size: int, tile: int, overlap: int, multiple: int = 1) -> tuple[int, 
     return length, starts
 
 
-def run_banded(predict: Callable[[int, int, int, int], torch.Tensor], height: int, width: int,
+def run_banded(predict: Callable[[int, int, int, int], np.ndarray], height: int, width: int,
                num_classes: int, emit: Emit, tile: int, overlap: int, multiple: int = 1) -> None:
     """Blend ``predict(y, x, h, w) -> (K, h, w)`` probabilities over the image; ``emit`` finished row bands.
 
     Every row of the image is emitted exactly once, top to bottom, as a ``(K, rows, width)`` float32 tensor of
-    blended probabilities (the tensor is reused afterwards: copy what you keep).
+    blended probabilities (the array is reused afterwards: copy what you keep).
     """
     th, ys = layout(height, tile, overlap, multiple)
     tw, xs = layout(width, tile, overlap, multiple)
     window = blend_window(th, tw)
-    acc = torch.zeros((num_classes, th, width), dtype=torch.float32)
-    weight = torch.zeros((th, width), dtype=torch.float32)
+    acc = np.zeros((num_classes, th, width), dtype=np.float32)
+    weight = np.zeros((th, width), dtype=np.float32)
     top = ys[0]
     for band, y in enumerate(ys):
         shift = y - top
         if shift:  # the rows above y were emitted: move the overlap up, clear the rest
-            acc[:, :th - shift] = acc[:, shift:].clone()
-            weight[:th - shift] = weight[shift:].clone()
+            acc[:, :th - shift] = acc[:, shift:].copy()
+            weight[:th - shift] = weight[shift:].copy()
             acc[:, th - shift:] = 0
             weight[th - shift:] = 0
             top = y

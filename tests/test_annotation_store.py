@@ -309,3 +309,105 @@ def test_save_killed_midway_leaves_a_whole_mask_and_opening_cleans_up(tmp_path):
     assert sorted((folder / "masks").glob(".*")) == [Path(in_flight)]
     assert any(f"removed {len(leftovers)} unfinished temporary" in m for (m,) in heard.of("message"))
     assert store.mask is not None and store.mask.shape == (1024, 1024)
+
+
+# -- imported annotations (issue 16): the object ids come with the mask, and Cellpose's own file stays --------------
+def _touching(shape=(30, 40)) -> np.ndarray:
+    """Two objects sharing an edge (ids 3 and 4): one region of the object class, two cells."""
+    ids = np.zeros(shape, np.int32)
+    ids[2:12, 2:12] = 3
+    ids[2:12, 12:22] = 4
+    return ids
+
+
+def test_imported_touching_objects_keep_apart_on_an_image_without_a_mask(tmp_path):
+    folder = _instance_folder(tmp_path)
+    io.write_image(folder / "images" / "b.png", np.full((30, 40), 30, np.uint8))  # no mask file yet
+    store = AnnotationStore()
+    store.open_folder(folder)
+    store.select(1)
+    ids = _touching()
+    store.accept_mask((ids > 0).astype(np.uint8), ImageState.MODIFIED, ids=ids)
+    assert np.array_equal(store.object_ids(), ids)  # what Export writes, before any save
+    assert store.save()
+    assert np.array_equal(io.read_mask_raw(folder / "masks" / "b.png"), ids)
+    store.begin_edit()  # an object painted after the import keeps its id from save to save
+    store.stroke((35.5, 25.5), (37.5, 25.5), 3, 1)
+    store.end_edit()
+    assert store.save()
+    painted = io.read_mask_raw(folder / "masks" / "b.png")
+    assert set(np.unique(painted).tolist()) == {0, 3, 4, 5}
+    store.undo()
+    store.undo()  # the import
+    assert not store.mask.any() and store.object_ids() is not None and not store.object_ids().any()
+    store.redo()
+    assert store.save()
+    assert np.array_equal(io.read_mask_raw(folder / "masks" / "b.png"), ids)
+
+
+def test_an_import_over_a_mask_file_is_undone_to_the_file_s_own_ids(tmp_path):
+    store = AnnotationStore()
+    store.open_folder(_instance_folder(tmp_path))
+    path = store.folder / "masks" / "a.png"
+    original = io.read_mask_raw(path)
+    ids = _touching()
+    store.accept_mask((ids > 0).astype(np.uint8), ImageState.MODIFIED, ids=ids)
+    assert store.save()
+    assert np.array_equal(io.read_mask_raw(path), ids)  # the import's numbers, not the file's 7 and 9
+    store.undo()
+    assert store.save()
+    assert np.array_equal(io.read_mask_raw(path), original)
+
+
+def test_ids_alone_are_an_undoable_step(tmp_path):
+    """The same pixels split differently (a Cellpose file where the mask had one blob) change the objects."""
+    store = AnnotationStore()
+    store.open_folder(_instance_folder(tmp_path))
+    path = store.folder / "masks" / "a.png"
+    original = io.read_mask_raw(path)
+    split = original.astype(np.int32)
+    split[5:15, 5:10] = 40  # object 7 in two
+    store.accept_mask(store.mask.copy(), ImageState.MODIFIED, ids=split)
+    assert store.dirty and store.state(0) is ImageState.MODIFIED
+    assert store.save()
+    assert np.array_equal(io.read_mask_raw(path), split)
+    store.undo()
+    assert store.dirty
+    assert store.save()
+    assert np.array_equal(io.read_mask_raw(path), original)
+    store.accept_mask(store.mask.copy(), ImageState.MODIFIED, ids=original)  # the ids it has: no step
+    assert not store.dirty
+
+
+def test_ids_that_do_not_fit_the_image_change_nothing(tmp_path):
+    store = AnnotationStore()
+    store.open_folder(_instance_folder(tmp_path))
+    before = store.mask.copy()
+    with pytest.raises(DataError, match=r"object ids must be integers of shape \(30, 40\), got \(30, 41\)"):
+        store.accept_mask(np.ones_like(before), ImageState.MODIFIED, ids=np.ones((30, 41), np.int32))
+    with pytest.raises(DataError, match="float"):
+        store.accept_mask(np.ones_like(before), ImageState.MODIFIED, ids=np.ones((30, 40)))
+    assert np.array_equal(store.mask, before) and not store.dirty
+
+
+def test_saving_over_a_cellpose_file_leaves_it_for_cellpose(tmp_path):
+    """An image annotated in Cellpose (a.png + a_seg.npy): the edits go to a_mask.png, which pairs first when the
+    folder opens again; a_seg.npy is not renamed to .orig (Cellpose would lose its annotation)."""
+    folder = tmp_path / "cellpose"
+    ids = _touching()
+    io.write_image(folder / "a.png", np.where(ids > 0, 200, 30).astype(np.uint8))
+    np.save(folder / "a_seg.npy", {"masks": ids.astype(np.uint16), "outlines": np.zeros_like(ids, np.uint16)},
+            allow_pickle=True)
+    seg_bytes = (folder / "a_seg.npy").read_bytes()
+    rec = Recorder()
+    store = AnnotationStore(rec.callbacks())
+    store.open_folder(folder)
+    assert store.spec.instances and store.samples[0].mask.name == "a_seg.npy"
+    assert np.array_equal(store.object_ids(), ids)
+    store.fill((3.5, 3.5), 0)  # erase cell 3; cell 4, touching it, stays
+    assert store.save()
+    assert (folder / "a_seg.npy").read_bytes() == seg_bytes and not (folder / "a_seg.npy.orig").exists()
+    assert any("a_seg.npy is left for Cellpose; the edited mask is saved as a_mask.png" in m[0]
+               for m in rec.of("message"))
+    assert np.array_equal(io.read_mask_raw(folder / "a_mask.png"), np.where(ids == 4, 4, 0))
+    assert [s.mask.name for s in layout.find_samples(folder)] == ["a_mask.png"]

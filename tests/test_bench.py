@@ -68,3 +68,11 @@ def test_segcore_predict_imports_no_gui_or_torchvision(tmp_path):
                 if line.startswith("import time:")}
     assert "torch" in imported  # the list is real
     assert not imported & {"torchvision", "PySide6", "pyqtgraph", "app"}, imported & {"torchvision", "PySide6"}
+
+
+def test_table_lists_every_engine_measured_and_the_machine_class():
+    report = {"predict_512": {"model_s": 0.4, "engines": {"pytorch_fp32": {"s": 1.0}, "onnxruntime": {"s": 0.4}}},
+              "meta": {"cpu_count": 2, "machine_class": "cpu-fp32", "engine_auto": "onnxruntime"}}
+    text = table(report)
+    assert "  engine pytorch_fp32" in text and "  engine onnxruntime" in text
+    assert "machine class cpu-fp32, engine chosen onnxruntime" in text

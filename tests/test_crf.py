@@ -142,12 +142,27 @@ def test_bilateral_features_put_every_image_type_on_0_255():
 
 @pytest.mark.parametrize(
     ("probs", "message"),
-    [(np.full((2, 4, 5), 0.5), "image is"), (np.zeros((1, 4, 4)), "at least 2 classes"),
-     (np.full((2, 4, 4), 3.0), "logits"), (np.full((2, 4, 4), np.nan), "NaN"), (np.zeros((4, 4)), "(K, H, W)")],
+    [(np.full((2, 4, 5), 0.5), "do not fit the 4x4 image"), (np.full((1, 300, 4, 4), 1 / 300), "at most 255 classes"),
+     (np.full((2, 4, 4), 3.0), "logits"), (np.full((2, 4, 4), np.nan), "NaN"), (np.zeros(4), "expected (K, 4, 4)"),
+     (np.full((4, 5, 2), 0.5), "or (4, 4, K)")],
 )
 def test_bad_probabilities_say_what_is_wrong(probs, message):
     with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
         crf.refine(np.zeros((4, 4), np.uint8), probs)
+
+
+def test_probabilities_in_the_layouts_other_tools_save_give_the_same_refinement():
+    """(K,H,W) as PyTorch, (H,W,K) as Keras and scikit-image, with a batch of one, or one sigmoid map."""
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (6, 8, 3), dtype=np.uint8)
+    fg = rng.random((6, 8)).astype(np.float32)
+    khw = np.stack([1 - fg, fg])
+    expected = crf.refine(image, khw)[0]
+    for layout in (khw.transpose(1, 2, 0), khw[None], khw.transpose(1, 2, 0)[None], fg, fg[None], fg[..., None]):
+        np.testing.assert_allclose(crf.refine(image, layout)[0], expected, atol=1e-6)
+    square = np.stack([np.full((2, 2), 0.2), np.full((2, 2), 0.8)]).astype(np.float32)  # (2,2,2): sums decide
+    assert crf.classes_first(square.transpose(1, 2, 0), (2, 2)).tolist() == square.tolist()
+    assert crf.classes_first(square, (2, 2)).tolist() == square.tolist()
 
 
 def test_bad_parameters_are_config_errors():

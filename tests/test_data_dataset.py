@@ -147,7 +147,7 @@ def test_samples_without_masks_are_skipped_and_bad_sizes_named(tmp_path):
     ds = SegmentationDataset([Sample(good.image, None), good], BINARY)
     assert len(ds) == 1
     bad = _pair(tmp_path / "bad", "b", np.zeros((20, 30), np.uint8), np.zeros((20, 31), np.uint8))
-    with pytest.raises(DataError, match=r"b_mask.png: mask is 20x31 but image .*b.png is 20x30"):
+    with pytest.raises(DataError, match=r"b_mask.png: mask is 31x20 but image .*b.png is 30x20 \(width x height\)"):
         SegmentationDataset([bad], BINARY)[0]
     with pytest.raises(DataError, match="normalisation has 3 channels"):
         SegmentationDataset([good], BINARY, mean=[0, 0, 0], std=[1, 1, 1])[0]

@@ -92,13 +92,15 @@ def test_masks_named_the_way_public_sets_name_them_are_pointed_out(tmp_path):
     assert [s.mask for s in samples] == [None] * 5
     assert len(warnings) == 1 and re.search(r"train_1_anno.bmp: looks like the mask of train_1.bmp.*\(2 such "
                                             r"files\).*rename them \(here train_1_mask.bmp\)", warnings[0])
-    # in masks/, an unpaired mask says which name would pair it
+    # in masks/, Cellpose's img1_masks.png pairs as it is (issue 16); an unpaired mask says which name would pair
     _img(tmp_path / "cellpose" / "images" / "img1.tif")
     _mask(tmp_path / "cellpose" / "masks" / "img1_masks.png")
     _mask(tmp_path / "cellpose" / "masks" / "other.png")
+    _mask(tmp_path / "cellpose" / "masks" / "img1_anno.png")
     warnings = []
-    find_samples(tmp_path / "cellpose", warnings)
-    assert warnings[0].endswith("img1_masks.png: no image with stem 'img1_masks'; mask ignored "
+    samples = find_samples(tmp_path / "cellpose", warnings)
+    assert [s.mask.name for s in samples] == ["img1_masks.png"]
+    assert warnings[0].endswith("img1_anno.png: no image with stem 'img1_anno'; mask ignored "
                                 "(rename it img1.png to pair it with image 'img1')")
     assert warnings[1].endswith("other.png: no image with stem 'other'; mask ignored")
 
@@ -179,7 +181,7 @@ def test_load_sample_checks_sizes_and_stray_values(tmp_path):
     image = _img(tmp_path / "images" / "a.png", size=(8, 10))
     mask = _mask(tmp_path / "masks" / "a.png", size=(8, 9))
     spec = ClassSpec.infer({0, 255})
-    with pytest.raises(DataError, match=r"a.png: mask is 8x9 but image .*a.png is 8x10"):
+    with pytest.raises(DataError, match=r"a.png: mask is 9x8 but image .*a.png is 10x8 \(width x height\)"):
         load_sample(Sample(image, mask), spec)
     _mask(mask, values=(0, 255, 3), size=(8, 10))
     with pytest.raises(DataError, match=r"not in the class list"):

@@ -86,7 +86,7 @@ def test_raw_only_report_has_no_crf_columns():
 def test_shape_mismatch_is_a_data_error():
     from segcore.errors import DataError
 
-    with pytest.raises(DataError, match="differ in size"):
+    with pytest.raises(DataError, match=r"prediction is 3x\d+ but the mask is \d+x\d+ \(width x height\)"):
         evaluation.score_image("x", TARGET, RAW[:, :3], None, 2)
 
 

@@ -32,13 +32,13 @@ def test_layout_covers_the_axis_with_the_overlap(size, tile, overlap, multiple):
 def test_run_banded_emits_every_row_once_in_order_and_blends_exactly():
     h, w, k = 150, 97, 3
     yy, xx = np.mgrid[:h, :w].astype(np.float32)
-    field = torch.from_numpy(np.stack([np.sin(yy / 17), np.cos(xx / 11), yy * xx / (h * w)]))
+    field = np.stack([np.sin(yy / 17), np.cos(xx / 11), yy * xx / (h * w)]).astype(np.float32)
     rows = []
 
     def predict(y, x, th, tw):  # every tile agrees with the field: the blend must give it back
-        return field[:, y:y + th, x:x + tw].clone()
+        return field[:, y:y + th, x:x + tw].copy()
 
-    out = torch.full((k, h, w), float("nan"))
+    out = np.full((k, h, w), np.nan, dtype=np.float32)
 
     def emit(y, band):
         rows.extend(range(y, y + band.shape[1]))
@@ -46,7 +46,7 @@ def test_run_banded_emits_every_row_once_in_order_and_blends_exactly():
 
     run_banded(predict, h, w, k, emit, tile=40, overlap=12)
     assert rows == list(range(h))
-    torch.testing.assert_close(out, field, atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(out, field, atol=1e-5, rtol=1e-5)
 
 
 def _tiny_checkpoint(path, in_channels=3, scale=1.0):
@@ -125,11 +125,13 @@ def test_scaled_checkpoint_still_predicts_at_the_input_size(tmp_path):
 def test_scaled_prediction_resizes_back_exactly_band_by_band(tmp_path, scale):
     """The band-by-band resize equals resizing the whole probability map (what it replaced: 2.5 GB -> 1.7 GB peak
     for a scale-0.5 checkpoint on an 8192x8192 RGB image)."""
-    predictor = Predictor(_tiny_checkpoint(tmp_path / "s.pt", scale=scale), device="cpu", tile=32, overlap=8)
+    predictor = Predictor(_tiny_checkpoint(tmp_path / "s.pt", scale=scale), device="cpu", tile=32, overlap=8,
+                          engine="pytorch")
     image = _smooth_image(90, 75)
-    whole = sliding_window(predictor.model, predictor.prepare(image), predictor.runtime, 2, 32, 8)
+    engine = predictor.engine
+    whole = sliding_window(engine.model, torch.from_numpy(predictor.prepare(image)), engine.runtime, 2, 32, 8)
     expected = torch.nn.functional.interpolate(whole[None], size=(90, 75), mode="bilinear", align_corners=False)[0]
-    torch.testing.assert_close(torch.from_numpy(predictor.predict_proba(image)), expected, atol=1e-6, rtol=0)
+    torch.testing.assert_close(torch.from_numpy(predictor.predict_proba(image)), expected, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("shape", [(2, 50, 60, 100, 121), (3, 100, 80, 37, 29), (2, 7, 9, 300, 5)])
@@ -137,9 +139,11 @@ def test_resize_rows_matches_interpolate(shape):
     k, src_h, src_w, h, w = shape
     probs = torch.rand(k, src_h, src_w, generator=torch.Generator().manual_seed(0))
     expected = torch.nn.functional.interpolate(probs[None], size=(h, w), mode="bilinear", align_corners=False)[0]
-    pieces = list(resize_rows(probs, h, w, rows=16))
+    pieces = list(resize_rows(probs.numpy(), h, w, rows=16))
     assert [y for y, _ in pieces] == list(range(0, h, 16))
-    torch.testing.assert_close(torch.cat([band for _, band in pieces], dim=1), expected, atol=1e-6, rtol=0)
+    # numpy and PyTorch add the four neighbours in another order: equal to float32 rounding, not bit for bit
+    np.testing.assert_allclose(np.concatenate([band for _, band in pieces], axis=1), expected.numpy(), atol=1e-5,
+                               rtol=0)
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
@@ -151,7 +155,7 @@ def test_tile_normaliser_equals_normalising_the_whole_image(tiny_model, dtype):
     predictor = Predictor(tiny_model, device="cpu", fast=False)
     whole = predictor.prepare(image)
     tiles = _TileNormaliser(image, 3, predictor.mean, predictor.std)
-    torch.testing.assert_close(tiles(10, 20, 30, 40), whole[:, 10:40, 20:60], atol=1e-6, rtol=1e-6)
+    np.testing.assert_allclose(tiles(10, 20, 30, 40), whole[:, 10:40, 20:60], atol=1e-6, rtol=1e-6)
 
 
 def test_folding_batch_norm_keeps_the_output(tiny_model):

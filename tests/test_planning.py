@@ -236,3 +236,16 @@ def test_plan_then_train_by_a_tiny_budget(tmp_path):
 def test_minutes_with_time_limit_is_refused_in_one_line(tmp_path):
     proc = segcore("train", tmp_path, "--minutes", "1", "--time-limit", "2", check=False)
     assert proc.returncode == 2 and "--time-limit" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_api_trains_by_a_plan_and_keeps_the_users_architecture_arguments(tmp_path, sample_dir):
+    import segcore
+    from segcore import checkpoint as ckpt
+
+    done = segcore.train(sample_dir, minutes=0.3, arch_kwargs={"width": 4, "depth": 2}, patch_size=48,
+                         out=str(tmp_path / "run"))
+    saved = ckpt.load(done.best_path)
+    assert saved["arch_kwargs"]["width"] == 4 and saved["arch_kwargs"]["depth"] == 2
+    entries = saved["config"]["plan"]["entries"]
+    assert entries["depth"]["source"] == "user" and entries["patch_size"]["value"] == 48

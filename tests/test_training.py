@@ -53,7 +53,7 @@ def test_checkpoint_alone_predicts_like_the_trained_model(sample_dir, tmp_path):
     x = predictor.prepare(image)
     trainer.model.eval()
     with torch.no_grad():
-        expected = trainer.model(x[None]).softmax(1)[0].numpy()
+        expected = trainer.model(torch.from_numpy(x)[None]).softmax(1)[0].numpy()
     np.testing.assert_allclose(predictor.predict_proba(image), expected, atol=1e-5)
     assert predictor.predict(image).shape == image.shape[:2]
 

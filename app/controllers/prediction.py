@@ -78,6 +78,10 @@ class PredictionController(QObject):
         """A job is running (until its ``finished`` has been handled, so buttons and state agree)."""
         return self._busy
 
+    def predictor_path(self) -> Path | None:
+        """The loaded checkpoint, if any."""
+        return self.predictor.path if self.predictor is not None else None
+
     def current_path(self) -> Path | None:
         return self.session.current_path()
 

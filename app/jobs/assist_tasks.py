@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.jobs.tasks import TrainJob
-from app.jobs.workers import limit_torch_threads
+from app.jobs.workers import JOB_THREADS, limit_torch_threads
 
 if TYPE_CHECKING:
     from app.state.prediction_store import PredictionStore
@@ -48,7 +48,7 @@ def score_images(checkpoint: str, device: str, items: list[tuple[int, Path]], sc
     from segcore.data.layout import Sample
     from segcore.inference import Predictor
 
-    predictor = Predictor(checkpoint, device=device, tta=True)
+    predictor = Predictor(checkpoint, device=device, threads=JOB_THREADS, tta=True)
     rows = ranking.score_samples(predictor, [Sample(path, None, None) for _, path in items])
     for done, ((index, path), (row, result)) in enumerate(zip(items, rows, strict=True), start=1):
         if result is not None and scores.put(checkpoint, path, row.score, to_index(result.map)):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.jobs.workers import limit_torch_threads
+from app.jobs.workers import JOB_THREADS, limit_torch_threads
 
 if TYPE_CHECKING:
     from app.state.prediction_store import PredictionStore
@@ -89,13 +89,23 @@ class TrainJob:
         yield from self.trainer.run()
 
 
+def export_model(options: dict) -> Generator[str, None, object]:
+    """Yields the export's progress lines, returns its :class:`segcore.export.ExportResult` (``options``: the
+    keyword arguments of :func:`segcore.export.export_steps`)."""
+    limit_torch_threads()
+    from segcore.export import export_steps
+
+    return (yield from export_steps(**options))
+
+
 def load_predictor(path: str | Path, device: str = "auto") -> Generator[DeviceInfo, None, Predictor]:
-    """Yields the DeviceInfo, returns a :class:`segcore.inference.Predictor` for ``path``."""
+    """Yields the DeviceInfo, returns a :class:`segcore.inference.Predictor` for ``path`` (its engine, PyTorch or
+    ONNX Runtime, on the job threads: a core stays free for the UI thread)."""
     limit_torch_threads()
     yield device_info()
     from segcore.inference import Predictor
 
-    return Predictor(path, device=device)
+    return Predictor(path, device=device, threads=JOB_THREADS)
 
 
 def predict_images(predictor: Predictor, items: list[tuple[int, Path, np.ndarray | None]], keep_index: int,

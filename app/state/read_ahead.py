@@ -9,27 +9,18 @@ else read as before; errors surface exactly as a direct read raises them. At mos
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from segcore.annotate.disk import (
+    file_stamp as _stamp,  # what must not change between the read-ahead and its use
+)
 from segcore.data import io
 from segcore.data.classes import ClassSpec
 from segcore.errors import DataError
-
-
-def _stamp(path: Path | None) -> tuple[int, int] | None:
-    """What must not change between the read-ahead and its use: modification time and size."""
-    if path is None:
-        return None
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
 
 
 def _read_pair(image: Path, mask: Path | None, spec: ClassSpec) -> tuple[np.ndarray, np.ndarray | DataError | None]:

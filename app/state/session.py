@@ -31,6 +31,7 @@ class Session(QObject):
     historyChanged = Signal(bool, bool)  # can undo, can redo
     message = Signal(str)  # for the status bar
     error = Signal(str)  # a user-facing one-line error
+    warning = Signal(str)  # what is odd about the folder (JPEG masks, unpaired files), in words
     saveFailed = Signal(str)  # masks kept in memory, not on disk: the window says so in a dialog
 
     def __init__(self, parent: QObject | None = None, autosave_ms: int = 30_000) -> None:
@@ -40,6 +41,7 @@ class Session(QObject):
             mask_edited=self.maskEdited.emit, mask_replaced=self.maskReplaced.emit,
             state_changed=self.stateChanged.emit, spec_changed=self.specChanged.emit,
             history_changed=self.historyChanged.emit, message=self.message.emit, error=self.error.emit,
+            warning=self.warning.emit,
             save_failed=self.saveFailed.emit)
         self.store = AnnotationStore(callbacks, reader=ReadAhead())
         self.autosave = QTimer(self)
@@ -93,6 +95,9 @@ class Session(QObject):
     def unsaved_count(self) -> int:
         return self.store.unsaved_count()
 
+    def object_ids(self) -> np.ndarray | None:
+        return self.store.object_ids()
+
     # -- changes ------------------------------------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> None:
         self.store.open_folder(folder)
@@ -118,8 +123,9 @@ class Session(QObject):
     def polygon(self, points: Sequence[Sequence[float]], value: int) -> None:
         self.store.polygon(points, value)
 
-    def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED) -> None:
-        self.store.accept_mask(mask, state)
+    def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED,
+                    ids: np.ndarray | None = None) -> None:
+        self.store.accept_mask(mask, state, ids)
 
     def undo(self) -> None:
         self.store.undo()
@@ -138,3 +144,9 @@ class Session(QObject):
 
     def discard_unsaved(self) -> None:
         self.store.discard_unsaved()
+
+    def save_to(self, folder: str | Path) -> int:
+        return self.store.save_to(folder)
+
+    def check_disk(self) -> None:
+        self.store.check_disk()

@@ -1,8 +1,10 @@
-"""The Training, Segment and Compare panels with their controllers, added to the main window in one call.
+"""The Training, Segment and Compare panels and the annotation import/export, with their controllers, added to
+the main window in one call.
 
 ``install(window)`` docks the panels (Segment under the image list, Training and Compare as tabs at the bottom),
-adds File > Load Checkpoint…, and connects the flows: a finished run offers its checkpoint for segmenting, and
-Refine with CRF opens the Compare view. The window asks :meth:`JobPanels.confirm_close` and calls
+adds File > Load Checkpoint… and File > Export Model…, connects File > Import / Export Annotations (whose folder
+export is a job), and connects the flows: a finished run offers its checkpoint for segmenting, and Refine with
+CRF opens the Compare view. The window asks :meth:`JobPanels.confirm_close` and calls
 :meth:`JobPanels.shutdown` when it closes.
 """
 
@@ -11,7 +13,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
+from app.controllers.annotation_transfer import AnnotationTransferController
 from app.controllers.compare import CompareController
+from app.controllers.export import ExportController
 from app.controllers.prediction import PredictionController
 from app.controllers.training import TrainingController
 from app.jobs.workers import WorkerPool
@@ -27,13 +31,14 @@ TRAINING_DOCK_HEIGHT = 300
 
 
 class JobPanels:
-    """What :func:`install` built: ``pool``, ``training``, ``prediction``, ``compare`` (controllers), panels, and
-    ``assist`` (:class:`app.window.assist_docks.AssistPanels`)."""
+    """What :func:`install` built: ``pool``, ``training``, ``prediction``, ``compare``, ``annotations``
+    (controllers), panels, and ``assist`` (:class:`app.window.assist_docks.AssistPanels`)."""
 
     def __init__(self, window) -> None:
         self.window = window
         self.pool = WorkerPool(window)
         self.load_action = _load_action(window)
+        self.export_action = _export_action(window)
         self.training_panel = TrainingPanel()
         self.prediction_panel = PredictionPanel(self.load_action)
         self.compare_view = CompareView()
@@ -49,6 +54,7 @@ class JobPanels:
                                                self.pool)
         self.compare = CompareController(window, window.session, self.compare_view, self.pool,
                                          self.prediction.accept_mask)
+        self.annotations = AnnotationTransferController(window, window.session, self.pool, window.actions)
         self.compare.opened.connect(self.compare_dock.show)
         self.compare.opened.connect(self.compare_dock.raise_)
         panel = self.training_panel
@@ -59,6 +65,8 @@ class JobPanels:
         self.training_panel.summaryChanged.connect(
             lambda text: self.training_dock.setWindowTitle(f"Training · {text}" if text else "Training"))
         self.prediction.compareRequested.connect(self.compare.start)
+        self.export = ExportController(window, self.pool, lambda: self.prediction.predictor_path())
+        self.export_action.triggered.connect(self.export.open)
         self.assist = install_assist(window, self)  # Assist and Metrics (app/window/assist_docks.py)
 
     def _announce(self, done: DoneEvent) -> None:
@@ -83,6 +91,16 @@ def _load_action(window) -> QAction:
     action.setShortcut(QKeySequence("Ctrl+L"))
     action.setToolTip("Load a trained model (.pt checkpoint) to segment images (Ctrl+L)")
     action.setStatusTip("Load a trained model (.pt checkpoint) to segment images")
+    window.menus.file.insertAction(window.actions.save, action)
+    window.menus.file.insertSeparator(window.actions.save)
+    return action
+
+
+def _export_action(window) -> QAction:
+    action = QAction(icon("export-model"), "&Export Model…", window)
+    action.setObjectName("exportModelAction")
+    action.setToolTip("Export a trained model as a bioimage.io package (Fiji, QuPath, napari), ONNX or TorchScript")
+    action.setStatusTip(action.toolTip())
     window.menus.file.insertAction(window.actions.save, action)
     window.menus.file.insertSeparator(window.actions.save)
     return action

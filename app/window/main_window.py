@@ -14,6 +14,8 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from app.controllers.editor import Editor
+from app.controllers.folder_watch import FolderWatch
+from app.controllers.save_elsewhere import report_save_failed, save_elsewhere
 from app.state import settings
 from app.state.paths import folder_to_open
 from app.state.session import Session
@@ -73,6 +75,7 @@ class MainWindow(QMainWindow):
         self.add_panel("Overlay", self.view_panel, "overlayDock", "right")
         self.add_panel("Contrast", self.display, "contrastDock", "right")
         self.jobs = install_job_panels(self)  # Training, Segment, Compare (app/window/job_docks.py)
+        self.folder_watch = FolderWatch(self, self.session)  # files changed by other programs
         self._build_status_bar()
         self._connect()
         self._refresh_recent()
@@ -105,6 +108,7 @@ class MainWindow(QMainWindow):
         a, s, c = self.actions, self.session, self.canvas
         a.open_folder.triggered.connect(self.choose_folder)
         a.save.triggered.connect(s.save)
+        a.save_to.triggered.connect(lambda: save_elsewhere(self, s))
         a.quit.triggered.connect(self.close)
         a.undo.triggered.connect(s.undo)
         a.redo.triggered.connect(s.redo)
@@ -144,7 +148,7 @@ class MainWindow(QMainWindow):
         s.historyChanged.connect(self._on_history)
         s.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         s.error.connect(self._show_error)
-        s.saveFailed.connect(self._show_save_failed)
+        s.saveFailed.connect(lambda text: report_save_failed(self, s, text))
         for digit in range(10):
             shortcut = QShortcut(QKeySequence(str(digit)), self)
             shortcut.activated.connect(lambda d=digit: self.palette_panel.select(d))
@@ -253,11 +257,6 @@ class MainWindow(QMainWindow):
 
     def _show_error(self, text: str) -> None:
         self.statusBar().showMessage(f"Error: {text}", 15000)
-
-    def _show_save_failed(self, text: str) -> None:
-        """Losing work must not go unnoticed: a dialog as well as the status bar."""
-        self._show_error(text)
-        QMessageBox.warning(self, "Mask not saved", f"{text}\n\nYour changes are kept in memory.")
 
     def _clear_mask(self, value: int) -> None:
         """Set every pixel to background or unlabelled (one undoable step), e.g. to start a sparse annotation."""

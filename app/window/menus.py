@@ -15,6 +15,16 @@ _SPECS = [
     ("open_folder", "open-folder", "openFolderAction", "&Open Folder…", [QKeySequence.StandardKey.Open],
      "Open a folder of images (images/ + masks/, or data/ + val/)"),
     ("save", "save", "saveAction", "&Save Mask", [QKeySequence.StandardKey.Save], "Save the current mask now"),
+    ("save_to", "save", "saveToAction", "Save Masks &To…", [QKeySequence.StandardKey.SaveAs],
+     "Save the unsaved masks in another folder (when this one is read-only, full or gone)"),
+    ("import_annotations", "import-annotations", "importAnnotationsAction", "&Import Annotations…", ["Ctrl+I"],
+     "Replace this image's mask by a QuPath, Fiji, Cellpose, label-image or OME-Zarr annotation"),
+    ("import_all_annotations", "import-all-annotations", "importFolderAnnotationsAction",
+     "Import Annotations for &All Images…", [], "Import a folder of annotation files, matched to the images by name"),
+    ("export_annotations", "export-annotations", "exportAnnotationsAction", "&Export Annotations…", ["Ctrl+E"],
+     "Write this image's mask for QuPath, Fiji, Cellpose, napari or as a label TIFF"),
+    ("export_all_annotations", "export-all-annotations", "exportFolderAnnotationsAction",
+     "Export Annotations of All &Images…", [], "Write every mask of the folder in another tool's format"),
     ("quit", "quit", "quitAction", "&Quit", [QKeySequence.StandardKey.Quit], "Close the window (asks about unsaved masks)"),
     ("undo", "undo", "undoAction", "&Undo", ["Ctrl+Z"], "Undo the last edit of this image"),
     ("redo", "redo", "redoAction", "&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the last undone edit"),
@@ -65,7 +75,11 @@ def build_menus(window: QMainWindow, a: SimpleNamespace, tools: list[QAction]) -
     recent.setObjectName("recentMenu")
     file_menu.addMenu(recent)
     file_menu.addSeparator()
+    file_menu.addActions([a.import_annotations, a.import_all_annotations, a.export_annotations,
+                          a.export_all_annotations])
+    file_menu.addSeparator()
     file_menu.addAction(a.save)
+    file_menu.addAction(a.save_to)
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
     edit_menu = bar.addMenu("&Edit")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from app.controllers.save_elsewhere import save_elsewhere
 from app.state.session import Session
 
 
@@ -25,7 +26,10 @@ def confirm_unsaved(parent: QWidget, session: Session, ask_first: bool = True, l
     if answer == buttons.Save and not s.save_all():
         answer = QMessageBox.question(
             parent, "Masks not saved", f"{s.unsaved_count()} mask(s) could not be saved (see the status bar). "
-            f"{leaving} anyway and lose these changes?", buttons.Discard | buttons.Cancel, buttons.Cancel)
+            f"Save them in another folder, or {leaving.lower()} anyway and lose these changes?",
+            buttons.Save | buttons.Discard | buttons.Cancel, buttons.Cancel)
+        if answer == buttons.Save:
+            return save_elsewhere(parent, s)
     if answer == buttons.Cancel:
         return False
     if answer == buttons.Discard:

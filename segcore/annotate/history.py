@@ -11,13 +11,23 @@ from segcore.errors import DataError
 
 
 @dataclass
+class IdsChange:
+    """Instance masks: the object ids an action set (an import, whose touching objects must stay apart) and
+    those set before it (None: the mask file's own ids), each ``(H, W)`` integer ids, 0 for background."""
+
+    before: np.ndarray | None
+    after: np.ndarray
+
+
+@dataclass
 class Edit:
-    """One undoable change: the pixels of a bounding box before and after."""
+    """One undoable change: the pixels of a bounding box before and after (and the object ids it set, if any)."""
 
     y0: int
     x0: int
     before: np.ndarray
     after: np.ndarray
+    ids: IdsChange | None = None
 
     @property
     def box(self) -> Box:
@@ -26,7 +36,8 @@ class Edit:
 
     @property
     def nbytes(self) -> int:
-        return self.before.nbytes + self.after.nbytes
+        ids = 0 if self.ids is None else self.ids.after.nbytes + getattr(self.ids.before, "nbytes", 0)
+        return self.before.nbytes + self.after.nbytes + ids
 
     def undo(self, mask: np.ndarray) -> Box:
         y0, x0, y1, x1 = self.box
@@ -141,6 +152,16 @@ class History:
     @property
     def nbytes(self) -> int:
         return sum(e.nbytes for e in self._undo) + sum(e.nbytes for e in self._redo)
+
+    @property
+    def last_done(self) -> Edit | None:
+        """The edit :meth:`undo` would take back (None when there is none)."""
+        return self._undo[-1] if self._undo else None
+
+    @property
+    def next_redo(self) -> Edit | None:
+        """The edit :meth:`redo` would apply again (None when there is none)."""
+        return self._redo[-1] if self._redo else None
 
     def push(self, edit: Edit | None) -> None:
         """Record a finished action; a new action clears the redo stack."""

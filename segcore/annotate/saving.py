@@ -2,8 +2,10 @@
 
 A mask goes to the image's existing PNG mask, else to where the layout keeps masks (``masks/`` beside
 ``images/``, else ``STEM_mask.png`` beside the image). A TIFF or JPEG mask is kept aside as ``.orig`` once a
-PNG replaces it. Instance masks keep the object ids the file had when it was first read (see
-:func:`ids_to_keep`). Every write is atomic (:mod:`segcore.atomic`).
+PNG replaces it; a Cellpose ``STEM_seg.npy`` (or ``STEM_masks.tif``) stays where it is, for Cellpose, and the
+PNG, which :func:`segcore.data.layout.find_samples` pairs first, holds the edits. Instance masks keep the
+object ids the file had when it was first read (see :func:`ids_to_keep`). Every write is atomic
+(:mod:`segcore.atomic`).
 """
 
 from __future__ import annotations
@@ -29,19 +31,33 @@ def new_mask_path(sample: layout.Sample, folder: Path) -> Path:
 
 
 def write_sample_mask(sample: layout.Sample, folder: Path, mask: np.ndarray, spec: ClassSpec,
-                      ids_from: np.ndarray | None) -> tuple[layout.Sample, str | None]:
-    """Write ``mask`` (uint8 class indices, H x W) for ``sample``; the sample as it is now, and a note for the user.
+                      ids_from: np.ndarray | None, to: Path | None = None) -> tuple[layout.Sample, str | None]:
+    """Write ``mask`` (uint8 class indices, H x W) for ``sample`` (to ``to`` when given: saved elsewhere); the
+    sample as it is now, and a note for the user.
 
     Raises DataError or OSError (the file on disk is then unchanged).
     """
     target = sample.mask if sample.mask is not None and sample.mask.suffix.lower() == ".png" else None
-    target = target or new_mask_path(sample, folder)
+    target = to or target or new_mask_path(sample, folder)
     io.write_mask(target, mask, spec, ids_from=ids_from)
     note = None
-    if sample.mask is not None and sample.mask != target:  # a TIFF/JPEG mask: keep the original aside
-        sample.mask.rename(sample.mask.with_name(sample.mask.name + ".orig"))
-        note = f"{sample.mask.name} now saved as {target.name}; the original is kept as .orig"
+    if to is None and sample.mask is not None and sample.mask != target:
+        if layout.is_cellpose_mask(sample.mask):  # Cellpose's own file stays for Cellpose; ours pairs first
+            note = f"{sample.mask.name} is left for Cellpose; the edited mask is saved as {target.name}"
+        else:  # a TIFF/JPEG mask: keep the original aside, never over an older one
+            aside = _free_name(sample.mask.with_name(sample.mask.name + ".orig"))
+            sample.mask.rename(aside)
+            note = f"{sample.mask.name} now saved as {target.name}; the original is kept as {aside.name}"
     return dataclasses.replace(sample, mask=target), note
+
+
+def _free_name(path: Path) -> Path:
+    """``path``, or ``path`` + 2, 3, ... when taken: an older .orig kept aside is never overwritten."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}{n}")
+    return candidate
 
 
 def ids_to_keep(sample: layout.Sample, spec: ClassSpec, first_read: dict[Path, np.ndarray | None]) -> np.ndarray | None:

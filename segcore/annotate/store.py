@@ -18,12 +18,13 @@ from typing import Protocol
 
 import numpy as np
 
-from segcore.annotate.history import EditSession, History
+from segcore.annotate.disk import file_stamp, folder_gone, showable, spec_home
+from segcore.annotate.history import Edit, EditSession, History, IdsChange
 from segcore.annotate.saving import ids_to_keep, remove_interrupted_saves, write_sample_mask
 from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footprint, polygon_footprint
 from segcore.data import io, layout
 from segcore.data.classes import ClassSpec
-from segcore.errors import DataError, describe
+from segcore.errors import DataError, OutputError, describe
 
 
 class ImageState(str, Enum):
@@ -39,6 +40,15 @@ def _ignore(*_args) -> None:
     pass
 
 
+def _fits(image: Path) -> bool:
+    """Whether reading ``image`` ahead is worth it: not when the window would refuse to show it."""
+    try:
+        showable(image)
+    except DataError:
+        return False
+    return True
+
+
 @dataclass
 class StoreCallbacks:
     """Called after each change; every one defaults to doing nothing."""
@@ -52,7 +62,10 @@ class StoreCallbacks:
     history_changed: Callable[[bool, bool], None] = _ignore  # can undo, can redo
     message: Callable[[str], None] = _ignore  # for a status line
     error: Callable[[str], None] = _ignore  # a one-line error; the work goes on
+    warning: Callable[[str], None] = _ignore  # what is odd about the folder (JPEG masks, unpaired files)
     save_failed: Callable[[str], None] = _ignore  # masks are kept in memory: the user must hear of it
+    # the mask file changed on disk while it has edits here: True reloads it (the edits are lost), False keeps them
+    ask_reload: Callable[[str], bool] = lambda _question: False
 
 
 class Reader(Protocol):
@@ -100,6 +113,9 @@ class AnnotationStore:
         self._parked: dict[Path, np.ndarray] = {}  # masks of other images whose save failed
         self._predicted: set[Path] = set()
         self._first_ids: dict[Path, np.ndarray | None] = {}  # instance masks: ids before this session's saves
+        self._given_ids: dict[Path, np.ndarray] = {}  # instance masks: ids an import set (until it is undone)
+        self._disk_stamp: tuple | None = None  # the current mask file as last read or written here
+        self._gone_said = False  # the folder vanished and the user has been told
 
     # -- folder -------------------------------------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> None:
@@ -110,19 +126,25 @@ class AnnotationStore:
         folder = Path(folder).expanduser().resolve()
         warnings: list[str] = []
         samples = layout.find_samples(folder, warnings)
-        spec = layout.load_class_spec(folder, samples, warnings)
+        ClassSpec.load(folder)  # a broken classes.json is refused: it is the user's file to mend
+        try:
+            spec = layout.load_class_spec(folder, samples, warnings)
+        except DataError as exc:  # masks whose values say no class list: show the images all the same
+            spec = ClassSpec(["background", "foreground"], [0, 255])
+            warnings.insert(0, f"{exc}; masks that do not fit background/foreground 0/255 are shown read-only")
         if not self.save_all():
             raise DataError("unsaved masks of the current folder could not be written; save or discard them first")
         self.folder, self.samples, self.spec = folder, samples, spec
         self.reader.clear()
         self._spec_unsaved = False
-        for kept in (self._histories, self._parked, self._predicted, self._first_ids):
+        for kept in (self._histories, self._parked, self._predicted, self._first_ids, self._given_ids):
             kept.clear()
         self.index, self.image, self.mask = -1, None, None
+        self._gone_said = False
         self.on.folder_opened(folder)
         self.on.spec_changed()
-        for message in warnings[:3]:
-            self.on.message(message)
+        for message in reversed(warnings[:3]):  # the first, often what is wrong with the masks, shown last
+            self.on.warning(message)
         if removed := remove_interrupted_saves(folder, samples):
             self.on.message(f"removed {len(removed)} unfinished temporary file(s) left by an interrupted save")
         self.select(0)
@@ -158,6 +180,7 @@ class AnnotationStore:
         self.locked_reason = None
         ahead = index + (1 if index > previous else -1)  # the next one in the direction of travel
         try:
+            showable(sample.image)  # a 30000 x 30000 slide is refused from its header, before decoding
             self.image = self.reader.read_image(sample.image)
         except DataError as exc:
             self.image, self.mask = None, None
@@ -168,7 +191,7 @@ class AnnotationStore:
             self.mask = self._load_mask(sample)  # dirty again when the mask comes back from the parked ones
             self.on.image_loaded(index)
         self._emit_history()
-        if 0 <= ahead < len(self.samples):
+        if 0 <= ahead < len(self.samples) and _fits(self.samples[ahead].image):
             self.reader.prefetch(self.samples[ahead].image, self.samples[ahead].mask, self.spec)
         return True
 
@@ -180,10 +203,10 @@ class AnnotationStore:
         if sample.mask is None:
             return np.zeros(shape, dtype=np.uint8)
         try:
+            self._disk_stamp = file_stamp(sample.mask)
             mask = self.reader.read_mask(sample.mask, self.spec)
             if mask.shape != shape:
-                raise DataError(f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
-                                f"{shape[1]}x{shape[0]}")
+                raise io.size_mismatch(sample.mask, mask.shape, sample.image, shape)
             return mask
         except DataError as exc:
             self.locked_reason = f"{exc}; editing is off so the file is not overwritten"
@@ -266,19 +289,58 @@ class AnnotationStore:
             self._history().push(edit)
             self._emit_history()
 
-    def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED) -> None:
-        """Replace the current mask (e.g. by a prediction) as one undoable step."""
+    def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED,
+                    ids: np.ndarray | None = None) -> None:
+        """Replace the current mask (a prediction, an import) as one undoable step.
+
+        ``ids`` (instance masks; ``(H, W)`` integer object ids, 0 for background) are the ids the objects are
+        saved with, so touching objects stay apart; they are part of the step: undo brings back the ids before
+        it. A step that changes only the ids (the same pixels, split differently) is a step too. Raises
+        DataError when ``mask`` or ``ids`` does not fit the image (nothing changes then).
+        """
+        if self.mask is not None and ids is not None and (np.shape(ids) != self.mask.shape
+                                                          or np.asarray(ids).dtype.kind not in "ui"):
+            raise DataError(f"object ids must be integers of shape {self.mask.shape}, got {np.shape(ids)} "
+                            f"{np.asarray(ids).dtype}")
         self.begin_edit()
         if self._edit is None:
             return
-        if self._edit.replace(np.asarray(mask, dtype=np.uint8)) is not None:
+        replaced = self._edit.replace(np.asarray(mask, dtype=np.uint8)) is not None
+        change = self._ids_change(ids)
+        if replaced or change is not None:
             self._mark_dirty(predicted=state is ImageState.PREDICTED)
             self.on.mask_replaced()
         elif self.samples[self.index].mask is None and not self.dirty:
             # An image without a mask file starts all background: accepting an all-background answer changes no
             # pixel, yet it is an answer ("nothing here"), so the image gets its mask file like any other.
             self._mark_dirty(predicted=state is ImageState.PREDICTED)
-        self._finish_edit()
+        edit, self._edit = self._edit.finish(), None
+        if change is not None:
+            corner = self.mask[:1, :1].copy()
+            edit = edit or Edit(0, 0, corner, corner.copy())  # no pixel changed: the step holds the ids alone
+            edit.ids = change
+            self._set_given_ids(change.after)
+        if edit is not None:
+            self._history().push(edit)
+            self._emit_history()
+
+    def _ids_change(self, ids: np.ndarray | None) -> IdsChange | None:
+        """The change of object ids that accepting ``ids`` with the (new) current mask makes; None without ids,
+        for class masks, or when saving would write these ids anyway."""
+        if ids is None or not self.spec.instances:
+            return None
+        ids = np.where(self.mask == 1, np.asarray(ids), 0)
+        current = self.object_ids()
+        if current is not None and np.array_equal(current, ids):
+            return None
+        return IdsChange(self._given_ids.get(self.samples[self.index].image), ids)
+
+    def _set_given_ids(self, ids: np.ndarray | None) -> None:
+        image = self.samples[self.index].image
+        if ids is None:
+            self._given_ids.pop(image, None)
+        else:
+            self._given_ids[image] = ids
 
     def _mark_dirty(self, predicted: bool) -> None:
         image = self.samples[self.index].image
@@ -299,17 +361,21 @@ class AnnotationStore:
         self.on.history_changed(history.can_undo, history.can_redo)
 
     def undo(self) -> None:
-        self._step(History.undo)
+        self._step(redo=False)
 
     def redo(self) -> None:
-        self._step(History.redo)
+        self._step(redo=True)
 
-    def _step(self, method: Callable[[History, np.ndarray], Box | None]) -> None:
+    def _step(self, redo: bool) -> None:
         self._finish_edit()
         if self.mask is None or self.locked_reason:
             return
-        box = method(self._history(), self.mask)
+        history = self._history()
+        edit = history.next_redo if redo else history.last_done
+        box = history.redo(self.mask) if redo else history.undo(self.mask)
         if box is not None:
+            if edit.ids is not None:  # an import's ids come and go with its pixels
+                self._set_given_ids(edit.ids.after if redo else edit.ids.before)
             self._mark_dirty(predicted=False)
             if self.samples[self.index].mask is None and not self.mask.any():
                 # Undone back to the empty mask of an image that has no mask file: nothing to write. Saving it
@@ -324,9 +390,24 @@ class AnnotationStore:
         if not self.spec.instances or self.mask is None:
             return None
         try:
-            return self.spec.encode(self.mask, ids_to_keep(self.samples[self.index], self.spec, self._first_ids))
+            return self.spec.encode(self.mask, self._ids_to_keep(self.samples[self.index]))
         except DataError:
             return None
+
+    def _ids_to_keep(self, sample: layout.Sample) -> np.ndarray | None:
+        """The ids a save keeps: an import's while it stands (not mixed with the file's, whose numbers may clash),
+        else the file's (see :func:`segcore.annotate.saving.ids_to_keep`)."""
+        given = self._given_ids.get(sample.image)
+        if given is not None and self.spec.instances:
+            return given
+        return ids_to_keep(sample, self.spec, self._first_ids)
+
+    def _ids_to_write(self, sample: layout.Sample, mask: np.ndarray) -> np.ndarray | None:
+        """The ids a save writes; after an import, objects painted since keep the ids they are first saved with."""
+        kept = self._ids_to_keep(sample)
+        if kept is not None and sample.image in self._given_ids:
+            kept = self._given_ids[sample.image] = self.spec.encode(mask, kept)
+        return kept
 
     # -- class list ---------------------------------------------------------------------------------------------
     def set_spec(self, spec: ClassSpec) -> None:
@@ -360,6 +441,8 @@ class AnnotationStore:
 
     def _save_current(self) -> str | None:
         """Write the current mask if it changed; the reason when that failed."""
+        if self.dirty and self.mask is not None:
+            self.check_disk()  # another program's change to the file is not overwritten unasked
         if not self.dirty or self.mask is None:
             return None
         try:
@@ -397,15 +480,78 @@ class AnnotationStore:
         self._parked.clear()
         self.dirty = False
 
-    def _write(self, index: int, mask: np.ndarray) -> None:
+    def _write(self, index: int, mask: np.ndarray, to: Path | None = None) -> None:
+        if self.folder is not None and not self.folder.is_dir() and to is None:  # never recreate a folder that
+            raise OutputError(folder_gone(self.folder))  # was moved or unplugged, with only masks in it
         unlabelled_before = self.spec.unlabelled  # writing sparse masks may assign the "unlabelled" value
         sample = self.samples[index]
         self.samples[index], note = write_sample_mask(sample, self.folder, mask, self.spec,
-                                                      ids_to_keep(sample, self.spec, self._first_ids))
+                                                      self._ids_to_write(sample, mask), to)
         if note:
             self.on.message(note)
-        if (self._spec_unsaved or self.spec.unlabelled != unlabelled_before
-                or not (self.folder / "classes.json").exists()):
-            self.spec.save(self.folder)  # the folder must say which classes (and "unlabelled") the values mean
+        if index == self.index:
+            self._disk_stamp = file_stamp(self.samples[index].mask)
+        home = spec_home(self.folder, self.samples[index].mask)
+        if self._spec_unsaved or self.spec.unlabelled != unlabelled_before or not (home / "classes.json").exists():
+            self.spec.save(home)  # the folder must say which classes (and "unlabelled") the values mean
             self._spec_unsaved = False
         self.on.message(f"saved {self.samples[index].mask.name}")
+
+    def save_to(self, folder: str | Path) -> int:
+        """Write the current mask and the parked ones into ``folder`` as ``IMAGE_STEM.png`` (with a classes.json),
+        for when the open folder cannot take them (read-only, gone); later saves of those images go there too.
+
+        Returns how many masks were written. Raises OutputError / DataError naming the file that failed; the
+        masks not written stay in memory.
+        """
+        self._finish_edit()
+        folder = Path(folder)
+        todo = [self.index] if self.dirty and self.mask is not None else []
+        todo += [i for i, s in enumerate(self.samples) if s.image in self._parked]
+        for index in todo:
+            image = self.samples[index].image
+            self._write(index, self.mask if index == self.index else self._parked[image],
+                        to=folder / f"{image.stem}.png")
+            self._parked.pop(image, None)
+            self.dirty = self.dirty and index != self.index
+            self.on.state_changed(index, self.state(index))
+        return len(todo)
+
+    # -- the files on disk, changed by other programs -----------------------------------------------------------
+    def check_disk(self) -> None:
+        """Notice what another program did since the folder and the current mask file were read.
+
+        The folder gone (moved, unplugged): said once; the edits stay in memory and saving is refused rather than
+        recreating the folder. The mask file replaced: read again when there are no edits, else ``ask_reload``
+        decides between reloading it (losing the edits) and keeping them (the next save overwrites the file).
+        """
+        if self.folder is not None and not self.folder.is_dir():
+            if not self._gone_said:
+                self._gone_said = True
+                self.on.error(folder_gone(self.folder))
+            return
+        sample = self.samples[self.index] if 0 <= self.index < len(self.samples) else None
+        if sample is None or sample.mask is None or self.image is None or self._disk_stamp is None:
+            return
+        stamp = file_stamp(sample.mask)
+        if stamp == self._disk_stamp:
+            return
+        self._disk_stamp = stamp
+        name = sample.mask.name
+        if stamp is None:
+            self.on.message(f"{name} was deleted by another program; saving writes it again")
+            return
+        if self.dirty and not self.on.ask_reload(f"{name} was changed on disk by another program. Reload it? "
+                                                 "Your edits to it are then lost; else saving replaces that file."):
+            self.on.message(f"kept your edits of {name}; saving replaces the file changed on disk")
+            return
+        self.reader.clear()
+        self.dirty = False
+        self._histories.pop(sample.image, None)
+        self._predicted.discard(sample.image)
+        self.locked_reason = None
+        self.mask = self._load_mask(sample)
+        self.on.image_loaded(self.index)
+        self.on.state_changed(self.index, self.state(self.index))
+        self._emit_history()
+        self.on.message(f"{name} was changed on disk by another program; reloaded")

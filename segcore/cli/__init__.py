@@ -12,13 +12,15 @@ import os
 import sys
 
 # Module names under segcore.cli, in the order shown by --help.
-COMMANDS = ["sample_data", "create_txt", "plan", "train", "predict", "rank", "crf", "eval", "models", "demo"]
+COMMANDS = ["sample_data", "create_txt", "plan", "train", "predict", "rank", "crf", "eval", "convert", "export",
+            "models", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segcore",
-        description="Biomedical image segmentation from the command line: train, predict, refine, evaluate.",
+        description="Biomedical image segmentation from the command line: train, predict, refine, evaluate, "
+                    "export.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:

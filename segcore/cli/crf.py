@@ -103,6 +103,10 @@ def run(args: argparse.Namespace) -> int:
         raw = labels
     else:
         probs, spec = crf_inputs.read_probabilities(args.probabilities)
+        try:
+            probs = crf.classes_first(probs, image.shape)  # (H, W, K) from other tools, too
+        except DataError as exc:
+            raise DataError(f"{args.probabilities}: {exc}") from exc
         spec = spec or crf_inputs.default_spec(probs.shape[0])
         params = params_from_args(args)
         raw = None

@@ -35,8 +35,8 @@ def run(args: argparse.Namespace) -> int:
     samples = find_samples(args.folder)
     tta = True if args.tta is None else args.tta  # the uncertainty is the TTA entropy unless --no-tta
     predictor = Predictor(args.checkpoint, device=args.device, tta=tta)
-    if predictor.runtime.note:
-        print(predictor.runtime.note, file=sys.stderr)
+    if predictor.note:
+        print(f"segcore rank: {predictor.note}", file=sys.stderr)
     rows = []
     for i, (row, _) in enumerate(ranking.score_samples(predictor, samples, args.skip_annotated), start=1):
         rows.append(row)

@@ -27,7 +27,8 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train a segmentation model on a folder of images and masks",
                        description="Train a model on DATA (images/ + masks/, or the data/ + val/ layout with "
                                    ".txt lists). Writes best.pt, last.pt, metrics.csv, config.json and "
-                                   "split.json to --out.")
+                                   "split.json to --out (and plan.json with --minutes). With --minutes the "
+                                   "settings come from a plan for this folder and machine (see `segcore plan`).")
     p.add_argument("data", help="folder with images and masks")
     g = p.add_argument_group("schedule")
     g.add_argument("--minutes", type=float, metavar="MIN",
@@ -81,6 +82,9 @@ def explicit_settings(args) -> dict:
     given = {key: getattr(args, key) for key in FIXED if getattr(args, key, None) is not None}
     if getattr(args, "width", None) is not None:
         given["width"] = args.width
+    depth = dict(getattr(args, "arch_arg", [])).get("depth")
+    if depth is not None:
+        given["depth"] = depth
     return given
 
 

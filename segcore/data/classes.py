@@ -228,8 +228,9 @@ class ClassSpec:
     def infer(cls, values: set[int]) -> ClassSpec:
         """Guess the class list from the union of values found in mask files.
 
-        {0,255} (or a subset) is binary background/foreground; otherwise classes are 0..max and a value of 255
-        beside small class values means unlabelled.
+        {0,255} (or a subset) is binary background/foreground; otherwise the values found are the classes (none
+        is invented: values {0, 1, 3} give three classes), and a value of 255 beside small class values means
+        unlabelled.
         """
         values = {int(v) for v in values} or {0}
         if values <= {0, 255}:
@@ -238,14 +239,27 @@ class ClassSpec:
         if 255 in values and max(values - {255}) < 64:
             unlabelled = 255
             values = values - {255}
-        top = max(max(values), 1)
+        top = max(values)
         if top >= 255:
             found = sorted(values)
             shown = found if len(found) <= 5 else [*found[:4], "...", found[-1]]
             raise DataError(f"mask values {shown} cannot be read as classes 0..{top} (at most 255 classes): name "
                             f"each class and its value in {CLASSES_FILE}, or write {{\"instances\": true}} there "
                             f"if each value is one object")
-        names = ["background"] + [f"class {i}" for i in range(1, top + 1)]
-        if top == 1:
-            names = ["background", "foreground"]
-        return cls(names=names, values=list(range(top + 1)), unlabelled=unlabelled)
+        spec = cls.of_values(sorted(values | {0}) if len(values) == 1 else sorted(values))
+        spec.unlabelled = unlabelled
+        return spec
+
+    @classmethod
+    def of_values(cls, values: list[int]) -> ClassSpec:
+        """Classes with exactly these file values: "background" for the lowest, "foreground" for the other of
+        two, else "class V"."""
+        values = sorted(int(v) for v in values)
+        if len(values) == 2:
+            return cls(names=["background", "foreground"], values=values)
+        return cls(names=["background"] + [f"class {v}" for v in values[1:]], values=values)
+
+    @property
+    def file_values(self) -> list[int]:
+        """Every value a mask file of this class list may hold: the class values and the unlabelled value."""
+        return [*self.values, *([] if self.unlabelled is None else [self.unlabelled])]

@@ -20,7 +20,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from segcore.data.classes import IGNORE_INDEX, ClassSpec
-from segcore.data.io import read_image, read_mask, read_mask_raw
+from segcore.data.io import read_image, read_mask, read_mask_raw, size_mismatch
 from segcore.data.layout import Sample
 from segcore.data.preprocess import match_channels, resize_image, resize_mask, to_unit
 from segcore.data.separation import instance_target
@@ -86,8 +86,7 @@ def decode_sample(sample: Sample, spec: ClassSpec, scale: float = 1.0,
     else:
         mask = read_mask(sample.mask, spec)
     if mask.shape != image.shape[:2]:
-        raise DataError(f"{sample.mask}: mask is {mask.shape[0]}x{mask.shape[1]} but image {sample.image} is "
-                        f"{image.shape[0]}x{image.shape[1]}")
+        raise size_mismatch(sample.mask, mask.shape, sample.image, image.shape)
     if channels is not None:
         image = match_channels(image, channels)
     arrays = (resize_image(to_unit(image), scale), resize_mask(mask, scale))
@@ -258,6 +257,31 @@ def _random_crop(size: int, *arrays: np.ndarray, centre: tuple[int, int] | None 
         top = min(max(0, centre[0] - size // 2 + int(shift[0])), max(0, h - size))
         left = min(max(0, centre[1] - size // 2 + int(shift[1])), max(0, w - size))
     return tuple(a[top:top + size, left:left + size] for a in arrays)
+
+
+def pad_collate(batch: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
+    """Stack items of different sizes (whole-image training on images of mixed sizes) into one batch.
+
+    Each item is padded at the bottom and right to the batch's largest height and width: the image by repeating
+    its edge, the mask with IGNORE_INDEX (so padding counts in neither loss nor metrics), the loss weights with 1.
+    Items of one size are stacked as they are.
+    """
+    height = max(item[1].shape[-2] for item in batch)
+    width = max(item[1].shape[-1] for item in batch)
+    fills = (None, IGNORE_INDEX, 1.0)  # image (edge), mask, weights
+    columns = []
+    for column, fill in zip(zip(*batch, strict=True), fills, strict=False):
+        padded = []
+        for t in column:
+            pad = (0, width - t.shape[-1], 0, height - t.shape[-2])
+            if not any(pad):
+                padded.append(t)
+            elif fill is None:
+                padded.append(torch.nn.functional.pad(t[None], pad, mode="replicate")[0])
+            else:
+                padded.append(torch.nn.functional.pad(t, pad, value=fill))
+        columns.append(torch.stack(padded))
+    return tuple(columns)
 
 
 def compute_stats(data: SegmentationDataset | Sequence[np.ndarray]) -> tuple[list[float], list[float]]:

@@ -4,6 +4,13 @@ Images come back as ``(H, W, C)`` arrays in their stored dtype (float64/float16 
 ``(H, W)`` integer arrays of file values (``read_mask_raw``) or ``uint8`` class indices (``read_mask``).
 PNG/JPEG/BMP go through Pillow, TIFF through tifffile. Every failure is a :class:`DataError` naming the file.
 
+Orientation: a JPEG (or PNG) with an EXIF Orientation tag, and a TIFF with an Orientation tag, are returned as
+every viewer shows them (a phone photo stored 96x64 with Orientation=6 reads as 64 wide and 96 high), images and
+masks alike, so masks drawn on the displayed photo line up and predicted masks are written in that geometry.
+
+Memory: a file whose decoded pixels would not fit in the memory that is free (a 30000x30000 slide, a
+decompression bomb) is refused from its header, before decoding, with a :class:`DataError` saying so.
+
 Colour-coded RGB masks: when the :class:`ClassSpec` passed to ``read_mask_raw``/``read_mask`` has the colours of
 the file, each colour maps to its class value (black maps to ``spec.unlabelled`` when black is no class colour);
 without a matching spec such a mask is refused with a message saying how to fix it.
@@ -17,10 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import tifffile
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from segcore.atomic import atomic_path
 from segcore.data.classes import ClassSpec
+from segcore.data.lossy import is_lossy_file, snap
 from segcore.errors import DataError
 
 # Pillow refuses images above this many pixels (decompression-bomb guard); microscopy slides are big, so allow
@@ -50,15 +58,68 @@ def _check_readable(path: Path) -> None:
         raise DataError(f"{path}: unsupported file type '{path.suffix}' (supported: {', '.join(IMAGE_SUFFIXES)})")
 
 
+def size_text(shape: tuple[int, ...]) -> str:
+    """``(H, W, ...)`` as the one way messages give sizes: ``WIDTHxHEIGHT``."""
+    return f"{shape[1]}x{shape[0]}"
+
+
+def size_mismatch(mask: os.PathLike, mask_shape: tuple, image: os.PathLike, image_shape: tuple) -> DataError:
+    """The error for a mask whose size is not its image's, sizes as width x height, naming a quarter turn."""
+    turned = tuple(mask_shape[:2]) == tuple(image_shape[1::-1])
+    hint = ("; the same size turned by 90 degrees: was one of them rotated, or drawn on a photo shown without its "
+            "EXIF orientation?" if turned else "")
+    return DataError(f"{mask}: mask is {size_text(mask_shape)} but image {image} is {size_text(image_shape)} "
+                     f"(width x height){hint}")
+
+
+# Decoding holds the file's pixels about twice (the decoder's buffer and the numpy array) before one is freed.
+DECODE_COPIES = 2
+
+
+def free_memory() -> int:
+    """Bytes of memory available to this process now (psutil; the smaller of the machine's and a cgroup limit)."""
+    import psutil
+
+    free = psutil.virtual_memory().available
+    try:  # a container's limit (cgroup v2) is not in the machine's figures
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+        if limit != "max":
+            free = min(free, int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return max(0, free)
+
+
+def check_fits_memory(path: Path, height: int, width: int, bytes_per_pixel: int) -> None:
+    """Refuse (DataError) an image whose decoded pixels would not fit in free memory, from its header alone."""
+    need = height * width * bytes_per_pixel * DECODE_COPIES
+    free = free_memory()
+    if need > free:
+        raise DataError(f"{path}: {width}x{height} pixels need {need / 1e9:.1f} GB of memory to read, but "
+                        f"{free / 1e9:.1f} GB is free; crop or tile the image into smaller files (e.g. 4096x4096) "
+                        "first")
+
+
+_BYTES_PER_BAND = {"1": 1, "L": 1, "P": 1, "I": 4, "F": 4, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+
+
+def _pil_bytes_per_pixel(im: Image.Image) -> int:
+    bands = len(im.getbands())
+    return max(bands, 3 if im.mode == "P" else 1) * _BYTES_PER_BAND.get(im.mode, 1)
+
+
 def _decode_pil(path: Path, to_array) -> np.ndarray:
-    """Open and fully decode with Pillow, then ``to_array(image)``; Pillow's exceptions become DataError."""
+    """Open and fully decode with Pillow, turned as EXIF says, then ``to_array(image)``; Pillow's exceptions become
+    DataError."""
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that; refuse at the limit itself.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
+                check_fits_memory(path, im.height, im.width, _pil_bytes_per_pixel(im))
                 im.load()
-                return to_array(im)
+                return to_array(_displayed(im))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DataError(
             f"{path}: image too large ({exc}); above PIL.Image.MAX_IMAGE_PIXELS (set to {MAX_IMAGE_PIXELS:,} by "
@@ -70,21 +131,50 @@ def _decode_pil(path: Path, to_array) -> np.ndarray:
         raise DataError(f"{path}: corrupt or truncated image ({exc})") from exc
 
 
+def _displayed(im: Image.Image) -> Image.Image:
+    """The image as viewers show it: the EXIF Orientation tag (phone photos) applied."""
+    try:
+        if im.getexif().get(ORIENTATION_TAG, 1) in (1, None):
+            return im  # as stored (and keeping im.format, which a copy would lose)
+        return ImageOps.exif_transpose(im) or im
+    except (SyntaxError, ValueError, OSError, KeyError, TypeError):  # a damaged EXIF block: show as stored
+        return im
+
+
+ORIENTATION_TAG = 0x0112  # EXIF and TIFF tag 274
+# TIFF/EXIF Orientation tag value -> numpy steps that turn the stored (H, W, ...) array into the displayed one.
+_ORIENT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+    8: lambda a: np.rot90(a, 1),
+}
+
+
 def _read_tiff(path: Path) -> np.ndarray:
-    """Decode a TIFF; RGB+alpha drops alpha, (C,H,W) is transposed to (H,W,C)."""
+    """Decode a TIFF; RGB+alpha drops alpha, (C,H,W) is transposed to (H,W,C), the Orientation tag is applied."""
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
-            pixels = int(np.prod([n for ax, n in zip(series.axes, series.shape, strict=True) if ax in "YX"]))
+            sizes = {ax: n for ax, n in zip(series.axes, series.shape, strict=True)}
+            pixels = int(np.prod([n for ax, n in sizes.items() if ax in "YX"]))
             if pixels > (Image.MAX_IMAGE_PIXELS or pixels):
                 raise DataError(f"{path}: image too large ({pixels:,} pixels, limit PIL.Image.MAX_IMAGE_PIXELS = "
                                 f"{Image.MAX_IMAGE_PIXELS:,}); tile the image or raise that limit")
+            check_fits_memory(path, sizes.get("Y", 1), sizes.get("X", 1),
+                              int(np.prod(series.shape)) // max(pixels, 1) * series.dtype.itemsize)
             array = series.asarray()
             axes = series.axes
             page = tif.pages[0]
             rgb_alpha = page.photometric == tifffile.PHOTOMETRIC.RGB and bool(page.extrasamples)
+            orientation = page.tags.get(ORIENTATION_TAG)
+            orientation = int(orientation.value) if orientation is not None else 1
     except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as exc:
         raise DataError(f"{path}: corrupt or unreadable TIFF ({exc})") from exc
+    array = _orient_tiff(array, axes, orientation)
     # Drop singleton axes (e.g. T=1, Z=1) but keep Y and X.
     keep = [i for i, (ax, n) in enumerate(zip(axes, array.shape, strict=True)) if n > 1 or ax in "YX"]
     if len(keep) < array.ndim:
@@ -106,6 +196,15 @@ def _read_tiff(path: Path) -> np.ndarray:
     if rgb_alpha and array.shape[-1] == 4:
         array = array[..., :3]
     return array
+
+
+def _orient_tiff(array: np.ndarray, axes: str, orientation: int) -> np.ndarray:
+    """Apply a TIFF Orientation tag to the Y and X axes of ``array``, wherever they are."""
+    if orientation not in _ORIENT or "Y" not in axes or "X" not in axes:
+        return array
+    y, x = axes.index("Y"), axes.index("X")
+    moved = np.moveaxis(array, (y, x), (0, 1))
+    return np.moveaxis(np.ascontiguousarray(_ORIENT[orientation](moved)), (0, 1), (y, x))
 
 
 def _normalise_dtype(array: np.ndarray) -> np.ndarray:
@@ -136,6 +235,36 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if array.shape[0] < 1 or array.shape[1] < 1:
         raise DataError(f"{path}: image is empty (shape {array.shape})")
     return np.ascontiguousarray(_normalise_dtype(array))
+
+
+def displayed_size(path: str | os.PathLike) -> tuple[int, int]:
+    """``(height, width)`` of an image file as :func:`read_image` would return it, from the header alone (no
+    pixels decoded, so a 30000x30000 slide or a decompression bomb costs nothing). Raises DataError like
+    :func:`read_image` for files it cannot read."""
+    path = Path(path)
+    _check_readable(path)
+    try:
+        if path.suffix.lower() in TIFF_SUFFIXES:
+            with tifffile.TiffFile(path) as tif:
+                sizes = dict(zip(tif.series[0].axes, tif.series[0].shape, strict=True))
+                tag = tif.pages[0].tags.get(ORIENTATION_TAG)
+                turned = tag is not None and int(tag.value) in (5, 6, 7, 8)
+                height, width = sizes.get("Y", 1), sizes.get("X", 1)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path) as im:
+                    height, width = im.height, im.width
+                    exif = Image.Exif()  # from what the header held: im.getexif() would decode a PNG
+                    if "exif" in im.info:
+                        exif.load(im.info["exif"])
+                    turned = exif.get(ORIENTATION_TAG, 1) in (5, 6, 7, 8)
+    except Image.DecompressionBombError as exc:
+        raise DataError(f"{path}: image too large ({exc})") from exc
+    except (UnidentifiedImageError, tifffile.TiffFileError, OSError, SyntaxError, ValueError, IndexError,
+            KeyError) as exc:
+        raise DataError(f"{path}: not a readable image (corrupt or wrong extension)") from exc
+    return (width, height) if turned else (height, width)
 
 
 def _pil_to_image_array(im: Image.Image) -> np.ndarray:
@@ -190,6 +319,10 @@ def read_mask_raw(path: str | os.PathLike, spec: ClassSpec | None = None) -> np.
     is mapped through ``spec.colors`` when ``spec`` is given; otherwise it raises DataError.
     """
     path = Path(path)
+    if path.name.lower().endswith("_seg.npy"):  # Cellpose's annotation file: object ids
+        from segcore.interop.cellpose import read_seg
+
+        return read_seg(path)
     _check_readable(path)
     if path.suffix.lower() in TIFF_SUFFIXES:
         array = _read_tiff(path)
@@ -258,8 +391,27 @@ def _colours_to_values(rgb: np.ndarray, spec: ClassSpec) -> np.ndarray | None:
 
 
 def read_mask(path: str | os.PathLike, spec: ClassSpec) -> np.ndarray:
-    """Read a mask file as ``uint8`` class indices (IGNORE_INDEX for unlabelled) through ``spec.decode``."""
-    return spec.decode(read_mask_raw(path, spec), source=str(path))
+    """Read a mask file as ``uint8`` class indices (IGNORE_INDEX for unlabelled) through ``spec.decode``.
+
+    Values a lossy or resampled file produced near the class values are read as the nearest class value
+    (:mod:`segcore.data.lossy`). Raises DataError for values that are no class, naming JPEG when it is one.
+    """
+    raw, _ = read_mask_snapped(path, spec)
+    try:
+        return spec.decode(raw, source=str(path))
+    except DataError as exc:
+        if is_lossy_file(path):
+            raise DataError(f"{exc}; masks saved as JPEG (a lossy format) do not keep exact values: save them as "
+                            "PNG") from exc
+        raise
+
+
+def read_mask_snapped(path: str | os.PathLike, spec: ClassSpec) -> tuple[np.ndarray, int]:
+    """The file values of a mask with lossy or resampled values snapped to ``spec``'s; and how many pixels moved."""
+    raw = read_mask_raw(path, spec)
+    if spec.instances:
+        return raw, 0
+    return snap(raw, spec.file_values, is_lossy_file(path))
 
 
 def write_mask(path: str | os.PathLike, mask: np.ndarray, spec: ClassSpec,

@@ -11,6 +11,9 @@ Three layouts are understood (checked in this order):
    Samples get ``split="train"`` or ``"val"``.
 3. A plain folder of images (optionally with ``STEM_mask.EXT`` files or a ``masks/`` subfolder).
 
+In layouts 2 and 3 a folder annotated in Cellpose pairs as it is: ``STEM_seg.npy``, ``STEM_masks.EXT`` or
+``STEM_cp_masks.EXT`` beside the image are its instance mask (``segcore.interop.cellpose``).
+
 Images without a mask are kept with ``mask=None`` (annotation starts from nothing); masks without an image
 are ignored and reported in ``warnings``. Hidden files (``.name``, e.g. unfinished atomic writes) are skipped.
 """
@@ -28,7 +31,9 @@ import numpy as np
 
 from segcore.atomic import write_text_atomic
 from segcore.data.classes import CLASSES_FILE, ClassSpec
-from segcore.data.io import IMAGE_SUFFIXES, is_image_file, read_image, read_mask, read_mask_raw
+from segcore.data.io import IMAGE_SUFFIXES, is_image_file, read_image, read_mask, read_mask_raw, size_mismatch
+from segcore.data.lossy import class_values as lossy_class_values
+from segcore.data.lossy import is_lossy_file, snap
 from segcore.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -56,9 +61,12 @@ def natural_key(path: Path) -> list:
 
 
 def _image_files(folder: Path) -> list[Path]:
+    """Image files of ``folder``, without what ``segcore predict`` wrote beside its masks (OUT.crf.png, ...)."""
+    from segcore.compare import is_sidecar
+
     if not folder.is_dir():
         return []
-    return sorted((p for p in folder.iterdir() if is_image_file(p)), key=natural_key)
+    return sorted((p for p in folder.iterdir() if is_image_file(p) and not is_sidecar(p)), key=natural_key)
 
 
 def _base_stem(stem: str) -> str:
@@ -85,18 +93,32 @@ def _foreign_mask_of(stem: str, image_stems: set[str]) -> str | None:
 def _pair(images: list[Path], masks: list[Path], split: str | None, warnings: list[str]) -> list[Sample]:
     """Match masks to images by stem (or stem + ``_mask``)."""
     by_stem: dict[str, Path] = {}
+    image_stems = {_base_stem(image.stem) for image in images}
     for mask in masks:
-        stem = _base_stem(_mask_stem(mask.stem))
+        stem = _mask_image_stem(mask, image_stems)
         if stem in by_stem:
             raise DataError(f"two masks for image '{stem}': {by_stem[stem]} and {mask}; keep one")
         by_stem[stem] = mask
-    image_stems = {_base_stem(image.stem) for image in images}
     for stem, mask in by_stem.items():
         if stem not in image_stems:
             base = _foreign_mask_of(stem, image_stems)
             hint = f" (rename it {base}{mask.suffix} to pair it with image '{base}')" if base else ""
             warnings.append(f"{mask}: no image with stem '{stem}'; mask ignored{hint}")
     return [Sample(image, by_stem.get(_base_stem(image.stem)), split) for image in images]
+
+
+def _with_cellpose_masks(folder: Path, images: list[Path], masks: list[Path]) -> tuple[list[Path], list[Path]]:
+    """A folder annotated in Cellpose pairs as it is: ``a.png`` with ``a_seg.npy`` (or ``a_masks.png``,
+    ``a_cp_masks.png``), which are then no images. A segcore mask of the same image wins (newer edits)."""
+    from segcore.interop.cellpose import image_stem, masks_in
+
+    stems = {_base_stem(p.stem) for p in images}
+    found = masks_in(folder, stems, images)
+    if not found:
+        return images, masks
+    own = {_base_stem(_mask_stem(m.stem)) for m in masks}
+    images = [p for p in images if image_stem(p) not in stems]  # every Cellpose file of an image, used or not
+    return images, masks + [m for s, m in found.items() if s not in own]
 
 
 def _read_list(folder: Path, images: list[Path]) -> list[Path] | None:
@@ -125,6 +147,7 @@ def _scan_split_dir(folder: Path, split: str | None, warnings: list[str], use_li
     files = _image_files(folder)
     images = [p for p in files if not p.stem.endswith(MASK_SUFFIX)]
     masks = [p for p in files if p.stem.endswith(MASK_SUFFIX)] + _image_files(folder / "masks")
+    images, masks = _with_cellpose_masks(folder, images, masks)
     stems = {_base_stem(p.stem): p for p in images}
     foreign = [(p, stems[base]) for p in images if (base := _foreign_mask_of(_base_stem(p.stem), set(stems)))]
     if foreign:
@@ -191,16 +214,25 @@ def create_txt(folder: str | os.PathLike) -> list[Path]:
 def load_class_spec(folder: str | os.PathLike, samples: list[Sample], warnings: list[str] | None = None) -> ClassSpec:
     """The folder's ``classes.json``, or a spec inferred from the union of values in the samples' masks.
 
-    ``warnings`` (when given) receives a line when the masks disagree in a way the inferred list hides.
+    ``warnings`` (when given) receives a line when the masks disagree in a way the inferred list hides, and when
+    lossy or resampled values (JPEG masks) are read as the class values they cluster around.
     """
     spec = ClassSpec.load(folder)
     if spec is not None:
         return spec
-    per_file, shapes = {}, {}
+    if any(s.mask is not None and is_cellpose_mask(s.mask) for s in samples):
+        return ClassSpec.for_instances()  # Cellpose masks are instance masks by definition
+    per_file, shapes, histogram = {}, {}, np.zeros(256, dtype=np.int64)
     for sample in (s for s in samples if s.mask is not None):
         raw = read_mask_raw(sample.mask)
-        per_file[sample.mask] = set(np.unique(raw).tolist())
+        values, counts = np.unique(raw, return_counts=True)
+        per_file[sample.mask] = set(values.tolist())
         shapes[sample.mask] = _coarse_shape(raw)
+        small = values < 256
+        histogram[values[small]] += counts[small]
+    lossy = [path for path in per_file if is_lossy_file(path)]
+    if lossy:
+        return _lossy_spec(per_file, histogram, lossy, warnings)
     if warnings is not None and len(set().union(*per_file.values()) - {0}) == 1:  # binary masks
         warnings.extend(_same_mask_everywhere(shapes))
     if _looks_like_instances(per_file):
@@ -209,13 +241,82 @@ def load_class_spec(folder: str | os.PathLike, samples: list[Sample], warnings: 
             warnings.append(f"masks look like instance labels ({len(ids)} ids, e.g. {next(iter(per_file)).name}): "
                             f"any non-zero pixel is \"object\"; if they are classes, name them in {CLASSES_FILE}")
         return ClassSpec.for_instances()
-    spec = ClassSpec.infer(set().union(*per_file.values()))
+    try:
+        spec = ClassSpec.infer(set().union(*per_file.values()))
+    except DataError:
+        spec = _resampled_spec(per_file, histogram, warnings)
+        if spec is None:
+            raise
+        return spec
     if warnings is not None and spec.unlabelled == 255:
         warnings.extend(_binary_masks_read_as_unlabelled(per_file))
     if warnings is not None and len(per_file) == 1 and _could_be_instances(per_file):
         warnings.append(f"{spec.num_classes} classes read from one mask ({next(iter(per_file)).name}); if its "
                         f"values are object ids (an instance mask), write {{\"instances\": true}} in {CLASSES_FILE}")
     return spec
+
+
+def _lossy_spec(per_file: dict[Path, set[int]], histogram: np.ndarray, lossy: list[Path],
+                warnings: list[str] | None) -> ClassSpec:
+    """The classes of masks saved in a lossy format: the values their pixels cluster around, with a line saying
+    how many pixels are read as those; refused, naming JPEG, when the values do not cluster."""
+    union = set().union(*per_file.values())
+    centres = lossy_class_values(histogram, lossy=True) if max(union) < 256 else None
+    files = f"{len(lossy)} file{'s' if len(lossy) > 1 else ''}, e.g. {lossy[0].name}"
+    if centres is None:
+        if len(union) <= 3:  # exact values after all (flat regions survive JPEG): read them as they are
+            return ClassSpec.infer(union)
+        shown = sorted(union)[:6]
+        raise DataError(f"masks saved as JPEG, a lossy format ({files}), hold {len(union)} different values "
+                        f"({', '.join(map(str, shown))}, ...) that do not cluster around a few class values; save "
+                        "the masks as PNG")
+    spec = ClassSpec.of_values(centres)
+    if warnings is not None:
+        warnings.append(f"masks saved as JPEG, a lossy format: {_moved(histogram, centres)} read as the nearest "
+                        f"class value {centres}; save masks as PNG to keep exact values ({files})")
+    return spec
+
+
+def _resampled_spec(per_file: dict[Path, set[int]], histogram: np.ndarray,
+                    warnings: list[str] | None) -> ClassSpec | None:
+    """Lossless masks whose values are noise around a few class values (resized with interpolation, or once saved
+    as JPEG): those classes, with a line saying so; None when the values do not look like that."""
+    if max(set().union(*per_file.values())) >= 256:
+        return None
+    centres = lossy_class_values(histogram)
+    if centres is None:
+        return None
+    noisy = [path for path, values in per_file.items() if not values <= set(centres)]
+    for path in noisy:
+        _, moved = snap(read_mask_raw(path), centres, lossy=False)
+        if not moved:
+            return None  # stray values that are regions of their own, not noise
+    if warnings is not None:
+        warnings.append(f"{len(noisy)} mask{'s' if len(noisy) > 1 else ''} (e.g. {noisy[0].name}) hold in-between "
+                        f"values, as resizing with interpolation or saving as JPEG leaves them: "
+                        f"{_moved(histogram, centres)} read as the nearest class value {centres}; save masks as "
+                        "PNG and resize them with nearest-neighbour sampling")
+    return ClassSpec.of_values(centres)
+
+
+def _moved(histogram: np.ndarray, centres: list[int]) -> str:
+    total = int(histogram.sum())
+    moved = total - int(histogram[centres].sum())
+    return f"{moved:,} of {total:,} pixels ({100 * moved / max(total, 1):.1f} %)"
+
+
+def is_cellpose_mask(path: Path) -> bool:
+    from segcore.interop.cellpose import image_stem
+
+    return image_stem(path) is not None
+
+
+def _mask_image_stem(mask: Path, image_stems: set[str]) -> str:
+    """The image stem a mask file pairs with: ``a_mask.png``, ``masks/a.png``, Cellpose's ``a_seg.npy`` -> a."""
+    from segcore.interop.cellpose import image_stem
+
+    stem = _base_stem(_mask_stem(mask.stem))
+    return stem if stem in image_stems else image_stem(mask) or stem
 
 
 def _coarse_shape(raw: np.ndarray, size: int = 32) -> np.ndarray:
@@ -304,8 +405,7 @@ def load_sample(sample: Sample, spec: ClassSpec) -> tuple[np.ndarray, np.ndarray
         return image, None
     mask = read_mask(sample.mask, spec)
     if mask.shape != image.shape[:2]:
-        raise DataError(f"{sample.mask}: mask is {mask.shape[0]}x{mask.shape[1]} but image {sample.image} is "
-                        f"{image.shape[0]}x{image.shape[1]}")
+        raise size_mismatch(sample.mask, mask.shape, sample.image, image.shape)
     return image, mask
 
 

@@ -80,7 +80,7 @@ def scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
         raise DataError(f"scale must be a positive number, got {scale}")
     h, w = int(scale * height), int(scale * width)
     if h < 1 or w < 1:
-        raise DataError(f"scale {scale} shrinks a {height}x{width} image below one pixel")
+        raise DataError(f"scale {scale} shrinks a {width}x{height} image (width x height) below one pixel")
     return h, w
 
 

@@ -47,9 +47,11 @@ class PyramidPooling(nn.Module):
         return nn.Sequential(pool, ConvBNReLU(in_ch, out_ch, kernel=1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        size = x.shape[-2:]
-        pooled = [F.interpolate(b(x), size=size, mode="bilinear", align_corners=False) for b in self.branches]
-        return torch.cat([x, *pooled], dim=1)
+        size = [x.shape[-2], x.shape[-1]]
+        pooled = [x]
+        for branch in self.branches:
+            pooled.append(F.interpolate(branch(x), size=size, mode="bilinear", align_corners=False))
+        return torch.cat(pooled, dim=1)
 
 
 def _classifier(in_ch: int, mid_ch: int, num_classes: int, dropout: float) -> nn.Sequential:
@@ -74,6 +76,7 @@ class PSPNet(nn.Module):
         dropout: float = 0.1,
     ):
         super().__init__()
+        self.multiple = OUTPUT_STRIDE
         bins = tuple(int(b) for b in bins)  # a checkpoint's kwargs may hold a list
         if not bins or min(bins) < 1:
             raise ConfigError(f"pspnet bins must be positive sizes, got {bins}")
@@ -86,8 +89,8 @@ class PSPNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        x, (h, w) = pad_to_multiple(x, OUTPUT_STRIDE)
-        size = x.shape[-2:]
+        x, (h, w) = pad_to_multiple(x, self.multiple)
+        size = [x.shape[-2], x.shape[-1]]
         body = self.backbone
         mid = body["layer3"](body["layer2"](body["layer1"](body["stem"](x))))
         logits = self._upsample(self.head(self.ppm(body["layer4"](mid))), size, h, w)
@@ -96,7 +99,7 @@ class PSPNet(nn.Module):
         return logits
 
     @staticmethod
-    def _upsample(logits: torch.Tensor, size: torch.Size, h: int, w: int) -> torch.Tensor:
+    def _upsample(logits: torch.Tensor, size: list[int], h: int, w: int) -> torch.Tensor:
         return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)[..., :h, :w]
 
 

@@ -33,11 +33,18 @@ class EncoderStage(nn.Module):
         self.convs = nn.Sequential(*(ConvBNReLU(in_ch if i == 0 else out_ch, out_ch) for i in range(layers)))
         self.pool = nn.MaxPool2d(2, stride=2, return_indices=True)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Size]:
-        x = self.convs(x)
-        size = x.shape
-        pooled, indices = self.pool(x)
-        return pooled, indices, size
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.pool(self.convs(x))
+
+
+class Unpool2x(nn.Module):
+    """``max_unpool2d`` with 2x2 windows to exactly twice the size, without ``nn.MaxUnpool2d``'s output-size
+    checks: torch 2.14 cannot trace those (a tensor where a bool is needed) nor script them (an int where a
+    list is needed), and TorchScript is what Java tools (deepImageJ) run. The inputs are padded to a multiple of
+    32, so every pooled size is exactly half and twice it is the size before pooling."""
+
+    def forward(self, x: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        return torch.ops.aten.max_unpool2d(x, indices, [x.shape[-2] * 2, x.shape[-1] * 2])
 
 
 class DecoderStage(nn.Module):
@@ -45,13 +52,13 @@ class DecoderStage(nn.Module):
 
     def __init__(self, in_ch: int, out_ch: int, layers: int, final: nn.Module | None = None):
         super().__init__()
-        self.unpool = nn.MaxUnpool2d(2, stride=2)
+        self.unpool = Unpool2x()
         convs = [ConvBNReLU(in_ch, in_ch) for _ in range(layers - 1)]
         convs.append(final if final is not None else ConvBNReLU(in_ch, out_ch))
         self.convs = nn.Sequential(*convs)
 
-    def forward(self, x: torch.Tensor, indices: torch.Tensor, size: torch.Size) -> torch.Tensor:
-        return self.convs(self.unpool(x, indices, output_size=size))
+    def forward(self, x: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        return self.convs(self.unpool(x, indices))
 
 
 @register(
@@ -102,12 +109,12 @@ class SegNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, (h, w) = pad_to_multiple(x, self.multiple)
-        pools = []
+        pools: list[torch.Tensor] = []
         for stage in self.encoder:
-            x, indices, size = stage(x)
-            pools.append((indices, size))
+            x, indices = stage(x)
+            pools.append(indices)
         for stage in self.decoder:
-            x = stage(x, *pools.pop())
+            x = stage(x, pools.pop())
         return x[..., :h, :w]
 
 

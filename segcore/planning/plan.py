@@ -30,7 +30,8 @@ CRF_SHARE, CRF_MAX_S = 0.06, 60.0  # time kept for fitting the CRF on validation
 RARE_PIXELS, RARE_IMAGES = 0.10, 0.5  # a class rarer than this is oversampled
 OVERSAMPLE = 1 / 3
 LR = 1e-3
-USER_KEYS = ("arch", "width", "patch_size", "batch_size", "lr", "epochs", "scale")
+MIN_TRAIN_SHARE = 0.1  # of the budget, trained however long planning took (a tiny budget is then overrun)
+USER_KEYS = ("arch", "width", "depth", "patch_size", "batch_size", "lr", "epochs", "scale")
 
 
 @dataclass
@@ -88,7 +89,7 @@ class Plan:
     def apply(self, config):
         """A new TrainConfig with the plan's values (the user's explicit ones are in the plan already)."""
         kwargs = dict(config.arch_kwargs)
-        if self["arch"] == "unet":
+        if self["arch"] == "unet":  # the user's own architecture arguments are in the plan already
             kwargs.update(width=self["width"], depth=self["depth"])
         return replace(config, arch=self["arch"], arch_kwargs=kwargs, patch_size=self["patch_size"],
                        batch_size=self["batch_size"], lr=self["lr"], epochs=self["epochs"], scale=self["scale"],
@@ -217,7 +218,7 @@ def make_plan(fp: Fingerprint, budget_s: float, tp: Throughput, user: dict | Non
     left = max(0.0, budget_s - planning_s)
     calibrate = crf_available and val_images > 0
     crf_s = min(CRF_SHARE * left, CRF_MAX_S) if calibrate else 0.0
-    train_s = max(left - crf_s, 0.25 * left)
+    train_s = max(left - crf_s, 0.25 * left, MIN_TRAIN_SHARE * budget_s)  # planning may eat a tiny budget
 
     e["arch"] = PlanEntry("unet", "U-Net: strong on thin structures and cells, and the planner can size it")
     e["scale"] = choose_scale(fp)
@@ -246,7 +247,8 @@ def make_plan(fp: Fingerprint, budget_s: float, tp: Throughput, user: dict | Non
 
 
 def _apply_user(plan: Plan, user: dict) -> None:
-    flags = {"arch": "--arch", "width": "--width", "patch_size": "--patch-size", "batch_size": "-b",
+    flags = {"arch": "--arch", "width": "--width", "depth": "--arch-arg depth", "patch_size": "--patch-size",
+             "batch_size": "-b",
              "lr": "-l", "epochs": "-e", "scale": "--scale"}
     for key, value in user.items():
         if key not in flags:

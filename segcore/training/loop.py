@@ -22,12 +22,14 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler
 
 from segcore import checkpoint as ckpt
-from segcore.atomic import make_folder
-from segcore.data.dataset import SegmentationDataset, compute_stats
+from segcore.atomic import make_folder, remove_stale_temporaries
+from segcore.data.dataset import SegmentationDataset, compute_stats, pad_collate
+from segcore.data.label_check import check_labels
 from segcore.data.layout import find_samples, load_class_spec, split_samples
 from segcore.device import resolve
-from segcore.errors import ConfigError, DataError
+from segcore.errors import ConfigError, DataError, SegcoreError, TrainingError, describe
 from segcore.inference import sliding_window
+from segcore.interop.physical import training_pixel_size
 from segcore.metrics import confusion_matrix, scores
 from segcore.models import create_model
 from segcore.training import distributed, records
@@ -111,6 +113,10 @@ class Trainer:
         if not labelled:
             hint = f" ({warnings[0]})" if warnings else ""  # e.g. masks named in a way that does not pair
             raise DataError(f"{cfg.data}: no image has a mask; annotate at least one image to train{hint}")
+        if len(labelled) < len(samples):  # they cannot teach anything; say so rather than drop them silently
+            unlabelled = [s.image.name for s in samples if s.mask is None]
+            warnings.append(f"{len(unlabelled)} of {len(samples)} images have no mask and are left out of training "
+                            f"(e.g. {unlabelled[0]})")
         self.spec = load_class_spec(cfg.data, samples, warnings)
         for warning in warnings[:5]:
             yield LogEvent(f"warning: {warning}")
@@ -126,7 +132,10 @@ class Trainer:
             self.in_channels = probe.channels
             mean, std = compute_stats(probe)
         self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
+        self.pixel_size = training_pixel_size([s.image for s in self.train_samples])
         self._build_data()
+        for warning in check_labels(self.train_set, self.val_set, self.spec):  # refuses all-background masks
+            yield LogEvent(f"warning: {warning}")
         yield LogEvent(
             f"{len(self.train_samples)} training and {len(self.val_samples)} validation images, "
             f"{self.spec.num_classes} classes ({', '.join(self.spec.names)}), {self.in_channels} input channels, "
@@ -169,6 +178,7 @@ class Trainer:
         self.workers = workers = cfg.workers if cfg.workers is not None else self._auto_workers()
         self.loader = DataLoader(self.train_set, batch_size=cfg.batch_size, sampler=sampler,
                                  num_workers=workers, drop_last=per_epoch > cfg.batch_size,
+                                 collate_fn=pad_collate,  # whole images of mixed sizes
                                  pin_memory=self.runtime.device.type == "cuda", persistent_workers=workers > 0)
 
     def _auto_workers(self) -> int:
@@ -280,38 +290,64 @@ class Trainer:
     def run(self) -> Iterator[Event]:
         """Yield LogEvent, BatchEvent, EpochEvent, CheckpointEvent, then exactly one DoneEvent.
 
-        Bad data or options raise typed SegcoreErrors before the first epoch; a NaN loss ends the run with a
-        "failed" DoneEvent that names the last good checkpoint.
+        Bad data or options raise typed SegcoreErrors before the first epoch (anything else that goes wrong
+        there is a TrainingError); once epochs run, a NaN loss, a checkpoint that cannot be written (disk full)
+        or any other failure ends the run with a "failed" DoneEvent that names the last good checkpoint.
         """
-        yield from self._setup()
+        try:
+            yield from self._setup()
+        except SegcoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - torch and the OS raise anything; the caller gets one typed line
+            if distributed.is_lost_peer(exc):
+                raise
+            raise TrainingError(_describe(exc)) from exc
         if self.dist.is_main:
             make_folder(self.out_dir)
+            remove_stale_temporaries(self.out_dir)  # of checkpoint saves killed mid-write
             records.write_run_files(self.out_dir, self.config, self.train_samples, self.val_samples)
+        yield from self._epochs()
+
+    def _epochs(self) -> Iterator:
         best_path, last_path = self.out_dir / "best.pt", self.out_dir / "last.pt"
         epoch = self.start_epoch
+        self._good = (last_path, self.start_epoch) if self.config.checkpoint and last_path.exists() else None
         try:
             for epoch in range(self.start_epoch + 1, self.config.epochs + 1):
                 t0 = time.perf_counter()
                 yield from self._train_epoch(epoch)
                 if self._agree_stop():
                     yield from self._save(last_path, "last", epoch - 1)
-                    yield self._done(RunStatus.STOPPED, f"stopped by request during epoch {epoch}", epoch - 1)
+                    yield self._done(RunStatus.STOPPED, f"stopped by request during epoch {epoch}; {self._where()}",
+                                     epoch - 1)
                     return
                 train_s, self._clock = time.perf_counter() - t0, time.perf_counter()
                 yield from self._finish_epoch(epoch, train_s, best_path, last_path)
                 self._spend()  # validation and checkpoints count towards --time-limit too
                 if self.schedule.out_of_time():
-                    yield from self._fit_crf(best_path, last_path)
+                    yield from self._crf_after_training(best_path, last_path)
                     yield self._done(RunStatus.COMPLETED, f"reached the time limit of {self.config.time_limit:g} min "
-                                                  f"after epoch {epoch}", epoch)
+                                                          f"after epoch {epoch}", epoch)
                     return
         except FloatingPointError as exc:
-            kept = last_path if last_path.exists() else None
-            hint = f"; the last good checkpoint is {kept}" if kept else ""
-            yield self._done(RunStatus.FAILED, f"{exc}; try a lower learning rate (-l){hint}", epoch - 1)
+            yield self._done(RunStatus.FAILED, f"{exc}; try a lower learning rate (-l); {self._where()}", epoch - 1)
             return
-        yield from self._fit_crf(best_path, last_path)
+        except Exception as exc:  # noqa: BLE001 - disk full, out of memory, a device failure: say where to go on
+            if distributed.is_lost_peer(exc):
+                raise
+            yield self._done(RunStatus.FAILED, f"{_describe(exc)}; {self._where()}", epoch - 1)
+            return
+        yield from self._crf_after_training(best_path, last_path)
         yield self._done(RunStatus.COMPLETED, f"trained {_epochs(self.config.epochs)}", self.config.epochs)
+
+    def _crf_after_training(self, best_path: Path, last_path: Path) -> Iterator[LogEvent]:
+        """``_fit_crf``, whose failure costs the run nothing (its checkpoints are whole): a warning says why."""
+        try:
+            yield from self._fit_crf(best_path, last_path)
+        except Exception as exc:  # noqa: BLE001 - pydensecrf, memory, the OS: the run has finished anyway
+            if distributed.is_lost_peer(exc):
+                raise
+            yield LogEvent(f"warning: CRF not fitted: {_describe(exc)}")
 
     def _fit_crf(self, best_path: Path, last_path: Path) -> Iterator[LogEvent]:
         """Fit the dense CRF to the best model on the validation images and record the fit in both checkpoints
@@ -369,12 +405,22 @@ class Trainer:
             "arch": self.config.arch, "arch_kwargs": model.arch[1], "in_channels": self.in_channels,
             "classes": self.spec.to_dict(), "normalization": {"mean": self.mean, "std": self.std},
             "scale": self.config.scale, "config": self.config.to_dict(), "metrics": val or {},
+            "pixel_size": self.pixel_size.to_dict() if self.pixel_size else None,
             "epoch": epoch, "history": self.history,
             "model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
         }
-        ckpt.save(path, payload)
+        ckpt.save(path, payload)  # atomic: a failed save leaves the file as it was
+        if kind == "last":  # what -c resumes from, written before best.pt each epoch
+            self._good = (path, epoch)
         yield CheckpointEvent(str(path), kind)
+
+    def _where(self) -> str:
+        """Where the run can go on from: the checkpoint written last, and its epoch."""
+        good = getattr(self, "_good", None)
+        if good is None:
+            return "no checkpoint was written"
+        return f"the last good checkpoint is {good[0]} ({_epochs(good[1])})"
 
     def _done(self, status: RunStatus, message: str, epochs_done: int) -> DoneEvent:
         self.dist.barrier()  # under torchrun, rank 0's files are complete before any rank reports
@@ -382,6 +428,13 @@ class Trainer:
         best, last = self.out_dir / "best.pt", self.out_dir / "last.pt"
         return DoneEvent(status, message, str(self.out_dir), str(best) if best.exists() else None,
                          str(last) if last.exists() else None, epochs_done)
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for whatever stopped training."""
+    text = describe(exc, "use a smaller batch size (-b) or patch size (--patch-size), or a smaller --scale")
+    return text if isinstance(exc, (SegcoreError, OSError, MemoryError)) or text.startswith("out of memory") \
+        else f"training failed: {text.split(': ', 1)[-1]}"
 
 
 def _epochs(count: int) -> str:

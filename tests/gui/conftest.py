@@ -15,7 +15,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
+from PySide6.QtWidgets import QFileDialog, QMessageBox  # noqa: E402
 
 from segcore.data import io  # noqa: E402
 from segcore.data.classes import ClassSpec  # noqa: E402
@@ -30,6 +30,7 @@ def isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a[1:3]))
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: shown.append(a[1:3]) or QMessageBox.StandardButton.Save)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: "")  # cancelled, unless a test says
     return shown
 
 

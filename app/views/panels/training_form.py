@@ -89,7 +89,7 @@ class TrainingForm(QWidget):
         self.scale = _spin("scaleSpin", 0.05, 4.0, 1.0, "Resize images by this factor before training "
                            "(prediction uses the same scale)", 2, 0.05)
         self.patch = _spin("patchSizeSpin", 15, 8192, 256, "Side of the random square crops; 'whole images' "
-                           "trains on full images (batch size 1 if sizes differ)", special="whole images")
+                           "trains on full images (a batch of different sizes is padded)", special="whole images")
         self.val = _spin("valFractionSpin", 0.0, 0.9, 0.15, "Share of the annotated images kept for validation "
                          "(Dice, best checkpoint); ignored for the data/ + val/ layout", 2, 0.05)
         self.time_limit = _spin("timeLimitSpin", 0.0, 100_000.0, 0.0, "Stop after this many minutes; the "

@@ -1,0 +1,181 @@
+"""File > Import Annotations… / Export Annotations…: other tools' annotations in and out of the open folder.
+
+Import reads a QuPath GeoJSON, ImageJ ROI set, Cellpose file, label image or OME-Zarr label group
+(``segcore.interop``), matched to the folder's class list by name, and hands the mask with its object ids to the
+session as one undoable step (``AnnotationStore.accept_mask(ids=)``), saved like a painted mask. A folder import
+matches annotation files to images by stem (one undoable step on each image). Export writes the current image's
+mask, or every mask of the folder (in a worker thread), in the format the user picks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMessageBox
+
+from app.jobs.workers import GeneratorWorker, WorkerPool
+from app.state.session import Session
+from segcore.annotate import ImageState
+from segcore.errors import DataError, SegcoreError, describe
+
+# Shown in the export dialog: label -> segcore.interop format
+EXPORT_FORMATS = {
+    "QuPath GeoJSON (.geojson)": "geojson",
+    "ImageJ / Fiji ROI set (.zip)": "roi",
+    "Cellpose masks (_masks.png)": "cellpose",
+    "Label TIFF, 16/32-bit (.tif)": "tiff",
+    "OME-Zarr label image (.zarr, with the image)": "zarr",
+    "segcore PNG mask (.png)": "png",
+}
+IMPORT_FILTER = ("Annotations (*.geojson *.json *.zip *.roi *_seg.npy *.tif *.tiff *.png);;QuPath GeoJSON "
+                 "(*.geojson *.json);;ImageJ ROIs (*.zip *.roi);;Cellpose (*_seg.npy *_masks.png *_masks.tif);;"
+                 "Label images (*.tif *.tiff *.png);;All files (*)")
+
+
+class AnnotationTransferController(QObject):
+    """Connects the four File-menu actions (``actions``, from :mod:`app.window.menus`) to the session."""
+
+    def __init__(self, window: QMainWindow, session: Session, pool: WorkerPool, actions: SimpleNamespace) -> None:
+        super().__init__(window)
+        self.window, self.session, self.pool = window, session, pool
+        actions.import_annotations.triggered.connect(lambda: self.import_file())
+        actions.import_all_annotations.triggered.connect(lambda: self.import_folder())
+        actions.export_annotations.triggered.connect(lambda: self.export_file())
+        actions.export_all_annotations.triggered.connect(lambda: self.export_folder())
+
+    def _sample(self):
+        s = self.session
+        return s.samples[s.index] if s.index >= 0 and s.image is not None else None
+
+    def _fail(self, text: str) -> None:
+        QMessageBox.warning(self.window, "Annotations", text)
+        self.window.statusBar().showMessage(f"Error: {text}", 15000)
+
+    def _say(self, text: str) -> None:
+        self.window.statusBar().showMessage(text, 8000)
+
+    # -- import -------------------------------------------------------------------------------------------------
+    def import_file(self, path: str | None = None) -> bool:
+        """Replace the current mask by the annotation in ``path`` (asked for when None); True when imported."""
+        sample = self._sample()
+        if sample is None:
+            self._fail("Open a folder and an image first: an annotation is imported onto the image shown.")
+            return False
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self.window, f"Import annotations onto {sample.image.name}",
+                                                  str(sample.image.parent), IMPORT_FILTER)
+            if not path:
+                return False
+        try:
+            notes = self._import_onto_current(Path(path), sample.image)
+        except SegcoreError as exc:
+            self._fail(str(exc))
+            return False
+        self._say(f"imported {Path(path).name} onto {sample.image.name} (Ctrl+Z undoes it)"
+                  + (f"; {notes[0]}" if notes else ""))
+        return True
+
+    def _import_onto_current(self, path: Path, image: Path) -> list[str]:
+        """Read ``path`` for the image on screen and accept it as one step; its warnings. Raises SegcoreError."""
+        from segcore.interop.convert import read_annotation
+
+        s = self.session
+        annotation = read_annotation(path, s.spec, like=image)
+        if annotation.shape != s.mask.shape:
+            raise DataError(f"{path.name}: annotation is {annotation.shape[1]}x{annotation.shape[0]} but "
+                            f"{image.name} is {s.mask.shape[1]}x{s.mask.shape[0]}")
+        if s.locked_reason:
+            raise DataError(f"{image.name}: {s.locked_reason}")
+        s.accept_mask(annotation.classes, ImageState.MODIFIED, ids=annotation.ids)
+        return annotation.warnings
+
+    def import_folder(self, folder: str | None = None) -> int:
+        """Import every annotation file of ``folder`` onto the image with its stem; returns how many."""
+        from segcore.interop.convert import annotation_files, image_stem
+
+        s = self.session
+        if not s.samples:
+            self._fail("Open a folder of images first.")
+            return 0
+        if not folder:
+            folder = QFileDialog.getExistingDirectory(self.window, "Folder of annotation files (GeoJSON, ROI sets, "
+                                                                   "_seg.npy)", str(s.folder))
+            if not folder:
+                return 0
+        by_stem = {image_stem(p): p for p in annotation_files(Path(folder))}
+        targets = [(i, by_stem[image_stem(x.image)]) for i, x in enumerate(s.samples) if image_stem(x.image) in by_stem]
+        if not targets:
+            self._fail(f"{folder}: no annotation file is named after an image of this folder")
+            return 0
+        start, done, failures = s.index, 0, []
+        for index, path in targets:
+            s.select(index)
+            try:
+                self._import_onto_current(path, s.samples[index].image)
+                done += 1
+            except SegcoreError as exc:
+                failures.append(str(exc))
+        s.save_all()
+        s.select(start if start >= 0 else targets[0][0])
+        if failures:
+            self._fail(f"imported {done} of {len(targets)}; {failures[0]}")
+        else:
+            self._say(f"imported {done} annotation files (each image's Ctrl+Z undoes its import)")
+        return done
+
+    # -- export -------------------------------------------------------------------------------------------------
+    def _choose_format(self, title: str) -> str | None:
+        label, ok = QInputDialog.getItem(self.window, title, "Format:", list(EXPORT_FORMATS), 0, False)
+        return EXPORT_FORMATS[label] if ok else None
+
+    def export_file(self, path: str | None = None, fmt: str | None = None) -> bool:
+        """Write the current mask to ``path`` in ``fmt`` (both asked for when None); True when written."""
+        from segcore.interop.annotation import Annotation
+        from segcore.interop.convert import output_name, write_annotation
+        from segcore.interop.physical import of_file
+
+        s, sample = self.session, self._sample()
+        if sample is None or s.mask is None:
+            self._fail("Open an image with a mask first.")
+            return False
+        fmt = fmt or self._choose_format(f"Export the mask of {sample.image.name}")
+        if fmt is None:
+            return False
+        annotation = Annotation(s.mask.copy(), s.spec, s.object_ids())
+        if not path:
+            suggested = sample.image.parent / output_name(sample.image.stem, fmt, annotation)
+            path, _ = QFileDialog.getSaveFileName(self.window, "Export annotations", str(suggested))
+            if not path:
+                return False
+        try:
+            written = write_annotation(Path(path), annotation, fmt, image=s.image, pixel_size=of_file(sample.image))
+        except SegcoreError as exc:
+            self._fail(str(exc))
+            return False
+        self._say(f"exported {written}")
+        return True
+
+    def export_folder(self, folder: str | None = None, fmt: str | None = None) -> GeneratorWorker | None:
+        """Write every mask of the open folder into ``folder`` in ``fmt``, in a worker thread (returned)."""
+        from segcore.interop.convert import convert
+
+        s = self.session
+        if s.folder is None:
+            self._fail("Open a folder of images first.")
+            return None
+        fmt = fmt or self._choose_format("Export the masks of every image")
+        if fmt is None:
+            return None
+        if not folder:
+            folder = QFileDialog.getExistingDirectory(self.window, "Export into folder", str(s.folder.parent))
+            if not folder:
+                return None
+        if not s.save_all():  # export what is on disk, so unsaved edits must be there first
+            return None
+        worker = GeneratorWorker(convert, s.folder, Path(folder), fmt, name="exportAnnotations")
+        worker.returned.connect(lambda written: self._say(f"exported {len(written)} annotations to {folder}"))
+        worker.errored.connect(lambda exc: self._fail(describe(exc)))
+        self._say(f"exporting the masks of {s.folder.name} to {folder}…")
+        return self.pool.start(worker)
