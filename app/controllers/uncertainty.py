@@ -42,6 +42,7 @@ class UncertaintyController(QObject):
         self.worker: GeneratorWorker | None = None
         self.errors: list[str] = []
         self._jump_after = False  # Next was asked for before any image was scored
+        self._waiting: list[tuple[int, Path]] = []  # asked for while a job ran: scored when it ends
         self._busy = False
         panel.scoreRequested.connect(self.score_unannotated)
         panel.cancelScoreRequested.connect(self.cancel)
@@ -83,8 +84,12 @@ class UncertaintyController(QObject):
         return self._score(items)
 
     def _score(self, items: list[tuple[int, Path]]) -> bool:
-        if self.model is None or self.busy() or not items:
+        """Score ``items`` in a worker; while one runs they wait their turn (False when nothing will be scored)."""
+        if self.model is None or not items:
             return False
+        if self.busy():
+            self._waiting += [item for item in items if item not in self._waiting]
+            return True
         self.errors = []
         worker = GeneratorWorker(assist_tasks.score_images, self.model, "auto", items, self.scores,
                                  self.prediction.store, name="uncertainty")
@@ -98,7 +103,7 @@ class UncertaintyController(QObject):
         return True
 
     def cancel(self) -> None:
-        self._jump_after = False
+        self._jump_after, self._waiting = False, []
         if self.busy():
             self.worker.abort()
             self.panel.set_queue_status("Cancelling after the current image…")
@@ -131,6 +136,10 @@ class UncertaintyController(QObject):
         if self._jump_after and not failed:
             self._jump_after = False
             self.next_most_uncertain()
+        waiting, self._waiting = [(i, p) for i, p in self._waiting if self.scores.score(p) is None or
+                                  p not in self.prediction.store], []
+        if waiting and not failed:
+            self._score(waiting)  # now, or after the job Next has just started
 
     # -- the queue ----------------------------------------------------------------------------------------------
     def next_most_uncertain(self) -> None:
@@ -170,7 +179,7 @@ class UncertaintyController(QObject):
         if on_demand and self.panel.uncertainty_shown() and indices is None and path is not None:
             if self.model is None:
                 self.panel.set_queue_status("No model to measure uncertainty with: train one or load a checkpoint.")
-            elif not self.busy():
+            else:
                 self._score([(self.session.index, path)])
 
     def _refresh(self, failed: bool = False) -> None:

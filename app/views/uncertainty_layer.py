@@ -9,9 +9,10 @@ from PySide6.QtWidgets import QGraphicsPixmapItem
 
 from segcore.colormap import LUT
 
-# Opacity per table index: 0 (certain) is clear, it rises to ALPHA_MAX by the middle of the range and stays.
-ALPHA_MAX = 230
-_ALPHA = np.minimum(np.arange(256) * 2, ALPHA_MAX).astype(np.uint8)
+# Opacity per table index: 0 (certain) is clear, rising linearly to ALPHA_MAX at 1, so even a model unsure
+# everywhere leaves the image readable underneath.
+ALPHA_MAX = 180
+_ALPHA = np.round(np.arange(256) * ALPHA_MAX / 255).astype(np.uint8)
 _RGBA = np.concatenate([LUT, _ALPHA[:, None]], axis=1)
 
 
@@ -25,7 +26,7 @@ class UncertaintyLayer(QGraphicsPixmapItem):
 
     def __init__(self) -> None:
         super().__init__()
-        self.setZValue(3)  # over the annotation (1) and the prediction outlines (2)
+        self.setZValue(1.5)  # over the annotation (1), under the prediction's outlines (2), which stay readable
         self.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
         self.shown_map: np.ndarray | None = None
 

@@ -4,7 +4,7 @@ table and a retraining round.
 ``QT_QPA_PLATFORM=offscreen python docs/screenshots/make_assist_screenshots.py`` links 12 ISBI 2012 slices from
 ../shared/data (masks for the first 4) into a temporary folder, trains a small U-Net from the window, lets the queue
 score the other 8, opens the most uncertain one with its uncertainty shown, completes synthetic scribbles on
-another, scores the annotated images with and without the CRF, accepts a proposal and retrains. A few minutes on
+another with the model's probabilities, scores the annotated images with and without the CRF, accepts a proposal and retrains. A few minutes on
 two cores.
 """
 
@@ -77,6 +77,7 @@ def main() -> int:
     window.actions.clear_unlabelled.trigger()
     labels = skeleton_scribbles(io.read_mask(ISBI / "masks" / "10.png", SPEC), 0.03, seed=0)
     window.session.accept_mask(labels)
+    assist.panel.use_model.setChecked(True)  # the strokes refine the model's prediction
     assist.panel.propose.click()
     wait_until(qt, lambda: not assist.scribbles.busy() and jobs.prediction.current_prediction() is not None)
     settle(qt)

@@ -124,6 +124,20 @@ def test_next_most_uncertain_opens_the_least_sure_unannotated_image_with_its_pre
     assert window.session.index == rest[1] and "queue is empty" in window.jobs.assist.panel.queue_status.text()
 
 
+def test_next_segments_again_what_a_model_reload_dropped_even_while_a_job_runs(qtbot, loaded):
+    window = loaded
+    queue, prediction, panel = window.jobs.assist.uncertainty, window.jobs.prediction, window.jobs.assist.panel
+    assert queue.score_unannotated()
+    idle(qtbot, queue)
+    prediction.store.clear()  # what loading a model does to the predictions
+    panel.toggle.setChecked(True)  # scores the image on screen (annotated, no map yet): a job runs
+    assert queue.busy()
+    window.jobs.assist.next_action.trigger()  # opens the top image at once; its prediction waits its turn
+    assert window.session.index in (3, 4, 5)
+    qtbot.waitUntil(lambda: prediction.current_prediction() is not None and not queue.busy(), timeout=TIMEOUT)
+    assert prediction.layer.isVisible() and queue.layer.isVisible()
+
+
 def test_scoring_can_be_cancelled(qtbot, window, tmp_path, model):
     folder = write_folder(tmp_path / "many", count=14, annotated=1)
     assert window.open_folder(folder)
