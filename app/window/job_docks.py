@@ -72,6 +72,8 @@ class JobPanels:
     def _announce(self, done: DoneEvent) -> None:
         best = self.training.progress.best_text()
         hint = "; Use trained model in the Segment panel segments with it" if done.best_path and done.epochs_done else ""
+        if self.training.retraining:
+            hint = "; the retrained model is loaded in the Segment panel" if hint else ""
         self.window.statusBar().showMessage(f"Training {done.status}{best}{hint}", 15000)
 
     def confirm_close(self) -> bool:

@@ -105,7 +105,7 @@ class TrainingPlots(QWidget):
         for plot in (self.loss_plot, self.dice_plot):
             line = pg.InfiniteLine(x, angle=90, pen=pg.mkPen(GREY, width=1, style=Qt.PenStyle.DashLine),
                                    label=f"round {self.rounds}",
-                                   labelOpts={"position": 0.7, "color": (90, 90, 90), "anchors": [(-0.05, 0.5)] * 2})
+                                   labelOpts={"position": 0.12, "color": (60, 60, 60), "anchors": [(1.05, 0.5)] * 2})
             plot.addItem(line)
             self.round_lines.append((plot, line))
 
