@@ -16,15 +16,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QProgressBar,
-    QPushButton,
     QSlider,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from app.views.buttons import push_button
 from app.views.colorbar import ColorBar
-from app.views.icons import icon
 from segcore.scribbles import PROPOSAL_PARAMS, SPREAD_RANGE
 
 
@@ -34,12 +33,6 @@ def _label(name: str, text: str = "") -> QLabel:
     label.setWordWrap(True)
     return label
 
-
-def _button(text: str, name: str, tip: str, icon_name: str | None = None) -> QPushButton:
-    button = QPushButton(icon(icon_name), text) if icon_name else QPushButton(text)
-    button.setObjectName(name)
-    button.setToolTip(tip)
-    return button
 
 
 class AssistPanel(QWidget):
@@ -58,9 +51,9 @@ class AssistPanel(QWidget):
     def __init__(self, next_action: QAction, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.queue_status = _label("queueStatus", "No model yet: train one, or load a checkpoint.")
-        self.score = _button("Score images", "scoreImagesButton", "Measure how unsure the model is about each image "
-                             "without a mask (in the background; a few seconds per image)", "evaluate")
-        self.cancel_score = _button("Cancel", "cancelScoreButton", "Stop scoring after the current image", "stop")
+        self.score = push_button("Score images", "scoreImagesButton", "Measure how unsure the model is about each image "
+                                 "without a mask (in the background; a few seconds per image)", "evaluate")
+        self.cancel_score = push_button("Cancel", "cancelScoreButton", "Stop scoring after the current image", "stop")
         self.progress = QProgressBar()
         self.progress.setObjectName("scoreProgress")
         self.progress.setFormat("%v / %m")
@@ -85,10 +78,10 @@ class AssistPanel(QWidget):
         self.use_model = QCheckBox("Use the model's probabilities")
         self.use_model.setObjectName("useModelCheck")
         self.use_model.setToolTip("Start unscribbled pixels from the loaded model's prediction; scribbles still win")
-        self.propose = _button("Propose mask", "proposeMaskButton", "Complete the strokes on this image into a "
-                               "full mask with the dense CRF; the proposal appears like a prediction, to accept, "
-                               "correct or discard", "propose-mask")
-        self.cancel_propose = _button("Cancel", "cancelProposeButton", "Forget the proposal being computed", "stop")
+        self.propose = push_button("Propose mask", "proposeMaskButton", "Complete the strokes on this image into a "
+                                   "full mask with the dense CRF; the proposal appears like a prediction, to accept, "
+                                   "correct or discard", "propose-mask")
+        self.cancel_propose = push_button("Cancel", "cancelProposeButton", "Forget the proposal being computed", "stop")
         self.scribble_status = _label("scribbleStatus", "Mark the mask unlabelled (Edit menu), paint a few strokes "
                                       "of each class, then Propose mask.")
         self._build_layout()

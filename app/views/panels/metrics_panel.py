@@ -17,14 +17,13 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QProgressBar,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from app.views.icons import icon
+from app.views.buttons import push_button
 
 INDEX_ROLE = Qt.ItemDataRole.UserRole
 
@@ -44,12 +43,6 @@ class _Number(QTableWidgetItem):
         return super().__lt__(other)
 
 
-def _button(text: str, name: str, tip: str, icon_name: str) -> QPushButton:
-    button = QPushButton(icon(icon_name), text)
-    button.setObjectName(name)
-    button.setToolTip(tip)
-    return button
-
 
 class MetricsPanel(QWidget):
     """Emits ``evaluateRequested``, ``cancelRequested``, ``exportRequested`` and ``rowChosen(image index)``."""
@@ -61,17 +54,17 @@ class MetricsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.evaluate = _button("Score annotated images", "evaluateButton", "Segment every annotated image with the "
-                                "loaded model and score it against your mask (Dice, IoU; objects for instance "
-                                "masks), as `segcore eval` does", "evaluate")
+        self.evaluate = push_button("Score annotated images", "evaluateButton", "Segment every annotated image with the "
+                                    "loaded model and score it against your mask (Dice, IoU; objects for instance "
+                                    "masks), as `segcore eval` does", "evaluate")
         self.crf = QCheckBox("With CRF")
         self.crf.setObjectName("metricsCrfCheck")
         self.crf.setChecked(True)
         self.crf.setToolTip("Also refine each prediction with the dense CRF (the model's fitted settings) and score "
                             "it beside the raw one")
-        self.cancel = _button("Cancel", "cancelMetricsButton", "Stop after the current image", "stop")
-        self.export = _button("Export CSV…", "exportMetricsButton", "Save every score of the table as CSV (the "
-                              "format of `segcore eval --csv`)", "export-table")
+        self.cancel = push_button("Cancel", "cancelMetricsButton", "Stop after the current image", "stop")
+        self.export = push_button("Export CSV…", "exportMetricsButton", "Save every score of the table as CSV (the "
+                                  "format of `segcore eval --csv`)", "export-table")
         self.progress = QProgressBar()
         self.progress.setObjectName("metricsProgress")
         self.progress.setFormat("%v / %m")

@@ -14,19 +14,11 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
     QProgressBar,
-    QPushButton,
     QToolButton,
     QWidget,
 )
 
-from app.views.icons import icon
-
-
-def _button(text: str, name: str, tip: str, icon_name: str | None = None) -> QPushButton:
-    button = QPushButton(icon(icon_name), text) if icon_name else QPushButton(text)
-    button.setObjectName(name)
-    button.setToolTip(tip)
-    return button
+from app.views.buttons import push_button
 
 
 class PredictionPanel(QWidget):
@@ -51,8 +43,8 @@ class PredictionPanel(QWidget):
         self.load_button.setObjectName("loadCheckpointButton")
         self.load_button.setDefaultAction(load_action)
         self.load_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.use_trained = _button("Use trained model", "useTrainedButton",
-                                   "Load the best checkpoint of the run that just ended")
+        self.use_trained = push_button("Use trained model", "useTrainedButton",
+                                       "Load the best checkpoint of the run that just ended")
         self.use_trained.setVisible(False)
         self.model_label = QLabel("No model loaded.")
         self.model_label.setToolTip("Load a checkpoint: a .pt file written by a training run")
@@ -60,11 +52,11 @@ class PredictionPanel(QWidget):
         self.model_label.setWordWrap(True)
         # Docks ignore height-for-width: without a floor, a tall Compare dock squeezed this to one clipped line.
         self.model_label.setMinimumHeight(3 * self.model_label.fontMetrics().lineSpacing())
-        self.segment = _button("Segment image", "segmentButton", "Predict the mask of the image on screen", "segment")
-        self.segment_all = _button("Segment all", "segmentAllButton",
-                                   "Predict every image of the folder; each prediction shows when you visit it",
-                                   "segment-all")
-        self.cancel = _button("Cancel", "cancelSegmentButton", "Stop after the image being segmented", "stop")
+        self.segment = push_button("Segment image", "segmentButton", "Predict the mask of the image on screen", "segment")
+        self.segment_all = push_button("Segment all", "segmentAllButton",
+                                       "Predict every image of the folder; each prediction shows when you visit it",
+                                       "segment-all")
+        self.cancel = push_button("Cancel", "cancelSegmentButton", "Stop after the image being segmented", "stop")
         self.progress = QProgressBar()
         self.progress.setObjectName("segmentProgress")
         self.progress.setFormat("%v / %m")
@@ -76,12 +68,12 @@ class PredictionPanel(QWidget):
         self.outline.setObjectName("predictionOutlineCheck")
         self.outline.setChecked(True)
         self.outline.setToolTip("Draw the prediction as outlines over the annotation (off: filled)")
-        self.accept = _button("Accept", "acceptPredictionButton",
-                              "Make the prediction this image's mask (one undoable step); then correct it "
-                              "with the brushes", "accept")
-        self.discard = _button("Discard", "discardPredictionButton", "Forget the prediction of this image", "discard")
-        self.crf = _button("Refine with CRF…", "crfButton",
-                           "Refine the prediction with a dense CRF and compare both side by side", "refine-crf")
+        self.accept = push_button("Accept", "acceptPredictionButton",
+                                  "Make the prediction this image's mask (one undoable step); then correct it "
+                                  "with the brushes", "accept")
+        self.discard = push_button("Discard", "discardPredictionButton", "Forget the prediction of this image", "discard")
+        self.crf = push_button("Refine with CRF…", "crfButton",
+                               "Refine the prediction with a dense CRF and compare both side by side", "refine-crf")
         self.status = QLabel()
         self.status.setObjectName("segmentStatus")
         self.status.setWordWrap(True)
