@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         from segcore.cli import main as cli_main
 
         return cli_main(["demo"])
+    from app import system_libs
+
+    if system_libs.uses_xcb() and (missing := system_libs.missing_libraries()):
+        print(system_libs.install_hint(missing), file=sys.stderr)
+        return 2
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 

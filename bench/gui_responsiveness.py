@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     window.open_folder(tmp / "data")
     jobs = window.jobs
     jobs.training_panel.form.set_values("unet", f"width={args.width}", epochs=args.epochs, batch_size=args.batch,
-                                        patch_size=args.patch, out=str(tmp / "run"))
+                                        patch_size=args.patch, out=str(tmp / "run"), minutes=0)
     jobs.training_panel.plots  # noqa: B018 - the curves load just after the window shows; not part of a run
     probe = Probe(args.interval_ms)
     batches = []

@@ -126,9 +126,17 @@ def build_model(data: dict, source: str | os.PathLike | None = None):
 
 
 def prediction_info(data: dict) -> dict:
-    """The fields of a loaded checkpoint that prediction needs besides the weights (:data:`PREDICTION_KEYS`), and
-    ``tta``, the training plan's default for test-time augmentation."""
+    """The fields of a loaded checkpoint that prediction needs besides the weights (:data:`PREDICTION_KEYS`),
+    ``tta`` (the training plan's default for test-time augmentation) and its reason, the epoch, the run's name and
+    the training data's fingerprint (planned runs; None otherwise)."""
     info = {key: data.get(key) for key in PREDICTION_KEYS}
     info["metrics"] = info["metrics"] or {}
-    info["tta"] = bool((data.get("config") or {}).get("tta"))
+    config = data.get("config") or {}
+    plan = config.get("plan") or {}
+    info["tta"] = bool(config.get("tta"))
+    # For describing the model and checking images against its training data (segcore.shift):
+    info["epoch"] = int(data.get("epoch") or 0)
+    info["name"] = config.get("name")
+    info["fingerprint"] = plan.get("fingerprint")
+    info["tta_reason"] = ((plan.get("entries") or {}).get("tta") or {}).get("reason", "")
     return info

@@ -66,6 +66,26 @@ def comparison_path(out_path: str | os.PathLike) -> Path:
     return out_path.with_name(f"{out_path.stem}.compare.png")
 
 
+def densest_window(changed: np.ndarray, side: int | None = None) -> tuple[int, int, int, int] | None:
+    """The square window (x, y, width, height) holding the most changed pixels, to show first; None when nothing
+    changed. ``changed``: (H, W), non-zero where the masks differ (e.g. :func:`difference_map`'s code).
+    ``side`` defaults to a sixth of the shorter image side, at least 32 pixels (clipped to the image).
+
+    Counted with a summed-area table, so any image size costs one pass.
+    """
+    from scipy.ndimage import uniform_filter
+
+    hits = np.asarray(changed) != 0
+    if not hits.any():
+        return None
+    h, w = hits.shape
+    side = min(side or max(32, min(h, w) // 6), h, w)
+    density = uniform_filter(hits.astype(np.float32), size=side, mode="constant")
+    y, x = np.unravel_index(int(np.argmax(density)), density.shape)
+    left, top = min(max(0, x - side // 2), w - side), min(max(0, y - side // 2), h - side)
+    return int(left), int(top), int(side), int(side)
+
+
 def difference_map(raw_mask: np.ndarray, crf_mask: np.ndarray) -> tuple[np.ndarray, Difference]:
     """Per-pixel code (0 same, 1 added, 2 removed, 3 changed class) and the counts. Class 0 is background."""
     raw, crf = np.asarray(raw_mask), np.asarray(crf_mask)

@@ -147,6 +147,12 @@ class Predictor:
         self.arch = info["arch"]
         self.metrics = info.get("metrics") or {}
         self.pixel_size = PixelSize.from_dict(info.get("pixel_size"))  # µm the model learned at (None: unknown)
+        # What the window says about the model and checks images against (older caches lack them: defaults).
+        self.arch_kwargs = info.get("arch_kwargs") or {}
+        self.epoch = int(info.get("epoch") or 0)
+        self.name = info.get("name")  # the run's label (TrainConfig.name)
+        self.fingerprint = info.get("fingerprint")  # the training data's (planned runs), for segcore.shift
+        self.tta_reason = info.get("tta_reason") or ""
         self.tile, self.overlap = tile, overlap
         # Test-time augmentation: the caller's choice, else the training plan's (measured to fit this machine).
         self.tta = bool(info.get("tta")) if tta is None else bool(tta)

@@ -200,3 +200,28 @@ def test_history_drops_oldest_steps_past_its_limits():
     assert sum(1 for _ in iter(lambda: history.undo(mask), None)) == 3
     assert mask[50, 50] == 2
 
+
+
+def test_history_knows_when_the_mask_is_back_to_its_saved_state():
+    from segcore.annotate import EditSession, History, line_footprint
+
+    mask = np.zeros((20, 20), np.uint8)
+    history = History()
+
+    def stroke(y: int) -> None:
+        session = EditSession(mask)
+        session.apply(line_footprint(mask.shape, (2, y), (15, y), 3), 1)
+        history.push(session.finish())
+
+    assert history.clean
+    stroke(5)
+    assert not history.clean
+    history.undo(mask)
+    assert history.clean  # undone to the file: nothing to save
+    history.redo(mask)
+    history.mark_clean()  # saved with the stroke
+    history.undo(mask)
+    assert not history.clean  # differs from the file now
+    stroke(12)  # a new branch: the saved state can no longer be reached by undo or redo
+    history.undo(mask)
+    assert not history.clean

@@ -165,7 +165,7 @@ def test_a_mask_of_the_wrong_size_locks_editing_and_is_never_overwritten(tmp_pat
     store = AnnotationStore(heard.callbacks())
     store.open_folder(folder)
     store.select(1)
-    assert "10x10 but the image is 50x40" in store.locked_reason and heard.of("error")
+    assert "mask is 10x10 but image" in store.locked_reason and "is 50x40 (width x height)" in store.locked_reason and heard.of("error")
     paint(store, 5.5, 5.5)
     store.accept_mask(np.ones_like(store.mask))
     assert not store.dirty and store.save_all() and wrong.read_bytes() == before
@@ -309,6 +309,33 @@ def test_save_killed_midway_leaves_a_whole_mask_and_opening_cleans_up(tmp_path):
     assert sorted((folder / "masks").glob(".*")) == [Path(in_flight)]
     assert any(f"removed {len(leftovers)} unfinished temporary" in m for (m,) in heard.of("message"))
     assert store.mask is not None and store.mask.shape == (1024, 1024)
+
+
+def test_a_replaced_hand_made_mask_is_kept_on_disk_and_restored(tmp_path):
+    """Accepting a prediction over an annotation keeps the annotation (byte for byte when unedited)."""
+    from segcore.annotate import AnnotationStore, ImageState
+    from segcore.data import io
+    from segcore.data.classes import ClassSpec
+
+    spec = ClassSpec(["background", "cell"], [0, 255])
+    folder = tmp_path / "f"
+    mask = np.zeros((20, 30), np.uint8)
+    mask[2:8, 3:9] = 1
+    io.write_image(folder / "images" / "a.png", np.full((20, 30), 90, np.uint8))
+    io.write_mask(folder / "masks" / "a.png", mask, spec)
+    spec.save(folder)
+    store = AnnotationStore()
+    store.open_folder(folder)
+    assert store.hand_made() and store.replaced() is None
+    store.accept_mask(np.ones_like(mask))
+    kept = store.replaced()
+    assert kept is not None and kept.read_bytes() == (folder / "masks" / "a.png").read_bytes()
+    assert store.save() and store.is_predicted(0) and not store.hand_made()
+    assert store.restore_replaced() and (store.mask == mask).all() and store.state(0) is ImageState.MODIFIED
+    store.mask[0, 0] = 1  # edited, not saved: the edited mask is what a later prediction replaces and keeps
+    store.dirty = True
+    store.accept_mask(np.zeros_like(mask))
+    assert (io.read_mask(store.replaced(), spec)[0, 0], io.read_mask(store.replaced(), spec)[2, 3]) == (1, 1)
 
 
 # -- imported annotations (issue 16): the object ids come with the mask, and Cellpose's own file stays --------------

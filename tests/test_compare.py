@@ -104,3 +104,15 @@ def test_crf_outputs_are_written_beside_the_prediction(tmp_path):
     assert written == {"crf": tmp_path / "out.crf.png", "compare": tmp_path / "out.compare.png"}
     refined = read_mask(written["crf"], SPEC)
     assert refined.shape == (30, 40) and (refined[:, 20:] == 2).all() and (refined[:, :20] == 0).all()
+
+
+def test_densest_window_finds_where_the_masks_differ_most():
+    from segcore.compare import densest_window
+
+    changed = np.zeros((300, 400), np.uint8)
+    changed[10, 10] = 1  # a stray pixel
+    changed[200:230, 300:330] = 3  # the cluster
+    x, y, w, h = densest_window(changed, side=60)
+    assert (w, h) == (60, 60) and x <= 300 and x + w >= 330 and y <= 200 and y + h >= 230
+    assert densest_window(np.zeros((5, 5))) is None
+    assert densest_window(np.ones((20, 30)))[2:] == (20, 20)  # never larger than the image

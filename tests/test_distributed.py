@@ -25,7 +25,7 @@ from segcore.errors import ConfigError
 from segcore.training import distributed
 from segcore.training.distributed import SINGLE, ShardSampler
 
-RUN_FILES = {"best.pt", "last.pt", "metrics.csv", "config.json", "split.json"}
+RUN_FILES = {"best.pt", "last.pt", "metrics.csv", "config.json", "split.json", "status.json"}
 TINY = ["--width", "4", "-q"]
 # Whole 64-px images, no augmentation, float32: the data every step sees is then the same in both runs, so the
 # only differences left are batch-norm statistics and the soft-Dice term, computed per process over 1 image

@@ -174,7 +174,7 @@ def test_disk_full_while_writing_a_checkpoint_keeps_the_last_good_one_and_says_w
         Path(f).write_bytes(b"PK\x03\x04 half a checkpoint")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(ckpt.torch, "save", fills_the_disk)
+    monkeypatch.setattr(torch, "save", fills_the_disk)
     run = tmp_path / "run"
     events = list(Trainer(TrainConfig(data=str(data), epochs=3, out=str(run), **TINY)).run())
     done = events[-1]
@@ -182,12 +182,12 @@ def test_disk_full_while_writing_a_checkpoint_keeps_the_last_good_one_and_says_w
     assert f"cannot write {run / 'last.pt'}: No space left on device" in done.message
     assert f"the last good checkpoint is {run / 'last.pt'} (1 epoch)" in done.message
     assert ckpt.load(run / "last.pt")["epoch"] == 1 and not list(run.glob(".*tmp*"))
-    monkeypatch.setattr(ckpt.torch, "save", real)
+    monkeypatch.setattr(torch, "save", real)
     import segcore
 
     with pytest.raises(segcore.TrainingError, match="No space left on device"):
         saves["n"] = 0
-        monkeypatch.setattr(ckpt.torch, "save", fills_the_disk)
+        monkeypatch.setattr(torch, "save", fills_the_disk)
         segcore.train(str(data), out=str(tmp_path / "api"), epochs=3, **TINY)
 
 

@@ -169,9 +169,9 @@ def test_folder_without_masks_is_a_data_error(tmp_path, sample_dir):
         (folder / "images" / p.name).write_bytes(p.read_bytes())
     with pytest.raises(DataError, match="no image has a mask"):
         run_all(Trainer(TrainConfig(data=str(folder), epochs=1, out=str(tmp_path / "r"))))
-    (folder / "masks").mkdir()  # masks that do not pair: the error says why (Cellpose names them STEM_masks)
+    (folder / "masks").mkdir()  # masks that do not pair: the error says why (GlaS names them STEM_anno)
     first = sorted((folder / "images").iterdir())[0]
-    (folder / "masks" / f"{first.stem}_masks.png").write_bytes(b"")
+    (folder / "masks" / f"{first.stem}_anno.png").write_bytes(b"")
     with pytest.raises(DataError, match=f"no image has a mask.*rename it {first.stem}.png"):
         run_all(Trainer(TrainConfig(data=str(folder), epochs=1, out=str(tmp_path / "r"))))
 

@@ -43,18 +43,22 @@ class CompareRequest:
     truth: np.ndarray | None  # uint8 (H, W) the hand-made annotation to score against, if any
     colors: list[tuple[int, int, int]]  # one per class
     path: Path  # the image file
+    fitted: CRFParams | None = None  # the CRF settings fitted to the model on its validation images, if they help
+    fit_note: str = ""  # segcore.crf_fit.describe of that fit ("" when the model has none)
 
 
 class CompareController(QObject):
-    """Feeds a :class:`CompareView`; ``accept(mask) -> bool`` puts a mask in as the annotation.
+    """Feeds a :class:`CompareView`; ``accept(mask, what) -> bool`` puts a mask in as the annotation (asking
+    first when it would replace a hand-made one).
 
     ``opened`` when a comparison starts (the window brings the view to the front).
     """
 
     opened = Signal()
+    closed = Signal()  # the comparison belongs to a folder no longer open
 
     def __init__(self, parent: QWidget, session: Session, view: CompareView, pool: WorkerPool,
-                 accept: Callable[[np.ndarray], bool]) -> None:
+                 accept: Callable[[np.ndarray, str], bool]) -> None:
         super().__init__(parent)
         self.window, self.session, self.view, self.pool = parent, session, view, pool
         self.accept_mask = accept
@@ -71,6 +75,7 @@ class CompareController(QObject):
         view.paramsChanged.connect(self.recompute)
         view.acceptRequested.connect(self._accept)
         session.imageLoaded.connect(lambda _index: self._check_image())
+        session.folderOpened.connect(lambda _folder: self.close())
 
     @property
     def raw(self) -> np.ndarray | None:
@@ -90,9 +95,21 @@ class CompareController(QObject):
         self.view.set_raw(request.raw)
         self.view.show_scores("Scoring…" if request.truth is not None else score_text(None, False), "")
         self.view.show_difference("")
+        self.view.show_fit(request.fitted, request.fit_note)
         self.opened.emit()
         self._check_image()
         self.recompute(self.view.params())
+
+    def close(self) -> None:
+        """Forget the comparison (a refinement still running is ignored when it returns)."""
+        if self.request is None:
+            return
+        self._generation += 1
+        self.request, self.pending, self.crf, self.crf_params = None, None, None, None
+        self.raw_scores = self.crf_scores = None
+        self.view.set_ready(False, False)
+        self.view.set_status("Segment an image, then click Refine with CRF.")
+        self.closed.emit()
 
     def recompute(self, params: CRFParams) -> None:
         """Refine with ``params`` in a worker; while one runs, remember only the latest request."""
@@ -127,6 +144,7 @@ class CompareController(QObject):
         has_truth = self.request.truth is not None
         if first:
             self.raw_scores = result.raw_scores
+            self.view.focus(result.focus)  # start where the CRF changed most; later parameter changes stay put
         self.view.show_scores(score_text(self.raw_scores, has_truth), score_text(result.crf_scores, has_truth))
         diff = result.difference
         self.view.show_difference(
@@ -157,6 +175,7 @@ class CompareController(QObject):
 
     def _accept(self, kind: Literal["raw", "crf"]) -> None:
         mask = self.raw if kind == "raw" else self.crf
-        if mask is not None and self._on_screen() and self.accept_mask(mask):
+        what = "the network output" if kind == "raw" else "the CRF result"
+        if mask is not None and self._on_screen() and self.accept_mask(mask, what):
             self.view.set_status(f"The {'network output' if kind == 'raw' else 'CRF result'} is now the mask "
                                  "of this image (Ctrl+Z undoes).")

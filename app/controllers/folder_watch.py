@@ -32,9 +32,14 @@ class FolderWatch(QObject):
         session.imageLoaded.connect(lambda _index: self._watch())
         session.warning.connect(self._warn)
         session.store.on.ask_reload = self._ask_reload
-        app = QApplication.instance()
-        app.applicationStateChanged.connect(
-            lambda state: state == Qt.ApplicationState.ApplicationActive and self._settle.start())
+        # A bound method, not a lambda: Qt drops the connection with this object, while a lambda on the
+        # application's signal outlived its window and reached a deleted timer on the next state change.
+        QApplication.instance().applicationStateChanged.connect(self._on_app_state)
+
+    def _on_app_state(self, state: Qt.ApplicationState) -> None:
+        """Back in this application: look at the disk (another program may have changed files meanwhile)."""
+        if state == Qt.ApplicationState.ApplicationActive:
+            self._settle.start()
 
     def check(self) -> None:
         """Compare the folder and the current mask file with what the session read; re-arm the watcher."""

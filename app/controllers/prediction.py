@@ -12,29 +12,20 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.controllers.compare import CompareRequest
+from app.controllers.replacing import confirm_replace
 from app.jobs import tasks
 from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state.prediction_store import PredictionStore
+from app.state.runs import describe_model
 from app.state.session import Session
 from app.views.canvas import Canvas
-from app.views.mask_layer import MaskLayer
 from app.views.panels.prediction_panel import PredictionPanel
+from app.views.prediction_layer import PredictionLayer
 from segcore.annotate import ImageState
 from segcore.errors import describe
-
-# Outlines of a prediction in colours that stand out against the filled annotation beneath.
-OUTLINE_CANDIDATES = [(255, 230, 0), (0, 220, 255), (255, 60, 200), (120, 255, 80), (255, 140, 0), (255, 255, 255)]
-
-
-def outline_colors(class_colors: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
-    """For each class the bright outline colour farthest from its fill colour (yellow on blue, cyan on yellow)."""
-    def distance(a, b) -> int:
-        return sum((x - y) ** 2 for x, y in zip(a, b, strict=True))
-
-    return [tuple(max(OUTLINE_CANDIDATES, key=lambda c, fill=fill: distance(c, fill))) for fill in class_colors]
 
 
 class PredictionController(QObject):
@@ -55,11 +46,9 @@ class PredictionController(QObject):
         self._compare_after = False
         self._busy = False
         self.skipped: list[str] = []  # reasons, for the job running or the last one
+        self.notes: dict[Path, str] = {}  # what to say about an image's prediction when it is on screen
         self.done, self.total = 0, 0  # images of that job handled so far, and in all
-        self.layer = MaskLayer()
-        self.layer.setZValue(2)
-        self.layer.setOpacity(0.9)
-        self.layer.setVisible(False)
+        self.layer = PredictionLayer()
         canvas.scene().addItem(self.layer)
         panel.segmentRequested.connect(self.segment_current)
         panel.segmentAllRequested.connect(self.segment_all)
@@ -69,8 +58,9 @@ class PredictionController(QObject):
         panel.refineRequested.connect(self.compare)
         panel.useTrainedRequested.connect(lambda: self.load(self.trained_path))
         panel.overlayChanged.connect(self.show_current)
-        session.imageLoaded.connect(lambda _index: self.show_current())
-        session.folderOpened.connect(lambda _folder: self._forget_all())
+        panel.ttaChanged.connect(self._set_tta)
+        session.imageLoaded.connect(lambda _index: self._on_image())
+        session.folderOpened.connect(lambda _folder: self._on_folder())
         session.specChanged.connect(self.show_current)
 
     # -- state --------------------------------------------------------------------------------------------------
@@ -92,6 +82,26 @@ class PredictionController(QObject):
         self.panel.set_state(model=self.predictor is not None, busy=self.busy(),
                              has_prediction=self.current_path() in self.store)
 
+    def _on_image(self) -> None:
+        """Another image: what the panel said about the last one goes (a running job keeps its progress)."""
+        if not self.busy():
+            self.say("")
+        self.show_current()
+
+    def say(self, text: str) -> None:
+        """``text`` in the panel, with the warning about the prediction on screen, if there is one."""
+        note = self.notes.get(self.current_path(), "")
+        self.panel.show_warning(f"{text} {note}".strip()) if note else self.panel.set_status(text)
+
+    def _on_folder(self) -> None:
+        """Another folder: its predictions, messages and the model's fit to its classes start afresh."""
+        self._forget_all()
+        self.notes.clear()
+        if self.predictor is not None:
+            self._describe()
+        if not self.busy():
+            self.panel.set_status("")
+
     def _forget_all(self) -> None:
         if self.busy() and self.worker.name == "segment":  # it would keep filling the store
             self.cancel()
@@ -100,15 +110,6 @@ class PredictionController(QObject):
         self.show_current()
 
     # -- model --------------------------------------------------------------------------------------------------
-    def choose_checkpoint(self) -> None:
-        """File dialog for a checkpoint (starts in the folder's checkpoints/ when there is one)."""
-        folder = self.session.folder
-        start = folder / "checkpoints" if folder is not None and (folder / "checkpoints").is_dir() else folder
-        path, _ = QFileDialog.getOpenFileName(self.window, "Load a checkpoint", str(start or ""),
-                                              "Checkpoints (*.pt *.pth);;All files (*)")
-        if path:
-            self.load(path)
-
     def offer_trained(self, done) -> None:
         """After a run (a DoneEvent): offer its best checkpoint (else its last) with one click; not when it was
         stopped before one epoch ended (its last.pt then holds untrained weights)."""
@@ -126,16 +127,25 @@ class PredictionController(QObject):
     def _on_loaded(self, predictor) -> None:
         self.predictor = predictor
         self._forget_all()
-        metrics = predictor.metrics or {}
-        dice = metrics.get("mean_dice")
-        score = f" · Dice {dice:.3f}" if isinstance(dice, float) and dice == dice else ""
-        names = ", ".join(predictor.spec.names)
-        text = f"<b>{predictor.arch}</b> {predictor.path.parent.name}/{predictor.path.name}{score}"
-        if mismatch := self.class_mismatch():
-            text += f"<br><b>{mismatch}</b>: predictions can be viewed, not accepted."
-        self.panel.show_model(text, f"{predictor.path}\n{predictor.spec.num_classes} classes: {names}")
+        self._describe()
         self.panel.set_status("Model loaded. Segment the image, or all images.")
         self.modelLoaded.emit(str(predictor.path))
+
+    def _describe(self) -> None:
+        """The loaded model in the panel, checked against the open folder's classes."""
+        predictor = self.predictor
+        text, tip = describe_model(predictor.path, predictor.arch, predictor.arch_kwargs, predictor.name,
+                                   predictor.metrics or {}, predictor.epoch)
+        if mismatch := self.class_mismatch():
+            text += f"<br><b>{mismatch}</b>: predictions can be viewed, not accepted."
+        names = ", ".join(predictor.spec.names)
+        self.panel.show_model(text, f"{tip}\n{predictor.spec.num_classes} classes: {names}")
+        self.panel.show_tta(predictor.tta, predictor.tta_reason or "Trained without a plan: off unless you tick it.")
+
+    def _set_tta(self, on: bool) -> None:
+        """The next segmentation averages flips and turns (or not); shown predictions stay as they were made."""
+        if self.predictor is not None and not self.busy():
+            self.predictor.tta = on
 
     # -- segmenting ---------------------------------------------------------------------------------------------
     def segment_current(self) -> None:
@@ -170,6 +180,9 @@ class PredictionController(QObject):
             return
         if result.probs is not None:
             self.probs = (result.image, result.probs)
+        self.notes[result.image] = result.warning
+        if result.warning and result.image == self.current_path():
+            self.panel.show_warning(result.warning)
         if result.image == self.current_path():
             self.show_current()
 
@@ -179,8 +192,7 @@ class PredictionController(QObject):
             return
         cancelled = " (cancelled)" if worker.aborted and self.done < self.total else ""
         skipped = f"; {len(self.skipped)} skipped" if self.skipped else ""
-        self.panel.set_status(f"Segmented {self.done - len(self.skipped)} of {self.total} image(s){skipped}"
-                              f"{cancelled}.")
+        self.say(f"Segmented {self.done - len(self.skipped)} of {self.total} image(s){skipped}{cancelled}.")
         if self.skipped:
             self._compare_after = False
             shown = "\n".join(self.skipped[:10]) + ("\n…" if len(self.skipped) > 10 else "")
@@ -232,35 +244,23 @@ class PredictionController(QObject):
 
     def show_current(self) -> None:
         mask = self.current_prediction()
-        visible = mask is not None and self.panel.overlay_shown()
-        if visible:
-            outline = self.panel.outlines()
-            colors = outline_colors(self.colors()) if outline else self.colors()
-            self.layer.set_mask(None)  # style first, on an empty layer, so the mask is drawn once
-            self.layer.set_outline(outline)
-            self.layer.set_colors(colors, show_background=False)
-            self.layer.set_mask(mask)
-        self.layer.setVisible(visible)
+        shown = mask if self.panel.overlay_shown() else None
+        self.layer.show_prediction(shown, self.colors(), self.panel.outlines())
         self._refresh()
-
-    def show_proposal(self, path: Path, mask: np.ndarray | None, text: str) -> None:
-        """Show a mask proposed elsewhere (scribbles, the uncertainty queue) as ``path``'s prediction, ready to
-        accept, correct or discard (``mask`` None: it is in the store already); ``text`` goes to the panel."""
-        if mask is not None:
-            self.store.put(path, mask)
-        self.panel.set_status(text)
-        self.show_current()
 
     def accept(self) -> None:
         """Make the prediction the current mask (one undoable step, marked 'predicted')."""
         self.accept_mask(self.current_prediction())
 
-    def accept_mask(self, mask: np.ndarray | None) -> bool:
+    def accept_mask(self, mask: np.ndarray | None, what: str = "the network output") -> bool:
+        """Make ``mask`` the annotation of the image on screen, after asking when it replaces a hand-made one."""
         if mask is None or not self.session.can_edit():  # can_edit reports why not (e.g. a locked mask)
             return False
         if mismatch := self.class_mismatch():
             text = f"{mismatch}; add the missing classes in the Classes panel first."
             QMessageBox.warning(self.window, "Cannot accept the prediction", text)
+            return False
+        if not confirm_replace(self.window, self.session, what):
             return False
         self.session.accept_mask(mask, state=ImageState.PREDICTED)
         self.store.pop(self.current_path())
@@ -277,7 +277,7 @@ class PredictionController(QObject):
     # -- compare ------------------------------------------------------------------------------------------------
     def compare(self) -> None:
         """Refine the prediction of the image on screen with the CRF and open the Compare view."""
-        from segcore import crf
+        from segcore import crf, crf_fit
 
         if not crf.is_available():
             text = f"Dense-CRF refinement needs pydensecrf; install it with `{crf.INSTALL_HINT}`."
@@ -291,9 +291,9 @@ class PredictionController(QObject):
             self.segment_current()
             return
         s = self.session
-        hand_made = s.state(s.index) in (ImageState.ANNOTATED, ImageState.MODIFIED)
-        hand_made = hand_made and not s.is_predicted(s.index) and not s.locked_reason  # locked: mask unread
-        truth = s.mask.copy() if hand_made and s.mask is not None else None
+        truth = s.mask.copy() if s.hand_made() and not s.locked_reason else None  # locked: the mask was unread
         raw = self.store.get(path)
         raw = raw if raw is not None else self.probs[1].argmax(axis=0).astype(np.uint8)
-        self.compareRequested.emit(CompareRequest(s.image, self.probs[1], raw, truth, self.colors(), path))
+        fit = self.predictor.crf_fit
+        self.compareRequested.emit(CompareRequest(s.image, self.probs[1], raw, truth, self.colors(), path,
+                                                  crf_fit.params_for(fit), crf_fit.describe(fit)))

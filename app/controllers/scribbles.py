@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.controllers.prediction import PredictionController
+from app.controllers.proposals import show_proposal
 from app.jobs import assist_tasks
 from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state.session import Session
@@ -81,7 +82,7 @@ class ScribbleController(QObject):
         unreached = proposal.unreached_fraction
         left = f"; {100 * unreached:.1f} % of the pixels no stroke reached stay unlabelled" if unreached else ""
         self.panel.set_scribble_status(f"Proposal ready in {proposal.seconds:.1f} s{left}.")
-        self.prediction.show_proposal(self._path, proposal.mask, "Mask proposed from your scribbles: accept it, "
+        show_proposal(self.prediction, self._path, proposal.mask, "Mask proposed from your scribbles: accept it, "
                                       "correct it, or discard it (your strokes stay until you accept).")
 
     def _on_error(self, exc: BaseException) -> None:

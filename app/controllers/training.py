@@ -1,24 +1,28 @@
 """Runs a training job for the Training panel: saves the painted masks, builds the config, drives the worker.
 
-Everything torch-related happens in the worker thread (:class:`app.jobs.tasks.TrainJob`); this object lives in the UI
-thread, receives the trainer's events as signals and hands them to the panel. Errors become a dialog; the window
-keeps running.
+Everything torch-related happens in the worker thread (:class:`app.jobs.tasks.TrainJob`), planning included:
+with a time budget the worker fingerprints the folder, probes this machine and plans the run before training
+(``segcore train --minutes``); *Show plan* runs the planning alone (:func:`app.jobs.tasks.preview_plan`). This
+object lives in the UI thread, receives the events as signals and hands them to the panel. Errors become a dialog;
+the window keeps running.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.jobs.assist_tasks import RetrainJob
-from app.jobs.tasks import DeviceInfo, TrainJob
+from app.jobs.assist_tasks import MAX_EPOCHS, RetrainJob
+from app.jobs.tasks import DeviceInfo, Planned, TrainJob, preview_plan
 from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state import settings
 from app.state.session import Session
 from app.state.training_progress import TrainingProgress
+from app.views.panels.training_form import SETTINGS_GROUP
 from app.views.panels.training_panel import TrainingPanel
 from segcore.errors import SegcoreError, describe
 from segcore.training.config import TrainConfig
@@ -39,6 +43,7 @@ class TrainingController(QObject):
         self.worker: GeneratorWorker | None = None
         self.last_done: DoneEvent | None = None
         self.last_data: str | None = None  # the folder the last run trained on: Continue goes on only there
+        self.run_config: TrainConfig | None = None  # what the last run trained by (its plan applied)
         self.progress = TrainingProgress(0, note="")  # where the current (or last) run stands
         self.offset = 0  # x of the current run's epoch 0 on the curves: retraining rounds are drawn one after another
         self.plotted = 0  # epochs drawn so far, over all rounds
@@ -46,6 +51,7 @@ class TrainingController(QObject):
         panel.trainRequested.connect(self.start)
         panel.continueRequested.connect(self.resume)
         panel.stopRequested.connect(self.stop)
+        panel.planRequested.connect(self.preview)
 
     @property
     def retraining(self) -> bool:
@@ -79,12 +85,15 @@ class TrainingController(QObject):
 
     def retrain(self, model: str | None) -> bool:
         """Fine-tune ``model`` (the current checkpoint) on the open folder, which has grown since it was trained,
-        with the panel's settings and time limit; the curves go on after the previous round's."""
+        for the panel's budget; the curves go on after the previous round's."""
         if not model:
             self._error("Load or train a model first: Retrain fine-tunes the current model on the enlarged set.")
             return False
         if not Path(model).is_file():
             self._error(f"{model} is gone, so it cannot be retrained; load another checkpoint or Train.")
+            return False
+        if self.is_running():
+            self._error("A training run is under way: Retrain when it has ended (or Stop it).")
             return False
         return self._start(None, retrain_from=model)
 
@@ -94,24 +103,27 @@ class TrainingController(QObject):
         if self.session.folder is None:
             self._error("Open a folder with annotated images first.")
             return False
-        try:  # every option is checked here, at once: the worker only checks the model (that needs torch)
-            config = self._config(after, retrain_from).resolved(check_model=False)
-        except SegcoreError as exc:
-            self._error(str(exc))
+        checked = self._checked(lambda: self._config(after, retrain_from))
+        if checked is None:
             return False
-        if not self.session.save_all() and not self._train_anyway():
-            return False
-        settings.remember("training", self.panel.remembered())
-        self.job = RetrainJob(config) if retrain_from else TrainJob(config)
+        config, user = checked
+        settings.remember(SETTINGS_GROUP, self.panel.remembered())
+        minutes = self.panel.budget_minutes() if after is None else 0.0  # Continue goes on by the run's plan
+        self.job = (RetrainJob if retrain_from else TrainJob)(config, minutes, user)
         self.worker = GeneratorWorker(self.job.run, name=WORKER_NAME, on_abort=self.job.request_stop)
         self.worker.yielded.connect(self._on_event)
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._on_finished)
-        self.last_done, self.last_data = None, config.data
+        self.last_done, self.last_data, self.run_config = None, config.data, config
         self.progress = TrainingProgress(config.epochs, config.time_limit * 60 if config.time_limit else None)
-        what = f"continuing {after.last_path} to epoch {config.epochs}" if after else f"training {config.arch}"
+        if minutes:
+            self.progress.note = f"planning {minutes:g} min for this folder and machine"
+        what = f"continuing {after.last_path}" if after else \
+            (f"planning and training {minutes:g} min" if minutes else f"training {config.arch}")
         round_start = None
-        if retrain_from:
+        if retrain_from and minutes:  # the worker trains for the budget (RetrainJob): the time ends it; the last
+            self.progress.plan(MAX_EPOCHS, minutes * 60, max(self.plotted - self.offset, 1))  # round's length
+        if retrain_from:  # a new round, drawn after the curves so far
             what, round_start, self.offset = f"round {len(self.round_dice) + 1}: retraining {retrain_from}", \
                 (self.plotted or None), self.plotted
         elif after is None:
@@ -121,19 +133,71 @@ class TrainingController(QObject):
         self.pool.start(self.worker)
         return True
 
+    def _checked(self, make_config) -> tuple[TrainConfig, dict] | None:
+        """The config ``make_config()`` gives, checked, and the settings that override a plan; the masks painted
+        in the window saved first. None (after saying why) when a setting is bad or the user stops there."""
+        try:  # every option is checked here, at once: the worker only checks the model (that needs torch)
+            config = make_config().resolved(check_model=False)
+            user = self.panel.explicit()
+        except SegcoreError as exc:
+            self._error(str(exc))
+            return None
+        if not self.session.save_all() and not self._train_anyway():
+            return None
+        return config, user
+
     def _config(self, after: DoneEvent | None, retrain_from: str | None = None) -> TrainConfig:
-        """The panel's settings on the open folder; a continued run goes on from its last.pt in its folder; a
-        retraining run fine-tunes ``retrain_from`` into a new folder (its scale and recipe: see RetrainJob)."""
+        """The panel's settings on the open folder; a continued run goes on from its last.pt in its folder, by
+        the config it trained with (its plan's settings), for the budget (or the Epochs box) more."""
+        if after is not None and self.run_config is not None:
+            base = self.run_config
+            minutes = self.panel.budget_minutes()
+            if base.time_limit and base.plan and minutes:  # planned: more time, the epochs stay a bound
+                return replace(base, checkpoint=after.last_path, out=after.out_dir, fine_tune=False,
+                               time_limit=base.time_limit + minutes)
+            more = self.panel.values().get("epochs", TrainConfig.epochs)
+            return replace(base, checkpoint=after.last_path, out=after.out_dir, fine_tune=False,
+                           epochs=after.epochs_done + more, time_limit=None)
         values = self.panel.values()
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        if after is not None:  # the checkpoint names the model; the Epochs box counts the epochs added
-            values.update(checkpoint=after.last_path, out=after.out_dir, epochs=after.epochs_done + values["epochs"])
-        elif retrain_from:
-            out = values["out"] or str(Path(self.session.folder) / "checkpoints" / f"retrain-{stamp}")
-            values.update(checkpoint=retrain_from, fine_tune=True, out=out)
-        else:
-            values["out"] = values["out"] or str(self.panel.default_out(self.session.folder, stamp))
+        default = str(self.panel.default_out(self.session.folder, stamp))
+        if retrain_from:  # a new folder; the model, its scale and recipe come from its checkpoint (RetrainJob)
+            values.update(checkpoint=retrain_from, fine_tune=True, out=values["out"] or f"{default}-retrain")
+        values["out"] = values["out"] or default
         return TrainConfig(data=str(self.session.folder), **values)
+
+    def continue_amount(self) -> str:
+        """What Continue would add, in words."""
+        base, minutes = self.run_config, self.panel.budget_minutes()
+        if base is not None and base.time_limit and base.plan and minutes:
+            return f"{minutes:g} minutes"
+        more = self.panel.values().get("epochs", TrainConfig.epochs)
+        return f"{more} epochs"
+
+    # -- a plan without a run -----------------------------------------------------------------------------------
+    def preview(self) -> bool:
+        """Plan the budget for the open folder in a worker and show the plan; nothing trains."""
+        if self.is_running() or self.session.folder is None or not self.panel.budget_minutes():
+            return False
+        checked = self._checked(lambda: TrainConfig(data=str(self.session.folder), **self.panel.values()))
+        if checked is None:
+            return False
+        config, user = checked
+        minutes = self.panel.budget_minutes()
+        self.worker = GeneratorWorker(preview_plan, config, minutes, user, name=WORKER_NAME)
+        self.worker.yielded.connect(self._on_event)
+        self.worker.returned.connect(self._on_preview)
+        self.worker.errored.connect(self._on_error)
+        self.worker.finished.connect(self._on_finished)
+        self.panel.set_running(True)
+        self.panel.set_planning(f"Planning {minutes:g} min: measuring the images and this machine…")
+        self.pool.start(self.worker)
+        return True
+
+    def _on_preview(self, planned: Planned) -> None:
+        self.panel.show_plan(planned.plan, "A preview: Train plans again, with this machine's speed measured "
+                             "again at that moment.", front=True)
+        self.panel.end_planning("Planned: click Train to train by it")
 
     def _train_anyway(self) -> bool:
         buttons = QMessageBox.StandardButton
@@ -160,19 +224,21 @@ class TrainingController(QObject):
             self.panel.show_progress(self.progress)
         elif isinstance(event, EpochEvent):
             self.progress.on_epoch(event)
-            self.panel.add_epoch(event)
+            self.panel.add_epoch(event, bounded=self.progress.expected_epochs is None)
             self.panel.show_progress(self.progress)
         elif isinstance(event, LogEvent):
             self.panel.log(event.message)
         elif isinstance(event, DeviceInfo):
             self.panel.show_gpu(event.cuda, event.name)
+        elif isinstance(event, Planned):
+            self._on_planned(event)
         elif isinstance(event, DoneEvent):
             self.last_done = event
             self._end_round(event)
             self.panel.show_done(event)
             failed = event.status is RunStatus.FAILED
             self.panel.offer_continue(event.last_path if event.epochs_done > 0 and not failed else None,
-                                      event.epochs_done)
+                                      event.epochs_done, self.continue_amount())
             if failed:
                 self._error(f"Training failed: {event.message}")
         # CheckpointEvent: one per epoch; the log names the files when the run ends
@@ -180,16 +246,27 @@ class TrainingController(QObject):
     def _end_round(self, done: DoneEvent) -> None:
         """Keep where the curves end, and say what this round gained over the previous one."""
         self.plotted = self.offset + done.epochs_done
-        dice = self.progress.best_dice
-        if isinstance(self.job, RetrainJob) and self.round_dice and dice == dice and self.round_dice[-1] == \
-                self.round_dice[-1]:
-            self.panel.log(f"round {len(self.round_dice) + 1}: best validation Dice {dice:.3f}, "
-                           f"{dice - self.round_dice[-1]:+.3f} on round {len(self.round_dice)} (the validation images "
-                           "grow with the set, so rounds are scored on different images)")
-        if isinstance(self.job, RetrainJob) or not self.round_dice:
-            self.round_dice.append(dice)
+        dice, rounds = self.progress.best_dice, self.round_dice
+        if self.retraining and rounds and dice == dice and rounds[-1] == rounds[-1]:  # NaN: no validation
+            self.panel.log(f"round {len(rounds) + 1}: best validation Dice {dice:.3f}, {dice - rounds[-1]:+.3f} on "
+                           f"round {len(rounds)} (the validation images grow with the set, so rounds are scored on "
+                           "different images)")
+        if self.retraining or not rounds:
+            rounds.append(dice)
         else:
-            self.round_dice[-1] = dice  # Continue: the same round, trained longer
+            rounds[-1] = dice  # Continue: the same round, trained longer
+
+    def _on_planned(self, planned: Planned) -> None:
+        """The worker planned the run that is starting: show the plan and pace the progress by its time."""
+        config, plan = planned.config, planned.plan
+        self.run_config = config
+        expected = None
+        if config.epoch_samples and "steps" in plan.entries:
+            expected = max(1, round(plan["steps"] * config.batch_size / config.epoch_samples))
+        self.progress.plan(config.epochs, config.time_limit * 60 if config.time_limit else None, expected)
+        self.progress.note = "loading data and model"
+        self.panel.show_plan(plan)
+        self.panel.begin(self.progress, f"trains by the plan: {config.out}", continued=False)
 
     def _on_error(self, exc: BaseException) -> None:
         text = describe(exc)
@@ -212,5 +289,5 @@ class TrainingController(QObject):
         buttons = QMessageBox.StandardButton
         answer = QMessageBox.question(
             self.window, "Training is running", "A model is being trained. Stop it and close the window? "
-            "Its best and last checkpoints are kept.", buttons.Yes | buttons.No, buttons.No)
+            f"Stopping now: {self.progress.kept_on_stop()}.", buttons.Yes | buttons.No, buttons.No)
         return answer == buttons.Yes

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.controllers.prediction import PredictionController
+from app.controllers.proposals import show_proposal
 from app.jobs import assist_tasks
 from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state.session import Session
@@ -164,9 +165,9 @@ class UncertaintyController(QObject):
         text = (f"Most uncertain unannotated image (score {self.scores.score(path):.3f}): accept the prediction, "
                 "correct it with the brushes, or discard it.")
         if path in self.prediction.store:
-            self.prediction.show_proposal(path, None, text)
+            show_proposal(self.prediction, path, None, text)
         else:  # the store was cleared since (another model loaded): segment it again
-            self.prediction.show_proposal(path, None, "Segmenting the most uncertain image…")
+            show_proposal(self.prediction, path, None, "Segmenting the most uncertain image…")
             self._score([(index, path)])
 
     # -- the overlay --------------------------------------------------------------------------------------------

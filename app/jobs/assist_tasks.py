@@ -109,18 +109,28 @@ def evaluate_images(predictor: Predictor, items: list[tuple[int, Sample]], with_
         yield Evaluated(index, sample.image, result, "", done, len(items))
 
 
-def with_recipe(config: TrainConfig) -> tuple[TrainConfig, str]:
-    """A fine-tuning config that keeps the model's own scale, architecture and planned recipe (crops per epoch,
-    oversampling, jitter, TTA, CRF fit), read from its checkpoint; and a line saying so."""
+# What a model's own run chose (its plan, or the fixed recipe) and a retraining run keeps, unless set explicitly.
+RECIPE = ("lr", "batch_size", "patch_size", "epoch_samples", "oversample", "jitter", "weight_decay", "augment", "tta",
+          "calibrate_crf")
+MAX_EPOCHS = 100_000  # with a time budget the time decides (segcore train -e 1000 --time-limit MIN)
+
+
+def with_recipe(config: TrainConfig, minutes: float, user: dict) -> tuple[TrainConfig, str]:
+    """A fine-tuning config for the current model: its architecture, scale and recipe from its checkpoint, the
+    settings the user set explicitly (``user``) winning, for ``minutes`` of training (0: the epochs decide).
+    Not re-planned: the model's own plan already fitted this folder and machine, and the architecture and scale
+    cannot change in a fine-tuning run. Returns the config and a line saying what it does."""
     from segcore import checkpoint as ckpt
 
     data = ckpt.load(config.checkpoint)
     saved = data.get("config") or {}
-    recipe = {key: saved[key] for key in ("epoch_samples", "oversample", "jitter", "tta", "calibrate_crf")
-              if key in saved}
+    recipe = {key: saved[key] for key in RECIPE if key in saved and key not in user}
     config = replace(config, arch=data["arch"], scale=float(data.get("scale", 1.0)), **recipe)
+    if minutes:
+        config = replace(config, time_limit=minutes, epochs=int(user.get("epochs", MAX_EPOCHS)))
+    budget = f"{minutes:g} min" if minutes else f"{config.epochs} epochs"
     return config, (f"retraining {Path(config.checkpoint).name} ({data['arch']}, scale {config.scale:g}) on the "
-                    f"enlarged set: weights only, a fresh schedule")
+                    f"enlarged set for {budget}: its weights and recipe, a fresh schedule")
 
 
 class RetrainJob(TrainJob):
@@ -129,6 +139,7 @@ class RetrainJob(TrainJob):
     def run(self) -> Iterator[Event]:
         from segcore.training.events import LogEvent
 
-        self.config, note = with_recipe(self.config)
+        self.config, note = with_recipe(self.config, self.minutes, self.user)
+        self.minutes = 0.0  # the budget is the run's time limit now; nothing to plan
         yield LogEvent(note)
         yield from super().run()

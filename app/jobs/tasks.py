@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from segcore.compare import Difference
     from segcore.crf import CRFParams
     from segcore.inference import Predictor
+    from segcore.planning.plan import Plan
     from segcore.training.config import TrainConfig
     from segcore.training.events import Event
 
@@ -42,6 +43,7 @@ class Prediction:
     probs: np.ndarray | None
     done: int
     total: int
+    warning: str = ""  # why the image looks unlike the training data (segcore.shift), "" when it does not
 
 
 @dataclass
@@ -63,11 +65,57 @@ def device_info() -> DeviceInfo:
     return DeviceInfo(False, "")
 
 
-class TrainJob:
-    """One training run; the Trainer is built in the worker thread (it imports torch and checks the data)."""
+@dataclass
+class Planned:
+    """The plan of a run (or of a preview), made in the worker, and the config it gives."""
 
-    def __init__(self, config: TrainConfig) -> None:
+    plan: Plan
+    config: TrainConfig
+
+
+def plan_run(config: TrainConfig, minutes: float, user: dict) -> Iterator[Event | Planned]:
+    """Fingerprint the folder, probe this machine and plan ``minutes`` of training (``segcore train --minutes``):
+    yields the planner's messages as LogEvents, then one :class:`Planned`. ``user``: the settings that override
+    the plan's. Raises DataError (no masks) or ConfigError."""
+    from dataclasses import replace
+
+    from segcore.planning.auto import plan_training
+    from segcore.planning.plan import PlanEntry
+    from segcore.training.events import LogEvent
+
+    messages: list[str] = []
+    plan = plan_training(config, minutes, user, log=messages.append, given_in="under Advanced")
+    yield from (LogEvent(m) for m in messages)
+    planned = plan.apply(config)
+    if config.patch_size is None:  # "whole images" under Advanced is not a plan entry: it applies afterwards
+        plan.entries["patch_size"] = PlanEntry(None, "set under Advanced (whole images)", "user")
+        planned = replace(planned, patch_size=None, plan=plan.to_dict())
+    yield Planned(plan, planned)
+
+
+def preview_plan(config: TrainConfig, minutes: float, user: dict) -> Generator[DeviceInfo | Event, None, Planned]:
+    """The plan a run would get, without the run (Show plan); returns the :class:`Planned`."""
+    limit_torch_threads()
+    yield device_info()
+    planned = None
+    for item in plan_run(config, minutes, user):
+        if isinstance(item, Planned):
+            planned = item
+        else:
+            yield item
+    return planned
+
+
+class TrainJob:
+    """One training run; the Trainer is built in the worker thread (it imports torch and checks the data).
+
+    With ``minutes`` the run is planned first, in the worker (:func:`plan_run`), and trains by the plan.
+    """
+
+    def __init__(self, config: TrainConfig, minutes: float = 0.0, user: dict | None = None) -> None:
         self.config = config
+        self.minutes = minutes
+        self.user = user or {}
         self.trainer = None
         self._stop = threading.Event()
 
@@ -78,12 +126,18 @@ class TrainJob:
         if trainer is not None:
             trainer.request_stop()
 
-    def run(self) -> Iterator[DeviceInfo | Event]:
+    def run(self) -> Iterator[DeviceInfo | Event | Planned]:
         limit_torch_threads()
         yield device_info()
         from segcore.training.loop import Trainer
 
-        self.trainer = Trainer(self.config)
+        config = self.config
+        if self.minutes:
+            for item in plan_run(config, self.minutes, self.user):
+                if isinstance(item, Planned):
+                    config = item.config
+                yield item
+        self.trainer = Trainer(config)
         if self._stop.is_set():  # Stop clicked while torch was loading
             self.trainer.request_stop()
         yield from self.trainer.run()
@@ -116,10 +170,13 @@ def predict_images(predictor: Predictor, items: list[tuple[int, Path, np.ndarray
     Probabilities are kept only for image ``keep_index`` (the one on screen, for the CRF): a folder's worth of
     them would not fit in memory.
     """
+    from segcore import shift
     from segcore.data import io
     from segcore.errors import SegcoreError
 
     limit_torch_threads()
+    reference = shift.Reference(predictor.fingerprint, list(predictor.mean), list(predictor.std),
+                                list(predictor.spec.names))
     for done, (index, path, image) in enumerate(items, start=1):
         try:
             pixels = io.read_image(path) if image is None else image
@@ -127,8 +184,10 @@ def predict_images(predictor: Predictor, items: list[tuple[int, Path, np.ndarray
         except SegcoreError as exc:  # one bad file must not end a folder's worth of work
             yield Skipped(index, path, str(exc), done, len(items))
             continue
-        store.put(path, probs.argmax(axis=0).astype(np.uint8))
-        yield Prediction(index, path, probs if index == keep_index else None, done, len(items))
+        mask = probs.argmax(axis=0).astype(np.uint8)
+        store.put(path, mask)
+        note = shift.warning(shift.differences(pixels, mask, reference))
+        yield Prediction(index, path, probs if index == keep_index else None, done, len(items), note)
 
 
 @dataclass
@@ -140,6 +199,7 @@ class Refined:
     difference: Difference
     crf_scores: dict | None
     raw_scores: dict | None
+    focus: tuple[int, int, int, int] | None = None  # x, y, w, h: where the masks differ most
 
 
 def scores_against(mask: np.ndarray, truth: np.ndarray | None, num_classes: int) -> dict | None:
@@ -155,11 +215,11 @@ def scores_against(mask: np.ndarray, truth: np.ndarray | None, num_classes: int)
 def refine_and_compare(image: np.ndarray, probs: np.ndarray, params: CRFParams, raw: np.ndarray,
                        truth: np.ndarray | None, score_raw: bool) -> Refined:
     """Refine ``probs`` with the CRF, compare with ``raw`` and score both against ``truth`` (one step)."""
-    from segcore.compare import difference_map
+    from segcore.compare import densest_window, difference_map
     from segcore.crf import refine
 
     mask = refine(image, probs, params)[1]
     code, difference = difference_map(raw, mask)
     k = probs.shape[0]
     return Refined(mask, code, difference, scores_against(mask, truth, k),
-                   scores_against(raw, truth, k) if score_raw else None)
+                   scores_against(raw, truth, k) if score_raw else None, densest_window(code))

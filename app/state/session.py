@@ -127,6 +127,15 @@ class Session(QObject):
                     ids: np.ndarray | None = None) -> None:
         self.store.accept_mask(mask, state, ids)
 
+    def hand_made(self) -> bool:
+        return self.store.hand_made()
+
+    def replaced(self) -> Path | None:
+        return self.store.replaced()
+
+    def restore_replaced(self) -> bool:
+        return self.store.restore_replaced()
+
     def undo(self) -> None:
         self.store.undo()
 

@@ -68,3 +68,20 @@ def recall(group: str, defaults: dict) -> dict:
             except (TypeError, ValueError):
                 continue
     return values
+
+
+def recall_for_folder(key: str, folder: Path | None, default=None):
+    """A value remembered for one folder (see :func:`remember_for_folder`), or ``default``."""
+    if folder is None:
+        return default
+    stored = settings().value(f"folders/{key}", {})
+    return stored.get(str(folder), default) if isinstance(stored, dict) else default
+
+
+def remember_for_folder(key: str, folder: Path, value) -> None:
+    """Remember ``value`` (str, int, float or bool) for ``folder`` under ``key`` (e.g. the last model used there)."""
+    s = settings()
+    stored = s.value(f"folders/{key}", {})
+    stored = dict(stored) if isinstance(stored, dict) else {}
+    stored[str(folder)] = value
+    s.setValue(f"folders/{key}", stored)

@@ -35,6 +35,15 @@ class TrainingProgress:
     images_per_s: float = math.nan
     best_epoch: int | None = None
     best_dice: float = math.nan  # NaN without validation images (best.pt then follows the last epoch)
+    expected_epochs: int | None = None  # a planned run: epochs is only a bound, the time decides
+
+    def plan(self, epochs: int, time_limit_s: float | None, expected_epochs: int | None) -> None:
+        """The run's plan is known (it is made in the worker once the run has started)."""
+        self.epochs, self.time_limit_s, self.expected_epochs = epochs, time_limit_s, expected_epochs
+
+    def axis_epochs(self) -> int:
+        """How far the curves' epoch axis should reach."""
+        return self.expected_epochs or self.epochs
 
     def on_batch(self, event: BatchEvent) -> None:
         if self.started is None:
@@ -47,14 +56,17 @@ class TrainingProgress:
         if event.is_best:
             self.best_epoch, self.best_dice = event.epoch, float(event.val_dice)
 
-    def fraction_done(self) -> float:
+    def fraction_done(self, now: float | None = None) -> float:
         if not self.epochs or not self.batches:
             return 0.0
-        return min(1.0, (self.epoch - 1 + self.batch / self.batches) / self.epochs)
+        done = (self.epoch - 1 + self.batch / self.batches) / self.epochs
+        if self.time_limit_s and self.started is not None:  # whichever ends the run first
+            done = max(done, ((time.monotonic() if now is None else now) - self.started) / self.time_limit_s)
+        return min(1.0, done)
 
     def seconds_left(self, now: float | None = None) -> float | None:
         """Estimated from the pace so far (None before there is one), capped by the time limit."""
-        done = self.fraction_done()
+        done = self.fraction_done(now)
         if self.started is None or done <= 0.002:
             return None
         elapsed = (time.monotonic() if now is None else now) - self.started
@@ -67,7 +79,8 @@ class TrainingProgress:
         """What the progress bar says, in pieces: epoch and batch, time left, the note."""
         parts = []
         if self.epoch:
-            parts.append(f"Epoch {self.epoch}/{self.epochs} · batch {self.batch}/{self.batches}")
+            of = "" if self.expected_epochs else f"/{self.epochs}"  # planned: the time, not a count, ends it
+            parts.append(f"Epoch {self.epoch}{of} · batch {self.batch}/{self.batches}")
         if (left := self.seconds_left()) is not None:
             parts.append(f"{format_duration(left)} left")
         if self.note:
@@ -81,3 +94,12 @@ class TrainingProgress:
         if self.best_epoch:
             return "; no validation images, so best.pt is the last epoch"
         return ""
+
+    def kept_on_stop(self) -> str:
+        """What stopping now keeps, in words (a run stopped in its first epoch has nothing trained to keep)."""
+        finished = self.epoch - 1 if self.epoch else 0  # the epoch under way is not saved when it is cut short
+        if self.best_epoch:
+            return f"best.pt (epoch {self.best_epoch}) and last.pt (epoch {max(finished, self.best_epoch)}) are kept"
+        if finished > 0:
+            return f"last.pt (epoch {finished}) is kept"
+        return "no epoch has finished yet, so nothing trained is kept"

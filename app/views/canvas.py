@@ -2,16 +2,16 @@
 
 The canvas edits nothing. It reports what the mouse does in image pixels (float ``x, y``; pixel ``(col, row)``
 covers ``[col, col+1)``) through signals, and the editor turns those into mask edits. Pan: middle button, or
-hold Space and drag, or the scroll bars. Zoom: the wheel (around the cursor), ``fit`` and ``zoom_100``.
+hold Space and drag (whatever widget has the keyboard focus: :class:`app.views.space_pan.SpacePan`), or the
+scroll bars. Zoom: the wheel (the image point under the cursor stays put), ``fit`` and ``zoom_100``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import (
-    QGraphicsEllipseItem,
     QGraphicsPathItem,
     QGraphicsPixmapItem,
     QGraphicsScene,
@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.views.canvas_items import BrushPreview, cosmetic_pen
 from app.views.mask_layer import MaskLayer
+from app.views.space_pan import SpacePan
 from segcore.annotate import Tool
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
@@ -41,7 +43,9 @@ class Canvas(QGraphicsView):
         self.setObjectName("canvas")
         self.setScene(QGraphicsScene(self))
         self.setBackgroundBrush(QColor(40, 40, 44))
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        # Zooming anchors itself (_zoom_around): Qt's AnchorUnderMouse reads the position of the last mouse
+        # event QGraphicsView saw, which our own mouse handlers do not pass on, so the image drifted under a wheel.
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setMouseTracking(True)
@@ -51,9 +55,9 @@ class Canvas(QGraphicsView):
         self.mask_layer = MaskLayer()
         self.mask_layer.setOpacity(0.5)
         self.mask_layer.setZValue(1)
-        self._brush_preview = self._make_preview()
+        self._brush_preview = BrushPreview()
         self._polygon_item = QGraphicsPathItem()
-        self._polygon_item.setPen(self._cosmetic_pen(QColor(255, 255, 0), 2, Qt.PenStyle.DashLine))
+        self._polygon_item.setPen(cosmetic_pen(QColor(255, 255, 0), 2, Qt.PenStyle.DashLine))
         self._polygon_item.setZValue(10)
         for item in (self.image_item, self.mask_layer, self._brush_preview, self._polygon_item):
             self.scene().addItem(item)
@@ -63,7 +67,9 @@ class Canvas(QGraphicsView):
         self._polygon: list[QPointF] = []
         self._lasso = False
         self._pan_from: QPointF | None = None
-        self._space = False
+        self._wheel_anchor: tuple[QPointF, QPointF] | None = None  # viewport position, image point kept there
+        # Space held anywhere in the application: a left drag pans, never paints.
+        self.space = SpacePan(self.viewport(), self.space_changed)
         self._has_image = False
         self._fit_mode = True
 
@@ -96,14 +102,26 @@ class Canvas(QGraphicsView):
     def zoom(self) -> float:
         return self.transform().m11()
 
-    def set_zoom(self, factor: float) -> None:
+    def set_zoom(self, factor: float, anchor: QPointF | None = None, fixed: QPointF | None = None) -> None:
+        """Zoom to ``factor`` (1.0 = 100 %) keeping the image point at viewport position ``anchor`` (default:
+        the centre), or image point ``fixed`` at ``anchor``, as far as the scroll range allows."""
         self._fit_mode = False
+        anchor = QPointF(self.viewport().rect().center()) if anchor is None else anchor
+        fixed = self._to_scene(anchor) if fixed is None else fixed
         factor = min(max(factor, MIN_ZOOM), MAX_ZOOM)
         self.setTransform(self.transform().fromScale(factor, factor))
+        moved = self.viewportTransform().map(fixed) - anchor  # where that point went, in viewport pixels
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(moved.x()))
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(moved.y()))
         self._zoomed()
 
-    def zoom_by(self, step: float) -> None:
-        self.set_zoom(self.zoom() * step)
+    def zoom_by(self, step: float, anchor: QPointF | None = None, fixed: QPointF | None = None) -> None:
+        self.set_zoom(self.zoom() * step, anchor, fixed)
+
+    def _to_scene(self, view_point: QPointF) -> QPointF:
+        """Scene (image) coordinates of a viewport position, without rounding it to a whole pixel."""
+        view_to_scene, _ = self.viewportTransform().inverted()
+        return view_to_scene.map(view_point)
 
     def zoom_100(self) -> None:
         self.set_zoom(1.0)
@@ -141,7 +159,7 @@ class Canvas(QGraphicsView):
         """Brush diameter in image pixels; the preview circle follows it at once."""
         self.brush_size = float(size)
         if self._brush_preview.isVisible():
-            self._place_preview(self._brush_preview.rect().center() + self._brush_preview.pos())
+            self._place_preview(self._brush_preview.centre())
 
     def cancel_polygon(self) -> None:
         self._polygon = []
@@ -149,28 +167,8 @@ class Canvas(QGraphicsView):
         self._polygon_item.setPath(QPainterPath())
 
     # -- helpers ------------------------------------------------------------------------------------------------
-    @staticmethod
-    def _cosmetic_pen(color: QColor, width: float, style=Qt.PenStyle.SolidLine) -> QPen:
-        pen = QPen(color, width, style)
-        pen.setCosmetic(True)  # same thickness at every zoom
-        return pen
-
-    def _make_preview(self) -> QGraphicsEllipseItem:
-        outer = QGraphicsEllipseItem()
-        outer.setPen(self._cosmetic_pen(QColor(0, 0, 0, 200), 3))
-        inner = QGraphicsEllipseItem(outer)
-        inner.setPen(self._cosmetic_pen(QColor(255, 255, 255), 1))
-        outer.setZValue(20)
-        outer.setVisible(False)
-        return outer
-
     def _place_preview(self, centre: QPointF) -> None:
-        r = self.brush_size / 2
-        rect = QRectF(-r, -r, 2 * r, 2 * r)
-        self._brush_preview.setPos(centre)
-        self._brush_preview.setRect(rect)
-        self._brush_preview.childItems()[0].setRect(rect)
-        self._brush_preview.setVisible(self._has_image and self.tool.paints)
+        self._brush_preview.place(centre, self.brush_size, self._has_image and self.tool.paints)
 
     def _scene_point(self, event) -> QPointF:
         return self.mapToScene(event.position().toPoint())
@@ -181,7 +179,7 @@ class Canvas(QGraphicsView):
     # -- mouse and keys -----------------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.MiddleButton or (
-            event.button() == Qt.MouseButton.LeftButton and self._space
+            event.button() == Qt.MouseButton.LeftButton and self.space.held
         ):
             self._pan_from = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
@@ -266,8 +264,15 @@ class Canvas(QGraphicsView):
 
     def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120.0
-        if steps:
-            self.zoom_by(1.25**steps)
+        if not steps:
+            return
+        here = event.position()
+        # Notch after notch at a resting cursor, the same image point is kept: scroll positions are whole
+        # pixels, and re-reading the point each time would let their rounding add up to a drift.
+        kept = self._wheel_anchor
+        if kept is None or kept[0] != here or (self.viewportTransform().map(kept[1]) - here).manhattanLength() > 2:
+            self._wheel_anchor = (here, self._to_scene(here))  # the cursor moved, or the view was panned since
+        self.zoom_by(1.25**steps, here, self._wheel_anchor[1])
 
     def leaveEvent(self, event) -> None:
         self._brush_preview.setVisible(False)
@@ -276,19 +281,18 @@ class Canvas(QGraphicsView):
 
     def keyPressEvent(self, event) -> None:
         key = event.key()
-        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space = True
-            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
-        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._polygon:
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._polygon:
             self.finish_polygon()
         elif key == Qt.Key.Key_Escape and self._polygon:
             self.cancel_polygon()
         else:
             super().keyPressEvent(event)
 
-    def keyReleaseEvent(self, event) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space = False
-            self.viewport().setCursor(Qt.CursorShape.CrossCursor)
-        else:
-            super().keyReleaseEvent(event)
+    def space_changed(self, held: bool) -> None:
+        """Called by :class:`SpacePan`: show the hand while Space is held (a stroke under way ends first)."""
+        if held and self._stroke_last is not None:
+            self._stroke_last = None
+            self.strokeFinished.emit()
+        if self._pan_from is None:
+            shape = Qt.CursorShape.OpenHandCursor if held else Qt.CursorShape.CrossCursor
+            self.viewport().setCursor(shape)

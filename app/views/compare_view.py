@@ -1,5 +1,8 @@
-"""The Compare view: the raw and the CRF-refined mask side by side over the image, zoom and pan linked, a
-difference overlay, the CRF parameters, Dice/IoU against the annotation, and Accept buttons for either mask.
+"""The Compare view: the raw and the CRF-refined mask side by side over the image, zoom and pan linked, the
+differences drawn on the CRF side (the network's output stays clean), the CRF parameters (those fitted to the
+model on its validation images when there are any, and whether the CRF helped it there), Dice/IoU against the
+annotation, and Accept buttons for either mask. It takes the image's place while open, starting zoomed to where
+the masks differ most.
 
 Only display and input: it emits what the user asks for and shows what
 :class:`app.controllers.compare.CompareController` computes. Wheel zooms around the cursor,
@@ -9,29 +12,23 @@ dragging pans, and whatever one pane shows the other follows.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
-    QFormLayout,
-    QFrame,
-    QGraphicsPixmapItem,
-    QGraphicsScene,
-    QGraphicsView,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from app.views.compare_pane import PaneView
 from app.views.icons import icon
-from app.views.mask_layer import MaskLayer
 from segcore.compare import ADDED_COLOR, CHANGED_COLOR, REMOVED_COLOR
 from segcore.crf import CRFParams
 
@@ -45,62 +42,6 @@ PARAM_SPINS = [
     ("bilateral_srgb", "Edge colour step", 0.5, 255.0, 1.0, 1),
     ("bilateral_compat", "Edge weight", 0.0, 100.0, 0.5, 1),
 ]
-
-
-class PaneView(QGraphicsView):
-    """One image with a mask and a difference layer; emits ``viewChanged`` when zoomed or panned."""
-
-    viewChanged = Signal()
-
-    def __init__(self, name: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(name)
-        self.setScene(QGraphicsScene(self))
-        self.setBackgroundBrush(QColor(40, 40, 44))
-        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self.image_item = QGraphicsPixmapItem()
-        self.mask_layer = MaskLayer()
-        self.mask_layer.setOpacity(0.5)
-        self.diff_layer = MaskLayer()
-        self.diff_layer.setOpacity(0.95)
-        self.diff_layer.setVisible(False)
-        for z, item in enumerate((self.image_item, self.mask_layer, self.diff_layer)):
-            item.setZValue(z)
-            self.scene().addItem(item)
-        self.fit_mode = True  # follows resizes until the user zooms
-        self.horizontalScrollBar().valueChanged.connect(lambda _v: self.viewChanged.emit())
-        self.verticalScrollBar().valueChanged.connect(lambda _v: self.viewChanged.emit())
-
-    def set_image(self, rgb: np.ndarray) -> None:
-        h, w = rgb.shape[:2]
-        rgb = np.ascontiguousarray(rgb)
-        self.image_item.setPixmap(QPixmap.fromImage(QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)))
-        self.scene().setSceneRect(QRectF(0, 0, w, h))
-
-    def fit(self) -> None:
-        self.fit_mode = True
-        if not self.scene().sceneRect().isEmpty():
-            self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
-            self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.transform().m11() < 1)
-            self.viewChanged.emit()
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        if self.fit_mode:
-            self.fit()
-
-    def centre(self):
-        return self.mapToScene(self.viewport().rect().center())
-
-    def wheelEvent(self, event) -> None:
-        steps = event.angleDelta().y() / 120.0
-        if steps:
-            self.fit_mode = False
-            factor = 1.25**steps
-            self.scale(factor, factor)
-            self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.transform().m11() < 1)
-            self.viewChanged.emit()
 
 
 class CompareView(QWidget):
@@ -124,16 +65,20 @@ class CompareView(QWidget):
         self.accept_raw.setObjectName("acceptRawButton")
         self.accept_crf = QPushButton(icon("accept"), "Accept CRF result")
         self.accept_crf.setObjectName("acceptCrfButton")
-        self.diff_check = QCheckBox("Show differences")
+        self.diff_check = QCheckBox("Show differences (on the CRF side)")
         self.diff_check.setObjectName("differenceCheck")
         self.diff_check.setChecked(True)
         self.diff_label = QLabel()
         self.diff_label.setObjectName("differenceLabel")
         self.diff_label.setWordWrap(True)
+        self.fit_label = QLabel()
+        self.fit_label.setObjectName("crfFitLabel")
+        self.fit_label.setWordWrap(True)
         self.status = QLabel("Segment an image, then click Refine with CRF.")
         self.status.setObjectName("compareStatus")
         self.status.setWordWrap(True)
         self.spins: dict[str, QSpinBox | QDoubleSpinBox] = {}
+        self._model_params = CRFParams()
         self._linking = False
         self._timer = QTimer(self, singleShot=True, interval=PARAMS_DELAY_MS)
         self._timer.timeout.connect(lambda: self.paramsChanged.emit(self.params()))
@@ -146,45 +91,35 @@ class CompareView(QWidget):
         self.set_ready(raw=False, crf=False)
 
     def _build_layout(self) -> None:
+        """The two panes get the whole width; parameters and explanations share a strip beneath them."""
         grid = QGridLayout()
-        grid.addWidget(self.raw_title, 0, 0)
-        grid.addWidget(self.crf_title, 0, 1)
-        grid.addWidget(self.raw_view, 1, 0)
-        grid.addWidget(self.crf_view, 1, 1)
-        grid.addWidget(self.raw_score, 2, 0)
-        grid.addWidget(self.crf_score, 2, 1)
-        grid.addWidget(self.accept_raw, 3, 0)
-        grid.addWidget(self.accept_crf, 3, 1)
+        grid.setContentsMargins(0, 0, 0, 0)
+        for column, widgets in enumerate(((self.raw_title, self.raw_view, self.raw_score, self.accept_raw),
+                                          (self.crf_title, self.crf_view, self.crf_score, self.accept_crf))):
+            for row, widget in enumerate(widgets):
+                grid.addWidget(widget, row, column)
         grid.setRowStretch(1, 1)
-        column = QWidget()
-        side = QVBoxLayout(column)
+        info = QWidget()
+        side = QVBoxLayout(info)
         side.setContentsMargins(0, 0, 0, 0)
-        side.addWidget(self._params_box())
-        side.addWidget(self.diff_check)
-        side.addWidget(self._legend())
-        side.addWidget(self.diff_label)
-        side.addWidget(self.status)
+        for widget in (self.fit_label, self.diff_check, self._legend(), self.diff_label, self.status):
+            side.addWidget(widget)
         side.addStretch(1)
-        # Scrolls rather than sets the dock's minimum height: the parameters alone made the window taller than
-        # a 768-pixel laptop screen.
-        scroll = QScrollArea()
-        scroll.setObjectName("compareSideScroll")
-        scroll.setWidget(column)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(column.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
-        layout = QHBoxLayout(self)
+        strip = QHBoxLayout()
+        strip.addWidget(self._params_box())
+        strip.addWidget(info, 1)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(grid, 1)
-        layout.addWidget(scroll)
+        layout.addLayout(strip)
 
     def _params_box(self) -> QGroupBox:
+        """Six parameters in two columns of three, with Reset."""
         box = QGroupBox("CRF parameters")
         box.setObjectName("crfParamsBox")
-        form = QFormLayout(box)
+        grid = QGridLayout(box)
         defaults = CRFParams()
-        for name, label, low, high, step, decimals in PARAM_SPINS:
+        for i, (name, label, low, high, step, decimals) in enumerate(PARAM_SPINS):
             spin = QSpinBox() if decimals is None else QDoubleSpinBox()
             if decimals is not None:
                 spin.setDecimals(decimals)
@@ -194,11 +129,13 @@ class CompareView(QWidget):
             spin.setValue(getattr(defaults, name))
             spin.valueChanged.connect(lambda _v: self._timer.start())
             self.spins[name] = spin
-            form.addRow(label, spin)
-        reset = QPushButton("Defaults")
+            grid.addWidget(QLabel(label), i % 3, 2 * (i // 3))
+            grid.addWidget(spin, i % 3, 2 * (i // 3) + 1)
+        reset = QPushButton("Reset")
         reset.setObjectName("crfDefaultsButton")
+        reset.setToolTip("Back to the model's fitted settings (or the defaults when it has none)")
         reset.clicked.connect(self.reset_params)
-        form.addRow(reset)
+        grid.addWidget(reset, 3, 3)
         return box
 
     @staticmethod
@@ -216,16 +153,27 @@ class CompareView(QWidget):
         return CRFParams(**{name: spin.value() for name, spin in self.spins.items()})
 
     def reset_params(self) -> None:
-        defaults = CRFParams()
-        for name, spin in self.spins.items():
-            spin.setValue(getattr(defaults, name))
+        self.set_params(self._model_params)
 
+    def set_params(self, params: CRFParams) -> None:
+        """Show ``params`` in the spin boxes (a change starts a refinement after a pause, as a user's edit)."""
+        for name, spin in self.spins.items():
+            spin.setValue(getattr(params, name))
+
+    def show_fit(self, params: CRFParams | None, note: str) -> None:
+        """The model's fitted CRF (None: use the defaults) and the fit's verdict in words (segcore.crf_fit)."""
+        self._model_params = params or CRFParams()
+        helped = params is not None
+        self.fit_label.setText(note or "This model has no fitted CRF settings: the defaults are used.")
+        self.fit_label.setStyleSheet("" if helped or not note else "color: #b35c00; font-weight: bold")
+        self.set_params(self._model_params)
+        self._timer.stop()  # the caller refines with them now
     def _link(self, source: PaneView, target: PaneView) -> None:
         """Give ``target`` the zoom and centre of ``source``."""
         if self._linking:
             return
         self._linking = True
-        target.fit_mode = source.fit_mode
+        target.fit_mode, target.focus_rect = source.fit_mode, source.focus_rect
         target.setTransform(source.transform())
         target.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, source.transform().m11() < 1)
         target.centerOn(source.centre())
@@ -241,22 +189,26 @@ class CompareView(QWidget):
             # Colours first, while the layers are empty: each set_mask below then draws once, not twice.
             view.mask_layer.set_colors(list(colors), show_background=False)
             view.diff_layer.set_colors([(0, 0, 0), ADDED_COLOR, REMOVED_COLOR, CHANGED_COLOR], False)
-            view.fit()
+            view.focus(None)
         self.set_ready(False, False)
 
     def set_raw(self, raw: np.ndarray) -> None:
         self.raw_view.mask_layer.set_mask(raw)
 
     def set_crf(self, crf: np.ndarray, code: np.ndarray) -> None:
-        """Show the CRF mask and the difference code (0 same, 1 added, 2 removed, 3 other class) on both panes."""
+        """Show the CRF mask and, on its pane only, the difference code (0 same, 1 added, 2 removed, 3 other
+        class): the network's output stays as it came."""
         self.crf_view.mask_layer.set_mask(crf)
-        for view in (self.raw_view, self.crf_view):
-            view.diff_layer.set_mask(code)
+        self.crf_view.diff_layer.set_mask(code)
         self._show_diff(self.diff_check.isChecked())
 
+    def focus(self, box: tuple[int, int, int, int] | None) -> None:
+        """Zoom both panes to ``box`` (x, y, width, height), e.g. where the masks differ most."""
+        self.raw_view.focus(box)
+
     def _show_diff(self, on: bool) -> None:
-        for view in (self.raw_view, self.crf_view):
-            view.diff_layer.setVisible(on and view.diff_layer.boundingRect().width() > 0)
+        layer = self.crf_view.diff_layer
+        layer.setVisible(on and layer.boundingRect().width() > 0)
 
     def show_scores(self, raw: str, crf: str) -> None:
         """The score line under each pane (rich text)."""

@@ -81,3 +81,13 @@ def app_icon() -> QIcon:
         pixmap.loadFromData(resources.app_icon_png(size), "PNG")
         result.addPixmap(pixmap)
     return result
+
+
+def button(text: str, name: str, tip: str, icon_name: str | None = None):
+    """A push button with an object name (for automation and tests), a tooltip, and an icon of resources/icons."""
+    from PySide6.QtWidgets import QPushButton
+
+    widget = QPushButton(icon(icon_name), text) if icon_name else QPushButton(text)
+    widget.setObjectName(name)
+    widget.setToolTip(tip)
+    return widget

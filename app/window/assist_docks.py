@@ -1,8 +1,8 @@
 """The annotation assistant's panels with their controllers, added to the main window in one call: *Assist*
-(the uncertainty queue and scribble-to-mask, tabbed with Contrast in the right-hand column) and *Metrics* (the
-per-image scores, tabbed with Training and Compare at the bottom), the Image > Next Most Uncertain action (N),
-and the loop between them: a trained or loaded model becomes the current model, the unannotated images are
-scored after every training run, and Retrain fine-tunes the current model (a retrained model is loaded at once).
+(the uncertainty queue, scribble-to-mask and Retrain, a tab of the right-hand column's group) and *Metrics* (the
+per-image scores, a view that takes the image's place while open, like Compare), the Image > Next Most Uncertain
+action (N), and the loop between them: a trained or loaded model becomes the current model, the unannotated images
+are scored after every training run, and Retrain fine-tunes the current model (a retrained model is loaded at once).
 """
 
 from __future__ import annotations
@@ -31,11 +31,8 @@ class AssistPanels:
         self.next_action = _next_action(window)
         self.panel = AssistPanel(self.next_action)
         self.metrics_panel = MetricsPanel()
-        self.dock = window.add_panel("Assist", self.panel, "assistDock", "right", tab_with="contrastDock")
-        self.metrics_dock = window.add_panel("Metrics", self.metrics_panel, "metricsDock", "bottom",
-                                             tab_with="compareDock")
-        self.dock.raise_()
-        jobs.training_dock.raise_()
+        self.dock = window.add_panel("Assist", self.panel, "assistDock", "right", tab_with="brushDock")
+        window.docking.add_view("Metrics", self.metrics_panel)
         self.uncertainty = UncertaintyController(window, window.session, window.canvas, window.files, self.panel,
                                                  jobs.prediction, jobs.pool)
         self.scribbles = ScribbleController(window, window.session, self.panel, jobs.prediction, jobs.pool)
@@ -46,7 +43,20 @@ class AssistPanels:
         self.next_action.triggered.connect(self.uncertainty.next_most_uncertain)
         jobs.prediction.modelLoaded.connect(self.set_model)
         jobs.training.finished.connect(self._trained)
-        jobs.training_panel.retrainRequested.connect(lambda: jobs.training.retrain(self.uncertainty.model))
+        self.panel.retrainRequested.connect(self._retrain)
+        self.panel.metricsRequested.connect(self.open_metrics)
+        self.metrics_panel.rowChosen.connect(lambda _index: window.docking.show_image())
+
+    def _retrain(self) -> None:
+        if self.jobs.training.retrain(self.uncertainty.model):
+            self.jobs.training_dock.raise_()  # the rounds' curves, side by side
+
+    def open_metrics(self) -> None:
+        """Bring the Metrics view forward; with a model and nothing scored yet, score the annotated images."""
+        self.window.docking.show_view(self.metrics_panel)
+        if not self.metrics_panel.row_count() and not self.metrics.busy():
+            self.metrics.evaluate()
+
 
     def _remember(self, *_args) -> None:
         settings.remember("assist", self.panel.remembered())
@@ -54,7 +64,7 @@ class AssistPanels:
     def set_model(self, path: str | None) -> None:
         """``path`` is the current model now: the queue scores with it and Retrain goes on from it."""
         self.uncertainty.set_model(path)
-        self.jobs.training_panel.offer_retrain(path)
+        self.panel.offer_retrain(path)
 
     def _trained(self, done: DoneEvent) -> None:
         path = done.best_path or done.last_path

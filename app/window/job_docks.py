@@ -1,33 +1,35 @@
 """The Training, Segment and Compare panels and the annotation import/export, with their controllers, added to
 the main window in one call.
 
-``install(window)`` docks the panels (Segment under the image list, Training and Compare as tabs at the bottom),
-adds File > Load Checkpoint… and File > Export Model…, connects File > Import / Export Annotations (whose folder
-export is a job), and connects the flows: a finished run offers its checkpoint for segmenting, and Refine with
-CRF opens the Compare view. The window asks :meth:`JobPanels.confirm_close` and calls
+``install(window)`` docks the panels (Segment under the image list, Training as a tab of the right-hand column,
+Compare as a view that takes the image's place while open), adds File > Load Checkpoint… and File > Export
+Model…, connects File > Import / Export Annotations (whose folder export is a job), and connects the flows: a
+finished run offers its checkpoint for segmenting and is listed among the folder's runs, and Refine with CRF opens
+the Compare view. The window asks :meth:`JobPanels.confirm_close` and calls
 :meth:`JobPanels.shutdown` when it closes.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
 from app.controllers.annotation_transfer import AnnotationTransferController
 from app.controllers.compare import CompareController
 from app.controllers.export import ExportController
 from app.controllers.prediction import PredictionController
+from app.controllers.runs import RunsController
 from app.controllers.training import TrainingController
 from app.jobs.workers import WorkerPool
 from app.state import settings
 from app.views.compare_view import CompareView
 from app.views.icons import icon
 from app.views.panels.prediction_panel import PredictionPanel
+from app.views.panels.training_form import SETTINGS_GROUP
 from app.views.panels.training_panel import TrainingPanel
 from app.window.assist_docks import install as install_assist
 from segcore.training.events import DoneEvent
 
-TRAINING_DOCK_HEIGHT = 300
+SEGMENT_HEIGHT = 330  # under the image list
 
 
 class JobPanels:
@@ -42,24 +44,24 @@ class JobPanels:
         self.training_panel = TrainingPanel()
         self.prediction_panel = PredictionPanel(self.load_action)
         self.compare_view = CompareView()
-        self.training_dock = window.add_panel("Training", self.training_panel, "trainingDock", "bottom")
-        self.compare_dock = window.add_panel("Compare", self.compare_view, "compareDock", "bottom",
-                                             tab_with="trainingDock")
-        self.segment_dock = window.add_panel("Segment", self.prediction_panel, "segmentDock", "left")
-        self.training_dock.raise_()
-        window.resizeDocks([self.training_dock, window.docks["filesDock"], self.segment_dock],
-                           [TRAINING_DOCK_HEIGHT, 330, 250], Qt.Orientation.Vertical)
+        self.training_dock = window.add_panel("Training", self.training_panel, "trainingDock", "right",
+                                              tab_with="brushDock")
+        self.segment_dock = window.add_panel("Segment", self.prediction_panel, "segmentDock", "left",
+                                             height=SEGMENT_HEIGHT)
+        window.docking.add_view("Compare", self.compare_view)  # takes the image's place while it is open
         self.training = TrainingController(window, window.session, self.training_panel, self.pool)
         self.prediction = PredictionController(window, window.session, window.canvas, self.prediction_panel,
                                                self.pool)
         self.compare = CompareController(window, window.session, self.compare_view, self.pool,
                                          self.prediction.accept_mask)
         self.annotations = AnnotationTransferController(window, window.session, self.pool, window.actions)
-        self.compare.opened.connect(self.compare_dock.show)
-        self.compare.opened.connect(self.compare_dock.raise_)
+        self.compare.opened.connect(lambda: window.docking.show_view(self.compare_view))
+        self.compare.closed.connect(lambda: window.docking.hide_view(self.compare_view))
         panel = self.training_panel
-        panel.set_remembered(settings.recall("training", panel.remembered()))
-        self.load_action.triggered.connect(self.prediction.choose_checkpoint)
+        panel.set_remembered(settings.recall(SETTINGS_GROUP, panel.remembered()))
+        self.runs = RunsController(window, window.session, self.prediction_panel, self.prediction, panel)
+        self.load_action.triggered.connect(self.runs.choose_checkpoint)
+        self.training.finished.connect(lambda _done: self.runs.refresh())
         self.training.finished.connect(self.prediction.offer_trained)
         self.training.finished.connect(self._announce)
         self.training_panel.summaryChanged.connect(

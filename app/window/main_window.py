@@ -1,23 +1,20 @@
 """The main window: composes the canvas, the dock panels, menus and the status bar. Wiring only.
 
 A new panel is added with :meth:`MainWindow.add_panel` in a few lines (see ``app/window/job_docks.py``):
-``window.add_panel("Training", TrainingPanel(), "trainingDock", "bottom")``.
+``window.add_panel("Training", TrainingPanel(), "trainingDock", "right", tab_with="brushDock")``; a large view
+that takes the image's place while open with ``window.docking.add_view`` (see ``app/window/docking.py``).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 from app.controllers.editor import Editor
 from app.controllers.folder_watch import FolderWatch
 from app.controllers.save_elsewhere import report_save_failed, save_elsewhere
-from app.state import settings
-from app.state.paths import folder_to_open
 from app.state.session import Session
 from app.views import render
 from app.views.canvas import Canvas
@@ -28,19 +25,20 @@ from app.views.panels.display_panel import DisplayPanel
 from app.views.panels.file_list import FileListPanel
 from app.views.panels.view_panel import ViewPanel
 from app.views.status_labels import StatusLabels
+from app.window.docking import Docking
+from app.window.folders import FolderMixin
 from app.window.job_docks import install as install_job_panels
-from app.window.layout import restore_layout, save_layout
+from app.window.layout import fit_to_screen, restore_layout, save_layout
 from app.window.menus import build_menus, build_toolbar, create_actions, show_about
+from app.window.quick_start import show_quick_start
 from app.window.tool_actions import ToolActions
 from app.window.unsaved import confirm_unsaved
 from segcore.annotate import IGNORE_INDEX, ImageState, Tool
-from segcore.errors import DataError
 
-AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
-         "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
+CLASSES_HEIGHT = 180  # the class list above the tab group of the right-hand column
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FolderMixin, QMainWindow):
     """Browse a folder, see each mask over its image, paint and correct it."""
 
     def __init__(self, autosave_ms: int = 30_000) -> None:
@@ -48,7 +46,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle("segstudio")
         self.setWindowIcon(app_icon())
-        self.resize(1400, 900)
+        fit_to_screen(self)
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         # The right-hand column (classes, brush, overlay, contrast) runs the full height: under the bottom dock
@@ -56,24 +54,24 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.session = Session(self, autosave_ms=autosave_ms)
         self.canvas = Canvas(self)
-        self.setCentralWidget(self.canvas)
         self.editor = Editor(self.canvas, self.session, self)
         self.actions = create_actions(self)
         self.tools = ToolActions(self)
         tool_list = list(self.tools.actions.values())
         self.menus = build_menus(self, self.actions, tool_list)
         self.toolbar = build_toolbar(self, self.actions, tool_list)
-        self.docks: dict[str, QDockWidget] = {}
+        self.docking = Docking(self, self.canvas, self.menus.panels)
+        self.docks = self.docking.docks
         self.files = FileListPanel()
         self.palette_panel = ClassPalette()
         self.brush = BrushPanel()
         self.view_panel = ViewPanel()
         self.display = DisplayPanel()
         self.add_panel("Images", self.files, "filesDock", "left")
-        self.add_panel("Classes", self.palette_panel, "classesDock", "right")
+        self.add_panel("Classes", self.palette_panel, "classesDock", "right", height=CLASSES_HEIGHT)
         self.add_panel("Brush", self.brush, "brushDock", "right")
-        self.add_panel("Overlay", self.view_panel, "overlayDock", "right")
-        self.add_panel("Contrast", self.display, "contrastDock", "right")
+        self.add_panel("Overlay", self.view_panel, "overlayDock", "right", tab_with="brushDock")
+        self.add_panel("Contrast", self.display, "contrastDock", "right", tab_with="brushDock")
         self.jobs = install_job_panels(self)  # Training, Segment, Compare (app/window/job_docks.py)
         self.folder_watch = FolderWatch(self, self.session)  # files changed by other programs
         self._build_status_bar()
@@ -84,20 +82,14 @@ class MainWindow(QMainWindow):
 
     # -- composition --------------------------------------------------------------------------------------------
     def add_panel(self, title: str, widget: QWidget, object_name: str, area: str = "right",
-                  tab_with: str | None = None) -> QDockWidget:
-        """Dock ``widget`` under ``title`` (optionally as a tab beside another dock) with a View > Panels toggle."""
-        dock = QDockWidget(title, self)
-        dock.setObjectName(object_name)
-        dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(AREAS[area], dock)
-        if tab_with in self.docks:
-            self.tabifyDockWidget(self.docks[tab_with], dock)
-        self.menus.panels.addAction(dock.toggleViewAction())
-        self.docks[object_name] = dock
-        return dock
+                  tab_with: str | None = None, height: int | None = None) -> QDockWidget:
+        """Dock ``widget`` (see :meth:`app.window.docking.Docking.add_panel`)."""
+        return self.docking.add_panel(title, widget, object_name, area, tab_with, height)
+
+    def reset_layout(self) -> None:
+        """Every panel back in its default place (View > Reset Layout); the image in front."""
+        self.docking.arrange()
+        self.docking.show_image()
 
     def _build_status_bar(self) -> None:
         self.status_labels = StatusLabels()
@@ -123,9 +115,13 @@ class MainWindow(QMainWindow):
         a.brush_smaller.triggered.connect(lambda: self.brush.step(0.8))
         a.brush_bigger.triggered.connect(lambda: self.brush.step(1.25))
         a.about.triggered.connect(lambda: show_about(self))
+        a.quick_start.triggered.connect(lambda: show_quick_start(self))
+        a.reset_layout.triggered.connect(self.reset_layout)
+        a.restore_replaced.triggered.connect(s.restore_replaced)
         a.clear_background.triggered.connect(lambda: self._clear_mask(0))
         a.clear_unlabelled.triggered.connect(lambda: self._clear_mask(IGNORE_INDEX))
         self.tools.toolChosen.connect(self.editor.set_tool)
+        self.tools.toolChosen.connect(self.brush.show_tool)
         self.files.imageChosen.connect(s.select)
         self.palette_panel.classChosen.connect(self.editor.set_class)
         self.palette_panel.specEdited.connect(s.set_spec)
@@ -153,47 +149,12 @@ class MainWindow(QMainWindow):
             shortcut = QShortcut(QKeySequence(str(digit)), self)
             shortcut.activated.connect(lambda d=digit: self.palette_panel.select(d))
 
-    # -- folder -------------------------------------------------------------------------------------------------
-    def choose_folder(self) -> None:
-        start = str(self.session.folder or settings.last_folder() or Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images", start)
-        if folder:
-            self.open_folder(folder)
-
-    def open_folder(self, folder: str | Path) -> bool:
-        """Open ``folder``; a folder that cannot be used is reported in a dialog and the window carries on.
-
-        Masks of the current folder are saved first; if that fails the user chooses to discard them or stay.
-        """
-        if not self.session.save_all() and not self.confirm_unsaved(ask_first=False, leaving="Open the other folder"):
-            return False
-        try:
-            self.session.open_folder(folder)
-        except DataError as exc:
-            QMessageBox.warning(self, "Cannot open folder", str(exc))
-            return False
-        return True
-
-    def _on_folder(self, folder: Path) -> None:
-        s = self.session
-        names = [smp.image.name for smp in s.samples]
-        self.files.set_files(names, [s.state(i) for i in range(len(names))], [smp.split for smp in s.samples])
-        settings.add_recent_folder(folder)
-        self._refresh_recent()
-        self.statusBar().showMessage(f"Opened {folder} ({len(names)} images)", 5000)
-
-    def _refresh_recent(self) -> None:
-        menu = self.menus.recent
-        menu.clear()
-        for folder in settings.recent_folders():
-            menu.addAction(str(folder), lambda f=folder: self.open_folder(f))
-        menu.setEnabled(not menu.isEmpty())
-
     # -- image --------------------------------------------------------------------------------------------------
     def _on_image(self, index: int) -> None:
         s = self.session
         if 0 <= s.index < len(s.samples):
             self.files.set_current(s.index)  # also an unreadable image: PgDown/PgUp step on from it
+        self.actions.restore_replaced.setEnabled(s.replaced() is not None)
         if index < 0 or s.image is None:
             self.canvas.set_image(None)
             self.status_labels.show_image("")
@@ -234,6 +195,7 @@ class MainWindow(QMainWindow):
     def _on_state(self, index: int, state: ImageState) -> None:
         self.files.set_state(index, state)
         self._update_title()
+        self.actions.restore_replaced.setEnabled(self.session.replaced() is not None)
 
     def _on_history(self, can_undo: bool, can_redo: bool) -> None:
         self.actions.undo.setEnabled(can_undo)
@@ -266,21 +228,7 @@ class MainWindow(QMainWindow):
             if value == IGNORE_INDEX:
                 self.view_panel.set_background_shown(True)
 
-    # -- drag and drop, closing ---------------------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:
-        urls = event.mimeData().urls()
-        if urls and folder_to_open(Path(urls[0].toLocalFile())) is not None:
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        """A dropped folder opens; a dropped image opens its folder at that image."""
-        target = folder_to_open(Path(event.mimeData().urls()[0].toLocalFile()))
-        if target is None or not self.open_folder(target[0]):
-            return
-        images = [s.image.resolve() for s in self.session.samples]
-        if target[1] is not None and target[1].resolve() in images:
-            self.session.select(images.index(target[1].resolve()))
-
+    # -- closing ------------------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         if self.jobs.confirm_close() and self.confirm_unsaved():
             self.jobs.shutdown()  # a running training ends between batches, keeping its checkpoints

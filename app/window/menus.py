@@ -32,6 +32,9 @@ _SPECS = [
      "Set every pixel of this mask to background (undoable)"),
     ("clear_unlabelled", "mark-unlabelled", "clearUnlabelledAction", "Mark Whole Mask &Unlabelled", [],
      "Start a sparse annotation: every pixel unlabelled, then paint only what you are sure of (undoable)"),
+    ("restore_replaced", "undo", "restoreReplacedAction", "Restore Replaced &Annotation", [],
+     "Put back the hand-made annotation of this image that an accepted prediction replaced (kept in the "
+     "folder's .segstudio/replaced/)"),
     ("previous", "previous-image", "previousImageAction", "&Previous Image", ["PgUp", "Ctrl+Left"], "Previous image (PgUp)"),
     ("next", "next-image", "nextImageAction", "&Next Image", ["PgDown", "Ctrl+Right"], "Next image (PgDown)"),
     ("fit", "fit", "fitAction", "&Fit to Window", ["Ctrl+0"], "Zoom so the whole image fits"),
@@ -42,6 +45,10 @@ _SPECS = [
     ("toggle_outline", "outlines", "toggleOutlineAction", "&Outlines Only", ["O"], "Draw the mask as outlines"),
     ("brush_smaller", "brush-smaller", "brushSmallerAction", "Smaller Brush", ["["], "Make the brush smaller"),
     ("brush_bigger", "brush-bigger", "brushBiggerAction", "Bigger Brush", ["]"], "Make the brush bigger"),
+    ("reset_layout", "fit", "resetLayoutAction", "&Reset Layout", [],
+     "Put every panel back in its default place, the image in front"),
+    ("quick_start", "about", "quickStartAction", "&Quick Start", [QKeySequence.StandardKey.HelpContents],
+     "The three jobs (annotate, train, segment) and every shortcut, on one page"),
     ("about", "about", "aboutAction", "&About segstudio", [], "About this program"),
 ]
 
@@ -61,8 +68,8 @@ def create_actions(window: QMainWindow) -> SimpleNamespace:
     for action in (actions.toggle_mask, actions.toggle_outline):
         action.setCheckable(True)
     actions.toggle_mask.setChecked(True)
-    actions.undo.setEnabled(False)
-    actions.redo.setEnabled(False)
+    for action in (actions.undo, actions.redo, actions.restore_replaced):
+        action.setEnabled(False)
     return actions
 
 
@@ -90,6 +97,8 @@ def build_menus(window: QMainWindow, a: SimpleNamespace, tools: list[QAction]) -
     edit_menu.addActions([a.brush_smaller, a.brush_bigger])
     edit_menu.addSeparator()
     edit_menu.addActions([a.clear_background, a.clear_unlabelled])
+    edit_menu.addSeparator()
+    edit_menu.addAction(a.restore_replaced)
     image_menu = bar.addMenu("&Image")
     image_menu.addActions([a.previous, a.next])
     view_menu = bar.addMenu("&View")
@@ -98,8 +107,9 @@ def build_menus(window: QMainWindow, a: SimpleNamespace, tools: list[QAction]) -
     view_menu.addActions([a.toggle_mask, a.toggle_outline])
     view_menu.addSeparator()
     panels = view_menu.addMenu("&Panels")
+    view_menu.addAction(a.reset_layout)
     help_menu = bar.addMenu("&Help")
-    help_menu.addAction(a.about)
+    help_menu.addActions([a.quick_start, a.about])
     return SimpleNamespace(file=file_menu, recent=recent, edit=edit_menu, image=image_menu, view=view_menu,
                            panels=panels, help=help_menu)
 

@@ -60,7 +60,7 @@ def main() -> int:
     jobs, assist = window.jobs, window.jobs.assist
     form = jobs.training_panel.form
     form.set_values("unet", "width=8, depth=3", epochs=6, lr=0.003, batch_size=4, patch_size=128,
-                    val_fraction=0.25, out=str(folder / "checkpoints" / "round1"))
+                    val_fraction=0.25, minutes=0, out=str(folder / "checkpoints" / "round1"))
     jobs.training_panel.train_button.click()
     wait_until(qt, lambda: jobs.training.last_done is not None and not jobs.training.is_running())
     wait_until(qt, lambda: not assist.uncertainty.busy() and len(assist.uncertainty.scores) == 8)
@@ -94,7 +94,7 @@ def main() -> int:
 
     jobs.training_dock.raise_()
     form.set_values("unet", "width=8, depth=3", epochs=4, lr=0.003, batch_size=4, patch_size=128,
-                    val_fraction=0.25, out=str(folder / "checkpoints" / "round2"))
+                    val_fraction=0.25, minutes=0, out=str(folder / "checkpoints" / "round2"))
     jobs.training_panel.retrain_button.click()
     wait_until(qt, lambda: jobs.training.last_done is not None and not jobs.training.is_running()
                and not jobs.prediction.busy())

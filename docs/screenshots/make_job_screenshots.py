@@ -1,9 +1,9 @@
 """Screenshots of the train, segment and compare flows, taken during and after a real training run.
 
-``QT_QPA_PLATFORM=offscreen python docs/screenshots/make_job_screenshots.py`` trains a small U-Net on the bundled
-sample data (written into a temporary folder), grabs the window mid-run and after it, then loads the best
-checkpoint, segments an image, refines it with the CRF and grabs the Segment overlay and the Compare view.
-Takes about a minute on two cores.
+``QT_QPA_PLATFORM=offscreen python docs/screenshots/make_job_screenshots.py`` plans a run of ``MINUTES`` minutes
+on the bundled sample data (written into a temporary folder) and grabs the plan, then trains by it and grabs the
+window mid-run and after it, then loads the best checkpoint, segments an image, refines it with the CRF and grabs
+the Segment overlay and the Compare view. Takes about three minutes on two cores.
 """
 
 from __future__ import annotations
@@ -17,15 +17,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from PySide6.QtCore import QEventLoop, QPointF, QSettings, Qt, QTimer  # noqa: E402
-from PySide6.QtGui import QWheelEvent  # noqa: E402
+from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import app  # noqa: E402, F401  (applies the PySide fixes first)
 from app.window import MainWindow  # noqa: E402
 from segcore.data.sample import write_sample_data  # noqa: E402
 
-EPOCHS = 14
+MINUTES = 1.5
 EARLY_EPOCH = 2  # the compare view uses this early model: the CRF has more to correct
 SHOW_IMAGE = 3  # a validation image of the split with seed 0
 
@@ -53,34 +52,32 @@ def grab(window: MainWindow, name: str) -> None:
     print("wrote", HERE / name)
 
 
-def zoom_pane(view, steps: float, x: float, y: float) -> None:
-    """A real wheel event on a compare pane at image point (x, y); the other pane follows."""
-    pos = QPointF(view.mapFromScene(QPointF(x, y)))
-    event = QWheelEvent(pos, view.viewport().mapToGlobal(pos), QPointF().toPoint(), QPointF(0, 120 * steps).toPoint(),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
-    QApplication.sendEvent(view.viewport(), event)
-
-
 def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="job_shots_"))
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
     write_sample_data(tmp / "sample", count=12, size=256)
     qt = QApplication.instance() or QApplication([])
     window = MainWindow(autosave_ms=0)
-    window.resize(1500, 950)
+    window.resize(1400, 900)  # the default size on a large screen
     window.show()
+    window.reset_layout()
     window.open_folder(tmp / "sample")
     jobs = window.jobs
     panel = jobs.training_panel
-    panel.form.set_values("unet", "width=16", epochs=EPOCHS, lr=0.003, batch_size=4, patch_size=128,
-                          val_fraction=0.25, out=str(tmp / "sample" / "checkpoints" / "unet-demo"))
+    window.docks["trainingDock"].raise_()
+    panel.form.set_values("unet", minutes=MINUTES, val_fraction=0.25, name="nuclei demo")
+    panel.plan_button.click()
+    wait_until(qt, lambda: panel.plan_view.has_plan and not jobs.pool.running())
+    settle(qt)
+    grab(window, "train_plan.png")
+    panel.tabs.setCurrentIndex(0)  # the curves
     panel.train_button.click()
-    out = tmp / "sample" / "checkpoints" / "unet-demo"
     wait_until(qt, lambda: len(panel.plots.epochs) >= EARLY_EPOCH)
+    out = Path(jobs.training.run_config.out)
     early = tmp / "early.pt"
     early.write_bytes((out / "last.pt").read_bytes())
     progress = jobs.training.progress
-    wait_until(qt, lambda: len(panel.plots.epochs) >= EPOCHS // 2 and progress.batch >= progress.batches // 2)
+    wait_until(qt, lambda: progress.fraction_done() > 0.6)
     settle(qt)
     grab(window, "train_during_run.png")
     wait_until(qt, lambda: not jobs.pool.running() and not jobs.training.is_running())
@@ -99,10 +96,7 @@ def main() -> int:
     wait_until(qt, lambda: jobs.prediction.predictor.path == early and not jobs.prediction.busy())
     jobs.prediction_panel.crf.click()
     wait_until(qt, lambda: jobs.compare.crf is not None and not jobs.compare.busy())
-    window.resizeDocks([jobs.compare_dock], [520], Qt.Orientation.Vertical)
-    settle(qt)
-    zoom_pane(jobs.compare_view.raw_view, 5, 128, 128)  # zoom one pane; the other follows
-    settle(qt)
+    settle(qt)  # it opens zoomed to where the network's mask and the CRF's differ most
     grab(window, "compare_crf.png")
     window.close()
     return 0

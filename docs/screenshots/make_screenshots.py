@@ -98,6 +98,21 @@ def fluorescence_screenshot(app, window, tmp: Path) -> None:
     window.grab().save(str(HERE / "window_16bit_two_channels.png"))
 
 
+def help_screenshots(app, window) -> None:
+    """The Training tab's Advanced settings (every one 'auto' or yours) and Help > Quick Start."""
+    from app.window.quick_start import show_quick_start
+
+    panel = window.jobs.training_panel
+    window.docks["trainingDock"].raise_()
+    panel.tabs.setCurrentIndex(panel.tabs.count() - 1)
+    settle(app)
+    window.docks["trainingDock"].grab().save(str(HERE / "training_advanced.png"))
+    dialog = show_quick_start(window)
+    settle(app)
+    dialog.grab().save(str(HERE / "quick_start.png"))
+    dialog.close()
+
+
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="segstudio-shots-"))
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
@@ -110,6 +125,7 @@ def main() -> None:
     window = MainWindow(autosave_ms=0)
     window.resize(1400, 900)
     window.show()
+    window.reset_layout()  # the default layout at the default size: the image first
     settle(app)
     window.open_folder(sample)
     window.session.select(3)
@@ -149,6 +165,7 @@ def main() -> None:
     crf = REPO.parent / "shared" / "data" / "densecrf_examples"
     if crf.is_dir():
         sparse_screenshot(app, window, crf, tmp)
+    help_screenshots(app, window)
     window.session.discard_unsaved()
     window.close()
     print("screenshots written to", HERE)

@@ -140,6 +140,16 @@ class History:
         self.max_bytes = max_bytes
         self._undo: list[Edit] = []
         self._redo: list[Edit] = []
+        self._clean: int | None = 0  # undo-stack depth at which the mask equals its file (None: no longer reachable)
+
+    @property
+    def clean(self) -> bool:
+        """The mask is as last read or saved: undoing back to it leaves nothing to save."""
+        return self._clean == len(self._undo)
+
+    def mark_clean(self) -> None:
+        """The mask as it is now has been saved."""
+        self._clean = len(self._undo)
 
     @property
     def can_undo(self) -> bool:
@@ -167,10 +177,14 @@ class History:
         """Record a finished action; a new action clears the redo stack."""
         if edit is None:
             return
+        if self._clean is not None and self._clean > len(self._undo):  # the saved state was on the redo stack
+            self._clean = None
         self._undo.append(edit)
         self._redo.clear()
         while len(self._undo) > self.max_steps or (len(self._undo) > 1 and self.nbytes > self.max_bytes):
             self._undo.pop(0)
+            if self._clean is not None:
+                self._clean = self._clean - 1 if self._clean > 0 else None
 
     def undo(self, mask: np.ndarray) -> Box | None:
         """Undo the last action on ``mask``; the box that changed, or None when there is nothing to undo."""

@@ -86,3 +86,50 @@ def remove_interrupted_saves(folder: Path, samples: list[layout.Sample]) -> list
     folders = {folder, folder / "masks"} | image_dirs | {d / "masks" for d in image_dirs} | {
         s.mask.parent for s in samples if s.mask is not None}
     return [path for f in sorted(folders) for path in remove_stale_temporaries(f)]
+
+
+REPLACED_DIR = Path(".segstudio") / "replaced"  # in the folder; hidden, and no layout reads it
+
+
+def replaced_path(sample: layout.Sample, folder: Path) -> Path:
+    """Where the hand-made mask of ``sample`` is kept when an accepted prediction replaces it: one file per image
+    (the latest replaced version), named after the image's path in the folder, with the mask file's suffix."""
+    try:
+        relative = sample.image.relative_to(folder)
+    except ValueError:  # an image listed from outside the folder (data.txt may name any path)
+        relative = Path(sample.image.name)
+    name = "__".join(relative.with_suffix("").parts)
+    suffix = sample.mask.suffix.lower() if sample.mask is not None else ".png"
+    return folder / REPLACED_DIR / f"{name}{suffix}"
+
+
+def keep_replaced(sample: layout.Sample, folder: Path, mask: np.ndarray, spec: ClassSpec, on_disk: bool,
+                  ids_from: np.ndarray | None) -> Path:
+    """Keep the annotation an accepted prediction is about to replace, beyond undo; returns where.
+
+    ``on_disk``: the mask in memory is the file's (unedited since read): the file is copied byte for byte
+    (instance ids and all). Otherwise the edited mask is written as a mask file. Raises OSError or DataError.
+    """
+    import shutil
+
+    from segcore.atomic import atomic_path
+
+    target = replaced_path(sample, folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if on_disk and sample.mask is not None and sample.mask.is_file():
+        with atomic_path(target) as tmp:
+            shutil.copyfile(sample.mask, tmp)
+    else:
+        target = target.with_suffix(".png")
+        io.write_mask(target, mask, spec, ids_from=ids_from)
+    for older in target.parent.glob(f"{target.stem}.*"):  # one kept version per image: this one
+        if older != target and older.suffix.lower() in io.IMAGE_SUFFIXES:
+            older.unlink(missing_ok=True)
+    return target
+
+
+def find_replaced(sample: layout.Sample, folder: Path) -> Path | None:
+    """The kept annotation of ``sample`` (see :func:`keep_replaced`), if there is one."""
+    stem = replaced_path(sample, folder).with_suffix("")
+    found = [p for p in stem.parent.glob(f"{stem.name}.*") if p.suffix.lower() in io.IMAGE_SUFFIXES]
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None

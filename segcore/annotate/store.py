@@ -20,7 +20,13 @@ import numpy as np
 
 from segcore.annotate.disk import file_stamp, folder_gone, showable, spec_home
 from segcore.annotate.history import Edit, EditSession, History, IdsChange
-from segcore.annotate.saving import ids_to_keep, remove_interrupted_saves, write_sample_mask
+from segcore.annotate.saving import (
+    find_replaced,
+    ids_to_keep,
+    keep_replaced,
+    remove_interrupted_saves,
+    write_sample_mask,
+)
 from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footprint, polygon_footprint
 from segcore.data import io, layout
 from segcore.data.classes import ClassSpec
@@ -289,6 +295,36 @@ class AnnotationStore:
             self._history().push(edit)
             self._emit_history()
 
+    def hand_made(self) -> bool:
+        """Whether the current mask is an annotation someone made: a mask file not from an accepted prediction,
+        or painted pixels. Replacing one should be asked first (:meth:`accept_mask` keeps it)."""
+        if self.mask is None or not 0 <= self.index < len(self.samples) or self.is_predicted(self.index):
+            return False
+        return self.samples[self.index].mask is not None or (self.dirty and bool(self.mask.any()))
+
+    def replaced(self) -> Path | None:
+        """The annotation of the current image that an accepted prediction replaced, kept on disk (or None)."""
+        if self.folder is None or not 0 <= self.index < len(self.samples):
+            return None
+        return find_replaced(self.samples[self.index], self.folder)
+
+    def restore_replaced(self) -> bool:
+        """Put the kept annotation back as the current mask (one undoable step); False when there is none."""
+        path = self.replaced()
+        if path is None or not self.can_edit():
+            return False
+        try:
+            mask = io.read_mask(path, self.spec)
+        except DataError as exc:
+            self.on.error(f"cannot restore {path.name}: {exc}")
+            return False
+        if mask.shape != self.mask.shape:
+            self.on.error(f"{path}: the kept annotation is {mask.shape[1]}x{mask.shape[0]}, the image is not")
+            return False
+        self.accept_mask(mask, ImageState.MODIFIED)
+        self.on.message(f"the annotation kept in {path.parent.name}/{path.name} is back (Ctrl+Z undoes)")
+        return True
+
     def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED,
                     ids: np.ndarray | None = None) -> None:
         """Replace the current mask (a prediction, an import) as one undoable step.
@@ -297,11 +333,17 @@ class AnnotationStore:
         saved with, so touching objects stay apart; they are part of the step: undo brings back the ids before
         it. A step that changes only the ids (the same pixels, split differently) is a step too. Raises
         DataError when ``mask`` or ``ids`` does not fit the image (nothing changes then).
+
+        A hand-made annotation replaced by a prediction is first kept on disk (``.segstudio/replaced/`` in the
+        folder, :func:`segcore.annotate.saving.keep_replaced`), beyond undo, until another prediction replaces
+        that image's annotation again.
         """
         if self.mask is not None and ids is not None and (np.shape(ids) != self.mask.shape
                                                           or np.asarray(ids).dtype.kind not in "ui"):
             raise DataError(f"object ids must be integers of shape {self.mask.shape}, got {np.shape(ids)} "
                             f"{np.asarray(ids).dtype}")
+        if state is ImageState.PREDICTED and self.hand_made():
+            self._keep_replaced()
         self.begin_edit()
         if self._edit is None:
             return
@@ -342,6 +384,17 @@ class AnnotationStore:
         else:
             self._given_ids[image] = ids
 
+    def _keep_replaced(self) -> None:
+        sample = self.samples[self.index]
+        try:
+            kept = keep_replaced(sample, self.folder, self.mask, self.spec, on_disk=not self.dirty,
+                                 ids_from=self._ids_to_keep(sample))
+        except (DataError, OSError) as exc:  # Ctrl+Z still brings it back while the folder is open
+            self.on.error(f"the replaced annotation could not be kept on disk: {describe(exc)}")
+            return
+        self.on.message(f"your annotation is kept as {kept.relative_to(self.folder)}; Edit > Restore Replaced "
+                        "Annotation brings it back")
+
     def _mark_dirty(self, predicted: bool) -> None:
         image = self.samples[self.index].image
         was = self.state(self.index)
@@ -377,9 +430,10 @@ class AnnotationStore:
             if edit.ids is not None:  # an import's ids come and go with its pixels
                 self._set_given_ids(edit.ids.after if redo else edit.ids.before)
             self._mark_dirty(predicted=False)
-            if self.samples[self.index].mask is None and not self.mask.any():
-                # Undone back to the empty mask of an image that has no mask file: nothing to write. Saving it
-                # would turn "no mask" into an annotation saying "no object here", which training would learn.
+            # Back to the mask on disk: nothing to save, and the image is not "modified". Also back to the empty
+            # mask of an image with no mask file: saving it would turn "no mask" into an annotation saying "no
+            # object here", which training would learn.
+            if history.clean or (self.samples[self.index].mask is None and not self.mask.any()):
                 self.dirty = False
                 self.on.state_changed(self.index, self.state(self.index))
             self.on.mask_edited(box)
@@ -449,6 +503,7 @@ class AnnotationStore:
             self._write(self.index, self.mask)
         except (DataError, OSError) as exc:
             return describe(exc)
+        self._history().mark_clean()
         self.dirty = False
         self.on.state_changed(self.index, self.state(self.index))
         return None
@@ -468,6 +523,8 @@ class AnnotationStore:
                 errors.append(describe(exc))
                 continue
             del self._parked[image]
+            if image in self._histories:
+                self._histories[image].mark_clean()
             self.on.state_changed(index, self.state(index))
         if len(errors) == 1:
             self.on.save_failed(f"mask not saved: {errors[0]}")

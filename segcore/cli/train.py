@@ -59,6 +59,7 @@ def register(sub) -> None:
                    help="fraction of images held out for validation when there is no val/ folder (default 0.15)")
     g.add_argument("--no-augment", action="store_true", help="turn off flips, rotations and intensity jitter")
     g = p.add_argument_group("run")
+    g.add_argument("--name", help="a label for the run, kept in config.json (the window's run list shows it)")
     g.add_argument("-o", "--out", help="output folder (default checkpoints/ARCH-DATE-TIME; when resuming with -c RUN/last.pt, "
                    "RUN)")
     g.add_argument("-g", "--gpu", action="store_true", help="train on the GPU (says so and uses the CPU if none)")
@@ -101,7 +102,7 @@ def config_from_args(args):
         patch_size=settings["patch_size"] or None, val_fraction=args.val_fraction, seed=args.seed, out=args.out,
         device="cuda" if args.gpu else args.device, fast=not args.no_fast, checkpoint=args.checkpoint,
         fine_tune=args.fine_tune, augment=not args.no_augment, workers=args.workers,
-        time_limit=args.time_limit, sync_bn=args.sync_bn,
+        time_limit=args.time_limit, sync_bn=args.sync_bn, name=getattr(args, "name", None),
     )
 
 

@@ -79,8 +79,12 @@ def _test_image(config: dict, sample: str | os.PathLike | None) -> tuple[np.ndar
             samples = find_samples(folder)
         except DataError:
             samples = []
-        if samples:
-            chosen = next((s for s in samples if s.split == "val"), samples[0])
+        if samples:  # the run's own validation split (a val/ folder, else the seeded random one)
+            from segcore.data.layout import split_samples
+
+            labelled = [s for s in samples if s.mask is not None]
+            val = split_samples(labelled, float(config.get("val_fraction", 0.15)), int(config.get("seed", 0)))[1]
+            chosen = val[0] if val else samples[0]
             return read_image(chosen.image), str(chosen.image)
     from segcore.data.sample import make_sample
 

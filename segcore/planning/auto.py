@@ -22,11 +22,12 @@ PROBE_SHARE = 0.05  # of the budget, at most, for the throughput probe
 
 
 def plan_training(config, minutes: float, user: dict | None = None,
-                  log: Callable[[str], None] | None = None) -> Plan:
+                  log: Callable[[str], None] | None = None, given_in: str | None = None) -> Plan:
     """The plan for training ``config.data`` in ``minutes`` on ``config.device`` (planning time included).
 
     ``user``: the settings the user gave explicitly (``TrainConfig`` field names: arch, width, patch_size,
-    batch_size, lr, epochs, scale); they win over the plan's and the plan says so. Raises DataError for a
+    batch_size, lr, epochs, scale); they win over the plan's and the plan says so (``given_in``: where they were
+    set, e.g. "under Advanced"; default: the command-line flag). Raises DataError for a
     folder without masks and ConfigError for a bad budget or device.
     """
     from segcore import crf
@@ -52,4 +53,4 @@ def plan_training(config, minutes: float, user: dict | None = None,
                config.device, config.fast, max_s=min(MAX_PROBE_S, PROBE_SHARE * budget_s))
     if log:
         log(f"throughput probe on {tp.device} in {tp.seconds:.1f} s")
-    return make_plan(fp, budget_s, tp, user, time.perf_counter() - start, len(val), crf.is_available())
+    return make_plan(fp, budget_s, tp, user, time.perf_counter() - start, len(val), crf.is_available(), given_in)

@@ -206,7 +206,8 @@ def choose_tta(fp: Fingerprint, tp: Throughput, width: int) -> PlanEntry:
 
 
 def make_plan(fp: Fingerprint, budget_s: float, tp: Throughput, user: dict | None = None,
-              planning_s: float = 0.0, val_images: int = 1, crf_available: bool = True) -> Plan:
+              planning_s: float = 0.0, val_images: int = 1, crf_available: bool = True,
+              given_in: str | None = None) -> Plan:
     """Plan a U-Net training run of ``budget_s`` seconds (planning included) for the fingerprinted data.
 
     ``user``: explicit settings (keys of ``USER_KEYS``) that override the plan's; ``val_images``: how many
@@ -242,11 +243,11 @@ def make_plan(fp: Fingerprint, budget_s: float, tp: Throughput, user: dict | Non
     e["calibrate_crf"] = PlanEntry(calibrate, "fit the CRF on the validation images and keep it only if it helps"
                                    if calibrate else ("no validation images to fit the CRF on" if crf_available
                                                       else "pydensecrf is not installed"))
-    _apply_user(plan, user)
+    _apply_user(plan, user, given_in)
     return plan
 
 
-def _apply_user(plan: Plan, user: dict) -> None:
+def _apply_user(plan: Plan, user: dict, given_in: str | None = None) -> None:
     flags = {"arch": "--arch", "width": "--width", "depth": "--arch-arg depth", "patch_size": "--patch-size",
              "batch_size": "-b",
              "lr": "-l", "epochs": "-e", "scale": "--scale"}
@@ -255,7 +256,8 @@ def _apply_user(plan: Plan, user: dict) -> None:
             continue
         old = plan.entries.get(key)
         was = f"; the plan would use {_show(old.value)}" if old is not None and old.value != value else ""
-        plan.entries[key] = PlanEntry(value, f"set with {flags[key]}{was}", "user")
+        how = f"set {given_in}" if given_in else f"set with {flags[key]}"
+        plan.entries[key] = PlanEntry(value, f"{how}{was}", "user")
     if "epochs" in user:
         plan.entries["epochs"].reason += " (an upper bound; the time limit still applies)"
     if user.get("arch", "unet") != "unet":

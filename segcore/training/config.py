@@ -44,6 +44,7 @@ class TrainConfig:
     tta: bool | None = None  # the checkpoint's default for test-time augmentation at prediction (None: off)
     calibrate_crf: bool = False  # fit the dense CRF on the validation images after training
     plan: dict | None = None  # the plan this config came from (Plan.to_dict()), saved with the run
+    name: str | None = None  # a label for the run (the window's run list shows it; --name)
 
     def resolved(self, check_model: bool = True) -> TrainConfig:
         """A validated copy, with the output folder filled in; this config is left as it is.

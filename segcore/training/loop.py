@@ -426,6 +426,8 @@ class Trainer:
         self.dist.barrier()  # under torchrun, rank 0's files are complete before any rank reports
         self.loader = None  # persistent loader workers (GPU runs) end with the run, not when the Trainer is freed
         best, last = self.out_dir / "best.pt", self.out_dir / "last.pt"
+        if self.dist.is_main and self.out_dir.is_dir():
+            records.write_status(self.out_dir, status.value, message, epochs_done, best.exists(), last.exists())
         return DoneEvent(status, message, str(self.out_dir), str(best) if best.exists() else None,
                          str(last) if last.exists() else None, epochs_done)
 

@@ -1,4 +1,5 @@
-"""Files a run leaves beside its checkpoints: config.json, split.json and metrics.csv (all written atomically)."""
+"""Files a run leaves beside its checkpoints: config.json, split.json, metrics.csv and, when it ends, status.json
+(all written atomically). The window's run list reads them without loading a checkpoint."""
 
 from __future__ import annotations
 
@@ -29,3 +30,13 @@ def write_metrics_csv(path: Path, history: list[dict], class_names: list[str]) -
         fixed = [row["epoch"]] + [f"{row[c]:.6g}" for c in CSV_COLUMNS[1:]]
         writer.writerow(fixed + [f"{d:.6g}" for d in row.get("per_class_dice", [])])
     write_text_atomic(path, buf.getvalue())
+
+
+def write_status(out_dir: Path, status: str, message: str, epochs_done: int, best: bool, last: bool) -> None:
+    """How the run ended (``completed``, ``stopped`` or ``failed``), so a stopped run never passes for a finished
+    one; ``best``/``last``: whether best.pt and last.pt exist."""
+    import time
+
+    record = {"status": status, "message": message, "epochs_done": epochs_done, "best_pt": best, "last_pt": last,
+              "ended": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    write_text_atomic(out_dir / "status.json", json.dumps(record, indent=2))

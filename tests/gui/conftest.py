@@ -20,6 +20,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox  # noqa: E402
 from segcore.data import io  # noqa: E402
 from segcore.data.classes import ClassSpec  # noqa: E402
 
+REAL_EXEC = QMessageBox.exec  # for tests that answer a question box with real clicks
+
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
@@ -30,6 +32,8 @@ def isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a[1:3]))
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: shown.append(a[1:3]) or QMessageBox.StandardButton.Save)
+    monkeypatch.setattr(QMessageBox, "exec",  # a built question box (e.g. "Replace your annotation?"): its Yes
+                        lambda self: shown.append((self.windowTitle(), self.text())) or QMessageBox.StandardButton.Yes)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: "")  # cancelled, unless a test says
     return shown
 

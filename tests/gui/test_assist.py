@@ -291,7 +291,7 @@ def test_retrain_fine_tunes_the_current_model_and_keeps_the_curves(qtbot, loaded
     s.stroke((30, 24), (40, 24), 6, 1)
     s.end_edit()
     jobs.training_panel.form.set_values("unet", epochs=2, out=str(tmp_path / "round2"), options="width=4",
-                                        batch_size=2, patch_size=48, val_fraction=0.34)
+                                        batch_size=2, patch_size=48, val_fraction=0.34, minutes=0)
     jobs.training_panel.plots.clear()
     jobs.training.plotted = 2  # as if a first round of 2 epochs were drawn
     with qtbot.waitSignal(jobs.prediction.modelLoaded, timeout=TIMEOUT) as loaded_signal:
@@ -306,6 +306,19 @@ def test_retrain_fine_tunes_the_current_model_and_keeps_the_curves(qtbot, loaded
     idle(qtbot, jobs.assist.uncertainty)
     assert jobs.assist.uncertainty.model == new_model
     assert not any(title == "Training" for title, _ in isolated_settings)
+
+
+def test_a_retraining_run_keeps_the_models_recipe_and_takes_the_budget(model, tmp_path):
+    from app.jobs.assist_tasks import MAX_EPOCHS, with_recipe
+    from segcore.training.config import TrainConfig
+
+    base = TrainConfig(data=str(tmp_path), checkpoint=str(model), fine_tune=True, scale=0.5, lr=0.5, patch_size=200)
+    config, note = with_recipe(base, 2.0, {"lr": 0.5})
+    assert config.time_limit == 2.0 and config.epochs == MAX_EPOCHS and "2 min" in note
+    assert config.scale == 1.0 and config.patch_size == 48  # the model's, not the form's
+    assert config.lr == 0.5  # set explicitly: it wins over the model's
+    config, note = with_recipe(base, 0.0, {"epochs": 3})
+    assert config.time_limit is None and "epochs" in note
 
 
 def test_retrain_without_a_model_says_so(qtbot, window, folder, isolated_settings):

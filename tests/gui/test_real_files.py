@@ -230,7 +230,7 @@ def test_whole_image_training_on_mixed_sizes_and_all_background_masks(qtbot, win
     assert window.open_folder(mixed)
     jobs = window.jobs
     jobs.training_panel.form.set_values("unet", epochs=1, out=str(tmp_path / "run"), options="width=4",
-                                        batch_size=4, patch_size=None, val_fraction=0.2)
+                                        batch_size=4, patch_size=None, val_fraction=0.2, minutes=0)
     with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT) as done:
         click(qtbot, jobs.training_panel.train_button)
     assert done.args[0].status == "completed", done.args[0].message

@@ -21,7 +21,7 @@ from .conftest import drag, make_folder
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 180_000  # ms: the machine is shared and slow
-TINY = dict(options="width=4", batch_size=2, patch_size=48, val_fraction=0.34)
+TINY = dict(options="width=4", batch_size=2, patch_size=48, val_fraction=0.34, minutes=0)  # no plan: fixed
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_train_load_segment_accept_and_compare(qtbot, window, jobs, sample, tmp_
     click(qtbot, jobs.prediction_panel.crf)
     qtbot.waitUntil(lambda: compare.crf is not None and not compare.busy(), timeout=TIMEOUT)
     view = jobs.compare_view
-    assert jobs.compare_dock.isVisible()
+    assert window.docking.is_shown(view)  # the comparison takes the image's place
     assert view.raw_view.mask_layer.boundingRect().width() == 96
     assert view.crf_view.mask_layer.boundingRect().width() == 96
     truth = annotation
@@ -207,6 +207,9 @@ class SlowPredictor:
 
         self.pause, self.spec, self.metrics, self.arch = pause, ClassSpec(["background", "nucleus"], [0, 255]), {}, "fake"
         self.path = Path("fake/best.pt")
+        self.tta, self.crf_fit, self.epoch, self.name, self.tta_reason = False, None, 1, None, ""
+        self.arch_kwargs, self.fingerprint = {}, None
+        self.mean, self.std = np.array([0.5], np.float32), np.array([0.2], np.float32)
 
     def predict_proba(self, image):
         import time
@@ -255,16 +258,21 @@ def test_form_values_become_a_train_config(window):
 
     form = window.jobs.training_panel.form
     form.set_values("segnet", "width=8, pretrained=false", epochs=3, lr=0.01, batch_size=2, patch_size=None,
-                    val_fraction=0.2, time_limit=5.0, device="cpu", out="/tmp/x")
+                    val_fraction=0.2, minutes=5.0, device="cpu", out="/tmp/x")
     config = TrainConfig(data="d", **form.values())
     assert (config.arch, config.arch_kwargs, config.epochs, config.batch_size) == ("segnet", {"width": 8,
                                                                                       "pretrained": False}, 3, 2)
-    assert config.patch_size is None and config.time_limit == 5.0 and config.device == "cpu"
+    assert config.patch_size is None and config.device == "cpu" and form.budget_minutes() == 5.0
     assert config.lr == pytest.approx(0.01) and config.out == "/tmp/x"
+    # What the plan must respect: the settings given, by TrainConfig's names (whole images applies after it).
+    assert form.explicit() == {"epochs": 3, "lr": 0.01, "batch_size": 2, "arch": "segnet", "width": 8}
+    form.reset_advanced()  # all automatic: the plan decides everything, TrainConfig's defaults without one
+    assert form.explicit() == {}
+    assert TrainConfig(data="d", **form.values()).patch_size == TrainConfig.patch_size
 
 
 def test_prediction_outlines_contrast_with_the_class_colors():
-    from app.controllers.prediction import outline_colors
+    from app.views.prediction_layer import outline_colors
 
     assert outline_colors([(0, 0, 0), (86, 180, 233), (230, 159, 0)])[1:] == [(255, 230, 0), (0, 220, 255)]
 
@@ -322,18 +330,18 @@ def test_segment_all_skips_an_unreadable_image_and_says_so(qtbot, window, tmp_pa
 
 def test_training_settings_are_remembered_and_bad_ones_ignored(qtbot, window):
     from app.state import settings
-    from app.views.panels.training_form import TrainingForm
+    from app.views.panels.training_form import SETTINGS_GROUP, TrainingForm
 
     form = window.jobs.training_panel.form
-    form.set_values("pspnet", "backbone=resnet18", epochs=7, batch_size=3)
-    settings.remember("training", form.remembered())
-    settings.settings().setValue("training/lr", "not a number")
+    form.set_values("pspnet", "backbone=resnet18", epochs=7, batch_size=3, minutes=25)
+    settings.remember(SETTINGS_GROUP, form.remembered())
+    settings.settings().setValue(f"{SETTINGS_GROUP}/lr", "not a number")
     again = TrainingForm()
     qtbot.addWidget(again)
-    again.set_remembered(settings.recall("training", again.remembered()))
+    again.set_remembered(settings.recall(SETTINGS_GROUP, again.remembered()))
     assert (again.arch.currentData(), again.options.text(), again.epochs.value(), again.batch.value()) == (
         "pspnet", "backbone=resnet18", 7, 3)
-    assert again.lr.value() == pytest.approx(0.001)
+    assert again.lr.value() == 0 and again.lr.text() == "auto" and again.budget_minutes() == 25
 
 
 def test_a_bad_setting_is_reported_at_once_and_nothing_starts(qtbot, window, jobs, tmp_path, isolated_settings):

@@ -329,14 +329,14 @@ def test_window_layout_brush_and_opacity_are_remembered(qtbot, window):
 
     window.brush.spin.setValue(33)
     window.view_panel.opacity.setValue(70)
-    window.docks["contrastDock"].hide()
+    window.docks["segmentDock"].hide()
     window.close()
     again = MainWindow(autosave_ms=0)
     qtbot.addWidget(again)
     again.show()
     assert again.brush.size() == 33 and again.canvas.brush_size == 33
     assert again.canvas.mask_layer.opacity() == pytest.approx(0.7)
-    assert not again.docks["contrastDock"].isVisible() and again.docks["classesDock"].isVisible()
+    assert not again.docks["segmentDock"].isVisible() and again.docks["classesDock"].isVisible()
 
 
 def test_opening_another_folder_with_unsaveable_masks_asks(qtbot, window, tmp_path, monkeypatch):

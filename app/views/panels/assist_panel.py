@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.views.buttons import push_button
 from app.views.colorbar import ColorBar
+from app.views.icons import button
 from segcore.scribbles import PROPOSAL_PARAMS, SPREAD_RANGE
 
 
@@ -38,12 +38,14 @@ def _label(name: str, text: str = "") -> QLabel:
 class AssistPanel(QWidget):
     """``next_action`` is the window's Next Most Uncertain action (its shortcut works anywhere in the window).
 
-    Emits ``scoreRequested``, ``cancelScoreRequested``, ``uncertaintyToggled(bool)``, ``proposeRequested`` and
-    ``cancelProposeRequested``.
+    Emits ``scoreRequested``, ``cancelScoreRequested``, ``uncertaintyToggled(bool)``, ``proposeRequested``,
+    ``cancelProposeRequested``, ``retrainRequested`` and ``metricsRequested``.
     """
 
     scoreRequested = Signal()
     cancelScoreRequested = Signal()
+    retrainRequested = Signal()
+    metricsRequested = Signal()
     uncertaintyToggled = Signal(bool)
     proposeRequested = Signal()
     cancelProposeRequested = Signal()
@@ -51,9 +53,9 @@ class AssistPanel(QWidget):
     def __init__(self, next_action: QAction, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.queue_status = _label("queueStatus", "No model yet: train one, or load a checkpoint.")
-        self.score = push_button("Score images", "scoreImagesButton", "Measure how unsure the model is about each image "
-                                 "without a mask (in the background; a few seconds per image)", "evaluate")
-        self.cancel_score = push_button("Cancel", "cancelScoreButton", "Stop scoring after the current image", "stop")
+        self.score = button("Score images", "scoreImagesButton", "Measure how unsure the model is about each image "
+                            "without a mask (in the background; a few seconds per image)", "evaluate")
+        self.cancel_score = button("Cancel", "cancelScoreButton", "Stop scoring after the current image", "stop")
         self.progress = QProgressBar()
         self.progress.setObjectName("scoreProgress")
         self.progress.setFormat("%v / %m")
@@ -78,13 +80,19 @@ class AssistPanel(QWidget):
         self.use_model = QCheckBox("Use the model's probabilities")
         self.use_model.setObjectName("useModelCheck")
         self.use_model.setToolTip("Start unscribbled pixels from the loaded model's prediction; scribbles still win")
-        self.propose = push_button("Propose mask", "proposeMaskButton", "Complete the strokes on this image into a "
-                                   "full mask with the dense CRF; the proposal appears like a prediction, to accept, "
-                                   "correct or discard", "propose-mask")
-        self.cancel_propose = push_button("Cancel", "cancelProposeButton", "Forget the proposal being computed", "stop")
+        self.propose = button("Propose mask", "proposeMaskButton", "Complete the strokes on this image into a "
+                              "full mask with the dense CRF; the proposal appears like a prediction, to accept, "
+                              "correct or discard", "propose-mask")
+        self.cancel_propose = button("Cancel", "cancelProposeButton", "Forget the proposal being computed", "stop")
         self.scribble_status = _label("scribbleStatus", "Mark the mask unlabelled (Edit menu), paint a few strokes "
                                       "of each class, then Propose mask.")
+        self.retrain = button("Retrain", "retrainButton", "", "retrain")
+        self.metrics = button("Per-image metrics", "openMetricsButton", "Score the loaded model on every annotated "
+                              "image, raw and after the CRF, in a table beside the image", "evaluate")
+        self.offer_retrain(None)
         self._build_layout()
+        self.retrain.clicked.connect(self.retrainRequested)
+        self.metrics.clicked.connect(self.metricsRequested)
         self.score.clicked.connect(self.scoreRequested)
         self.cancel_score.clicked.connect(self.cancelScoreRequested)
         self.toggle.toggled.connect(self.uncertaintyToggled)
@@ -116,10 +124,14 @@ class AssistPanel(QWidget):
         box.addWidget(self.propose, 2, 0)
         box.addWidget(self.cancel_propose, 2, 1)
         box.addWidget(self.scribble_status, 3, 0, 1, 2)
+        loop = QGroupBox("Check and retrain")
+        row = QHBoxLayout(loop)
+        row.addWidget(self.metrics)
+        row.addWidget(self.retrain)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(queue)
-        layout.addWidget(scribbles)
+        for group in (queue, scribbles, loop):
+            layout.addWidget(group)
         layout.addStretch(1)
 
     # -- what the controllers show ------------------------------------------------------------------------------
@@ -143,6 +155,14 @@ class AssistPanel(QWidget):
         self.propose.setEnabled(not busy)
         self.cancel_propose.setVisible(busy)
         self.use_model.setEnabled(model)
+
+    def offer_retrain(self, model: str | None) -> None:
+        """Enable Retrain to fine-tune ``model`` (a checkpoint path; None: no model to go on from)."""
+        self.retrain.setEnabled(model is not None)
+        self.retrain.setToolTip(
+            f"Fine-tune the current model ({model}) on every annotated image of the folder, corrected proposals "
+            "included, for the Training tab's time budget; the curves of the rounds follow each other" if model
+            else "Load or train a model first: Retrain fine-tunes the current model")
 
     def set_scribble_status(self, text: str) -> None:
         self.scribble_status.setText(text)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.views.buttons import push_button
+from app.views.icons import button
 
 INDEX_ROLE = Qt.ItemDataRole.UserRole
 
@@ -54,17 +54,17 @@ class MetricsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.evaluate = push_button("Score annotated images", "evaluateButton", "Segment every annotated image with the "
-                                    "loaded model and score it against your mask (Dice, IoU; objects for instance "
-                                    "masks), as `segcore eval` does", "evaluate")
+        self.evaluate = button("Score annotated images", "evaluateButton", "Segment every annotated image with the "
+                               "loaded model and score it against your mask (Dice, IoU; objects for instance "
+                               "masks), as `segcore eval` does", "evaluate")
         self.crf = QCheckBox("With CRF")
         self.crf.setObjectName("metricsCrfCheck")
         self.crf.setChecked(True)
         self.crf.setToolTip("Also refine each prediction with the dense CRF (the model's fitted settings) and score "
                             "it beside the raw one")
-        self.cancel = push_button("Cancel", "cancelMetricsButton", "Stop after the current image", "stop")
-        self.export = push_button("Export CSV…", "exportMetricsButton", "Save every score of the table as CSV (the "
-                                  "format of `segcore eval --csv`)", "export-table")
+        self.cancel = button("Cancel", "cancelMetricsButton", "Stop after the current image", "stop")
+        self.export = button("Export CSV…", "exportMetricsButton", "Save every score of the table as CSV (the "
+                             "format of `segcore eval --csv`)", "export-table")
         self.progress = QProgressBar()
         self.progress.setObjectName("metricsProgress")
         self.progress.setFormat("%v / %m")

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QGridLayout,
     QLabel,
     QProgressBar,
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.views.buttons import push_button
+from app.views.icons import button
 
 
 class PredictionPanel(QWidget):
@@ -36,6 +37,8 @@ class PredictionPanel(QWidget):
     refineRequested = Signal()
     useTrainedRequested = Signal()
     overlayChanged = Signal()
+    ttaChanged = Signal(bool)
+    runChosen = Signal(str)  # the checkpoint of a run picked from the list
 
     def __init__(self, load_action: QAction, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -43,20 +46,25 @@ class PredictionPanel(QWidget):
         self.load_button.setObjectName("loadCheckpointButton")
         self.load_button.setDefaultAction(load_action)
         self.load_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.use_trained = push_button("Use trained model", "useTrainedButton",
-                                       "Load the best checkpoint of the run that just ended")
+        self.use_trained = button("Use trained model", "useTrainedButton",
+                                   "Load the best checkpoint of the run that just ended")
         self.use_trained.setVisible(False)
+        self.runs = QComboBox()
+        self.runs.setObjectName("runCombo")
+        self.runs.setToolTip("The training runs of this folder (in its checkpoints/): name, date, architecture, "
+                             "best validation Dice and on how many images, epochs, how the run ended")
+        self.runs.activated.connect(self._run_activated)
         self.model_label = QLabel("No model loaded.")
         self.model_label.setToolTip("Load a checkpoint: a .pt file written by a training run")
         self.model_label.setObjectName("modelLabel")
         self.model_label.setWordWrap(True)
         # Docks ignore height-for-width: without a floor, a tall Compare dock squeezed this to one clipped line.
         self.model_label.setMinimumHeight(3 * self.model_label.fontMetrics().lineSpacing())
-        self.segment = push_button("Segment image", "segmentButton", "Predict the mask of the image on screen", "segment")
-        self.segment_all = push_button("Segment all", "segmentAllButton",
-                                       "Predict every image of the folder; each prediction shows when you visit it",
-                                       "segment-all")
-        self.cancel = push_button("Cancel", "cancelSegmentButton", "Stop after the image being segmented", "stop")
+        self.segment = button("Segment image", "segmentButton", "Predict the mask of the image on screen", "segment")
+        self.segment_all = button("Segment all", "segmentAllButton",
+                                   "Predict every image of the folder; each prediction shows when you visit it",
+                                   "segment-all")
+        self.cancel = button("Cancel", "cancelSegmentButton", "Stop after the image being segmented", "stop")
         self.progress = QProgressBar()
         self.progress.setObjectName("segmentProgress")
         self.progress.setFormat("%v / %m")
@@ -68,31 +76,36 @@ class PredictionPanel(QWidget):
         self.outline.setObjectName("predictionOutlineCheck")
         self.outline.setChecked(True)
         self.outline.setToolTip("Draw the prediction as outlines over the annotation (off: filled)")
-        self.accept = push_button("Accept", "acceptPredictionButton",
-                                  "Make the prediction this image's mask (one undoable step); then correct it "
-                                  "with the brushes", "accept")
-        self.discard = push_button("Discard", "discardPredictionButton", "Forget the prediction of this image", "discard")
-        self.crf = push_button("Refine with CRF…", "crfButton",
-                               "Refine the prediction with a dense CRF and compare both side by side", "refine-crf")
+        self.tta = QCheckBox("Test-time augmentation")
+        self.tta.setObjectName("ttaCheck")
+        self.tta.setToolTip("Average the predictions of the 8 flips and quarter turns of each image (slower, "
+                            "usually smoother); the model's training plan chose whether it is on")
+        self.accept = button("Accept", "acceptPredictionButton",
+                              "Make the prediction this image's mask (one undoable step); then correct it "
+                              "with the brushes", "accept")
+        self.discard = button("Discard", "discardPredictionButton", "Forget the prediction of this image", "discard")
+        self.crf = button("Refine with CRF…", "crfButton",
+                           "Refine the prediction with a dense CRF and compare both side by side", "refine-crf")
         self.status = QLabel()
         self.status.setObjectName("segmentStatus")
         self.status.setWordWrap(True)
         self._build_layout()
-        for button, signal in ((self.segment, self.segmentRequested), (self.segment_all, self.segmentAllRequested),
+        for widget, signal in ((self.segment, self.segmentRequested), (self.segment_all, self.segmentAllRequested),
                                (self.cancel, self.cancelRequested), (self.accept, self.acceptRequested),
                                (self.discard, self.discardRequested), (self.crf, self.refineRequested),
                                (self.use_trained, self.useTrainedRequested)):
-            button.clicked.connect(signal)
+            widget.clicked.connect(signal)
         self.show_overlay.toggled.connect(self.overlayChanged)
+        self.tta.toggled.connect(self.ttaChanged)
         self.outline.toggled.connect(self.overlayChanged)
         self.set_state(model=False, busy=False, has_prediction=False)
 
     def _build_layout(self) -> None:
         grid = QGridLayout(self)
         grid.setContentsMargins(4, 4, 4, 4)
-        rows = [(self.load_button, self.use_trained), (self.model_label,), (self.segment, self.segment_all),
-                (self.progress, self.cancel), (self.show_overlay, self.outline), (self.accept, self.discard),
-                (self.crf,), (self.status,)]
+        rows = [(self.load_button, self.use_trained), (self.runs,), (self.model_label,), (self.segment, self.segment_all),
+                (self.progress, self.cancel), (self.tta,), (self.show_overlay, self.outline),
+                (self.accept, self.discard), (self.crf,), (self.status,)]
         for row, widgets in enumerate(rows):
             for column, widget in enumerate(widgets):
                 grid.addWidget(widget, row, column, 1, 2 if len(widgets) == 1 else 1)
@@ -109,6 +122,7 @@ class PredictionPanel(QWidget):
         self.discard.setEnabled(has_prediction and not busy)
         self.crf.setEnabled(model and not busy and crf_available)
         self.load_button.setEnabled(not busy)
+        self.tta.setEnabled(model and not busy)  # a running job keeps the setting it started with
         self.use_trained.setEnabled(not busy)
 
     # -- what the controller shows ------------------------------------------------------------------------------
@@ -118,7 +132,36 @@ class PredictionPanel(QWidget):
         self.model_label.setToolTip(tooltip)
 
     def set_status(self, text: str) -> None:
+        self.status.setStyleSheet("")
         self.status.setText(text)
+
+    def show_warning(self, text: str) -> None:
+        """A prediction that may not deserve trust (e.g. an image unlike the training data): said in orange."""
+        self.status.setStyleSheet("color: #b35c00; font-weight: bold")
+        self.status.setText(text)
+
+    def show_runs(self, labels: list[str], checkpoints: list[str]) -> None:
+        """The folder's runs (newest first), each loading its checkpoint when picked."""
+        self.runs.clear()
+        self.runs.addItem(f"{len(labels)} run{'s' if len(labels) != 1 else ''} of this folder…" if labels
+                          else "No runs in this folder yet", "")
+        for label, path in zip(labels, checkpoints, strict=True):
+            self.runs.addItem(label, path)
+            self.runs.setItemData(self.runs.count() - 1, f"{label}\n{path}", Qt.ItemDataRole.ToolTipRole)
+        self.runs.setEnabled(bool(labels))
+
+    def _run_activated(self, index: int) -> None:
+        path = self.runs.itemData(index)
+        self.runs.setCurrentIndex(0)
+        if path:
+            self.runChosen.emit(path)
+
+    def show_tta(self, on: bool, why: str) -> None:
+        """The loaded model's test-time augmentation setting, and why it is what it is."""
+        self.tta.blockSignals(True)  # shown, not asked for
+        self.tta.setChecked(on)
+        self.tta.blockSignals(False)
+        self.tta.setToolTip(f"Average the predictions of the 8 flips and quarter turns of each image. {why}")
 
     def offer_trained(self, path: str) -> None:
         """Offer the checkpoint of the run that just ended with one click."""

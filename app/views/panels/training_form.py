@@ -1,8 +1,10 @@
-"""The settings of a training run: architecture, schedule, data handling, device and output folder.
+"""The settings of a training run: the time budget (the usual way to train) and the explicit *Advanced* ones.
 
-The values map one to one onto :class:`segcore.training.config.TrainConfig` (:meth:`TrainingForm.values`), and
-are remembered between sessions. The architecture list is static so the panel is built without importing torch;
-a test checks it against ``segcore.models.available()``.
+With a time budget the run is planned for the folder and this machine (:mod:`segcore.planning`, what
+``segcore train --minutes`` does); every Advanced setting left at *auto* is the plan's, any other overrides the
+plan's entry, as an explicit flag does on the command line. Without a budget the Advanced settings are the whole
+recipe, *auto* meaning TrainConfig's defaults (the fixed recipe). The architecture list is static so the panel
+is built without importing torch; a test checks it against ``segcore.models.available()``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -36,6 +39,9 @@ ARCHITECTURES = [
      "backbone=resnet50"),
 ]
 DEVICES = [("auto", "Automatic (GPU when present)"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)")]
+DEFAULT_MINUTES = 10.0
+AUTO = "auto"
+SETTINGS_GROUP = "trainingPlan"  # not "training": values kept by the fixed-recipe form would all read as explicit
 
 
 def parse_options(text: str) -> dict:
@@ -53,8 +59,9 @@ def parse_options(text: str) -> dict:
     return options
 
 
-def _spin(name: str, low: float, high: float, value: float, tip: str, decimals: int | None = None,
-          step: float | None = None, special: str = "") -> QSpinBox | QDoubleSpinBox:
+def _spin(name: str, high: float, value: float, tip: str, decimals: int | None = None, step: float | None = None,
+          special: str = AUTO, low: float = 0) -> QSpinBox | QDoubleSpinBox:
+    """A spin box whose minimum shows ``special`` ("auto": the plan's value, or the fixed recipe's)."""
     spin = QSpinBox() if decimals is None else QDoubleSpinBox()
     if decimals is not None:
         spin.setDecimals(decimals)
@@ -64,16 +71,38 @@ def _spin(name: str, low: float, high: float, value: float, tip: str, decimals: 
     if step:
         spin.setSingleStep(step)
     if special:
-        spin.setSpecialValueText(special)  # shown at the minimum, which then means "none"/"whole"
+        spin.setSpecialValueText(special)
     spin.setToolTip(tip)
     return spin
 
 
+def slug(text: str) -> str:
+    """A run name made safe for a folder name: ``"Nuclei 20x / v2"`` -> ``"Nuclei-20x-v2"``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:60]
+
+
 class TrainingForm(QWidget):
-    """Training settings; ``values()`` gives TrainConfig keyword arguments (raises ConfigError on bad options)."""
+    """The budget and name (``essentials``) and the explicit settings (``advanced``), two widgets to place."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.minutes = _spin("budgetSpin", 24 * 60, DEFAULT_MINUTES, "Minutes for the whole run, planning "
+                             "included: the plan sizes the network, patches and schedule to finish in them. "
+                             "'none' trains by the Advanced settings alone", 1, 1.0, special="none")
+        self.minutes.setSuffix(" min")
+        self.name = QLineEdit()
+        self.name.setObjectName("runNameEdit")
+        self.name.setPlaceholderText("optional, e.g. nuclei 20x")
+        self.name.setToolTip("A name for this run: its folder under checkpoints/ starts with it, and the run "
+                             "lists show it")
+        self.essentials = QWidget()
+        top = QFormLayout(self.essentials)
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addRow("Time budget", self.minutes)
+        top.addRow("Run name", self.name)
+        self._build_advanced()
+
+    def _build_advanced(self) -> None:
         self.arch = QComboBox()
         self.arch.setObjectName("archCombo")
         for name, description, _ in ARCHITECTURES:
@@ -82,45 +111,54 @@ class TrainingForm(QWidget):
         self.options = QLineEdit()
         self.options.setObjectName("archOptionsEdit")
         self.options.setToolTip("Model options as KEY=VALUE, comma separated (see `segcore models`); empty for "
-                                "the architecture's defaults")
-        self.epochs = _spin("epochsSpin", 1, 100_000, 20, "Number of passes over the training images")
-        self.lr = _spin("lrSpin", 0.000001, 1.0, 0.001, "Learning rate of AdamW (annealed over the run)", 6, 0.0001)
-        self.batch = _spin("batchSizeSpin", 1, 512, 4, "Patches per optimisation step")
-        self.scale = _spin("scaleSpin", 0.05, 4.0, 1.0, "Resize images by this factor before training "
-                           "(prediction uses the same scale)", 2, 0.05)
-        self.patch = _spin("patchSizeSpin", 15, 8192, 256, "Side of the random square crops; 'whole images' "
-                           "trains on full images (a batch of different sizes is padded)", special="whole images")
-        self.val = _spin("valFractionSpin", 0.0, 0.9, 0.15, "Share of the annotated images kept for validation "
-                         "(Dice, best checkpoint); ignored for the data/ + val/ layout", 2, 0.05)
-        self.time_limit = _spin("timeLimitSpin", 0.0, 100_000.0, 0.0, "Stop after this many minutes; the "
-                                "learning-rate schedule anneals over that time", 1, 1.0, special="no limit")
+                                "the plan's width and depth (or the architecture's defaults)")
+        self.epochs = _spin("epochsSpin", 100_000, 0, "Passes over the training images; with a time budget "
+                            "an upper bound (auto: the time decides; without a budget 20)")
+        self.lr = _spin("lrSpin", 1.0, 0, "Peak learning rate of AdamW, annealed over the run (auto: 0.001)",
+                        6, 0.0001)
+        self.batch = _spin("batchSizeSpin", 512, 0, "Patches per optimisation step (auto: 4)")
+        self.scale = _spin("scaleSpin", 4.0, 0, "Resize images by this factor before training; prediction "
+                           "uses the same (auto: the plan's, or 1)", 2, 0.05)
+        self.patch = _spin("patchSizeSpin", 8192, 0, "Side of the random square crops (auto: the plan's, or "
+                           "256)")
+        self.whole = QCheckBox("whole images")
+        self.whole.setObjectName("wholeImagesCheck")
+        self.whole.setToolTip("Train on full images instead of crops (a batch of different sizes is padded)")
+        self.whole.toggled.connect(lambda on: self.patch.setEnabled(not on))
+        self.val = _spin("valFractionSpin", 0.9, 0.15, "Share of the annotated images kept for validation "
+                         "(Dice, best checkpoint, CRF fit); ignored for the data/ + val/ layout", 2, 0.05, special="")
         self.device = QComboBox()
         self.device.setObjectName("deviceCombo")
         for key, label in DEVICES:
             self.device.addItem(label, key)
         self.out = QLineEdit()
         self.out.setObjectName("outputEdit")
-        self.out.setPlaceholderText("FOLDER/checkpoints/ARCH-DATE-TIME")
+        self.out.setPlaceholderText("FOLDER/checkpoints/NAME-DATE-TIME")
         self.out.setToolTip("Where best.pt, last.pt, metrics.csv and config.json are written")
+        self.advanced = QWidget()
+        self.advanced.setObjectName("advancedSettings")
+        form = QFormLayout(self.advanced)
+        form.setContentsMargins(4, 4, 4, 4)
+        for label, widget in (("Architecture", self.arch), ("Model options", self.options), ("Epochs", self.epochs),
+                              ("Learning rate", self.lr), ("Batch size", self.batch), ("Scale", self.scale),
+                              ("Patch size", _row(self.patch, self.whole)), ("Validation", self.val),
+                              ("Device", self.device), ("Output", _row(self.out, self._browse_button()))):
+            form.addRow(label, widget)
+        reset = QPushButton("All automatic")
+        reset.setObjectName("autoSettingsButton")
+        reset.setToolTip("Set every Advanced setting back to auto: the plan (or the fixed recipe) decides")
+        reset.clicked.connect(self.reset_advanced)
+        form.addRow(reset)
+        self.arch.currentIndexChanged.connect(self._arch_changed)
+        self._arch_changed()
+
+    def _browse_button(self) -> QPushButton:
         browse = QPushButton("…")
         browse.setObjectName("outputBrowseButton")
         browse.setToolTip("Choose the output folder")
         browse.setMaximumWidth(32)
         browse.clicked.connect(self._browse)
-        out_row = QHBoxLayout()
-        out_row.setContentsMargins(0, 0, 0, 0)
-        out_row.addWidget(self.out, 1)
-        out_row.addWidget(browse)
-        form = QFormLayout(self)
-        form.setContentsMargins(4, 4, 4, 4)
-        for label, widget in (("Architecture", self.arch), ("Model options", self.options),
-                              ("Epochs", self.epochs), ("Learning rate", self.lr), ("Batch size", self.batch),
-                              ("Scale", self.scale), ("Patch size", self.patch), ("Validation", self.val),
-                              ("Time limit (min)", self.time_limit), ("Device", self.device)):
-            form.addRow(label, widget)
-        form.addRow("Output", out_row)
-        self.arch.currentIndexChanged.connect(self._arch_changed)
-        self._arch_changed()
+        return browse
 
     def _arch_changed(self) -> None:
         self.options.setPlaceholderText(ARCHITECTURES[self.arch.currentIndex()][2])
@@ -131,31 +169,63 @@ class TrainingForm(QWidget):
         if folder:
             self.out.setText(folder)
 
+    # -- values -------------------------------------------------------------------------------------------------
+    def budget_minutes(self) -> float:
+        """The time budget in minutes; 0 for none (train by the explicit settings)."""
+        return float(self.minutes.value())
+
+    def explicit(self) -> dict:
+        """The settings the user set (not *auto*), keyed as TrainConfig fields, for the plan to respect
+        (``segcore.planning.auto.plan_training(user=...)``). Raises ConfigError on bad model options."""
+        given = {key: spin.value() for key, spin in self._planned().items() if spin.value() != spin.minimum()}
+        if self.whole.isChecked():
+            given.pop("patch_size", None)  # not a plan entry: the run applies it after planning
+        if self.arch.currentData() != "unet":
+            given["arch"] = self.arch.currentData()
+        width = parse_options(self.options.text()).get("width")
+        if isinstance(width, int) and not isinstance(width, bool):
+            given["width"] = width
+        return given
+
     def values(self) -> dict:
-        """Keyword arguments for TrainConfig (without ``data``); ``out`` is None for the automatic folder."""
-        patch = self.patch.value()
-        return dict(arch=self.arch.currentData(), arch_kwargs=parse_options(self.options.text()),
-                    epochs=self.epochs.value(), lr=self.lr.value(), batch_size=self.batch.value(),
-                    scale=self.scale.value(), patch_size=None if patch == self.patch.minimum() else patch,
-                    val_fraction=self.val.value(), time_limit=self.time_limit.value() or None,
-                    device=self.device.currentData(), out=self.out.text().strip() or None)
+        """Keyword arguments for TrainConfig (without ``data``): the explicit settings, validation share, device
+        and output (``out`` None for the automatic folder); *auto* ones are left to TrainConfig's defaults."""
+        values = {key: value for key, value in self.explicit().items() if key != "width"}  # width: an option
+        values.update(arch=self.arch.currentData(), arch_kwargs=parse_options(self.options.text()),
+                      val_fraction=self.val.value(), device=self.device.currentData(),
+                      out=self.out.text().strip() or None)
+        if self.whole.isChecked():
+            values["patch_size"] = None
+        return values
+
+    def run_name(self) -> str:
+        return self.name.text().strip()
 
     def set_values(self, arch: str = "unet", options: str = "", **values) -> None:
-        """Fill the form (tests, scripts): ``epochs``, ``lr``, ``batch_size``, ``scale``, ``patch_size``, ..."""
+        """Fill the form (tests, scripts): ``minutes`` (0: none), ``epochs``, ``lr``, ``batch_size``, ``scale``,
+        ``patch_size`` (None: whole images), ``val_fraction``, ``device``, ``out``, ``name``; others stay."""
         self.arch.setCurrentIndex(max(0, self.arch.findData(arch)))
         self.options.setText(options)
-        spins = {"epochs": self.epochs, "lr": self.lr, "batch_size": self.batch, "scale": self.scale,
-                 "patch_size": self.patch, "val_fraction": self.val, "time_limit": self.time_limit}
+        spins = {**self._planned(), "val_fraction": self.val, "minutes": self.minutes}
         for key, value in values.items():
-            if key == "out":
-                self.out.setText(str(value or ""))
+            if key in ("out", "name"):
+                (self.out if key == "out" else self.name).setText(str(value or ""))
             elif key == "device":
                 self.device.setCurrentIndex(max(0, self.device.findData(value)))
+            elif key == "patch_size" and value is None:
+                self.whole.setChecked(True)
             else:
-                spins[key].setValue(value if value is not None else spins[key].minimum())
+                spins[key].setValue(value)
+
+    def reset_advanced(self) -> None:
+        for spin in self._planned().values():
+            spin.setValue(spin.minimum())
+        self.arch.setCurrentIndex(0)
+        self.options.clear()
+        self.whole.setChecked(False)
 
     def default_out(self, folder: Path, stamp: str) -> Path:
-        return folder / "checkpoints" / f"{self.arch.currentData()}-{stamp}"
+        return folder / "checkpoints" / f"{slug(self.run_name()) or self.arch.currentData()}-{stamp}"
 
     def show_gpu(self, available: bool, name: str) -> None:
         """Once torch has looked: name the GPU, or grey the choice out when there is none."""
@@ -169,8 +239,8 @@ class TrainingForm(QWidget):
     # -- remembered between sessions (the window stores them: see app.state.settings) ------------------------
     def remembered(self) -> dict:
         """The settings worth keeping between sessions, as plain values (keys stable across versions)."""
-        return {"arch": self.arch.currentData(), "options": self.options.text(),
-                **{key: spin.value() for key, spin in self._spins().items()}}
+        return {"arch": self.arch.currentData(), "options": self.options.text(), "whole": self.whole.isChecked(),
+                **{key: spin.value() for key, spin in self._remembered_spins().items()}}
 
     def set_remembered(self, values: dict) -> None:
         """Put back what :meth:`remembered` gave; unknown keys are ignored."""
@@ -178,10 +248,26 @@ class TrainingForm(QWidget):
             self.arch.setCurrentIndex(max(0, self.arch.findData(values["arch"])))
         if "options" in values:
             self.options.setText(str(values["options"]))
-        for key, spin in self._spins().items():
+        if "whole" in values:
+            self.whole.setChecked(bool(values["whole"]))
+        for key, spin in self._remembered_spins().items():
             if key in values:
                 spin.setValue(values[key])
 
-    def _spins(self) -> dict:
-        return {"epochs": self.epochs, "lr": self.lr, "batch": self.batch, "scale": self.scale,
-                "patch": self.patch, "val": self.val, "time_limit": self.time_limit}
+    def _planned(self) -> dict:
+        """The spin boxes of plan entries, keyed as TrainConfig fields."""
+        return {"epochs": self.epochs, "lr": self.lr, "batch_size": self.batch, "scale": self.scale,
+                "patch_size": self.patch}
+
+    def _remembered_spins(self) -> dict:
+        return {"minutes": self.minutes, "epochs": self.epochs, "lr": self.lr, "batch": self.batch,
+                "scale": self.scale, "patch": self.patch, "val": self.val}
+
+
+def _row(*widgets: QWidget) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for i, widget in enumerate(widgets):
+        layout.addWidget(widget, 1 if i == 0 else 0)
+    return row

@@ -1,4 +1,5 @@
-"""The Training panel: settings, Train / Stop, a progress bar with time left, live curves and a log.
+"""The Training panel: the time budget, Train / Stop, a progress bar with time left; live curves, the plan, a log
+and the Advanced settings as tabs.
 
 The panel only shows: :class:`app.controllers.training.TrainingController` runs the job, keeps where it stands
 (:class:`app.state.training_progress.TrainingProgress`) and passes it in. Progress text is refreshed by the same
@@ -13,37 +14,39 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QProgressBar,
-    QPushButton,
     QScrollArea,
-    QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.state.training_progress import TrainingProgress
-from app.views.icons import icon
+from app.views.icons import button
+from app.views.panels.plan_view import PlanView, summary
 from app.views.panels.training_form import TrainingForm
+from segcore.planning.plan import Plan
 from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, RunStatus
 
 PROGRESS_STEPS = 1000
 LOG_LINES = 5000
-LOG_MIN_CHARS = 30  # minimum width of the log, in characters
 REDRAW_MS = 100  # progress text refreshed at most 10 times a second
 PLOTS_DELAY_MS = 250  # pyqtgraph (~0.5-1 s to import) loads just after the window is on screen, not before
 
 
 class TrainingPanel(QWidget):
-    """Emits ``trainRequested``, ``continueRequested``, ``retrainRequested`` and ``stopRequested``; shows what the
-    controller passes in."""
+    """Emits ``trainRequested``, ``continueRequested``, ``stopRequested`` and ``planRequested``; shows what the
+    controller passes in. The essentials (budget, buttons, progress) sit on top and fit a small dock; curves,
+    plan, log and the Advanced settings are tabs below them."""
 
     trainRequested = Signal()
     continueRequested = Signal()
-    retrainRequested = Signal()
     stopRequested = Signal()
+    planRequested = Signal()
     summaryChanged = Signal(str)  # a short state for the dock title, readable while another tab is in front
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -51,30 +54,24 @@ class TrainingPanel(QWidget):
         self.form = TrainingForm()
         self._plots = None
         self.plot_area = QWidget()
-        self.plot_area.setMinimumSize(350, 160)
+        self.plot_area.setMinimumSize(200, 160)
         QVBoxLayout(self.plot_area).setContentsMargins(0, 0, 0, 0)
+        self.plan_view = PlanView()
         self.log_view = QPlainTextEdit(readOnly=True)
         self.log_view.setObjectName("trainLog")
         self.log_view.setMaximumBlockCount(LOG_LINES)
         self.log_view.setPlaceholderText("Messages of the training run appear here.")
         self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-        # Room for a readable line: the splitter otherwise left it ~70 px, a word per line, below 1400 px windows.
-        self.log_view.setMinimumWidth(LOG_MIN_CHARS * self.log_view.fontMetrics().averageCharWidth())
-        self.train_button = QPushButton(icon("train"), "Train")
-        self.train_button.setObjectName("trainButton")
-        self.train_button.setToolTip("Save the masks and train a model on the open folder")
-        self.continue_button = QPushButton(icon("continue"), "Continue")
-        self.continue_button.setObjectName("continueButton")
+        self.train_button = button("Train", "trainButton", "Save the masks and train a model on the open folder "
+                                    "(with a time budget: planned first)", "train")
+        self.continue_button = button("Continue", "continueButton", "", "continue")
         self.continue_button.setVisible(False)  # offered once a run has a last.pt to go on from
-        self.retrain_button = QPushButton(icon("retrain"), "Retrain")
-        self.retrain_button.setObjectName("retrainButton")
-        self.retrain_button.setEnabled(False)  # offered once there is a model to go on from
-        self._retrain_model: str | None = None
-        self.retrain_button.setToolTip("Load or train a model first: Retrain fine-tunes the current model")
-        self.stop_button = QPushButton(icon("stop"), "Stop")
-        self.stop_button.setObjectName("stopButton")
-        self.stop_button.setToolTip("End the run after the current batch; best.pt and last.pt are kept")
+        self.stop_button = button("Stop", "stopButton", "End the run after the current batch; best.pt (once an "
+                                   "epoch is validated) and last.pt are kept", "stop")
         self.stop_button.setEnabled(False)
+        self.plan_button = button("Show plan", "planButton", "Plan a run for this folder and budget now (a few "
+                                   "seconds: the images are measured and this machine's speed is probed), "
+                                   "without training")
         self.progress = QProgressBar()
         self.progress.setObjectName("trainProgress")
         self.progress.setRange(0, PROGRESS_STEPS)
@@ -83,40 +80,54 @@ class TrainingPanel(QWidget):
         self.progress.setTextVisible(True)
         self.speed_label = QLabel()
         self.speed_label.setObjectName("trainSpeedLabel")
+        self.plan_summary = QLabel()
+        self.plan_summary.setObjectName("planSummary")
+        self.plan_summary.setWordWrap(True)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("trainingTabs")
         self._build_layout()
-        self.train_button.clicked.connect(self.trainRequested)
-        self.continue_button.clicked.connect(self.continueRequested)
-        self.retrain_button.clicked.connect(self.retrainRequested)
-        self.stop_button.clicked.connect(self.stopRequested)
+        for widget, signal in ((self.train_button, self.trainRequested), (self.stop_button, self.stopRequested),
+                               (self.continue_button, self.continueRequested), (self.plan_button, self.planRequested)):
+            widget.clicked.connect(signal)
+        self.form.minutes.valueChanged.connect(self._budget_changed)
+        self._budget_changed()
         self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._timer.timeout.connect(self._show_progress)
         self._progress: TrainingProgress | None = None  # the controller's; drawn, never changed here
 
     def _build_layout(self) -> None:
-        scroll = QScrollArea()
-        scroll.setWidget(self.form)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(self.form.sizeHint().width() + 24)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scroll)
-        split.addWidget(self.plot_area)
-        split.addWidget(self.log_view)
-        split.setStretchFactor(1, 3)
-        split.setStretchFactor(2, 1)
-        split.setSizes([scroll.minimumWidth(), 900, 380])  # proportions; the curves get most of the width
-        split.setChildrenCollapsible(False)
+        advanced = QScrollArea()
+        advanced.setObjectName("advancedScroll")
+        advanced.setWidget(self.form.advanced)
+        advanced.setWidgetResizable(True)
+        advanced.setFrameShape(QFrame.Shape.NoFrame)
+        advanced.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        for widget, title in ((self.plot_area, "Curves"), (self.plan_view, "Plan"), (self.log_view, "Log"),
+                              (advanced, "Advanced")):
+            self.tabs.addTab(widget, title)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.train_button)
-        buttons.addWidget(self.continue_button)
-        buttons.addWidget(self.retrain_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addWidget(self.progress, 1)
-        buttons.addWidget(self.speed_label)
+        for widget in (self.train_button, self.continue_button, self.stop_button):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        buttons.addWidget(self.plan_button)
+        progress = QHBoxLayout()
+        progress.addWidget(self.progress, 1)
+        progress.addWidget(self.speed_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(split, 1)
+        layout.addWidget(self.form.essentials)
         layout.addLayout(buttons)
+        layout.addLayout(progress)
+        layout.addWidget(self.plan_summary)
+        layout.addWidget(self.tabs, 1)
+
+    def _budget_changed(self) -> None:
+        planned = self.form.budget_minutes() > 0
+        self.plan_button.setEnabled(planned and self.train_button.isEnabled())
+        if not planned:
+            self.plan_summary.setText("No time budget: the Advanced settings are the whole recipe.")
+        elif not self.plan_view.has_plan:
+            self.plan_summary.setText("Train plans the run for this folder and machine first (Show plan: now).")
 
     @property
     def plots(self):
@@ -141,6 +152,14 @@ class TrainingPanel(QWidget):
         """TrainConfig keyword arguments from the form (raises ConfigError on bad model options)."""
         return self.form.values()
 
+    def explicit(self) -> dict:
+        """The settings that override the plan's (see :meth:`TrainingForm.explicit`)."""
+        return self.form.explicit()
+
+    def budget_minutes(self) -> float:
+        """The time budget in minutes (0: none, the Advanced settings decide)."""
+        return self.form.budget_minutes()
+
     def default_out(self, folder: Path, stamp: str) -> Path:
         return self.form.default_out(folder, stamp)
 
@@ -154,30 +173,37 @@ class TrainingPanel(QWidget):
         self.form.show_gpu(available, name)
 
     # -- a run ----------------------------------------------------------------------------------------------------
-    def offer_continue(self, checkpoint: str | None, epochs_done: int = 0) -> None:
-        """Show Continue for a run that can go on from ``checkpoint`` (its last.pt); None hides it."""
+    def offer_continue(self, checkpoint: str | None, epochs_done: int = 0, more: str = "") -> None:
+        """Show Continue for a run that can go on from ``checkpoint`` (its last.pt); None hides it. ``more``
+        says how much more it would train ("10 minutes", "20 epochs")."""
         self.continue_button.setVisible(checkpoint is not None)
         if checkpoint is not None:
             self.continue_button.setToolTip(
-                f"Train the Epochs box's number of epochs more, from where the last run ended (epoch {epochs_done}: "
-                f"{checkpoint}), in the same folder, with its optimiser and schedule")
-
-    def offer_retrain(self, model: str | None) -> None:
-        """Enable Retrain to fine-tune ``model`` (a checkpoint path; None: no model to go on from)."""
-        self._retrain_model = model
-        self.retrain_button.setEnabled(model is not None and not self.stop_button.isEnabled())
-        self.retrain_button.setToolTip(
-            f"Fine-tune the current model ({model}) on every annotated image of the folder, corrected proposals "
-            "included, with the settings and time limit above; its curves follow this run's" if model else
-            "Load or train a model first: Retrain fine-tunes the current model")
+                f"Train {more} more from where the last run ended (epoch {epochs_done}: {checkpoint}), in the "
+                "same folder, with its optimiser and schedule")
 
     def set_running(self, running: bool) -> None:
+        """A job (a run, or planning alone) holds the form until it ends."""
         self.train_button.setEnabled(not running)
         self.continue_button.setEnabled(not running)
-        self.retrain_button.setEnabled(not running and self._retrain_model is not None)
         self.stop_button.setEnabled(running)
         self.stop_button.setText("Stop")
-        self.form.setEnabled(not running)
+        for part in (self.form.essentials, self.form.advanced):
+            part.setEnabled(not running)
+        self.plan_button.setEnabled(not running and self.budget_minutes() > 0)
+
+    def show_plan(self, plan: Plan, note: str = "", front: bool = False) -> None:
+        """Show ``plan`` (a :class:`segcore.planning.plan.Plan`); ``front`` brings the Plan tab forward."""
+        self.plan_view.show_plan(plan, note)
+        self.plan_summary.setText(summary(plan))
+        if front:
+            self.tabs.setCurrentWidget(self.plan_view)
+
+    def set_planning(self, text: str) -> None:
+        """Planning runs (a preview, or the start of a run): say so in the progress bar."""
+        self.progress.setRange(0, 0)  # busy: how long the probe takes is what it measures
+        self.progress.setFormat(text)
+        self.summaryChanged.emit("planning")
 
     def set_stopping(self) -> None:
         """Stop was clicked: the run ends after the current batch."""
@@ -186,9 +212,9 @@ class TrainingPanel(QWidget):
 
     def begin(self, progress: TrainingProgress, description: str, continued: bool = False,
               round_start: float | None = None) -> None:
-        """A run starts: clear curves (a continued run keeps them; a retraining round draws after them from
+        """A run starts: clear curves (a continued run keeps them; a retraining round is drawn after them from
         ``round_start``) and progress, say what runs."""
-        self.plots.begin(progress.epochs, keep=continued, round_start=round_start)
+        self.plots.begin(progress.axis_epochs(), keep=continued, round_start=round_start)
         self.speed_label.setText("")
         self.log(description)
         self.set_running(True)
@@ -207,18 +233,22 @@ class TrainingPanel(QWidget):
     def add_batch(self, event: BatchEvent) -> None:
         self.plots.add_batch(event.epoch, event.batch, event.batches, event.loss)
 
-    def add_epoch(self, event: EpochEvent) -> None:
+    def add_epoch(self, event: EpochEvent, bounded: bool = True) -> None:
+        """Draw and log an epoch; ``bounded`` False for a planned run, whose epoch count is only a cap."""
         self.plots.add_epoch(event)
         if event.val_scores.get("pixels") == 0:  # no validation images: best.pt follows the last epoch
             scores, best = "no validation images", ""
         else:
             scores = f"val loss {event.val_loss:.4f}, Dice {event.val_dice:.3f}, IoU {event.val_iou:.3f}"
             best = "  ★ best" if event.is_best else ""
-        self.log(f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, {scores}, "
+        of = f"/{event.epochs}" if bounded else ""
+        self.log(f"epoch {event.epoch}{of}: train loss {event.train_loss:.4f}, {scores}, "
                  f"lr {event.lr:.2e}, {event.seconds:.1f} s{best}")
 
     def show_done(self, event: DoneEvent) -> None:
         self._timer.stop()
+        self._progress = None
+        self.progress.setRange(0, PROGRESS_STEPS)
         self.plots.redraw()
         if event.status is RunStatus.COMPLETED:
             self.progress.setValue(PROGRESS_STEPS)
@@ -230,15 +260,34 @@ class TrainingPanel(QWidget):
             if path:
                 self.log(f"{kind} checkpoint: {path}")
 
+    def show_history(self, name: str, rows: list[dict]) -> None:
+        """The curves of an earlier run (the model remembered for this folder): metrics.csv rows."""
+        self.plots.show_history(rows)
+        self.log(f"curves of the run {name} ({len(rows)} epochs)")
+
     def show_failure(self, text: str) -> None:
+        """The job raised: nothing runs any more, so nothing may say it is loading (or planning)."""
         self._timer.stop()
+        self._progress = None
         self.log(f"error: {text}")
+        self.progress.setRange(0, PROGRESS_STEPS)
+        self.progress.setValue(0)
         self.progress.setFormat(f"Failed: {text}")
+        self.speed_label.setText("")
+        self.summaryChanged.emit("failed")
+
+    def end_planning(self, text: str) -> None:
+        """A plan preview ended (``text``: what came of it)."""
+        self.progress.setRange(0, PROGRESS_STEPS)
+        self.progress.setValue(0)
+        self.progress.setFormat(text)
+        self.summaryChanged.emit("")
 
     def _show_progress(self) -> None:
         progress = self._progress
         if progress is None:
             return
+        self.progress.setRange(0, PROGRESS_STEPS)
         parts = progress.parts()
         self.progress.setValue(int(progress.fraction_done() * PROGRESS_STEPS))
         self.progress.setFormat(" · ".join(parts) or "Starting…")

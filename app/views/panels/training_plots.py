@@ -14,7 +14,7 @@ import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QGraphicsItem, QWidget
 
 REDRAW_MS = 250
 LOSS_HEADROOM = 1.1
@@ -72,7 +72,7 @@ class TrainingPlots(QWidget):
             line.setVisible(False)
         for plot in (self.loss_plot, self.dice_plot):
             plot.getPlotItem().legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        layout = QHBoxLayout(self)
+        layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss_plot)
         layout.addWidget(self.dice_plot)
@@ -83,6 +83,14 @@ class TrainingPlots(QWidget):
         self.redraws = 0
         self.round_lines: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
         self.clear()
+
+    def resizeEvent(self, event) -> None:
+        """Side by side where the panel is wide (docked at the bottom), stacked where it is tall and narrow."""
+        super().resizeEvent(event)
+        wide = self.width() >= 1.2 * self.height()
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self.layout().direction() != direction:
+            self.layout().setDirection(direction)
 
     def begin(self, epochs: int, keep: bool = False, round_start: float | None = None) -> None:
         """A run of ``epochs`` starts: clear (unless ``keep``: a run continued), and span the epoch axis over the
@@ -99,6 +107,7 @@ class TrainingPlots(QWidget):
             plot.setXRange(0, self.offset + max(epochs, 1), padding=0.02)
         self.loss_plot.enableAutoRange(y=False)
         self.loss_top = 0.0
+        self.epoch_axis = self.offset + max(epochs, 1)
 
     def _mark_round(self, x: float) -> None:
         self.rounds += 1
@@ -116,12 +125,25 @@ class TrainingPlots(QWidget):
         self.rounds = 1  # the first run is round 1; each retraining run after it adds one
         self.offset = 0.0
         self.loss_top = 0.0
+        self.epoch_axis = getattr(self, "epoch_axis", 1)
         self.batch_x: list[float] = []
         self.batch_y: list[float] = []
         self.epochs: list[float] = []
         self.values: dict[str, list[float]] = {key: [] for key in self.curves}
         self.best_epoch: float | None = None
         self.best_dice = math.nan
+        self.redraw()
+
+    def show_history(self, rows: list[dict]) -> None:
+        """Draw a finished run from its metrics.csv rows (epoch, train_loss, val_loss, val_dice, val_iou)."""
+        self.begin(max((int(r["epoch"]) for r in rows), default=1))
+        best = -1.0
+        for row in rows:
+            self.epochs.append(int(row["epoch"]))
+            for key in self.curves:
+                self.values[key].append(float(row[key]))
+            if math.isfinite(row["val_dice"]) and row["val_dice"] > best:
+                best, self.best_epoch, self.best_dice = row["val_dice"], int(row["epoch"]), row["val_dice"]
         self.redraw()
 
     def add_batch(self, epoch: int, batch: int, batches: int, loss: float) -> None:
@@ -152,10 +174,19 @@ class TrainingPlots(QWidget):
             self.loss_top = top * LOSS_HEADROOM
             self.loss_plot.setYRange(0, self.loss_top, padding=0)
 
+    def _fit_epoch_axis(self) -> None:
+        """A planned run's epoch count is an estimate: widen the axis by a quarter when the run passes it."""
+        last = max(self.epochs[-1] if self.epochs else 0, self.batch_x[-1] if self.batch_x else 0)
+        if last > self.epoch_axis:
+            self.epoch_axis = math.ceil(last * 1.25)
+            for plot in (self.loss_plot, self.dice_plot):
+                plot.setXRange(0, self.epoch_axis, padding=0.02)
+
     def redraw(self) -> None:
         """Push the collected points to the curves (called by the throttle timer)."""
         self.redraws += 1
         self._fit_loss_axis()
+        self._fit_epoch_axis()
         self.batch_curve.setData(self.batch_x, self.batch_y)
         for key, curve in self.curves.items():
             curve.setData(self.epochs, self.values[key])

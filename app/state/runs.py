@@ -1,0 +1,123 @@
+"""The training runs of a folder, read from the files a run leaves (config.json, metrics.csv, split.json,
+status.json) without loading a checkpoint or torch; and what the window says about a loaded model.
+
+A run is told apart by its name (``TrainConfig.name``, else its folder's), date, architecture, best validation
+Dice and on how many validation images it was measured, epochs, and how it ended: a stopped run is never shown
+as a finished one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+FEW_VALIDATION_IMAGES = 3  # a Dice from fewer images than this is a rough estimate, and the window says so
+
+
+@dataclass
+class RunInfo:
+    folder: Path
+    name: str
+    started: float  # seconds since the epoch (config.json's time)
+    arch: str  # "unet width 24"
+    epochs: int  # epochs trained
+    best_dice: float | None
+    best_epoch: int | None
+    val_images: int | None  # None: unknown (no split.json)
+    status: str  # completed, stopped, failed, or "ended?" for a run that left no status.json
+    checkpoint: Path | None  # best.pt, else last.pt
+    history: list[dict]  # metrics.csv rows (epoch, train_loss, val_loss, val_dice, val_iou as floats)
+
+    def label(self) -> str:
+        """One line for a run list."""
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started))
+        parts = [self.name, when, self.arch]
+        if self.best_dice is not None:
+            parts.append(f"Dice {self.best_dice:.3f}{on_images(self.val_images)}")
+        parts += [f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}", self.status]
+        return " · ".join(parts)
+
+
+def on_images(count: int | None) -> str:
+    """`` on 3 val images`` (or nothing when unknown)."""
+    return "" if count is None else f" on {count} val image{'s' if count != 1 else ''}"
+
+
+def _json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _history(path: Path) -> list[dict]:
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError:
+        return []
+    keys = ("epoch", "train_loss", "val_loss", "val_dice", "val_iou")
+    out = []
+    for row in rows:
+        try:
+            out.append({k: float(row[k]) for k in keys})
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def describe_arch(arch: str, kwargs: dict) -> str:
+    width = kwargs.get("width")
+    return f"{arch} width {width}" if width else arch
+
+
+def read_run(folder: Path) -> RunInfo | None:
+    """What ``folder`` (a run's output folder) says about its run; None when it is not one."""
+    config_path = folder / "config.json"
+    config = _json(config_path)
+    if not config:
+        return None
+    history = _history(folder / "metrics.csv")
+    scored = [r for r in history if math.isfinite(r["val_dice"])]
+    best = max(scored, key=lambda r: r["val_dice"]) if scored else None
+    split = _json(folder / "split.json")
+    status = _json(folder / "status.json").get("status") or "ended?"
+    checkpoint = next((p for p in (folder / "best.pt", folder / "last.pt") if p.is_file()), None)
+    return RunInfo(folder=folder, name=config.get("name") or folder.name, started=config_path.stat().st_mtime,
+                   arch=describe_arch(config.get("arch", "?"), config.get("arch_kwargs") or {}),
+                   epochs=len(history), best_dice=best["val_dice"] if best else None,
+                   best_epoch=int(best["epoch"]) if best else None,
+                   val_images=len(split["val"]) if isinstance(split.get("val"), list) else None,
+                   status=status, checkpoint=checkpoint, history=history)
+
+
+def list_runs(data_folder: Path) -> list[RunInfo]:
+    """The runs under ``data_folder``/checkpoints with a checkpoint to load, newest first."""
+    root = data_folder / "checkpoints"
+    if not root.is_dir():
+        return []
+    runs = [read_run(d) for d in root.iterdir() if d.is_dir()]
+    return sorted((r for r in runs if r is not None and r.checkpoint is not None), key=lambda r: -r.started)
+
+
+def describe_model(path: Path, arch: str, arch_kwargs: dict, name: str | None, metrics: dict,
+                   epoch: int) -> tuple[str, str]:
+    """(rich text, tooltip) for a loaded model: what it is, which run, and what its Dice is measured on."""
+    run = read_run(path.parent)
+    name = (name or path.parent.name) if run is None else run.name
+    text = f"<b>{describe_arch(arch, arch_kwargs)}</b> · {name} · {path.name}"
+    dice = metrics.get("mean_dice")
+    if isinstance(dice, float) and math.isfinite(dice):
+        count = run.val_images if run is not None else None
+        text += f"<br>validation Dice {dice:.3f}{on_images(count)} (epoch {epoch})"
+        if count is not None and count < FEW_VALIDATION_IMAGES:
+            text += " — <i>few images: a rough estimate</i>"
+    elif metrics:
+        text += "<br>no validation images: no Dice to go by"
+    if run is not None and run.status != "completed":
+        text += f"<br>run {run.status}"
+    return text, str(path)

@@ -1,0 +1,84 @@
+"""The training plan in words: each setting, its value, and why (from :class:`segcore.planning.plan.Plan`).
+
+Shown before a run (*Show plan*) and during it; settings the user fixed under Advanced are marked "yours".
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from PySide6.QtWidgets import QTextBrowser, QWidget
+
+from segcore.planning.plan import Plan
+
+LABELS = {
+    "arch": "Architecture", "scale": "Scale", "depth": "Depth", "patch_size": "Patch size", "width": "Width",
+    "steps": "Optimiser steps", "batch_size": "Batch size", "lr": "Learning rate", "train_minutes": "Training time",
+    "epochs": "Epochs", "epoch_samples": "Validation", "oversample": "Rare-class crops",
+    "jitter": "Intensity jitter", "normalisation": "Normalisation", "tta": "Test-time augmentation",
+    "calibrate_crf": "CRF fit",
+}
+
+
+def show_value(name: str, value: Any) -> str:
+    """An entry's value for people: ``256`` -> ``"256 px"``, ``0.333`` oversampling -> ``"33 %"``."""
+    if value is None:
+        return "—" if name != "patch_size" else "whole images"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    units = {"patch_size": "{:d} px", "train_minutes": "{:.1f} min", "steps": "~{:,d}", "oversample": "{:.0%}",
+             "jitter": "±{:.0%}", "epoch_samples": "every {:,d} crops", "scale": "{:g}", "lr": "{:g}"}
+    try:
+        return units[name].format(value) if name in units else str(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def summary(plan: Plan) -> str:
+    """One line: what will train, how long, and what prediction will do."""
+    e = plan.entries
+
+    def get(name: str, default=None):
+        return e[name].value if name in e else default
+
+    net = "U-Net" if get("arch") == "unet" else str(get("arch"))
+    if get("width"):
+        net += f" width {get('width')}, depth {get('depth')}"
+    patch = show_value("patch_size", get("patch_size"))
+    parts = [net, f"{patch} patches", f"batch {get('batch_size')}"]
+    if get("steps"):
+        parts.append(f"~{get('steps'):,} steps")
+    parts.append(f"{show_value('train_minutes', get('train_minutes'))} of training")
+    parts.append("TTA on" if get("tta") else "TTA off")
+    if get("calibrate_crf"):
+        parts.append("CRF fitted after")
+    return " · ".join(parts)
+
+
+class PlanView(QTextBrowser):
+    """Read-only, selectable; ``show_plan(plan, note)``, ``clear_plan(text)``."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("planView")
+        self.setOpenLinks(False)
+        self.clear_plan("With a time budget, Train plans the run for this folder and this machine first: "
+                        "network size, patches, steps and schedule, each with its reason. Show plan previews it.")
+
+    def clear_plan(self, text: str) -> None:
+        self.has_plan = False
+        self.setHtml(f"<p style='color: gray'>{escape(text)}</p>")
+
+    def show_plan(self, plan: Plan, note: str = "") -> None:
+        self.has_plan = True
+        head = (f"<p><b>Plan for {plan.budget_s / 60:g} min</b> ({plan.planning_s:.0f} s of it spent planning"
+                f"{', on ' + escape(str(plan.throughput.get('device'))) if plan.throughput.get('device') else ''})"
+                f"{'<br>' + escape(note) if note else ''}</p>")
+        rows = []
+        for name, entry in plan.entries.items():
+            yours = " <i>(yours)</i>" if entry.source == "user" else ""
+            rows.append(f"<p style='margin: 4px 0'><b>{escape(LABELS.get(name, name.replace('_', ' ')))}</b>: "
+                        f"{escape(show_value(name, entry.value))}{yours}<br>"
+                        f"<span style='color: gray'>{escape(entry.reason)}</span></p>")
+        self.setHtml(head + "".join(rows))

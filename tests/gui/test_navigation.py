@@ -1,0 +1,97 @@
+"""Looking around never edits: the wheel zooms about the point under the cursor, Space + drag pans whatever widget
+has the keyboard focus (issue #19, items 3 and 4)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from .conftest import drag, view_point
+
+pytestmark = pytest.mark.gui
+
+
+def wheel(widget, pos: QPointF, notches: float = 1) -> None:
+    """The wheel turned at ``pos`` of ``widget`` (120 units a notch), through the window system as a real wheel."""
+    top = widget.window()
+    QTest.wheelEvent(top.windowHandle(), QPointF(widget.mapTo(top, pos.toPoint())) + (pos - pos.toPoint()),
+                     QPoint(0, int(120 * notches)))
+
+
+def image_point(canvas, pos: QPointF) -> QPointF:
+    return canvas.viewportTransform().inverted()[0].map(pos)
+
+
+def test_the_point_under_the_cursor_stays_put_while_the_wheel_zooms(qtbot, window, tmp_path):
+    from .conftest import make_folder
+
+    assert window.open_folder(make_folder(tmp_path, size=(400, 500)))
+    canvas = window.canvas
+    canvas.set_zoom(2.0)  # larger than the view, so there is room to keep any point in place
+    viewport = canvas.viewport()
+    # The mouse arrives at one place, then rests at another over a nucleus and the wheel turns there.
+    qtbot.mouseMove(viewport, QPoint(40, 40))
+    here = QPointF(viewport.width() * 0.7, viewport.height() * 0.6)
+    qtbot.mouseMove(viewport, here.toPoint())
+    under = image_point(canvas, here)
+    for notches in (1, 1, 2, -1):
+        wheel(viewport, here, notches)
+        moved = canvas.viewportTransform().map(under) - here
+        assert moved.manhattanLength() <= 1.0, (notches, moved)
+    assert canvas.zoom() == pytest.approx(2.0 * 1.25**3)
+
+
+def test_zoom_keys_keep_the_centre_of_the_view(qtbot, window, tmp_path):
+    from .conftest import make_folder
+
+    assert window.open_folder(make_folder(tmp_path, size=(400, 500)))
+    canvas = window.canvas
+    canvas.set_zoom(2.0)
+    centre = QPointF(canvas.viewport().rect().center())
+    under = image_point(canvas, centre)
+    qtbot.keyClick(canvas, Qt.Key.Key_Equal)  # View > Zoom In
+    assert (canvas.viewportTransform().map(under) - centre).manhattanLength() <= 1.0
+
+
+def test_space_drag_after_clicking_the_file_list_pans_and_never_paints(qtbot, window, folder):
+    assert window.open_folder(folder)
+    session, canvas, tree = window.session, window.canvas, window.files.tree
+    canvas.set_zoom(8.0)
+    before = session.mask.copy()
+    rect = tree.visualItemRect(tree.topLevelItem(0))
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert QApplication.focusWidget() is tree
+    qtbot.mouseMove(canvas.viewport(), view_point(window, 30, 30))
+    scroll = canvas.horizontalScrollBar().value()
+    qtbot.keyPress(tree, Qt.Key.Key_Space)  # the key goes to the list, which has the focus
+    drag(qtbot, window, [(30, 30), (26, 30), (22, 30), (18, 30)])
+    qtbot.keyRelease(tree, Qt.Key.Key_Space)
+    assert (session.mask == before).all() and not session.dirty
+    assert tree.topLevelItem(0).text(1) == "annotated"
+    assert canvas.horizontalScrollBar().value() != scroll  # it panned instead
+    drag(qtbot, window, [(30, 40), (34, 40)])  # Space released: the brush paints again
+    assert (session.mask != before).any()
+
+
+def test_space_over_the_canvas_does_not_click_the_focused_button(qtbot, window, folder):
+    assert window.open_folder(folder)
+    panel = window.jobs.prediction_panel
+    button = panel.load_button
+    button.setFocus()
+    clicked = []
+    button.clicked.connect(lambda: clicked.append(1))
+    qtbot.mouseMove(window.canvas.viewport(), view_point(window, 30, 30))
+    qtbot.keyPress(button, Qt.Key.Key_Space)
+    qtbot.keyRelease(button, Qt.Key.Key_Space)
+    assert not clicked and not window.canvas.space.held
+
+
+def test_space_is_typed_into_the_file_filter(qtbot, window, folder):
+    assert window.open_folder(folder)
+    edit = window.files.filter_edit
+    edit.setFocus()
+    qtbot.mouseMove(window.canvas.viewport(), view_point(window, 30, 30))
+    qtbot.keyClicks(edit, "img 0")
+    assert edit.text() == "img 0"
