@@ -66,6 +66,7 @@ def main() -> int:
     wait_until(qt, lambda: not assist.uncertainty.busy() and len(assist.uncertainty.scores) == 8)
     jobs.prediction.load(assist.uncertainty.model)
     wait_until(qt, lambda: jobs.prediction.predictor is not None and not jobs.prediction.busy())
+    assist.dock.raise_()
     assist.panel.toggle.setChecked(True)
     assist.next_action.trigger()
     wait_until(qt, lambda: assist.uncertainty.layer.isVisible() and jobs.prediction.layer.isVisible())
@@ -84,18 +85,16 @@ def main() -> int:
     grab(window, "assist_scribbles.png")
     jobs.prediction_panel.accept.click()
 
-    assist.metrics_dock.show()
-    assist.metrics_dock.raise_()
-    assist.metrics_panel.evaluate.click()
+    assist.panel.metrics.click()  # the Metrics view, scoring at once
     wait_until(qt, lambda: not assist.metrics.busy() and assist.metrics_panel.row_count() > 0)
     assist.metrics_panel.table.sortItems(2)
     settle(qt)
     grab(window, "assist_metrics.png")
 
-    jobs.training_dock.raise_()
+    window.docking.show_image()
     form.set_values("unet", "width=8, depth=3", epochs=4, lr=0.003, batch_size=4, patch_size=128,
                     val_fraction=0.25, minutes=0, out=str(folder / "checkpoints" / "round2"))
-    jobs.training_panel.retrain_button.click()
+    assist.panel.retrain.click()
     wait_until(qt, lambda: jobs.training.last_done is not None and not jobs.training.is_running()
                and not jobs.prediction.busy())
     settle(qt, 800)
