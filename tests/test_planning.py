@@ -249,3 +249,9 @@ def test_api_trains_by_a_plan_and_keeps_the_users_architecture_arguments(tmp_pat
     assert saved["arch_kwargs"]["width"] == 4 and saved["arch_kwargs"]["depth"] == 2
     entries = saved["config"]["plan"]["entries"]
     assert entries["depth"]["source"] == "user" and entries["patch_size"]["value"] == 48
+
+
+def test_whole_images_asked_with_patch_size_0_stay_whole(blob_fp):
+    plan = make_plan(blob_fp, 300, _throughput({16: 0.2}), user={"patch_size": 0})
+    assert plan.entries["patch_size"].source == "user"
+    assert plan.apply(TrainConfig(data="x")).patch_size is None  # not 0, which the config refuses

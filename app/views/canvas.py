@@ -46,7 +46,9 @@ class Canvas(QGraphicsView):
         # Zooming anchors itself (_zoom_around): Qt's AnchorUnderMouse reads the position of the last mouse
         # event QGraphicsView saw, which our own mouse handlers do not pass on, so the image drifted under a wheel.
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
-        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        # Not AnchorViewCenter: the scroll bars that appear on the first zoom-in shrink the viewport, and centring
+        # on that resize moved the image by half a scroll bar under a resting cursor (seen under a real X server).
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)

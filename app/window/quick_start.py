@@ -37,7 +37,7 @@ def shortcut_rows(window) -> list[tuple[str, str]]:
     rows = []
     for menu in (window.menus.file, window.menus.edit, window.menus.image, window.menus.view, window.menus.help):
         for action in menu.actions():
-            keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()]
+            keys = [text for k in action.shortcuts() if (text := k.toString(QKeySequence.SequenceFormat.NativeText))]
             if keys and action.text():
                 rows.append((" or ".join(keys), action.text().replace("&", "").rstrip("…")))
     rows.append(("0 – 9", "Choose a class"))

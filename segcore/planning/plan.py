@@ -91,7 +91,7 @@ class Plan:
         kwargs = dict(config.arch_kwargs)
         if self["arch"] == "unet":  # the user's own architecture arguments are in the plan already
             kwargs.update(width=self["width"], depth=self["depth"])
-        return replace(config, arch=self["arch"], arch_kwargs=kwargs, patch_size=self["patch_size"],
+        return replace(config, arch=self["arch"], arch_kwargs=kwargs, patch_size=self["patch_size"] or None,
                        batch_size=self["batch_size"], lr=self["lr"], epochs=self["epochs"], scale=self["scale"],
                        time_limit=self["train_minutes"], epoch_samples=self["epoch_samples"],
                        oversample=self["oversample"], jitter=self["jitter"], tta=self["tta"],

@@ -266,6 +266,8 @@ def test_form_values_become_a_train_config(window):
     assert config.lr == pytest.approx(0.01) and config.out == "/tmp/x"
     # What the plan must respect: the settings given, by TrainConfig's names (whole images applies after it).
     assert form.explicit() == {"epochs": 3, "lr": 0.01, "batch_size": 2, "arch": "segnet", "width": 8}
+    form.options.setText("width=8, depth=3")
+    assert form.explicit()["depth"] == 3 and "depth" not in form.values()  # an option, kept in arch_kwargs
     form.reset_advanced()  # all automatic: the plan decides everything, TrainConfig's defaults without one
     assert form.explicit() == {}
     assert TrainConfig(data="d", **form.values()).patch_size == TrainConfig.patch_size

@@ -103,6 +103,7 @@ def test_train_by_a_time_budget_plans_first_and_ends_in_time(qtbot, window, samp
     assert out.parent == sample / "checkpoints" and out.name.startswith("tiny-budget-")
     config = json.loads((out / "config.json").read_text())
     assert config["plan"]["budget_s"] == pytest.approx(24) and config["time_limit"] < 0.4
+    assert config["name"] == "tiny budget"  # the run lists show it
     assert (out / "plan.json").is_file() and "/10000" not in panel.log_view.toPlainText()
     assert panel.plan_view.has_plan and "Plan for 0.4 min" in panel.plan_view.toPlainText()
 

@@ -182,18 +182,19 @@ class TrainingForm(QWidget):
             given.pop("patch_size", None)  # not a plan entry: the run applies it after planning
         if self.arch.currentData() != "unet":
             given["arch"] = self.arch.currentData()
-        width = parse_options(self.options.text()).get("width")
-        if isinstance(width, int) and not isinstance(width, bool):
-            given["width"] = width
+        options = parse_options(self.options.text())
+        for key in ("width", "depth"):  # U-Net options the plan sizes: set here, they are the user's
+            if isinstance(options.get(key), int) and not isinstance(options[key], bool):
+                given[key] = options[key]
         return given
 
     def values(self) -> dict:
         """Keyword arguments for TrainConfig (without ``data``): the explicit settings, validation share, device
         and output (``out`` None for the automatic folder); *auto* ones are left to TrainConfig's defaults."""
-        values = {key: value for key, value in self.explicit().items() if key != "width"}  # width: an option
+        values = {k: v for k, v in self.explicit().items() if k not in ("width", "depth")}  # model options
         values.update(arch=self.arch.currentData(), arch_kwargs=parse_options(self.options.text()),
                       val_fraction=self.val.value(), device=self.device.currentData(),
-                      out=self.out.text().strip() or None)
+                      out=self.out.text().strip() or None, name=self.run_name() or None)
         if self.whole.isChecked():
             values["patch_size"] = None
         return values

@@ -288,9 +288,10 @@ class TrainingPanel(QWidget):
         if progress is None:
             return
         self.progress.setRange(0, PROGRESS_STEPS)
-        parts = progress.parts()
-        self.progress.setValue(int(progress.fraction_done() * PROGRESS_STEPS))
+        parts, done = progress.parts(), progress.fraction_done()
+        self.progress.setValue(int(done * PROGRESS_STEPS))
         self.progress.setFormat(" · ".join(parts) or "Starting…")
-        self.summaryChanged.emit(" · ".join(parts[:2]) or "starting")
+        # Short: the dock's title is also its tab's, which shares a row with Brush, Overlay and Contrast.
+        self.summaryChanged.emit(f"{done:.0%}" if progress.epoch else (progress.note.split(" ")[0] or "starting"))
         if not math.isnan(progress.images_per_s):
             self.speed_label.setText(f"{progress.images_per_s:.0f} patches/s")
