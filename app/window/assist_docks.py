@@ -57,7 +57,6 @@ class AssistPanels:
         if not self.metrics_panel.row_count() and not self.metrics.busy():
             self.metrics.evaluate()
 
-
     def _remember(self, *_args) -> None:
         settings.remember("assist", self.panel.remembered())
 

@@ -11,11 +11,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
+    QScrollArea,
     QSlider,
     QToolButton,
     QVBoxLayout,
@@ -32,7 +34,6 @@ def _label(name: str, text: str = "") -> QLabel:
     label.setObjectName(name)
     label.setWordWrap(True)
     return label
-
 
 
 class AssistPanel(QWidget):
@@ -128,11 +129,22 @@ class AssistPanel(QWidget):
         row = QHBoxLayout(loop)
         row.addWidget(self.metrics)
         row.addWidget(self.retrain)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        content = QWidget()
+        column = QVBoxLayout(content)
+        column.setContentsMargins(4, 4, 4, 4)
         for group in (queue, scribbles, loop):
-            layout.addWidget(group)
-        layout.addStretch(1)
+            column.addWidget(group)
+        column.addStretch(1)
+        # Scrolls rather than asks for its full height: the tab group it shares would grow with it, and the
+        # window's smallest size and the image's share with them.
+        scroll = QScrollArea()
+        scroll.setObjectName("assistScroll")
+        scroll.setWidget(content)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
 
     # -- what the controllers show ------------------------------------------------------------------------------
     def set_queue_state(self, has_model: bool, scoring: bool) -> None:
