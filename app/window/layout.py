@@ -5,7 +5,7 @@ Also what else the window remembers between sessions: the brush, the overlay and
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QRect, QSize
+from PySide6.QtCore import QByteArray, QRect, QSize, QTimer
 from PySide6.QtGui import QGuiApplication
 
 from app.state import settings
@@ -54,7 +54,11 @@ def restore_layout(window) -> None:
     """
     layout = settings.recall("window", {"geometry": QByteArray(), "state": QByteArray()})
     window.docking.arrange()
-    if not layout["geometry"].isEmpty():
+    if layout["geometry"].isEmpty():
+        # Once shown at its size: docks sized before the first show are rescaled with the window, so the class
+        # list took half the right-hand column and the tab group below it (Assist, Training) had to scroll.
+        QTimer.singleShot(0, window.docking.size_columns)
+    else:
         window.restoreGeometry(layout["geometry"])
         window.restoreState(layout["state"])
         screen = QGuiApplication.screenAt(window.geometry().center()) or QGuiApplication.primaryScreen()
