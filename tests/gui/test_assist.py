@@ -198,6 +198,22 @@ def test_propose_mask_from_scribbles_then_accept(qtbot, window, folder):
     window.jobs.shutdown()
 
 
+def test_an_accepted_proposal_with_unreached_pixels_is_saved_as_training_reads_it(qtbot, window, folder):
+    """Strokes on an annotated image, a small spread (some pixels stay unlabelled), Accept, Save: the mask file and
+    the folder's classes.json agree, so Retrain can read it (it refused "mask values [254]" before)."""
+    assert window.open_folder(folder)
+    scribble(window)
+    window.jobs.assist.panel.spread.setValue(5)
+    click(qtbot, widget(window, QPushButton, "proposeMaskButton"))
+    qtbot.waitUntil(lambda: not window.jobs.assist.scribbles.busy(), timeout=TIMEOUT)
+    proposal = window.jobs.prediction.current_prediction()
+    assert proposal is not None and (proposal == 255).any()  # unreached pixels stay unlabelled
+    click(qtbot, widget(window, QPushButton, "acceptPredictionButton"))
+    window.actions.save.trigger()
+    assert np.array_equal(io.read_mask(folder / "masks" / "img_0.png", ClassSpec.load(folder)), proposal)
+    window.jobs.shutdown()
+
+
 def test_propose_mask_with_the_model_and_with_a_small_spread(qtbot, loaded):
     window = loaded
     panel, scribbles = window.jobs.assist.panel, window.jobs.assist.scribbles
