@@ -1,7 +1,7 @@
 """Accuracy of the training plan against the fixed recipe, at the same time budget, on the real data sets.
 
-    python -m bench.accuracy [--sets isbi bbbc039 axondeepseg dsb] [--minutes 5] [--extra-isbi-minutes 10]
-                             [--recipes plan fixed] [--out runs/accuracy] [--json FILE]
+    python -m bench.accuracy [--sets isbi bbbc039 axondeepseg dsb] [--minutes 5] [--extra-isbi-minutes 10] [--dev]
+                             [--recipes plan fixed] [--train-args "FLAGS"] [--out runs/accuracy] [--json FILE]
 
 For each set a training folder is built from its **training part only** (symlinks; the run's own validation
 split is drawn from it) and a test folder from its test part; then, as a user would:
@@ -10,7 +10,8 @@ split is drawn from it) and a test folder from its test part; then, as a user wo
 and ``segcore eval`` of each best.pt on the test part, raw (no TTA), with TTA, and with the CRF (the fitted
 settings for the plan, the default ones for the fixed recipe) on the TTA probabilities. Per-class Dice, wall
 times and the load average before/after each run are printed as JSON. Set SEGCORE_NO_FAST=1 to measure the
-float32 path of CPUs without bfloat16 on a machine that has it.
+float32 path of CPUs without bfloat16 on a machine that has it. ``--dev`` scores on the last quarter of each
+training part instead of its test part, for choosing settings (``--train-args`` adds flags to every training run).
 
 Test parts: ISBI slices 24-29 (train 0-23); BBBC039 `splits.csv` test (train: its train rows); AxonDeepSeg the
 `sub-rat6` image (train: the other 9); the DSB sample is one image, so its left half trains and its right half
@@ -58,23 +59,30 @@ def _split_csv(root: Path) -> dict[str, list[str]]:
     return out
 
 
-def layout(name: str, out: Path) -> tuple[Path, Path] | None:
-    """(train folder, test folder) for a set, or None when its data is absent."""
+def layout(name: str, out: Path, dev: bool = False) -> tuple[Path, Path] | None:
+    """(train folder, test folder) for a set, or None when its data is absent. ``dev``: for choosing settings,
+    the test folder is the last quarter of the training part instead (the test part is not touched)."""
     if name == "isbi":
         root = SHARED_DATA / "isbi2012_em"
         if not root.is_dir():
             return None
-        return (_link(_pairs(root, [str(i) for i in range(24)]), out / "train"),
-                _link(_pairs(root, [str(i) for i in range(24, 30)]), out / "test"))
-    if name in ("bbbc039", "axondeepseg"):
+        train, test = [str(i) for i in range(24)], [str(i) for i in range(24, 30)]
+    elif name in ("bbbc039", "axondeepseg"):
         root = SHARED_DATA / ("bbbc039" if name == "bbbc039" else "axondeepseg_sem")
         if not root.is_dir():
             return None
         split = _split_csv(root)
-        return _link(_pairs(root, split["train"]), out / "train"), _link(_pairs(root, split["test"]), out / "test")
-    if name == "dsb":
+        train, test = split["train"], split["test"]
+    elif name == "dsb":
+        if dev:
+            raise SystemExit("--dev needs a set with several training images; the DSB sample is one image")
         return _dsb_halves(SHARED_DATA / "dsb2018_stardist_sample", out)
-    raise SystemExit(f"unknown set {name}; choose from {', '.join(SETS)}")
+    else:
+        raise SystemExit(f"unknown set {name}; choose from {', '.join(SETS)}")
+    if dev:
+        keep = len(train) - max(1, len(train) // 4)
+        train, test = train[:keep], train[keep:]
+    return _link(_pairs(root, train), out / "train"), _link(_pairs(root, test), out / "test")
 
 
 def _dsb_halves(root: Path, out: Path) -> tuple[Path, Path] | None:
@@ -110,15 +118,18 @@ def _dice(report: Path, variant: str) -> dict:
     return {name: round(v, 4) for name, v in zip(mean["names"], mean["dice"], strict=True)}
 
 
-def train_and_score(train: Path, test: Path, recipe: str, minutes: float, out: Path) -> dict:
-    run = out / f"{recipe}-{minutes:g}min"
+def train_and_score(train: Path, test: Path, recipe: str, minutes: float, out: Path,
+                    extra: list[str] | None = None) -> dict:
+    extra = extra or []
+    run = out / (f"{recipe}-{minutes:g}min" + "".join(extra).replace("-", "_").replace("/", "_"))
     flags = ["--minutes", f"{minutes:g}"] if recipe == "plan" else ["-e", "1000", "--time-limit", f"{minutes:g}"]
+    flags += extra
     load_before = os.getloadavg()
     start = time.perf_counter()
     proc = segcore("train", str(train), *flags, "-o", str(run), "-q")
     wall = time.perf_counter() - start
     load_after = os.getloadavg()
-    result = {"recipe": recipe, "minutes": minutes, "train_wall_s": round(wall, 1),
+    result = {"recipe": recipe, "minutes": minutes, "extra_flags": extra, "train_wall_s": round(wall, 1),
               "load_before": [round(v, 2) for v in load_before], "load_after": [round(v, 2) for v in load_after]}
     plan_file = run / "plan.json"
     if plan_file.exists():
@@ -173,6 +184,11 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--extra-isbi-minutes", type=float, nargs="*", default=[10.0],
                         help="further budgets for ISBI (default 10)")
+    parser.add_argument("--dev", action="store_true",
+                        help="score on the last quarter of each training part (for choosing settings; the test "
+                             "parts are for the final table only)")
+    parser.add_argument("--train-args", default="",
+                        help="extra flags for every `segcore train`, e.g. '--deform 0' (an A/B of one setting)")
     parser.add_argument("--out", default="runs/accuracy")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--markdown", metavar="JSON", help="only print the table of an earlier --json file")
@@ -184,9 +200,9 @@ def main() -> int:
     from segcore.device import cpu_has_bf16
 
     results = {"machine": {"cpu_count": os.cpu_count(), "bf16": cpu_has_bf16(),
-                           "no_fast": os.environ.get("SEGCORE_NO_FAST", "") == "1"}, "sets": {}}
+                           "no_fast": os.environ.get("SEGCORE_NO_FAST", "") == "1"}, "dev": args.dev, "sets": {}}
     for name in args.sets:
-        folders = layout(name, out / name)
+        folders = layout(name, out / (name + ("-dev" if args.dev else "")), args.dev)
         if folders is None:
             results["sets"][name] = {"skipped": "data absent"}
             continue
@@ -194,7 +210,7 @@ def main() -> int:
         rows = []
         for minutes in budgets:
             for recipe in args.recipes:
-                rows.append(train_and_score(*folders, recipe, minutes, out / name))
+                rows.append(train_and_score(*folders, recipe, minutes, folders[0].parent, args.train_args.split()))
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
         results["sets"][name] = rows
         if args.json:  # after every set: a long run that is cut short keeps what it measured

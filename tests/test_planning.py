@@ -162,6 +162,66 @@ def test_oversampled_crops_find_a_rare_class_far_more_often(tmp_path):
     assert hits(0.0) < 20 and hits(0.5) > 80
 
 
+# -- rotation, scaling and elastic deformation ------------------------------------------------------------------
+def _deformed_items(tmp_path, deform: float, count: int = 24, seed: int = 0) -> list:
+    import torch
+
+    from segcore.data.classes import ClassSpec
+    from segcore.data.dataset import SegmentationDataset
+    from segcore.data.layout import find_samples
+
+    data = tmp_path / "stripes"
+    if not data.exists():
+        _folder(data, [_stripes(size=160, thickness=8, period=24)])
+    torch.manual_seed(seed)
+    ds = SegmentationDataset(find_samples(data), ClassSpec(["bg", "fg"], [0, 255]), patch_size=64, augment=True,
+                             deform=deform, jitter=0.0)
+    return [ds[0] for _ in range(count)]
+
+
+def test_deformed_crops_turn_stripes_off_the_axes_and_keep_image_and_mask_aligned(tmp_path):
+    def off_axis(mask) -> bool:  # plain crops, flips and quarter turns keep every row or every column constant
+        labelled = mask.clone()
+        labelled[labelled == 255] = 0
+        return bool((labelled != labelled[:, :1]).any() and (labelled != labelled[:1, :]).any())
+
+    plain = _deformed_items(tmp_path, 0.0)
+    deformed = _deformed_items(tmp_path, 1.0)
+    assert not any(off_axis(y) for _, y in plain)
+    assert sum(off_axis(y) for _, y in deformed) >= 6  # half the crops are deformed, at random angles
+    for x, y in deformed:
+        labelled = y != 255
+        bright = x[0] > x[0][labelled].mean()  # stripes are bright in the generated images
+        agree = (bright[labelled] == (y[labelled] == 1)).float().mean()
+        assert agree > 0.9, f"image and mask drifted apart: {agree:.3f} agreement"
+
+
+def test_deformed_crops_repeat_under_the_same_seed(tmp_path):
+    first, again = _deformed_items(tmp_path, 1.0, 6, seed=3), _deformed_items(tmp_path, 1.0, 6, seed=3)
+    assert all((a[0] == b[0]).all() and (a[1] == b[1]).all() for a, b in zip(first, again, strict=True))
+
+
+def test_plan_says_why_crops_are_or_are_not_deformed_and_the_user_decides(blob_fp):
+    from segcore.planning.plan import DEFORM
+
+    tp = _throughput({16: 0.2})
+    plan = make_plan(blob_fp, 300, tp)
+    assert plan["deform"] == DEFORM and plan.entries["deform"].reason
+    whole = make_plan(blob_fp, 300, tp, user={"patch_size": 0})
+    assert whole["deform"] == 0.0
+    on = make_plan(blob_fp, 300, tp, user={"deform": 1.0})
+    assert on["deform"] == 1.0 and on.entries["deform"].source == "user"
+    assert on.apply(TrainConfig(data="x")).deform == 1.0
+
+
+def test_deform_out_of_range_is_refused_in_one_line(tmp_path):
+    data = _folder(tmp_path / "d", [_blobs(size=64)])
+    proc = subprocess.run([sys.executable, "-m", "segcore", "train", str(data), "--deform", "2", "-e", "1"],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode != 0 and "deform must be a strength in [0, 1], got 2" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 # -- test-time augmentation -----------------------------------------------------------------------------------
 def test_tta_output_turns_with_its_input():
     import torch

@@ -19,6 +19,7 @@ from torch.utils.data import Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
+from segcore.data import spatial
 from segcore.data.classes import IGNORE_INDEX, ClassSpec
 from segcore.data.io import read_image, read_mask, read_mask_raw, size_mismatch
 from segcore.data.layout import Sample
@@ -29,6 +30,7 @@ from segcore.errors import DataError
 CACHE_BYTES = 2 * 1024**3  # decoded float32 images kept in memory across datasets and epochs
 MIN_STD = 1e-3  # a constant channel must not blow up the normalisation
 JITTER = 0.1  # default brightness/contrast jitter: +-10 % (the training plan sets it from the data)
+DEFORM_P = 0.5  # share of augmented crops that are also rotated, scaled and deformed (the rest stay sharp)
 LOCATIONS_KEPT = 4096  # pixel positions of each class kept per image for class-centred crops
 
 _cache: OrderedDict[tuple, tuple[np.ndarray, ...]] = OrderedDict()
@@ -114,17 +116,21 @@ class SegmentationDataset(Dataset):
     RGB). ``mean``/``std``: per-channel normalisation of the [0,1] images (None: none). Samples without a mask
     are skipped. ``oversample``: the share of crops centred on a pixel of a class picked uniformly among the
     classes the image holds but its commonest (rare classes, and labelled pixels of sparse masks, are then seen often; nnU-Net
-    uses 1/3). ``jitter``: the brightness/contrast amplitude of the augmentation.
+    uses 1/3). ``jitter``: the brightness/contrast amplitude of the augmentation. ``deform``: with ``augment``
+    and a patch size, the strength in [0, 1] of the random rotation, scaling and elastic deformation applied to
+    ``DEFORM_P`` of the crops (:mod:`segcore.data.spatial`; 0: none).
     """
 
     def __init__(self, samples: Sequence[Sample], spec: ClassSpec, scale: float = 1.0, patch_size: int | None = None,
                  augment: bool = False, channels: int | None = None, mean: Sequence[float] | None = None,
-                 std: Sequence[float] | None = None, oversample: float = 0.0, jitter: float = JITTER):
+                 std: Sequence[float] | None = None, oversample: float = 0.0, jitter: float = JITTER,
+                 deform: float = 0.0):
         self.samples = [s for s in samples if s.mask is not None]
         self.spec, self.scale, self.augment = spec, float(scale), augment
-        if not (0 <= oversample <= 1 and 0 <= jitter < 1):
-            raise DataError(f"oversample must be in [0, 1] and jitter in [0, 1), got {oversample} and {jitter}")
-        self.oversample, self.jitter = float(oversample), float(jitter)
+        if not (0 <= oversample <= 1 and 0 <= jitter < 1 and 0 <= deform <= 1):
+            raise DataError(f"oversample and deform must be in [0, 1] and jitter in [0, 1), got {oversample}, "
+                            f"{deform} and {jitter}")
+        self.oversample, self.jitter, self.deform = float(oversample), float(jitter), float(deform)
         self._locations: dict[int, list[np.ndarray]] = {}
         if patch_size is not None and int(patch_size) < 1:
             raise DataError(f"patch size must be a positive number of pixels, got {patch_size}")
@@ -175,7 +181,9 @@ class SegmentationDataset(Dataset):
             image, mask, *weights = _pad_to(self.patch_size, image, mask, *weights)
             centre = self._class_pixel(index, mask) if self.oversample and float(torch.rand(1)) < self.oversample \
                 else None
-            image, mask, *weights = _random_crop(self.patch_size, image, mask, *weights, centre=centre)
+            deform = self.deform if self.augment and float(torch.rand(1)) < DEFORM_P else 0.0
+            image, mask, *weights = _random_crop(self.patch_size, image, mask, *weights, centre=centre,
+                                                 deform=deform)
         x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
         y = torch.from_numpy(np.ascontiguousarray(mask)).long()
         w = [torch.from_numpy(np.ascontiguousarray(a)) for a in weights]
@@ -245,17 +253,28 @@ def _pad_to(size: int, image: np.ndarray, mask: np.ndarray, *weights: np.ndarray
     return image, mask, *weights
 
 
-def _random_crop(size: int, *arrays: np.ndarray, centre: tuple[int, int] | None = None) -> tuple[np.ndarray, ...]:
-    """The same random ``size`` x ``size`` window of every array (image, mask, weights); with ``centre`` (y, x),
-    a window holding that pixel at a random offset from its middle (up to a quarter of the size)."""
-    h, w = arrays[1].shape[:2]
+def _window(size: int, h: int, w: int, centre: tuple[int, int] | None = None) -> tuple[int, int]:
+    """(top, left) of a random ``size`` x ``size`` window of an (h, w) array; with ``centre`` (y, x), a window
+    holding that pixel at a random offset from its middle (up to a quarter of the size)."""
     if centre is None:
         top = int(torch.randint(h - size + 1, (1,))) if h > size else 0
         left = int(torch.randint(w - size + 1, (1,))) if w > size else 0
-    else:
-        shift = torch.randint(-(size // 4), size // 4 + 1, (2,))
-        top = min(max(0, centre[0] - size // 2 + int(shift[0])), max(0, h - size))
-        left = min(max(0, centre[1] - size // 2 + int(shift[1])), max(0, w - size))
+        return top, left
+    shift = torch.randint(-(size // 4), size // 4 + 1, (2,))
+    top = min(max(0, centre[0] - size // 2 + int(shift[0])), max(0, h - size))
+    left = min(max(0, centre[1] - size // 2 + int(shift[1])), max(0, w - size))
+    return top, left
+
+
+def _random_crop(size: int, *arrays: np.ndarray, centre: tuple[int, int] | None = None,
+                 deform: float = 0.0) -> tuple[np.ndarray, ...]:
+    """The same random ``size`` x ``size`` window of every array (image, mask, weights; see ``_window``). With
+    ``deform`` > 0 the window is also rotated, scaled and elastically deformed with that strength
+    (:mod:`segcore.data.spatial`)."""
+    top, left = _window(size, *arrays[1].shape[:2], centre)
+    if deform > 0:
+        middle = (top + (size - 1) / 2, left + (size - 1) / 2)
+        return spatial.sample(spatial.random_grid(size, middle, deform), *arrays)
     return tuple(a[top:top + size, left:left + size] for a in arrays)
 
 

@@ -30,8 +30,9 @@ CRF_SHARE, CRF_MAX_S = 0.06, 60.0  # time kept for fitting the CRF on validation
 RARE_PIXELS, RARE_IMAGES = 0.10, 0.5  # a class rarer than this is oversampled
 OVERSAMPLE = 1 / 3
 LR = 1e-3
+DEFORM = 0.0  # spatial augmentation strength (segcore.data.spatial): off, see choose_deform
 MIN_TRAIN_SHARE = 0.1  # of the budget, trained however long planning took (a tiny budget is then overrun)
-USER_KEYS = ("arch", "width", "depth", "patch_size", "batch_size", "lr", "epochs", "scale")
+USER_KEYS = ("arch", "width", "depth", "patch_size", "batch_size", "lr", "epochs", "scale", "deform")
 
 
 @dataclass
@@ -94,7 +95,8 @@ class Plan:
         return replace(config, arch=self["arch"], arch_kwargs=kwargs, patch_size=self["patch_size"] or None,
                        batch_size=self["batch_size"], lr=self["lr"], epochs=self["epochs"], scale=self["scale"],
                        time_limit=self["train_minutes"], epoch_samples=self["epoch_samples"],
-                       oversample=self["oversample"], jitter=self["jitter"], tta=self["tta"],
+                       oversample=self["oversample"], jitter=self["jitter"], deform=self["deform"],
+                       tta=self["tta"],
                        calibrate_crf=self["calibrate_crf"], plan=self.to_dict())
 
 
@@ -184,6 +186,16 @@ def choose_jitter(fp: Fingerprint) -> PlanEntry:
                              "(plus flips and quarter turns: microscopy has no up)")
 
 
+def choose_deform(patch_size: int) -> PlanEntry:
+    if not patch_size:
+        return PlanEntry(0.0, "whole images: no crops to rotate or deform")
+    if not DEFORM:
+        return PlanEntry(0.0, "off: in minutes of training, rotated, scaled and deformed crops slowed learning more "
+                              "than they helped (docs/accuracy.md); --deform 1 turns them on")
+    return PlanEntry(DEFORM, "half the crops rotated (any angle), scaled (+-25 %) and elastically deformed "
+                             "(3x3 grid, 10 px), as in the U-Net paper: few annotated images go further")
+
+
 def describe_normalisation(fp: Fingerprint) -> PlanEntry:
     if fp.dtype == "uint8":
         how = "8-bit: values / 255"
@@ -238,6 +250,7 @@ def make_plan(fp: Fingerprint, budget_s: float, tp: Throughput, user: dict | Non
                                    f"{VAL_SHARE:.0%} of the time; the best validated model is kept)")
     e["oversample"] = choose_oversample(fp)
     e["jitter"] = choose_jitter(fp)
+    e["deform"] = choose_deform(e["patch_size"].value)
     e["normalisation"] = describe_normalisation(fp)
     e["tta"] = choose_tta(fp, tp, e["width"].value)
     e["calibrate_crf"] = PlanEntry(calibrate, "fit the CRF on the validation images and keep it only if it helps"
@@ -250,7 +263,7 @@ def make_plan(fp: Fingerprint, budget_s: float, tp: Throughput, user: dict | Non
 def _apply_user(plan: Plan, user: dict, given_in: str | None = None) -> None:
     flags = {"arch": "--arch", "width": "--width", "depth": "--arch-arg depth", "patch_size": "--patch-size",
              "batch_size": "-b",
-             "lr": "-l", "epochs": "-e", "scale": "--scale"}
+             "lr": "-l", "epochs": "-e", "scale": "--scale", "deform": "--deform"}
     for key, value in user.items():
         if key not in flags:
             continue

@@ -41,6 +41,7 @@ class TrainConfig:
     epoch_samples: int | None = None  # crops per epoch (how often to validate); None: about one pass per image
     oversample: float = 0.0  # share of crops centred on a pixel of a class the image holds
     jitter: float = 0.1  # brightness/contrast augmentation amplitude
+    deform: float = 0.0  # strength in [0, 1] of random rotation, scaling and elastic deformation of crops
     tta: bool | None = None  # the checkpoint's default for test-time augmentation at prediction (None: off)
     calibrate_crf: bool = False  # fit the dense CRF on the validation images after training
     plan: dict | None = None  # the plan this config came from (Plan.to_dict()), saved with the run
@@ -73,6 +74,8 @@ class TrainConfig:
             raise ConfigError(f"epoch samples must be at least 1, got {self.epoch_samples}")
         if not (0 <= self.oversample <= 1):
             raise ConfigError(f"oversample must be a share in [0, 1], got {self.oversample}")
+        if not (0 <= self.deform <= 1):
+            raise ConfigError(f"deform must be a strength in [0, 1], got {self.deform}")
         if not (0 <= self.jitter < 1):
             raise ConfigError(f"jitter must be in [0, 1), got {self.jitter}")
         if self.time_limit is not None and self.time_limit <= 0:

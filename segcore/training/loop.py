@@ -164,7 +164,8 @@ class Trainer:
         cfg = self.config
         common = dict(spec=self.spec, scale=cfg.scale, channels=self.in_channels, mean=self.mean, std=self.std)
         self.train_set = SegmentationDataset(self.train_samples, patch_size=cfg.patch_size, augment=cfg.augment,
-                                             oversample=cfg.oversample, jitter=cfg.jitter, **common)
+                                             oversample=cfg.oversample, jitter=cfg.jitter, deform=cfg.deform,
+                                             **common)
         self.val_set = SegmentationDataset(self.val_samples, **common) if self.val_samples else None
         if self.val_set is not None:
             self.val_set.sizes()  # decode (and check) every validation pair now, not after the first epoch

@@ -16,7 +16,7 @@ LABELS = {
     "arch": "Architecture", "scale": "Scale", "depth": "Depth", "patch_size": "Patch size", "width": "Width",
     "steps": "Optimiser steps", "batch_size": "Batch size", "lr": "Learning rate", "train_minutes": "Training time",
     "epochs": "Epochs", "epoch_samples": "Validation", "oversample": "Rare-class crops",
-    "jitter": "Intensity jitter", "normalisation": "Normalisation", "tta": "Test-time augmentation",
+    "jitter": "Intensity jitter", "deform": "Shape augmentation", "normalisation": "Normalisation", "tta": "Test-time augmentation",
     "calibrate_crf": "CRF fit",
 }
 
@@ -28,7 +28,8 @@ def show_value(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     units = {"patch_size": "{:d} px", "train_minutes": "{:.1f} min", "steps": "~{:,d}", "oversample": "{:.0%}",
-             "jitter": "±{:.0%}", "epoch_samples": "every {:,d} crops", "scale": "{:g}", "lr": "{:g}"}
+             "jitter": "±{:.0%}", "epoch_samples": "every {:,d} crops", "scale": "{:g}", "lr": "{:g}",
+             "deform": "strength {:g}"}
     try:
         return units[name].format(value) if name in units else str(value)
     except (TypeError, ValueError):
