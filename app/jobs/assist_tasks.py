@@ -110,8 +110,8 @@ def evaluate_images(predictor: Predictor, items: list[tuple[int, Sample]], with_
 
 
 # What a model's own run chose (its plan, or the fixed recipe) and a retraining run keeps, unless set explicitly.
-RECIPE = ("lr", "batch_size", "patch_size", "epoch_samples", "oversample", "jitter", "weight_decay", "augment", "tta",
-          "calibrate_crf")
+RECIPE = ("lr", "batch_size", "patch_size", "epoch_samples", "oversample", "jitter", "deform", "weight_decay", "augment",
+          "tta", "calibrate_crf")
 MAX_EPOCHS = 100_000  # with a time budget the time decides (segcore train -e 1000 --time-limit MIN)
 
 

@@ -337,6 +337,20 @@ def test_a_retraining_run_keeps_the_models_recipe_and_takes_the_budget(model, tm
     assert config.time_limit is None and "epochs" in note
 
 
+def test_every_training_setting_is_the_models_recipe_or_the_retraining_runs_own():
+    """A new TrainConfig field must be placed: kept from the model's run (RECIPE) or set for this run. (Spatial
+    deformation came after RECIPE was written and was silently dropped when retraining.)"""
+    from dataclasses import fields
+
+    from app.jobs.assist_tasks import RECIPE
+    from segcore.training.config import TrainConfig
+
+    checkpoints = {"arch", "arch_kwargs", "scale", "checkpoint", "fine_tune"}  # the model itself
+    budget = {"epochs", "time_limit"}  # the Training tab's
+    run = {"data", "out", "name", "device", "workers", "seed", "fast", "sync_bn", "val_fraction", "plan"}
+    assert {f.name for f in fields(TrainConfig)} == set(RECIPE) | checkpoints | budget | run
+
+
 def test_retrain_without_a_model_says_so(qtbot, window, folder, isolated_settings):
     assert window.open_folder(folder)
     assert not widget(window, QPushButton, "retrainButton").isEnabled()
