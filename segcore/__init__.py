@@ -74,18 +74,31 @@ def train(data: str, on_event=None, minutes: float | None = None, **options):
     return done
 
 
-def predict(checkpoint: str, image, device: str = "auto"):
+def predict(checkpoint: str, image, device: str = "auto", pixel_size=None):
     """Segment ``image`` (a path or an (H, W, C) array) with ``checkpoint``; returns uint8 class indices.
 
+    ``pixel_size``: the image's pixel size in µm (a number, or a :class:`segcore.interop.physical.PixelSize`);
+    for a path, the file's own (OME or ImageJ TIFF, OME-Zarr) when not given. When the checkpoint knows the
+    pixel size it learned at and the image's differs by more than 10 %, the image is segmented resampled to the
+    model's and the mask brought back; the ``segcore`` logger says so (INFO).
     Raises CheckpointError / DataError for bad inputs, and SegcoreError (one line) for anything else."""
+    import logging
+
     import numpy as np
 
     from segcore.data.io import read_image
     from segcore.inference import Predictor
+    from segcore.interop.physical import PixelSize, of_file
 
+    if isinstance(pixel_size, (int, float)):
+        pixel_size = PixelSize(float(pixel_size), float(pixel_size))
     try:
         predictor = Predictor(checkpoint, device=device)
-        return predictor.predict(image if isinstance(image, np.ndarray) else read_image(image))
+        pixels = image
+        if not isinstance(image, np.ndarray):
+            pixel_size = pixel_size or of_file(image)
+            pixels = read_image(image)
+        mask = predictor.predict(pixels, pixel_size)
     except SegcoreError:
         raise
     except Exception as exc:  # torch, the OS, memory: one typed line, the cause chained for a traceback
@@ -93,3 +106,6 @@ def predict(checkpoint: str, image, device: str = "auto"):
 
         raise SegcoreError(f"predicting {'an array' if isinstance(image, np.ndarray) else image} failed: "
                            f"{describe(exc, 'use a smaller tile or image')}") from exc
+    if predictor.note_resampled:
+        logging.getLogger("segcore").info(predictor.note_resampled)
+    return mask

@@ -223,12 +223,13 @@ def score_samples(predictor, samples: list, crf_params=None
     from segcore import crf
     from segcore.data.io import read_mask_raw
     from segcore.data.layout import load_sample
+    from segcore.interop.physical import of_file
 
     spec = predictor.spec
     for sample in samples:
         image, target = load_sample(sample, spec)
         start = time.perf_counter()
-        probs = predictor.predict_proba(image)
+        probs = predictor.predict_proba(image, of_file(sample.image))  # resampled to the model's pixel size
         seconds = {"predict": time.perf_counter() - start}
         refined = None
         if crf_params is not None:

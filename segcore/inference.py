@@ -21,7 +21,7 @@ import numpy as np
 
 from segcore.data.classes import ClassSpec
 from segcore.data.preprocess import apply_unit, match_channels, resize_image_to, scaled_size, unit_limits
-from segcore.interop.physical import PixelSize
+from segcore.interop.physical import PixelSize, resample_factor, resampling_note
 from segcore.tiles import Emit, run_banded
 
 if TYPE_CHECKING:
@@ -157,6 +157,7 @@ class Predictor:
         # Test-time augmentation: the caller's choice, else the training plan's (measured to fit this machine).
         self.tta = bool(info.get("tta")) if tta is None else bool(tta)
         self.crf_fit = info.get("crf")  # the CRF fitted on the validation images (segcore.crf_fit), if any
+        self.note_resampled = ""  # what the last predict did about the image's pixel size, "" when nothing
 
     def _open(self, device: str, fast: bool, threads: int | None) -> tuple[Engine, dict, str]:
         """The chosen engine, the checkpoint's prediction info and a note; ``auto`` falls back to PyTorch, with
@@ -179,56 +180,65 @@ class Predictor:
         engine, info, note = torch_engine.open_checkpoint(self.path, device, fast)
         return engine, info, "; ".join(filter(None, [fallback, note]))
 
-    def prepare(self, image: np.ndarray) -> np.ndarray:
-        """(H,W,C) image as stored -> normalised ``(C, h, w)`` float32 at the training scale.
+    def prepare(self, image: np.ndarray, scale: float | None = None) -> np.ndarray:
+        """(H,W,C) image as stored -> normalised ``(C, h, w)`` float32 at the training scale (or ``scale``).
 
         One channel at a time, so a large image never has a float32 copy of all its channels at full size.
         """
         source = _TileNormaliser(image, self.in_channels, self.mean, self.std)
-        size = scaled_size(*source.image.shape[:2], self.scale)
+        size = scaled_size(*source.image.shape[:2], self.scale if scale is None else scale)
         out = np.empty((self.in_channels, *size), dtype=np.float32)
         for c in range(self.in_channels):
             plane = resize_image_to(source.unit_channel(c), size)
             out[c] = (plane - self.mean[c]) / self.std[c]
         return out
 
-    def predict_proba(self, image: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(K, H, W)`` float32 at the input's original size."""
+    def predict_proba(self, image: np.ndarray, pixel_size: PixelSize | None = None) -> np.ndarray:
+        """Class probabilities ``(K, H, W)`` float32 at the input's original size (``pixel_size``: see
+        :meth:`predict`)."""
         h, w = image.shape[:2]
         probs = np.empty((self.spec.num_classes, h, w), dtype=np.float32)
 
         def keep(y: int, band: np.ndarray) -> None:
             probs[:, y:y + band.shape[1]] = band
 
-        self._run(image, keep)
+        self._run(image, keep, pixel_size)
         return probs
 
-    def predict(self, image: np.ndarray) -> np.ndarray:
+    def predict(self, image: np.ndarray, pixel_size: PixelSize | None = None) -> np.ndarray:
         """Class indices ``uint8 (H, W)`` at the input's original size.
 
         Equals ``predict_proba(image).argmax(0)`` but holds one band of probabilities at a time, so an 8192x8192
         image needs the image, the mask and a few tiles' worth of memory, not ``K x H x W`` floats.
+        ``pixel_size``: the image's (µm); when the checkpoint knows the pixel size it learned at and the two
+        differ by more than 10 %, the image is segmented resampled to the model's pixel size and the result
+        brought back (:func:`segcore.interop.physical.resample_factor`); ``note_resampled`` then says so.
         """
         mask = np.empty(image.shape[:2], dtype=np.uint8)
 
         def keep(y: int, band: np.ndarray) -> None:
             mask[y:y + band.shape[1]] = band.argmax(axis=0)
 
-        self._run(image, keep)
+        self._run(image, keep, pixel_size)
         return mask
 
-    def _run(self, image: np.ndarray, emit: Emit) -> None:
+    def _run(self, image: np.ndarray, emit: Emit, pixel_size: PixelSize | None = None) -> None:
         """Hand ``emit(y, band)`` the ``(K, rows, W)`` probabilities of each finished band of rows, top to bottom.
 
-        A checkpoint trained at ``scale`` != 1 sees the image resized as a whole (resizing needs neighbours
-        across tile borders); its probabilities are resized back to the image's size a band of rows at a time.
+        A checkpoint trained at ``scale`` != 1 (or an image resampled to the model's pixel size) sees the image
+        resized as a whole (resizing needs neighbours across tile borders); its probabilities are resized back to
+        the image's size a band of rows at a time.
         """
         k = self.spec.num_classes
-        if self.scale == 1.0:
+        factor = resample_factor(pixel_size, self.pixel_size)
+        self.note_resampled = "" if factor == 1.0 else \
+            resampling_note(pixel_size, self.pixel_size, image.shape[:2], factor)
+        scale = self.scale * factor
+        if scale == 1.0:
             tiles = _TileNormaliser(image, self.in_channels, self.mean, self.std)
             tiled(self.engine, tiles, *tiles.image.shape[:2], k, emit, self.tile, self.overlap, self.tta)
             return
-        prepared = self.prepare(image)
+        prepared = self.prepare(image, scale)
         _, h, w = prepared.shape
         probs = np.empty((k, h, w), dtype=np.float32)
 

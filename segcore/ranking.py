@@ -13,7 +13,7 @@ import csv
 import io
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,13 +35,24 @@ class Ranked:
     error: str = ""
 
 
-def score_samples(predictor, samples: Sequence, skip_annotated: bool = False) -> Iterator[tuple[Ranked, object]]:
+def full_resolution(path: Path) -> tuple[np.ndarray, object]:
+    """The image at full resolution with the pixel size its file states (None when none): what ``segcore rank``
+    scores, as ``segcore predict`` segments by default."""
+    from segcore.annotate.levels import read_level
+
+    return read_level(path, 0)
+
+
+def score_samples(predictor, samples: Sequence, skip_annotated: bool = False,
+                  read: Callable[[Path], tuple[np.ndarray, object]] = full_resolution,
+                  ) -> Iterator[tuple[Ranked, object]]:
     """Yield ``(Ranked, Uncertainty or None)`` for each ``segcore.data.layout.Sample`` in turn.
 
     Annotated samples (a mask file) are left unscored with ``skip_annotated``. A file that cannot be read or
-    segmented gives a Ranked with its one-line ``error`` instead of ending the folder.
+    segmented gives a Ranked with its one-line ``error`` instead of ending the folder. ``read(path)`` gives the
+    ``(H, W, C)`` image and its pixel size (the prediction is made at the model's, as ``segcore predict`` does);
+    the window passes one that reads each image at the pyramid level it shows.
     """
-    from segcore.data.io import read_image
     from segcore.errors import SegcoreError
     from segcore.uncertainty import measure
 
@@ -52,7 +63,7 @@ def score_samples(predictor, samples: Sequence, skip_annotated: bool = False) ->
             continue
         start = time.perf_counter()
         try:
-            result = measure(predictor, read_image(sample.image))
+            result = measure(predictor, *read(Path(sample.image)))
         except SegcoreError as exc:
             row.error = str(exc)
             yield row, None

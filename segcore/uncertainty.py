@@ -66,13 +66,15 @@ class Uncertainty:
         return self.probabilities.argmax(axis=0).astype(np.uint8)
 
 
-def measure(predictor, image: np.ndarray) -> Uncertainty:
+def measure(predictor, image: np.ndarray, pixel_size=None) -> Uncertainty:
     """Predict ``image`` (H, W, C) and measure its uncertainty.
 
     ``predictor`` is a :class:`segcore.inference.Predictor`; build it with ``tta=True`` for the TTA entropy (with
     ``tta=False`` the map is the entropy of a single forward pass: cheaper, and blind to orientation).
+    ``pixel_size`` (the image's, a :class:`segcore.interop.physical.PixelSize` or None): the prediction is made at
+    the model's pixel size as :meth:`Predictor.predict_proba` does; the map comes back at the image's size.
     """
-    probs = predictor.predict_proba(image)
+    probs = predictor.predict_proba(image, pixel_size)
     return Uncertainty(probs, entropy(probs))
 
 

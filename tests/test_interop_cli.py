@@ -121,10 +121,16 @@ def test_predict_on_a_pyramid_level_and_a_pixel_size_note(model, tmp_path):
     torch.save(checkpoint, tmp_path / "model.pt")
     proc = segcore("predict", "-m", tmp_path / "model.pt", "-i", tmp_path / "slide.ome.tif", "-o",
                    tmp_path / "full.png")
-    assert "0.25 µm/pixel but the model learned at 0.5 µm/pixel" in proc.stderr
+    assert ("image at 0.25 µm/pixel, the model learned at 0.5 µm/pixel: segmented resampled x0.5 to 96x96, the "
+            "mask brought back to 192x192") in proc.stderr
+    proc = segcore("predict", "-m", tmp_path / "model.pt", "-i", tmp_path / "slide.ome.tif", "-o",
+                   tmp_path / "half.png", "--level", "1")
+    assert "learned at" not in proc.stderr  # level 1 is 0.5 um/pixel: segmented as stored
+    full, half = read_mask_raw(tmp_path / "full.png"), read_mask_raw(tmp_path / "half.png")
+    assert full.shape == (192, 192) and half.shape == (96, 96)
+    assert (full[::2, ::2] == half).mean() > 0.95  # level 0 resampled to the model sees what level 1 shows
     proc = segcore("predict", "-m", tmp_path / "model.pt", "-i", tmp_path / "slide.ome.tif", "-o",
                    tmp_path / "half.png", "--level", "1", "--format", "geojson")
-    assert "learned at" not in proc.stderr  # level 1 is 0.5 um/pixel
     features = json.loads((tmp_path / "half.geojson").read_text())["features"]
     xs = [x for f in features for ring in f["geometry"]["coordinates"] for x, _ in
           (ring if f["geometry"]["type"] == "Polygon" else [p for poly in ring for p in poly])]

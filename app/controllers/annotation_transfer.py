@@ -82,12 +82,13 @@ class AnnotationTransferController(QObject):
         from segcore.interop.convert import read_annotation
 
         s = self.session
-        annotation = read_annotation(path, s.spec, like=image)
-        if annotation.shape != s.mask.shape:
-            raise DataError(f"{path.name}: annotation is {annotation.shape[1]}x{annotation.shape[0]} but "
-                            f"{image.name} is {s.mask.shape[1]}x{s.mask.shape[0]}")
         if s.locked_reason:
             raise DataError(f"{image.name}: {s.locked_reason}")
+        annotation = read_annotation(path, s.spec, like=image)
+        if annotation.shape not in (s.mask.shape, s.view.full_shape):  # full resolution at any level shown
+            h, w = s.view.full_shape
+            raise DataError(f"{path.name}: annotation is {annotation.shape[1]}x{annotation.shape[0]} but "
+                            f"{image.name} is {w}x{h}")
         s.accept_mask(annotation.classes, ImageState.MODIFIED, ids=annotation.ids)
         return annotation.warnings
 
@@ -132,6 +133,7 @@ class AnnotationTransferController(QObject):
 
     def export_file(self, path: str | None = None, fmt: str | None = None) -> bool:
         """Write the current mask to ``path`` in ``fmt`` (both asked for when None); True when written."""
+        from segcore.data.io import read_image
         from segcore.interop.annotation import Annotation
         from segcore.interop.convert import output_name, write_annotation
         from segcore.interop.physical import of_file
@@ -143,14 +145,18 @@ class AnnotationTransferController(QObject):
         fmt = fmt or self._choose_format(f"Export the mask of {sample.image.name}")
         if fmt is None:
             return False
-        annotation = Annotation(s.mask.copy(), s.spec, s.object_ids())
+        mask, ids = s.full_resolution()  # as saving writes it, whatever pyramid level is shown
+        annotation = Annotation(mask.copy(), s.spec, ids)
         if not path:
             suggested = sample.image.parent / output_name(sample.image.stem, fmt, annotation)
             path, _ = QFileDialog.getSaveFileName(self.window, "Export annotations", str(suggested))
             if not path:
                 return False
         try:
-            written = write_annotation(Path(path), annotation, fmt, image=s.image, pixel_size=of_file(sample.image))
+            image = s.image if not s.view.active else None
+            if image is None and fmt == "zarr":  # a new OME-Zarr store holds the image, at full resolution
+                image = read_image(sample.image)
+            written = write_annotation(Path(path), annotation, fmt, image=image, pixel_size=of_file(sample.image))
         except SegcoreError as exc:
             self._fail(str(exc))
             return False

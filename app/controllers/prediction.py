@@ -46,7 +46,7 @@ class PredictionController(QObject):
         self._compare_after = False
         self._busy = False
         self.skipped: list[str] = []  # reasons, for the job running or the last one
-        self.notes: dict[Path, str] = {}  # what to say about an image's prediction when it is on screen
+        self.notes: dict[Path, tuple[str, str]] = {}  # an image's resampling and warning, said when it is on screen
         self.done, self.total = 0, 0  # images of that job handled so far, and in all
         self.layer = PredictionLayer()
         canvas.scene().addItem(self.layer)
@@ -76,11 +76,11 @@ class PredictionController(QObject):
         return self.session.current_path()
 
     def current_prediction(self) -> np.ndarray | None:
-        return self.store.get(self.current_path())
+        return self.session.view.fit(self.store.get(self.current_path()))  # at the pyramid level shown
 
     def _refresh(self) -> None:
         self.panel.set_state(model=self.predictor is not None, busy=self.busy(),
-                             has_prediction=self.current_path() in self.store)
+                             has_prediction=self.current_prediction() is not None)
 
     def _on_image(self) -> None:
         """Another image: what the panel said about the last one goes (a running job keeps its progress)."""
@@ -90,7 +90,8 @@ class PredictionController(QObject):
 
     def say(self, text: str) -> None:
         """``text`` in the panel, with the warning about the prediction on screen, if there is one."""
-        note = self.notes.get(self.current_path(), "")
+        resampled, note = self.notes.get(self.current_path(), ("", ""))
+        text = f"{text} {resampled}".strip()
         self.panel.show_warning(f"{text} {note}".strip()) if note else self.panel.set_status(text)
 
     def _on_folder(self) -> None:
@@ -167,7 +168,7 @@ class PredictionController(QObject):
         self.panel.show_progress(0, self.total)
         self.panel.set_status(text)
         worker = GeneratorWorker(tasks.predict_images, self.predictor, items, self.session.index, self.store,
-                                 name="segment")
+                                 self.session.chosen_levels(), name="segment")
         worker.yielded.connect(self._on_prediction)
         worker.finished.connect(self._segment_done)  # also after Cancel (nothing returned)
         self._start(worker, None)
@@ -180,7 +181,7 @@ class PredictionController(QObject):
             return
         if result.probs is not None:
             self.probs = (result.image, result.probs)
-        self.notes[result.image] = result.warning
+        self.notes[result.image] = (result.resampled, result.warning)
         if result.warning and result.image == self.current_path():
             self.panel.show_warning(result.warning)
         if result.image == self.current_path():
@@ -286,13 +287,13 @@ class PredictionController(QObject):
         path = self.current_path()
         if path is None or self.predictor is None or self.busy():
             return
-        if self.probs is None or self.probs[0] != path:  # e.g. after Segment all: probabilities are not kept
-            self._compare_after = True
+        s = self.session
+        if self.probs is None or self.probs[0] != path or self.probs[1].shape[1:] != s.image.shape[:2]:
+            self._compare_after = True  # probabilities not kept (after Segment all), or made at another level
             self.segment_current()
             return
-        s = self.session
         truth = s.mask.copy() if s.hand_made() and not s.locked_reason else None  # locked: the mask was unread
-        raw = self.store.get(path)
+        raw = self.current_prediction()
         raw = raw if raw is not None else self.probs[1].argmax(axis=0).astype(np.uint8)
         fit = self.predictor.crf_fit
         self.compareRequested.emit(CompareRequest(s.image, self.probs[1], raw, truth, self.colors(), path,

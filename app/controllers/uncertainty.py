@@ -93,7 +93,7 @@ class UncertaintyController(QObject):
             return True
         self.errors = []
         worker = GeneratorWorker(assist_tasks.score_images, self.model, "auto", items, self.scores,
-                                 self.prediction.store, name="uncertainty")
+                                 self.prediction.store, self.session.chosen_levels(), name="uncertainty")
         worker.yielded.connect(self._on_scored)
         worker.errored.connect(self._on_error)
         worker.finished.connect(self._finished)
@@ -174,7 +174,8 @@ class UncertaintyController(QObject):
     def show_map(self, on_demand: bool = False) -> None:
         """Draw the current image's map when the toggle is on; ``on_demand``: score the image if it has none."""
         path = self.session.current_path()
-        indices = self.scores.map(path) if self.panel.uncertainty_shown() else None
+        # at the pyramid level shown, like the prediction (None when it was made at another level)
+        indices = self.session.view.fit(self.scores.map(path)) if self.panel.uncertainty_shown() else None
         self.layer.set_map(indices)
         self.layer.setVisible(indices is not None)
         if on_demand and self.panel.uncertainty_shown() and indices is None and path is not None:

@@ -39,17 +39,20 @@ class Scored:
 
 
 def score_images(checkpoint: str, device: str, items: list[tuple[int, Path]], scores: UncertaintyScores,
-                 masks: PredictionStore) -> Iterator[Scored]:
+                 masks: PredictionStore, levels: dict[Path, int] | None = None) -> Iterator[Scored]:
     """Measure each ``(index, path)`` image's uncertainty with ``checkpoint`` under TTA (segcore.ranking): the
-    score and map go into ``scores``, the prediction (the TTA average's mask) into ``masks``."""
+    score and map go into ``scores``, the prediction (the TTA average's mask) into ``masks``. Each image is read
+    at the pyramid level it is shown at (``levels``: the user's choices, else the default), as Segment does."""
     limit_torch_threads()
     from segcore import ranking
+    from segcore.annotate.levels import level_to_show, read_level
     from segcore.colormap import to_index
     from segcore.data.layout import Sample
     from segcore.inference import Predictor
 
     predictor = Predictor(checkpoint, device=device, threads=JOB_THREADS, tta=True)
-    rows = ranking.score_samples(predictor, [Sample(path, None, None) for _, path in items])
+    rows = ranking.score_samples(predictor, [Sample(path, None, None) for _, path in items],
+                                 read=lambda path: read_level(path, level_to_show(path, (levels or {}).get(path))))
     for done, ((index, path), (row, result)) in enumerate(zip(items, rows, strict=True), start=1):
         if result is not None and scores.put(checkpoint, path, row.score, to_index(result.map)):
             masks.put(path, result.mask)
@@ -116,16 +119,18 @@ MAX_EPOCHS = 100_000  # with a time budget the time decides (segcore train -e 10
 
 
 def with_recipe(config: TrainConfig, minutes: float, user: dict) -> tuple[TrainConfig, str]:
-    """A fine-tuning config for the current model: its architecture, scale and recipe from its checkpoint, the
-    settings the user set explicitly (``user``) winning, for ``minutes`` of training (0: the epochs decide).
-    Not re-planned: the model's own plan already fitted this folder and machine, and the architecture and scale
-    cannot change in a fine-tuning run. Returns the config and a line saying what it does."""
+    """A fine-tuning config for the current model: its architecture, scale, pixel size (what its images were
+    resampled to) and recipe from its checkpoint, the settings the user set explicitly (``user``) winning, for
+    ``minutes`` of training (0: the epochs decide). Not re-planned: the model's own plan already fitted this folder
+    and machine, and what the model sees (architecture, scale, pixel size) does not change when it learns more.
+    Returns the config and a line saying what it does."""
     from segcore import checkpoint as ckpt
 
     data = ckpt.load(config.checkpoint)
     saved = data.get("config") or {}
     recipe = {key: saved[key] for key in RECIPE if key in saved and key not in user}
-    config = replace(config, arch=data["arch"], scale=float(data.get("scale", 1.0)), **recipe)
+    config = replace(config, arch=data["arch"], scale=float(data.get("scale", 1.0)),
+                     pixel_size=saved.get("pixel_size"), **recipe)
     if minutes:
         config = replace(config, time_limit=minutes, epochs=int(user.get("epochs", MAX_EPOCHS)))
     budget = f"{minutes:g} min" if minutes else f"{config.epochs} epochs"

@@ -44,6 +44,7 @@ class Prediction:
     done: int
     total: int
     warning: str = ""  # why the image looks unlike the training data (segcore.shift), "" when it does not
+    resampled: str = ""  # how it was resampled to the model's pixel size (Predictor.note_resampled), or ""
 
 
 @dataclass
@@ -163,15 +164,17 @@ def load_predictor(path: str | Path, device: str = "auto") -> Generator[DeviceIn
 
 
 def predict_images(predictor: Predictor, items: list[tuple[int, Path, np.ndarray | None]], keep_index: int,
-                   store: PredictionStore) -> Iterator[Prediction | Skipped]:
-    """Segment ``(index, path, image or None)`` items in turn (None: read from disk) into ``store`` (a
+                   store: PredictionStore, levels: dict[Path, int] | None = None) -> Iterator[Prediction | Skipped]:
+    """Segment ``(index, path, image or None)`` items in turn into ``store`` (a
     :class:`app.state.prediction_store.PredictionStore`); yields a Prediction each, or Skipped with the reason.
 
-    Probabilities are kept only for image ``keep_index`` (the one on screen, for the CRF): a folder's worth of
-    them would not fit in memory.
+    Each image is (or, given as None, is read from disk) at the pyramid level it is shown at (``levels``: the
+    user's choices, else :func:`segcore.annotate.levels.level_to_show`'s default); the pixel size its file states
+    there lets the model resample it when it learned at another. Probabilities are kept only for image
+    ``keep_index`` (the one on screen, for the CRF): a folder's worth of them would not fit in memory.
     """
     from segcore import shift
-    from segcore.data import io
+    from segcore.annotate.levels import level_to_show, pixel_size_at, read_level
     from segcore.errors import SegcoreError
 
     limit_torch_threads()
@@ -179,15 +182,18 @@ def predict_images(predictor: Predictor, items: list[tuple[int, Path, np.ndarray
                                 list(predictor.spec.names))
     for done, (index, path, image) in enumerate(items, start=1):
         try:
-            pixels = io.read_image(path) if image is None else image
-            probs = predictor.predict_proba(pixels)
+            level = level_to_show(path, (levels or {}).get(path))
+            image, pixel_size = read_level(path, level) if image is None else (image, pixel_size_at(path, level))
+            probs = predictor.predict_proba(image, pixel_size)
         except SegcoreError as exc:  # one bad file must not end a folder's worth of work
             yield Skipped(index, path, str(exc), done, len(items))
             continue
         mask = probs.argmax(axis=0).astype(np.uint8)
         store.put(path, mask)
-        note = shift.warning(shift.differences(pixels, mask, reference))
-        yield Prediction(index, path, probs if index == keep_index else None, done, len(items), note)
+        note = shift.warning(shift.differences(image, mask, reference))
+        resampled = predictor.note_resampled  # "image at 0.25 µm/pixel, ...": a sentence in the panel
+        yield Prediction(index, path, probs if index == keep_index else None, done, len(items), note,
+                         resampled[:1].upper() + resampled[1:])
 
 
 @dataclass

@@ -15,8 +15,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.state.read_ahead import ReadAhead
 from segcore.annotate import AnnotationStore, Box, ImageState, StoreCallbacks
+from segcore.annotate.levels import LevelView
 from segcore.data import layout
 from segcore.data.classes import ClassSpec
+from segcore.interop.ome_tiff import ImageInfo
+from segcore.interop.physical import PixelSize
 
 
 class Session(QObject):
@@ -83,6 +86,24 @@ class Session(QObject):
     def dirty(self) -> bool:
         return self.store.dirty
 
+    @property
+    def view(self) -> LevelView:
+        """The pyramid level shown and how its mask maps to the file's (level 0 for plain images)."""
+        return self.store.view
+
+    @property
+    def pyramid(self) -> ImageInfo | None:
+        """Levels and pixel size of the current image when it is pyramidal, else None."""
+        return self.store.pyramid
+
+    @property
+    def pixel_size(self) -> PixelSize | None:
+        """µm per pixel of the image as shown; None when its file states none."""
+        return self.store.pixel_size
+
+    def full_resolution(self) -> tuple[np.ndarray, np.ndarray | None] | None:
+        return self.store.full_resolution()
+
     def state(self, index: int) -> ImageState:
         return self.store.state(index)
 
@@ -104,6 +125,12 @@ class Session(QObject):
 
     def select(self, index: int) -> bool:
         return self.store.select(index)
+
+    def set_level(self, level: int) -> bool:
+        return self.store.set_level(level)
+
+    def chosen_levels(self) -> dict[Path, int]:
+        return self.store.chosen_levels()
 
     def can_edit(self) -> bool:
         return self.store.can_edit()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from segcore.data.classes import IGNORE_INDEX
+from segcore.interop.physical import PixelSize
 
 # Percentiles are estimated on at most this many pixels: exact enough for display, fast on 4096 x 4096.
 _SAMPLE_PIXELS = 1_000_000
@@ -145,9 +146,14 @@ _ALL_BYTES = np.array([255, 255, 255, 255], np.uint8).view(np.uint32)[0]
 _CLEAR_ALPHA = np.array([255, 255, 255, 0], np.uint8).view(np.uint32)[0]
 
 
-def describe_pixel(image: np.ndarray, mask: np.ndarray, names: list[str], col: int, row: int) -> str:
-    """Status-bar text for one pixel: position, raw value(s) as stored, and its class name."""
+def describe_pixel(image: np.ndarray, mask: np.ndarray, names: list[str], col: int, row: int,
+                   pixel_size: PixelSize | None = None) -> str:
+    """Status-bar text for one pixel: position (and where it is in µm when ``pixel_size`` is known), raw value(s) as
+    stored, and its class name."""
     value = ", ".join(f"{v:.4g}" for v in np.atleast_1d(image[row, col]).tolist())
     index = int(mask[row, col])
     name = "unlabelled" if index == IGNORE_INDEX else (names[index] if index < len(names) else f"class {index}")
-    return f"x {col}  y {row}   value {value}   class: {name}"
+    where = f"x {col}  y {row}"
+    if pixel_size is not None:  # the pixel's centre, as QuPath and Fiji give calibrated positions
+        where += f" ({(col + 0.5) * pixel_size.x:.4g}, {(row + 0.5) * pixel_size.y:.4g} µm)"
+    return f"{where}   value {value}   class: {name}"

@@ -24,6 +24,7 @@ from app.views.panels.class_palette import ClassPalette
 from app.views.panels.display_panel import DisplayPanel
 from app.views.panels.file_list import FileListPanel
 from app.views.panels.view_panel import ViewPanel
+from app.views.scale_bar import ScaleBar
 from app.views.status_labels import StatusLabels
 from app.window.docking import Docking
 from app.window.folders import FolderMixin
@@ -54,6 +55,7 @@ class MainWindow(FolderMixin, QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.session = Session(self, autosave_ms=autosave_ms)
         self.canvas = Canvas(self)
+        self.scale_bar = ScaleBar(self.canvas)
         self.editor = Editor(self.canvas, self.session, self)
         self.actions = create_actions(self)
         self.tools = ToolActions(self)
@@ -93,6 +95,7 @@ class MainWindow(FolderMixin, QMainWindow):
 
     def _build_status_bar(self) -> None:
         self.status_labels = StatusLabels()
+        self.status_labels.levelChosen.connect(self._choose_level)
         self.statusBar().addPermanentWidget(self.status_labels)
         self.statusBar().showMessage("Open a folder of images to start (Ctrl+O), or drop one on the window.")
 
@@ -158,6 +161,8 @@ class MainWindow(FolderMixin, QMainWindow):
         if index < 0 or s.image is None:
             self.canvas.set_image(None)
             self.status_labels.show_image("")
+            self.status_labels.show_levels([], 0)
+            self.scale_bar.set_pixel_size(None)
             self._update_title()
             return
         self.display.set_image(s.image)
@@ -166,9 +171,24 @@ class MainWindow(FolderMixin, QMainWindow):
         self._show_image_pixels()
         self.canvas.set_mask(s.mask)
         self._apply_colors()
-        h, w, ch = s.image.shape
-        self.status_labels.show_image(f"{s.samples[index].image.name} · {w}×{h} · {ch} ch · {s.image.dtype}")
+        self._show_image_info(index)
         self._update_title()
+
+    def _show_image_info(self, index: int) -> None:
+        """Name, size, channels, dtype and pixel size in the status bar; the level chooser for pyramids; the
+        scale bar."""
+        s = self.session
+        h, w, ch = s.image.shape
+        size = f" · {s.pixel_size}" if s.pixel_size is not None else ""
+        self.status_labels.show_image(f"{s.samples[index].image.name} · {w}×{h} · {ch} ch · {s.image.dtype}{size}")
+        self.status_labels.show_levels(s.pyramid.levels if s.pyramid is not None else [], s.view.level)
+        self.scale_bar.set_pixel_size(s.pixel_size.x if s.pixel_size is not None else None)
+
+    def _choose_level(self, level: int) -> None:
+        """Show another pyramid level (the mask is saved first); the chooser goes back when that fails."""
+        if not self.session.set_level(level):
+            self.status_labels.show_levels(self.session.pyramid.levels if self.session.pyramid else [],
+                                           self.session.view.level)
 
     def _show_image_pixels(self) -> None:
         image = self.session.image
@@ -215,7 +235,7 @@ class MainWindow(FolderMixin, QMainWindow):
         if col < 0 or s.image is None or s.mask is None:
             self.status_labels.show_pixel("")
             return
-        self.status_labels.show_pixel(render.describe_pixel(s.image, s.mask, s.spec.names, col, row))
+        self.status_labels.show_pixel(render.describe_pixel(s.image, s.mask, s.spec.names, col, row, s.pixel_size))
 
     def _show_error(self, text: str) -> None:
         self.statusBar().showMessage(f"Error: {text}", 15000)

@@ -1,8 +1,10 @@
 """The window's annotation import/export: ``QT_QPA_PLATFORM=offscreen python docs/screenshots/make_interop_screenshots.py``.
 
-Writes ``interop_file_menu.png`` (File menu open, *Import Annotations…* under the pointer) and
+Writes ``interop_file_menu.png`` (File menu open, *Import Annotations…* under the pointer),
 ``interop_imported_geojson.png`` (a BBBC039 nucleus mask exported as QuPath GeoJSON with ``segcore convert``'s
-code, then imported through File > Import Annotations… onto a copy of its image). It prints how many objects
+code, then imported through File > Import Annotations… onto a copy of its image) and ``window_pyramid_level.png``
+(the same image as a 3-level pyramidal OME-TIFF stating 0.325 µm pixels, shown at level 1 with its level list
+open, a stroke painted there, the cursor position in µm and the scale bar). It prints how many objects
 came in and how many connected regions they form (touching nuclei are one region but keep their own ids).
 Needs ../shared/data/bbbc039 and the ``interop`` extra. The file dialog is answered by the script (no modal
 dialog waits); nothing is written outside a temporary folder and this one.
@@ -21,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 
-from PySide6.QtCore import QPoint, QSettings  # noqa: E402
+from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QPainter  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QFileDialog  # noqa: E402
@@ -53,6 +55,51 @@ def menu_screenshot(app: QApplication, window) -> None:
     painter.end()
     menu.hide()
     shot.save(str(HERE / "interop_file_menu.png"))
+
+
+def pyramid_screenshot(app: QApplication, tmp: Path) -> None:
+    """A pyramidal OME-TIFF at level 1, painted there, with the level chooser's list painted onto the grab."""
+    import numpy as np
+    import tifffile
+
+    from app.window import MainWindow
+    from segcore.data import io
+
+    image = np.kron(io.read_image(BBBC039 / "images" / f"{STEM}.png")[..., 0], np.ones((4, 4), np.uint16))
+    folder = tmp / "slide"
+    (folder / "images").mkdir(parents=True)
+    with tifffile.TiffWriter(folder / "images" / "nuclei_A06.ome.tif") as tif:
+        tif.write(image, subifds=2, metadata={"axes": "YX", "PhysicalSizeX": 0.325, "PhysicalSizeY": 0.325})
+        for step in (2, 4):
+            tif.write(image[::step, ::step], subfiletype=1)
+    window = MainWindow(autosave_ms=0)
+    window.resize(1400, 900)
+    window.show()
+    window.open_folder(folder)
+    window.session.set_level(1)
+    settle(app)
+    canvas = window.canvas
+    canvas.set_brush_size(14)
+    viewport = canvas.viewport()
+    points = [canvas.mapFromScene(x, y) for x, y in ((560.0, 400.0), (640.0, 420.0), (700.0, 470.0))]
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, pos=points[0])
+    for point in points[1:]:
+        QTest.mouseMove(viewport, point)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=points[-1])
+    combo = window.status_labels.level
+    combo.showPopup()
+    canvas.hovered.emit(700, 470)  # the cursor over the stroke's end (the open list holds the mouse)
+    settle(app)
+    shot = window.grab()
+    popup = combo.view().window()
+    painter = QPainter(shot)  # the list drawn where a desktop puts it: above the chooser, in the window
+    painter.drawPixmap(combo.mapTo(window, QPoint(0, -popup.height())), popup.grab())
+    painter.end()
+    combo.hidePopup()
+    shot.save(str(HERE / "window_pyramid_level.png"))
+    print(f"pyramid: {window.status_labels.image.full_text()}; {window.status_labels.position.text()}")
+    window.session.discard_unsaved()
+    window.close()
 
 
 def main() -> None:
@@ -91,6 +138,7 @@ def main() -> None:
               f"{window.statusBar().currentMessage()}")
         window.session.discard_unsaved()
         window.close()
+        pyramid_screenshot(app, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

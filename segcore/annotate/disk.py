@@ -44,15 +44,15 @@ def spec_home(folder: Path | None, mask: Path) -> Path:
     return mask.parent
 
 
-def showable(image: Path) -> None:
-    """Raise DataError (one line) when the window could not show ``image``: too many pixels for it, or for the
-    memory that is free. Reads the header only."""
-    height, width = io.displayed_size(image)
+def showable(image: Path, size: tuple[int, int] | None = None) -> None:
+    """Raise DataError (one line) when the window could not show ``image`` (or a pyramid level of it of ``size``,
+    height and width): too many pixels for it, or for the memory that is free. Reads the header only."""
+    height, width = size if size is not None else io.displayed_size(image)
     pixels = height * width
     if pixels > MAX_SHOWN_PIXELS:
         raise DataError(f"{image}: {width}x{height} ({pixels / 1e6:.0f} megapixels) is more than the window shows "
-                        f"({MAX_SHOWN_PIXELS / 1e6:.0f} megapixels); segment it with `segcore predict -i` (tiled) "
-                        "or cut it into tiles")
+                        f"({MAX_SHOWN_PIXELS / 1e6:.0f} megapixels); segment it with `segcore predict -i` (tiled), "
+                        "save it as a pyramidal OME-TIFF (the window shows a coarser level) or cut it into tiles")
     need, free = pixels * SHOWN_BYTES_PER_PIXEL, io.free_memory()
     if need > free:
         raise DataError(f"{image}: {width}x{height} needs {need / 1e9:.1f} GB of memory to show, but "

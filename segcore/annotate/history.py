@@ -21,13 +21,16 @@ class IdsChange:
 
 @dataclass
 class Edit:
-    """One undoable change: the pixels of a bounding box before and after (and the object ids it set, if any)."""
+    """One undoable change: the pixels of a bounding box before and after (and the object ids it set, if any;
+    and, for a full-resolution mask accepted at a coarser pyramid level, the full-resolution masks the shown one
+    maps onto before and after it: see :mod:`segcore.annotate.levels`)."""
 
     y0: int
     x0: int
     before: np.ndarray
     after: np.ndarray
     ids: IdsChange | None = None
+    base: tuple[np.ndarray | None, np.ndarray] | None = None
 
     @property
     def box(self) -> Box:
@@ -37,7 +40,8 @@ class Edit:
     @property
     def nbytes(self) -> int:
         ids = 0 if self.ids is None else self.ids.after.nbytes + getattr(self.ids.before, "nbytes", 0)
-        return self.before.nbytes + self.after.nbytes + ids
+        base = 0 if self.base is None else sum(getattr(b, "nbytes", 0) for b in self.base)
+        return self.before.nbytes + self.after.nbytes + ids + base
 
     def undo(self, mask: np.ndarray) -> Box:
         y0, x0, y1, x1 = self.box

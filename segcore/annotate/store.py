@@ -6,6 +6,10 @@ user moves to another image, on :meth:`~AnnotationStore.save`, and by :meth:`~An
 mask whose save fails (read-only folder, full disk) is *parked* in memory, marked "modified", and reported; no
 edit is ever dropped silently. Every change is announced through plain callbacks (:class:`StoreCallbacks`);
 the window wraps the store in a QObject that re-emits them as signals and owns the autosave timer.
+
+A pyramidal TIFF is shown at one of its levels (:mod:`segcore.annotate.levels`): the finest that is not too
+large, or the one chosen with :meth:`~AnnotationStore.set_level`; its mask is edited at that level and saved at
+full resolution.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numpy as np
 
 from segcore.annotate.disk import file_stamp, folder_gone, showable, spec_home
 from segcore.annotate.history import Edit, EditSession, History, IdsChange
+from segcore.annotate.levels import LevelView, level_to_show, pyramid_of, read_level
 from segcore.annotate.saving import (
     find_replaced,
     ids_to_keep,
@@ -31,6 +36,8 @@ from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footpri
 from segcore.data import io, layout
 from segcore.data.classes import CLASSES_FILE, ClassSpec
 from segcore.errors import DataError, OutputError, describe
+from segcore.interop.ome_tiff import ImageInfo
+from segcore.interop.physical import PixelSize, of_file
 
 
 class ImageState(str, Enum):
@@ -109,8 +116,12 @@ class AnnotationStore:
         self.samples: list[layout.Sample] = []
         self.spec = ClassSpec(["background", "foreground"], [0, 255])
         self.index = -1
-        self.image: np.ndarray | None = None  # (H, W, C) as read
+        self.image: np.ndarray | None = None  # (H, W, C) as read (at the shown pyramid level)
         self.mask: np.ndarray | None = None  # uint8 (H, W) class indices, IGNORE_INDEX for unlabelled
+        self.view = LevelView()  # the shown pyramid level, and how its mask maps to the file's
+        self.pyramid: ImageInfo | None = None  # levels and pixel size of a pyramidal image, None for others
+        self.pixel_size: PixelSize | None = None  # µm per pixel of the image as shown, None when unknown
+        self._levels: dict[Path, int] = {}  # pyramid levels the user chose, per image
         self.locked_reason: str | None = None  # editing refused (e.g. the mask file has the wrong size)
         self.dirty = False  # the current mask differs from its file
         self._edit: EditSession | None = None
@@ -144,7 +155,7 @@ class AnnotationStore:
         self.folder, self.samples, self.spec = folder, samples, spec
         self.reader.clear()
         self._spec_unsaved, self._unlabelled_saved = False, spec.unlabelled
-        for kept in (self._histories, self._parked, self._predicted, self._first_ids, self._given_ids):
+        for kept in (self._histories, self._parked, self._predicted, self._first_ids, self._given_ids, self._levels):
             kept.clear()
         self.index, self.image, self.mask = -1, None, None
         self._gone_said = False
@@ -187,8 +198,7 @@ class AnnotationStore:
         self.locked_reason = None
         ahead = index + (1 if index > previous else -1)  # the next one in the direction of travel
         try:
-            showable(sample.image)  # a 30000 x 30000 slide is refused from its header, before decoding
-            self.image = self.reader.read_image(sample.image)
+            self._read_image(sample, self._level_for(sample.image))
         except DataError as exc:
             self.image, self.mask = None, None
             self.on.error(str(exc))
@@ -198,17 +208,84 @@ class AnnotationStore:
             self.mask = self._load_mask(sample)  # dirty again when the mask comes back from the parked ones
             self.on.image_loaded(index)
         self._emit_history()
-        if 0 <= ahead < len(self.samples) and _fits(self.samples[ahead].image):
+        if 0 <= ahead < len(self.samples) and _fits(self.samples[ahead].image) \
+                and self._level_for(self.samples[ahead].image) == 0:  # read ahead at full resolution only
             self.reader.prefetch(self.samples[ahead].image, self.samples[ahead].mask, self.spec)
         return True
 
+    def _level_for(self, image: Path) -> int:
+        """The pyramid level to show ``image`` at: the user's choice, else the finest not too large; 0 for an
+        image without levels."""
+        return level_to_show(image, self._levels.get(image))
+
+    def chosen_levels(self) -> dict[Path, int]:
+        """The pyramid levels the user chose, per image (a copy: a worker may read it)."""
+        return dict(self._levels)
+
+    def _read_image(self, sample: layout.Sample, level: int) -> None:
+        """Read ``sample``'s image at pyramid ``level`` into ``image``, with its ``view``, ``pyramid`` and
+        ``pixel_size``; raises DataError (nothing changed then)."""
+        pyramid = pyramid_of(sample.image)
+        if not level:
+            showable(sample.image)  # a 30000 x 30000 slide is refused from its header, before decoding
+            image = self.reader.read_image(sample.image)
+            full = image.shape[:2]
+            size = pyramid.pixel_size if pyramid is not None else of_file(sample.image)
+        else:
+            showable(sample.image, pyramid.levels[level])
+            (image, size), full = read_level(sample.image, level), pyramid.levels[0]
+        self.image, self.pyramid, self.pixel_size = image, pyramid, size
+        self.view = LevelView(level, full, image.shape[:2])
+
+    def set_level(self, level: int) -> bool:
+        """Show pyramid level ``level`` (0: full resolution) of the current image; the mask is saved first (or
+        kept in memory when that fails) and read again at the new level. The image's undo history is cleared: its
+        steps were at the other level's size. False when nothing changed; a level that cannot be read is
+        reported through ``error`` and the current one stays."""
+        pyramid = self.pyramid
+        if pyramid is None or self.image is None or not 0 <= level < len(pyramid.levels) \
+                or level == self.view.level:
+            return False
+        self._finish_edit()
+        sample = self.samples[self.index]
+        previous = self.view.level
+        self._park_current()
+        try:
+            self._read_image(sample, level)
+        except DataError as exc:
+            self.on.error(str(exc))
+            level = previous  # shown before, so it reads again
+            self._read_image(sample, level)
+        self._levels[sample.image] = level
+        self._histories.pop(sample.image, None)
+        self.locked_reason = None
+        self.dirty = False
+        self.mask = self._load_mask(sample)
+        self.on.image_loaded(self.index)
+        self.on.state_changed(self.index, self.state(self.index))
+        self._emit_history()
+        return level != previous
+
     def _load_mask(self, sample: layout.Sample) -> np.ndarray:
-        shape = self.image.shape[:2]
+        """The mask at the shown level (its full-resolution source becomes the view's base)."""
+        full = self._load_full_mask(sample)
+        self.view.set_base(full)
+        if self.view.active and self.spec.instances and not self.locked_reason:
+            self.locked_reason = (f"instance masks are edited at full resolution, and this is {self.view.describe()}"
+                                  ": choose level 0 to edit its objects")
+        if full is None:
+            return np.zeros(self.image.shape[:2], dtype=np.uint8)
+        return self.view.shown(full)
+
+    def _load_full_mask(self, sample: layout.Sample) -> np.ndarray | None:
+        """The mask at full resolution: kept in memory after a failed save, else the file's; None when there is
+        none (or it cannot be used: editing is then locked)."""
+        shape = self.view.full_shape
         if sample.image in self._parked:
             self.dirty = True
             return self._parked.pop(sample.image)
         if sample.mask is None:
-            return np.zeros(shape, dtype=np.uint8)
+            return None
         try:
             self._disk_stamp = file_stamp(sample.mask)
             mask = self.reader.read_mask(sample.mask, self.spec)
@@ -218,14 +295,14 @@ class AnnotationStore:
         except DataError as exc:
             self.locked_reason = f"{exc}; editing is off so the file is not overwritten"
             self.on.error(self.locked_reason)
-            return np.zeros(shape, dtype=np.uint8)
+            return None
 
     def _park_current(self) -> None:
         """Save the current mask; if that fails keep it in memory so moving on never loses it."""
         if self.mask is None or not self.dirty:
             return
         if not self.save():
-            self._parked[self.samples[self.index].image] = self.mask
+            self._parked[self.samples[self.index].image] = self.view.full(self.mask)
         self.dirty = False
 
     # -- editing ------------------------------------------------------------------------------------------------
@@ -319,10 +396,10 @@ class AnnotationStore:
         except DataError as exc:
             self.on.error(f"cannot restore {path.name}: {exc}")
             return False
-        if mask.shape != self.mask.shape:
+        if mask.shape != self.view.full_shape:
             self.on.error(f"{path}: the kept annotation is {mask.shape[1]}x{mask.shape[0]}, the image is not")
             return False
-        self.accept_mask(mask, ImageState.MODIFIED)
+        self.accept_mask(self.view.shown(mask), ImageState.MODIFIED)
         self.on.message(f"the annotation kept in {path.parent.name}/{path.name} is back (Ctrl+Z undoes)")
         return True
 
@@ -337,8 +414,12 @@ class AnnotationStore:
 
         A hand-made annotation replaced by a prediction is first kept on disk (``.segstudio/replaced/`` in the
         folder, :func:`segcore.annotate.saving.keep_replaced`), beyond undo, until another prediction replaces
-        that image's annotation again.
+        that image's annotation again. At a coarser pyramid level a full-resolution ``mask`` is shown read down
+        and saved as it is, every pixel (undo brings back the mask before it, also at full resolution).
         """
+        mask = np.asarray(mask)
+        base = (self.view.base, mask) if self.view.active and mask.shape == self.view.full_shape else None
+        mask = self.view.shown(mask)
         if self.mask is not None and ids is not None and (np.shape(ids) != self.mask.shape
                                                           or np.asarray(ids).dtype.kind not in "ui"):
             raise DataError(f"object ids must be integers of shape {self.mask.shape}, got {np.shape(ids)} "
@@ -350,7 +431,9 @@ class AnnotationStore:
             return
         replaced = self._edit.replace(np.asarray(mask, dtype=np.uint8)) is not None
         change = self._ids_change(ids)
-        if replaced or change is not None:
+        if base is not None:
+            self.view.set_base(base[1])
+        if replaced or change is not None or base is not None:
             self._mark_dirty(predicted=state is ImageState.PREDICTED)
             self.on.mask_replaced()
         elif self.samples[self.index].mask is None and not self.dirty:
@@ -358,10 +441,11 @@ class AnnotationStore:
             # pixel, yet it is an answer ("nothing here"), so the image gets its mask file like any other.
             self._mark_dirty(predicted=state is ImageState.PREDICTED)
         edit, self._edit = self._edit.finish(), None
-        if change is not None:
+        if change is not None or base is not None:
             corner = self.mask[:1, :1].copy()
-            edit = edit or Edit(0, 0, corner, corner.copy())  # no pixel changed: the step holds the ids alone
-            edit.ids = change
+            edit = edit or Edit(0, 0, corner, corner.copy())  # no pixel shown changed: the step holds the rest
+            edit.ids, edit.base = change, base
+        if change is not None:
             self._set_given_ids(change.after)
         if edit is not None:
             self._history().push(edit)
@@ -388,7 +472,7 @@ class AnnotationStore:
     def _keep_replaced(self) -> None:
         sample = self.samples[self.index]
         try:
-            kept = keep_replaced(sample, self.folder, self.mask, self.spec, on_disk=not self.dirty,
+            kept = keep_replaced(sample, self.folder, self.view.full(self.mask), self.spec, on_disk=not self.dirty,
                                  ids_from=self._ids_to_keep(sample))
             self._explain_values(self.folder)  # the kept file may hold the "unlabelled" value just assigned
         except (DataError, OSError) as exc:  # Ctrl+Z still brings it back while the folder is open
@@ -431,6 +515,8 @@ class AnnotationStore:
         if box is not None:
             if edit.ids is not None:  # an import's ids come and go with its pixels
                 self._set_given_ids(edit.ids.after if redo else edit.ids.before)
+            if edit.base is not None:  # so does a full-resolution mask accepted at a coarser level
+                self.view.set_base(edit.base[1] if redo else edit.base[0])
             self._mark_dirty(predicted=False)
             # Back to the mask on disk: nothing to save, and the image is not "modified". Also back to the empty
             # mask of an image with no mask file: saving it would turn "no mask" into an annotation saying "no
@@ -443,12 +529,25 @@ class AnnotationStore:
 
     def object_ids(self) -> np.ndarray | None:
         """Instance masks: each pixel's object id in the current mask, as saving it now would write (else None)."""
-        if not self.spec.instances or self.mask is None:
+        if not self.spec.instances or self.mask is None or self.view.active:  # ids live at full resolution
             return None
         try:
             return self.spec.encode(self.mask, self._ids_to_keep(self.samples[self.index]))
         except DataError:
             return None
+
+    def full_resolution(self) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """The current mask as saving would write it (at full resolution, whatever level is shown) and, for
+        instance masks, its object ids; None without a mask."""
+        if self.mask is None:
+            return None
+        full = self.view.full(self.mask)
+        if not self.spec.instances:
+            return full, None
+        try:
+            return full, self.spec.encode(full, self._ids_to_keep(self.samples[self.index]))
+        except DataError:
+            return full, None
 
     def _ids_to_keep(self, sample: layout.Sample) -> np.ndarray | None:
         """The ids a save keeps: an import's while it stands (not mixed with the file's, whose numbers may clash),
@@ -501,8 +600,9 @@ class AnnotationStore:
             self.check_disk()  # another program's change to the file is not overwritten unasked
         if not self.dirty or self.mask is None:
             return None
+        full = self.view.full(self.mask)
         try:
-            self._write(self.index, self.mask)
+            self._write(self.index, full)
         except (DataError, OSError) as exc:
             return describe(exc)
         self._history().mark_clean()
@@ -575,7 +675,7 @@ class AnnotationStore:
         todo += [i for i, s in enumerate(self.samples) if s.image in self._parked]
         for index in todo:
             image = self.samples[index].image
-            self._write(index, self.mask if index == self.index else self._parked[image],
+            self._write(index, self.view.full(self.mask) if index == self.index else self._parked[image],
                         to=folder / f"{image.stem}.png")
             self._parked.pop(image, None)
             self.dirty = self.dirty and index != self.index

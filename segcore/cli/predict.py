@@ -48,6 +48,10 @@ def register(sub) -> None:
                         "masks come out at that level's size, GeoJSON/ROI coordinates in full-resolution pixels")
     p.add_argument("--z", type=int, help="z plane of a z-stack input (0-based)")
     p.add_argument("--t", type=int, help="time point of a time-series input (0-based)")
+    p.add_argument("--no-resample", action="store_true",
+                   help="segment at the image's own pixel size; by default an image whose pixel size (OME or "
+                        "ImageJ TIFF, OME-Zarr) differs by over 10%% from the one the model learned at is segmented "
+                        "resampled to the model's pixel size and the mask brought back")
     p.add_argument("--tile", type=int, default=512, help="tile size for large images (default 512)")
     p.add_argument("--no-fast", action="store_true",
                    help="plain float32 PyTorch (no autocast, no channels_last): the reference the engines match")
@@ -128,18 +132,20 @@ def predict_one(predictor, image_path: Path, out: Path, args, crf_params=None) -
     from segcore.data.io import write_image, write_mask
 
     image, info = _read_input(image_path, args)
-    _note_pixel_size(predictor, image_path, info, args.level)
+    size = None if args.no_resample else _pixel_size(predictor, image_path, info, args.level)
     uncertainty = None
     if args.uncertainty:
         from segcore.uncertainty import measure
 
-        uncertainty = measure(predictor, image)
+        uncertainty = measure(predictor, image, size)
         probs, mask = uncertainty.probabilities, uncertainty.mask
     elif args.probabilities or args.crf or args.compare:
-        probs = predictor.predict_proba(image)
+        probs = predictor.predict_proba(image, size)
         mask = probs.argmax(axis=0).astype(np.uint8)
     else:  # the mask alone: no K x H x W probabilities held (an 8192^2 slide stays small)
-        mask = predictor.predict(image)
+        mask = predictor.predict(image, size)
+    if predictor.note_resampled:
+        print(f"segcore predict: {image_path.name}: {predictor.note_resampled}", file=sys.stderr)
     if args.format == "png":
         write_mask(out, mask, predictor.spec)
         written = [out]
@@ -172,14 +178,13 @@ def predict_one(predictor, image_path: Path, out: Path, args, crf_params=None) -
     return f"{image_path} -> " + ", ".join(str(p) for p in written) + score
 
 
-def _note_pixel_size(predictor, image_path: Path, info, level: int) -> None:
-    from segcore.interop.physical import mismatch_note, of_file
+def _pixel_size(predictor, image_path: Path, info, level: int):
+    """The input's pixel size at ``level`` (None when unknown, or when the model knows none to compare with)."""
+    from segcore.interop.physical import of_file
 
     if predictor.pixel_size is None:
-        return
-    size = info.level_pixel_size(level) if info is not None else of_file(image_path)
-    if note := mismatch_note(predictor.pixel_size, size, str(image_path)):
-        print(f"segcore predict: note: {note}", file=sys.stderr)
+        return None
+    return info.level_pixel_size(level) if info is not None else of_file(image_path)
 
 
 def _read_input(image_path: Path, args):

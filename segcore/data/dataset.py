@@ -26,6 +26,7 @@ from segcore.data.layout import Sample
 from segcore.data.preprocess import match_channels, resize_image, resize_mask, to_unit
 from segcore.data.separation import instance_target
 from segcore.errors import DataError
+from segcore.interop.physical import PixelSize, of_file, resample_factor
 
 CACHE_BYTES = 2 * 1024**3  # decoded float32 images kept in memory across datasets and epochs
 MIN_STD = 1e-3  # a constant channel must not blow up the normalisation
@@ -118,14 +119,17 @@ class SegmentationDataset(Dataset):
     classes the image holds but its commonest (rare classes, and labelled pixels of sparse masks, are then seen often; nnU-Net
     uses 1/3). ``jitter``: the brightness/contrast amplitude of the augmentation. ``deform``: with ``augment``
     and a patch size, the strength in [0, 1] of the random rotation, scaling and elastic deformation applied to
-    ``DEFORM_P`` of the crops (:mod:`segcore.data.spatial`; 0: none).
+    ``DEFORM_P`` of the crops (:mod:`segcore.data.spatial`; 0: none). ``pixel_size``: resample each image
+    stating another physical pixel size to this one (on top of ``scale``; see
+    :func:`segcore.interop.physical.resample_factor`); None: every image as stored.
     """
 
     def __init__(self, samples: Sequence[Sample], spec: ClassSpec, scale: float = 1.0, patch_size: int | None = None,
                  augment: bool = False, channels: int | None = None, mean: Sequence[float] | None = None,
                  std: Sequence[float] | None = None, oversample: float = 0.0, jitter: float = JITTER,
-                 deform: float = 0.0):
+                 deform: float = 0.0, pixel_size: PixelSize | None = None):
         self.samples = [s for s in samples if s.mask is not None]
+        self.pixel_size, self._scales = pixel_size, {}
         self.spec, self.scale, self.augment = spec, float(scale), augment
         if not (0 <= oversample <= 1 and 0 <= jitter < 1 and 0 <= deform <= 1):
             raise DataError(f"oversample and deform must be in [0, 1] and jitter in [0, 1), got {oversample}, "
@@ -158,13 +162,22 @@ class SegmentationDataset(Dataset):
         image_id, mask_id = _file_id(sample.image), _file_id(sample.mask)
         if channels is None:  # the image's own count, once known, names the same cache entry
             channels = _native_channels.get(image_id)
+        scale = self._scale_of(sample)
         if channels is None:
-            arrays = decode_sample(sample, self.spec, self.scale, None)
+            arrays = decode_sample(sample, self.spec, scale, None)
             channels = _native_channels[image_id] = arrays[0].shape[2]
-            key = (image_id, mask_id, self.scale, channels, _spec_key(self.spec))
+            key = (image_id, mask_id, scale, channels, _spec_key(self.spec))
             return _cached(key, lambda: arrays)
-        key = (image_id, mask_id, self.scale, channels, _spec_key(self.spec))
-        return _cached(key, lambda: decode_sample(sample, self.spec, self.scale, channels))
+        key = (image_id, mask_id, scale, channels, _spec_key(self.spec))
+        return _cached(key, lambda: decode_sample(sample, self.spec, scale, channels))
+
+    def _scale_of(self, sample: Sample) -> float:
+        """``scale`` times the sample's resampling to ``pixel_size`` (its file's header read once)."""
+        if self.pixel_size is None:
+            return self.scale
+        if sample.image not in self._scales:
+            self._scales[sample.image] = self.scale * resample_factor(of_file(sample.image), self.pixel_size)
+        return self._scales[sample.image]
 
     def arrays(self, index: int) -> tuple[np.ndarray, ...]:
         """The cached ``[0,1]`` image (h,w,C) and mask (h,w) of item ``index`` (and, for instance masks, the loss

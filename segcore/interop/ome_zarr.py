@@ -153,6 +153,7 @@ def read_zarr_labels(path: str | os.PathLike, name: str | None = None, level: in
     """
     path = Path(path)
     attrs, _ = _root_attrs(path)
+    _multiscale(path, attrs)  # a store without it is no OME-Zarr image (nor label image): said so first
     if "image-label" not in attrs:
         names = label_names(path)
         if not names:

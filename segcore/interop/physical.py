@@ -40,10 +40,12 @@ class PixelSize:
 
     @classmethod
     def from_dict(cls, d: dict | None) -> PixelSize | None:
+        """The size ``to_dict`` wrote; None for None or anything that is not two positive lengths."""
         try:
-            return cls(float(d["y_um"]), float(d["x_um"])) if d else None
+            y, x = float(d["y_um"]), float(d["x_um"])
         except (KeyError, TypeError, ValueError):
             return None
+        return cls(y, x) if min(y, x) > 0 and math.isfinite(y + x) else None
 
     def scaled(self, factor_y: float, factor_x: float) -> PixelSize:
         """The pixel size of the image resampled to ``factor`` times as many pixels."""
@@ -83,23 +85,39 @@ def of_file(path: str | os.PathLike) -> PixelSize | None:
     return None
 
 
-def training_pixel_size(paths: list[Path]) -> PixelSize | None:
-    """The median pixel size the training images state (None when none states one): the resolution a model
-    learned at, kept in its checkpoint so prediction can tell when an image is at another one."""
-    sizes = [size for size in map(of_file, paths) if size is not None]
+def median_pixel_size(sizes: list[PixelSize | None]) -> PixelSize | None:
+    """The median of the sizes given (None ones skipped), per axis; None when none is given."""
+    sizes = [s for s in sizes if s is not None]
     if not sizes:
         return None
     return PixelSize(float(np.median([s.y for s in sizes])), float(np.median([s.x for s in sizes])))
 
 
-def mismatch_note(model: PixelSize | None, image: PixelSize | None, what: str, tolerance: float = 0.2) -> str:
-    """A line when ``image``'s pixel size differs from the one the model learned at by more than ``tolerance``
-    (relative), else empty: a model sees objects at the size it learned them."""
-    if model is None or image is None:
-        return ""
-    ratio = image.x / model.x
-    if abs(ratio - 1) <= tolerance:
-        return ""
-    hint = "a finer pyramid level or upsample it" if ratio > 1 else "a coarser pyramid level (--level)"
-    return (f"{what} is {image} but the model learned at {model} ({ratio:.2g}x); objects look "
-            f"{'smaller' if ratio > 1 else 'larger'} than in training: use {hint}")
+def training_pixel_size(paths: list[Path]) -> PixelSize | None:
+    """The median pixel size the training images state (None when none states one): the resolution a model
+    learned at, kept in its checkpoint so prediction can tell when an image is at another one."""
+    return median_pixel_size([of_file(p) for p in paths])
+
+
+TOLERANCE = 0.1  # pixel sizes within 10 % count as one: resampling by less blurs more than it helps
+
+
+def resample_factor(image: PixelSize | None, target: PixelSize | None, tolerance: float = TOLERANCE) -> float:
+    """How much to resize an image at pixel size ``image`` so its pixels measure ``target`` (0.5: half as many
+    pixels per side); 1.0 when either is unknown or they differ by at most ``tolerance`` (relative).
+
+    One factor for both axes (the geometric mean of the y and x ratios): 2-D microscopy pixels are square.
+    nnU-Net resamples every case to one target spacing the same way (Isensee et al., Nature Methods 2021).
+    """
+    if image is None or target is None:
+        return 1.0
+    ratio = math.sqrt((image.y / target.y) * (image.x / target.x))
+    return 1.0 if abs(ratio - 1) <= tolerance else ratio
+
+
+def resampling_note(image: PixelSize, target: PixelSize, size: tuple[int, int], factor: float) -> str:
+    """One line saying that an image of ``size`` (height, width) at pixel size ``image`` was segmented resized by
+    ``factor`` to the model's pixel size ``target``, and the mask brought back."""
+    h, w = size
+    return (f"image at {image}, the model learned at {target}: segmented resampled x{factor:.3g} to "
+            f"{max(1, int(w * factor))}x{max(1, int(h * factor))}, the mask brought back to {w}x{h}")

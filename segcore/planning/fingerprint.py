@@ -6,6 +6,10 @@ ridge, so a 5-pixel membrane measures about 5 whatever its length); how much of 
 (sparse scribbles versus dense masks) and whether masks are instance ids. Large folders are sampled: at most
 ``MAX_IMAGES`` labelled images, spread evenly, and masks larger than ``MAX_SIDE`` are measured on a strided
 subsample with lengths scaled back.
+
+The physical pixel size each labelled image states (OME or ImageJ TIFF, OME-Zarr; from the header) is recorded.
+When they differ, lengths (sizes, diameters, thickness) are given at the median pixel size, as the images will
+be resampled to it for training (nnU-Net measures shapes after resampling to its target spacing the same way).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 
 from segcore.data.classes import IGNORE_INDEX, ClassSpec
 from segcore.errors import DataError
+from segcore.interop.physical import PixelSize, median_pixel_size, of_file, resample_factor
 
 MAX_IMAGES = 24  # labelled images measured at most (spread over the folder)
 MAX_SIDE = 1024  # masks with a longer side are measured on a strided subsample
@@ -56,6 +61,12 @@ class Fingerprint:
     instances: bool
     classes: list[ClassStats] = field(default_factory=list)
     seconds: float = 0.0
+    # image path (relative to ``data``) -> [y, x] µm per pixel, for each labelled image that states one
+    pixel_sizes: dict[str, list[float]] = field(default_factory=dict)
+
+    def stated_pixel_sizes(self) -> list[PixelSize]:
+        """The pixel sizes the labelled images state (one per image stating one)."""
+        return [PixelSize(y, x) for y, x in self.pixel_sizes.values()]
 
     @property
     def sparse(self) -> bool:
@@ -108,6 +119,10 @@ def _bit_depth(top: float, dtype: np.dtype) -> int:
     return max(1, int(np.ceil(np.log2(float(top) + 1)))) if top > 0 else 1
 
 
+def _name(data, image) -> str:
+    return os.path.relpath(image, data) if os.path.isdir(data) else os.path.basename(image)
+
+
 def fingerprint(data: str | os.PathLike, samples=None, spec: ClassSpec | None = None) -> Fingerprint:
     """Measure the folder ``data`` (any layout ``segcore train`` reads).
 
@@ -124,6 +139,8 @@ def fingerprint(data: str | os.PathLike, samples=None, spec: ClassSpec | None = 
         raise DataError(f"{data}: no image has a mask; annotate at least one image to plan a training run")
     spec = spec or load_class_spec(data, samples)
     chosen = _spread(labelled, MAX_IMAGES)
+    stated = {s.image: size for s in labelled if (size := of_file(s.image)) is not None}  # headers only
+    target = median_pixel_size(list(stated.values()))
     k = spec.num_classes
     sizes, means, counts = [], [], np.zeros(k, dtype=np.int64)
     holds = np.zeros(k)
@@ -131,7 +148,8 @@ def fingerprint(data: str | os.PathLike, samples=None, spec: ClassSpec | None = 
     channels, dtype, values, labelled_px, total_px = 1, np.dtype(np.uint8), [], 0, 0
     for sample in chosen:
         image = read_image(sample.image)
-        sizes.append(image.shape[:2])
+        resample = resample_factor(stated.get(sample.image), target)  # lengths at the median pixel size
+        sizes.append(tuple(round(n * resample) for n in image.shape[:2]))
         channels, dtype = (image.shape[2] if image.ndim == 3 else 1), image.dtype
         flat = image.reshape(-1, channels)
         step = max(1, flat.shape[0] // 200_000)
@@ -159,8 +177,8 @@ def fingerprint(data: str | os.PathLike, samples=None, spec: ClassSpec | None = 
             else:
                 n, d = _object_diameters(region)
             objects[c].append(n)
-            diameters[c].extend(x * stride for x in d)
-            thickness[c].append(_ridge_thickness(region) * stride)
+            diameters[c].extend(x * stride * resample for x in d)
+            thickness[c].append(_ridge_thickness(region) * stride * resample)
     pooled = np.concatenate(values)
     pct = np.percentile(pooled, [0.5, 50, 99.5], axis=0).T
     classes = []
@@ -182,4 +200,5 @@ def fingerprint(data: str | os.PathLike, samples=None, spec: ClassSpec | None = 
         bit_depth=_bit_depth(float(pooled.max()), dtype), percentiles=[[float(v) for v in row] for row in pct],
         mean_spread=float(np.std(means) / max(abs(np.mean(means)), 1e-9)),
         labelled_fraction=float(labelled_px / max(1, total_px)), instances=bool(spec.instances),
-        classes=classes, seconds=time.perf_counter() - start)
+        classes=classes, seconds=time.perf_counter() - start,
+        pixel_sizes={_name(data, image): [size.y, size.x] for image, size in stated.items()})

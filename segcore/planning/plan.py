@@ -9,6 +9,8 @@ Rules (why, in short; docs/accuracy.md has the measurements behind them):
 - The patch must hold the structures with context (a few object diameters) but no more: pixels cost time.
 - Crops that would mostly miss a rare class are centred on it a third of the time (nnU-Net's 33 %).
 - The learning rate anneals (cosine) over the training time, not over a guessed number of epochs.
+- Images stating different physical pixel sizes are resampled to their median (nnU-Net's target spacing), so an
+  object has one size in pixels; prediction resamples to it too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from segcore.interop.physical import TOLERANCE, PixelSize, median_pixel_size, resample_factor
 from segcore.planning.fingerprint import Fingerprint
 
 WIDTHS = (16, 24, 32)  # U-Net widths the probe measures
@@ -96,13 +99,15 @@ class Plan:
                        batch_size=self["batch_size"], lr=self["lr"], epochs=self["epochs"], scale=self["scale"],
                        time_limit=self["train_minutes"], epoch_samples=self["epoch_samples"],
                        oversample=self["oversample"], jitter=self["jitter"], deform=self["deform"],
-                       tta=self["tta"],
-                       calibrate_crf=self["calibrate_crf"], plan=self.to_dict())
+                       tta=self["tta"], calibrate_crf=self["calibrate_crf"], plan=self.to_dict(),
+                       pixel_size=self.entries["pixel_size"].value if "pixel_size" in self.entries else None)
 
 
 def _show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
+    if isinstance(value, dict) and (size := PixelSize.from_dict(value)) is not None:
+        return str(size)
     return str(value)
 
 
@@ -186,6 +191,26 @@ def choose_jitter(fp: Fingerprint) -> PlanEntry:
                              "(plus flips and quarter turns: microscopy has no up)")
 
 
+def choose_pixel_size(fp: Fingerprint) -> PlanEntry:
+    """The pixel size (µm, as ``PixelSize.to_dict()``) to resample training images to, or None: as stored.
+
+    As nnU-Net's target spacing: the median of the images' pixel sizes, used only when some image is off it by
+    more than the tolerance (resampling by less blurs more than it helps)."""
+    sizes = fp.stated_pixel_sizes()
+    if not sizes:
+        return PlanEntry(None, "the images state no physical pixel size: each is used as stored")
+    unknown = fp.labelled - len(sizes)
+    also = f"; {unknown} image(s) state none and are used as stored" if unknown else ""
+    target = median_pixel_size(sizes)
+    off = sum(resample_factor(size, target) != 1.0 for size in sizes)
+    if not off:
+        return PlanEntry(None, f"every image is at {target} (within {TOLERANCE:.0%}): used as stored{also}")
+    smallest, largest = min(sizes, key=lambda s: s.x), max(sizes, key=lambda s: s.x)
+    return PlanEntry(target.to_dict(), f"pixel sizes range from {smallest} to {largest}: the {off} image(s) more "
+                                       f"than {TOLERANCE:.0%} off the median are resampled to it, so objects have "
+                                       f"one size in pixels; prediction resamples to it too{also}")
+
+
 def choose_deform(patch_size: int) -> PlanEntry:
     if not patch_size:
         return PlanEntry(0.0, "whole images: no crops to rotate or deform")
@@ -234,6 +259,7 @@ def make_plan(fp: Fingerprint, budget_s: float, tp: Throughput, user: dict | Non
     train_s = max(left - crf_s, 0.25 * left, MIN_TRAIN_SHARE * budget_s)  # planning may eat a tiny budget
 
     e["arch"] = PlanEntry("unet", "U-Net: strong on thin structures and cells, and the planner can size it")
+    e["pixel_size"] = choose_pixel_size(fp)
     e["scale"] = choose_scale(fp)
     e["depth"] = choose_depth(fp)
     e["patch_size"] = choose_patch(fp, e["depth"].value, e["scale"].value)

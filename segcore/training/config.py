@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from segcore.errors import ConfigError
+from segcore.interop.physical import PixelSize
 
 
 def default_out_dir(arch: str) -> str:
@@ -46,6 +47,7 @@ class TrainConfig:
     calibrate_crf: bool = False  # fit the dense CRF on the validation images after training
     plan: dict | None = None  # the plan this config came from (Plan.to_dict()), saved with the run
     name: str | None = None  # a label for the run (the window's run list shows it; --name)
+    pixel_size: dict | None = None  # {"y_um", "x_um"}: images stating another pixel size are resampled to it
 
     def resolved(self, check_model: bool = True) -> TrainConfig:
         """A validated copy, with the output folder filled in; this config is left as it is.
@@ -78,6 +80,8 @@ class TrainConfig:
             raise ConfigError(f"deform must be a strength in [0, 1], got {self.deform}")
         if not (0 <= self.jitter < 1):
             raise ConfigError(f"jitter must be in [0, 1), got {self.jitter}")
+        if self.pixel_size is not None and PixelSize.from_dict(self.pixel_size) is None:
+            raise ConfigError(f"pixel size must be {{'y_um': ..., 'x_um': ...}} in micrometres, got {self.pixel_size}")
         if self.time_limit is not None and self.time_limit <= 0:
             raise ConfigError(f"time limit must be a positive number of minutes, got {self.time_limit}")
         if check_model and not self.checkpoint:  # when resuming, the checkpoint names the architecture

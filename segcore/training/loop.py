@@ -29,7 +29,7 @@ from segcore.data.layout import find_samples, load_class_spec, split_samples
 from segcore.device import resolve
 from segcore.errors import ConfigError, DataError, SegcoreError, TrainingError, describe
 from segcore.inference import sliding_window
-from segcore.interop.physical import training_pixel_size
+from segcore.interop.physical import PixelSize, of_file, training_pixel_size
 from segcore.metrics import confusion_matrix, scores
 from segcore.models import create_model
 from segcore.training import distributed, records
@@ -128,11 +128,11 @@ class Trainer:
             self.in_channels = int(resume["in_channels"])
             mean, std = resume["normalization"]["mean"], resume["normalization"]["std"]
         else:
-            probe = SegmentationDataset(self.train_samples, self.spec, scale=cfg.scale)
+            probe = SegmentationDataset(self.train_samples, self.spec, scale=cfg.scale, pixel_size=self.resample_to)
             self.in_channels = probe.channels
             mean, std = compute_stats(probe)
         self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
-        self.pixel_size = training_pixel_size([s.image for s in self.train_samples])
+        self.pixel_size = self.resample_to or training_pixel_size([s.image for s in self.train_samples])
         self._build_data()
         for warning in check_labels(self.train_set, self.val_set, self.spec):  # refuses all-background masks
             yield LogEvent(f"warning: {warning}")
@@ -149,6 +149,11 @@ class Trainer:
         self.dist.reseed(cfg.seed)
         yield from self._restore(resume)
 
+    @property
+    def resample_to(self) -> PixelSize | None:
+        """The pixel size training images are resampled to (the plan's, when they differ), None: as stored."""
+        return PixelSize.from_dict(self.config.pixel_size)
+
     def _check_compatible(self, resume: dict) -> None:
         if int(len(resume["classes"]["names"])) != self.spec.num_classes:
             raise ConfigError(
@@ -158,11 +163,13 @@ class Trainer:
         # The checkpoint decides the architecture (the user need not repeat --arch) and, unless fine-tuning, the
         # scale (the model learned at it): kept in the trainer's own copy of the config.
         scale = self.config.scale if self.config.fine_tune else float(resume.get("scale", 1.0))
-        self.config = replace(self.config, arch=resume["arch"], scale=scale)
+        pixel_size = self.config.pixel_size if self.config.fine_tune else (resume.get("config") or {}).get("pixel_size")
+        self.config = replace(self.config, arch=resume["arch"], scale=scale, pixel_size=pixel_size)
 
     def _build_data(self) -> None:
         cfg = self.config
-        common = dict(spec=self.spec, scale=cfg.scale, channels=self.in_channels, mean=self.mean, std=self.std)
+        common = dict(spec=self.spec, scale=cfg.scale, channels=self.in_channels, mean=self.mean, std=self.std,
+                      pixel_size=self.resample_to)
         self.train_set = SegmentationDataset(self.train_samples, patch_size=cfg.patch_size, augment=cfg.augment,
                                              oversample=cfg.oversample, jitter=cfg.jitter, deform=cfg.deform,
                                              **common)
@@ -371,7 +378,7 @@ class Trainer:
         items = []
         for sample in self.val_samples:
             image, target = load_sample(sample, self.spec)
-            items.append((image, predictor.predict_proba(image), target))
+            items.append((image, predictor.predict_proba(image, of_file(sample.image)), target))
         fit = fit_crf(items, self.spec.num_classes, max_seconds=max(5.0, left))
         for path in (best_path, last_path):
             if path.exists():

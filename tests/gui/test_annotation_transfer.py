@@ -97,3 +97,50 @@ def test_imported_cellpose_objects_that_touch_are_saved_apart(qtbot, window, tmp
     assert np.array_equal(saved, ids)
     window.session.undo()
     assert not window.session.mask.any()
+
+
+def _bad_files(folder):
+    """One damaged file of each format the window imports, named for what is wrong with it -> the message."""
+    import tifffile
+
+    roi = folder / "cut.zip"  # a ROI set cut in half (a download or copy that stopped)
+    (folder / "whole").mkdir()
+    from segcore.interop.annotation import Annotation
+    from segcore.interop.imagej import write_roiset
+
+    ids = np.zeros((64, 80), np.uint16)
+    ids[5:20, 5:20], ids[30:40, 40:60] = 1, 2
+    write_roiset(folder / "whole" / "a.zip", Annotation.from_values(ids, ClassSpec.for_instances()))
+    data = (folder / "whole" / "a.zip").read_bytes()
+    roi.write_bytes(data[: len(data) // 2])
+    (folder / "empty.geojson").write_text('{"type": "Feature", "geometry": null, "properties": {}}')
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("ran",))
+
+    np.save(folder / "evil_seg.npy", {"masks": np.ones((64, 80), np.uint16), "x": Payload()}, allow_pickle=True)
+    tifffile.imwrite(folder / "stack.ome.tif", np.zeros((2, 3, 64, 80), np.uint8), ome=True,
+                     metadata={"axes": "TZYX"})
+    bad = {"cut.zip": "damaged or truncated ImageJ ROI file", "empty.geojson": "no polygon geometry",
+           "evil_seg.npy": "not a readable Cellpose _seg.npy", "stack.ome.tif": "(axes TZYX"}
+    try:
+        import zarr
+    except ImportError:  # the interop extra's OME-Zarr part (Python 3.11+)
+        return bad
+    zarr.open_group(str(folder / "plain.zarr"), mode="w").attrs["note"] = "a Zarr store, no OME metadata"
+    return {**bad, "plain.zarr": "Zarr store without OME-NGFF 'multiscales' metadata"}
+
+
+def test_a_bad_file_of_each_format_is_one_line_in_a_dialog_and_the_mask_stays(qtbot, window, folder, tmp_path,
+                                                                               isolated_settings):
+    window.session.open_folder(folder)
+    window.session.select(0)
+    mask_file = folder / "masks" / "img_0.png"
+    before, on_disk = window.session.mask.copy(), mask_file.read_bytes()
+    for name, message in _bad_files(tmp_path).items():
+        assert not window.jobs.annotations.import_file(str(tmp_path / name)), name
+        title, text = isolated_settings[-1]
+        assert message in text and "\n" not in text and "Traceback" not in text, (name, text)
+        assert np.array_equal(window.session.mask, before) and not window.session.dirty
+    assert mask_file.read_bytes() == on_disk

@@ -6,6 +6,7 @@ A tiny U-Net (width 4) trained for two epochs on a folder of six 64 x 80 images 
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -335,6 +336,13 @@ def test_a_retraining_run_keeps_the_models_recipe_and_takes_the_budget(model, tm
     assert config.lr == 0.5  # set explicitly: it wins over the model's
     config, note = with_recipe(base, 0.0, {"epochs": 3})
     assert config.time_limit is None and "epochs" in note
+    import torch
+
+    data = torch.load(model, weights_only=True)
+    data["config"]["pixel_size"] = {"y_um": 0.5, "x_um": 0.5}  # its images were resampled to 0.5 µm
+    torch.save(data, tmp_path / "at_half.pt")
+    config, _ = with_recipe(replace(base, checkpoint=str(tmp_path / "at_half.pt"), pixel_size=None), 1.0, {})
+    assert config.pixel_size == {"y_um": 0.5, "x_um": 0.5}  # what the model sees stays as it learned
 
 
 def test_every_training_setting_is_the_models_recipe_or_the_retraining_runs_own():
@@ -345,7 +353,7 @@ def test_every_training_setting_is_the_models_recipe_or_the_retraining_runs_own(
     from app.jobs.assist_tasks import RECIPE
     from segcore.training.config import TrainConfig
 
-    checkpoints = {"arch", "arch_kwargs", "scale", "checkpoint", "fine_tune"}  # the model itself
+    checkpoints = {"arch", "arch_kwargs", "scale", "pixel_size", "checkpoint", "fine_tune"}  # the model itself
     budget = {"epochs", "time_limit"}  # the Training tab's
     run = {"data", "out", "name", "device", "workers", "seed", "fast", "sync_bn", "val_fraction", "plan"}
     assert {f.name for f in fields(TrainConfig)} == set(RECIPE) | checkpoints | budget | run

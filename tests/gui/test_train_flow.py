@@ -210,8 +210,9 @@ class SlowPredictor:
         self.tta, self.crf_fit, self.epoch, self.name, self.tta_reason = False, None, 1, None, ""
         self.arch_kwargs, self.fingerprint = {}, None
         self.mean, self.std = np.array([0.5], np.float32), np.array([0.2], np.float32)
+        self.pixel_size, self.note_resampled = None, ""  # learned at no stated pixel size: never resamples
 
-    def predict_proba(self, image):
+    def predict_proba(self, image, pixel_size=None):
         import time
 
         time.sleep(self.pause)

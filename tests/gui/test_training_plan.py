@@ -119,3 +119,10 @@ def test_no_budget_trains_by_the_advanced_settings_alone(qtbot, window, sample, 
     assert done.args[0].status == "completed"
     config = json.loads((tmp_path / "fixed" / "config.json").read_text())
     assert config["plan"] is None and config["epochs"] == 1 and config["patch_size"] == 48
+
+
+def test_the_plans_pixel_size_reads_as_a_length_per_pixel():
+    from app.views.panels.plan_view import LABELS, show_value
+
+    assert show_value("pixel_size", {"y_um": 0.75, "x_um": 0.75}) == "0.75 µm/pixel"
+    assert show_value("pixel_size", None) == "as stored" and LABELS["pixel_size"] == "Pixel size"

@@ -10,21 +10,24 @@ from typing import Any
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from segcore.interop.physical import PixelSize
 from segcore.planning.plan import Plan
 
 LABELS = {
     "arch": "Architecture", "scale": "Scale", "depth": "Depth", "patch_size": "Patch size", "width": "Width",
     "steps": "Optimiser steps", "batch_size": "Batch size", "lr": "Learning rate", "train_minutes": "Training time",
     "epochs": "Epochs", "epoch_samples": "Validation", "oversample": "Rare-class crops",
-    "jitter": "Intensity jitter", "deform": "Shape augmentation", "normalisation": "Normalisation", "tta": "Test-time augmentation",
-    "calibrate_crf": "CRF fit",
+    "jitter": "Intensity jitter", "deform": "Shape augmentation", "normalisation": "Normalisation",
+    "tta": "Test-time augmentation", "calibrate_crf": "CRF fit", "pixel_size": "Pixel size",
 }
 
 
 def show_value(name: str, value: Any) -> str:
     """An entry's value for people: ``256`` -> ``"256 px"``, ``0.333`` oversampling -> ``"33 %"``."""
     if value is None:
-        return "—" if name != "patch_size" else "whole images"
+        return {"patch_size": "whole images", "pixel_size": "as stored"}.get(name, "—")
+    if name == "pixel_size" and (size := PixelSize.from_dict(value)) is not None:
+        return str(size)
     if isinstance(value, bool):
         return "on" if value else "off"
     units = {"patch_size": "{:d} px", "train_minutes": "{:.1f} min", "steps": "~{:,d}", "oversample": "{:.0%}",
