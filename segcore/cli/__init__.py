@@ -71,4 +71,14 @@ def _who(command: str) -> str:
 
 
 def console_main() -> None:
-    sys.exit(main())
+    try:
+        try:
+            code = main()
+        except SystemExit as exc:  # argparse's --help and usage errors print first, too
+            code = exc.code
+        sys.stdout.flush()  # inside the try: a reader gone before the last lines fails here, not at exit
+    except BrokenPipeError:  # `segcore rank ... | head`: the reader has what it wanted; no traceback
+        # (Python's recipe, docs of the signal module: point stdout at devnull so the exit flush cannot fail)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    sys.exit(code)

@@ -43,13 +43,14 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             state = f"error: {row.error}" if row.error else ("skipped" if row.score is None else f"{row.score:.4f}")
             print(f"[{i}/{len(samples)}] {row.image.name}: {state}", file=sys.stderr, flush=True)
+    if args.csv:  # before the table: minutes of scoring are kept even when its reader stops early (| head)
+        ranking.write_csv(args.csv, rows)
     unannotated = sum(not r.annotated for r in rows)
     print(f"{args.checkpoint} on {args.folder}: {len(rows)} images, {unannotated} unannotated; uncertainty = mean "
           f"normalised entropy of the {'TTA-averaged (8 views)' if tta else 'single-pass'} probabilities")
     print()
     print(ranking.format_table(rows))
     if args.csv:
-        ranking.write_csv(args.csv, rows)
         print(f"wrote {args.csv}")
     failed = sum(bool(r.error) for r in rows)
     if failed:
