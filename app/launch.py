@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.state import settings
+    from app.ui_thread_gc import UiThreadCollector
     from app.views.icons import app_icon
     from app.window import MainWindow
     from segcore.errors import SegcoreError, describe
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(settings.APPLICATION)
     app.setDesktopFileName("segstudio")  # Wayland and docks match the window to segstudio.desktop and its icon
     app.setWindowIcon(app_icon())
+    collector = UiThreadCollector(app)  # noqa: F841 (lives as long as the application, its parent)
     window = MainWindow()
     window.show()
 

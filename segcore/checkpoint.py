@@ -128,7 +128,8 @@ def build_model(data: dict, source: str | os.PathLike | None = None):
 def prediction_info(data: dict) -> dict:
     """The fields of a loaded checkpoint that prediction needs besides the weights (:data:`PREDICTION_KEYS`),
     ``tta`` (the training plan's default for test-time augmentation) and its reason, the epoch, the run's name and
-    the training data's fingerprint (planned runs; None otherwise)."""
+    the training data's fingerprint (every run keeps one; checkpoints of fixed-recipe runs made before it did have
+    None)."""
     info = {key: data.get(key) for key in PREDICTION_KEYS}
     info["metrics"] = info["metrics"] or {}
     config = data.get("config") or {}
@@ -137,6 +138,6 @@ def prediction_info(data: dict) -> dict:
     # For describing the model and checking images against its training data (segcore.shift):
     info["epoch"] = int(data.get("epoch") or 0)
     info["name"] = config.get("name")
-    info["fingerprint"] = plan.get("fingerprint")
+    info["fingerprint"] = data.get("fingerprint") or plan.get("fingerprint")  # every run's since #19; plans' before
     info["tta_reason"] = ((plan.get("entries") or {}).get("tta") or {}).get("reason", "")
     return info

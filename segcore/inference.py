@@ -151,7 +151,7 @@ class Predictor:
         self.arch_kwargs = info.get("arch_kwargs") or {}
         self.epoch = int(info.get("epoch") or 0)
         self.name = info.get("name")  # the run's label (TrainConfig.name)
-        self.fingerprint = info.get("fingerprint")  # the training data's (planned runs), for segcore.shift
+        self.fingerprint = info.get("fingerprint")  # the training data's (every run keeps it), for segcore.shift
         self.tta_reason = info.get("tta_reason") or ""
         self.tile, self.overlap = tile, overlap
         # Test-time augmentation: the caller's choice, else the training plan's (measured to fit this machine).

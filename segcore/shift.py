@@ -2,8 +2,9 @@
 
 A model trained on 20x tissue and applied to 40x tissue marked nearly all neuropil as nucleus, while its
 validation Dice (0.79) looked fine. Three checks catch that kind of shift, each against what the training data was
-like, as measured by the run's dataset fingerprint (:mod:`segcore.planning.fingerprint`, in every planned run's
-config) or, without one, the checkpoint's normalisation statistics:
+like, as measured by the run's dataset fingerprint (:mod:`segcore.planning.fingerprint`, kept in the checkpoints of
+every run, planned or not) or, without one (checkpoints of fixed-recipe runs made before runs kept it), the
+checkpoint's normalisation statistics:
 
 - **size**: the image is far larger or smaller than the training images (a factor of ``SIZE_FACTOR``);
 - **intensity**: its median value per channel lies outside the training pixels' 0.5-99.5 percentile range (with
@@ -41,7 +42,7 @@ class Reference:
 
     @classmethod
     def from_checkpoint(cls, info: dict) -> Reference:
-        """From :func:`segcore.checkpoint.prediction_info` (its ``fingerprint`` is a planned run's, else None)."""
+        """From :func:`segcore.checkpoint.prediction_info` (its ``fingerprint`` None for old fixed-recipe runs)."""
         norm = info.get("normalization") or {}
         return cls(info.get("fingerprint"), [float(m) for m in norm.get("mean", [])],
                    [float(s) for s in norm.get("std", [])], list((info.get("classes") or {}).get("names", [])))

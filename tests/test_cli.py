@@ -15,6 +15,7 @@ from PIL import Image
 
 from segcore.data.classes import ClassSpec
 from segcore.data.io import read_image, read_mask
+from segcore.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_TRAIN = ["--width", "4", "--arch-arg", "depth=2", "--patch-size", "48", "-b", "2", "-q"]
@@ -117,6 +118,33 @@ def test_resume_without_out_goes_on_in_the_checkpoint_folder(trained, tmp_path):
     assert not (tmp_path / "checkpoints").exists()
     assert len((run / "metrics.csv").read_text().splitlines()) == 4  # header + the 3 epochs of the run
     assert (run / "best.pt").exists()
+
+
+def test_a_run_without_out_goes_where_the_window_lists_the_folder_runs(trained, tmp_path):
+    """README and docs/gui.md named two places for a run (./checkpoints for the CLI, DATA/checkpoints for the
+    window), so a run trained on the command line never showed in the window's run list: one place now."""
+    import shutil
+
+    from app.state.runs import list_runs
+
+    data = tmp_path / "data"
+    shutil.copytree(trained[0], data)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = segcore("train", data, "-e", "1", "--name", "nuclei 20x", *TINY_TRAIN, cwd=elsewhere)
+    runs = list(data.glob("checkpoints/nuclei-20x-*"))
+    assert len(runs) == 1 and (runs[0] / "best.pt").is_file(), proc.stdout
+    assert not (elsewhere / "checkpoints").exists()
+    assert [(r.name, r.folder) for r in list_runs(data)] == [("nuclei 20x", runs[0])]
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_before_training(tmp_path, monkeypatch):
+    from segcore.training.config import TrainConfig
+
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tmp_path and real(path, mode))
+    with pytest.raises(ConfigError, match="is read-only, so the run cannot be written"):
+        TrainConfig(data=str(tmp_path)).resolved(check_model=False)
 
 
 def test_create_txt_then_train_on_original_layout(trained, tmp_path):

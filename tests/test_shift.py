@@ -65,3 +65,21 @@ def test_the_reference_comes_from_a_planned_checkpoint():
     ref = shift.Reference.from_checkpoint(prediction_info(data))
     assert ref.fingerprint == {"min_size": [1, 1]} and ref.mean == [0.5] and ref.class_names == ["a", "b"]
     assert shift.Reference.from_checkpoint(prediction_info({"config": {}})).fingerprint is None
+
+
+def test_every_run_keeps_the_fingerprint_a_planned_one_had(tmp_path):
+    """Shift warnings worked only for planned runs (#19): a fixed-recipe run now keeps its training data's
+    fingerprint in its checkpoints, and prediction reads it from there first."""
+    import segcore
+    from segcore import checkpoint
+    from segcore.data.sample import write_sample_data
+
+    data = tmp_path / "data"
+    write_sample_data(data, count=4, size=64)
+    done = segcore.train(str(data), epochs=1, batch_size=2, patch_size=32, arch_kwargs={"width": 4, "depth": 2},
+                         out=str(tmp_path / "run"))
+    saved = checkpoint.load(done.last_path)
+    assert saved["config"]["plan"] is None and list(saved["fingerprint"]["max_size"]) == [64, 64]
+    ref = shift.Reference.from_checkpoint(checkpoint.prediction_info(saved))
+    notes = shift.differences(np.zeros((600, 600, 3), np.uint8), np.zeros((600, 600), np.uint8), ref)
+    assert notes[0] == "the image is 600x600 px; the training images were 64-64 px a side"

@@ -260,3 +260,57 @@ def test_checkpoint_load_rejects_non_checkpoints(tmp_path):
         ckpt.load(code)
     with pytest.raises(CheckpointError, match="is a folder"):
         ckpt.load(tmp_path)
+
+
+def _factors(schedule, steps: int, seconds_per_step: float = 0.0) -> list[float]:
+    out = []
+    for _ in range(steps):
+        out.append(schedule.factor())
+        schedule.step += 1
+        schedule.elapsed_s += seconds_per_step
+    return out
+
+
+def test_a_resumed_run_goes_on_with_the_same_rates_as_an_uninterrupted_one():
+    from segcore.training.schedule import Schedule
+
+    whole = _factors(Schedule(1e-3, 400), 400)
+    first = Schedule(1e-3, 400)
+    head = _factors(first, 150)
+    again = Schedule(1e-3, 400)
+    again.load_state_dict(first.state_dict(), last_lr=1e-3 * head[-1])
+    assert head + _factors(again, 250) == pytest.approx(whole)
+
+
+@pytest.mark.parametrize("timed", [False, True])
+@pytest.mark.parametrize("stood_at", [300, 150])  # a finished run, and one stopped halfway
+def test_a_continued_run_ramps_to_the_longer_schedule_instead_of_jumping(timed, stood_at):
+    """#19: Continue threw a finished run's rate from 2 % of the peak to about half of it in one step. It now rises
+    over a warm-up from where the run stood to what a run given the whole length has there, then anneals as that
+    run does, to the final rate at the end of the added part: 300 more steps (the fixed recipe's more epochs), or
+    60 s more (a planned run's more minutes)."""
+    from segcore.training.schedule import FINAL_FACTOR, Schedule
+
+    def schedule(steps, seconds):
+        return Schedule(1e-3, 10_000 if timed else steps, seconds if timed else None)
+
+    first = schedule(300, 60.0)
+    stood = _factors(first, stood_at, 0.2)[-1]
+    whole = _factors(schedule(600, 120.0), 600, 0.2)  # given the whole length from the start
+    longer = schedule(600, 120.0)
+    how = longer.load_state_dict(first.state_dict(), last_lr=1e-3 * stood)
+    rates = _factors(longer, 600 - stood_at, 0.2)
+    ramp = longer.ramp_steps
+    assert ramp == (600 - stood_at) // 20 and f"over {ramp} step(s)" in how  # 5 % of the added steps
+    assert rates[0] - stood <= (whole[stood_at] - stood) / ramp + 1e-9  # a step of the ramp, not the jump
+    assert rates[ramp:] == pytest.approx(whole[stood_at + ramp:])  # then the longer run's schedule
+    assert longer.factor() == pytest.approx(FINAL_FACTOR, abs=1e-3)
+
+
+def test_a_checkpoint_from_before_the_rule_ramps_from_its_optimiser_rate():
+    from segcore.training.schedule import Schedule
+
+    longer = Schedule(1e-3, 600)
+    how = longer.load_state_dict({"step": 300, "elapsed_s": 10.0}, last_lr=2e-5)  # no totals were saved then
+    assert longer.ramp_factor == pytest.approx(0.02) and how.startswith("the rate rises from 2.00e-05")
+    assert 0.02 < longer.factor() < 0.1

@@ -29,6 +29,7 @@ EXPORT_FORMATS = {
     "OME-Zarr label image (.zarr, with the image)": "zarr",
     "segcore PNG mask (.png)": "png",
 }
+EXPORTS = "exports"  # FOLDER/exports/: where exports are proposed, a folder no layout reads images from
 IMPORT_FILTER = ("Annotations (*.geojson *.json *.zip *.roi *_seg.npy *.tif *.tiff *.png);;QuPath GeoJSON "
                  "(*.geojson *.json);;ImageJ ROIs (*.zip *.roi);;Cellpose (*_seg.npy *_masks.png *_masks.tif);;"
                  "Label images (*.tif *.tiff *.png);;All files (*)")
@@ -127,6 +128,23 @@ class AnnotationTransferController(QObject):
         return done
 
     # -- export -------------------------------------------------------------------------------------------------
+    def _exports(self) -> Path:
+        """Where exports are proposed: ``FOLDER/exports/``, beside ``checkpoints/``. Not the image folder, which
+        the window reads as images (a label TIFF or a Cellpose ``_masks.png`` there became an image or a mask);
+        no folder layout reads this one. Made when needed; the home folder when the data folder is read-only."""
+        folder = self.session.folder / EXPORTS
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError:
+            return Path.home()
+        return folder
+
+    @staticmethod
+    def _tidy(folder: Path) -> None:
+        """Remove the exports folder again when the user went elsewhere (or cancelled) and it stayed empty."""
+        if folder.name == EXPORTS and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
     def _choose_format(self, title: str) -> str | None:
         label, ok = QInputDialog.getItem(self.window, title, "Format:", list(EXPORT_FORMATS), 0, False)
         return EXPORT_FORMATS[label] if ok else None
@@ -148,9 +166,11 @@ class AnnotationTransferController(QObject):
         mask, ids = s.full_resolution()  # as saving writes it, whatever pyramid level is shown
         annotation = Annotation(mask.copy(), s.spec, ids)
         if not path:
-            suggested = sample.image.parent / output_name(sample.image.stem, fmt, annotation)
+            exports = self._exports()
+            suggested = exports / output_name(sample.image.stem, fmt, annotation)
             path, _ = QFileDialog.getSaveFileName(self.window, "Export annotations", str(suggested))
             if not path:
+                self._tidy(exports)
                 return False
         try:
             image = s.image if not s.view.active else None
@@ -160,6 +180,7 @@ class AnnotationTransferController(QObject):
         except SegcoreError as exc:
             self._fail(str(exc))
             return False
+        self._tidy(s.folder / EXPORTS)  # saved elsewhere: no empty folder left behind
         self._say(f"exported {written}")
         return True
 
@@ -175,8 +196,10 @@ class AnnotationTransferController(QObject):
         if fmt is None:
             return None
         if not folder:
-            folder = QFileDialog.getExistingDirectory(self.window, "Export into folder", str(s.folder.parent))
+            exports = self._exports()
+            folder = QFileDialog.getExistingDirectory(self.window, "Export into folder", str(exports))
             if not folder:
+                self._tidy(exports)
                 return None
         if not s.save_all():  # export what is on disk, so unsaved edits must be there first
             return None

@@ -33,6 +33,26 @@ def score_text(result: dict | None, has_truth: bool) -> str:
             f"{result['accuracy']:.3f} (vs. your annotation)")
 
 
+SAME_DICE = 0.0005  # a change of Dice below this is "as it was" (it prints as the same three decimals)
+
+
+def verdict(raw: dict | None, crf: dict | None, has_truth: bool, refused: bool) -> tuple[str, bool]:
+    """Whether the CRF helped the image shown, in one line, and True when it hurt (or is expected to: the CRF fit
+    was refused for this model on its validation images and there is no annotation here to judge by)."""
+    if has_truth and raw is not None and crf is not None:
+        before, after = raw["mean_dice"], crf["mean_dice"]
+        if after < before - SAME_DICE:
+            return (f"The CRF made this image worse: Dice {before:.3f} → {after:.3f}. Keep the network output, "
+                    "or try other parameters.", True)
+        if after > before + SAME_DICE:
+            return f"The CRF improved this image: Dice {before:.3f} → {after:.3f}.", False
+        return f"The CRF leaves this image's Dice as it was ({before:.3f}).", False
+    if refused:
+        return ("The CRF was refused for this model: it lowered Dice on its validation images, so it may well hurt "
+                "this image too (no annotation here to check).", True)
+    return "", False
+
+
 @dataclass(frozen=True)
 class CompareRequest:
     """What the Compare view refines and shows: one segmented image."""
@@ -45,6 +65,11 @@ class CompareRequest:
     path: Path  # the image file
     fitted: CRFParams | None = None  # the CRF settings fitted to the model on its validation images, if they help
     fit_note: str = ""  # segcore.crf_fit.describe of that fit ("" when the model has none)
+
+    @property
+    def refused(self) -> bool:
+        """The model has a CRF fit, and it found no setting that helped on the validation images."""
+        return bool(self.fit_note) and self.fitted is None
 
 
 class CompareController(QObject):
@@ -95,6 +120,7 @@ class CompareController(QObject):
         self.view.set_raw(request.raw)
         self.view.show_scores("Scoring…" if request.truth is not None else score_text(None, False), "")
         self.view.show_difference("")
+        self.view.show_verdict("", False)
         self.view.show_fit(request.fitted, request.fit_note)
         self.opened.emit()
         self._check_image()
@@ -108,6 +134,7 @@ class CompareController(QObject):
         self.request, self.pending, self.crf, self.crf_params = None, None, None, None
         self.raw_scores = self.crf_scores = None
         self.view.set_ready(False, False)
+        self.view.show_verdict("", False)
         self.view.set_status("Segment an image, then click Refine with CRF.")
         self.closed.emit()
 
@@ -146,6 +173,7 @@ class CompareController(QObject):
             self.raw_scores = result.raw_scores
             self.view.focus(result.focus)  # start where the CRF changed most; later parameter changes stay put
         self.view.show_scores(score_text(self.raw_scores, has_truth), score_text(result.crf_scores, has_truth))
+        self.view.show_verdict(*verdict(self.raw_scores, result.crf_scores, has_truth, self.request.refused))
         diff = result.difference
         self.view.show_difference(
             f"The CRF changed {diff.changed_fraction * 100:.2f} % of the pixels: {diff.added:,} added to the "

@@ -30,10 +30,16 @@ class ExportController:
         if self.dialog is None:
             self.dialog = ExportDialog(self.parent)
             self.dialog.exportRequested.connect(self.start)
-        self.dialog.set_checkpoint(self.current_checkpoint())
+        self.refresh()
         self.dialog.show()
         self.dialog.raise_()
         return self.dialog
+
+    def refresh(self) -> None:
+        """The dialog shows the model loaded now (unless the user picked another file in it) and no verdict of an
+        earlier export; an export under way keeps showing."""
+        if self.dialog is not None and not self.busy():
+            self.dialog.start_over(self.current_checkpoint())
 
     def busy(self) -> bool:
         return self.worker is not None and self.worker.isRunning()

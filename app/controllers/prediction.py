@@ -42,7 +42,6 @@ class PredictionController(QObject):
         self.worker: GeneratorWorker | None = None
         self.store = PredictionStore()
         self.probs: tuple[Path, np.ndarray] | None = None
-        self.trained_path: str | None = None
         self._compare_after = False
         self._busy = False
         self.skipped: list[str] = []  # reasons, for the job running or the last one
@@ -56,7 +55,6 @@ class PredictionController(QObject):
         panel.acceptRequested.connect(self.accept)
         panel.discardRequested.connect(self.discard)
         panel.refineRequested.connect(self.compare)
-        panel.useTrainedRequested.connect(lambda: self.load(self.trained_path))
         panel.overlayChanged.connect(self.show_current)
         panel.ttaChanged.connect(self._set_tta)
         session.imageLoaded.connect(lambda _index: self._on_image())
@@ -111,14 +109,6 @@ class PredictionController(QObject):
         self.show_current()
 
     # -- model --------------------------------------------------------------------------------------------------
-    def offer_trained(self, done) -> None:
-        """After a run (a DoneEvent): offer its best checkpoint (else its last) with one click; not when it was
-        stopped before one epoch ended (its last.pt then holds untrained weights)."""
-        path = done.best_path or done.last_path
-        if path and done.epochs_done > 0:
-            self.trained_path = path
-            self.panel.offer_trained(path)
-
     def load(self, path: str | Path | None) -> None:
         if not path or self.busy():
             return
@@ -131,6 +121,11 @@ class PredictionController(QObject):
         self._describe()
         self.panel.set_status("Model loaded. Segment the image, or all images.")
         self.modelLoaded.emit(str(predictor.path))
+
+    def describe_model(self) -> None:
+        """Describe the loaded model again (its run was renamed); nothing when none is loaded."""
+        if self.predictor is not None:
+            self._describe()
 
     def _describe(self) -> None:
         """The loaded model in the panel, checked against the open folder's classes."""

@@ -9,7 +9,6 @@ the window keeps running.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,8 +23,9 @@ from app.state.session import Session
 from app.state.training_progress import TrainingProgress
 from app.views.panels.training_form import SETTINGS_GROUP
 from app.views.panels.training_panel import TrainingPanel
+from segcore.durations import human_minutes
 from segcore.errors import SegcoreError, describe
-from segcore.training.config import TrainConfig
+from segcore.training.config import TrainConfig, default_out_dir
 from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, Event, LogEvent, RunStatus
 
 WORKER_NAME = "training"
@@ -48,10 +48,13 @@ class TrainingController(QObject):
         self.offset = 0  # x of the current run's epoch 0 on the curves: retraining rounds are drawn one after another
         self.plotted = 0  # epochs drawn so far, over all rounds
         self.round_dice: list[float] = []  # best validation Dice of each round of the current chain
+        self.plan = None  # the plan of the current (or last) run, shown again when its folder comes back
+        self.folder: Path | None = None  # the folder on screen, as this controller last saw it
         panel.trainRequested.connect(self.start)
         panel.continueRequested.connect(self.resume)
         panel.stopRequested.connect(self.stop)
         panel.planRequested.connect(self.preview)
+        session.folderOpened.connect(self._on_folder)
 
     @property
     def retraining(self) -> bool:
@@ -60,6 +63,48 @@ class TrainingController(QObject):
 
     def is_running(self) -> bool:
         return self.worker is not None and self.worker.isRunning()
+
+    def _trains_here(self) -> bool:
+        """Whether the last (or running) run trained on the folder on screen."""
+        return self.last_data is not None and self.session.folder is not None \
+            and Path(self.last_data) == Path(self.session.folder)
+
+    # -- another folder -----------------------------------------------------------------------------------------
+    def _on_folder(self, folder: Path) -> None:
+        """Everything the panel shows belongs to the folder on screen: the last folder's message, plan, curves,
+        log and Continue go. A run still training on another folder keeps its progress, said to be elsewhere."""
+        previous, self.folder = self.folder, Path(folder)
+        self.panel.form.forget_output_in(previous)  # a run on this folder must not write into the last one
+        if self.is_running() and self.worker.name == "preview":  # a plan for the last folder: no longer wanted
+            self.worker.abort()
+        if self.is_running() and self.worker.name == WORKER_NAME:
+            if self._trains_here():
+                self.panel.show_running_here(self.plan)
+            else:
+                self.panel.show_running_elsewhere(Path(self.last_data).name)
+            return
+        self.panel.start_over()
+        if self._trains_here() and self.plan is not None:
+            self.panel.show_plan(self.plan)
+        self._offer_continue()
+
+    def show_history(self, name: str, rows: list[dict], classes: list[str], images: int | None) -> None:
+        """The curves of an earlier run of this folder (the model remembered for it); not over a running one."""
+        if not self.is_running():
+            self.panel.show_history(name, rows, classes, images)
+
+    def run_renamed(self, folder: Path, name: str) -> None:
+        """The run in ``folder`` was renamed: a Continue of it keeps the new name in its config.json."""
+        config = self.run_config
+        if config is not None and config.out and Path(config.out) == Path(folder):
+            self.run_config = replace(config, name=name)
+
+    def _offer_continue(self) -> None:
+        """Continue is offered for the last run when it trained an epoch, did not fail, and its folder is open."""
+        done = self.last_done
+        usable = done is not None and done.last_path and done.epochs_done > 0 and done.status is not RunStatus.FAILED
+        self.panel.offer_continue(done.last_path if usable and self._trains_here() else None,
+                                  done.epochs_done if done else 0, self.continue_amount())
 
     # -- start and stop -----------------------------------------------------------------------------------------
     def start(self) -> bool:
@@ -107,19 +152,19 @@ class TrainingController(QObject):
         if checked is None:
             return False
         config, user = checked
-        settings.remember(SETTINGS_GROUP, self.panel.remembered())
-        minutes = self.panel.budget_minutes() if after is None else 0.0  # Continue goes on by the run's plan
+        settings.remember(SETTINGS_GROUP, self.panel.form.remembered())
+        minutes = self.panel.form.budget_minutes() if after is None else 0.0  # Continue goes on by the run's plan
         self.job = (RetrainJob if retrain_from else TrainJob)(config, minutes, user)
         self.worker = GeneratorWorker(self.job.run, name=WORKER_NAME, on_abort=self.job.request_stop)
         self.worker.yielded.connect(self._on_event)
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._on_finished)
-        self.last_done, self.last_data, self.run_config = None, config.data, config
+        self.last_done, self.last_data, self.run_config, self.plan = None, config.data, config, None
         self.progress = TrainingProgress(config.epochs, config.time_limit * 60 if config.time_limit else None)
         if minutes:
-            self.progress.note = f"planning {minutes:g} min for this folder and machine"
+            self.progress.note = f"planning {human_minutes(minutes)} for this folder and machine"
         what = f"continuing {after.last_path}" if after else \
-            (f"planning and training {minutes:g} min" if minutes else f"training {config.arch}")
+            (f"planning and training {human_minutes(minutes)}" if minutes else f"training {config.arch}")
         round_start = None
         if retrain_from and minutes:  # the worker trains for the budget (RetrainJob): the time ends it; the last
             self.progress.plan(MAX_EPOCHS, minutes * 60, max(self.plotted - self.offset, 1))  # round's length
@@ -138,7 +183,7 @@ class TrainingController(QObject):
         in the window saved first. None (after saying why) when a setting is bad or the user stops there."""
         try:  # every option is checked here, at once: the worker only checks the model (that needs torch)
             config = make_config().resolved(check_model=False)
-            user = self.panel.explicit()
+            user = self.panel.form.explicit()
         except SegcoreError as exc:
             self._error(str(exc))
             return None
@@ -151,50 +196,50 @@ class TrainingController(QObject):
         the config it trained with (its plan's settings), for the budget (or the Epochs box) more."""
         if after is not None and self.run_config is not None:
             base = self.run_config
-            minutes = self.panel.budget_minutes()
+            minutes = self.panel.form.budget_minutes()
             if base.time_limit and base.plan and minutes:  # planned: more time, the epochs stay a bound
                 return replace(base, checkpoint=after.last_path, out=after.out_dir, fine_tune=False,
                                time_limit=base.time_limit + minutes)
-            more = self.panel.values().get("epochs", TrainConfig.epochs)
+            more = self.panel.form.values().get("epochs", TrainConfig.epochs)
             return replace(base, checkpoint=after.last_path, out=after.out_dir, fine_tune=False,
                            epochs=after.epochs_done + more, time_limit=None)
-        values = self.panel.values()
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        default = str(self.panel.default_out(self.session.folder, stamp))
+        values = self.panel.form.values()  # out None: DATA/checkpoints/NAME-DATE-TIME (TrainConfig.resolved)
         if retrain_from:  # a new folder; the model, its scale and recipe come from its checkpoint (RetrainJob)
-            values.update(checkpoint=retrain_from, fine_tune=True, out=values["out"] or f"{default}-retrain")
-        values["out"] = values["out"] or default
+            out = values["out"] or default_out_dir(self.session.folder, values["arch"], values["name"]) + "-retrain"
+            values.update(checkpoint=retrain_from, fine_tune=True, out=out)
         return TrainConfig(data=str(self.session.folder), **values)
 
     def continue_amount(self) -> str:
         """What Continue would add, in words."""
-        base, minutes = self.run_config, self.panel.budget_minutes()
+        base, minutes = self.run_config, self.panel.form.budget_minutes()
         if base is not None and base.time_limit and base.plan and minutes:
-            return f"{minutes:g} minutes"
-        more = self.panel.values().get("epochs", TrainConfig.epochs)
+            return human_minutes(minutes)
+        more = self.panel.form.values().get("epochs", TrainConfig.epochs)
         return f"{more} epochs"
 
     # -- a plan without a run -----------------------------------------------------------------------------------
     def preview(self) -> bool:
         """Plan the budget for the open folder in a worker and show the plan; nothing trains."""
-        if self.is_running() or self.session.folder is None or not self.panel.budget_minutes():
+        if self.is_running() or self.session.folder is None or not self.panel.form.budget_minutes():
             return False
-        checked = self._checked(lambda: TrainConfig(data=str(self.session.folder), **self.panel.values()))
+        checked = self._checked(lambda: TrainConfig(data=str(self.session.folder), **self.panel.form.values()))
         if checked is None:
             return False
         config, user = checked
-        minutes = self.panel.budget_minutes()
-        self.worker = GeneratorWorker(preview_plan, config, minutes, user, name=WORKER_NAME)
+        minutes = self.panel.form.budget_minutes()
+        self.worker = GeneratorWorker(preview_plan, config, minutes, user, name="preview")
         self.worker.yielded.connect(self._on_event)
         self.worker.returned.connect(self._on_preview)
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._on_finished)
         self.panel.set_running(True)
-        self.panel.set_planning(f"Planning {minutes:g} min: measuring the images and this machine…")
+        self.panel.set_planning(f"Planning {human_minutes(minutes)}: measuring the images and this machine…")
         self.pool.start(self.worker)
         return True
 
-    def _on_preview(self, planned: Planned) -> None:
+    def _on_preview(self, planned: Planned | None) -> None:
+        if planned is None or self.session.folder is None or Path(planned.config.data) != Path(self.session.folder):
+            return  # planned for a folder no longer open (or stopped): start_over has said what there is
         self.panel.show_plan(planned.plan, "A preview: Train plans again, with this machine's speed measured "
                              "again at that moment.", front=True)
         self.panel.end_planning("Planned: click Train to train by it")
@@ -218,6 +263,8 @@ class TrainingController(QObject):
 
     # -- events from the worker (UI thread) ---------------------------------------------------------------------
     def _on_event(self, event: DeviceInfo | Event) -> None:
+        if self.worker is not None and self.worker.name == "preview" and self.worker.aborted:
+            return  # planning a folder no longer open
         if isinstance(event, BatchEvent):
             self.progress.on_batch(event)
             self.panel.add_batch(event)
@@ -229,17 +276,15 @@ class TrainingController(QObject):
         elif isinstance(event, LogEvent):
             self.panel.log(event.message)
         elif isinstance(event, DeviceInfo):
-            self.panel.show_gpu(event.cuda, event.name)
+            self.panel.form.show_gpu(event.cuda, event.name)
         elif isinstance(event, Planned):
             self._on_planned(event)
         elif isinstance(event, DoneEvent):
             self.last_done = event
             self._end_round(event)
             self.panel.show_done(event)
-            failed = event.status is RunStatus.FAILED
-            self.panel.offer_continue(event.last_path if event.epochs_done > 0 and not failed else None,
-                                      event.epochs_done, self.continue_amount())
-            if failed:
+            self._offer_continue()
+            if event.status is RunStatus.FAILED:
                 self._error(f"Training failed: {event.message}")
         # CheckpointEvent: one per epoch; the log names the files when the run ends
 
@@ -259,7 +304,7 @@ class TrainingController(QObject):
     def _on_planned(self, planned: Planned) -> None:
         """The worker planned the run that is starting: show the plan and pace the progress by its time."""
         config, plan = planned.config, planned.plan
-        self.run_config = config
+        self.run_config, self.plan = config, plan
         expected = None
         if config.epoch_samples and "steps" in plan.entries:
             expected = max(1, round(plan["steps"] * config.batch_size / config.epoch_samples))
@@ -270,6 +315,8 @@ class TrainingController(QObject):
 
     def _on_error(self, exc: BaseException) -> None:
         text = describe(exc)
+        if self.worker is not None and self.worker.name == "preview" and self.worker.aborted:
+            return  # a plan for a folder no longer open
         self.panel.show_failure(text)
         self._error(text, "Training failed")
 

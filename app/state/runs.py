@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.state.training_progress import dice_scope
+
 FEW_VALIDATION_IMAGES = 3  # a Dice from fewer images than this is a rough estimate, and the window says so
 
 
@@ -31,6 +33,7 @@ class RunInfo:
     status: str  # completed, stopped, failed, or "ended?" for a run that left no status.json
     checkpoint: Path | None  # best.pt, else last.pt
     history: list[dict]  # metrics.csv rows (epoch, train_loss, val_loss, val_dice, val_iou as floats)
+    classes: list[str]  # the class names, from metrics.csv's per-class Dice columns ([] when unknown)
 
     def label(self) -> str:
         """One line for a run list."""
@@ -54,12 +57,14 @@ def _json(path: Path) -> dict:
         return {}
 
 
-def _history(path: Path) -> list[dict]:
+def _history(path: Path) -> tuple[list[dict], list[str]]:
+    """metrics.csv: its rows (floats) and the class names of its ``dice_NAME`` columns."""
     try:
         with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
+            reader = csv.DictReader(f)
+            rows, columns = list(reader), reader.fieldnames or []
     except OSError:
-        return []
+        return [], []
     keys = ("epoch", "train_loss", "val_loss", "val_dice", "val_iou")
     out = []
     for row in rows:
@@ -67,7 +72,7 @@ def _history(path: Path) -> list[dict]:
             out.append({k: float(row[k]) for k in keys})
         except (KeyError, TypeError, ValueError):
             continue
-    return out
+    return out, [c.removeprefix("dice_") for c in columns if c.startswith("dice_")]
 
 
 def describe_arch(arch: str, kwargs: dict) -> str:
@@ -81,7 +86,7 @@ def read_run(folder: Path) -> RunInfo | None:
     config = _json(config_path)
     if not config:
         return None
-    history = _history(folder / "metrics.csv")
+    history, classes = _history(folder / "metrics.csv")
     scored = [r for r in history if math.isfinite(r["val_dice"])]
     best = max(scored, key=lambda r: r["val_dice"]) if scored else None
     split = _json(folder / "split.json")
@@ -92,7 +97,7 @@ def read_run(folder: Path) -> RunInfo | None:
                    epochs=len(history), best_dice=best["val_dice"] if best else None,
                    best_epoch=int(best["epoch"]) if best else None,
                    val_images=len(split["val"]) if isinstance(split.get("val"), list) else None,
-                   status=status, checkpoint=checkpoint, history=history)
+                   status=status, checkpoint=checkpoint, history=history, classes=classes)
 
 
 def list_runs(data_folder: Path) -> list[RunInfo]:
@@ -112,8 +117,9 @@ def describe_model(path: Path, arch: str, arch_kwargs: dict, name: str | None, m
     text = f"<b>{describe_arch(arch, arch_kwargs)}</b> · {name} · {path.name}"
     dice = metrics.get("mean_dice")
     if isinstance(dice, float) and math.isfinite(dice):
-        count = run.val_images if run is not None else None
-        text += f"<br>validation Dice {dice:.3f}{on_images(count)} (epoch {epoch})"
+        count = run.val_images if run is not None and run.val_images is not None else metrics.get("images")
+        scope = f" ({dice_scope(metrics['names'])})" if metrics.get("names") else ""
+        text += f"<br>validation Dice {dice:.3f}{scope}{on_images(count)} (epoch {epoch})"
         if count is not None and count < FEW_VALIDATION_IMAGES:
             text += " — <i>few images: a rough estimate</i>"
     elif metrics:

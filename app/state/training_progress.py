@@ -10,15 +10,40 @@ import math
 import time
 from dataclasses import dataclass
 
+from segcore.durations import human_duration
 from segcore.training.events import BatchEvent, EpochEvent
 
+MAX_NAMED = 3  # a mean over more foreground classes than this is said as "mean of N classes"
 
-def format_duration(seconds: float) -> str:
-    """``75`` -> ``"1:15"``, ``3725`` -> ``"1:02:05"``."""
-    seconds = int(round(max(seconds, 0)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+def dice_scope(names: list[str]) -> str:
+    """What a run's one Dice figure is (the mean over the foreground classes, segcore.metrics): the class of a
+    binary task (``"nucleus"``), ``"mean of axon, myelin"``, or ``"mean of 5 classes"``."""
+    foreground = list(names[1:]) if len(names) > 1 else list(names)
+    if len(foreground) == 1:
+        return foreground[0]
+    if not foreground:
+        return "foreground"
+    return f"mean of {', '.join(foreground)}" if len(foreground) <= MAX_NAMED else f"mean of {len(foreground)} classes"
+
+
+def val_images(count: int | None) -> str:
+    """``"3 val images"`` (``"? val images"`` when unknown)."""
+    return f"{'?' if count is None else count} val image{'' if count == 1 else 's'}"
+
+
+def dice_text(scores: dict) -> str:
+    """One validation's Dice, said with what it averages and over how many images: ``"Dice 0.912 (nucleus, 3 val
+    images)"``, ``"Dice 0.850 (mean of axon 0.830, myelin 0.870; 3 val images)"``. ``scores``: an EpochEvent's
+    ``val_scores``."""
+    names, per_class = scores.get("names") or [], scores.get("dice") or []
+    mean, images = scores.get("mean_dice", math.nan), val_images(scores.get("images"))
+    foreground = list(zip(names, per_class, strict=False))[1:]
+    if len(foreground) > 1:
+        listed = ", ".join(f"{name} {value:.3f}" for name, value in foreground[:MAX_NAMED])
+        more = f" and {len(foreground) - MAX_NAMED} more" if len(foreground) > MAX_NAMED else ""
+        return f"Dice {mean:.3f} (mean of {listed}{more}; {images})"
+    return f"Dice {mean:.3f} ({dice_scope(names)}, {images})"
 
 
 @dataclass
@@ -36,6 +61,8 @@ class TrainingProgress:
     best_epoch: int | None = None
     best_dice: float = math.nan  # NaN without validation images (best.pt then follows the last epoch)
     expected_epochs: int | None = None  # a planned run: epochs is only a bound, the time decides
+    scope: str = ""  # what the Dice figure is (dice_scope), known from the first validation
+    val_images: int | None = None
 
     def plan(self, epochs: int, time_limit_s: float | None, expected_epochs: int | None) -> None:
         """The run's plan is known (it is made in the worker once the run has started)."""
@@ -53,6 +80,8 @@ class TrainingProgress:
 
     def on_epoch(self, event: EpochEvent) -> None:
         self.epochs = event.epochs
+        self.scope = dice_scope(event.val_scores.get("names") or [])
+        self.val_images = event.val_scores.get("images")
         if event.is_best:
             self.best_epoch, self.best_dice = event.epoch, float(event.val_dice)
 
@@ -76,13 +105,15 @@ class TrainingProgress:
         return left
 
     def parts(self) -> list[str]:
-        """What the progress bar says, in pieces: epoch and batch, time left, the note."""
+        """What the progress bar says, in pieces: epoch and batch, time left, speed, the note."""
         parts = []
         if self.epoch:
             of = "" if self.expected_epochs else f"/{self.epochs}"  # planned: the time, not a count, ends it
             parts.append(f"Epoch {self.epoch}{of} · batch {self.batch}/{self.batches}")
         if (left := self.seconds_left()) is not None:
-            parts.append(f"{format_duration(left)} left")
+            parts.append(f"{human_duration(left)} left")
+        if not math.isnan(self.images_per_s):  # in the bar, not beside it: a label appearing widened the panel
+            parts.append(f"{self.images_per_s:.0f} patches/s")
         if self.note:
             parts.append(self.note)
         return parts
@@ -90,7 +121,8 @@ class TrainingProgress:
     def best_text(self) -> str:
         """The best epoch for a status line, or why best.pt is simply the last epoch."""
         if self.best_epoch and not math.isnan(self.best_dice):
-            return f", best validation Dice {self.best_dice:.3f} (epoch {self.best_epoch})"
+            return (f", best validation Dice {self.best_dice:.3f} ({self.scope}, {val_images(self.val_images)}, "
+                    f"epoch {self.best_epoch})")
         if self.best_epoch:
             return "; no validation images, so best.pt is the last epoch"
         return ""

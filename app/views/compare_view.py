@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.views.compare_pane import PaneView
+from app.views.elided import MessageLabel
 from app.views.icons import icon
 from segcore.compare import ADDED_COLOR, CHANGED_COLOR, REMOVED_COLOR
 from segcore.crf import CRFParams
@@ -68,15 +69,16 @@ class CompareView(QWidget):
         self.diff_check = QCheckBox("Show differences (on the CRF side)")
         self.diff_check.setObjectName("differenceCheck")
         self.diff_check.setChecked(True)
-        self.diff_label = QLabel()
+        # Fixed heights: a refinement's messages come and go without moving the panes.
+        self.diff_label = MessageLabel(lines=2)
         self.diff_label.setObjectName("differenceLabel")
-        self.diff_label.setWordWrap(True)
-        self.fit_label = QLabel()
+        self.fit_label = MessageLabel(lines=2)
         self.fit_label.setObjectName("crfFitLabel")
-        self.fit_label.setWordWrap(True)
-        self.status = QLabel("Segment an image, then click Refine with CRF.")
+        self.verdict_label = MessageLabel(lines=3)  # did the CRF help this image (first thing to read)
+        self.verdict_label.setObjectName("crfVerdictLabel")
+        self.status = MessageLabel(lines=2)
+        self.status.setText("Segment an image, then click Refine with CRF.")
         self.status.setObjectName("compareStatus")
-        self.status.setWordWrap(True)
         self.spins: dict[str, QSpinBox | QDoubleSpinBox] = {}
         self._model_params = CRFParams()
         self._linking = False
@@ -102,7 +104,8 @@ class CompareView(QWidget):
         info = QWidget()
         side = QVBoxLayout(info)
         side.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.fit_label, self.diff_check, self._legend(), self.diff_label, self.status):
+        for widget in (self.verdict_label, self.fit_label, self.diff_check, self._legend(), self.diff_label,
+                       self.status):
             side.addWidget(widget)
         side.addStretch(1)
         strip = QHBoxLayout()
@@ -214,6 +217,11 @@ class CompareView(QWidget):
         """The score line under each pane (rich text)."""
         self.raw_score.setText(raw)
         self.crf_score.setText(crf)
+
+    def show_verdict(self, text: str, hurt: bool) -> None:
+        """Whether the CRF helped the image shown; in orange when it made it worse (or is expected to)."""
+        self.verdict_label.setText(text)
+        self.verdict_label.setStyleSheet("color: #b35c00; font-weight: bold" if hurt else "font-weight: bold")
 
     def show_difference(self, text: str) -> None:
         self.diff_label.setText(text)

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -26,20 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.views.rows import side_by_side
+
 # format key, label, default output name from the checkpoint's stem
 FORMATS = [("bioimageio", "bioimage.io package (folder + .zip): Fiji/deepImageJ, QuPath, napari, ilastik",
             "{stem}_bioimageio"),
            ("onnx", "ONNX file (.onnx): ONNX Runtime in any language", "{stem}.onnx"),
            ("torchscript", "TorchScript file (.pt): PyTorch and Java tools", "{stem}_torchscript.pt")]
-
-
-def _path_row(edit: QLineEdit, button: QPushButton) -> QWidget:
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(edit, 1)
-    layout.addWidget(button)
-    return row
 
 
 class ExportDialog(QDialog):
@@ -73,10 +65,10 @@ class ExportDialog(QDialog):
         buttons.addButton(self.export_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         form = QFormLayout()
-        form.addRow("Model:", _path_row(self.checkpoint, self._browse_button("Browse…", self._choose_checkpoint)))
+        form.addRow("Model:", side_by_side(self.checkpoint, self._browse_button("Browse…", self._choose_checkpoint)))
         form.addRow("Format:", self.format)
-        form.addRow("Save to:", _path_row(self.output, self._browse_button("Browse…", self._choose_output)))
-        form.addRow("Test image:", _path_row(self.sample, self._browse_button("Browse…", self._choose_sample)))
+        form.addRow("Save to:", side_by_side(self.output, self._browse_button("Browse…", self._choose_output)))
+        form.addRow("Test image:", side_by_side(self.sample, self._browse_button("Browse…", self._choose_sample)))
         form.addRow("Authors:", self.authors)
         form.addRow("Licence (SPDX):", self.license)
         form.addRow("", self.overwrite)
@@ -86,6 +78,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.verdict)
         layout.addWidget(buttons)
         self._suggested = ""
+        self._loaded = ""  # the model the window had loaded when the dialog last opened
         self.format.currentIndexChanged.connect(self._suggest_output)
         self.checkpoint.textChanged.connect(self._suggest_output)
         self.export_button.clicked.connect(self._request)
@@ -99,9 +92,13 @@ class ExportDialog(QDialog):
     def fmt(self) -> str:
         return self.format.currentData()
 
-    def set_checkpoint(self, path: str | Path | None) -> None:
-        if path is not None and not self.checkpoint.text().strip():
-            self.checkpoint.setText(str(path))
+    def start_over(self, loaded: str | Path | None) -> None:
+        """Opened again: the ``loaded`` model (unless the user chose another file here) and no earlier result."""
+        if self.checkpoint.text().strip() in ("", self._loaded):
+            self.checkpoint.setText(str(loaded or ""))
+        self._loaded = str(loaded or "")
+        self.log.clear()
+        self._verdict("", "")
 
     def _suggest_output(self) -> None:
         """Beside the checkpoint, named by the format; kept once the user typed a path of their own."""

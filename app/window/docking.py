@@ -1,8 +1,8 @@
 """Where panels live: docks around the image, and large views (Compare) that take the image's place while open.
 
 The image comes first: by default the left column holds the file list and the Segment panel, the right column the
-class list above one tab group (Brush, Overlay, Contrast, Training), so the canvas gets over half of the window
-and every panel is one click away. A dock added later with :meth:`Docking.add_panel` (``tab_with`` a dock of the
+class list above one tab group (Brush, Overlay, Contrast, Training, the Training tab in front so that Train is
+in sight on the first start), so the canvas gets over half of the window and every panel is one click away. A dock added later with :meth:`Docking.add_panel` (``tab_with`` a dock of the
 group, or an area of its own) takes part in the default layout and in *View > Reset Layout* the same way; a view
 added with :meth:`Docking.add_view` becomes a tab beside the image when it is shown.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget, QWidget
 
 from app.views.wheel_guard import guard_wheel
@@ -27,6 +27,7 @@ class Place:
     area: str
     tab_with: str | None
     height: int | None  # preferred height in a column (None: what is left)
+    front: bool = False  # the tab in front of its group in the default layout (else the group's first)
 
 
 class Docking:
@@ -49,12 +50,14 @@ class Docking:
         window.setCentralWidget(self.central)
         window.setTabPosition(Qt.DockWidgetArea.AllDockWidgetAreas, QTabWidget.TabPosition.North)
         self._views: dict[QWidget, str] = {}
+        self._first_show = _OnFirstShow(window, lambda: QTimer.singleShot(0, self.size_columns))
 
     # -- docks --------------------------------------------------------------------------------------------------
     def add_panel(self, title: str, widget: QWidget, object_name: str, area: str = "right",
-                  tab_with: str | None = None, height: int | None = None) -> QDockWidget:
+                  tab_with: str | None = None, height: int | None = None, front: bool = False) -> QDockWidget:
         """Dock ``widget`` under ``title`` (as a tab beside dock ``tab_with``, or below the docks of ``area``),
-        with a View > Panels toggle. Its wheel-driven fields are guarded (:mod:`app.views.wheel_guard`)."""
+        with a View > Panels toggle; ``front``: its tab is the one in front of its group in the default layout.
+        Its wheel-driven fields are guarded (:mod:`app.views.wheel_guard`)."""
         dock = QDockWidget(title, self.window)
         dock.setObjectName(object_name)
         dock.setWidget(widget)
@@ -63,7 +66,7 @@ class Docking:
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         guard_wheel(widget)  # scrolling the panel never changes a value under the cursor
         self.docks[object_name] = dock
-        self.places[object_name] = Place(area, tab_with if tab_with in self.docks else None, height)
+        self.places[object_name] = Place(area, tab_with if tab_with in self.docks else None, height, front)
         self._place(object_name)
         self.panels_menu.addAction(dock.toggleViewAction())
         return dock
@@ -76,15 +79,22 @@ class Docking:
             self.window.tabifyDockWidget(self.docks[place.tab_with], dock)
 
     def arrange(self) -> None:
-        """The default layout: every dock in its place and shown, the first tab of each group in front, the two
-        columns sized for the window's width (View > Reset Layout)."""
+        """The default layout: every dock in its place and shown, in each tab group the tab added with ``front``
+        (else the group's first) in front, the two columns sized for the window's width (View > Reset Layout)."""
         for name in self.docks:
             self._place(name)
             self.docks[name].show()
         for name, place in self.places.items():
-            if place.tab_with is None and any(p.tab_with == name for p in self.places.values()):
-                self.docks[name].raise_()
+            members = [n for n, p in self.places.items() if p.tab_with == name]
+            if place.tab_with is None and members:
+                chosen = next((n for n in members if self.places[n].front), name)
+                self.docks[chosen].raise_()
         self.size_columns()
+
+    def size_when_shown(self) -> None:
+        """Size the columns again once the window is on screen: before that Qt ignores the sizes asked for, and at
+        the first start the class list took half the column, squeezing the Training tab's curves."""
+        self.window.installEventFilter(self._first_show)
 
     def size_columns(self) -> None:
         width = self.window.width()
@@ -127,6 +137,20 @@ class Docking:
     def _close_view(self, index: int) -> None:
         if self.central.widget(index) is not self.image:
             self.central.removeTab(index)
+
+
+class _OnFirstShow(QObject):
+    """Event filter: calls ``then()`` when the watched widget is first shown, then lets go of it."""
+
+    def __init__(self, parent: QObject, then) -> None:
+        super().__init__(parent)
+        self.then = then
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Show:
+            obj.removeEventFilter(self)
+            self.then()
+        return False
 
 
 def _clamp(value: float, limits: tuple[int, int]) -> int:

@@ -44,8 +44,9 @@ class JobPanels:
         self.training_panel = TrainingPanel()
         self.prediction_panel = PredictionPanel(self.load_action)
         self.compare_view = CompareView()
+        # In front on the first start: Train is the button a newcomer looks for (painting needs only the toolbar)
         self.training_dock = window.add_panel("Training", self.training_panel, "trainingDock", "right",
-                                              tab_with="brushDock")
+                                              tab_with="brushDock", front=True)
         self.segment_dock = window.add_panel("Segment", self.prediction_panel, "segmentDock", "left",
                                              height=SEGMENT_HEIGHT)
         window.docking.add_view("Compare", self.compare_view)  # takes the image's place while it is open
@@ -58,17 +59,17 @@ class JobPanels:
         self.compare.opened.connect(lambda: window.docking.show_view(self.compare_view))
         self.compare.closed.connect(lambda: window.docking.hide_view(self.compare_view))
         panel = self.training_panel
-        panel.set_remembered(settings.recall(SETTINGS_GROUP, panel.remembered()))
-        self.runs = RunsController(window, window.session, self.prediction_panel, self.prediction, panel)
+        panel.form.set_remembered(settings.recall(SETTINGS_GROUP, panel.form.remembered()))
+        self.runs = RunsController(window, window.session, self.prediction_panel, self.prediction, self.training)
         self.load_action.triggered.connect(self.runs.choose_checkpoint)
         self.training.finished.connect(lambda _done: self.runs.refresh())
-        self.training.finished.connect(self.prediction.offer_trained)
         self.training.finished.connect(self._announce)
         self.training_panel.summaryChanged.connect(
             lambda text: self.training_dock.setWindowTitle(f"Training · {text}" if text else "Training"))
         self.prediction.compareRequested.connect(self.compare.start)
         self.export = ExportController(window, self.pool, lambda: self.prediction.predictor_path())
         self.export_action.triggered.connect(self.export.open)
+        window.session.folderOpened.connect(lambda _folder: self.export.refresh())
         self.assist = install_assist(window, self)  # Assist and Metrics (app/window/assist_docks.py)
 
     def _announce(self, done: DoneEvent) -> None:

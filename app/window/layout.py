@@ -5,7 +5,7 @@ Also what else the window remembers between sessions: the brush, the overlay and
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QRect, QSize, QTimer
+from PySide6.QtCore import QByteArray, QRect, QSize
 from PySide6.QtGui import QGuiApplication
 
 from app.state import settings
@@ -43,7 +43,7 @@ def save_layout(window) -> None:
     settings.remember("window", {"geometry": window.saveGeometry(), "state": window.saveState()})
     settings.remember("brush", {"size": window.brush.size()})
     settings.remember("overlay", {"opacity": window.view_panel.opacity_percent()})
-    settings.remember(SETTINGS_GROUP, window.jobs.training_panel.remembered())
+    settings.remember(SETTINGS_GROUP, window.jobs.training_panel.form.remembered())
 
 
 def restore_layout(window) -> None:
@@ -55,9 +55,7 @@ def restore_layout(window) -> None:
     layout = settings.recall("window", {"geometry": QByteArray(), "state": QByteArray()})
     window.docking.arrange()
     if layout["geometry"].isEmpty():
-        # Once shown at its size: docks sized before the first show are rescaled with the window, so the class
-        # list took half the right-hand column and the tab group below it (Assist, Training) had to scroll.
-        QTimer.singleShot(0, window.docking.size_columns)
+        window.docking.size_when_shown()  # the first start: the default column sizes, applied on screen
     else:
         window.restoreGeometry(layout["geometry"])
         window.restoreState(layout["state"])

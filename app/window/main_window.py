@@ -32,11 +32,12 @@ from app.window.job_docks import install as install_job_panels
 from app.window.layout import fit_to_screen, restore_layout, save_layout
 from app.window.menus import build_menus, build_toolbar, create_actions, show_about
 from app.window.quick_start import show_quick_start
+from app.window.shortcuts import install as install_shortcut_guard
 from app.window.tool_actions import ToolActions
 from app.window.unsaved import confirm_unsaved
 from segcore.annotate import IGNORE_INDEX, ImageState, Tool
 
-CLASSES_HEIGHT = 180  # the class list above the tab group of the right-hand column
+CLASSES_HEIGHT = 150  # the class list (five classes in sight) above the tab group of the right-hand column
 
 
 class MainWindow(FolderMixin, QMainWindow):
@@ -76,6 +77,7 @@ class MainWindow(FolderMixin, QMainWindow):
         self.add_panel("Contrast", self.display, "contrastDock", "right", tab_with="brushDock")
         self.jobs = install_job_panels(self)  # Training, Segment, Compare (app/window/job_docks.py)
         self.folder_watch = FolderWatch(self, self.session)  # files changed by other programs
+        self.shortcut_guard = install_shortcut_guard(self)  # shortcuts work whatever field has the focus
         self._build_status_bar()
         self._connect()
         self._refresh_recent()
@@ -84,9 +86,9 @@ class MainWindow(FolderMixin, QMainWindow):
 
     # -- composition --------------------------------------------------------------------------------------------
     def add_panel(self, title: str, widget: QWidget, object_name: str, area: str = "right",
-                  tab_with: str | None = None, height: int | None = None) -> QDockWidget:
+                  tab_with: str | None = None, height: int | None = None, front: bool = False) -> QDockWidget:
         """Dock ``widget`` (see :meth:`app.window.docking.Docking.add_panel`)."""
-        return self.docking.add_panel(title, widget, object_name, area, tab_with, height)
+        return self.docking.add_panel(title, widget, object_name, area, tab_with, height, front)
 
     def reset_layout(self) -> None:
         """Every panel back in its default place (View > Reset Layout); the image in front."""

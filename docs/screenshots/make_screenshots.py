@@ -129,6 +129,7 @@ def main() -> None:
     settle(app)
     window.open_folder(sample)
     window.session.select(3)
+    window.jobs.training_panel.plots  # noqa: B018 - the curves (empty) load just after the window shows
     settle(app)
     # A correction in progress: a new nucleus painted with the brush, the brush circle under the cursor.
     window.brush.spin.setValue(14)

@@ -63,8 +63,9 @@ def register(sub) -> None:
                         "(default 0; a --minutes plan uses 1)")
     g = p.add_argument_group("run")
     g.add_argument("--name", help="a label for the run, kept in config.json (the window's run list shows it)")
-    g.add_argument("-o", "--out", help="output folder (default checkpoints/ARCH-DATE-TIME; when resuming with -c RUN/last.pt, "
-                   "RUN)")
+    g.add_argument("-o", "--out", help="output folder (default DATA/checkpoints/NAME-DATE-TIME, NAME being --name "
+                   "or the architecture, where the window lists the folder's runs; when resuming with -c "
+                   "RUN/last.pt, RUN)")
     g.add_argument("-g", "--gpu", action="store_true", help="train on the GPU (says so and uses the CPU if none)")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     g.add_argument("--no-fast", action="store_true",

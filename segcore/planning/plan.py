@@ -19,6 +19,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from segcore.durations import human_duration, human_minutes
 from segcore.interop.physical import TOLERANCE, PixelSize, median_pixel_size, resample_factor
 from segcore.planning.fingerprint import Fingerprint
 
@@ -84,10 +85,10 @@ class Plan:
 
     def table(self) -> str:
         """The plan as an aligned text table: setting, value, reason (user settings marked)."""
-        rows = [(name, _show(e.value) + (" (you)" if e.source == "user" else ""), e.reason)
+        rows = [(name, _show(e.value, name) + (" (you)" if e.source == "user" else ""), e.reason)
                 for name, e in self.entries.items()]
         w0, w1 = max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)
-        head = f"plan for {self.budget_s / 60:g} min ({self.planning_s:.1f} s of it spent planning)"
+        head = f"plan for {human_duration(self.budget_s)} ({human_duration(self.planning_s)} of it spent planning)"
         return "\n".join([head] + [f"  {a:<{w0}}  {b:<{w1}}  {c}" for a, b, c in rows])
 
     def apply(self, config):
@@ -103,7 +104,9 @@ class Plan:
                        pixel_size=self.entries["pixel_size"].value if "pixel_size" in self.entries else None)
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, name: str = "") -> str:
+    if name == "train_minutes" and isinstance(value, int | float):
+        return human_minutes(value)
     if isinstance(value, float):
         return f"{value:.3g}"
     if isinstance(value, dict) and (size := PixelSize.from_dict(value)) is not None:
@@ -266,9 +269,9 @@ def make_plan(fp: Fingerprint, budget_s: float, tp: Throughput, user: dict | Non
     e["width"], e["steps"] = choose_width(train_s, tp)
     e["batch_size"] = PlanEntry(tp.batch_size, "batch norm needs a few samples per batch; more would cost steps")
     e["lr"] = PlanEntry(LR, "AdamW peak rate, with a short warm-up")
-    e["train_minutes"] = PlanEntry(round(train_s / 60, 3), f"of the {budget_s / 60:g} min: {planning_s:.0f} s "
-                                   f"planning, {crf_s:.0f} s fitting the CRF; the rate anneals (cosine) exactly "
-                                   "over this time")
+    e["train_minutes"] = PlanEntry(round(train_s / 60, 3), f"of the {human_duration(budget_s)}: "
+                                   f"{human_duration(planning_s)} planning, {human_duration(crf_s)} fitting the CRF; "
+                                   "the rate anneals (cosine) exactly over this time")
     e["epochs"] = PlanEntry(10_000, "no epoch count: the time decides")
     steps_per_val = max(MIN_STEPS_PER_EPOCH, int(e["steps"].value * VAL_SHARE / max(1, val_images)))
     e["epoch_samples"] = PlanEntry(steps_per_val * tp.batch_size,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -9,9 +11,29 @@ from pathlib import Path
 from segcore.errors import ConfigError
 from segcore.interop.physical import PixelSize
 
+RUNS_FOLDER = "checkpoints"  # a data folder's runs live in DATA/checkpoints/ (what the window lists)
 
-def default_out_dir(arch: str) -> str:
-    return str(Path("checkpoints") / f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+def slug(text: str) -> str:
+    """A run name made safe for a folder name: ``"Nuclei 20x / v2"`` -> ``"Nuclei-20x-v2"``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:60]
+
+
+def default_out_dir(data: str | os.PathLike, arch: str, name: str | None = None) -> str:
+    """``DATA/checkpoints/NAME-DATE-TIME`` (``ARCH-DATE-TIME`` without a name): one place for a folder's runs,
+    whether the CLI, the API or the window trained them, so the window's run list finds every one. With the
+    original layout (``data/`` + ``val/`` in the working folder, ``segcore train .``) that is ``./checkpoints``."""
+    return str(Path(data) / RUNS_FOLDER / f"{slug(name or '') or arch}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def _check_writable(out: Path) -> None:
+    """Raise ConfigError now, before data and model are loaded, when ``out`` cannot be created or written."""
+    if blocker := next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None):
+        raise ConfigError(f"{blocker}: is a file; the output (-o) must be a folder for the run's checkpoints")
+    existing = next((p for p in (out, *out.parents) if p.exists()), None)
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{existing} is read-only, so the run cannot be written to {out}; choose an output "
+                          "folder with -o (the window: Advanced > Output)")
 
 
 @dataclass
@@ -28,7 +50,7 @@ class TrainConfig:
     patch_size: int | None = 256
     val_fraction: float = 0.15
     seed: int = 0
-    out: str | None = None  # None: checkpoints/ARCH-DATE-TIME, or the run's folder when resuming its last.pt
+    out: str | None = None  # None: DATA/checkpoints/NAME-DATE-TIME, or the run's folder when resuming its last.pt
     device: str = "auto"
     fast: bool = True
     checkpoint: str | None = None  # resume (or fine-tune) from this file
@@ -91,9 +113,8 @@ class TrainConfig:
         out = self.out
         if out is None:  # resuming from a run's last.pt goes on in that run's folder, beside its best.pt
             resuming = self.checkpoint and not self.fine_tune and Path(self.checkpoint).name == "last.pt"
-            out = str(Path(self.checkpoint).parent) if resuming else default_out_dir(self.arch)
-        if blocker := next((p for p in (Path(out), *Path(out).parents) if p.exists() and not p.is_dir()), None):
-            raise ConfigError(f"{blocker}: is a file; the output (-o) must be a folder for the run's checkpoints")
+            out = str(Path(self.checkpoint).parent) if resuming else default_out_dir(self.data, self.arch, self.name)
+        _check_writable(Path(out))
         return replace(self, out=out, arch_kwargs=dict(self.arch_kwargs))
 
     def to_dict(self) -> dict:

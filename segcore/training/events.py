@@ -42,12 +42,12 @@ class EpochEvent:
     epochs: int
     train_loss: float
     val_loss: float
-    val_dice: float  # mean over foreground classes
+    val_dice: float  # mean over the foreground classes (classes 1..K-1; the one class of a binary task)
     val_iou: float
     lr: float
     seconds: float
     is_best: bool
-    val_scores: dict = field(default_factory=dict)  # full per-class scores from segcore.metrics.scores
+    val_scores: dict = field(default_factory=dict)  # segcore.metrics.scores (per class, "names") + "images"
 
 
 @dataclass

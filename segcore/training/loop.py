@@ -27,11 +27,13 @@ from segcore.data.dataset import SegmentationDataset, compute_stats, pad_collate
 from segcore.data.label_check import check_labels
 from segcore.data.layout import find_samples, load_class_spec, split_samples
 from segcore.device import resolve
+from segcore.durations import human_duration, human_minutes
 from segcore.errors import ConfigError, DataError, SegcoreError, TrainingError, describe
 from segcore.inference import sliding_window
 from segcore.interop.physical import PixelSize, of_file, training_pixel_size
 from segcore.metrics import confusion_matrix, scores
 from segcore.models import create_model
+from segcore.planning.fingerprint import fingerprint
 from segcore.training import distributed, records
 from segcore.training.config import TrainConfig
 from segcore.training.events import (
@@ -136,6 +138,7 @@ class Trainer:
         self._build_data()
         for warning in check_labels(self.train_set, self.val_set, self.spec):  # refuses all-background masks
             yield LogEvent(f"warning: {warning}")
+        self.fingerprint = yield from self._fingerprint(resume, samples)  # of data known to be good
         yield LogEvent(
             f"{len(self.train_samples)} training and {len(self.val_samples)} validation images, "
             f"{self.spec.num_classes} classes ({', '.join(self.spec.names)}), {self.in_channels} input channels, "
@@ -154,6 +157,19 @@ class Trainer:
         """The pixel size training images are resampled to (the plan's, when they differ), None: as stored."""
         return PixelSize.from_dict(self.config.pixel_size)
 
+    def _fingerprint(self, resume: dict | None, samples: list) -> Iterator[LogEvent]:
+        """What the training data is like (:mod:`segcore.planning.fingerprint`), kept in every checkpoint so that
+        any run, planned or by a fixed recipe, can warn about an image unlike its training data
+        (:mod:`segcore.shift`): the plan's, else the resumed checkpoint's, else measured now (about a second
+        per 10 megapixels of masks, at most 24 images). Returns the dict; None on ranks that save nothing."""
+        known = (self.config.plan or {}).get("fingerprint") or (resume or {}).get("fingerprint")
+        if known or not self.dist.is_main:
+            return known or None
+        measured = fingerprint(self.config.data, samples, self.spec)
+        yield LogEvent(f"fingerprint of {measured.measured} training image(s) in {human_duration(measured.seconds)} "
+                       "(kept with the checkpoints: prediction warns about images unlike them)")
+        return measured.to_dict()
+
     def _check_compatible(self, resume: dict) -> None:
         if int(len(resume["classes"]["names"])) != self.spec.num_classes:
             raise ConfigError(
@@ -163,8 +179,12 @@ class Trainer:
         # The checkpoint decides the architecture (the user need not repeat --arch) and, unless fine-tuning, the
         # scale (the model learned at it): kept in the trainer's own copy of the config.
         scale = self.config.scale if self.config.fine_tune else float(resume.get("scale", 1.0))
+        # A run going on in its folder keeps its name (as renamed since, in its config.json) unless given a new one.
+        name = self.config.name
+        if not name and not self.config.fine_tune and Path(self.config.checkpoint).parent.resolve() == self.out_dir.resolve():
+            name = records.run_name(self.out_dir) or (resume.get("config") or {}).get("name")
         pixel_size = self.config.pixel_size if self.config.fine_tune else (resume.get("config") or {}).get("pixel_size")
-        self.config = replace(self.config, arch=resume["arch"], scale=scale, pixel_size=pixel_size)
+        self.config = replace(self.config, arch=resume["arch"], scale=scale, pixel_size=pixel_size, name=name)
 
     def _build_data(self) -> None:
         cfg = self.config
@@ -228,11 +248,11 @@ class Trainer:
                 f"(total, e.g. -e {done + 10}) or use --fine-tune to start a new schedule"
             )
         self.optimizer.load_state_dict(resume["optimizer"])
-        self.schedule.load_state_dict(resume.get("schedule", {}))
+        how = self.schedule.load_state_dict(resume.get("schedule", {}), self.optimizer.param_groups[0]["lr"])
         self.start_epoch, self.history = done, list(resume.get("history", []))
         scores_so_far = [_selection_score(h.get("per_class_dice", [])) for h in self.history]
         self.best_score = max((v for v in scores_so_far if not math.isnan(v)), default=-1.0)
-        yield LogEvent(f"resuming from {self.config.checkpoint} after epoch {done}")
+        yield LogEvent(f"resuming from {self.config.checkpoint} after epoch {done}; {how}")
 
     # -- one pass each ----------------------------------------------------------------------------------------
     def _train_epoch(self, epoch: int) -> Iterator[BatchEvent]:
@@ -283,7 +303,7 @@ class Trainer:
         """Loss and scores over the whole validation set, images taken whole (tiled when large)."""
         k = self.spec.num_classes
         if self.val_set is None:
-            return float("nan"), scores(np.zeros((k, k)), self.spec.names)
+            return float("nan"), {**scores(np.zeros((k, k)), self.spec.names), "images": 0}
         self.model.eval()
         cm, loss_sum = np.zeros((k, k), dtype=np.int64), 0.0
         for i in self.dist.shard(len(self.val_set)):  # every image on one rank; all of them in one process
@@ -292,7 +312,7 @@ class Trainer:
             loss_sum += float(loss_from_probabilities(probs[None], y[None]))
             cm += confusion_matrix(probs.argmax(0).numpy(), y.numpy(), k)
         cm, loss_sum = self.dist.sum_array(cm), self.dist.sum(loss_sum)
-        return loss_sum / len(self.val_set), scores(cm, self.spec.names)
+        return loss_sum / len(self.val_set), {**scores(cm, self.spec.names), "images": len(self.val_set)}
 
     # -- the run ----------------------------------------------------------------------------------------------
     def run(self) -> Iterator[Event]:
@@ -334,8 +354,9 @@ class Trainer:
                 self._spend()  # validation and checkpoints count towards --time-limit too
                 if self.schedule.out_of_time():
                     yield from self._crf_after_training(best_path, last_path)
-                    yield self._done(RunStatus.COMPLETED, f"reached the time limit of {self.config.time_limit:g} min "
-                                                          f"after epoch {epoch}", epoch)
+                    limit = human_minutes(self.config.time_limit)
+                    yield self._done(RunStatus.COMPLETED, f"reached the time limit of {limit} after epoch {epoch}",
+                                     epoch)
                     return
         except FloatingPointError as exc:
             yield self._done(RunStatus.FAILED, f"{exc}; try a lower learning rate (-l); {self._where()}", epoch - 1)
@@ -413,7 +434,7 @@ class Trainer:
             "arch": self.config.arch, "arch_kwargs": model.arch[1], "in_channels": self.in_channels,
             "classes": self.spec.to_dict(), "normalization": {"mean": self.mean, "std": self.std},
             "scale": self.config.scale, "config": self.config.to_dict(), "metrics": val or {},
-            "pixel_size": self.pixel_size.to_dict() if self.pixel_size else None,
+            "pixel_size": self.pixel_size.to_dict() if self.pixel_size else None, "fingerprint": self.fingerprint,
             "epoch": epoch, "history": self.history,
             "model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),

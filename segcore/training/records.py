@@ -1,5 +1,6 @@
 """Files a run leaves beside its checkpoints: config.json, split.json, metrics.csv and, when it ends, status.json
-(all written atomically). The window's run list reads them without loading a checkpoint."""
+(all written atomically). The window's run list reads them without loading a checkpoint, and names a run by
+config.json's ``name``, which :func:`rename_run` changes later."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import json
 from pathlib import Path
 
 from segcore.atomic import write_text_atomic
+from segcore.errors import DataError
+
+MAX_NAME = 80  # characters of a run name
 
 CSV_COLUMNS = ["epoch", "train_loss", "val_loss", "val_dice", "val_iou", "lr", "seconds"]
 
@@ -40,3 +44,36 @@ def write_status(out_dir: Path, status: str, message: str, epochs_done: int, bes
     record = {"status": status, "message": message, "epochs_done": epochs_done, "best_pt": best, "last_pt": last,
               "ended": time.strftime("%Y-%m-%dT%H:%M:%S")}
     write_text_atomic(out_dir / "status.json", json.dumps(record, indent=2))
+
+
+def run_name(out_dir: str | Path) -> str | None:
+    """The name in ``out_dir``'s config.json, if it has one."""
+    try:
+        name = json.loads((Path(out_dir) / "config.json").read_text()).get("name")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name else None
+
+
+def rename_run(out_dir: str | Path, name: str) -> str:
+    """Give the run in ``out_dir`` the name ``name`` (what run lists show), written atomically into its
+    config.json; the folder and the checkpoints keep theirs. Returns the name as stored (whitespace collapsed).
+
+    Raises DataError when ``out_dir`` holds no readable config.json or the name is empty or longer than
+    ``MAX_NAME`` characters; OSError (e.g. a read-only folder) passes through as the write's own error.
+    """
+    path = Path(out_dir) / "config.json"
+    clean = " ".join(name.split())
+    if not clean:
+        raise DataError("a run name cannot be empty")
+    if len(clean) > MAX_NAME:
+        raise DataError(f"a run name has at most {MAX_NAME} characters, this one has {len(clean)}")
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{out_dir}: not a training run (no readable config.json: {exc})") from exc
+    if not isinstance(config, dict):
+        raise DataError(f"{path}: not a run's configuration")
+    config["name"] = clean
+    write_text_atomic(path, json.dumps(config, indent=2))
+    return clean

@@ -24,6 +24,17 @@ REAL_EXEC = QMessageBox.exec  # for tests that answer a question box with real c
 
 
 @pytest.fixture(autouse=True)
+def ui_thread_gc(qapp):
+    """Garbage collection on the UI thread only, as the application runs it (app.ui_thread_gc): a collection
+    started by a worker thread could destroy this test's (or an earlier test's) widgets in the wrong thread."""
+    from app.ui_thread_gc import UiThreadCollector
+
+    collector = UiThreadCollector()
+    yield collector
+    collector.stop()
+
+
+@pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
     """QSettings and sample data in tmp; message boxes answer without blocking (and are recorded)."""
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))

@@ -119,10 +119,12 @@ def test_a_run_stopped_before_its_first_epoch_offers_no_model(window, tmp_path):
     from segcore.training.events import DoneEvent, RunStatus
 
     (tmp_path / "last.pt").write_bytes(b"untrained")
-    prediction = window.jobs.prediction
-    prediction.offer_trained(DoneEvent(RunStatus.STOPPED, "stopped by request during epoch 1", str(tmp_path), None,
-                                       str(tmp_path / "last.pt"), 0))
+    folder = make_folder(tmp_path)
+    assert window.open_folder(folder)
+    runs = window.jobs.runs
+    runs.offer_trained(DoneEvent(RunStatus.STOPPED, "stopped by request during epoch 1", str(tmp_path), None,
+                                       str(tmp_path / "last.pt"), 0), str(folder))
     assert not window.jobs.prediction_panel.use_trained.isVisibleTo(window)
-    prediction.offer_trained(DoneEvent(RunStatus.STOPPED, "stopped by request during epoch 3", str(tmp_path), None,
-                                       str(tmp_path / "last.pt"), 2))
+    runs.offer_trained(DoneEvent(RunStatus.STOPPED, "stopped by request during epoch 3", str(tmp_path), None,
+                                       str(tmp_path / "last.pt"), 2), str(folder))
     assert window.jobs.prediction_panel.use_trained.isVisibleTo(window)

@@ -5,6 +5,7 @@ the essentials fit without scrolling, and the wheel never changes a field that h
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,7 @@ def test_show_plan_plans_in_the_worker_and_gives_reasons(qtbot, window, sample):
     panel.form.set_values("unet", minutes=2, batch_size=2)
     controller = window.jobs.training
     qtbot.mouseClick(panel.plan_button, Qt.MouseButton.LeftButton)
-    assert controller.worker is not None and controller.worker.name == "training"  # off the UI thread
+    assert controller.worker is not None and controller.worker.name == "preview"  # off the UI thread
     assert not panel.train_button.isEnabled() and "Planning" in panel.progress.format()
     qtbot.waitUntil(lambda: panel.plan_view.has_plan and not window.jobs.pool.running(), timeout=TIMEOUT)
     text = panel.plan_view.toPlainText()
@@ -105,7 +106,13 @@ def test_train_by_a_time_budget_plans_first_and_ends_in_time(qtbot, window, samp
     assert config["plan"]["budget_s"] == pytest.approx(24) and config["time_limit"] < 0.4
     assert config["name"] == "tiny budget"  # the run lists show it
     assert (out / "plan.json").is_file() and "/10000" not in panel.log_view.toPlainText()
-    assert panel.plan_view.has_plan and "Plan for 0.4 min" in panel.plan_view.toPlainText()
+    assert panel.plan_view.has_plan and "Plan for 24 s" in panel.plan_view.toPlainText()
+    # Durations read as people say them (#19: the plan said "0.881 min" for a 1-minute budget): nowhere a
+    # fraction of a minute, in the plan, its summary, the progress bar, the log or the status line.
+    shown = [panel.plan_view.toPlainText(), panel.plan_summary.text(), panel.progress.format(),
+             panel.log_view.toPlainText(), window.statusBar().currentMessage()]
+    assert not [text for text in shown if re.search(r"\d\.\d+ ?min", text)], shown
+    assert re.search(r"reached the time limit of \d+ s after epoch", event.message), event.message
 
 
 def test_no_budget_trains_by_the_advanced_settings_alone(qtbot, window, sample, tmp_path):

@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from segcore.durations import human_duration, human_minutes
 from segcore.interop.physical import PixelSize
 from segcore.planning.plan import Plan
 
@@ -22,15 +23,22 @@ LABELS = {
 }
 
 
+EMPTY = ("With a time budget, Train plans the run for this folder and this machine first: network size, patches, "
+         "steps and schedule, each with its reason. Show plan previews it.")
+
+
 def show_value(name: str, value: Any) -> str:
-    """An entry's value for people: ``256`` -> ``"256 px"``, ``0.333`` oversampling -> ``"33 %"``."""
+    """An entry's value for people: ``256`` -> ``"256 px"``, ``0.333`` oversampling -> ``"33 %"``, ``0.881``
+    minutes of training -> ``"53 s"``."""
     if value is None:
         return {"patch_size": "whole images", "pixel_size": "as stored"}.get(name, "—")
     if name == "pixel_size" and (size := PixelSize.from_dict(value)) is not None:
         return str(size)
     if isinstance(value, bool):
         return "on" if value else "off"
-    units = {"patch_size": "{:d} px", "train_minutes": "{:.1f} min", "steps": "~{:,d}", "oversample": "{:.0%}",
+    if name == "train_minutes" and isinstance(value, int | float):
+        return human_minutes(value)
+    units = {"patch_size": "{:d} px", "steps": "~{:,d}", "oversample": "{:.0%}",
              "jitter": "±{:.0%}", "epoch_samples": "every {:,d} crops", "scale": "{:g}", "lr": "{:g}",
              "deform": "strength {:g}"}
     try:
@@ -67,16 +75,16 @@ class PlanView(QTextBrowser):
         super().__init__(parent)
         self.setObjectName("planView")
         self.setOpenLinks(False)
-        self.clear_plan("With a time budget, Train plans the run for this folder and this machine first: "
-                        "network size, patches, steps and schedule, each with its reason. Show plan previews it.")
+        self.clear_plan()
 
-    def clear_plan(self, text: str) -> None:
+    def clear_plan(self, text: str = EMPTY) -> None:
         self.has_plan = False
         self.setHtml(f"<p style='color: gray'>{escape(text)}</p>")
 
     def show_plan(self, plan: Plan, note: str = "") -> None:
         self.has_plan = True
-        head = (f"<p><b>Plan for {plan.budget_s / 60:g} min</b> ({plan.planning_s:.0f} s of it spent planning"
+        head = (f"<p><b>Plan for {human_duration(plan.budget_s)}</b> ({human_duration(plan.planning_s)} of it spent "
+                "planning"
                 f"{', on ' + escape(str(plan.throughput.get('device'))) if plan.throughput.get('device') else ''})"
                 f"{'<br>' + escape(note) if note else ''}</p>")
         rows = []

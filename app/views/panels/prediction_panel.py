@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.views.elided import MessageLabel, keep_place
 from app.views.icons import button
+from app.views.rows import side_by_side
 
 
 class PredictionPanel(QWidget):
@@ -39,6 +41,7 @@ class PredictionPanel(QWidget):
     overlayChanged = Signal()
     ttaChanged = Signal(bool)
     runChosen = Signal(str)  # the checkpoint of a run picked from the list
+    renameRunRequested = Signal()
 
     def __init__(self, load_action: QAction, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,11 +52,17 @@ class PredictionPanel(QWidget):
         self.use_trained = button("Use trained model", "useTrainedButton",
                                    "Load the best checkpoint of the run that just ended")
         self.use_trained.setVisible(False)
+        keep_place(self.use_trained)  # offered when a run ends: nothing moves
         self.runs = QComboBox()
         self.runs.setObjectName("runCombo")
         self.runs.setToolTip("The training runs of this folder (in its checkpoints/): name, date, architecture, "
                              "best validation Dice and on how many images, epochs, how the run ended")
         self.runs.activated.connect(self._run_activated)
+        self.rename_run = QToolButton()
+        self.rename_run.setObjectName("renameRunButton")
+        self.rename_run.setText("Rename…")
+        self.rename_run.setToolTip("Give one of this folder's runs another name (its folder keeps its own)")
+        self.rename_run.clicked.connect(self.renameRunRequested)
         self.model_label = QLabel("No model loaded.")
         self.model_label.setToolTip("Load a checkpoint: a .pt file written by a training run")
         self.model_label.setObjectName("modelLabel")
@@ -86,9 +95,8 @@ class PredictionPanel(QWidget):
         self.discard = button("Discard", "discardPredictionButton", "Forget the prediction of this image", "discard")
         self.crf = button("Refine with CRF…", "crfButton",
                            "Refine the prediction with a dense CRF and compare both side by side", "refine-crf")
-        self.status = QLabel()
+        self.status = MessageLabel(lines=3)  # messages come and go; the panel keeps its shape
         self.status.setObjectName("segmentStatus")
-        self.status.setWordWrap(True)
         self._build_layout()
         for widget, signal in ((self.segment, self.segmentRequested), (self.segment_all, self.segmentAllRequested),
                                (self.cancel, self.cancelRequested), (self.accept, self.acceptRequested),
@@ -103,7 +111,8 @@ class PredictionPanel(QWidget):
     def _build_layout(self) -> None:
         grid = QGridLayout(self)
         grid.setContentsMargins(4, 4, 4, 4)
-        rows = [(self.load_button, self.use_trained), (self.runs,), (self.model_label,), (self.segment, self.segment_all),
+        rows = [(self.load_button, self.use_trained), (side_by_side(self.runs, self.rename_run),), (self.model_label,),
+                (self.segment, self.segment_all),
                 (self.progress, self.cancel), (self.tta,), (self.show_overlay, self.outline),
                 (self.accept, self.discard), (self.crf,), (self.status,)]
         for row, widgets in enumerate(rows):
@@ -149,6 +158,7 @@ class PredictionPanel(QWidget):
             self.runs.addItem(label, path)
             self.runs.setItemData(self.runs.count() - 1, f"{label}\n{path}", Qt.ItemDataRole.ToolTipRole)
         self.runs.setEnabled(bool(labels))
+        self.rename_run.setEnabled(bool(labels))
 
     def _run_activated(self, index: int) -> None:
         path = self.runs.itemData(index)
@@ -163,10 +173,11 @@ class PredictionPanel(QWidget):
         self.tta.blockSignals(False)
         self.tta.setToolTip(f"Average the predictions of the 8 flips and quarter turns of each image. {why}")
 
-    def offer_trained(self, path: str) -> None:
-        """Offer the checkpoint of the run that just ended with one click."""
-        self.use_trained.setVisible(True)
-        self.use_trained.setToolTip(f"Load {path}")
+    def offer_trained(self, path: str | None) -> None:
+        """Offer the checkpoint of the run that just ended with one click (None: no such run in this folder)."""
+        self.use_trained.setVisible(path is not None)
+        if path is not None:
+            self.use_trained.setToolTip(f"Load {path}")
 
     def show_progress(self, done: int, total: int) -> None:
         """``done`` of ``total`` images segmented (shown while a job runs)."""

@@ -20,13 +20,13 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
     QPushButton,
     QSpinBox,
     QWidget,
 )
 
+from app.views.rows import side_by_side
 from segcore.errors import ConfigError
 
 # name, description, placeholder for the model options
@@ -76,11 +76,6 @@ def _spin(name: str, high: float, value: float, tip: str, decimals: int | None =
     return spin
 
 
-def slug(text: str) -> str:
-    """A run name made safe for a folder name: ``"Nuclei 20x / v2"`` -> ``"Nuclei-20x-v2"``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:60]
-
-
 class TrainingForm(QWidget):
     """The budget and name (``essentials``) and the explicit settings (``advanced``), two widgets to place."""
 
@@ -98,7 +93,8 @@ class TrainingForm(QWidget):
         self.essentials = QWidget()
         top = QFormLayout(self.essentials)
         top.setContentsMargins(0, 0, 0, 0)
-        top.addRow("Time budget", self.minutes)
+        self.budget_row = side_by_side(self.minutes)  # the panel puts Show plan beside the budget it plans for
+        top.addRow("Time budget", self.budget_row)
         top.addRow("Run name", self.name)
         self._build_advanced()
 
@@ -141,8 +137,8 @@ class TrainingForm(QWidget):
         form.setContentsMargins(4, 4, 4, 4)
         for label, widget in (("Architecture", self.arch), ("Model options", self.options), ("Epochs", self.epochs),
                               ("Learning rate", self.lr), ("Batch size", self.batch), ("Scale", self.scale),
-                              ("Patch size", _row(self.patch, self.whole)), ("Validation", self.val),
-                              ("Device", self.device), ("Output", _row(self.out, self._browse_button()))):
+                              ("Patch size", side_by_side(self.patch, self.whole)), ("Validation", self.val),
+                              ("Device", self.device), ("Output", side_by_side(self.out, self._browse_button()))):
             form.addRow(label, widget)
         reset = QPushButton("All automatic")
         reset.setObjectName("autoSettingsButton")
@@ -225,8 +221,12 @@ class TrainingForm(QWidget):
         self.options.clear()
         self.whole.setChecked(False)
 
-    def default_out(self, folder: Path, stamp: str) -> Path:
-        return folder / "checkpoints" / f"{slug(self.run_name()) or self.arch.currentData()}-{stamp}"
+    def forget_output_in(self, folder: Path | None) -> None:
+        """Clear an explicit output folder inside ``folder`` (the folder just closed): a run on the next one must
+        not write its checkpoints among the last one's."""
+        out = self.out.text().strip()
+        if folder is not None and out and Path(out).resolve().is_relative_to(Path(folder).resolve()):
+            self.out.clear()
 
     def show_gpu(self, available: bool, name: str) -> None:
         """Once torch has looked: name the GPU, or grey the choice out when there is none."""
@@ -263,12 +263,3 @@ class TrainingForm(QWidget):
     def _remembered_spins(self) -> dict:
         return {"minutes": self.minutes, "epochs": self.epochs, "lr": self.lr, "batch": self.batch,
                 "scale": self.scale, "patch": self.patch, "val": self.val}
-
-
-def _row(*widgets: QWidget) -> QWidget:
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    for i, widget in enumerate(widgets):
-        layout.addWidget(widget, 1 if i == 0 else 0)
-    return row

@@ -8,31 +8,30 @@ kind of throttle as the curves, so a flood of batch events costs one repaint per
 
 from __future__ import annotations
 
-import math
 import time
-from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
-    QLabel,
     QPlainTextEdit,
-    QProgressBar,
     QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app.state.training_progress import TrainingProgress
+from app.state.training_progress import TrainingProgress, dice_scope, dice_text
+from app.views.elided import ElidedProgressBar, MessageLabel, keep_place
 from app.views.icons import button
 from app.views.panels.plan_view import PlanView, summary
 from app.views.panels.training_form import TrainingForm
+from segcore.durations import human_duration
 from segcore.planning.plan import Plan
 from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, RunStatus
 
 PROGRESS_STEPS = 1000
+SHORT_STATUS = {RunStatus.COMPLETED: "done", RunStatus.STOPPED: "stopped", RunStatus.FAILED: "failed"}
 LOG_LINES = 5000
 REDRAW_MS = 100  # progress text refreshed at most 10 times a second
 PLOTS_DELAY_MS = 250  # pyqtgraph (~0.5-1 s to import) loads just after the window is on screen, not before
@@ -54,7 +53,7 @@ class TrainingPanel(QWidget):
         self.form = TrainingForm()
         self._plots = None
         self.plot_area = QWidget()
-        self.plot_area.setMinimumSize(200, 160)
+        self.plot_area.setMinimumSize(200, 140)
         QVBoxLayout(self.plot_area).setContentsMargins(0, 0, 0, 0)
         self.plan_view = PlanView()
         self.log_view = QPlainTextEdit(readOnly=True)
@@ -66,23 +65,24 @@ class TrainingPanel(QWidget):
                                     "(with a time budget: planned first)", "train")
         self.continue_button = button("Continue", "continueButton", "", "continue")
         self.continue_button.setVisible(False)  # offered once a run has a last.pt to go on from
+        keep_place(self.continue_button)  # its coming and going moves nothing
         self.stop_button = button("Stop", "stopButton", "End the run after the current batch; best.pt (once an "
                                    "epoch is validated) and last.pt are kept", "stop")
         self.stop_button.setEnabled(False)
+        self.stop_button.setText("Stopping…")  # as wide as it will get: its text changing moves nothing
+        self.stop_button.setMinimumWidth(self.stop_button.sizeHint().width())
+        self.stop_button.setText("Stop")
         self.plan_button = button("Show plan", "planButton", "Plan a run for this folder and budget now (a few "
                                    "seconds: the images are measured and this machine's speed is probed), "
                                    "without training")
-        self.progress = QProgressBar()
+        self.progress = ElidedProgressBar()  # one line whatever it says: the run's end moves nothing
         self.progress.setObjectName("trainProgress")
         self.progress.setRange(0, PROGRESS_STEPS)
         self.progress.setValue(0)
         self.progress.setFormat("Not started")
         self.progress.setTextVisible(True)
-        self.speed_label = QLabel()
-        self.speed_label.setObjectName("trainSpeedLabel")
-        self.plan_summary = QLabel()
+        self.plan_summary = MessageLabel(lines=2)
         self.plan_summary.setObjectName("planSummary")
-        self.plan_summary.setWordWrap(True)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("trainingTabs")
         self._build_layout()
@@ -106,18 +106,15 @@ class TrainingPanel(QWidget):
                               (advanced, "Advanced")):
             self.tabs.addTab(widget, title)
         buttons = QHBoxLayout()
-        for widget in (self.train_button, self.continue_button, self.stop_button):
+        for widget in (self.train_button, self.stop_button, self.continue_button):  # Continue's room last
             buttons.addWidget(widget)
         buttons.addStretch(1)
-        buttons.addWidget(self.plan_button)
-        progress = QHBoxLayout()
-        progress.addWidget(self.progress, 1)
-        progress.addWidget(self.speed_label)
+        self.form.budget_row.layout().addWidget(self.plan_button)  # beside the budget it plans for
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.form.essentials)
         layout.addLayout(buttons)
-        layout.addLayout(progress)
+        layout.addWidget(self.progress)
         layout.addWidget(self.plan_summary)
         layout.addWidget(self.tabs, 1)
 
@@ -147,30 +144,34 @@ class TrainingPanel(QWidget):
     def _load_plots(self) -> None:
         self.plots  # noqa: B018 - the property creates them
 
-    # -- the form (what the controller reads and the window remembers) ----------------------------------------
-    def values(self) -> dict:
-        """TrainConfig keyword arguments from the form (raises ConfigError on bad model options)."""
-        return self.form.values()
+    # -- another folder -------------------------------------------------------------------------------------------
+    def start_over(self) -> None:
+        """Another folder is open and nothing runs: no curve, plan, message, log line or Continue of the last one
+        stays (the controller offers Continue again when the last run's folder comes back)."""
+        self._timer.stop()
+        self._progress = None
+        if self._plots is not None:
+            self._plots.begin(1)
+        self.plan_view.clear_plan()
+        self.progress.setRange(0, PROGRESS_STEPS)
+        self.progress.setValue(0)
+        self.progress.setFormat("Not started")
+        self.log_view.clear()
+        self.offer_continue(None)
+        self.summaryChanged.emit("")
+        self._budget_changed()
 
-    def explicit(self) -> dict:
-        """The settings that override the plan's (see :meth:`TrainingForm.explicit`)."""
-        return self.form.explicit()
+    def show_running_elsewhere(self, folder_name: str) -> None:
+        """A run goes on training on another folder: its progress stays, said to be that folder's."""
+        self.plan_summary.setText(f"This run trains on {folder_name}, not on the open folder; it goes on until it "
+                                  "ends or you stop it.")
 
-    def budget_minutes(self) -> float:
-        """The time budget in minutes (0: none, the Advanced settings decide)."""
-        return self.form.budget_minutes()
-
-    def default_out(self, folder: Path, stamp: str) -> Path:
-        return self.form.default_out(folder, stamp)
-
-    def remembered(self) -> dict:
-        return self.form.remembered()
-
-    def set_remembered(self, values: dict) -> None:
-        self.form.set_remembered(values)
-
-    def show_gpu(self, available: bool, name: str) -> None:
-        self.form.show_gpu(available, name)
+    def show_running_here(self, plan: Plan | None) -> None:
+        """Back in the folder a run trains on: its plan line again."""
+        if plan is not None:
+            self.plan_summary.setText(summary(plan))
+        else:
+            self._budget_changed()
 
     # -- a run ----------------------------------------------------------------------------------------------------
     def offer_continue(self, checkpoint: str | None, epochs_done: int = 0, more: str = "") -> None:
@@ -190,7 +191,7 @@ class TrainingPanel(QWidget):
         self.stop_button.setText("Stop")
         for part in (self.form.essentials, self.form.advanced):
             part.setEnabled(not running)
-        self.plan_button.setEnabled(not running and self.budget_minutes() > 0)
+        self.plan_button.setEnabled(not running and self.form.budget_minutes() > 0)
 
     def show_plan(self, plan: Plan, note: str = "", front: bool = False) -> None:
         """Show ``plan`` (a :class:`segcore.planning.plan.Plan`); ``front`` brings the Plan tab forward."""
@@ -215,7 +216,6 @@ class TrainingPanel(QWidget):
         """A run starts: clear curves (a continued run keeps them; a retraining round is drawn after them from
         ``round_start``) and progress, say what runs."""
         self.plots.begin(progress.axis_epochs(), keep=continued, round_start=round_start)
-        self.speed_label.setText("")
         self.log(description)
         self.set_running(True)
         self.show_progress(progress)
@@ -234,16 +234,18 @@ class TrainingPanel(QWidget):
         self.plots.add_batch(event.epoch, event.batch, event.batches, event.loss)
 
     def add_epoch(self, event: EpochEvent, bounded: bool = True) -> None:
-        """Draw and log an epoch; ``bounded`` False for a planned run, whose epoch count is only a cap."""
+        """Draw and log an epoch; ``bounded`` False for a planned run, whose epoch count is only a cap. The Dice
+        is said with what it averages (the foreground class, or their mean) and on how many images."""
         self.plots.add_epoch(event)
+        self.plots.describe_validation(dice_scope(event.val_scores.get("names") or []), event.val_scores.get("images"))
         if event.val_scores.get("pixels") == 0:  # no validation images: best.pt follows the last epoch
             scores, best = "no validation images", ""
         else:
-            scores = f"val loss {event.val_loss:.4f}, Dice {event.val_dice:.3f}, IoU {event.val_iou:.3f}"
+            scores = f"val loss {event.val_loss:.4f}, {dice_text(event.val_scores)}, IoU {event.val_iou:.3f}"
             best = "  ★ best" if event.is_best else ""
         of = f"/{event.epochs}" if bounded else ""
         self.log(f"epoch {event.epoch}{of}: train loss {event.train_loss:.4f}, {scores}, "
-                 f"lr {event.lr:.2e}, {event.seconds:.1f} s{best}")
+                 f"lr {event.lr:.2e}, {human_duration(event.seconds)}{best}")
 
     def show_done(self, event: DoneEvent) -> None:
         self._timer.stop()
@@ -253,16 +255,17 @@ class TrainingPanel(QWidget):
         if event.status is RunStatus.COMPLETED:
             self.progress.setValue(PROGRESS_STEPS)
         self.progress.setFormat(f"{event.status.value.capitalize()}: {event.message}")
-        self.summaryChanged.emit(event.status.value)
-        self.speed_label.setText("")
+        self.summaryChanged.emit(SHORT_STATUS[event.status])  # short: the tabs beside it keep their names
         self.log(f"{event.status}: {event.message}")
         for kind, path in (("best", event.best_path), ("last", event.last_path)):
             if path:
                 self.log(f"{kind} checkpoint: {path}")
 
-    def show_history(self, name: str, rows: list[dict]) -> None:
-        """The curves of an earlier run (the model remembered for this folder): metrics.csv rows."""
+    def show_history(self, name: str, rows: list[dict], classes: list[str], images: int | None) -> None:
+        """The curves of an earlier run (the model remembered for this folder): metrics.csv rows, its ``classes``
+        and number of validation ``images`` (None: unknown)."""
         self.plots.show_history(rows)
+        self.plots.describe_validation(dice_scope(classes) if classes else "", images)
         self.log(f"curves of the run {name} ({len(rows)} epochs)")
 
     def show_failure(self, text: str) -> None:
@@ -273,7 +276,6 @@ class TrainingPanel(QWidget):
         self.progress.setRange(0, PROGRESS_STEPS)
         self.progress.setValue(0)
         self.progress.setFormat(f"Failed: {text}")
-        self.speed_label.setText("")
         self.summaryChanged.emit("failed")
 
     def end_planning(self, text: str) -> None:
@@ -293,5 +295,4 @@ class TrainingPanel(QWidget):
         self.progress.setFormat(" · ".join(parts) or "Starting…")
         # Short: the dock's title is also its tab's, which shares a row with Brush, Overlay and Contrast.
         self.summaryChanged.emit(f"{done:.0%}" if progress.epoch else (progress.note.split(" ")[0] or "starting"))
-        if not math.isnan(progress.images_per_s):
-            self.speed_label.setText(f"{progress.images_per_s:.0f} patches/s")
+

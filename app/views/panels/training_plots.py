@@ -4,8 +4,11 @@ Events arrive as fast as the worker yields them (hundreds per second for small m
 lists, and the curves are redrawn by a single-shot timer at most every ``REDRAW_MS`` (superqt's ``qthrottled``
 idea), so drawing never competes with the rest of the window. A redraw is kept cheap (about 5 ms instead of 45 ms
 on a busy 2-core machine, see bench/gui_responsiveness.py): the epoch axis spans the whole run from the start and
-the loss axis changes only when a value leaves it, so the axes are not laid out again, and axes and legends are
-cached as pixmaps.
+the loss axis changes only when a value leaves it, so the axes are not laid out again, and the axes are cached
+as pixmaps.
+
+Each plot's legend is its title line (coloured keys above the curves), not a box over them: in the narrow Training
+tab a legend box covered a third of the curves.
 """
 
 from __future__ import annotations
@@ -18,19 +21,25 @@ from PySide6.QtWidgets import QBoxLayout, QGraphicsItem, QWidget
 
 REDRAW_MS = 250
 LOSS_HEADROOM = 1.1
+MIN_PLOT_HEIGHT = 100  # each plot: stacked in a 768-pixel screen, the window still fits it
+TITLE_SIZE = "8.5pt"
 # Okabe-Ito colours: distinct for colour-blind readers.
 BLUE, ORANGE, GREEN, PURPLE, GREY = (0, 114, 178), (230, 159, 0), (0, 158, 115), (204, 121, 167), (170, 170, 170)
+GOLD = (255, 200, 0)
 
 
-def _plot(name: str, title: str, y_label: str, legend_at: tuple[int, int]) -> pg.PlotWidget:
+def _key(color, glyph: str, text: str) -> str:
+    """One legend entry for a title: a coloured glyph and its words."""
+    return f"<span style='color: rgb{tuple(color)}'>{glyph}</span>&nbsp;{text}"
+
+
+def _plot(name: str) -> pg.PlotWidget:
+    """A plot without a legend box: its legend is its title line, above the curves, so it never covers one."""
     plot = pg.PlotWidget(background="w")
     plot.setObjectName(name)
-    plot.setTitle(title, color="k", size="10pt")
     plot.setLabel("bottom", "epoch")
-    plot.setLabel("left", y_label)
     plot.showGrid(x=True, y=True, alpha=0.25)
-    plot.addLegend(offset=legend_at, labelTextColor="k", brush=(255, 255, 255, 200))
-    plot.setMinimumSize(170, 150)
+    plot.setMinimumSize(170, MIN_PLOT_HEIGHT)
     item = plot.getPlotItem()
     item.setMenuEnabled(False)
     item.setMouseEnabled(x=False, y=False)
@@ -40,10 +49,10 @@ def _plot(name: str, title: str, y_label: str, legend_at: tuple[int, int]) -> pg
     return plot
 
 
-def _curve(plot: pg.PlotWidget, name: str, color, symbol: str | None = "o", style=None, width: float = 2):
+def _curve(plot: pg.PlotWidget, color, symbol: str | None = "o", style=None, width: float = 2):
     pen = pg.mkPen(color, width=width) if style is None else pg.mkPen(color, width=width, style=style)
     kwargs = dict(symbol=symbol, symbolSize=7, symbolBrush=color, symbolPen="w") if symbol else {}
-    return plot.plot([], [], name=name, pen=pen, connect="finite", **kwargs)
+    return plot.plot([], [], pen=pen, connect="finite", **kwargs)
 
 
 class TrainingPlots(QWidget):
@@ -51,27 +60,30 @@ class TrainingPlots(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = _plot("lossPlot", "Loss", "loss", (-8, 8))  # top right: losses fall away from it
-        self.dice_plot = _plot("dicePlot", "Validation", "score", (-8, -8))  # bottom right: scores rise
+        self.loss_plot = _plot("lossPlot")
+        self.loss_plot.setLabel("left", "loss")  # both plots labelled alike, so their epoch axes line up
+        self.loss_plot.setTitle(f"<b>Loss</b>&nbsp;&nbsp;{_key(GREY, '━', 'batch')}&nbsp;&nbsp;"
+                                f"{_key(BLUE, '●', 'train')}&nbsp;&nbsp;{_key(ORANGE, '●', 'validation')}",
+                                color="k", size=TITLE_SIZE)
+        self.dice_plot = _plot("dicePlot")
         self.dice_plot.setYRange(0, 1, padding=0.02)
         self.dice_plot.enableAutoRange(y=False)
-        self.batch_curve = _curve(self.loss_plot, "batch", GREY, symbol=None, width=1)
+        self.describe_validation("", None)
+        self.batch_curve = _curve(self.loss_plot, GREY, symbol=None, width=1)
         self.curves = {
-            "train_loss": _curve(self.loss_plot, "train", BLUE),
-            "val_loss": _curve(self.loss_plot, "validation", ORANGE),
-            "val_dice": _curve(self.dice_plot, "Dice", GREEN),
-            "val_iou": _curve(self.dice_plot, "IoU", PURPLE, style=Qt.PenStyle.DashLine),
+            "train_loss": _curve(self.loss_plot, BLUE),
+            "val_loss": _curve(self.loss_plot, ORANGE),
+            "val_dice": _curve(self.dice_plot, GREEN),
+            "val_iou": _curve(self.dice_plot, PURPLE, style=Qt.PenStyle.DashLine),
         }
-        self.best_marker = pg.ScatterPlotItem(size=18, symbol="star", brush=pg.mkBrush(255, 200, 0),
-                                              pen=pg.mkPen("k", width=1), name="best")
-        self.dice_plot.addItem(self.best_marker)  # named, so the legend lists it
+        self.best_marker = pg.ScatterPlotItem(size=18, symbol="star", brush=pg.mkBrush(*GOLD),
+                                              pen=pg.mkPen("k", width=1))
+        self.dice_plot.addItem(self.best_marker)
         self.best_lines = [pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine))
                            for _ in range(2)]
         for plot, line in zip((self.loss_plot, self.dice_plot), self.best_lines, strict=True):
             plot.addItem(line)
             line.setVisible(False)
-        for plot in (self.loss_plot, self.dice_plot):
-            plot.getPlotItem().legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss_plot)
@@ -85,12 +97,23 @@ class TrainingPlots(QWidget):
         self.clear()
 
     def resizeEvent(self, event) -> None:
-        """Side by side where the panel is wide (docked at the bottom), stacked where it is tall and narrow."""
+        """Side by side where the panel is wide (docked at the bottom), stacked where it is tall and narrow; stacked,
+        the epoch axis is named once, under the lower plot."""
         super().resizeEvent(event)
         wide = self.width() >= 1.2 * self.height()
         direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
         if self.layout().direction() != direction:
             self.layout().setDirection(direction)
+            self.loss_plot.getAxis("bottom").showLabel(wide)
+
+    def describe_validation(self, scope: str, images: int | None) -> None:
+        """Say what the Dice curve is: ``scope`` (:func:`app.state.training_progress.dice_scope`, e.g. "nucleus"
+        or "mean of axon, myelin") and on how many validation ``images``."""
+        on = f", {images} image{'' if images == 1 else 's'}" if images is not None else ""
+        self.dice_plot.setTitle(f"<b>Validation{on}</b>&nbsp; {_key(GREEN, '●', 'Dice')}&nbsp; "
+                                f"{_key(PURPLE, '◆', 'IoU')}&nbsp; {_key(GOLD, '★', 'best')}",
+                                color="k", size=TITLE_SIZE)
+        self.dice_plot.setLabel("left", scope or "score")  # what the Dice is of
 
     def begin(self, epochs: int, keep: bool = False, round_start: float | None = None) -> None:
         """A run of ``epochs`` starts: clear (unless ``keep``: a run continued), and span the epoch axis over the
