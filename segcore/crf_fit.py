@@ -18,7 +18,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from segcore.crf import CRFParams, refine
+from segcore import crf
+from segcore.crf import CRFParams
 from segcore.metrics import confusion_matrix, scores
 
 BASE = CRFParams()
@@ -66,7 +67,7 @@ def fit_crf(items: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], num_clas
     for params in candidates:
         if tried and time.perf_counter() - start > max_seconds:
             break
-        cm = sum(confusion_matrix(refine(i, p, params)[1], t, num_classes) for i, p, t in windows)
+        cm = sum(confusion_matrix(crf.refine(i, p, params)[1], t, num_classes) for i, p, t in windows)
         score, tried = _selection(cm), tried + 1
         if score > best_score:
             best, best_score = params, score
@@ -77,13 +78,21 @@ def fit_crf(items: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], num_clas
 
 
 def describe(fit: dict | None) -> str:
-    """One line on the checkpoint's CRF fit, for the CLI and the compare view ("" when it has none)."""
+    """One sentence on the checkpoint's CRF fit, for the CLI and the compare view ("" when it has none).
+
+    It names its scope (the model's validation images) and, for a refused fit, the gain that was needed, so a
+    small positive ΔDice never reads as "the CRF helps" beside a verdict on one image.
+    """
     if not fit:
         return ""
-    delta = f"ΔDice {fit['delta_dice']:+.3f} on {fit['images']} validation image(s)"
+    count = fit["images"]
+    images = f"{count} validation image{'' if count == 1 else 's'}"
+    delta = fit["delta_dice"]
     if fit["helps"]:
-        return f"CRF fitted to this model: {delta}"
-    return f"CRF did not help this model on its validation images ({delta})"
+        return f"On this model's {images} the fitted CRF gained {delta:+.3f} Dice, so its fitted settings are used."
+    change = f"gained only {delta:+.3f} Dice" if delta > 0 else f"changed Dice by {delta:+.3f}"
+    return (f"On this model's {images} the fitted CRF {change}, below the +{MIN_GAIN:.3f} needed, so it is off "
+            "by default (the settings here are the defaults).")
 
 
 def params_for(fit: dict | None) -> CRFParams | None:

@@ -36,21 +36,23 @@ def score_text(result: dict | None, has_truth: bool) -> str:
 SAME_DICE = 0.0005  # a change of Dice below this is "as it was" (it prints as the same three decimals)
 
 
-def verdict(raw: dict | None, crf: dict | None, has_truth: bool, refused: bool) -> tuple[str, bool]:
-    """Whether the CRF helped the image shown, in one line, and True when it hurt (or is expected to: the CRF fit
-    was refused for this model on its validation images and there is no annotation here to judge by)."""
+def verdict(raw: dict | None, crf: dict | None, has_truth: bool, fit_note: str, refused: bool) -> tuple[str, bool]:
+    """Whether the CRF helped, as one statement: on the image shown (when it has an annotation) and on the model's
+    validation images (``fit_note``, segcore.crf_fit.describe), each scope named. True when it hurt this image,
+    or is expected to (the fit was refused and there is no annotation here to judge by)."""
     if has_truth and raw is not None and crf is not None:
         before, after = raw["mean_dice"], crf["mean_dice"]
         if after < before - SAME_DICE:
-            return (f"The CRF made this image worse: Dice {before:.3f} → {after:.3f}. Keep the network output, "
-                    "or try other parameters.", True)
-        if after > before + SAME_DICE:
-            return f"The CRF improved this image: Dice {before:.3f} → {after:.3f}.", False
-        return f"The CRF leaves this image's Dice as it was ({before:.3f}).", False
+            text, hurt = (f"The CRF made this image worse: Dice {before:.3f} → {after:.3f}; keep the network output, "
+                          "or try other parameters.", True)
+        elif after > before + SAME_DICE:
+            text, hurt = f"The CRF improved this image: Dice {before:.3f} → {after:.3f}.", False
+        else:
+            text, hurt = f"The CRF leaves this image's Dice as it was ({before:.3f}).", False
+        return f"{text} {fit_note}".strip(), hurt
     if refused:
-        return ("The CRF was refused for this model: it lowered Dice on its validation images, so it may well hurt "
-                "this image too (no annotation here to check).", True)
-    return "", False
+        return f"No annotation here to check the CRF against. {fit_note} It may well not help this image.", True
+    return fit_note, False
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ class CompareController(QObject):
         self.view.show_scores("Scoring…" if request.truth is not None else score_text(None, False), "")
         self.view.show_difference("")
         self.view.show_verdict("", False)
-        self.view.show_fit(request.fitted, request.fit_note)
+        self.view.show_fit(request.fitted, bool(request.fit_note))
         self.opened.emit()
         self._check_image()
         self.recompute(self.view.params())
@@ -173,7 +175,8 @@ class CompareController(QObject):
             self.raw_scores = result.raw_scores
             self.view.focus(result.focus)  # start where the CRF changed most; later parameter changes stay put
         self.view.show_scores(score_text(self.raw_scores, has_truth), score_text(result.crf_scores, has_truth))
-        self.view.show_verdict(*verdict(self.raw_scores, result.crf_scores, has_truth, self.request.refused))
+        self.view.show_verdict(*verdict(self.raw_scores, result.crf_scores, has_truth, self.request.fit_note,
+                                         self.request.refused))
         diff = result.difference
         self.view.show_difference(
             f"The CRF changed {diff.changed_fraction * 100:.2f} % of the pixels: {diff.added:,} added to the "

@@ -28,6 +28,20 @@ from segcore.annotate import ImageState
 from segcore.errors import describe
 
 
+def trained_elsewhere(checkpoint: Path, folder: Path | None) -> str:
+    """Where the loaded model comes from when not from the open ``folder`` ("" when its checkpoint lies inside it).
+
+    A model of another folder stays usable, but its Dice was measured on that folder's validation images, so the
+    Segment panel says where it comes from.
+    """
+    if folder is None or checkpoint.resolve().is_relative_to(Path(folder).resolve()):
+        return ""
+    run = checkpoint.parent
+    source = run.parent.parent if run.parent.name == "checkpoints" else run
+    same = source.name == Path(folder).name  # two folders of one name: their parents tell them apart
+    return f"From another folder: {source.parent.name + '/' if same else ''}{source.name}"
+
+
 class PredictionController(QObject):
     """Drives the Segment panel. ``compareRequested(CompareRequest)``; ``modelLoaded(path)``."""
 
@@ -132,6 +146,9 @@ class PredictionController(QObject):
         predictor = self.predictor
         text, tip = describe_model(predictor.path, predictor.arch, predictor.arch_kwargs, predictor.name,
                                    predictor.metrics or {}, predictor.epoch)
+        if elsewhere := trained_elsewhere(predictor.path, self.session.folder):
+            text += f"<br><b>{elsewhere}</b>"
+            tip += f"\n{elsewhere}: its Dice was measured on that folder's validation images, not on this one's"
         if mismatch := self.class_mismatch():
             text += f"<br><b>{mismatch}</b>: predictions can be viewed, not accepted."
         names = ", ".join(predictor.spec.names)
@@ -280,8 +297,8 @@ class PredictionController(QObject):
             QMessageBox.warning(self.window, "CRF not available", text)
             return
         path = self.current_path()
-        if path is None or self.predictor is None or self.busy():
-            return
+        if path is None or self.predictor is None or self.busy() or self.current_prediction() is None:
+            return  # nothing is refined that the user has not segmented and seen
         s = self.session
         if self.probs is None or self.probs[0] != path or self.probs[1].shape[1:] != s.image.shape[:2]:
             self._compare_after = True  # probabilities not kept (after Segment all), or made at another level

@@ -80,11 +80,22 @@ class PaneView(QGraphicsView):
     def centre(self):
         return self.mapToScene(self.viewport().rect().center())
 
+    def fit_whole(self) -> None:
+        """Show the whole image (Ctrl+0 while Compare is on screen), and keep it fitted on resizes."""
+        self.focus(None)
+
+    def zoom_by(self, factor: float) -> None:
+        """Zoom by ``factor`` about the centre (Ctrl+= / Ctrl+-); the panes stop following resizes."""
+        self.fit_mode = False
+        self.scale(factor, factor)
+        self._smooth()
+        self.viewChanged.emit()
+
+    def zoom_100(self) -> None:
+        """One image pixel per screen pixel, about the centre."""
+        self.zoom_by(1.0 / self.transform().m11())
+
     def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.fit_mode = False
-            factor = 1.25**steps
-            self.scale(factor, factor)
-            self._smooth()
-            self.viewChanged.emit()
+            self.zoom_by(1.25**steps)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.views.compare_pane import PaneView
 from app.views.elided import MessageLabel
 from app.views.icons import icon
+from app.views.prediction_layer import FILLED_OPACITY, OUTLINE_OPACITY, outline_colors
 from segcore.compare import ADDED_COLOR, CHANGED_COLOR, REMOVED_COLOR
 from segcore.crf import CRFParams
 
@@ -66,21 +67,34 @@ class CompareView(QWidget):
         self.accept_raw.setObjectName("acceptRawButton")
         self.accept_crf = QPushButton(icon("accept"), "Accept CRF result")
         self.accept_crf.setObjectName("acceptCrfButton")
+        self.fit_button = QPushButton("Whole image")
+        self.fit_button.setObjectName("compareFitButton")
+        self.fit_button.setToolTip("Zoom both panes out to the whole image (Ctrl+0)")
+        self.focus_button = QPushButton("Where they differ most")
+        self.focus_button.setObjectName("compareFocusButton")
+        self.focus_button.setToolTip("Zoom both panes to where the two masks differ most (where Compare starts)")
+        self.outline_check = QCheckBox("Outlines")
+        self.outline_check.setObjectName("compareOutlineCheck")
+        self.outline_check.setChecked(True)
+        self.outline_check.setToolTip("Draw the masks as bright outlines, as the image view draws predictions "
+                                      "(off: translucent fills, which on stained tissue can look like the stain)")
         self.diff_check = QCheckBox("Show differences (on the CRF side)")
         self.diff_check.setObjectName("differenceCheck")
         self.diff_check.setChecked(True)
         # Fixed heights: a refinement's messages come and go without moving the panes.
         self.diff_label = MessageLabel(lines=2)
         self.diff_label.setObjectName("differenceLabel")
-        self.fit_label = MessageLabel(lines=2)
+        self.fit_label = MessageLabel(lines=2)  # which settings: whether they help is the verdict's to say
         self.fit_label.setObjectName("crfFitLabel")
-        self.verdict_label = MessageLabel(lines=3)  # did the CRF help this image (first thing to read)
+        self.verdict_label = MessageLabel(lines=3)  # did the CRF help, on this image and the model's (read first)
         self.verdict_label.setObjectName("crfVerdictLabel")
         self.status = MessageLabel(lines=2)
         self.status.setText("Segment an image, then click Refine with CRF.")
         self.status.setObjectName("compareStatus")
         self.spins: dict[str, QSpinBox | QDoubleSpinBox] = {}
         self._model_params = CRFParams()
+        self._colors: list[tuple[int, int, int]] = []
+        self._focus_box: tuple[int, int, int, int] | None = None  # where the masks differ most
         self._linking = False
         self._timer = QTimer(self, singleShot=True, interval=PARAMS_DELAY_MS)
         self._timer.timeout.connect(lambda: self.paramsChanged.emit(self.params()))
@@ -88,6 +102,9 @@ class CompareView(QWidget):
         for a, b in ((self.raw_view, self.crf_view), (self.crf_view, self.raw_view)):
             a.viewChanged.connect(lambda a=a, b=b: self._link(a, b))
         self.diff_check.toggled.connect(self._show_diff)
+        self.outline_check.toggled.connect(self._style_masks)
+        self.fit_button.clicked.connect(self.fit)
+        self.focus_button.clicked.connect(lambda: self.focus(self._focus_box))
         self.accept_raw.clicked.connect(lambda: self.acceptRequested.emit("raw"))
         self.accept_crf.clicked.connect(lambda: self.acceptRequested.emit("crf"))
         self.set_ready(raw=False, crf=False)
@@ -104,16 +121,22 @@ class CompareView(QWidget):
         info = QWidget()
         side = QVBoxLayout(info)
         side.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.verdict_label, self.fit_label, self.diff_check, self._legend(), self.diff_label,
+        for widget in (self.fit_label, self.diff_check, self._legend(), self.diff_label,
                        self.status):
             side.addWidget(widget)
         side.addStretch(1)
         strip = QHBoxLayout()
         strip.addWidget(self._params_box())
         strip.addWidget(info, 1)
+        view_row = QHBoxLayout()  # the way back to the whole image is always in sight
+        for widget in (self.fit_button, self.focus_button, self.outline_check):
+            view_row.addWidget(widget)
+        view_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(view_row)
         layout.addLayout(grid, 1)
+        layout.addWidget(self.verdict_label)  # the whole width: the statement is read whole, not elided
         layout.addLayout(strip)
 
     def _params_box(self) -> QGroupBox:
@@ -163,12 +186,13 @@ class CompareView(QWidget):
         for name, spin in self.spins.items():
             spin.setValue(getattr(params, name))
 
-    def show_fit(self, params: CRFParams | None, note: str) -> None:
-        """The model's fitted CRF (None: use the defaults) and the fit's verdict in words (segcore.crf_fit)."""
+    def show_fit(self, params: CRFParams | None, fitted: bool) -> None:
+        """The settings to start from: the model's fitted ones (``params``), else the defaults; ``fitted``: the
+        model had a CRF fit at all. Whether the CRF helps is said once, in the verdict."""
         self._model_params = params or CRFParams()
-        helped = params is not None
-        self.fit_label.setText(note or "This model has no fitted CRF settings: the defaults are used.")
-        self.fit_label.setStyleSheet("" if helped or not note else "color: #b35c00; font-weight: bold")
+        self.fit_label.setText("Settings: fitted to this model on its validation images." if params is not None
+                               else "Settings: the defaults (the model's CRF fit kept none)." if fitted
+                               else "Settings: the defaults (this model has no CRF fit).")
         self.set_params(self._model_params)
         self._timer.stop()  # the caller refines with them now
     def _link(self, source: PaneView, target: PaneView) -> None:
@@ -189,11 +213,32 @@ class CompareView(QWidget):
             view.set_image(rgb)
             view.mask_layer.set_mask(None)
             view.diff_layer.set_mask(None)
-            # Colours first, while the layers are empty: each set_mask below then draws once, not twice.
-            view.mask_layer.set_colors(list(colors), show_background=False)
             view.diff_layer.set_colors([(0, 0, 0), ADDED_COLOR, REMOVED_COLOR, CHANGED_COLOR], False)
             view.focus(None)
+        self._colors, self._focus_box = list(colors), None
+        self._style_masks()  # while the layers are empty: each set_mask below then draws once, not twice
+        self.focus_button.setEnabled(False)
         self.set_ready(False, False)
+
+    def _style_masks(self) -> None:
+        """Outlines in bright colours, or translucent fills, as the image view draws a prediction: filled blue
+        on an H&E stain, both panes looked alike."""
+        outline = self.outline_check.isChecked()
+        for view in (self.raw_view, self.crf_view):
+            layer = view.mask_layer
+            layer.set_outline(outline)
+            layer.set_colors(outline_colors(self._colors) if outline else self._colors, show_background=False)
+            layer.setOpacity(OUTLINE_OPACITY if outline else FILLED_OPACITY)
+
+    def fit(self) -> None:
+        """Both panes show the whole image (Ctrl+0 while Compare is on screen)."""
+        self.raw_view.fit_whole()
+
+    def zoom_by(self, factor: float) -> None:
+        self.raw_view.zoom_by(factor)
+
+    def zoom_100(self) -> None:
+        self.raw_view.zoom_100()
 
     def set_raw(self, raw: np.ndarray) -> None:
         self.raw_view.mask_layer.set_mask(raw)
@@ -206,7 +251,10 @@ class CompareView(QWidget):
         self._show_diff(self.diff_check.isChecked())
 
     def focus(self, box: tuple[int, int, int, int] | None) -> None:
-        """Zoom both panes to ``box`` (x, y, width, height), e.g. where the masks differ most."""
+        """Zoom both panes to ``box`` (x, y, width, height), e.g. where the masks differ most; *Where they differ
+        most* comes back to it."""
+        self._focus_box = box
+        self.focus_button.setEnabled(box is not None)
         self.raw_view.focus(box)
 
     def _show_diff(self, on: bool) -> None:

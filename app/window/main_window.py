@@ -95,6 +95,11 @@ class MainWindow(FolderMixin, QMainWindow):
         self.docking.arrange()
         self.docking.show_image()
 
+    def zoomed_view(self):
+        """What Fit, 100 % and zoom act on: the Compare view while it has the image's place, else the canvas."""
+        compare = self.jobs.compare_view
+        return compare if self.docking.is_shown(compare) else self.canvas
+
     def _build_status_bar(self) -> None:
         self.status_labels = StatusLabels()
         self.status_labels.levelChosen.connect(self._choose_level)
@@ -111,10 +116,10 @@ class MainWindow(FolderMixin, QMainWindow):
         a.redo.triggered.connect(s.redo)
         a.previous.triggered.connect(lambda: self.files.step(-1))
         a.next.triggered.connect(lambda: self.files.step(1))
-        a.fit.triggered.connect(c.fit)
-        a.zoom_100.triggered.connect(c.zoom_100)
-        a.zoom_in.triggered.connect(lambda: c.zoom_by(1.25))
-        a.zoom_out.triggered.connect(lambda: c.zoom_by(0.8))
+        a.fit.triggered.connect(lambda: self.zoomed_view().fit())
+        a.zoom_100.triggered.connect(lambda: self.zoomed_view().zoom_100())
+        a.zoom_in.triggered.connect(lambda: self.zoomed_view().zoom_by(1.25))
+        a.zoom_out.triggered.connect(lambda: self.zoomed_view().zoom_by(0.8))
         a.toggle_mask.toggled.connect(self.view_panel.set_mask_visible)
         a.toggle_outline.toggled.connect(self.view_panel.set_outlines)
         a.brush_smaller.triggered.connect(lambda: self.brush.step(0.8))

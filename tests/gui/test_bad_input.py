@@ -96,13 +96,14 @@ def test_closing_with_many_unsaveable_masks_reports_them_in_one_dialog(qtbot, wi
 def test_compare_does_not_score_against_a_mask_that_could_not_be_read(qtbot, window, folder):
     from segcore.data import io
 
-    from .test_train_flow import TIMEOUT, SlowPredictor, click
+    from .test_train_flow import TIMEOUT, SlowPredictor, click, segment_shown
 
     io.write_mask(folder / "masks" / "img_0.png", np.zeros((5, 5), np.uint8), window.session.spec)  # wrong size
     assert window.open_folder(folder)
     assert window.session.locked_reason  # shown as an empty placeholder mask, editing off
     jobs = window.jobs
     jobs.prediction._on_loaded(SlowPredictor(pause=0))
+    segment_shown(qtbot, jobs)
     click(qtbot, jobs.prediction_panel.crf)
     qtbot.waitUntil(lambda: jobs.compare.crf is not None and not jobs.compare.busy(), timeout=TIMEOUT)
     assert jobs.compare.raw_scores is None and jobs.compare.crf_scores is None  # not Dice 0 "vs. your annotation"

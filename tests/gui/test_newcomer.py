@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QTextBrowser
 
@@ -51,6 +51,7 @@ def test_compare_takes_the_image_place_zoomed_where_the_masks_differ(qtbot, wind
     window.reset_layout()
     assert window.open_folder(make_folder(tmp_path, size=(200, 240)))
     loaded(window, crf_fit={"helps": False, "params": None, "delta_dice": -0.004, "images": 2})
+    segment(qtbot, window)
     click(qtbot, window.jobs.prediction_panel.crf)
     compare, view = window.jobs.compare, window.jobs.compare_view
     qtbot.waitUntil(lambda: compare.crf is not None and not compare.busy(), timeout=TIMEOUT)
@@ -63,11 +64,52 @@ def test_compare_takes_the_image_place_zoomed_where_the_masks_differ(qtbot, wind
     assert view.crf_view.diff_layer.isVisible() and not raw.diff_layer.isVisible()  # the network's mask clean
     click(qtbot, view.diff_check)
     assert not view.crf_view.diff_layer.isVisible()
-    note = view.fit_label.text()
-    assert note.startswith("CRF did not help this model on its validation images (ΔDice -0.004")
+    assert view.fit_label.text() == "Settings: the defaults (the model's CRF fit kept none)."
+    assert "On this model's 2 validation images the fitted CRF changed Dice by -0.004" in view.verdict_label.text()
     # Going back to the image is one click on its tab; View > Reset Layout also brings it back.
     window.findChild(QAction, "resetLayoutAction").trigger()
     assert window.canvas.isVisible()
+
+
+def test_compare_draws_outlines_and_ctrl_0_fits_it(qtbot, window, tmp_path, crf_changes_one_corner):
+    """On H&E-like RGB tissue a blue mask fill looked like the stain and Compare drew no outlines; it opened zoomed
+    into a corner and Ctrl+0 fitted the hidden canvas instead."""
+    from segcore.data import io
+
+    window.resize(1400, 900)
+    window.reset_layout()
+    folder = make_folder(tmp_path, size=(200, 240))
+    rng = np.random.default_rng(1)
+    tissue = np.stack([rng.integers(200, 240, (200, 240)), rng.integers(150, 190, (200, 240)),
+                       rng.integers(190, 230, (200, 240))], axis=-1).astype(np.uint8)  # pink eosin
+    tissue[60:140, 130:220] = (90, 60, 150)  # purple-blue haematoxylin: nuclei where the network says "cell"
+    io.write_image(folder / "images" / "img_0.png", tissue)
+    assert window.open_folder(folder)
+    loaded(window)
+    segment(qtbot, window)
+    click(qtbot, window.jobs.prediction_panel.crf)
+    compare, view = window.jobs.compare, window.jobs.compare_view
+    qtbot.waitUntil(lambda: compare.crf is not None and not compare.busy(), timeout=TIMEOUT)
+    canvas_layer = window.jobs.prediction.layer
+    for pane in (view.raw_view, view.crf_view):  # drawn as the image view draws a prediction
+        assert pane.mask_layer.outline and pane.mask_layer.opacity() == canvas_layer.opacity()
+    raw = view.raw_view
+
+    def shown():
+        return raw.mapToScene(raw.viewport().rect()).boundingRect()
+
+    assert shown().width() < 120 and view.fit_button.isVisible()  # at the largest difference, a way back in sight
+    qtbot.keyClick(raw, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: shown().contains(QRectF(0, 0, 240, 200)), timeout=2000)  # fitted: the whole image
+    assert shown().width() < 300
+    assert window.canvas.isVisible() is False  # it acted on Compare, not the hidden image view
+    view.grab().save(str(tmp_path / "compare_outlines_fitted.png"))
+    click(qtbot, view.focus_button)
+    assert shown().width() < 120 and shown().contains(158, 14)
+    click(qtbot, view.outline_check)
+    assert not raw.mask_layer.outline and raw.mask_layer.opacity() < 0.5  # translucent fills on request
+    click(qtbot, view.fit_button)
+    qtbot.waitUntil(lambda: shown().contains(QRectF(0, 0, 240, 200)), timeout=2000)
 
 
 def test_compare_refines_with_the_crf_fitted_to_the_model(qtbot, window, tmp_path, crf_changes_one_corner):
@@ -76,11 +118,13 @@ def test_compare_refines_with_the_crf_fitted_to_the_model(qtbot, window, tmp_pat
     assert window.open_folder(make_folder(tmp_path))
     fitted = CRFParams(iterations=7, bilateral_compat=3.0, bilateral_sxy=20.0)
     loaded(window, crf_fit={"helps": True, "params": fitted.to_dict(), "delta_dice": 0.012, "images": 3})
+    segment(qtbot, window)
     window.jobs.prediction.compare()
     compare, view = window.jobs.compare, window.jobs.compare_view
     qtbot.waitUntil(lambda: compare.crf is not None and not compare.busy(), timeout=TIMEOUT)
     assert compare.crf_params == fitted and view.params() == fitted
-    assert "CRF fitted to this model: ΔDice +0.012 on 3 validation image(s)" in view.fit_label.text()
+    assert view.fit_label.text() == "Settings: fitted to this model on its validation images."
+    assert "On this model's 3 validation images the fitted CRF gained +0.012 Dice" in view.verdict_label.text()
 
 
 def test_segment_follows_the_checkpoint_tta_with_a_toggle(qtbot, window, folder):
@@ -177,6 +221,32 @@ def test_messages_of_another_folder_or_image_go_away(qtbot, window, tmp_path):
     assert panel.status.text().startswith("Accepted")
     window.files.step(1)
     assert panel.status.text() == ""
+
+
+def test_the_segment_panel_curves_and_compare_belong_to_the_folder_on_screen(qtbot, window, tmp_path):
+    from pathlib import Path
+
+    first, second = make_folder(tmp_path / "one"), make_folder(tmp_path / "two")
+    assert window.open_folder(first)
+    loaded(window, path=Path(first / "checkpoints" / "run" / "best.pt"))
+    rows = [{"epoch": 1, "train_loss": 0.5, "val_loss": 0.4, "val_dice": 0.9, "val_iou": 0.8}]
+    window.jobs.training.show_history("run", rows, ["background", "nucleus"], 2)
+    plots, panel = window.jobs.training_panel.plots, window.jobs.prediction_panel
+    assert "2 images" in plots.dice_plot.getPlotItem().titleLabel.text
+    assert "From another folder" not in panel.model_label.text()  # its own folder's model
+    segment(qtbot, window)
+    assert panel.crf.isEnabled()
+    assert window.open_folder(second)
+    assert "2 images" not in plots.dice_plot.getPlotItem().titleLabel.text
+    assert plots.dice_plot.getAxis("left").labelText != "nucleus"
+    assert "From another folder: one/data_folder" in panel.model_label.text()  # still usable, said to be another's
+    assert panel.segment.isEnabled() and not panel.crf.isEnabled()  # no prediction on screen: nothing to refine
+    window.jobs.prediction.compare()  # and nothing runs when asked anyway (a shortcut, a stale signal)
+    assert not window.jobs.prediction.busy() and window.jobs.compare.request is None
+    segment(qtbot, window)
+    assert panel.crf.isEnabled()
+    assert "validation images, not on this one's" in panel.model_label.toolTip()
+    window.jobs.prediction_panel.grab().save(str(tmp_path / "segment_panel_other_folder.png"))
 
 
 def test_a_failed_run_does_not_say_it_is_still_loading(qtbot, window, tmp_path):

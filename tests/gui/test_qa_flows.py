@@ -34,11 +34,12 @@ def test_without_validation_images_best_is_the_last_epoch_and_no_nan_is_shown(qt
 
 
 def test_window_fits_a_laptop_screen_with_compare_scores_shown_and_the_log_is_readable(qtbot, window, tmp_path):
-    from .test_train_flow import SlowPredictor
+    from .test_train_flow import SlowPredictor, segment_shown
 
     assert window.open_folder(make_folder(tmp_path, count=3))
     jobs = window.jobs
     jobs.prediction._on_loaded(SlowPredictor(pause=0))
+    segment_shown(qtbot, jobs)
     jobs.prediction.compare()
     qtbot.waitUntil(lambda: jobs.compare.crf is not None and not jobs.compare.busy(), timeout=TIMEOUT)
     assert "Dice" in jobs.compare_view.crf_score.text()

@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from segcore.data.sample import write_sample_data
 
 from .conftest import make_folder
-from .test_train_flow import TIMEOUT, TINY, SlowPredictor, click
+from .test_train_flow import TIMEOUT, TINY, SlowPredictor, click, segment_shown
 
 pytestmark = pytest.mark.gui
 REPO = Path(__file__).resolve().parents[2]
@@ -222,8 +223,9 @@ def crf_adds_a_false_blob(monkeypatch):
     monkeypatch.setattr(segcore.crf, "is_available", lambda: True)
 
 
-def test_compare_says_when_the_crf_made_the_image_worse_or_was_refused(qtbot, window, tmp_path,
-                                                                       crf_adds_a_false_blob):
+def compare_refused(qtbot, window, tmp_path, delta: float):
+    """Compare the first image (annotated) with a model whose CRF fit gained only ``delta`` on 2 validation
+    images; returns the window's jobs once refined."""
     from segcore.data import io
     from segcore.data.classes import ClassSpec
 
@@ -232,14 +234,20 @@ def test_compare_says_when_the_crf_made_the_image_worse_or_was_refused(qtbot, wi
     truth[:, 60:100] = 1  # most of what the stand-in network marks (the right half) is right
     io.write_mask(folder / "masks" / "img_0.png", truth, ClassSpec(["background", "cell"], [0, 255]))
     assert window.open_folder(folder)
-    refused = {"helps": False, "params": None, "delta_dice": -0.004, "images": 2}
     predictor = SlowPredictor(pause=0)
-    predictor.crf_fit = refused
+    predictor.crf_fit = {"helps": False, "params": None, "delta_dice": delta, "images": 2}
     jobs = window.jobs
     jobs.prediction._on_loaded(predictor)
-    compare, view = jobs.compare, jobs.compare_view
+    segment_shown(qtbot, jobs)
     click(qtbot, jobs.prediction_panel.crf)
-    qtbot.waitUntil(lambda: compare.crf is not None and not compare.busy(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: jobs.compare.crf is not None and not jobs.compare.busy(), timeout=TIMEOUT)
+    return jobs
+
+
+def test_compare_says_when_the_crf_made_the_image_worse_or_was_refused(qtbot, window, tmp_path,
+                                                                       crf_adds_a_false_blob):
+    jobs = compare_refused(qtbot, window, tmp_path, -0.004)
+    compare, view = jobs.compare, jobs.compare_view
     raw, crf = compare.raw_scores["mean_dice"], compare.crf_scores["mean_dice"]
     assert crf < raw
     text = view.verdict_label.text()
@@ -249,21 +257,41 @@ def test_compare_says_when_the_crf_made_the_image_worse_or_was_refused(qtbot, wi
     click(qtbot, view.accept_raw)  # kept the network output: the comparison of that image is done
     window.docking.show_image()
     window.files.step(2)  # no annotation: nothing to score, but the model's refused fit is a warning
+    segment_shown(qtbot, jobs)
     click(qtbot, jobs.prediction_panel.crf)
     qtbot.waitUntil(lambda: compare.crf is not None and compare.request.truth is None and not compare.busy(),
                     timeout=TIMEOUT)
-    assert view.verdict_label.text().startswith("The CRF was refused for this model")
+    assert view.verdict_label.text().startswith("No annotation here to check the CRF against. On this model's")
     assert "#b35c00" in view.verdict_label.styleSheet()
 
 
 def test_the_verdict_when_the_crf_helped_or_changed_nothing():
     from app.controllers.compare import verdict
 
-    better, same = verdict({"mean_dice": 0.8}, {"mean_dice": 0.85}, True, True), \
-        verdict({"mean_dice": 0.8}, {"mean_dice": 0.8002}, True, False)
+    better, same = verdict({"mean_dice": 0.8}, {"mean_dice": 0.85}, True, "", True), \
+        verdict({"mean_dice": 0.8}, {"mean_dice": 0.8002}, True, "", False)
     assert better == ("The CRF improved this image: Dice 0.800 → 0.850.", False)
     assert same == ("The CRF leaves this image's Dice as it was (0.800).", False)
-    assert verdict(None, None, False, False) == ("", False)
+    assert verdict(None, None, False, "", False) == ("", False)
+
+
+def test_image_and_model_crf_verdicts_make_one_statement_shown_whole(qtbot, window, tmp_path,
+                                                                       crf_adds_a_false_blob):
+    """The fit gained +0.001 on the validation images (too little, so refused) and the CRF hurt this image: one
+    statement with both scopes, and all of it visible in the Compare view, not "did not help (+0.001 …"."""
+    window.resize(1366, 768)
+    window.reset_layout()
+    jobs = compare_refused(qtbot, window, tmp_path, 0.001)
+    compare, view = jobs.compare, jobs.compare_view
+    raw, crf = compare.raw_scores["mean_dice"], compare.crf_scores["mean_dice"]
+    assert view.verdict_label.text() == (
+        f"The CRF made this image worse: Dice {raw:.3f} → {crf:.3f}; keep the network output, or try other "
+        "parameters. On this model's 2 validation images the fitted CRF gained only +0.001 Dice, below the "
+        "+0.002 needed, so it is off by default (the settings here are the defaults).")
+    assert "did not help" not in view.fit_label.text()  # no second verdict beside it
+    view.grab().save(str(tmp_path / "compare_verdict.png"))
+    for label in (view.verdict_label, view.fit_label):  # all of it on screen: nothing elided
+        assert "…" not in QLabel.text(label) and label.toolTip() == "", label.objectName()
 
 
 # -- item 11: a run by the fixed recipe warns about unlike images as a planned one does -------------------------

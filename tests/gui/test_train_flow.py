@@ -216,6 +216,13 @@ class SlowPredictor:
         return probs
 
 
+def segment_shown(qtbot, jobs) -> None:
+    """Click Segment image and wait for its prediction on screen (Refine with CRF needs one)."""
+    click(qtbot, jobs.prediction_panel.segment)
+    qtbot.waitUntil(lambda: jobs.prediction.current_prediction() is not None and not jobs.prediction.busy(),
+                    timeout=TIMEOUT)
+
+
 def test_segment_all_shows_progress_and_cancels(qtbot, window, jobs):
     prediction, panel = jobs.prediction, jobs.prediction_panel
     prediction._on_loaded(SlowPredictor())
@@ -285,7 +292,9 @@ def test_compare_panes_zoom_and_pan_together_and_say_when_there_is_no_annotation
     window.files.step(2)
     assert window.session.index == 2
     jobs.prediction._on_loaded(SlowPredictor(pause=0))
-    click(qtbot, jobs.prediction_panel.crf)  # segments first (no probabilities yet), then refines
+    assert not jobs.prediction_panel.crf.isEnabled()  # nothing on screen to refine
+    segment_shown(qtbot, jobs)
+    click(qtbot, jobs.prediction_panel.crf)
     qtbot.waitUntil(lambda: jobs.compare.crf is not None and not jobs.compare.busy(), timeout=TIMEOUT)
     view = jobs.compare_view
     assert "No annotation" in view.raw_score.text() and jobs.compare.raw_scores is None

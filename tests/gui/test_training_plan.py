@@ -87,6 +87,20 @@ def test_show_plan_plans_in_the_worker_and_gives_reasons(qtbot, window, sample):
         assert words in text, words
     assert panel.tabs.currentWidget() is panel.plan_view and "batch 2" in panel.plan_summary.text()
     assert panel.train_button.isEnabled() and not (sample / "checkpoints").exists()  # nothing trained
+    # The line under Train follows the budget field at once, with the keyboard (#19: it kept "No time budget"
+    # after stepping back up from none, until another folder opened).
+    spin = panel.form.minutes
+    spin.setFocus()
+    for _ in range(2):
+        QTest.keyClick(spin, Qt.Key.Key_Down)
+    assert spin.value() == 0 and "whole recipe" in panel.plan_summary.text()
+    QTest.keyClick(spin, Qt.Key.Key_Up)
+    assert spin.value() == 1
+    assert panel.plan_summary.text() == ("The plan shown is for 2 min: Train plans again for 1 min first "
+                                         "(Show plan: now).")
+    QTest.keyClick(spin, Qt.Key.Key_Up)
+    assert "batch 2" in panel.plan_summary.text()  # the plan shown is Train's again
+    panel.grab().save(str(sample.parent / "training_budget.png"))
 
 
 def test_train_by_a_time_budget_plans_first_and_ends_in_time(qtbot, window, sample, tmp_path):

@@ -94,7 +94,8 @@ class PredictionPanel(QWidget):
                               "with the brushes", "accept")
         self.discard = button("Discard", "discardPredictionButton", "Forget the prediction of this image", "discard")
         self.crf = button("Refine with CRF…", "crfButton",
-                           "Refine the prediction with a dense CRF and compare both side by side", "refine-crf")
+                           "Refine the prediction on screen with a dense CRF and compare both side by side "
+                           "(segment the image first)", "refine-crf")
         self.status = MessageLabel(lines=3)  # messages come and go; the panel keeps its shape
         self.status.setObjectName("segmentStatus")
         self._build_layout()
@@ -129,7 +130,9 @@ class PredictionPanel(QWidget):
         self.progress.setVisible(busy)
         self.accept.setEnabled(has_prediction and not busy)
         self.discard.setEnabled(has_prediction and not busy)
-        self.crf.setEnabled(model and not busy and crf_available)
+        # Refines the prediction on screen, never one it would first have to make (maybe with a model of
+        # another folder) unasked.
+        self.crf.setEnabled(model and has_prediction and not busy and crf_available)
         self.load_button.setEnabled(not busy)
         self.tta.setEnabled(model and not busy)  # a running job keeps the setting it started with
         self.use_trained.setEnabled(not busy)

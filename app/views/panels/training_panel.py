@@ -89,6 +89,7 @@ class TrainingPanel(QWidget):
         for widget, signal in ((self.train_button, self.trainRequested), (self.stop_button, self.stopRequested),
                                (self.continue_button, self.continueRequested), (self.plan_button, self.planRequested)):
             widget.clicked.connect(signal)
+        self._plan = None  # the plan shown (a segcore Plan), to tell whether the budget still matches it
         self.form.minutes.valueChanged.connect(self._budget_changed)
         self._budget_changed()
         self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
@@ -119,12 +120,20 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.tabs, 1)
 
     def _budget_changed(self) -> None:
-        planned = self.form.budget_minutes() > 0
-        self.plan_button.setEnabled(planned and self.train_button.isEnabled())
-        if not planned:
+        """The line under Train follows the budget field at once, a plan shown included: it says whether that
+        plan is still the one Train would run."""
+        minutes = self.form.budget_minutes()
+        self.plan_button.setEnabled(minutes > 0 and self.train_button.isEnabled())
+        plan = self._plan if self.plan_view.has_plan else None
+        if minutes <= 0:
             self.plan_summary.setText("No time budget: the Advanced settings are the whole recipe.")
-        elif not self.plan_view.has_plan:
+        elif plan is None:
             self.plan_summary.setText("Train plans the run for this folder and machine first (Show plan: now).")
+        elif abs(plan.budget_s - minutes * 60) < 0.5:
+            self.plan_summary.setText(summary(plan))
+        else:
+            self.plan_summary.setText(f"The plan shown is for {human_duration(plan.budget_s)}: Train plans again for "
+                                      f"{human_duration(minutes * 60)} first (Show plan: now).")
 
     @property
     def plots(self):
@@ -152,6 +161,7 @@ class TrainingPanel(QWidget):
         self._progress = None
         if self._plots is not None:
             self._plots.begin(1)
+            self._plots.describe_validation("", None)  # the last folder's class and image count go too
         self.plan_view.clear_plan()
         self.progress.setRange(0, PROGRESS_STEPS)
         self.progress.setValue(0)
@@ -195,6 +205,7 @@ class TrainingPanel(QWidget):
 
     def show_plan(self, plan: Plan, note: str = "", front: bool = False) -> None:
         """Show ``plan`` (a :class:`segcore.planning.plan.Plan`); ``front`` brings the Plan tab forward."""
+        self._plan = plan
         self.plan_view.show_plan(plan, note)
         self.plan_summary.setText(summary(plan))
         if front:
