@@ -17,7 +17,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,24 +193,40 @@ def evaluate(
     held out (same fraction and seed, so ``data`` must be the training folder). ``progress(i, n, name)`` is
     called before each image. ``tta``: test-time augmentation (None: the checkpoint's plan decides).
     """
-    from scipy import ndimage
-
     from segcore import checkpoint as ckpt
     from segcore import crf
-    from segcore.data.io import read_mask_raw
-    from segcore.data.layout import load_sample
     from segcore.inference import Predictor
-    from segcore.interop.physical import of_file
 
     if crf_params is not None:
         crf.require()  # fail before predicting anything when pydensecrf is missing
     predictor = Predictor(checkpoint_path, device=device, tta=tta)
     config = ckpt.load(checkpoint_path).get("config") if split != "all" else None
     samples = select_samples(data, split, config)
-    spec, results = predictor.spec, []
+    scored, results = score_samples(predictor, samples, crf_params), []
     for i, sample in enumerate(samples):
         if progress is not None:
             progress(i, len(samples), sample.image.name)
+        results.append(next(scored)[0])
+    return EvalReport(predictor.spec, results, str(checkpoint_path), str(data), split,
+                      None if crf_params is None else crf_params.to_dict())
+
+
+def score_samples(predictor, samples: list, crf_params=None
+                  ) -> Iterator[tuple[ImageResult, np.ndarray, np.ndarray | None]]:
+    """Score labelled samples one at a time: yields ``(ImageResult, raw mask, CRF mask or None)`` (uint8 (H, W)).
+
+    ``predictor`` is a :class:`segcore.inference.Predictor`; the window and ``segcore eval`` both score through
+    here, so their numbers agree. Raises DataError for an unreadable image or mask.
+    """
+    from scipy import ndimage
+
+    from segcore import crf
+    from segcore.data.io import read_mask_raw
+    from segcore.data.layout import load_sample
+    from segcore.interop.physical import of_file
+
+    spec = predictor.spec
+    for sample in samples:
         image, target = load_sample(sample, spec)
         start = time.perf_counter()
         probs = predictor.predict_proba(image, of_file(sample.image))  # resampled to the model's pixel size
@@ -228,9 +244,7 @@ def evaluate(
                 ids = ndimage.label(ids != 0)[0]
             result.objects = {variant: match_objects(ids, spec.encode(mask))
                               for variant, mask in (("raw", raw), ("crf", refined)) if mask is not None}
-        results.append(result)
-    return EvalReport(spec, results, str(checkpoint_path), str(data), split,
-                      None if crf_params is None else crf_params.to_dict())
+        yield result, raw, refined
 
 
 # -- output -----------------------------------------------------------------------------------------------------

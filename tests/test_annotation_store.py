@@ -149,6 +149,14 @@ def test_an_accepted_prediction_is_one_step_marked_predicted_until_corrected(sto
     assert store.mask[10, 10] == 1 and store.mask[25, 25] == 0  # the annotation as it was
 
 
+def test_accepting_an_all_background_prediction_still_gives_an_unannotated_image_its_mask(store, heard):
+    store.select(2)  # no mask file: starts all background
+    store.accept_mask(np.zeros_like(store.mask))
+    assert store.state(2) is ImageState.MODIFIED and store.is_predicted(2)
+    assert store.save() and (store.folder / "masks" / "im2.png").is_file()
+    assert store.state(2) is ImageState.PREDICTED
+
+
 def test_a_mask_of_the_wrong_size_locks_editing_and_is_never_overwritten(tmp_path, heard):
     folder = make_folder(tmp_path)
     wrong = folder / "masks" / "im1.png"
@@ -430,3 +438,25 @@ def test_saving_over_a_cellpose_file_leaves_it_for_cellpose(tmp_path):
                for m in rec.of("message"))
     assert np.array_equal(io.read_mask_raw(folder / "a_mask.png"), np.where(ids == 4, 4, 0))
     assert [s.mask.name for s in layout.find_samples(folder)] == ["a_mask.png"]
+
+
+def test_a_sparse_annotation_replaced_by_a_proposal_leaves_masks_the_class_list_explains(tmp_path, heard):
+    """Scribbles (unlabelled pixels) replaced by a proposal: keeping them aside assigns the "unlabelled" file value
+    (254: the classes use 0 and 255); the proposal's own unlabelled pixels are saved with it later, and
+    classes.json must say so or training refuses the mask (found retraining after Propose mask)."""
+    folder = make_folder(tmp_path, masks=1)
+    store = AnnotationStore(heard.callbacks())
+    store.open_folder(folder)
+    store.select(0)
+    scribbles = np.full_like(store.mask, IGNORE_INDEX)
+    scribbles[8, 5:15], scribbles[30, 5:45] = 1, 0
+    store.accept_mask(scribbles, state=ImageState.MODIFIED)  # hand-made strokes on an unlabelled mask
+    proposal = np.zeros_like(store.mask)
+    proposal[5:15, 5:15], proposal[35:, :] = 1, IGNORE_INDEX  # no stroke reached the bottom rows
+    store.accept_mask(proposal)  # keeps the strokes in .segstudio/replaced/ first
+    assert store.save()
+    spec = ClassSpec.load(folder)
+    assert spec.unlabelled == 254, spec
+    assert np.array_equal(io.read_mask(folder / "masks" / "im0.png", spec), proposal)
+    replaced = store.replaced()
+    assert replaced is not None and (io.read_mask(replaced, spec) == IGNORE_INDEX).any()

@@ -69,11 +69,11 @@ class PredictionController(QObject):
         panel.acceptRequested.connect(self.accept)
         panel.discardRequested.connect(self.discard)
         panel.refineRequested.connect(self.compare)
-        panel.overlayChanged.connect(self._show_current)
+        panel.overlayChanged.connect(self.show_current)
         panel.ttaChanged.connect(self._set_tta)
         session.imageLoaded.connect(lambda _index: self._on_image())
         session.folderOpened.connect(lambda _folder: self._on_folder())
-        session.specChanged.connect(self._show_current)
+        session.specChanged.connect(self.show_current)
 
     # -- state --------------------------------------------------------------------------------------------------
     def busy(self) -> bool:
@@ -97,10 +97,10 @@ class PredictionController(QObject):
     def _on_image(self) -> None:
         """Another image: what the panel said about the last one goes (a running job keeps its progress)."""
         if not self.busy():
-            self._say("")
-        self._show_current()
+            self.say("")
+        self.show_current()
 
-    def _say(self, text: str) -> None:
+    def say(self, text: str) -> None:
         """``text`` in the panel, with the warning about the prediction on screen, if there is one."""
         resampled, note = self.notes.get(self.current_path(), ("", ""))
         text = f"{text} {resampled}".strip()
@@ -120,7 +120,7 @@ class PredictionController(QObject):
             self.cancel()
         self.store.clear()
         self.probs = None
-        self._show_current()
+        self.show_current()
 
     # -- model --------------------------------------------------------------------------------------------------
     def load(self, path: str | Path | None) -> None:
@@ -197,7 +197,7 @@ class PredictionController(QObject):
         if result.warning and result.image == self.current_path():
             self.panel.show_warning(result.warning)
         if result.image == self.current_path():
-            self._show_current()
+            self.show_current()
 
     def _segment_done(self) -> None:
         worker = self.worker  # the segmenting one: no other job starts while it runs
@@ -205,7 +205,7 @@ class PredictionController(QObject):
             return
         cancelled = " (cancelled)" if worker.aborted and self.done < self.total else ""
         skipped = f"; {len(self.skipped)} skipped" if self.skipped else ""
-        self._say(f"Segmented {self.done - len(self.skipped)} of {self.total} image(s){skipped}{cancelled}.")
+        self.say(f"Segmented {self.done - len(self.skipped)} of {self.total} image(s){skipped}{cancelled}.")
         if self.skipped:
             self._compare_after = False
             shown = "\n".join(self.skipped[:10]) + ("\n…" if len(self.skipped) > 10 else "")
@@ -255,7 +255,7 @@ class PredictionController(QObject):
         """The model's class colours when its classes are not the folder's, else the folder's."""
         return list((self.predictor.spec if self.class_mismatch() else self.session.spec).colors)
 
-    def _show_current(self) -> None:
+    def show_current(self) -> None:
         mask = self.current_prediction()
         shown = mask if self.panel.overlay_shown() else None
         self.layer.show_prediction(shown, self.colors(), self.panel.outlines())
@@ -278,14 +278,14 @@ class PredictionController(QObject):
         self.session.accept_mask(mask, state=ImageState.PREDICTED)
         self.store.pop(self.current_path())
         self.panel.set_status("Accepted as the mask: correct it with the brushes (Ctrl+Z undoes).")
-        self._show_current()
+        self.show_current()
         return True
 
     def discard(self) -> None:
         path = self.current_path()
         if path is not None and self.store.pop(path) is not None:
             self.panel.set_status("Prediction discarded.")
-        self._show_current()
+        self.show_current()
 
     # -- compare ------------------------------------------------------------------------------------------------
     def compare(self) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from app.jobs.assist_tasks import MAX_EPOCHS, RetrainJob
 from app.jobs.tasks import DeviceInfo, Planned, TrainJob, preview_plan
 from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state import settings
@@ -24,7 +25,7 @@ from app.views.panels.training_form import SETTINGS_GROUP
 from app.views.panels.training_panel import TrainingPanel
 from segcore.durations import human_minutes
 from segcore.errors import SegcoreError, describe
-from segcore.training.config import TrainConfig
+from segcore.training.config import TrainConfig, default_out_dir
 from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, Event, LogEvent, RunStatus
 
 WORKER_NAME = "training"
@@ -44,6 +45,9 @@ class TrainingController(QObject):
         self.last_data: str | None = None  # the folder the last run trained on: Continue goes on only there
         self.run_config: TrainConfig | None = None  # what the last run trained by (its plan applied)
         self.progress = TrainingProgress(0, note="")  # where the current (or last) run stands
+        self.offset = 0  # x of the current run's epoch 0 on the curves: retraining rounds are drawn one after another
+        self.plotted = 0  # epochs drawn so far, over all rounds
+        self.round_dice: list[float] = []  # best validation Dice of each round of the current chain
         self.plan = None  # the plan of the current (or last) run, shown again when its folder comes back
         self.folder: Path | None = None  # the folder on screen, as this controller last saw it
         panel.trainRequested.connect(self.start)
@@ -51,6 +55,11 @@ class TrainingController(QObject):
         panel.stopRequested.connect(self.stop)
         panel.planRequested.connect(self.preview)
         session.folderOpened.connect(self._on_folder)
+
+    @property
+    def retraining(self) -> bool:
+        """The current (or last) run fine-tunes the current model (Retrain)."""
+        return isinstance(self.job, RetrainJob)
 
     def is_running(self) -> bool:
         return self.worker is not None and self.worker.isRunning()
@@ -119,19 +128,33 @@ class TrainingController(QObject):
             return False
         return self._start(done)
 
-    def _start(self, after: DoneEvent | None) -> bool:
+    def retrain(self, model: str | None) -> bool:
+        """Fine-tune ``model`` (the current checkpoint) on the open folder, which has grown since it was trained,
+        for the panel's budget; the curves go on after the previous round's."""
+        if not model:
+            self._error("Load or train a model first: Retrain fine-tunes the current model on the enlarged set.")
+            return False
+        if not Path(model).is_file():
+            self._error(f"{model} is gone, so it cannot be retrained; load another checkpoint or Train.")
+            return False
+        if self.is_running():
+            self._error("A training run is under way: Retrain when it has ended (or Stop it).")
+            return False
+        return self._start(None, retrain_from=model)
+
+    def _start(self, after: DoneEvent | None, retrain_from: str | None = None) -> bool:
         if self.is_running():
             return False
         if self.session.folder is None:
             self._error("Open a folder with annotated images first.")
             return False
-        checked = self._checked(lambda: self._config(after))
+        checked = self._checked(lambda: self._config(after, retrain_from))
         if checked is None:
             return False
         config, user = checked
         settings.remember(SETTINGS_GROUP, self.panel.form.remembered())
         minutes = self.panel.form.budget_minutes() if after is None else 0.0  # Continue goes on by the run's plan
-        self.job = TrainJob(config, minutes, user)
+        self.job = (RetrainJob if retrain_from else TrainJob)(config, minutes, user)
         self.worker = GeneratorWorker(self.job.run, name=WORKER_NAME, on_abort=self.job.request_stop)
         self.worker.yielded.connect(self._on_event)
         self.worker.errored.connect(self._on_error)
@@ -142,7 +165,16 @@ class TrainingController(QObject):
             self.progress.note = f"planning {human_minutes(minutes)} for this folder and machine"
         what = f"continuing {after.last_path}" if after else \
             (f"planning and training {human_minutes(minutes)}" if minutes else f"training {config.arch}")
-        self.panel.begin(self.progress, f"{what} on {config.data} -> {config.out}", continued=after is not None)
+        round_start = None
+        if retrain_from and minutes:  # the worker trains for the budget (RetrainJob): the time ends it; the last
+            self.progress.plan(MAX_EPOCHS, minutes * 60, max(self.plotted - self.offset, 1))  # round's length
+        if retrain_from:  # a new round, drawn after the curves so far
+            what, round_start, self.offset = f"round {len(self.round_dice) + 1}: retraining {retrain_from}", \
+                (self.plotted or None), self.plotted
+        elif after is None:
+            self.offset, self.plotted, self.round_dice = 0, 0, []
+        self.panel.begin(self.progress, f"{what} on {config.data} -> {config.out}", continued=after is not None,
+                         round_start=round_start)
         self.pool.start(self.worker)
         return True
 
@@ -159,7 +191,7 @@ class TrainingController(QObject):
             return None
         return config, user
 
-    def _config(self, after: DoneEvent | None) -> TrainConfig:
+    def _config(self, after: DoneEvent | None, retrain_from: str | None = None) -> TrainConfig:
         """The panel's settings on the open folder; a continued run goes on from its last.pt in its folder, by
         the config it trained with (its plan's settings), for the budget (or the Epochs box) more."""
         if after is not None and self.run_config is not None:
@@ -171,7 +203,11 @@ class TrainingController(QObject):
             more = self.panel.form.values().get("epochs", TrainConfig.epochs)
             return replace(base, checkpoint=after.last_path, out=after.out_dir, fine_tune=False,
                            epochs=after.epochs_done + more, time_limit=None)
-        return TrainConfig(data=str(self.session.folder), **self.panel.form.values())  # out None: DATA/checkpoints/
+        values = self.panel.form.values()  # out None: DATA/checkpoints/NAME-DATE-TIME (TrainConfig.resolved)
+        if retrain_from:  # a new folder; the model, its scale and recipe come from its checkpoint (RetrainJob)
+            out = values["out"] or default_out_dir(self.session.folder, values["arch"], values["name"]) + "-retrain"
+            values.update(checkpoint=retrain_from, fine_tune=True, out=out)
+        return TrainConfig(data=str(self.session.folder), **values)
 
     def continue_amount(self) -> str:
         """What Continue would add, in words."""
@@ -245,11 +281,25 @@ class TrainingController(QObject):
             self._on_planned(event)
         elif isinstance(event, DoneEvent):
             self.last_done = event
+            self._end_round(event)
             self.panel.show_done(event)
             self._offer_continue()
             if event.status is RunStatus.FAILED:
                 self._error(f"Training failed: {event.message}")
         # CheckpointEvent: one per epoch; the log names the files when the run ends
+
+    def _end_round(self, done: DoneEvent) -> None:
+        """Keep where the curves end, and say what this round gained over the previous one."""
+        self.plotted = self.offset + done.epochs_done
+        dice, rounds = self.progress.best_dice, self.round_dice
+        if self.retraining and rounds and dice == dice and rounds[-1] == rounds[-1]:  # NaN: no validation
+            self.panel.log(f"round {len(rounds) + 1}: best validation Dice {dice:.3f}, {dice - rounds[-1]:+.3f} on "
+                           f"round {len(rounds)} (the validation images grow with the set, so rounds are scored on "
+                           "different images)")
+        if self.retraining or not rounds:
+            rounds.append(dice)
+        else:
+            rounds[-1] = dice  # Continue: the same round, trained longer
 
     def _on_planned(self, planned: Planned) -> None:
         """The worker planned the run that is starting: show the plan and pace the progress by its time."""

@@ -26,6 +26,7 @@ from app.views.icons import icon
 from app.views.panels.prediction_panel import PredictionPanel
 from app.views.panels.training_form import SETTINGS_GROUP
 from app.views.panels.training_panel import TrainingPanel
+from app.window.assist_docks import install as install_assist
 from segcore.training.events import DoneEvent
 
 SEGMENT_HEIGHT = 330  # under the image list
@@ -33,7 +34,7 @@ SEGMENT_HEIGHT = 330  # under the image list
 
 class JobPanels:
     """What :func:`install` built: ``pool``, ``training``, ``prediction``, ``compare``, ``annotations``
-    (controllers) and panels."""
+    (controllers), panels, and ``assist`` (:class:`app.window.assist_docks.AssistPanels`)."""
 
     def __init__(self, window) -> None:
         self.window = window
@@ -69,10 +70,13 @@ class JobPanels:
         self.export = ExportController(window, self.pool, lambda: self.prediction.predictor_path())
         self.export_action.triggered.connect(self.export.open)
         window.session.folderOpened.connect(lambda _folder: self.export.refresh())
+        self.assist = install_assist(window, self)  # Assist and Metrics (app/window/assist_docks.py)
 
     def _announce(self, done: DoneEvent) -> None:
         best = self.training.progress.best_text()
         hint = "; Use trained model in the Segment panel segments with it" if done.best_path and done.epochs_done else ""
+        if self.training.retraining:
+            hint = "; the retrained model is loaded in the Segment panel" if hint else ""
         self.window.statusBar().showMessage(f"Training {done.status}{best}{hint}", 15000)
 
     def confirm_close(self) -> bool:

@@ -34,7 +34,7 @@ from segcore.annotate.saving import (
 )
 from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footprint, polygon_footprint
 from segcore.data import io, layout
-from segcore.data.classes import ClassSpec
+from segcore.data.classes import CLASSES_FILE, ClassSpec
 from segcore.errors import DataError, OutputError, describe
 from segcore.interop.ome_tiff import ImageInfo
 from segcore.interop.physical import PixelSize, of_file
@@ -126,6 +126,7 @@ class AnnotationStore:
         self.dirty = False  # the current mask differs from its file
         self._edit: EditSession | None = None
         self._spec_unsaved = False  # the class list changed but classes.json could not be written yet
+        self._unlabelled_saved: int | None = None  # the "unlabelled" file value classes.json last recorded
         self._histories: dict[Path, History] = {}
         self._parked: dict[Path, np.ndarray] = {}  # masks of other images whose save failed
         self._predicted: set[Path] = set()
@@ -153,7 +154,7 @@ class AnnotationStore:
             raise DataError("unsaved masks of the current folder could not be written; save or discard them first")
         self.folder, self.samples, self.spec = folder, samples, spec
         self.reader.clear()
-        self._spec_unsaved = False
+        self._spec_unsaved, self._unlabelled_saved = False, spec.unlabelled
         for kept in (self._histories, self._parked, self._predicted, self._first_ids, self._given_ids, self._levels):
             kept.clear()
         self.index, self.image, self.mask = -1, None, None
@@ -435,6 +436,10 @@ class AnnotationStore:
         if replaced or change is not None or base is not None:
             self._mark_dirty(predicted=state is ImageState.PREDICTED)
             self.on.mask_replaced()
+        elif self.samples[self.index].mask is None and not self.dirty:
+            # An image without a mask file starts all background: accepting an all-background answer changes no
+            # pixel, yet it is an answer ("nothing here"), so the image gets its mask file like any other.
+            self._mark_dirty(predicted=state is ImageState.PREDICTED)
         edit, self._edit = self._edit.finish(), None
         if change is not None or base is not None:
             corner = self.mask[:1, :1].copy()
@@ -469,6 +474,7 @@ class AnnotationStore:
         try:
             kept = keep_replaced(sample, self.folder, self.view.full(self.mask), self.spec, on_disk=not self.dirty,
                                  ids_from=self._ids_to_keep(sample))
+            self._explain_values(self.folder)  # the kept file may hold the "unlabelled" value just assigned
         except (DataError, OSError) as exc:  # Ctrl+Z still brings it back while the folder is open
             self.on.error(f"the replaced annotation could not be kept on disk: {describe(exc)}")
             return
@@ -566,7 +572,7 @@ class AnnotationStore:
         if self.folder is not None:
             try:
                 spec.save(self.folder)
-                self._spec_unsaved = False
+                self._spec_unsaved, self._unlabelled_saved = False, spec.unlabelled
             except OSError as exc:  # tried again with the next mask save: masks must not outlive their list
                 self._spec_unsaved = True
                 self.on.error(f"cannot save the class list: {describe(exc)}")
@@ -636,7 +642,6 @@ class AnnotationStore:
     def _write(self, index: int, mask: np.ndarray, to: Path | None = None) -> None:
         if self.folder is not None and not self.folder.is_dir() and to is None:  # never recreate a folder that
             raise OutputError(folder_gone(self.folder))  # was moved or unplugged, with only masks in it
-        unlabelled_before = self.spec.unlabelled  # writing sparse masks may assign the "unlabelled" value
         sample = self.samples[index]
         self.samples[index], note = write_sample_mask(sample, self.folder, mask, self.spec,
                                                       self._ids_to_write(sample, mask), to)
@@ -644,11 +649,18 @@ class AnnotationStore:
             self.on.message(note)
         if index == self.index:
             self._disk_stamp = file_stamp(self.samples[index].mask)
-        home = spec_home(self.folder, self.samples[index].mask)
-        if self._spec_unsaved or self.spec.unlabelled != unlabelled_before or not (home / "classes.json").exists():
-            self.spec.save(home)  # the folder must say which classes (and "unlabelled") the values mean
-            self._spec_unsaved = False
+        self._explain_values(spec_home(self.folder, self.samples[index].mask))
         self.on.message(f"saved {self.samples[index].mask.name}")
+
+    def _explain_values(self, home: Path) -> None:
+        """Write classes.json into ``home`` when it may not say what the written values mean: the class list is
+        unsaved or absent there, or the "unlabelled" value is not the one it last recorded. ClassSpec.encode
+        assigns that value at the first unlabelled pixel of whichever file it writes (a kept replaced annotation
+        too), so comparing with the value before one save missed it: training then refused the mask."""
+        recorded = self.spec.unlabelled == self._unlabelled_saved and (home / CLASSES_FILE).exists()
+        if self._spec_unsaved or not recorded:
+            self.spec.save(home)
+            self._spec_unsaved, self._unlabelled_saved = False, self.spec.unlabelled
 
     def save_to(self, folder: str | Path) -> int:
         """Write the current mask and the parked ones into ``folder`` as ``IMAGE_STEM.png`` (with a classes.json),

@@ -12,8 +12,8 @@ import os
 import sys
 
 # Module names under segcore.cli, in the order shown by --help.
-COMMANDS = ["sample_data", "create_txt", "plan", "train", "predict", "crf", "eval", "convert", "export", "models",
-            "demo"]
+COMMANDS = ["sample_data", "create_txt", "plan", "train", "predict", "rank", "crf", "eval", "convert", "export",
+            "models", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,4 +71,14 @@ def _who(command: str) -> str:
 
 
 def console_main() -> None:
-    sys.exit(main())
+    try:
+        try:
+            code = main()
+        except SystemExit as exc:  # argparse's --help and usage errors print first, too
+            code = exc.code
+        sys.stdout.flush()  # inside the try: a reader gone before the last lines fails here, not at exit
+    except BrokenPipeError:  # `segcore rank ... | head`: the reader has what it wanted; no traceback
+        # (Python's recipe, docs of the signal module: point stdout at devnull so the exit flush cannot fail)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    sys.exit(code)

@@ -50,10 +50,12 @@ def model_params(args: argparse.Namespace, fit: dict | None):
     return params_from_args(args, params_for(fit)), note
 
 
-def add_tta_argument(parser: argparse.ArgumentParser) -> None:
+def add_tta_argument(parser: argparse.ArgumentParser, default: str = "") -> None:
+    """``--tta/--no-tta`` (None when not given); ``default`` says what then happens, if not the plan's choice."""
+    default = default or ("the checkpoint's training plan decides, from the time it measured; off for checkpoints "
+                          "without one")
     parser.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
-                        help="test-time augmentation: average the 8 flips/quarter turns (default: the checkpoint's "
-                             "training plan decides, from the time it measured; off for checkpoints without one)")
+                        help=f"test-time augmentation: average the 8 flips/quarter turns (default: {default})")
 
 
 def register(sub) -> None:

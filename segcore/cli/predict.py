@@ -35,6 +35,11 @@ def register(sub) -> None:
     p.add_argument("--crf", action="store_true", help="also write the dense-CRF refined mask as OUT.crf.png")
     p.add_argument("--compare", action="store_true",
                    help="with --crf (implied): write OUT.compare.png, image | raw | CRF | difference")
+    p.add_argument("--uncertainty", action="store_true",
+                   help="also write the per-pixel uncertainty (normalised entropy of the TTA-averaged probabilities, "
+                        "0 = certain, 1 = all classes equally likely) as OUT.uncertainty.png (colour map) and "
+                        "OUT.uncertainty.npy (float32 H x W), and print the image's score (the map's mean); turns "
+                        "TTA on unless --no-tta is given")
     p.add_argument("--format", choices=("png", "tiff", "geojson", "roi", "zarr"), default="png",
                    help="mask format: png (default), tiff (label TIFF), geojson (QuPath), roi (ImageJ RoiSet.zip), "
                         "zarr (a label image in the input's OME-Zarr store, or a new OUT.zarr)")
@@ -128,7 +133,13 @@ def predict_one(predictor, image_path: Path, out: Path, args, crf_params=None) -
 
     image, info = _read_input(image_path, args)
     size = None if args.no_resample else _pixel_size(predictor, image_path, info, args.level)
-    if args.probabilities or args.crf or args.compare:
+    uncertainty = None
+    if args.uncertainty:
+        from segcore.uncertainty import measure
+
+        uncertainty = measure(predictor, image, size)
+        probs, mask = uncertainty.probabilities, uncertainty.mask
+    elif args.probabilities or args.crf or args.compare:
         probs = predictor.predict_proba(image, size)
         mask = probs.argmax(axis=0).astype(np.uint8)
     else:  # the mask alone: no K x H x W probabilities held (an 8192^2 slide stays small)
@@ -157,7 +168,14 @@ def predict_one(predictor, image_path: Path, out: Path, args, crf_params=None) -
         if args.compare:
             written.append(compare.write_comparison(compare.comparison_path(out), image, mask, refined,
                                                     predictor.spec))
-    return f"{image_path} -> " + ", ".join(str(p) for p in written)
+    score = ""
+    if uncertainty is not None:
+        from segcore.uncertainty import write_map
+
+        written += write_map(out, uncertainty)
+        score = (f"; uncertainty {uncertainty.score:.4f} ({100 * uncertainty.uncertain_fraction:.2f}% of pixels "
+                 "uncertain)")
+    return f"{image_path} -> " + ", ".join(str(p) for p in written) + score
 
 
 def _pixel_size(predictor, image_path: Path, info, level: int):
@@ -230,7 +248,7 @@ def run(args) -> int:
 
         crf.require()  # fail before any work when pydensecrf is missing
     predictor = Predictor(args.model, device=device, fast=not args.no_fast, tile=args.tile, engine=args.engine,
-                          tta=args.tta)
+                          tta=True if args.uncertainty and args.tta is None else args.tta)
     if predictor.note:
         print(f"segcore predict: {predictor.note}", file=sys.stderr)
     crf_params = None

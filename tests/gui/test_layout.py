@@ -69,7 +69,8 @@ def test_on_a_1366x768_laptop_every_essential_is_on_screen(tmp_path):
     config = tmp_path / "screen.json"
     config.write_text('{"screens": [{"name": "laptop", "x": 0, "y": 0, "width": 1366, "height": 768, '
                       '"logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}')
-    script = ("import json\nfrom PySide6.QtCore import QSettings\nfrom PySide6.QtWidgets import QApplication\n"
+    script = ("import json\nfrom PySide6.QtCore import QSettings\nfrom PySide6.QtWidgets import QApplication, "
+              "QScrollArea\n"
               f"QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, {str(tmp_path)!r})\n"
               "app = QApplication([])\nfrom app.window import MainWindow\nw = MainWindow(autosave_ms=0)\nw.show()\n"
               "for _ in range(20): app.processEvents()\n"
@@ -78,14 +79,18 @@ def test_on_a_1366x768_laptop_every_essential_is_on_screen(tmp_path):
               "seen = {}\nfor part in parts:\n"
               "    r = part.rect(); r.moveTopLeft(part.mapToGlobal(r.topLeft()))\n"
               "    seen[part.objectName() or type(part).__name__] = screen.contains(r) and part.isVisible()\n"
+              "w.docks['assistDock'].raise_()\nfor _ in range(20): app.processEvents()\n"
+              "bar = w.findChild(QScrollArea, 'assistScroll').verticalScrollBar()\n"
               "print(json.dumps({'seen': seen, 'share': w.canvas.width() * w.canvas.height() / "
-              "(w.width() * w.height())}))\n")
+              "(w.width() * w.height()), 'assist_scrolls': bar.maximum()}))\n")
     env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}", PYTHONPATH=str(REPO))
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert all(result["seen"].values()), result
     assert result["share"] >= 0.45, result  # the image still comes first on a small screen
+    # The class list keeps its height once the window has its size, so the Assist tab shows all its groups.
+    assert result["assist_scrolls"] == 0, result
 
 
 def test_the_image_gets_over_half_of_the_default_window_and_every_panel_is_one_click_away(qtbot, window, folder):
@@ -94,6 +99,9 @@ def test_the_image_gets_over_half_of_the_default_window_and_every_panel_is_one_c
     qtbot.wait(50)
     assert window.open_folder(folder)
     assert canvas_share(window) >= 0.5, (window.canvas.size(), window.size())
+    window.docks["assistDock"].raise_()  # the assistant's panel in front (#17) takes no more of the image
+    qtbot.wait(50)
+    assert window.docks["assistDock"].isVisible() and canvas_share(window) >= 0.5, window.canvas.size()
     tab_titles = {bar.tabText(i) for bar in window.findChildren(QTabBar) if bar.isVisible()
                   for i in range(bar.count())}
     for name, dock in window.docks.items():

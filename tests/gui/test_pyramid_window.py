@@ -110,3 +110,19 @@ def test_segment_runs_on_the_level_shown_resampled_to_the_models_pixel_size(qtbo
     assert np.array_equal(window.session.mask, predicted) and window.session.save()
     saved = io.read_mask(window.session.samples[0].mask, SPEC)
     assert saved.shape == (256, 256) and np.array_equal(saved[1::2, 1::2], predicted)  # full resolution on disk
+
+
+def test_the_uncertainty_overlay_is_measured_on_the_level_shown(qtbot, slide_window, make_checkpoint):
+    """The queue scores an image as Segment segments it: at the pyramid level on screen, so its map and
+    prediction fit the image shown (a full-resolution read of a slide may not even fit in memory)."""
+    window = slide_window
+    path = make_checkpoint(in_channels=1, name="plain.pt")
+    prediction, assist = window.jobs.prediction, window.jobs.assist
+    with qtbot.waitSignal(prediction.modelLoaded, timeout=TIMEOUT):
+        prediction.load(path)
+    qtbot.waitUntil(lambda: not prediction.busy(), timeout=TIMEOUT)
+    assist.panel.toggle.setChecked(True)  # not scored yet: the image on screen is scored now
+    qtbot.waitUntil(lambda: not assist.uncertainty.busy() and assist.uncertainty.layer.isVisible(), timeout=TIMEOUT)
+    image = window.session.current_path()
+    assert assist.uncertainty.scores.map(image).shape == (128, 128)
+    assert assist.uncertainty.layer.shown_map.shape == window.session.image.shape[:2] == (128, 128)

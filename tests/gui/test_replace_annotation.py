@@ -37,7 +37,7 @@ def answer(qtbot, button: QMessageBox.StandardButton, never: bool = False) -> li
 def offer_prediction(window, mask: np.ndarray) -> None:
     prediction = window.jobs.prediction
     prediction.store.put(window.session.current_path(), mask)
-    prediction._show_current()
+    prediction.show_current()
 
 
 def test_accepting_over_a_hand_made_mask_asks_keeps_it_and_can_restore_it(qtbot, window, folder, monkeypatch):

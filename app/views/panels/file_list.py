@@ -1,4 +1,5 @@
-"""The file list: every image of the folder with its mask state, a name filter and keyboard navigation."""
+"""The file list: every image of the folder with its mask state, the model's uncertainty score where measured, a
+name filter and keyboard navigation."""
 
 from __future__ import annotations
 
@@ -54,7 +55,9 @@ class FileListPanel(QWidget):
         self.filter_edit.setObjectName("fileFilter")
         self.tree = QTreeWidget()
         self.tree.setObjectName("fileList")
-        self.tree.setHeaderLabels(["Image", "Mask"])
+        self.tree.setHeaderLabels(["Image", "Mask", "Uncertainty"])
+        self.tree.headerItem().setToolTip(2, "How unsure the model is about the image: mean normalised entropy of its "
+                                             "test-time-augmented prediction (0 sure, 1 every class equally likely)")
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
@@ -62,6 +65,7 @@ class FileListPanel(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.summary = QLabel()
         self.summary.setObjectName("fileSummary")
         layout = QVBoxLayout(self)
@@ -78,7 +82,7 @@ class FileListPanel(QWidget):
         self._updating = True
         self.tree.clear()
         for i, (name, state, split) in enumerate(zip(names, states, splits, strict=True)):
-            item = QTreeWidgetItem([name if split is None else f"{name}  ({split})", ""])
+            item = QTreeWidgetItem([name if split is None else f"{name}  ({split})", "", ""])
             item.setData(0, Qt.ItemDataRole.UserRole, i)
             self.tree.addTopLevelItem(item)
             self._show_state(item, state)
@@ -90,6 +94,21 @@ class FileListPanel(QWidget):
         if item is not None:
             self._show_state(item, state)
             self._update_summary()
+
+    def set_score(self, index: int, score: float | None) -> None:
+        """Show image ``index``'s uncertainty score (None: not scored, shown blank)."""
+        item = self.tree.topLevelItem(index)
+        if item is not None:
+            item.setText(2, "" if score is None else f"{score:.3f}")
+            item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+    def clear_scores(self) -> None:
+        for i in range(self.tree.topLevelItemCount()):
+            self.tree.topLevelItem(i).setText(2, "")
+
+    def score_text(self, index: int) -> str:
+        item = self.tree.topLevelItem(index)
+        return item.text(2) if item is not None else ""
 
     def set_current(self, index: int) -> None:
         item = self.tree.topLevelItem(index)

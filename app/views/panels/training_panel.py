@@ -222,9 +222,11 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(False)
         self.stop_button.setText("Stopping…")
 
-    def begin(self, progress: TrainingProgress, description: str, continued: bool = False) -> None:
-        """A run starts: clear curves (a continued run keeps them) and progress, say what runs."""
-        self.plots.begin(progress.axis_epochs(), keep=continued)
+    def begin(self, progress: TrainingProgress, description: str, continued: bool = False,
+              round_start: float | None = None) -> None:
+        """A run starts: clear curves (a continued run keeps them; a retraining round is drawn after them from
+        ``round_start``) and progress, say what runs."""
+        self.plots.begin(progress.axis_epochs(), keep=continued, round_start=round_start)
         self.log(description)
         self.set_running(True)
         self.show_progress(progress)

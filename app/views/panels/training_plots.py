@@ -93,6 +93,7 @@ class TrainingPlots(QWidget):
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
         self.redraws = 0
+        self.round_lines: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
         self.clear()
 
     def resizeEvent(self, event) -> None:
@@ -114,26 +115,45 @@ class TrainingPlots(QWidget):
                                 color="k", size=TITLE_SIZE)
         self.dice_plot.setLabel("left", scope or "score")  # what the Dice is of
 
-    def begin(self, epochs: int, keep: bool = False) -> None:
+    def begin(self, epochs: int, keep: bool = False, round_start: float | None = None) -> None:
         """A run of ``epochs`` starts: clear (unless ``keep``: a run continued), and span the epoch axis over the
-        whole run."""
+        whole run. ``round_start``: a new round (a retraining run, whose epochs count from 1 again) drawn after the
+        curves so far from that x, with a marked line, so the rounds' gains read left to right."""
+        if round_start is not None:
+            keep = True
+            self.offset = round_start
+            self._mark_round(round_start)
         if not keep:
             self.clear()
         for plot in (self.loss_plot, self.dice_plot):
             plot.enableAutoRange(x=False)
-            plot.setXRange(0, max(epochs, 1), padding=0.02)
+            plot.setXRange(0, self.offset + max(epochs, 1), padding=0.02)
         self.loss_plot.enableAutoRange(y=False)
         self.loss_top = 0.0
-        self.epoch_axis = max(epochs, 1)
+        self.epoch_axis = self.offset + max(epochs, 1)
+
+    def _mark_round(self, x: float) -> None:
+        self.rounds += 1
+        for plot in (self.loss_plot, self.dice_plot):
+            line = pg.InfiniteLine(x, angle=90, pen=pg.mkPen(GREY, width=1, style=Qt.PenStyle.DashLine),
+                                   label=f"round {self.rounds}",
+                                   labelOpts={"position": 0.12, "color": (60, 60, 60), "anchors": [(1.05, 0.5)] * 2})
+            plot.addItem(line)
+            self.round_lines.append((plot, line))
 
     def clear(self) -> None:
+        for plot, line in self.round_lines:
+            plot.removeItem(line)
+        self.round_lines.clear()
+        self.rounds = 1  # the first run is round 1; each retraining run after it adds one
+        self.offset = 0.0
         self.loss_top = 0.0
         self.epoch_axis = getattr(self, "epoch_axis", 1)
         self.batch_x: list[float] = []
         self.batch_y: list[float] = []
-        self.epochs: list[int] = []
+        self.epochs: list[float] = []
         self.values: dict[str, list[float]] = {key: [] for key in self.curves}
-        self.best_epoch: int | None = None
+        self.best_epoch: float | None = None
         self.best_dice = math.nan
         self.redraw()
 
@@ -150,17 +170,17 @@ class TrainingPlots(QWidget):
         self.redraw()
 
     def add_batch(self, epoch: int, batch: int, batches: int, loss: float) -> None:
-        self.batch_x.append(epoch - 1 + batch / max(batches, 1))
+        self.batch_x.append(self.offset + epoch - 1 + batch / max(batches, 1))
         self.batch_y.append(loss)
         self._schedule()
 
     def add_epoch(self, event) -> None:
         """Append an :class:`segcore.training.events.EpochEvent`."""
-        self.epochs.append(event.epoch)
+        self.epochs.append(self.offset + event.epoch)
         for key in self.curves:
             self.values[key].append(float(getattr(event, key)))
         if event.is_best:
-            self.best_epoch, self.best_dice = event.epoch, float(event.val_dice)
+            self.best_epoch, self.best_dice = self.offset + event.epoch, float(event.val_dice)
         self._schedule()
 
     def _schedule(self) -> None:

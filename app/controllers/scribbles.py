@@ -1,0 +1,99 @@
+"""Scribble-to-mask in the window: the strokes painted on the image on screen (its mask, with unlabelled pixels)
+are completed by the dense CRF in a worker (segcore.scribbles), optionally with the loaded model's probabilities,
+and the result appears as a prediction of the image, to accept, correct or discard in the Segment panel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from app.controllers.prediction import PredictionController
+from app.controllers.proposals import show_proposal
+from app.jobs import assist_tasks
+from app.jobs.workers import GeneratorWorker, WorkerPool
+from app.state.session import Session
+from app.views.panels.assist_panel import AssistPanel
+from segcore.errors import describe
+
+
+class ScribbleController(QObject):
+    """Feeds the scribble half of the :class:`AssistPanel`."""
+
+    def __init__(self, parent: QWidget, session: Session, panel: AssistPanel, prediction: PredictionController,
+                 pool: WorkerPool) -> None:
+        super().__init__(parent)
+        self.window, self.session, self.panel, self.prediction, self.pool = parent, session, panel, prediction, pool
+        self.worker: GeneratorWorker | None = None
+        self._busy = False
+        self._cancelled = False
+        self._path: Path | None = None  # the image the running proposal is for
+        panel.proposeRequested.connect(self.propose)
+        panel.cancelProposeRequested.connect(self.cancel)
+        prediction.modelLoaded.connect(lambda _path: self._refresh())
+
+    def busy(self) -> bool:
+        return self._busy
+
+    def model(self):
+        """The loaded model when the user asked for it and its classes are the folder's, else None."""
+        p = self.prediction
+        return p.predictor if p.predictor is not None and self.panel.model_wanted() and not p.class_mismatch() \
+            else None
+
+    def propose(self) -> bool:
+        """Complete the strokes of the image on screen in a worker; False when nothing starts (and why is shown)."""
+        s = self.session
+        if self.busy():
+            return False
+        if s.image is None or s.mask is None:
+            self.panel.set_scribble_status("Open an image and paint a few strokes of each class first.")
+            return False
+        if s.locked_reason:
+            self.panel.set_scribble_status(s.locked_reason)
+            return False
+        self._path, self._cancelled, self._busy = s.current_path(), False, True
+        model = self.model()
+        self.worker = GeneratorWorker(assist_tasks.propose_mask, s.image, s.mask.copy(), s.spec.num_classes,
+                                      self.panel.spread_px(), model, name="scribbles")
+        self.worker.returned.connect(self._on_proposal)
+        self.worker.errored.connect(self._on_error)
+        self.worker.finished.connect(self._finished)
+        with_model = " with the model's probabilities" if model is not None else ""
+        self.panel.set_scribble_status(f"Completing the scribbles{with_model} (spread {self.panel.spread_px():g} px)…")
+        self.pool.start(self.worker)
+        self._refresh()
+        return True
+
+    def cancel(self) -> None:
+        """Drop the proposal being computed (the CRF runs as one step, so it finishes unseen)."""
+        if self.busy():
+            self._cancelled = True
+            self.panel.set_scribble_status("Cancelled: the proposal being computed will not be shown.")
+
+    def _on_proposal(self, proposal) -> None:
+        if self._cancelled:
+            return
+        if self.session.current_path() != self._path:
+            self.panel.set_scribble_status(f"The proposal for {self._path.name} was dropped: another image is open.")
+            return
+        unreached = proposal.unreached_fraction
+        left = f"; {100 * unreached:.1f} % of the pixels no stroke reached stay unlabelled" if unreached else ""
+        self.panel.set_scribble_status(f"Proposal ready in {proposal.seconds:.1f} s{left}.")
+        show_proposal(self.prediction, self._path, proposal.mask, "Mask proposed from your scribbles: accept it, "
+                                      "correct it, or discard it (your strokes stay until you accept).")
+
+    def _on_error(self, exc: BaseException) -> None:
+        text = describe(exc)
+        self.panel.set_scribble_status(text)
+        if not self._cancelled:
+            QMessageBox.warning(self.window, "Cannot propose a mask", text)
+
+    def _finished(self) -> None:
+        self._busy = False
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.panel.set_scribble_state(busy=self.busy(), model=self.prediction.predictor is not None)

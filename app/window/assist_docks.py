@@ -1,0 +1,94 @@
+"""The annotation assistant's panels with their controllers, added to the main window in one call: *Assist*
+(the uncertainty queue, scribble-to-mask and Retrain, a tab of the right-hand column's group) and *Metrics* (the
+per-image scores, a view that takes the image's place while open, like Compare), the Image > Next Most Uncertain
+action (N), and the loop between them: a trained or loaded model becomes the current model, the unannotated images
+are scored after every training run, and Retrain fine-tunes the current model (a retrained model is loaded at once).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+
+from app.controllers.metrics import MetricsController
+from app.controllers.scribbles import ScribbleController
+from app.controllers.uncertainty import UncertaintyController
+from app.state import settings
+from app.views.icons import icon
+from app.views.panels.assist_panel import AssistPanel
+from app.views.panels.metrics_panel import MetricsPanel
+from segcore.training.events import DoneEvent, RunStatus
+
+NEXT_SHORTCUT = "N"
+
+
+class AssistPanels:
+    """What :func:`install` built: ``panel``, ``metrics_panel`` and the controllers ``uncertainty``,
+    ``scribbles``, ``metrics``; ``jobs`` are the window's :class:`app.window.job_docks.JobPanels`."""
+
+    def __init__(self, window, jobs) -> None:
+        self.window, self.jobs = window, jobs
+        self.next_action = _next_action(window)
+        self.panel = AssistPanel(self.next_action)
+        self.metrics_panel = MetricsPanel()
+        self.dock = window.add_panel("Assist", self.panel, "assistDock", "right", tab_with="brushDock")
+        window.docking.add_view("Metrics", self.metrics_panel)
+        self.uncertainty = UncertaintyController(window, window.session, window.canvas, window.files, self.panel,
+                                                 jobs.prediction, jobs.pool)
+        self.scribbles = ScribbleController(window, window.session, self.panel, jobs.prediction, jobs.pool)
+        self.metrics = MetricsController(window, window.session, self.metrics_panel, jobs.prediction, jobs.pool)
+        self.panel.set_remembered(settings.recall("assist", self.panel.remembered()))
+        self.panel.spread.valueChanged.connect(self._remember)
+        self.panel.use_model.toggled.connect(self._remember)
+        self.next_action.triggered.connect(self.uncertainty.next_most_uncertain)
+        jobs.prediction.modelLoaded.connect(self.set_model)
+        jobs.training.finished.connect(self._trained)
+        self.panel.retrainRequested.connect(self._retrain)
+        self.panel.metricsRequested.connect(self.open_metrics)
+        self.metrics_panel.rowChosen.connect(lambda _index: window.docking.show_image())
+
+    def _retrain(self) -> None:
+        if self.jobs.training.retrain(self.uncertainty.model):
+            self.jobs.training_dock.raise_()  # the rounds' curves, side by side
+
+    def open_metrics(self) -> None:
+        """Bring the Metrics view forward; with a model and nothing scored yet, score the annotated images."""
+        self.window.docking.show_view(self.metrics_panel)
+        if not self.metrics_panel.row_count() and not self.metrics.busy():
+            self.metrics.evaluate()
+
+    def _remember(self, *_args) -> None:
+        settings.remember("assist", self.panel.remembered())
+
+    def set_model(self, path: str | None) -> None:
+        """``path`` is the current model now: the queue scores with it and Retrain goes on from it."""
+        self.uncertainty.set_model(path)
+        self.panel.offer_retrain(path)
+
+    def _trained(self, done: DoneEvent) -> None:
+        path = done.best_path or done.last_path
+        if done.status is RunStatus.FAILED or done.epochs_done < 1 or not path:
+            return
+        retrained = self.jobs.training.retraining
+        self.set_model(path)
+        self.uncertainty.score_unannotated()  # after every run: the queue follows the newest model
+        if retrained:  # Retrain continues the current model: the new one takes its place in the Segment panel
+            self.jobs.prediction.load(path)
+
+
+def _next_action(window) -> QAction:
+    action = QAction(icon("next-uncertain"), "Next Most &Uncertain", window)
+    action.setObjectName("nextUncertainAction")
+    action.setShortcut(QKeySequence(NEXT_SHORTCUT))
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    tip = "Open the unannotated image the current model is least sure about, with its prediction to correct"
+    action.setToolTip(f"{tip} ({NEXT_SHORTCUT})")
+    action.setStatusTip(tip)
+    window.menus.image.addSeparator()
+    window.menus.image.addAction(action)
+    return action
+
+
+def install(window, jobs) -> AssistPanels:
+    """Add the assistant's panels to ``window`` (a :class:`app.window.MainWindow`) beside its job panels."""
+    return AssistPanels(window, jobs)
