@@ -15,17 +15,18 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.jobs.assist_tasks import MAX_EPOCHS, RetrainJob
+from app.jobs.assist_tasks import RetrainJob, retrain_values
 from app.jobs.tasks import DeviceInfo, Planned, TrainJob, preview_plan
 from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state import settings
 from app.state.session import Session
 from app.state.training_progress import TrainingProgress
+from app.state.training_rounds import TrainingRounds
 from app.views.panels.training_form import SETTINGS_GROUP
 from app.views.panels.training_panel import TrainingPanel
 from segcore.durations import human_minutes
 from segcore.errors import SegcoreError, describe
-from segcore.training.config import TrainConfig, default_out_dir
+from segcore.training.config import TrainConfig
 from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, Event, LogEvent, RunStatus
 
 WORKER_NAME = "training"
@@ -45,9 +46,7 @@ class TrainingController(QObject):
         self.last_data: str | None = None  # the folder the last run trained on: Continue goes on only there
         self.run_config: TrainConfig | None = None  # what the last run trained by (its plan applied)
         self.progress = TrainingProgress(0, note="")  # where the current (or last) run stands
-        self.offset = 0  # x of the current run's epoch 0 on the curves: retraining rounds are drawn one after another
-        self.plotted = 0  # epochs drawn so far, over all rounds
-        self.round_dice: list[float] = []  # best validation Dice of each round of the current chain
+        self.rounds = TrainingRounds()  # retraining rounds, drawn one after another
         self.plan = None  # the plan of the current (or last) run, shown again when its folder comes back
         self.folder: Path | None = None  # the folder on screen, as this controller last saw it
         panel.trainRequested.connect(self.start)
@@ -55,11 +54,6 @@ class TrainingController(QObject):
         panel.stopRequested.connect(self.stop)
         panel.planRequested.connect(self.preview)
         session.folderOpened.connect(self._on_folder)
-
-    @property
-    def retraining(self) -> bool:
-        """The current (or last) run fine-tunes the current model (Retrain)."""
-        return isinstance(self.job, RetrainJob)
 
     def is_running(self) -> bool:
         return self.worker is not None and self.worker.isRunning()
@@ -107,9 +101,10 @@ class TrainingController(QObject):
                                   done.epochs_done if done else 0, self.continue_amount())
 
     # -- start and stop -----------------------------------------------------------------------------------------
-    def start(self) -> bool:
-        """Save the masks, then train on the open folder with the panel's settings; False when not started."""
-        return self._start(None)
+    def start(self, retrain_from: str | None = None) -> bool:
+        """Save the masks, then train on the open folder with the panel's settings (``retrain_from``: fine-tune
+        that checkpoint, Retrain in :mod:`app.window.assist_docks`); False when not started."""
+        return self._start(None, retrain_from)
 
     def resume(self) -> bool:
         """Go on from the last run's last.pt for the Epochs box's number of epochs more, in its folder."""
@@ -127,20 +122,6 @@ class TrainingController(QObject):
             self._error(f"{done.last_path} is gone, so the last run cannot be continued; Train starts a new one.")
             return False
         return self._start(done)
-
-    def retrain(self, model: str | None) -> bool:
-        """Fine-tune ``model`` (the current checkpoint) on the open folder, which has grown since it was trained,
-        for the panel's budget; the curves go on after the previous round's."""
-        if not model:
-            self._error("Load or train a model first: Retrain fine-tunes the current model on the enlarged set.")
-            return False
-        if not Path(model).is_file():
-            self._error(f"{model} is gone, so it cannot be retrained; load another checkpoint or Train.")
-            return False
-        if self.is_running():
-            self._error("A training run is under way: Retrain when it has ended (or Stop it).")
-            return False
-        return self._start(None, retrain_from=model)
 
     def _start(self, after: DoneEvent | None, retrain_from: str | None = None) -> bool:
         if self.is_running():
@@ -165,16 +146,9 @@ class TrainingController(QObject):
             self.progress.note = f"planning {human_minutes(minutes)} for this folder and machine"
         what = f"continuing {after.last_path}" if after else \
             (f"planning and training {human_minutes(minutes)}" if minutes else f"training {config.arch}")
-        round_start = None
-        if retrain_from and minutes:  # the worker trains for the budget (RetrainJob): the time ends it; the last
-            self.progress.plan(MAX_EPOCHS, minutes * 60, max(self.plotted - self.offset, 1))  # round's length
-        if retrain_from:  # a new round, drawn after the curves so far
-            what, round_start, self.offset = f"round {len(self.round_dice) + 1}: retraining {retrain_from}", \
-                (self.plotted or None), self.plotted
-        elif after is None:
-            self.offset, self.plotted, self.round_dice = 0, 0, []
+        what = f"{self.rounds.label()}: retraining {retrain_from}" if retrain_from else what  # a new round
         self.panel.begin(self.progress, f"{what} on {config.data} -> {config.out}", continued=after is not None,
-                         round_start=round_start)
+                         round_start=self.rounds.begin(self.progress, bool(retrain_from), minutes, after is not None))
         self.pool.start(self.worker)
         return True
 
@@ -204,9 +178,7 @@ class TrainingController(QObject):
             return replace(base, checkpoint=after.last_path, out=after.out_dir, fine_tune=False,
                            epochs=after.epochs_done + more, time_limit=None)
         values = self.panel.form.values()  # out None: DATA/checkpoints/NAME-DATE-TIME (TrainConfig.resolved)
-        if retrain_from:  # a new folder; the model, its scale and recipe come from its checkpoint (RetrainJob)
-            out = values["out"] or default_out_dir(self.session.folder, values["arch"], values["name"]) + "-retrain"
-            values.update(checkpoint=retrain_from, fine_tune=True, out=out)
+        values = retrain_values(values, self.session.folder, retrain_from) if retrain_from else values
         return TrainConfig(data=str(self.session.folder), **values)
 
     def continue_amount(self) -> str:
@@ -281,25 +253,13 @@ class TrainingController(QObject):
             self._on_planned(event)
         elif isinstance(event, DoneEvent):
             self.last_done = event
-            self._end_round(event)
+            if gain := self.rounds.end(event.epochs_done, self.progress.best_dice, isinstance(self.job, RetrainJob)):
+                self.panel.log(gain)
             self.panel.show_done(event)
             self._offer_continue()
             if event.status is RunStatus.FAILED:
                 self._error(f"Training failed: {event.message}")
         # CheckpointEvent: one per epoch; the log names the files when the run ends
-
-    def _end_round(self, done: DoneEvent) -> None:
-        """Keep where the curves end, and say what this round gained over the previous one."""
-        self.plotted = self.offset + done.epochs_done
-        dice, rounds = self.progress.best_dice, self.round_dice
-        if self.retraining and rounds and dice == dice and rounds[-1] == rounds[-1]:  # NaN: no validation
-            self.panel.log(f"round {len(rounds) + 1}: best validation Dice {dice:.3f}, {dice - rounds[-1]:+.3f} on "
-                           f"round {len(rounds)} (the validation images grow with the set, so rounds are scored on "
-                           "different images)")
-        if self.retraining or not rounds:
-            rounds.append(dice)
-        else:
-            rounds[-1] = dice  # Continue: the same round, trained longer
 
     def _on_planned(self, planned: Planned) -> None:
         """The worker planned the run that is starting: show the plan and pace the progress by its time."""

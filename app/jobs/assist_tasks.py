@@ -14,6 +14,7 @@ import numpy as np
 
 from app.jobs.tasks import TrainJob
 from app.jobs.workers import JOB_THREADS, limit_torch_threads
+from app.state.training_rounds import MAX_EPOCHS
 
 if TYPE_CHECKING:
     from app.state.prediction_store import PredictionStore
@@ -112,10 +113,19 @@ def evaluate_images(predictor: Predictor, items: list[tuple[int, Sample]], with_
         yield Evaluated(index, sample.image, result, "", done, len(items))
 
 
+def retrain_values(values: dict, folder, model: str) -> dict:
+    """The Training tab's ``values`` (TrainConfig keywords) for a run that fine-tunes ``model`` on ``folder``, in a
+    folder of its own: ``FOLDER/checkpoints/NAME-DATE-TIME-retrain`` unless the tab names one. What the model
+    keeps from its own run is applied in the worker (:func:`with_recipe`)."""
+    from segcore.training.config import default_out_dir
+
+    out = values.get("out") or default_out_dir(folder, values["arch"], values.get("name")) + "-retrain"
+    return {**values, "checkpoint": model, "fine_tune": True, "out": out}
+
+
 # What a model's own run chose (its plan, or the fixed recipe) and a retraining run keeps, unless set explicitly.
 RECIPE = ("lr", "batch_size", "patch_size", "epoch_samples", "oversample", "jitter", "deform", "weight_decay", "augment",
           "tta", "calibrate_crf")
-MAX_EPOCHS = 100_000  # with a time budget the time decides (segcore train -e 1000 --time-limit MIN)
 
 
 def with_recipe(config: TrainConfig, minutes: float, user: dict) -> tuple[TrainConfig, str]:

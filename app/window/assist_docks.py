@@ -7,12 +7,16 @@ are scored after every training run, and Retrain fine-tunes the current model (a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMessageBox
 
 from app.controllers.metrics import MetricsController
 from app.controllers.scribbles import ScribbleController
 from app.controllers.uncertainty import UncertaintyController
+from app.jobs.assist_tasks import RetrainJob
 from app.state import settings
 from app.views.icons import icon
 from app.views.panels.assist_panel import AssistPanel
@@ -43,13 +47,27 @@ class AssistPanels:
         self.next_action.triggered.connect(self.uncertainty.next_most_uncertain)
         jobs.prediction.modelLoaded.connect(self.set_model)
         jobs.training.finished.connect(self._trained)
-        self.panel.retrainRequested.connect(self._retrain)
+        self.panel.retrainRequested.connect(lambda: self.retrain(self.uncertainty.model))
         self.panel.metricsRequested.connect(self.open_metrics)
         self.metrics_panel.rowChosen.connect(lambda _index: window.docking.show_image())
 
-    def _retrain(self) -> None:
-        if self.jobs.training.retrain(self.uncertainty.model):
-            self.jobs.training_dock.raise_()  # the rounds' curves, side by side
+    def retrain(self, model: str | None) -> bool:
+        """Fine-tune ``model`` (the current checkpoint) on the open folder, which has grown since it was trained,
+        for the Training tab's budget; its curves go on after the previous round's. False (and why) if not."""
+        training, refusal = self.jobs.training, None
+        if not model:
+            refusal = "Load or train a model first: Retrain fine-tunes the current model on the enlarged set."
+        elif not Path(model).is_file():
+            refusal = f"{model} is gone, so it cannot be retrained; load another checkpoint or Train."
+        elif training.is_running():
+            refusal = "A training run is under way: Retrain when it has ended (or Stop it)."
+        if refusal:
+            QMessageBox.warning(self.window, "Retrain", refusal)
+            return False
+        if not training.start(retrain_from=model):
+            return False
+        self.jobs.training_dock.raise_()  # the rounds' curves, side by side
+        return True
 
     def open_metrics(self) -> None:
         """Bring the Metrics view forward; with a model and nothing scored yet, score the annotated images."""
@@ -69,11 +87,16 @@ class AssistPanels:
         path = done.best_path or done.last_path
         if done.status is RunStatus.FAILED or done.epochs_done < 1 or not path:
             return
-        retrained = self.jobs.training.retraining
+        retrained = retraining(self.jobs.training)
         self.set_model(path)
         self.uncertainty.score_unannotated()  # after every run: the queue follows the newest model
         if retrained:  # Retrain continues the current model: the new one takes its place in the Segment panel
             self.jobs.prediction.load(path)
+
+
+def retraining(training) -> bool:
+    """Whether ``training`` (a :class:`app.controllers.training.TrainingController`) runs, or last ran, Retrain."""
+    return isinstance(training.job, RetrainJob)
 
 
 def _next_action(window) -> QAction:

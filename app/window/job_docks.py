@@ -27,6 +27,7 @@ from app.views.panels.prediction_panel import PredictionPanel
 from app.views.panels.training_form import SETTINGS_GROUP
 from app.views.panels.training_panel import TrainingPanel
 from app.window.assist_docks import install as install_assist
+from app.window.assist_docks import retraining
 from segcore.training.events import DoneEvent
 
 SEGMENT_HEIGHT = 330  # under the image list
@@ -75,7 +76,7 @@ class JobPanels:
     def _announce(self, done: DoneEvent) -> None:
         best = self.training.progress.best_text()
         hint = "; Use trained model in the Segment panel segments with it" if done.best_path and done.epochs_done else ""
-        if self.training.retraining:
+        if retraining(self.training):
             hint = "; the retrained model is loaded in the Segment panel" if hint else ""
         self.window.statusBar().showMessage(f"Training {done.status}{best}{hint}", 15000)
 

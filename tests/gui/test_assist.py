@@ -310,7 +310,7 @@ def test_retrain_fine_tunes_the_current_model_and_keeps_the_curves(qtbot, loaded
     jobs.training_panel.form.set_values("unet", epochs=2, out=str(tmp_path / "round2"), options="width=4",
                                         batch_size=2, patch_size=48, val_fraction=0.34, minutes=0)
     jobs.training_panel.plots.clear()
-    jobs.training.plotted = 2  # as if a first round of 2 epochs were drawn
+    jobs.training.rounds.plotted = 2  # as if a first round of 2 epochs were drawn
     with qtbot.waitSignal(jobs.prediction.modelLoaded, timeout=TIMEOUT) as loaded_signal:
         click(qtbot, retrain)
     assert jobs.training.last_done.status == "completed", jobs.training.last_done.message
@@ -359,8 +359,26 @@ def test_every_training_setting_is_the_models_recipe_or_the_retraining_runs_own(
     assert {f.name for f in fields(TrainConfig)} == set(RECIPE) | checkpoints | budget | run
 
 
+def test_training_rounds_follow_train_retrain_and_continue():
+    from app.state.training_progress import TrainingProgress
+    from app.state.training_rounds import MAX_EPOCHS, TrainingRounds
+
+    rounds, progress = TrainingRounds(), TrainingProgress(4)
+    assert rounds.begin(progress, retrain=False, minutes=0, continued=False) is None  # Train: round 1 at x 0
+    assert rounds.end(4, 0.80, retrain=False) is None
+    assert rounds.label() == "round 2"
+    assert rounds.begin(progress, retrain=True, minutes=2.0, continued=False) == 4  # drawn after epoch 4
+    assert progress.expected_epochs == 4 and progress.epochs == MAX_EPOCHS  # paced by the last round's length
+    line = rounds.end(3, 0.85, retrain=True)
+    assert line.startswith("round 2: best validation Dice 0.850, +0.050 on round 1") and rounds.plotted == 7
+    assert rounds.begin(progress, retrain=False, minutes=0, continued=True) is None  # Continue: the same round
+    assert rounds.end(5, 0.86, retrain=False) is None and rounds.dice == [0.80, 0.86] and rounds.plotted == 9
+    rounds.begin(progress, retrain=False, minutes=0, continued=False)  # Train again: a new chain
+    assert rounds.dice == [] and rounds.plotted == 0 and rounds.label() == "round 1"
+
+
 def test_retrain_without_a_model_says_so(qtbot, window, folder, isolated_settings):
     assert window.open_folder(folder)
     assert not widget(window, QPushButton, "retrainButton").isEnabled()
-    assert not window.jobs.training.retrain(None)
+    assert not window.jobs.assist.retrain(None)
     assert any("Load or train a model first" in text for _, text in isolated_settings)

@@ -224,8 +224,7 @@ class TrainingPanel(QWidget):
 
     def begin(self, progress: TrainingProgress, description: str, continued: bool = False,
               round_start: float | None = None) -> None:
-        """A run starts: clear curves (a continued run keeps them; a retraining round is drawn after them from
-        ``round_start``) and progress, say what runs."""
+        """A run starts: clear curves (kept when continued; a retraining round drawn from ``round_start``)."""
         self.plots.begin(progress.axis_epochs(), keep=continued, round_start=round_start)
         self.log(description)
         self.set_running(True)
