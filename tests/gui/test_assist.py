@@ -382,3 +382,6 @@ def test_retrain_without_a_model_says_so(qtbot, window, folder, isolated_setting
     assert not widget(window, QPushButton, "retrainButton").isEnabled()
     assert not window.jobs.assist.retrain(None)
     assert any("Load or train a model first" in text for _, text in isolated_settings)
+    gone = folder / "checkpoints" / "deleted" / "best.pt"  # loaded earlier, deleted since
+    assert not window.jobs.assist.retrain(str(gone)) and not window.jobs.training.is_running()
+    assert any("is gone, so it cannot be retrained" in text for _, text in isolated_settings)
