@@ -194,7 +194,7 @@ class SegmentationDataset(Dataset):
             image, mask, *weights = _pad_to(self.patch_size, image, mask, *weights)
             centre = self._class_pixel(index, mask) if self.oversample and float(torch.rand(1)) < self.oversample \
                 else None
-            deform = self.deform if self.augment and float(torch.rand(1)) < DEFORM_P else 0.0
+            deform = self.deform if self.augment and self.deform and float(torch.rand(1)) < DEFORM_P else 0.0
             image, mask, *weights = _random_crop(self.patch_size, image, mask, *weights, centre=centre,
                                                  deform=deform)
         x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
