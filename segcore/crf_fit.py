@@ -13,7 +13,7 @@ The search is a grid, not an optimiser: with a handful of validation images anyt
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -59,18 +59,35 @@ def fit_crf(items: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], num_clas
     ``max_seconds`` is spent (the first, the gentle default, always runs). Raises CRFUnavailableError without
     pydensecrf.
     """
+    steps = fit_crf_steps(items, num_classes, max_seconds, candidates)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def fit_crf_steps(items: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], num_classes: int,
+                  max_seconds: float = 60.0, candidates: Sequence[CRFParams] = CANDIDATES,
+                  stop: Callable[[], bool] = lambda: False) -> Generator[tuple[int, int], None, dict | None]:
+    """:func:`fit_crf` a setting at a time: yields ``(n, of)`` before trying setting ``n`` (1-based) of ``of``, so
+    a caller can show progress; ``stop()`` is asked before each one and ends the search with what was tried.
+    Returns the record, or None when stopped before the first setting was tried."""
     start = time.perf_counter()
     windows = [(_window(image), _window(probs, 1), _window(target)) for image, probs, target in items]
     raw_cm = sum(confusion_matrix(p.argmax(0), t, num_classes) for _, p, t in windows)
     raw = _selection(raw_cm)
     best, best_score, tried = None, -np.inf, 0
     for params in candidates:
-        if tried and time.perf_counter() - start > max_seconds:
+        if (tried and time.perf_counter() - start > max_seconds) or stop():
             break
+        yield tried + 1, len(candidates)
         cm = sum(confusion_matrix(crf.refine(i, p, params)[1], t, num_classes) for i, p, t in windows)
         score, tried = _selection(cm), tried + 1
         if score > best_score:
             best, best_score = params, score
+    if best is None:
+        return None
     helps = bool(best_score - raw >= MIN_GAIN)
     return {"helps": helps, "params": best.to_dict() if helps else None, "raw_score": raw,
             "crf_score": float(best_score), "delta_dice": float(best_score - raw), "images": len(items),

@@ -1,5 +1,8 @@
 """Evaluate a checkpoint on a labelled folder: raw masks and, optionally, CRF-refined ones side by side.
 
+Masks are read as training reads them (:func:`mask_spec`: the folder's classes.json, with its "unlabelled" value,
+else the model's class list) and scored on their labelled pixels only; a sparse mask (scribbles, mostly
+unlabelled, :mod:`segcore.data.density`) is scored too and the report says how many there were.
 Scores come from ``segcore.metrics`` (one confusion matrix per image; unlabelled pixels counted nowhere):
 per class Dice, IoU, precision, recall, and pixel accuracy. Each image is scored on its own; "mean" averages the
 images (a score undefined for an image, e.g. a class absent from both truth and prediction, is left out), and
@@ -24,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from segcore.atomic import write_text_atomic
-from segcore.data.classes import ClassSpec
+from segcore.data.classes import CLASSES_FILE, ClassSpec
+from segcore.data.density import describe_sparse, is_dense, labelled_fraction
 from segcore.errors import DataError
 from segcore.metrics import confusion_matrix, match_objects, object_scores, scores
 
@@ -42,6 +46,7 @@ class ImageResult:
     crf_cm: np.ndarray | None = None
     seconds: dict = field(default_factory=dict)
     objects: dict = field(default_factory=dict)  # variant -> match_objects counts (instance masks only)
+    labelled: float = 1.0  # share of the mask's pixels that are labelled (the rest is not scored)
 
     def scores(self, variant: str, names: list[str]) -> dict:
         cm = self.raw_cm if variant == "raw" else self.crf_cm
@@ -92,6 +97,14 @@ class EvalReport:
         cms = [r.raw_cm if variant == "raw" else r.crf_cm for r in self.images]
         return scores(np.sum(cms, axis=0), self.spec.names)
 
+    def sparse(self) -> list[tuple[str, float]]:
+        """(image, labelled share) of the sparse masks scored (segcore.data.density), in order."""
+        return [(r.name, r.labelled) for r in self.images if not is_dense(r.labelled)]
+
+    def sparse_note(self) -> str:
+        """One sentence on the sparse masks ("" when every mask is dense)."""
+        return describe_sparse(self.sparse(), len(self.images))
+
     def rows(self) -> list[tuple[str, dict[str, dict]]]:
         """(label, {variant: scores}) for every image, then "mean" and "all pixels"."""
         out = [(r.name, {v: r.scores(v, self.spec.names) for v in self.variants}) for r in self.images]
@@ -112,12 +125,14 @@ class EvalReport:
         for (label, by_variant), result in zip(rows, self.images, strict=False):
             extra = {"objects": {v: {k: c[k] for k in ("true", "predicted", "matched")}
                                  for v, c in result.objects.items()}} if result.objects else {}
-            images.append({"image": label, "seconds": result.seconds, **entry(by_variant), **extra})
+            images.append({"image": label, "seconds": result.seconds, "labelled": result.labelled,
+                           **entry(by_variant), **extra})
         objects = {v: _clean(o) for v in self.variants if (o := self.objects(v)) is not None}
         return {
             "checkpoint": self.checkpoint, "data": self.data, "split": self.split,
             "classes": self.spec.to_dict(), "crf_params": self.crf_params,
             "images": images, "mean": entry(rows[-2][1]), "all_pixels": entry(rows[-1][1]),
+            "sparse_images": [name for name, _ in self.sparse()],
             **({"objects": objects} if objects else {}),
         }
 
@@ -154,11 +169,27 @@ def score_image(name: str, target: np.ndarray, raw: np.ndarray, crf: np.ndarray 
         raise DataError(f"{name}: prediction is {raw.shape[1]}x{raw.shape[0]} but the mask is "
                         f"{target.shape[1]}x{target.shape[0]} (width x height)")
     crf_cm = None if crf is None else confusion_matrix(crf, target, num_classes)
-    return ImageResult(name, confusion_matrix(raw, target, num_classes), crf_cm, seconds or {})
+    return ImageResult(name, confusion_matrix(raw, target, num_classes), crf_cm, seconds or {},
+                       labelled=labelled_fraction(target))
 
 
-def select_samples(data: str | os.PathLike, split: str, config: dict | None) -> list:
-    """Labelled samples of ``data``; ``val``/``train`` re-create the checkpoint's training split."""
+def mask_spec(data: str | os.PathLike | None, model_spec: ClassSpec) -> ClassSpec:
+    """How the masks of the folder ``data`` are read, as training reads them: by its classes.json when it has one
+    (with its "unlabelled" value: the window saves scribbles and partial proposals with one), else by the model's
+    class list (what training inferred from the masks). Raises DataError when classes.json names another number
+    of classes than the model predicts."""
+    folder_spec = ClassSpec.load(data) if data is not None and Path(data).is_dir() else None
+    if folder_spec is None:
+        return model_spec
+    if folder_spec.num_classes != model_spec.num_classes:
+        raise DataError(f"{data}: its {CLASSES_FILE} names {folder_spec.num_classes} classes but the model predicts "
+                        f"{model_spec.num_classes}")
+    return folder_spec
+
+
+def select_samples(data: str | os.PathLike, split: str, config: dict | None, spec: ClassSpec | None = None) -> list:
+    """Labelled samples of ``data``; ``val``/``train`` re-create the checkpoint's training split (``spec`` reads
+    the masks, which decides which ones could validate)."""
     from segcore.data.layout import find_samples, split_samples
 
     if split not in SPLITS:
@@ -171,7 +202,8 @@ def select_samples(data: str | os.PathLike, split: str, config: dict | None) -> 
     if split == "all":
         return labelled
     config = config or {}
-    train, val = split_samples(labelled, float(config.get("val_fraction", 0.15)), int(config.get("seed", 0)))
+    train, val = split_samples(labelled, float(config.get("val_fraction", 0.15)), int(config.get("seed", 0)), spec,
+                               config.get("val_images"))
     chosen = val if split == "val" else train
     if not chosen:
         raise DataError(f"{data}: the {split} split is empty")
@@ -201,8 +233,8 @@ def evaluate(
         crf.require()  # fail before predicting anything when pydensecrf is missing
     predictor = Predictor(checkpoint_path, device=device, tta=tta)
     config = ckpt.load(checkpoint_path).get("config") if split != "all" else None
-    samples = select_samples(data, split, config)
-    scored, results = score_samples(predictor, samples, crf_params), []
+    samples = select_samples(data, split, config, mask_spec(data, predictor.spec))
+    scored, results = score_samples(predictor, samples, crf_params, data), []
     for i, sample in enumerate(samples):
         if progress is not None:
             progress(i, len(samples), sample.image.name)
@@ -211,9 +243,11 @@ def evaluate(
                       None if crf_params is None else crf_params.to_dict())
 
 
-def score_samples(predictor, samples: list, crf_params=None
+def score_samples(predictor, samples: list, crf_params=None, data: str | os.PathLike | None = None
                   ) -> Iterator[tuple[ImageResult, np.ndarray, np.ndarray | None]]:
-    """Score labelled samples one at a time: yields ``(ImageResult, raw mask, CRF mask or None)`` (uint8 (H, W)).
+    """Score labelled samples of the folder ``data`` one at a time: yields ``(ImageResult, raw mask, CRF mask or
+    None)`` (uint8 (H, W)). Masks are read by :func:`mask_spec` (as training reads them); only their labelled
+    pixels are scored.
 
     ``predictor`` is a :class:`segcore.inference.Predictor`; the window and ``segcore eval`` both score through
     here, so their numbers agree. Raises DataError for an unreadable image or mask.
@@ -225,9 +259,9 @@ def score_samples(predictor, samples: list, crf_params=None
     from segcore.data.layout import load_sample
     from segcore.interop.physical import of_file
 
-    spec = predictor.spec
+    spec, masks = predictor.spec, mask_spec(data, predictor.spec)
     for sample in samples:
-        image, target = load_sample(sample, spec)
+        image, target = load_sample(sample, masks)
         start = time.perf_counter()
         probs = predictor.predict_proba(image, of_file(sample.image))  # resampled to the model's pixel size
         seconds = {"predict": time.perf_counter() - start}
@@ -239,7 +273,7 @@ def score_samples(predictor, samples: list, crf_params=None
         raw = probs.argmax(axis=0).astype(np.uint8)
         result = score_image(sample.image.name, target, raw, refined, spec.num_classes, seconds)
         if spec.instances:  # predicted objects are the regions predict writes (spec.encode numbers them)
-            ids = read_mask_raw(sample.mask, spec)
+            ids = read_mask_raw(sample.mask, masks)
             if np.unique(ids).size <= 2:  # a binary mask (0/255, 0/1): its connected regions are the objects
                 ids = ndimage.label(ids != 0)[0]
             result.objects = {variant: match_objects(ids, spec.encode(mask))
@@ -292,6 +326,8 @@ def format_table(report: EvalReport) -> str:
     for c, name in enumerate(report.spec.names):
         lines.append(f"{name:{class_w}}  " + "  ".join(" ".join(f"{x:>{w}}" for x in _cells(means, m, c))
                                                         for m in METRICS))
+    if note := report.sparse_note():
+        lines += ["", note + "."]
     for variant in report.variants:
         if (o := report.objects(variant)) is not None:
             if variant == report.variants[0]:

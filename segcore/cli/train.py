@@ -57,6 +57,9 @@ def register(sub) -> None:
                    help="random crop size for training, 0 for whole images (default 256)")
     g.add_argument("-v", "--val-fraction", "--validation", dest="val_fraction", type=float, default=0.15,
                    help="fraction of images held out for validation when there is no val/ folder (default 0.15)")
+    g.add_argument("--val-from", metavar="RUN",
+                   help="validate on the validation images of an earlier run (its folder or split.json), so the "
+                        "two runs are scored on the same images (what the window's Retrain does)")
     g.add_argument("--no-augment", action="store_true", help="turn off flips, rotations and intensity jitter")
     g.add_argument("--deform", type=float, metavar="S",
                    help="strength 0-1 of the random rotation, scaling and elastic deformation of half the crops "
@@ -96,6 +99,7 @@ def explicit_settings(args) -> dict:
 
 def config_from_args(args):
     from segcore.training.config import TrainConfig
+    from segcore.training.records import validation_images
 
     settings = {**FIXED, **explicit_settings(args)}
     arch_kwargs = dict(args.arch_arg)
@@ -108,6 +112,7 @@ def config_from_args(args):
         device="cuda" if args.gpu else args.device, fast=not args.no_fast, checkpoint=args.checkpoint,
         fine_tune=args.fine_tune, augment=not args.no_augment, workers=args.workers,
         time_limit=args.time_limit, sync_bn=args.sync_bn, name=getattr(args, "name", None),
+        val_images=validation_images(args.val_from) if getattr(args, "val_from", None) else None,
     )
 
 

@@ -409,24 +409,72 @@ def load_sample(sample: Sample, spec: ClassSpec) -> tuple[np.ndarray, np.ndarray
     return image, mask
 
 
-def split_samples(samples: list[Sample], val_fraction: float = 0.2, seed: int = 0) -> tuple[list[Sample], list[Sample]]:
+def split_samples(samples: list[Sample], val_fraction: float = 0.2, seed: int = 0, spec: ClassSpec | None = None,
+                  val_images: list[str] | None = None, warnings: list[str] | None = None
+                  ) -> tuple[list[Sample], list[Sample]]:
     """Split the labelled samples into (train, val).
 
-    A layout with a val split (``split == "val"``) is used as is. Otherwise a seeded random ``val_fraction``
-    goes to validation: at least one image when there are two or more labelled images, never all of them.
-    Samples without a mask are left out of both.
+    Only **dense** masks validate (:mod:`segcore.data.density`; ``spec`` reads them, without it every mask counts
+    as dense): a scribbled mask would score the model on its few strokes. ``val_images`` (paths, as a run's
+    split.json lists them) fixes the validation images, so that rounds of retraining are scored on the same ones:
+    those still dense validate, every other labelled image trains. Without it, a layout with a val split
+    (``split == "val"``) is used as is, its sparse masks left out of both parts; otherwise a seeded random
+    ``val_fraction`` of the images goes to validation, drawn among the dense ones: at least one image when there
+    are two or more labelled images, never all of them. Samples without a mask are left out of both. Lines about
+    masks left out of validation go to ``warnings``. Raises DataError for a mask that cannot be read.
     """
     if not 0 <= val_fraction < 1:
         raise ConfigError(f"validation fraction must be in [0, 1), got {val_fraction}")
     labelled = [s for s in samples if s.mask is not None]
+    warnings = [] if warnings is None else warnings
+    sparse = _SparseCheck(spec)
+    if val_images:
+        wanted = {Path(p).resolve() for p in val_images}
+        val = [s for s in labelled if s.image.resolve() in wanted and not sparse(s)]
+        if val:
+            if len(val) < len(wanted):
+                warnings.append(f"{len(wanted) - len(val)} of the {len(wanted)} validation images asked for have no "
+                                f"dense mask now; validating on the other {len(val)}")
+            return [s for s in labelled if s not in val], val
+        warnings.append(f"none of the {len(wanted)} validation images asked for is in this folder with a dense "
+                        "mask; drawing new ones")
     if any(s.split == "val" for s in labelled):
-        return [s for s in labelled if s.split != "val"], [s for s in labelled if s.split == "val"]
+        val = [s for s in labelled if s.split == "val"]
+        dropped = [s for s in val if sparse(s)]
+        if dropped:
+            warnings.append(f"{len(dropped)} validation mask(s) are sparse (e.g. {dropped[0].mask.name}): left out; a "
+                            f"validation image needs a dense mask (move it to the training folder to train on it)")
+        return [s for s in labelled if s.split != "val"], [s for s in val if s not in dropped]
     order = list(range(len(labelled)))
     random.Random(seed).shuffle(order)
     n_val = round(len(labelled) * val_fraction)
     if val_fraction > 0 and len(labelled) >= 2:
         n_val = min(max(n_val, 1), len(labelled) - 1)
-    val_idx = set(order[:n_val])
+    val_idx: set[int] = set()
+    for i in order:  # in the seeded order, so an all-dense folder splits as it always did; masks read lazily
+        if len(val_idx) >= n_val:
+            break
+        if not sparse(labelled[i]):
+            val_idx.add(i)
+    if sparse.seen and len(val_idx) < n_val:
+        warnings.append(f"only {len(val_idx)} of the {n_val} validation images wanted have a dense mask; sparse "
+                        "(scribbled) masks train but never validate")
     train = [s for i, s in enumerate(labelled) if i not in val_idx]
     val = [s for i, s in enumerate(labelled) if i in val_idx]
     return train, val
+
+
+class _SparseCheck:
+    """``check(sample)``: whether its mask is sparse (mostly unlabelled); ``seen`` counts the sparse ones met."""
+
+    def __init__(self, spec: ClassSpec | None) -> None:
+        self.spec, self.seen = spec, 0
+
+    def __call__(self, sample: Sample) -> bool:
+        from segcore.data.density import is_dense, labelled_fraction
+
+        if self.spec is None or self.spec.instances:  # instance masks have no unlabelled value
+            return False
+        sparse = not is_dense(labelled_fraction(read_mask(sample.mask, self.spec)))
+        self.seen += sparse
+        return sparse

@@ -43,7 +43,7 @@ def plan_training(config, minutes: float, user: dict | None = None,
     if log:
         log(f"fingerprint of {fp.measured} image(s) in {fp.seconds:.1f} s")
     labelled = [s for s in samples if s.mask is not None]
-    _, val = split_samples(labelled, config.val_fraction, config.seed)
+    _, val = split_samples(labelled, config.val_fraction, config.seed, spec, config.val_images)
     depth = user.get("depth", choose_depth(fp).value)
     scale = user.get("scale", choose_scale(fp).value)
     patch = user.get("patch_size") or choose_patch(fp, depth, scale).value

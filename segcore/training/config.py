@@ -70,6 +70,7 @@ class TrainConfig:
     plan: dict | None = None  # the plan this config came from (Plan.to_dict()), saved with the run
     name: str | None = None  # a label for the run (the window's run list shows it; --name)
     pixel_size: dict | None = None  # {"y_um", "x_um"}: images stating another pixel size are resampled to it
+    val_images: list[str] | None = None  # validate on these images (a run's split.json "val"), e.g. to compare rounds
 
     def resolved(self, check_model: bool = True) -> TrainConfig:
         """A validated copy, with the output folder filled in; this config is left as it is.

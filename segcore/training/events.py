@@ -1,11 +1,12 @@
 """Events the training loop yields; the CLI prints them, the GUI worker re-emits them as signals.
 
-``Trainer.run()`` yields :data:`Event` values: any number of LogEvent, BatchEvent, EpochEvent and CheckpointEvent,
-then exactly one DoneEvent whose ``status`` is a :class:`RunStatus`.
+``Trainer.run()`` yields :data:`Event` values: any number of LogEvent, BatchEvent, EpochEvent, StageEvent and
+CheckpointEvent, then exactly one DoneEvent whose ``status`` is a :class:`RunStatus`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Union
@@ -51,6 +52,21 @@ class EpochEvent:
 
 
 @dataclass
+class StageEvent:
+    """A long step outside the batches, e.g. validating or fitting the CRF after the last epoch: ``done`` of
+    ``total`` steps (``unit``: "image", "setting") of ``stage``, so a progress bar keeps moving meanwhile."""
+
+    stage: str  # "Validating", "Fitting the CRF", "Scoring the model it starts from"
+    done: int
+    total: int
+    unit: str = "image"
+
+    def text(self) -> str:
+        """``"Fitting the CRF: setting 3 of 8"``."""
+        return f"{self.stage}: {self.unit} {self.done} of {self.total}"
+
+
+@dataclass
 class CheckpointEvent:
     path: str
     kind: str  # "best" or "last"
@@ -64,6 +80,14 @@ class DoneEvent:
     best_path: str | None
     last_path: str | None
     epochs_done: int
+    # Validation score (Dice averaged over every class, what chooses best.pt) of the run's best epoch and of the
+    # model a fine-tuning run started from, on the same validation images; NaN when not measured.
+    best_score: float = float("nan")
+    start_score: float = float("nan")
+
+    def scored_below_start(self) -> bool:
+        """Whether this fine-tuning run's best epoch scored lower than the model it started from."""
+        return not math.isnan(self.best_score) and not math.isnan(self.start_score) and self.best_score < self.start_score
 
 
-Event = Union[LogEvent, BatchEvent, EpochEvent, CheckpointEvent, DoneEvent]  # noqa: UP007 (a runtime alias on 3.10)
+Event = Union[LogEvent, BatchEvent, EpochEvent, StageEvent, CheckpointEvent, DoneEvent]  # noqa: UP007 (a runtime alias on 3.10)

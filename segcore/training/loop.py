@@ -2,8 +2,10 @@
 
 Read it like torchvision's reference: ``_setup`` builds data, model and optimiser; ``_train_epoch`` and
 ``_validate`` are one pass each; ``run`` strings them together and yields an event after every batch and epoch.
-A stop request (``request_stop``, thread-safe) is honoured between batches, as ignite's ``Engine.terminate``:
-the run ends with status "stopped", not "completed", and the last and best checkpoints stay whole.
+A stop request (``request_stop``, thread-safe) is honoured between batches, as ignite's ``Engine.terminate``, and
+between the images of a validation and the settings of the CRF fit (the long steps outside the batches, reported
+as ``StageEvent``): the run ends with status "stopped", not "completed", and the last and best checkpoints stay
+whole. A run stopped before its first epoch ended writes no checkpoint (one would hold untrained weights).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,11 +46,16 @@ from segcore.training.events import (
     Event,
     LogEvent,
     RunStatus,
+    StageEvent,
 )
 from segcore.training.losses import loss_from_probabilities, segmentation_loss
 from segcore.training.schedule import Schedule
 
 MAX_REPEATS = 16  # crops drawn per image and epoch at most, for very large images
+
+
+class _Stopped(Exception):
+    """A stop request met outside the batches: while validating or scoring the starting model."""
 
 
 def _seed_everything(seed: int) -> torch.Generator:
@@ -95,6 +102,11 @@ class Trainer:
             self._stop.set()
         return stop
 
+    def _stop_asked(self) -> bool:
+        """A stop request seen between validation images: in one process only (under torchrun the ranks agree on
+        stopping between batches, where each of them checks)."""
+        return not self.dist.active and self._stop.is_set()
+
     @property
     def _net(self) -> torch.nn.Module:
         """The model itself, without the DistributedDataParallel wrapper."""
@@ -120,11 +132,12 @@ class Trainer:
             warnings.append(f"{len(unlabelled)} of {len(samples)} images have no mask and are left out of training "
                             f"(e.g. {unlabelled[0]})")
         self.spec = load_class_spec(cfg.data, samples, warnings)
+        self.train_samples, self.val_samples = split_samples(labelled, cfg.val_fraction, cfg.seed, self.spec,
+                                                             cfg.val_images, warnings)
         for warning in warnings[:5]:
             yield LogEvent(f"warning: {warning}")
         if len(warnings) > 5:
             yield LogEvent(f"warning: {len(warnings) - 5} more like these")
-        self.train_samples, self.val_samples = split_samples(labelled, cfg.val_fraction, cfg.seed)
         if resume is not None:
             self._check_compatible(resume)
             self.in_channels = int(resume["in_channels"])
@@ -299,14 +312,19 @@ class Trainer:
     def _epoch_loss(self) -> float:
         return self._loss_sum / self._seen if self._seen else float("nan")
 
-    def _validate(self) -> tuple[float, dict]:
-        """Loss and scores over the whole validation set, images taken whole (tiled when large)."""
+    def _validate(self, stage: str = "Validating") -> Generator[StageEvent, None, tuple[float, dict]]:
+        """Loss and scores over the whole validation set, images taken whole (tiled when large); yields a
+        StageEvent before each image and raises _Stopped when a stop is requested meanwhile."""
         k = self.spec.num_classes
         if self.val_set is None:
             return float("nan"), {**scores(np.zeros((k, k)), self.spec.names), "images": 0}
         self.model.eval()
         cm, loss_sum = np.zeros((k, k), dtype=np.int64), 0.0
-        for i in self.dist.shard(len(self.val_set)):  # every image on one rank; all of them in one process
+        mine = list(self.dist.shard(len(self.val_set)))  # every image on one rank; all of them in one process
+        for n, i in enumerate(mine, start=1):
+            if self._stop_asked():
+                raise _Stopped
+            yield StageEvent(stage, n, len(mine))
             x, y, *_ = self.val_set[i]  # the loss weights are for training; validation counts pixels alike
             probs = sliding_window(self._net, x, self.runtime, k)
             loss_sum += float(loss_from_probabilities(probs[None], y[None]))
@@ -340,24 +358,26 @@ class Trainer:
         best_path, last_path = self.out_dir / "best.pt", self.out_dir / "last.pt"
         epoch = self.start_epoch
         self._good = (last_path, self.start_epoch) if self.config.checkpoint and last_path.exists() else None
+        self.start_score = math.nan
         try:
+            self.start_score = yield from self._score_start()
             for epoch in range(self.start_epoch + 1, self.config.epochs + 1):
                 t0 = time.perf_counter()
                 yield from self._train_epoch(epoch)
                 if self._agree_stop():
-                    yield from self._save(last_path, "last", epoch - 1)
-                    yield self._done(RunStatus.STOPPED, f"stopped by request during epoch {epoch}; {self._where()}",
-                                     epoch - 1)
+                    yield self._stopped(epoch)
                     return
                 train_s, self._clock = time.perf_counter() - t0, time.perf_counter()
                 yield from self._finish_epoch(epoch, train_s, best_path, last_path)
                 self._spend()  # validation and checkpoints count towards --time-limit too
                 if self.schedule.out_of_time():
-                    yield from self._crf_after_training(best_path, last_path)
                     limit = human_minutes(self.config.time_limit)
-                    yield self._done(RunStatus.COMPLETED, f"reached the time limit of {limit} after epoch {epoch}",
-                                     epoch)
+                    yield from self._finish(f"reached the time limit of {limit} after epoch {epoch}", epoch,
+                                            best_path, last_path)
                     return
+        except _Stopped:  # while validating: the epoch under way is not saved
+            yield self._stopped(max(epoch, self.start_epoch + 1))
+            return
         except FloatingPointError as exc:
             yield self._done(RunStatus.FAILED, f"{exc}; try a lower learning rate (-l); {self._where()}", epoch - 1)
             return
@@ -366,50 +386,110 @@ class Trainer:
                 raise
             yield self._done(RunStatus.FAILED, f"{_describe(exc)}; {self._where()}", epoch - 1)
             return
-        yield from self._crf_after_training(best_path, last_path)
-        yield self._done(RunStatus.COMPLETED, f"trained {_epochs(self.config.epochs)}", self.config.epochs)
+        yield from self._finish(f"trained {_epochs(self.config.epochs)}", self.config.epochs, best_path, last_path)
 
-    def _crf_after_training(self, best_path: Path, last_path: Path) -> Iterator[LogEvent]:
-        """``_fit_crf``, whose failure costs the run nothing (its checkpoints are whole): a warning says why."""
+    def _stopped(self, epoch: int) -> DoneEvent:
+        """The end of a run stopped during ``epoch``. Its last.pt is the end of the epoch before, written then; a
+        run stopped before any of its epochs ended writes none (it would hold the weights it started from, or
+        random ones, and pass for a trained model)."""
+        if epoch - 1 > self.start_epoch:
+            where = self._where()
+        elif self._good is not None:  # a resumed run: its last.pt from before is untouched
+            where = f"nothing new was saved; {self._where()}"
+        else:
+            where = "no checkpoint was written (no epoch had ended)"
+        return self._done(RunStatus.STOPPED, f"stopped by request during epoch {epoch}; {where}", epoch - 1)
+
+    def _finish(self, message: str, epochs: int, best_path: Path, last_path: Path) -> Iterator[Event]:
+        """The end of a completed run: the CRF fit, how it compares with the model it started from, DoneEvent."""
+        note = yield from self._crf_after_training(best_path, last_path)
+        start, best = self.start_score, self.best_score
+        if not math.isnan(start) and best >= 0:
+            verdict = "better than" if best > start else ("equal to" if best == start else "below")
+            yield LogEvent(f"best validation score {best:.3f}, {verdict} the {start:.3f} of the model it started "
+                           f"from on the same {len(self.val_samples)} validation image(s)"
+                           + ("; that model remains the better one" if best < start else ""))
+        yield self._done(RunStatus.COMPLETED, message + note, epochs)
+
+    def _score_start(self) -> Generator[Event, None, float]:
+        """The validation score of the model a fine-tuning run starts from, on this run's validation images, so
+        the run can say whether it improved on it (the window keeps the better one). NaN when not fine-tuning,
+        without validation images, or when that model trained on some of them (its score would flatter it)."""
+        cfg = self.config
+        if not (cfg.checkpoint and cfg.fine_tune and self.val_set is not None):
+            return math.nan
+        seen = records.training_images(Path(cfg.checkpoint).parent) & {s.image.resolve() for s in self.val_samples}
+        if seen:
+            yield LogEvent(f"the model it starts from trained on {len(seen)} of the validation images (e.g. "
+                           f"{next(iter(seen)).name}), so this run is not compared with it")
+            return math.nan
+        _, val = yield from self._validate("Scoring the model it starts from")
+        score = _selection_score(val["dice"])
+        yield LogEvent(f"the model it starts from scores {score:.3f} on the {len(self.val_samples)} validation "
+                       "image(s) (Dice averaged over every class, what chooses best.pt)")
+        return score
+
+    def _crf_after_training(self, best_path: Path, last_path: Path) -> Generator[Event, None, str]:
+        """``_fit_crf``, whose failure costs the run nothing (its checkpoints are whole): a warning says why.
+        Returns what the run's message adds ("" or how a stop request cut the fit short)."""
         try:
-            yield from self._fit_crf(best_path, last_path)
+            return (yield from self._fit_crf(best_path, last_path))
         except Exception as exc:  # noqa: BLE001 - pydensecrf, memory, the OS: the run has finished anyway
             if distributed.is_lost_peer(exc):
                 raise
             yield LogEvent(f"warning: CRF not fitted: {_describe(exc)}")
+            return ""
 
-    def _fit_crf(self, best_path: Path, last_path: Path) -> Iterator[LogEvent]:
+    def _fit_crf(self, best_path: Path, last_path: Path) -> Generator[Event, None, str]:
         """Fit the dense CRF to the best model on the validation images and record the fit in both checkpoints
-        (segcore.crf_fit); the time it takes was set aside by the training plan."""
+        (segcore.crf_fit); the time it takes was set aside by the training plan. A StageEvent before each image
+        predicted and each setting tried; a stop request ends the search with the settings tried so far."""
         cfg = self.config
         if not (cfg.calibrate_crf and self.val_samples and self.dist.is_main and best_path.exists()):
-            return
+            return ""
         from segcore import crf
-        from segcore.crf_fit import describe, fit_crf
+        from segcore.crf_fit import describe, fit_crf_steps
         from segcore.data.layout import load_sample
         from segcore.inference import Predictor
 
         if not crf.is_available():
             yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
-            return
+            return ""
         plan = cfg.plan or {}
         left = plan.get("budget_s", 0) - plan.get("planning_s", 0) - self.schedule.elapsed_s
         yield LogEvent(f"fitting the CRF on {len(self.val_samples)} validation image(s)")
         predictor = Predictor(best_path, device=cfg.device, fast=cfg.fast)
         items = []
-        for sample in self.val_samples:
+        for n, sample in enumerate(self.val_samples, start=1):
+            if self._stop.is_set():
+                yield LogEvent("CRF not fitted: stop requested")
+                return "; the CRF fit was skipped (stop requested)"
+            yield StageEvent("Fitting the CRF: predicting", n, len(self.val_samples))
             image, target = load_sample(sample, self.spec)
             items.append((image, predictor.predict_proba(image, of_file(sample.image)), target))
-        fit = fit_crf(items, self.spec.num_classes, max_seconds=max(5.0, left))
+        steps = fit_crf_steps(items, self.spec.num_classes, max(5.0, left), stop=self._stop.is_set)
+        while True:
+            try:
+                n, of = next(steps)
+            except StopIteration as end:
+                fit = end.value
+                break
+            yield StageEvent("Fitting the CRF", n, of, "setting")
+        if fit is None:
+            yield LogEvent("CRF not fitted: stop requested")
+            return "; the CRF fit was skipped (stop requested)"
         for path in (best_path, last_path):
             if path.exists():
                 data = ckpt.load(path)
                 data["crf"] = fit
                 ckpt.save(path, data)
         yield LogEvent(describe(fit))
+        cut = self._stop.is_set() and fit["tried"] < fit["of"]
+        return f"; the CRF fit was cut short by the stop request ({fit['tried']} of {fit['of']} settings tried)" \
+            if cut else ""
 
     def _finish_epoch(self, epoch: int, train_s: float, best_path: Path, last_path: Path) -> Iterator:
-        val_loss, val = self._validate()
+        val_loss, val = yield from self._validate()
         dice, score = val["mean_dice"], _selection_score(val["dice"])
         # No validation score (no validation images): the latest epoch is the best we know, until a real score.
         is_best = score > self.best_score or (math.isnan(score) and self.best_score < 0)
@@ -455,10 +535,13 @@ class Trainer:
         self.dist.barrier()  # under torchrun, rank 0's files are complete before any rank reports
         self.loader = None  # persistent loader workers (GPU runs) end with the run, not when the Trainer is freed
         best, last = self.out_dir / "best.pt", self.out_dir / "last.pt"
+        best_score = self.best_score if getattr(self, "best_score", -1.0) >= 0 else math.nan
+        start_score = getattr(self, "start_score", math.nan)
         if self.dist.is_main and self.out_dir.is_dir():
-            records.write_status(self.out_dir, status.value, message, epochs_done, best.exists(), last.exists())
+            records.write_status(self.out_dir, status.value, message, epochs_done, best.exists(), last.exists(),
+                                 {"best_score": best_score, "start_score": start_score})
         return DoneEvent(status, message, str(self.out_dir), str(best) if best.exists() else None,
-                         str(last) if last.exists() else None, epochs_done)
+                         str(last) if last.exists() else None, epochs_done, best_score, start_score)
 
 
 def _describe(exc: BaseException) -> str:

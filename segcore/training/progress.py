@@ -7,7 +7,7 @@ import sys
 
 from tqdm import tqdm
 
-from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, LogEvent, RunStatus
+from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, LogEvent, RunStatus, StageEvent
 
 
 def _fmt(value: float) -> str:
@@ -28,11 +28,19 @@ class ConsoleReporter:
         if isinstance(event, LogEvent):
             self._write(event.message)
         elif isinstance(event, BatchEvent) and not self.quiet:
+            if self.bar is not None and self.bar.desc != f"epoch {event.epoch}":
+                self.close()  # the bar of a stage before the epoch's batches
             if self.bar is None:
                 self.bar = tqdm(total=event.batches, desc=f"epoch {event.epoch}", unit="batch",
                                 file=self.stream, leave=False, dynamic_ncols=True)
             self.bar.update(1)
             self.bar.set_postfix(loss=f"{event.loss:.4f}", img_s=f"{event.images_per_s:.1f}")
+        elif isinstance(event, StageEvent) and not self.quiet:  # validating, fitting the CRF: a bar of its own
+            if self.bar is None or self.bar.desc != event.stage or event.done == 1:
+                self.close()
+                self.bar = tqdm(total=event.total, desc=event.stage, unit=event.unit, file=self.stream,
+                                leave=False, dynamic_ncols=True)
+            self.bar.update(1)
         elif isinstance(event, EpochEvent):
             self.close()
             best = "  (best)" if event.is_best else ""

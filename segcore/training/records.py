@@ -25,6 +25,29 @@ def write_run_files(out_dir: Path, config, train_samples, val_samples) -> None:
     write_text_atomic(out_dir / "split.json", json.dumps(split, indent=2))
 
 
+def validation_images(run: str | Path) -> list[str]:
+    """The validation images of the run in folder ``run`` (or of its ``split.json`` itself), as split.json lists
+    them. Raises DataError when there is no readable split.json or it lists no validation image."""
+    path = Path(run)
+    path = path / "split.json" if path.is_dir() else path
+    try:
+        val = json.loads(path.read_text()).get("val")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise DataError(f"{path}: no readable split.json of a run ({exc})") from exc
+    if not isinstance(val, list) or not val:
+        raise DataError(f"{path}: the run had no validation images")
+    return [str(v) for v in val]
+
+
+def training_images(run: str | Path) -> set[Path]:
+    """The images the run in folder ``run`` trained on (its split.json, resolved); empty when unknown."""
+    try:
+        train = json.loads((Path(run) / "split.json").read_text()).get("train")
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {Path(p).resolve() for p in train} if isinstance(train, list) else set()
+
+
 def write_metrics_csv(path: Path, history: list[dict], class_names: list[str]) -> None:
     """One row per epoch: the fixed columns, then the validation Dice of each class."""
     buf = io.StringIO()
@@ -36,13 +59,17 @@ def write_metrics_csv(path: Path, history: list[dict], class_names: list[str]) -
     write_text_atomic(path, buf.getvalue())
 
 
-def write_status(out_dir: Path, status: str, message: str, epochs_done: int, best: bool, last: bool) -> None:
+def write_status(out_dir: Path, status: str, message: str, epochs_done: int, best: bool, last: bool,
+                 scores: dict | None = None) -> None:
     """How the run ended (``completed``, ``stopped`` or ``failed``), so a stopped run never passes for a finished
-    one; ``best``/``last``: whether best.pt and last.pt exist."""
+    one; ``best``/``last``: whether best.pt and last.pt exist; ``scores``: the validation scores of its best
+    epoch and of the model it started from (``best_score``, ``start_score``; NaN written as null)."""
+    import math
     import time
 
     record = {"status": status, "message": message, "epochs_done": epochs_done, "best_pt": best, "last_pt": last,
-              "ended": time.strftime("%Y-%m-%dT%H:%M:%S")}
+              "ended": time.strftime("%Y-%m-%dT%H:%M:%S"),
+              **{k: None if math.isnan(v) else v for k, v in (scores or {}).items()}}
     write_text_atomic(out_dir / "status.json", json.dumps(record, indent=2))
 
 
