@@ -49,10 +49,22 @@ class MetricsController(QObject):
         panel.cancelRequested.connect(self.cancel)
         panel.exportRequested.connect(self.export)
         panel.rowChosen.connect(self.open_row)
-        prediction.modelLoaded.connect(lambda _path: self._refresh())
+        prediction.modelLoaded.connect(self._on_model)
 
     def busy(self) -> bool:
         return self._busy
+
+    def _on_model(self, path: str) -> None:
+        """The current model changed: the status says which one the table is (or would be) of."""
+        self._refresh()
+        if self.busy():
+            return
+        name = f"{Path(path).parent.name}/{Path(path).name}"
+        if self.results and Path(self.checkpoint) != Path(path):
+            self.panel.set_status(f"These scores are of {Path(self.checkpoint).parent.name}/"
+                                  f"{Path(self.checkpoint).name}; the current model is {name}: score again.")
+        elif not self.results:
+            self.panel.set_status(f"Current model {name}: score the annotated images to see where it fails.")
 
     def evaluate(self) -> bool:
         """Score every annotated image (accepted predictions not corrected yet left out) in a worker."""
@@ -76,7 +88,7 @@ class MetricsController(QObject):
         self.results, self.skipped = [], []
         self.panel.set_columns(*self._columns())
         self.worker = GeneratorWorker(assist_tasks.evaluate_images, predictor, items, with_crf, self.prediction.store,
-                                      name="metrics")
+                                      s.folder, name="metrics")
         self.worker.yielded.connect(self._on_row)
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._finished)
@@ -139,10 +151,14 @@ class MetricsController(QObject):
         self._busy = False
         worker = self.worker
         if worker.error is None:
+            from segcore.evaluation import EvalReport
+
             cancelled = " (cancelled)" if worker.aborted else ""
+            sparse = EvalReport(self.spec, self.results).sparse_note()
             self.panel.set_status(f"{len(self.results)} images scored{cancelled}; click a row to open the image with "
                                   "the prediction, a column to sort." + (f" {len(self.skipped)} skipped." if
-                                                                          self.skipped else ""))
+                                                                          self.skipped else "")
+                                  + (f" {sparse[0].upper()}{sparse[1:]}." if sparse else ""))
         if self.skipped:
             QMessageBox.warning(self.window, "Some images were not scored", "\n".join(self.skipped[:10]))
         self._refresh()

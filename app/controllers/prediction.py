@@ -19,27 +19,13 @@ from app.controllers.replacing import confirm_replace
 from app.jobs import tasks
 from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state.prediction_store import PredictionStore
-from app.state.runs import describe_model
+from app.state.runs import describe_loaded
 from app.state.session import Session
 from app.views.canvas import Canvas
 from app.views.panels.prediction_panel import PredictionPanel
 from app.views.prediction_layer import PredictionLayer
 from segcore.annotate import ImageState
 from segcore.errors import describe
-
-
-def trained_elsewhere(checkpoint: Path, folder: Path | None) -> str:
-    """Where the loaded model comes from when not from the open ``folder`` ("" when its checkpoint lies inside it).
-
-    A model of another folder stays usable, but its Dice was measured on that folder's validation images, so the
-    Segment panel says where it comes from.
-    """
-    if folder is None or checkpoint.resolve().is_relative_to(Path(folder).resolve()):
-        return ""
-    run = checkpoint.parent
-    source = run.parent.parent if run.parent.name == "checkpoints" else run
-    same = source.name == Path(folder).name  # two folders of one name: their parents tell them apart
-    return f"From another folder: {source.parent.name + '/' if same else ''}{source.name}"
 
 
 class PredictionController(QObject):
@@ -57,6 +43,7 @@ class PredictionController(QObject):
         self.store = PredictionStore()
         self.probs: tuple[Path, np.ndarray] | None = None
         self._compare_after = False
+        self._load_after: str | None = None  # a model to load when the running job ends
         self._busy = False
         self.skipped: list[str] = []  # reasons, for the job running or the last one
         self.notes: dict[Path, tuple[str, str]] = {}  # an image's resampling and warning, said when it is on screen
@@ -124,7 +111,12 @@ class PredictionController(QObject):
 
     # -- model --------------------------------------------------------------------------------------------------
     def load(self, path: str | Path | None) -> None:
-        if not path or self.busy():
+        """Make ``path`` the current model, the one every panel uses (``modelLoaded`` says so); while a job runs
+        it loads when that job has ended."""
+        if not path:
+            return
+        if self.busy():
+            self._load_after = str(path)
             return
         self.panel.set_status(f"Loading {Path(path).name}…")
         self._start(GeneratorWorker(tasks.load_predictor, str(path), name="load"), self._on_loaded)
@@ -144,15 +136,7 @@ class PredictionController(QObject):
     def _describe(self) -> None:
         """The loaded model in the panel, checked against the open folder's classes."""
         predictor = self.predictor
-        text, tip = describe_model(predictor.path, predictor.arch, predictor.arch_kwargs, predictor.name,
-                                   predictor.metrics or {}, predictor.epoch)
-        if elsewhere := trained_elsewhere(predictor.path, self.session.folder):  # first: it must not be clipped
-            text = f"<b style='color:#d55e00'>{elsewhere}</b><br>{text}"
-            tip += f"\n{elsewhere}: its Dice was measured on that folder's validation images, not on this one's"
-        if mismatch := self.class_mismatch():
-            text += f"<br><b>{mismatch}</b>: predictions can be viewed, not accepted."
-        names = ", ".join(predictor.spec.names)
-        self.panel.show_model(text, f"{tip}\n{predictor.spec.num_classes} classes: {names}")
+        self.panel.show_model(*describe_loaded(predictor, self.session.folder, self.class_mismatch()))
         self.panel.show_tta(predictor.tta, predictor.tta_reason or "Trained without a plan: off unless you tick it.")
 
     def _set_tta(self, on: bool) -> None:
@@ -203,7 +187,7 @@ class PredictionController(QObject):
         worker = self.worker  # the segmenting one: no other job starts while it runs
         if worker.error is not None:
             return
-        cancelled = " (cancelled)" if worker.aborted and self.done < self.total else ""
+        cancelled = " (cancelled)" if worker.aborted else ""  # also when the last image was under way
         skipped = f"; {len(self.skipped)} skipped" if self.skipped else ""
         self.say(f"Segmented {self.done - len(self.skipped)} of {self.total} image(s){skipped}{cancelled}.")
         if self.skipped:
@@ -229,7 +213,11 @@ class PredictionController(QObject):
     def _job_finished(self) -> None:
         self._busy = False
         self._refresh()
-        if self._compare_after:
+        if self._load_after is not None:
+            path, self._load_after = self._load_after, None
+            self._compare_after = False  # the prediction to refine was the previous model's
+            self.load(path)
+        elif self._compare_after:
             self._compare_after = False
             self.compare()
 

@@ -37,6 +37,7 @@ class RunsController(QObject):
         panel.renameRunRequested.connect(self.ask_rename)
         panel.useTrainedRequested.connect(lambda: prediction.load(self.trained_path))
         prediction.modelLoaded.connect(self._remember)
+        prediction.modelLoaded.connect(lambda _path: self._offer_trained())
         training.finished.connect(lambda done: self.offer_trained(done, training.last_data))
         self.dialog: RenameRunDialog | None = None
         self.trained_path: str | None = None  # the checkpoint of the run that ended last
@@ -86,10 +87,13 @@ class RunsController(QObject):
             self._offer_trained()
 
     def _offer_trained(self) -> None:
-        """Use trained model belongs to the folder its run trained on: hidden in any other."""
+        """Use trained model belongs to the folder its run trained on: hidden in any other, and while that model
+        is the current one already."""
         here = self.trained_path is not None and self.session.folder is not None \
             and self.trained_data is not None and Path(self.trained_data) == Path(self.session.folder)
-        self.panel.offer_trained(self.trained_path if here else None)
+        loaded = self.prediction.predictor_path()
+        current = loaded is not None and self.trained_path is not None and Path(loaded) == Path(self.trained_path)
+        self.panel.offer_trained(self.trained_path if here and not current else None)
 
     def _on_folder(self, folder: Path) -> None:
         self._offer_trained()

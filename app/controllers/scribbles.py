@@ -28,7 +28,6 @@ class ScribbleController(QObject):
         self.window, self.session, self.panel, self.prediction, self.pool = parent, session, panel, prediction, pool
         self.worker: GeneratorWorker | None = None
         self._busy = False
-        self._cancelled = False
         self._path: Path | None = None  # the image the running proposal is for
         panel.proposeRequested.connect(self.propose)
         panel.cancelProposeRequested.connect(self.cancel)
@@ -54,13 +53,15 @@ class ScribbleController(QObject):
         if s.locked_reason:
             self.panel.set_scribble_status(s.locked_reason)
             return False
-        self._path, self._cancelled, self._busy = s.current_path(), False, True
+        self._path, self._busy = s.current_path(), True
         model = self.model()
-        self.worker = GeneratorWorker(assist_tasks.propose_mask, s.image, s.mask.copy(), s.spec.num_classes,
-                                      self.panel.spread_px(), model, name="scribbles")
-        self.worker.returned.connect(self._on_proposal)
-        self.worker.errored.connect(self._on_error)
-        self.worker.finished.connect(self._finished)
+        worker = GeneratorWorker(assist_tasks.propose_mask, s.image, s.mask.copy(), s.spec.num_classes,
+                                 self.panel.spread_px(), model, name="scribbles")
+        # a cancelled worker runs on unseen (the CRF is one call): only the current one's results count
+        worker.returned.connect(lambda proposal: self._on_proposal(proposal) if worker is self.worker else None)
+        worker.errored.connect(lambda exc: self._on_error(exc) if worker is self.worker else None)
+        worker.finished.connect(lambda: self._finished() if worker is self.worker else None)
+        self.worker = worker
         with_model = " with the model's probabilities" if model is not None else ""
         self.panel.set_scribble_status(f"Completing the scribbles{with_model} (spread {self.panel.spread_px():g} px)…")
         self.pool.start(self.worker)
@@ -68,14 +69,14 @@ class ScribbleController(QObject):
         return True
 
     def cancel(self) -> None:
-        """Drop the proposal being computed (the CRF runs as one step, so it finishes unseen)."""
+        """Drop the proposal being computed; Propose mask is back at once (the CRF runs as one step, so the
+        dropped one finishes unseen in its worker)."""
         if self.busy():
-            self._cancelled = True
+            self.worker = None
             self.panel.set_scribble_status("Cancelled: the proposal being computed will not be shown.")
+            self._finished()
 
     def _on_proposal(self, proposal) -> None:
-        if self._cancelled:
-            return
         if self.session.current_path() != self._path:
             self.panel.set_scribble_status(f"The proposal for {self._path.name} was dropped: another image is open.")
             return
@@ -88,8 +89,7 @@ class ScribbleController(QObject):
     def _on_error(self, exc: BaseException) -> None:
         text = describe(exc)
         self.panel.set_scribble_status(text)
-        if not self._cancelled:
-            QMessageBox.warning(self.window, "Cannot propose a mask", text)
+        QMessageBox.warning(self.window, "Cannot propose a mask", text)
 
     def _finished(self) -> None:
         self._busy = False

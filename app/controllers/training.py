@@ -1,10 +1,8 @@
 """Runs a training job for the Training panel: saves the painted masks, builds the config, drives the worker.
 
-Everything torch-related happens in the worker thread (:class:`app.jobs.tasks.TrainJob`), planning included:
-with a time budget the worker fingerprints the folder, probes this machine and plans the run before training
-(``segcore train --minutes``); *Show plan* runs the planning alone (:func:`app.jobs.tasks.preview_plan`). This
-object lives in the UI thread, receives the events as signals and hands them to the panel. Errors become a dialog;
-the window keeps running.
+Everything torch-related happens in the worker thread (:class:`app.jobs.tasks.TrainJob`), planning included (with
+a time budget, as ``segcore train --minutes``); *Show plan* runs the planning alone. This object lives in the UI
+thread, hands the worker's events to the panel; errors become a dialog and the window keeps running.
 """
 
 from __future__ import annotations
@@ -27,7 +25,7 @@ from app.views.panels.training_panel import TrainingPanel
 from segcore.durations import human_minutes
 from segcore.errors import SegcoreError, describe
 from segcore.training.config import TrainConfig
-from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, Event, LogEvent, RunStatus
+from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, Event, LogEvent, RunStatus, StageEvent
 
 WORKER_NAME = "training"
 
@@ -227,9 +225,9 @@ class TrainingController(QObject):
     def stop(self) -> None:
         """End the run between batches; the trainer keeps its best and last checkpoints."""
         if self.is_running():
-            self.panel.log("stop requested: ending after the current batch")
+            self.progress.stopping()
+            self.panel.log(f"stop requested: {self.progress.note}")
             self.panel.set_stopping()
-            self.progress.note = "stopping after this batch"
             self.panel.show_progress(self.progress)
             self.worker.abort()
 
@@ -245,6 +243,9 @@ class TrainingController(QObject):
             self.progress.on_epoch(event)
             self.panel.add_epoch(event, bounded=self.progress.expected_epochs is None)
             self.panel.show_progress(self.progress)
+        elif isinstance(event, StageEvent):
+            self.progress.on_stage(event)
+            self.panel.show_progress(self.progress)
         elif isinstance(event, LogEvent):
             self.panel.log(event.message)
         elif isinstance(event, DeviceInfo):
@@ -258,8 +259,7 @@ class TrainingController(QObject):
             self.panel.show_done(event)
             self._offer_continue()
             if event.status is RunStatus.FAILED:
-                self._error(f"Training failed: {event.message}")
-        # CheckpointEvent: one per epoch; the log names the files when the run ends
+                self._error(f"Training failed: {event.message}")  # CheckpointEvent: the log names files at the end
 
     def _on_planned(self, planned: Planned) -> None:
         """The worker planned the run that is starting: show the plan and pace the progress by its time."""

@@ -53,14 +53,15 @@ class UncertaintyController(QObject):
 
     @property
     def model(self) -> str | None:
-        """The checkpoint the queue scores with: the last one loaded or trained."""
-        return self.scores.model
+        """The checkpoint the queue scores with: the current model, the Segment panel's (one for every panel)."""
+        path = self.prediction.predictor_path()
+        return str(path) if path is not None else None
 
     def busy(self) -> bool:
         return self._busy
 
     def set_model(self, path: str | None) -> None:
-        """Score with ``path`` from now on; scores of another model are forgotten (they would mislead)."""
+        """``path`` is the current model now: scores of another model are forgotten (they would mislead)."""
         if path == self.scores.model:
             return
         self.cancel()
@@ -131,7 +132,7 @@ class UncertaintyController(QObject):
     def _finished(self) -> None:
         self._busy = False
         failed = self.worker.error is not None
-        self._refresh(failed)
+        self._refresh(failed, cancelled=self.worker.aborted)
         if self.errors:
             QMessageBox.warning(self.window, "Some images were not scored", "\n".join(self.errors[:10]))
         if self._jump_after and not failed:
@@ -184,7 +185,7 @@ class UncertaintyController(QObject):
             else:
                 self._score([(self.session.index, path)])
 
-    def _refresh(self, failed: bool = False) -> None:
+    def _refresh(self, failed: bool = False, cancelled: bool = False) -> None:
         self.panel.set_queue_state(has_model=self.model is not None, scoring=self.busy())
         if self.model is None or failed:
             return
@@ -195,4 +196,4 @@ class UncertaintyController(QObject):
         if scored:
             top = max(scored)
             text += f"; most uncertain {top[1]} ({top[0]:.3f})"
-        self.panel.set_queue_status(text + (" · scoring…" if self.busy() else "."))
+        self.panel.set_queue_status(text + (" · scoring…" if self.busy() else " (cancelled)." if cancelled else "."))

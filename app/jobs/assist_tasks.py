@@ -94,10 +94,10 @@ def crf_settings(predictor: Predictor):
 
 
 def evaluate_images(predictor: Predictor, items: list[tuple[int, Sample]], with_crf: bool,
-                    masks: PredictionStore) -> Iterator[Evaluated]:
-    """Score each ``(index, sample)`` against its mask with :func:`segcore.evaluation.score_samples` (the code of
-    ``segcore eval``); the raw prediction goes into ``masks`` so its image opens with it. One unreadable file is
-    reported and skipped."""
+                    masks: PredictionStore, folder: Path | None) -> Iterator[Evaluated]:
+    """Score each ``(index, sample)`` of ``folder`` against its mask with :func:`segcore.evaluation.score_samples`
+    (the code of ``segcore eval``: masks read as training reads them, only labelled pixels scored); the raw
+    prediction goes into ``masks`` so its image opens with it. One unreadable file is reported and skipped."""
     from segcore.errors import SegcoreError
     from segcore.evaluation import score_samples
 
@@ -105,7 +105,7 @@ def evaluate_images(predictor: Predictor, items: list[tuple[int, Sample]], with_
     params = crf_settings(predictor) if with_crf else None
     for done, (index, sample) in enumerate(items, start=1):
         try:
-            result, raw, _ = next(score_samples(predictor, [sample], params))
+            result, raw, _ = next(score_samples(predictor, [sample], params, folder))
         except SegcoreError as exc:
             yield Evaluated(index, sample.image, None, str(exc), done, len(items))
             continue
@@ -115,12 +115,20 @@ def evaluate_images(predictor: Predictor, items: list[tuple[int, Sample]], with_
 
 def retrain_values(values: dict, folder, model: str) -> dict:
     """The Training tab's ``values`` (TrainConfig keywords) for a run that fine-tunes ``model`` on ``folder``, in a
-    folder of its own: ``FOLDER/checkpoints/NAME-DATE-TIME-retrain`` unless the tab names one. What the model
-    keeps from its own run is applied in the worker (:func:`with_recipe`)."""
+    folder of its own: ``FOLDER/checkpoints/NAME-DATE-TIME-retrain`` unless the tab names one. It validates on the
+    images the model's own run validated on (those still densely annotated), so the two are scored on the same
+    images and the window can keep the better one. What the model keeps from its own run is applied in the
+    worker (:func:`with_recipe`)."""
+    from segcore.errors import DataError
     from segcore.training.config import default_out_dir
+    from segcore.training.records import validation_images
 
     out = values.get("out") or default_out_dir(folder, values["arch"], values.get("name")) + "-retrain"
-    return {**values, "checkpoint": model, "fine_tune": True, "out": out}
+    try:
+        kept = validation_images(Path(model).parent)
+    except DataError:  # a checkpoint without its run's files, or a run without validation: a split of its own
+        kept = None
+    return {**values, "checkpoint": model, "fine_tune": True, "out": out, "val_images": kept}
 
 
 # What a model's own run chose (its plan, or the fixed recipe) and a retraining run keeps, unless set explicitly.

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.state.training_progress import dice_scope
+from segcore.training.events import DoneEvent, RunStatus
 
 FEW_VALIDATION_IMAGES = 3  # a Dice from fewer images than this is a rough estimate, and the window says so
 
@@ -101,12 +102,39 @@ def read_run(folder: Path) -> RunInfo | None:
 
 
 def list_runs(data_folder: Path) -> list[RunInfo]:
-    """The runs under ``data_folder``/checkpoints with a checkpoint to load, newest first."""
+    """The runs under ``data_folder``/checkpoints with a trained checkpoint to load, newest first: not a run
+    stopped before its first epoch ended (its status.json says 0 epochs; earlier versions left a last.pt of
+    untrained weights there)."""
     root = data_folder / "checkpoints"
     if not root.is_dir():
         return []
     runs = [read_run(d) for d in root.iterdir() if d.is_dir()]
-    return sorted((r for r in runs if r is not None and r.checkpoint is not None), key=lambda r: -r.started)
+    usable = (r for r in runs if r is not None and r.checkpoint is not None and _trained_an_epoch(r.folder))
+    return sorted(usable, key=lambda r: -r.started)
+
+
+def _trained_an_epoch(folder: Path) -> bool:
+    return _json(folder / "status.json").get("epochs_done") != 0
+
+
+def model_after_run(done: DoneEvent, here: bool) -> tuple[str | None, str]:
+    """When a run ends: the checkpoint that becomes the current model of every panel (None: the current one
+    stays) and what the status line adds. ``here``: the run trained on the folder on screen.
+
+    The run's best model becomes the current model, unless it trained no epoch, failed, trained another folder,
+    or is a fine-tuning round whose best epoch scored below the model it continued from on the same validation
+    images: that one stays, and the line says so and how to use the new one anyway.
+    """
+    path = done.best_path or done.last_path
+    if done.status is RunStatus.FAILED or done.epochs_done < 1 or not path:
+        return None, "; no epoch was trained, so the current model stays"
+    if not here:
+        return None, f"; its model is in {done.out_dir} (open its folder to use it)"
+    if done.scored_below_start():
+        return None, (f"; it scored {done.best_score:.3f} on the validation images, below the {done.start_score:.3f} "
+                      "of the model it continued from, which stays the current model (Use trained model in the "
+                      "Segment panel loads the new one anyway)")
+    return path, "; its best model is now the current model (Segment, Assist and Metrics use it)"
 
 
 def describe_model(path: Path, arch: str, arch_kwargs: dict, name: str | None, metrics: dict,
@@ -127,3 +155,30 @@ def describe_model(path: Path, arch: str, arch_kwargs: dict, name: str | None, m
     if run is not None and run.status != "completed":
         text += f"<br>run {run.status}"
     return text, str(path)
+
+
+def trained_elsewhere(checkpoint: Path, folder: Path | None) -> str:
+    """Where the loaded model comes from when not from the open ``folder`` ("" when its checkpoint lies inside it).
+
+    A model of another folder stays usable, but its Dice was measured on that folder's validation images, so the
+    Segment panel says where it comes from.
+    """
+    if folder is None or checkpoint.resolve().is_relative_to(Path(folder).resolve()):
+        return ""
+    run = checkpoint.parent
+    source = run.parent.parent if run.parent.name == "checkpoints" else run
+    same = source.name == Path(folder).name  # two folders of one name: their parents tell them apart
+    return f"From another folder: {source.parent.name + '/' if same else ''}{source.name}"
+
+
+def describe_loaded(predictor, folder: Path | None, mismatch: str | None) -> tuple[str, str]:
+    """(rich text, tooltip) for the Segment panel: the loaded ``predictor`` (a segcore Predictor), where it comes
+    from when not from the open ``folder``, and ``mismatch`` (why its classes are not the folder's, or None)."""
+    text, tip = describe_model(predictor.path, predictor.arch, predictor.arch_kwargs, predictor.name,
+                               predictor.metrics or {}, predictor.epoch)
+    if elsewhere := trained_elsewhere(predictor.path, folder):  # first: it must not be clipped
+        text = f"<b style='color:#d55e00'>{elsewhere}</b><br>{text}"
+        tip += f"\n{elsewhere}: its Dice was measured on that folder's validation images, not on this one's"
+    if mismatch:
+        text += f"<br><b>{mismatch}</b>: predictions can be viewed, not accepted."
+    return text, f"{tip}\n{predictor.spec.num_classes} classes: {', '.join(predictor.spec.names)}"

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from segcore.durations import human_duration
-from segcore.training.events import BatchEvent, EpochEvent
+from segcore.training.events import BatchEvent, EpochEvent, StageEvent
 
 MAX_NAMED = 3  # a mean over more foreground classes than this is said as "mean of N classes"
 
@@ -63,6 +63,7 @@ class TrainingProgress:
     expected_epochs: int | None = None  # a planned run: epochs is only a bound, the time decides
     scope: str = ""  # what the Dice figure is (dice_scope), known from the first validation
     val_images: int | None = None
+    stage: str = ""  # a long step outside the batches under way ("Fitting the CRF: setting 3 of 8"), else ""
 
     def plan(self, epochs: int, time_limit_s: float | None, expected_epochs: int | None) -> None:
         """The run's plan is known (it is made in the worker once the run has started)."""
@@ -76,10 +77,18 @@ class TrainingProgress:
         if self.started is None:
             self.started, self.note = time.monotonic(), ""
         self.epoch, self.batch, self.batches = event.epoch, event.batch, event.batches
-        self.images_per_s = event.images_per_s
+        self.images_per_s, self.stage = event.images_per_s, ""
+
+    def on_stage(self, event: StageEvent) -> None:
+        """Validating, scoring the starting model, fitting the CRF: said instead of the batch, which is over."""
+        self.stage = event.text()
+
+    def stopping(self) -> None:
+        """A stop was asked for: say when it takes effect."""
+        self.note = "stopping after this image or setting" if self.stage else "stopping after this batch"
 
     def on_epoch(self, event: EpochEvent) -> None:
-        self.epochs = event.epochs
+        self.epochs, self.stage = event.epochs, ""
         self.scope = dice_scope(event.val_scores.get("names") or [])
         self.val_images = event.val_scores.get("images")
         if event.is_best:
@@ -109,7 +118,9 @@ class TrainingProgress:
         parts = []
         if self.epoch:
             of = "" if self.expected_epochs else f"/{self.epochs}"  # planned: the time, not a count, ends it
-            parts.append(f"Epoch {self.epoch}{of} · batch {self.batch}/{self.batches}")
+            parts.append(f"Epoch {self.epoch}{of}" + ("" if self.stage else f" · batch {self.batch}/{self.batches}"))
+        if self.stage:  # the batches' pace says nothing about this step
+            return [*parts, self.stage, *([self.note] if self.note else [])]
         if (left := self.seconds_left()) is not None:
             parts.append(f"{human_duration(left)} left")
         if not math.isnan(self.images_per_s):  # in the bar, not beside it: a label appearing widened the panel

@@ -49,8 +49,7 @@ class TrainingRounds:
         line = None
         if retrain and self.dice and not math.isnan(best_dice) and not math.isnan(self.dice[-1]):
             line = (f"{self.label()}: best validation Dice {best_dice:.3f}, {best_dice - self.dice[-1]:+.3f} on "
-                    f"round {len(self.dice)} (the validation images grow with the set, so rounds are scored on "
-                    "different images)")
+                    f"round {len(self.dice)}")
         if retrain or not self.dice:
             self.dice.append(best_dice)
         else:

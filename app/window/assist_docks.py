@@ -1,8 +1,9 @@
 """The annotation assistant's panels with their controllers, added to the main window in one call: *Assist*
 (the uncertainty queue, scribble-to-mask and Retrain, a tab of the right-hand column's group) and *Metrics* (the
 per-image scores, a view that takes the image's place while open, like Compare), the Image > Next Most Uncertain
-action (N), and the loop between them: a trained or loaded model becomes the current model, the unannotated images
-are scored after every training run, and Retrain fine-tunes the current model (a retrained model is loaded at once).
+action (N), and the loop between them: the current model is the Segment panel's (a run's best model becomes it when
+the run ends, :meth:`app.window.job_docks.JobPanels._run_ended`), the unannotated images are scored with it after
+every training run, and Retrain fine-tunes it.
 """
 
 from __future__ import annotations
@@ -16,12 +17,10 @@ from PySide6.QtWidgets import QMessageBox
 from app.controllers.metrics import MetricsController
 from app.controllers.scribbles import ScribbleController
 from app.controllers.uncertainty import UncertaintyController
-from app.jobs.assist_tasks import RetrainJob
 from app.state import settings
 from app.views.icons import icon
 from app.views.panels.assist_panel import AssistPanel
 from app.views.panels.metrics_panel import MetricsPanel
-from segcore.training.events import DoneEvent, RunStatus
 
 NEXT_SHORTCUT = "N"
 
@@ -32,6 +31,7 @@ class AssistPanels:
 
     def __init__(self, window, jobs) -> None:
         self.window, self.jobs = window, jobs
+        self._score_after: str | None = None  # a run's model being loaded: the queue scores with it then
         self.next_action = _next_action(window)
         self.panel = AssistPanel(self.next_action)
         self.metrics_panel = MetricsPanel()
@@ -46,7 +46,6 @@ class AssistPanels:
         self.panel.use_model.toggled.connect(self._remember)
         self.next_action.triggered.connect(self.uncertainty.next_most_uncertain)
         jobs.prediction.modelLoaded.connect(self.set_model)
-        jobs.training.finished.connect(self._trained)
         self.panel.retrainRequested.connect(lambda: self.retrain(self.uncertainty.model))
         self.panel.metricsRequested.connect(self.open_metrics)
         self.metrics_panel.rowChosen.connect(lambda _index: window.docking.show_image())
@@ -79,24 +78,17 @@ class AssistPanels:
         settings.remember("assist", self.panel.remembered())
 
     def set_model(self, path: str | None) -> None:
-        """``path`` is the current model now: the queue scores with it and Retrain goes on from it."""
+        """``path`` is the current model now (the Segment panel loaded it): the queue scores with it and Retrain
+        goes on from it; after a training run the unannotated images are scored with it at once."""
         self.uncertainty.set_model(path)
         self.panel.offer_retrain(path)
+        if path is not None and self._score_after is not None and Path(path) == Path(self._score_after):
+            self._score_after = None
+            self.uncertainty.score_unannotated()
 
-    def _trained(self, done: DoneEvent) -> None:
-        path = done.best_path or done.last_path
-        if done.status is RunStatus.FAILED or done.epochs_done < 1 or not path:
-            return
-        retrained = retraining(self.jobs.training)
-        self.set_model(path)
-        self.uncertainty.score_unannotated()  # after every run: the queue follows the newest model
-        if retrained:  # Retrain continues the current model: the new one takes its place in the Segment panel
-            self.jobs.prediction.load(path)
-
-
-def retraining(training) -> bool:
-    """Whether ``training`` (a :class:`app.controllers.training.TrainingController`) runs, or last ran, Retrain."""
-    return isinstance(training.job, RetrainJob)
+    def score_when_loaded(self, path: str) -> None:
+        """Score the unannotated images once ``path`` (a run's model, being loaded) is the current model."""
+        self._score_after = path
 
 
 def _next_action(window) -> QAction:

@@ -11,6 +11,8 @@ the Compare view. The window asks :meth:`JobPanels.confirm_close` and calls
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtGui import QAction, QKeySequence
 
 from app.controllers.annotation_transfer import AnnotationTransferController
@@ -21,13 +23,13 @@ from app.controllers.runs import RunsController
 from app.controllers.training import TrainingController
 from app.jobs.workers import WorkerPool
 from app.state import settings
+from app.state.runs import model_after_run
 from app.views.compare_view import CompareView
 from app.views.icons import icon
 from app.views.panels.prediction_panel import PredictionPanel
 from app.views.panels.training_form import SETTINGS_GROUP
 from app.views.panels.training_panel import TrainingPanel
 from app.window.assist_docks import install as install_assist
-from app.window.assist_docks import retraining
 from segcore.training.events import DoneEvent
 
 SEGMENT_HEIGHT = 330  # under the image list
@@ -63,8 +65,7 @@ class JobPanels:
         panel.form.set_remembered(settings.recall(SETTINGS_GROUP, panel.form.remembered()))
         self.runs = RunsController(window, window.session, self.prediction_panel, self.prediction, self.training)
         self.load_action.triggered.connect(self.runs.choose_checkpoint)
-        self.training.finished.connect(lambda _done: self.runs.refresh())
-        self.training.finished.connect(self._announce)
+        self.training.finished.connect(self._run_ended)
         self.training_panel.summaryChanged.connect(
             lambda text: self.training_dock.setWindowTitle(f"Training · {text}" if text else "Training"))
         self.prediction.compareRequested.connect(self.compare.start)
@@ -73,12 +74,19 @@ class JobPanels:
         window.session.folderOpened.connect(lambda _folder: self.export.refresh())
         self.assist = install_assist(window, self)  # Assist and Metrics (app/window/assist_docks.py)
 
-    def _announce(self, done: DoneEvent) -> None:
-        best = self.training.progress.best_text()
-        hint = "; Use trained model in the Segment panel segments with it" if done.best_path and done.epochs_done else ""
-        if retraining(self.training):
-            hint = "; the retrained model is loaded in the Segment panel" if hint else ""
-        self.window.statusBar().showMessage(f"Training {done.status}{best}{hint}", 15000)
+    def _run_ended(self, done: DoneEvent) -> None:
+        """The run's best model becomes the current model (:func:`app.state.runs.model_after_run` says when not);
+        the queue scores the unannotated images with it once it is loaded; the status line says which it is."""
+        self.runs.refresh()
+        folder, data = self.window.session.folder, self.training.last_data
+        path, line = model_after_run(done, folder is not None and data is not None and Path(data) == Path(folder))
+        if path is not None:
+            self.assist.score_when_loaded(path)
+            self.prediction.load(path)
+        elif done.scored_below_start():
+            self.prediction.say(line.removeprefix("; ").capitalize() + ".")
+        self.window.statusBar().showMessage(f"Training {done.status}{self.training.progress.best_text()}{line}",
+                                            30000)
 
     def confirm_close(self) -> bool:
         """Ask before stopping a training run; True when the window may close."""

@@ -6,6 +6,7 @@ A tiny U-Net (width 4) trained for two epochs on a folder of six 64 x 80 images 
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -143,7 +144,8 @@ def test_scoring_can_be_cancelled(qtbot, window, tmp_path, model):
     folder = write_folder(tmp_path / "many", count=14, annotated=1)
     assert window.open_folder(folder)
     queue = window.jobs.assist.uncertainty
-    queue.set_model(str(model))
+    with qtbot.waitSignal(window.jobs.prediction.modelLoaded, timeout=TIMEOUT):
+        window.jobs.prediction.load(model)
     assert queue.score_unannotated()
     qtbot.waitUntil(lambda: len(queue.scores) >= 1, timeout=TIMEOUT)
     click(qtbot, widget(window, QPushButton, "cancelScoreButton"))
@@ -156,15 +158,18 @@ def test_scoring_can_be_cancelled(qtbot, window, tmp_path, model):
 def test_scoring_errors_are_shown(qtbot, window, folder, tmp_path, isolated_settings, model):
     assert window.open_folder(folder)
     queue = window.jobs.assist.uncertainty
-    bad = tmp_path / "broken.pt"
-    bad.write_bytes(b"not a checkpoint")
-    queue.set_model(str(bad))
+    copy = tmp_path / "copy.pt"
+    copy.write_bytes(model.read_bytes())
+    with qtbot.waitSignal(window.jobs.prediction.modelLoaded, timeout=TIMEOUT):
+        window.jobs.prediction.load(copy)
+    assert queue.model == str(copy)  # the current model, the Segment panel's
+    copy.write_bytes(b"not a checkpoint")  # broken since it was loaded
     click(qtbot, widget(window, QPushButton, "scoreImagesButton"))
     idle(qtbot, queue)
     assert any(title == "Scoring failed" for title, _ in isolated_settings)
     assert "Error:" in queue.panel.queue_status.text()
+    copy.write_bytes(model.read_bytes())
     (folder / "images" / "img_4.png").write_bytes(b"broken")  # one unreadable image: reported, others scored
-    queue.set_model(str(model))
     click(qtbot, widget(window, QPushButton, "scoreImagesButton"))
     idle(qtbot, queue)
     assert any(title == "Some images were not scored" for title, _ in isolated_settings)
@@ -311,11 +316,20 @@ def test_retrain_fine_tunes_the_current_model_and_keeps_the_curves(qtbot, loaded
                                         batch_size=2, patch_size=48, val_fraction=0.34, minutes=0)
     jobs.training_panel.plots.clear()
     jobs.training.rounds.plotted = 2  # as if a first round of 2 epochs were drawn
-    with qtbot.waitSignal(jobs.prediction.modelLoaded, timeout=TIMEOUT) as loaded_signal:
+    before = str(jobs.prediction.predictor.path)
+    with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT) as finished:
         click(qtbot, retrain)
-    assert jobs.training.last_done.status == "completed", jobs.training.last_done.message
-    new_model = loaded_signal.args[0]
-    assert Path(new_model).parent == tmp_path / "round2"
+    done = finished.args[0]
+    assert done.status == "completed", done.message
+    assert math.isfinite(done.start_score)  # the model it continued from, scored on the same images
+    if done.scored_below_start():  # the better model stays current, and the window says so
+        assert str(jobs.prediction.predictor.path) == before and "stays the current model" in \
+            window.statusBar().currentMessage()
+        new_model = before
+    else:
+        qtbot.waitUntil(lambda: jobs.prediction.predictor_path() == Path(done.best_path), timeout=TIMEOUT)
+        new_model = done.best_path
+    assert Path(done.best_path).parent == tmp_path / "round2"
     assert (window.session.folder / "masks" / "img_3.png").is_file()  # saved before training
     plots = jobs.training_panel.plots
     assert plots.epochs == [3.0, 4.0] and plots.rounds == 2 and len(plots.round_lines) == 2
@@ -355,7 +369,7 @@ def test_every_training_setting_is_the_models_recipe_or_the_retraining_runs_own(
 
     checkpoints = {"arch", "arch_kwargs", "scale", "pixel_size", "checkpoint", "fine_tune"}  # the model itself
     budget = {"epochs", "time_limit"}  # the Training tab's
-    run = {"data", "out", "name", "device", "workers", "seed", "fast", "sync_bn", "val_fraction", "plan"}
+    run = {"data", "out", "name", "device", "workers", "seed", "fast", "sync_bn", "val_fraction", "plan", "val_images"}
     assert {f.name for f in fields(TrainConfig)} == set(RECIPE) | checkpoints | budget | run
 
 

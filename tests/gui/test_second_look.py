@@ -54,7 +54,7 @@ def test_another_folder_shows_nothing_of_the_last_run(qtbot, window, two_folders
     assert done.status == "completed"
     window.statusBar().setToolTip("a warning about the first folder")
     assert panel.plots.curve_points()["val_dice"] == 1 and panel.log_view.toPlainText()
-    assert panel.continue_button.isVisibleTo(panel) and segment.use_trained.isVisibleTo(segment)
+    assert panel.continue_button.isVisibleTo(panel) and jobs.prediction.predictor_path() == Path(done.best_path)
     assert panel.progress.format().startswith("Completed")
 
     assert window.open_folder(second)
@@ -67,8 +67,8 @@ def test_another_folder_shows_nothing_of_the_last_run(qtbot, window, two_folders
     assert jobs.training_dock.windowTitle() == "Training" and window.statusBar().toolTip() == ""
     assert panel.form.out.text() == ""  # a run here must not write among the first folder's runs
 
-    assert window.open_folder(first)  # back: its run can go on, its model is one click away
-    assert panel.continue_button.isVisibleTo(panel) and segment.use_trained.isVisibleTo(segment)
+    assert window.open_folder(first)  # back: its run can go on, its model is still the current one
+    assert panel.continue_button.isVisibleTo(panel) and jobs.prediction.predictor_path() == Path(done.best_path)
 
 
 def test_a_run_training_on_another_folder_says_so(qtbot, window, two_folders):
@@ -306,8 +306,7 @@ def test_a_fixed_recipe_run_warns_about_an_image_unlike_its_training_data(qtbot,
     done = train_here(qtbot, window, epochs=1, minutes=0)  # the fixed recipe: no plan, no planning fingerprint
     assert done.status == "completed"
     segment = window.jobs.prediction_panel
-    with qtbot.waitSignal(window.jobs.prediction.modelLoaded, timeout=TIMEOUT):
-        click(qtbot, segment.use_trained)
+    assert window.jobs.prediction.predictor_path() == Path(done.best_path)  # the run's model is current
     assert list(window.jobs.prediction.predictor.fingerprint["max_size"]) == [96, 96]
     window.files.step(6)
     assert window.session.current_path().name == "zz_whole_slide.png"
@@ -425,8 +424,7 @@ def test_a_run_is_renamed_from_the_run_list_and_keeps_the_name_when_continued(qt
     done = train_here(qtbot, window, epochs=1, name="first try")
     run = Path(done.out_dir)
     segment = window.jobs.prediction_panel
-    with qtbot.waitSignal(window.jobs.prediction.modelLoaded, timeout=TIMEOUT):
-        click(qtbot, segment.use_trained)
+    assert window.jobs.prediction.predictor_path() == Path(done.best_path)  # the run's model is current
     click(qtbot, segment.rename_run)
     dialog = window.findChild(QDialog, "renameRunDialog")
     assert dialog.isVisible() and dialog.name.text() == "first try"

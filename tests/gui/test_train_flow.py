@@ -79,8 +79,9 @@ def test_train_load_segment_accept_and_compare(qtbot, window, jobs, sample, tmp_
     assert "completed" in panel.log_view.toPlainText() and panel.train_button.isEnabled()
     assert jobs.training_dock.windowTitle() == "Training · done"
     assert "best validation Dice" in window.statusBar().currentMessage()
-    qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=10_000)
-    assert jobs.prediction_panel.use_trained.isVisible()
+    qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=TIMEOUT)
+    assert jobs.prediction.predictor_path() == Path(event.best_path)  # the run's model is the current one
+    assert not jobs.prediction_panel.use_trained.isVisible()  # nothing to switch to
 
     # Load Checkpoint through the action's file dialog.
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (event.best_path, ""))
@@ -141,7 +142,7 @@ def test_train_load_segment_accept_and_compare(qtbot, window, jobs, sample, tmp_
 def test_stop_mid_run_keeps_the_last_checkpoint(qtbot, window, jobs, tmp_path):
     panel = jobs.training_panel
     train(qtbot, jobs, tmp_path / "long", epochs=500)
-    qtbot.waitUntil(lambda: jobs.training.progress.batch >= 1, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: jobs.training.progress.epoch >= 2, timeout=TIMEOUT)  # epoch 1 written
     with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT) as done:
         click(qtbot, panel.stop_button)
         assert panel.stop_button.text() == "Stopping…"
@@ -169,7 +170,7 @@ def test_closing_during_training_asks_then_stops_and_waits(qtbot, window, jobs, 
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[1]) or answers.pop(0))
     train(qtbot, jobs, tmp_path / "long", epochs=500)
-    qtbot.waitUntil(lambda: jobs.training.progress.batch >= 1, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: jobs.training.progress.epoch >= 2, timeout=TIMEOUT)  # epoch 1 written
     window.close()  # answered No: training goes on, the window stays
     assert window.isVisible() and jobs.training.is_running()
     window.close()  # answered Yes: stop, wait, close
@@ -367,7 +368,10 @@ def test_stop_right_after_train_ends_the_run_before_any_epoch(qtbot, window, job
         train(qtbot, jobs, tmp_path / "run", epochs=50)
         click(qtbot, panel.stop_button)  # while torch loads and the data is read
     assert done.args[0].status == "stopped" and done.args[0].epochs_done == 0
+    assert done.args[0].last_path is None and not (tmp_path / "run" / "last.pt").exists()  # nothing trained
+    assert "last good checkpoint" not in done.args[0].message
     assert panel.plots.curve_points()["train_loss"] == 0 and panel.train_button.isEnabled()
+    assert window.jobs.prediction_panel.runs.count() <= 1  # not offered as a run (only the placeholder)
 
 
 def test_continue_goes_on_from_the_last_run_in_its_folder_with_its_curves(qtbot, jobs, tmp_path):
