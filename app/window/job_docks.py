@@ -84,7 +84,7 @@ class JobPanels:
             self.assist.score_when_loaded(path)
             self.prediction.load(path)
         elif done.scored_below_start():
-            self.prediction.say(line.removeprefix("; ").capitalize() + ".")
+            self.prediction.say(line[2].upper() + line[3:] + ".")  # "; it scored ..." -> "It scored ..."
         self.window.statusBar().showMessage(f"Training {done.status}{self.training.progress.best_text()}{line}",
                                             30000)
 

@@ -401,7 +401,8 @@ class Trainer:
         return self._done(RunStatus.STOPPED, f"stopped by request during epoch {epoch}; {where}", epoch - 1)
 
     def _finish(self, message: str, epochs: int, best_path: Path, last_path: Path) -> Iterator[Event]:
-        """The end of a completed run: the CRF fit, how it compares with the model it started from, DoneEvent."""
+        """The end of a completed run: the TTA check and CRF fit, how it compares with the model it started from,
+        DoneEvent."""
         note = yield from self._crf_after_training(best_path, last_path)
         start, best = self.start_score, self.best_score
         if not math.isnan(start) and best >= 0:
@@ -430,44 +431,72 @@ class Trainer:
         return score
 
     def _crf_after_training(self, best_path: Path, last_path: Path) -> Generator[Event, None, str]:
-        """``_fit_crf``, whose failure costs the run nothing (its checkpoints are whole): a warning says why.
-        Returns what the run's message adds ("" or how a stop request cut the fit short)."""
+        """``_fit_after_training``, whose failure costs the run nothing (its checkpoints are whole): a warning says
+        why. Returns what the run's message adds ("" or how a stop request cut the fit short)."""
         try:
-            return (yield from self._fit_crf(best_path, last_path))
+            return (yield from self._fit_after_training(best_path, last_path))
         except Exception as exc:  # noqa: BLE001 - pydensecrf, memory, the OS: the run has finished anyway
             if distributed.is_lost_peer(exc):
                 raise
             yield LogEvent(f"warning: CRF not fitted: {_describe(exc)}")
             return ""
 
-    def _fit_crf(self, best_path: Path, last_path: Path) -> Generator[Event, None, str]:
-        """Fit the dense CRF to the best model on the validation images and record the fit in both checkpoints
-        (segcore.crf_fit); the time it takes was set aside by the training plan. A StageEvent before each image
-        predicted and each setting tried; a stop request ends the search with the settings tried so far."""
+    def _fit_after_training(self, best_path: Path, last_path: Path) -> Generator[Event, None, str]:
+        """Decide the best model's test-time augmentation (segcore.tta_fit) and fit the dense CRF to it
+        (segcore.crf_fit) on the validation images; both are recorded in both checkpoints. The time it takes was
+        set aside by the training plan. A StageEvent before each image predicted and each CRF setting tried; a
+        stop request ends the search with the settings tried so far. Returns what the run's message adds."""
         cfg = self.config
-        if not (cfg.calibrate_crf and self.val_samples and self.dist.is_main and best_path.exists()):
+        if not (self.val_samples and self.dist.is_main and best_path.exists()):
             return ""
         from segcore import crf
-        from segcore.crf_fit import describe, fit_crf_steps
         from segcore.data.layout import load_sample
         from segcore.inference import Predictor
 
-        if not crf.is_available():
-            yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
+        want_crf = cfg.calibrate_crf and crf.is_available()
+        if not (cfg.tta or want_crf):
+            if cfg.calibrate_crf:
+                yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
             return ""
         plan = cfg.plan or {}
-        left = plan.get("budget_s", 0) - plan.get("planning_s", 0) - self.schedule.elapsed_s
-        yield LogEvent(f"fitting the CRF on {len(self.val_samples)} validation image(s)")
-        predictor = Predictor(best_path, device=cfg.device, fast=cfg.fast)
+        deadline = time.perf_counter() + plan.get("budget_s", 0) - plan.get("planning_s", 0) - self.schedule.elapsed_s
+        yield LogEvent(f"checking test-time augmentation{' and fitting the CRF' if want_crf else ''} on "
+                       f"{len(self.val_samples)} validation image(s)")
+        raw = Predictor(best_path, device=cfg.device, fast=cfg.fast, tta=False)
+        averaged = Predictor(best_path, device=cfg.device, fast=cfg.fast, tta=True) if cfg.tta else None
+        stage = " and ".join([*(["Checking test-time augmentation"] if averaged else []),
+                              *(["Fitting the CRF"] if want_crf else [])])
         items = []
         for n, sample in enumerate(self.val_samples, start=1):
             if self._stop.is_set():
-                yield LogEvent("CRF not fitted: stop requested")
-                return "; the CRF fit was skipped (stop requested)"
-            yield StageEvent("Fitting the CRF: predicting", n, len(self.val_samples))
+                yield LogEvent("TTA not checked, CRF not fitted: stop requested")
+                return "; the checks after training were skipped (stop requested)"
+            yield StageEvent(f"{stage}: predicting", n, len(self.val_samples))
             image, target = load_sample(sample, self.spec)
-            items.append((image, predictor.predict_proba(image, of_file(sample.image)), target))
-        steps = fit_crf_steps(items, self.spec.num_classes, max(5.0, left), stop=self._stop.is_set)
+            pixel_size = of_file(sample.image)
+            items.append((image, raw.predict_proba(image, pixel_size), target,
+                          averaged.predict_proba(image, pixel_size) if averaged else None))
+        use_tta = False
+        if averaged is not None:
+            from segcore import tta_fit
+
+            fit = tta_fit.fit_tta([(r, a, t) for _, r, t, a in items], self.spec.num_classes)
+            self._store(best_path, last_path, "tta_fit", fit)
+            use_tta = fit["helps"]
+            yield LogEvent(tta_fit.describe(fit))
+        if not want_crf:
+            if cfg.calibrate_crf:
+                yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
+            return ""
+        return (yield from self._fit_crf([(i, a if use_tta else r, t) for i, r, t, a in items], best_path, last_path,
+                                         max(5.0, deadline - time.perf_counter())))
+
+    def _fit_crf(self, items: list, best_path: Path, last_path: Path, seconds: float) -> Generator[Event, None, str]:
+        """Fit the CRF on ``items`` (segcore.crf_fit), a StageEvent per setting; a stop request ends the search
+        with the settings tried so far. Returns what the run's message adds."""
+        from segcore import crf_fit
+
+        steps = crf_fit.fit_crf_steps(items, self.spec.num_classes, seconds, stop=self._stop.is_set)
         while True:
             try:
                 n, of = next(steps)
@@ -478,15 +507,19 @@ class Trainer:
         if fit is None:
             yield LogEvent("CRF not fitted: stop requested")
             return "; the CRF fit was skipped (stop requested)"
-        for path in (best_path, last_path):
-            if path.exists():
-                data = ckpt.load(path)
-                data["crf"] = fit
-                ckpt.save(path, data)
-        yield LogEvent(describe(fit))
+        self._store(best_path, last_path, "crf", fit)
+        yield LogEvent(crf_fit.describe(fit))
         cut = self._stop.is_set() and fit["tried"] < fit["of"]
         return f"; the CRF fit was cut short by the stop request ({fit['tried']} of {fit['of']} settings tried)" \
             if cut else ""
+
+    @staticmethod
+    def _store(best_path: Path, last_path: Path, key: str, value: dict) -> None:
+        for path in (best_path, last_path):
+            if path.exists():
+                data = ckpt.load(path)
+                data[key] = value
+                ckpt.save(path, data)
 
     def _finish_epoch(self, epoch: int, train_s: float, best_path: Path, last_path: Path) -> Iterator:
         val_loss, val = yield from self._validate()
