@@ -131,9 +131,8 @@ def model_after_run(done: DoneEvent, here: bool) -> tuple[str | None, str]:
     if not here:
         return None, f"; its model is in {done.out_dir} (open its folder to use it)"
     if done.scored_below_start():
-        return None, (f"; it scored {done.best_score:.3f} on the validation images, below the {done.start_score:.3f} "
-                      "of the model it continued from, which stays the current model (Use trained model in the "
-                      "Segment panel loads the new one anyway)")
+        return None, (f": new model {done.best_score:.3f} < current {done.start_score:.3f} on the same validation "
+                      "images, so the current model stays (Use trained model loads the new one)")
     return path, "; its best model is now the current model (Segment, Assist and Metrics use it)"
 
 

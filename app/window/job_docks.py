@@ -84,9 +84,10 @@ class JobPanels:
             self.assist.score_when_loaded(path)
             self.prediction.load(path)
         elif done.scored_below_start():
-            self.prediction.say(line[2].upper() + line[3:] + ".")  # "; it scored ..." -> "It scored ..."
-        self.window.statusBar().showMessage(f"Training {done.status}{self.training.progress.best_text()}{line}",
-                                            30000)
+            self.prediction.say(f"Kept this model: the new round scored {done.best_score:.3f} < {done.start_score:.3f} "
+                                "on the same validation images. Use trained model loads it anyway.")
+        best = "" if done.scored_below_start() else self.training.progress.best_text()  # the line says it all
+        self.window.statusBar().showMessage(f"Training {done.status}{best}{line}", 30000)
 
     def confirm_close(self) -> bool:
         """Ask before stopping a training run; True when the window may close."""

@@ -323,7 +323,7 @@ def test_retrain_fine_tunes_the_current_model_and_keeps_the_curves(qtbot, loaded
     assert done.status == "completed", done.message
     assert math.isfinite(done.start_score)  # the model it continued from, scored on the same images
     if done.scored_below_start():  # the better model stays current, and the window says so
-        assert str(jobs.prediction.predictor.path) == before and "stays the current model" in \
+        assert str(jobs.prediction.predictor.path) == before and "the current model stays" in \
             window.statusBar().currentMessage()
         new_model = before
     else:

@@ -71,8 +71,8 @@ def test_a_round_that_scores_below_keeps_the_better_model_and_offers_the_new_one
     jobs.training.finished.emit(done)
     assert jobs.prediction.predictor_path() == Path(first.best_path)  # not swapped
     line = window.statusBar().currentMessage()
-    assert "0.688" in line and "below the 0.924 of the model it continued from" in line
-    assert "stays the current model" in jobs.prediction_panel.status.text()
+    assert "new model 0.688 < current 0.924 on the same validation images, so the current model stays" in line
+    assert "Kept this model: the new round scored 0.688 < 0.924" in jobs.prediction_panel.status.text()
     segment = jobs.prediction_panel
     assert segment.use_trained.isVisible()  # the new one, anyway, in one click
     with qtbot.waitSignal(jobs.prediction.modelLoaded, timeout=TIMEOUT):
