@@ -181,7 +181,11 @@ def test_the_panels_stay_put_when_a_run_ends_and_the_curves_are_legible(qtbot, w
     qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=TIMEOUT)
     qtbot.wait(300)
     assert panel.continue_button.isVisible() and panel.progress.format().startswith("Stopped: stopped by request")
-    assert geometry(window) == during
+    # The run's model has become the current one (issue #17): the Segment panel describes it, which may move the
+    # left column as loading any model does; the Training panel and the canvas stay put.
+    segment_parts = ("segment", "crf", "status")
+    assert {k: v for k, v in geometry(window).items() if k not in segment_parts} == \
+        {k: v for k, v in during.items() if k not in segment_parts}
     assert panel.progress.toolTip() == panel.progress.format()  # elided on the bar, whole when hovered
 
     # The curves: no legend box over them (the keys are the title line), and room to read them.
