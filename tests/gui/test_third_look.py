@@ -146,3 +146,61 @@ def test_before_the_first_run_the_line_under_train_follows_the_budget(qtbot, lap
     panel.grab().save(str(laptop.session.folder.parent / "short_budget.png"))
     type_budget(qtbot, panel.form.minutes, "3")
     assert "3 min run" in panel.plan_summary.text()
+
+
+# -- 4: what the status bar, the curves and the tabs show belongs to what is in front -----------------------------
+def test_the_status_bar_zoom_is_compares_while_compare_is_in_front(qtbot, laptop):
+    import numpy as np
+    from PySide6.QtWidgets import QLabel as Label
+
+    view, zoom = laptop.jobs.compare_view, laptop.findChild(Label, "zoomLabel")
+    view.set_image(np.full((400, 500, 3), 128, np.uint8), [(0, 0, 0), (255, 0, 0)])
+    laptop.docking.show_view(view)
+    qtbot.wait(50)
+    for _ in range(3):
+        qtbot.keyClick(laptop, Qt.Key.Key_Plus, Qt.KeyboardModifier.ControlModifier)  # zooms Compare's panes
+    assert abs(view.zoom() - laptop.canvas.zoom()) > 0.05
+    assert zoom.text() == f"Zoom {view.zoom() * 100:.0f} %"
+    laptop.docking.show_image()  # back to the image: its own zoom
+    assert zoom.text() == f"Zoom {laptop.canvas.zoom() * 100:.0f} %"
+
+
+def test_another_folder_gives_the_empty_loss_plot_a_fresh_axis(qtbot, laptop, tmp_path):
+    from app.views.panels.training_plots import TrainingPlots
+
+    done = train_here(qtbot, laptop, epochs=1)
+    assert done.status == "completed"
+    plots = laptop.jobs.training_panel.plots
+    assert plots.loss_plot.viewRange()[1][1] > 1.2  # the run's loss (about 1.5) set it
+    other = tmp_path / "other"
+    write_sample_data(other, count=4, size=80)
+    assert laptop.open_folder(other)
+    fresh = TrainingPlots()
+    qtbot.addWidget(fresh)
+    assert plots.loss_plot.viewRange()[1] == pytest.approx(fresh.loss_plot.viewRange()[1])
+
+
+def right_tabs(window) -> list[tuple[str, int]]:
+    """The names and widths of the tabs in the Training dock's group (Qt rebuilds the tab bar at times)."""
+    from PySide6.QtWidgets import QTabBar
+
+    for bar in window.findChildren(QTabBar):
+        names = [bar.tabText(i) for i in range(bar.count())]
+        if "Training" in names and bar.isVisible():
+            return [(name, bar.tabRect(i).width()) for i, name in enumerate(names)]
+    raise AssertionError("no tab named Training")
+
+
+def test_planning_changes_no_tab_name(qtbot, laptop):
+    panel = laptop.jobs.training_panel
+    laptop.docks["trainingDock"].raise_()
+    qtbot.wait(50)
+    before = right_tabs(laptop)
+    panel.form.set_values("unet", "width=4", minutes=0.3)
+    with qtbot.waitSignal(panel.summaryChanged, check_params_cb=lambda text: text == "planning", timeout=10_000):
+        qtbot.mouseClick(panel.plan_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(50)
+    assert right_tabs(laptop) == before
+    assert laptop.windowTitle().endswith(" — training planning")  # the state, readable from any tab
+    qtbot.waitUntil(lambda: not laptop.jobs.pool.running(), timeout=180_000)
+    assert right_tabs(laptop) == before and "training" not in laptop.windowTitle()
