@@ -159,8 +159,9 @@ def test_the_status_bar_zoom_is_compares_while_compare_is_in_front(qtbot, laptop
     qtbot.wait(50)
     for _ in range(3):
         qtbot.keyClick(laptop, Qt.Key.Key_Plus, Qt.KeyboardModifier.ControlModifier)  # zooms Compare's panes
-    assert abs(view.zoom() - laptop.canvas.zoom()) > 0.05
-    assert zoom.text() == f"Zoom {view.zoom() * 100:.0f} %"
+    panes = view.raw_view.transform().m11()  # both panes' zoom (they are linked)
+    assert abs(panes - laptop.canvas.zoom()) > 0.05
+    assert zoom.text() == f"Zoom {panes * 100:.0f} %"
     laptop.docking.show_image()  # back to the image: its own zoom
     assert zoom.text() == f"Zoom {laptop.canvas.zoom() * 100:.0f} %"
 
@@ -204,3 +205,26 @@ def test_planning_changes_no_tab_name(qtbot, laptop):
     assert laptop.windowTitle().endswith(" — training planning")  # the state, readable from any tab
     qtbot.waitUntil(lambda: not laptop.jobs.pool.running(), timeout=180_000)
     assert right_tabs(laptop) == before and "training" not in laptop.windowTitle()
+
+
+
+# -- 7: what is shown about the model is what the run will use ------------------------------------------------------
+def test_the_model_options_hint_is_the_plans_width_and_depth(qtbot, laptop):
+    from app.views.panels.training_form import ARCHITECTURES
+
+    panel = laptop.jobs.training_panel
+    options = panel.form.options
+    assert options.text() == ""  # auto: the hint is what the run will use
+    type_budget(qtbot, panel.form.minutes, "0")
+    assert options.placeholderText() == "auto: width=32, depth=4 (the defaults)"  # the fixed recipe's U-Net
+    panel.form.set_values("unet", "", minutes=0.3)
+    qtbot.mouseClick(panel.plan_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.plan_view.has_plan and panel.train_button.isEnabled(), timeout=180_000)
+    entries = panel._plan.entries
+    planned = f"width={entries['width'].value}, depth={entries['depth'].value}"
+    assert options.placeholderText() == f"auto: {planned} (the plan's)"
+    assert f"width {entries['width'].value}, depth {entries['depth'].value}" in panel.plan_summary.text()
+    type_budget(qtbot, panel.form.minutes, "5")  # another budget: another plan, not yet made
+    assert options.placeholderText() == "auto: the plan's width and depth"
+    panel.form.arch.setCurrentIndex(1)
+    assert options.placeholderText() == f"auto: {ARCHITECTURES[1][2]} (the defaults)"  # the plan sizes U-Nets only

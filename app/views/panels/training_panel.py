@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from app.state.training_progress import TrainingProgress, dice_scope, dice_text
 from app.views.elided import MessageLabel, keep_place
 from app.views.icons import button
-from app.views.panels.budget_line import budget_line
+from app.views.panels.budget_line import budget_line, planned_model
 from app.views.panels.plan_view import PlanView, summary
 from app.views.panels.run_progress import RunProgressBar
 from app.views.panels.training_form import TrainingForm
@@ -118,6 +118,8 @@ class TrainingPanel(QWidget):
         self.plan_button.setEnabled(minutes > 0 and self.train_button.isEnabled())
         plan = self._plan if self.plan_view.has_plan else None
         self.plan_summary.setText(budget_line(minutes, plan, summary(plan) if plan is not None else ""))
+        current = plan is not None and abs(plan.budget_s - minutes * 60) < 0.5
+        self.form.show_planned_model(planned_model(plan) if current else None)
 
     @property
     def plots(self):
@@ -187,6 +189,7 @@ class TrainingPanel(QWidget):
         self._plan = plan
         self.plan_view.show_plan(plan, note)
         self.plan_summary.setText(summary(plan))
+        self.form.show_planned_model(planned_model(plan))  # what an empty Model options field trains
         if front:
             self.tabs.setCurrentWidget(self.plan_view)
 
