@@ -78,7 +78,7 @@ def test_train_load_segment_accept_and_compare(qtbot, window, jobs, sample, tmp_
     assert panel.progress.value() == panel.progress.maximum()
     assert "completed" in panel.log_view.toPlainText() and panel.train_button.isEnabled()
     assert window.windowTitle().endswith(" — training done") and jobs.training_dock.windowTitle() == "Training"
-    assert "best validation Dice" in window.statusBar().currentMessage()
+    assert "best validation Dice" in window.statusBar().message()
     qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=10_000)
     assert jobs.prediction_panel.use_trained.isVisible()
 
