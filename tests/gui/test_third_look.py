@@ -8,7 +8,7 @@ import re
 
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QRect, Qt
-from PySide6.QtGui import QHelpEvent
+from PySide6.QtGui import QAction, QHelpEvent
 from PySide6.QtWidgets import QApplication, QLabel, QToolTip
 
 from segcore.data.sample import write_sample_data
@@ -228,3 +228,21 @@ def test_the_model_options_hint_is_the_plans_width_and_depth(qtbot, laptop):
     assert options.placeholderText() == "auto: the plan's width and depth"
     panel.form.arch.setCurrentIndex(1)
     assert options.placeholderText() == f"auto: {ARCHITECTURES[1][2]} (the defaults)"  # the plan sizes U-Nets only
+
+
+# -- 6: Import opens where Export writes ---------------------------------------------------------------------------
+def test_import_dialogs_open_in_the_exports_folder_export_wrote(qtbot, laptop, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    folder = laptop.session.folder
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: (a[3][0], True))  # the first format offered
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _parent, _title, start, *a, **k: (start, ""))
+    laptop.canvas.setFocus()
+    qtbot.keyClick(laptop, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)  # Export: written in exports/
+    assert any((folder / "exports").iterdir())
+    opened = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda _p, _t, start, *a, **k: opened.append(start) or ("", ""))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda _p, _t, start, *a, **k: opened.append(start) or "")
+    qtbot.keyClick(laptop, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)  # Import
+    laptop.findChild(QAction, "importFolderAnnotationsAction").trigger()  # Import for all images (a menu item)
+    assert opened == [str(folder / "exports")] * 2
