@@ -263,7 +263,9 @@ class PredictionController(QObject):
 
     def accept(self) -> None:
         """Make the prediction the current mask (one undoable step, marked 'predicted')."""
-        self.accept_mask(self.current_prediction())
+        path = self.current_path()
+        model = f" of {self.predictor.path.name}" if self.predictor is not None else ""
+        self.accept_mask(self.current_prediction(), self.store.origin(path) or f"the network output{model}")
 
     def accept_mask(self, mask: np.ndarray | None, what: str = "the network output") -> bool:
         """Make ``mask`` the annotation of the image on screen, after asking when it replaces a hand-made one."""

@@ -142,8 +142,9 @@ class TrainingController(QObject):
         self.worker.finished.connect(self._on_finished)
         self.last_done, self.last_data, self.run_config, self.plan = None, config.data, config, None
         self.progress = TrainingProgress(config.epochs, config.time_limit * 60 if config.time_limit else None)
-        if minutes:
-            self.progress.note = f"planning {human_minutes(minutes)} for this folder and machine"
+        if minutes:  # Retrain keeps the model's recipe: nothing is planned, only the budget is new
+            self.progress.note = (f"retraining for {human_minutes(minutes)}: reading the images" if retrain_from
+                                  else f"planning {human_minutes(minutes)} for this folder and machine")
         what = f"continuing {after.last_path}" if after else \
             (f"planning and training {human_minutes(minutes)}" if minutes else f"training {config.arch}")
         what = f"{self.rounds.label()}: retraining {retrain_from}" if retrain_from else what  # a new round

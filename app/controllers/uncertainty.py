@@ -28,6 +28,9 @@ from segcore.annotate import ImageState
 from segcore.errors import describe
 
 
+NO_MODEL = "No model yet: train one, or load a checkpoint."
+
+
 class UncertaintyController(QObject):
     """Feeds the queue half of the :class:`AssistPanel`, the file list's score column and the overlay."""
 
@@ -48,8 +51,11 @@ class UncertaintyController(QObject):
         panel.scoreRequested.connect(self.score_unannotated)
         panel.cancelScoreRequested.connect(self.cancel)
         panel.uncertaintyToggled.connect(lambda _on: self.show_map(on_demand=True))
+        session.imageLoaded.connect(lambda _index: self._refresh())  # a message about another image goes
         session.imageLoaded.connect(lambda _index: self.show_map(on_demand=True))
+        session.stateChanged.connect(lambda _index, _state: self._refresh())  # an image annotated leaves the queue
         session.folderOpened.connect(lambda _folder: self._forget())
+        self._refresh()
 
     @property
     def model(self) -> str | None:
@@ -146,8 +152,8 @@ class UncertaintyController(QObject):
     def next_most_uncertain(self) -> None:
         """Open the unannotated image the model is least sure about (not the one on screen), with its prediction."""
         if self.model is None:
-            self.panel.set_queue_status("Train a model or load a checkpoint first: the queue ranks images by how "
-                                        "unsure the current model is about them.")
+            self._tell("Train a model or load a checkpoint first: the queue ranks images by how unsure the current "
+                       "model is about them.")
             return
         candidates = [(i, p) for i, p in self.unannotated() if i != self.session.index]
         best = self.scores.most_uncertain(candidates)
@@ -157,7 +163,7 @@ class UncertaintyController(QObject):
                 self.panel.set_queue_status("Scoring the unannotated images first; the most uncertain one opens "
                                             "when they are done.")
             elif not candidates:
-                self.panel.set_queue_status("No other image without a mask: the queue is empty.")
+                self._tell("No other image without a mask: the queue is empty.")
             return
         index, path = best
         if not self.session.select(index):
@@ -169,6 +175,11 @@ class UncertaintyController(QObject):
         else:  # the store was cleared since (another model loaded): segment it again
             show_proposal(self.prediction, path, None, "Segmenting the most uncertain image…")
             self._score([(index, path)])
+
+    def _tell(self, text: str) -> None:
+        """Answer N in the Assist panel and in the status bar: the key works with any tab in front."""
+        self.panel.set_queue_status(text)
+        self.window.statusBar().showMessage(text, 10000)
 
     # -- the overlay --------------------------------------------------------------------------------------------
     def show_map(self, on_demand: bool = False) -> None:
@@ -186,6 +197,8 @@ class UncertaintyController(QObject):
 
     def _refresh(self, failed: bool = False) -> None:
         self.panel.set_queue_state(has_model=self.model is not None, scoring=self.busy())
+        if self.model is None:
+            self.panel.set_queue_status(NO_MODEL)
         if self.model is None or failed:
             return
         queue = self.unannotated()

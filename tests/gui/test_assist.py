@@ -204,7 +204,7 @@ def test_an_accepted_proposal_with_unreached_pixels_is_saved_as_training_reads_i
     the folder's classes.json agree, so Retrain can read it (it refused "mask values [254]" before)."""
     assert window.open_folder(folder)
     scribble(window)
-    window.jobs.assist.panel.spread.setValue(5)
+    window.jobs.assist.panel.spread.setValue(0)  # the first stop: 5 px
     click(qtbot, widget(window, QPushButton, "proposeMaskButton"))
     qtbot.waitUntil(lambda: not window.jobs.assist.scribbles.busy(), timeout=TIMEOUT)
     proposal = window.jobs.prediction.current_prediction()
@@ -226,7 +226,7 @@ def test_propose_mask_with_the_model_and_with_a_small_spread(qtbot, loaded):
     s.begin_edit()
     s.stroke((14, 18), (20, 18), 3, 1)  # one class is enough with a model
     s.end_edit()
-    panel.spread.setValue(5)
+    panel.spread.setValue(0)  # 5 px
     click(qtbot, widget(window, QPushButton, "proposeMaskButton"))
     qtbot.waitUntil(lambda: not scribbles.busy(), timeout=TIMEOUT)
     assert window.jobs.prediction.current_prediction() is not None

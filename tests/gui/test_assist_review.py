@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QStyle, QTabBar
+from PySide6.QtWidgets import QPushButton, QStyle, QTabBar
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 180_000  # ms: the machine is shared and slow
@@ -51,3 +51,92 @@ def test_the_right_columns_tab_names_are_whole_at_1366_px(qtbot, window, folder)
     qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(names.index("Brush")).center())
     qtbot.waitUntil(lambda: window.brush.isVisible())
     shot(window, "12_tabs")
+
+
+# -- shared with tests/gui/test_assist.py: a tiny model trained once for this module --------------------------------
+from tests.gui.conftest import drag  # noqa: E402
+from tests.gui.test_assist import model, write_folder  # noqa: E402, F401 - the module's model fixture
+
+
+@pytest.fixture
+def data(tmp_path) -> Path:
+    return write_folder(tmp_path / "data")
+
+
+def load(qtbot, window, checkpoint) -> None:
+    with qtbot.waitSignal(window.jobs.prediction.modelLoaded, timeout=TIMEOUT):
+        window.jobs.prediction.load(checkpoint)
+
+
+def paint_strokes(qtbot, window) -> None:
+    """Edit > Mark Whole Mask Unlabelled, then a foreground stroke in image 0's square and a background one."""
+    window.actions.clear_unlabelled.trigger()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_1)
+    drag(qtbot, window, [(14, 18), (20, 18), (26, 18)])
+    qtbot.keyClick(window.canvas, Qt.Key.Key_0)
+    drag(qtbot, window, [(50, 45), (62, 45), (75, 45)])
+
+
+def test_accepting_a_scribble_proposal_names_the_crf_and_keeps_the_strokes(qtbot, window, data, isolated_settings):
+    from segcore.annotate import IGNORE_INDEX
+
+    laptop(qtbot, window)
+    assert window.open_folder(data)
+    paint_strokes(qtbot, window)
+    strokes = window.session.mask.copy()
+    assert (strokes == IGNORE_INDEX).any()
+    scribbles = window.jobs.assist.scribbles
+    qtbot.mouseClick(window.jobs.assist.panel.propose, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not scribbles.busy(), timeout=TIMEOUT)
+    qtbot.mouseClick(window.jobs.prediction_panel.findChild(QPushButton, "acceptPredictionButton"),
+                     Qt.MouseButton.LeftButton)
+    title, text = isolated_settings[-1]
+    assert title == "Replace your strokes?", (title, text)
+    assert "dense CRF completed from your strokes" in text and "network" not in text
+    assert "recoverable" in text and "Ctrl+Z" in text
+    assert window.files.tree.topLevelItem(0).text(1) == "predicted"  # not "modified": nothing corrected yet
+    shot(window, "07_accepted_proposal")
+    window.actions.undo.trigger()
+    assert (window.session.mask == strokes).all()
+
+
+def test_a_mask_of_strokes_is_listed_and_counted_apart_from_full_masks(qtbot, window, data):
+    laptop(qtbot, window)
+    assert window.open_folder(data)
+    paint_strokes(qtbot, window)
+    window.actions.save.trigger()
+    item = window.files.tree.topLevelItem(0)
+    assert item.text(1) == "strokes" and "unlabelled" in item.toolTip(1)
+    assert window.files.summary.text() == "2 of 6 images have a mask, 1 only strokes"
+    qtbot.keyClick(window.files.tree, Qt.Key.Key_Down)  # on to image 1, and back: still strokes
+    qtbot.keyClick(window.files.tree, Qt.Key.Key_Up)
+    assert window.files.tree.topLevelItem(0).text(1) == "strokes"
+    shot(window, "13_strokes_in_file_list")
+
+
+def test_n_with_nothing_left_answers_in_the_status_bar_whatever_tab_is_in_front(qtbot, window, tmp_path, model):  # noqa: F811
+    laptop(qtbot, window)
+    assert window.open_folder(write_folder(tmp_path / "all", count=3, annotated=3))
+    window.jobs.training_dock.raise_()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_N)  # no model yet
+    assert "Train a model or load a checkpoint first" in window.statusBar().currentMessage()
+    load(qtbot, window, model)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_N)
+    assert "the queue is empty" in window.statusBar().currentMessage()
+    shot(window, "13_queue_empty")
+    window.jobs.shutdown()
+
+
+def test_retrain_says_retraining_not_planning(qtbot, window, data, model, tmp_path):  # noqa: F811
+    assert window.open_folder(data)
+    load(qtbot, window, model)
+    jobs = window.jobs
+    jobs.training_panel.form.set_values("unet", epochs=2, out=str(tmp_path / "round2"), options="width=4",
+                                        batch_size=2, patch_size=48, val_fraction=0.34, minutes=1)
+    qtbot.mouseClick(window.jobs.assist.panel.retrain, Qt.MouseButton.LeftButton)
+    assert jobs.training.is_running()
+    qtbot.wait(150)  # the progress text is redrawn within 100 ms
+    text = jobs.training_panel.progress.format()
+    assert "retraining for 1 min" in text and "planning" not in text, text
+    jobs.training.stop()
+    jobs.shutdown()
