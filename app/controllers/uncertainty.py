@@ -27,7 +27,6 @@ from app.views.uncertainty_layer import UncertaintyLayer
 from segcore.annotate import ImageState
 from segcore.errors import describe
 
-
 NO_MODEL = "No model yet: train one, or load a checkpoint."
 
 

@@ -29,7 +29,6 @@ from app.views.elided import MessageLabel
 from app.views.icons import button
 from segcore.scribbles import PROPOSAL_PARAMS
 
-
 # The spread's stops, in pixels: each a factor of about 1.4 apart, so an arrow key changes the proposal visibly at
 # 5 px as at 400 px (1 px a press over 5-400 px did nothing visible); Page Up/Down moves two stops (x2).
 SPREAD_STOPS = (5, 7, 10, 14, 20, 28, 40, 56, 80, 112, 160, 226, 320, 400)
