@@ -37,7 +37,7 @@ class UncertaintyController(QObject):
                  prediction: PredictionController, pool: WorkerPool) -> None:
         super().__init__(parent)
         self.window, self.session, self.files, self.panel = parent, session, files, panel
-        self.prediction, self.pool = prediction, pool
+        self.prediction, self.pool, self.canvas = prediction, pool, canvas
         self.scores = UncertaintyScores()
         self.layer = UncertaintyLayer()
         self.layer.setVisible(False)
@@ -188,6 +188,7 @@ class UncertaintyController(QObject):
         indices = self.session.view.fit(self.scores.map(path)) if self.panel.uncertainty_shown() else None
         self.layer.set_map(indices)
         self.layer.setVisible(indices is not None)
+        self.canvas.mask_layer.force_outline(indices is not None)
         if on_demand and self.panel.uncertainty_shown() and indices is None and path is not None:
             if self.model is None:
                 self.panel.set_queue_status("No model to measure uncertainty with: train one or load a checkpoint.")

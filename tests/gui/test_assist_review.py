@@ -140,3 +140,52 @@ def test_retrain_says_retraining_not_planning(qtbot, window, data, model, tmp_pa
     assert "retraining for 1 min" in text and "planning" not in text, text
     jobs.training.stop()
     jobs.shutdown()
+
+
+def test_a_focused_spread_slider_takes_its_keys_and_recomputes_the_proposal_on_screen(qtbot, window, data):
+    from app.views.panels.assist_panel import SPREAD_STOPS
+
+    laptop(qtbot, window)
+    assert window.open_folder(data)
+    window.docks["assistDock"].raise_()
+    panel, scribbles, store = window.jobs.assist.panel, window.jobs.assist.scribbles, window.jobs.prediction.store
+    paint_strokes(qtbot, window)
+    qtbot.mouseClick(panel.propose, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not scribbles.busy(), timeout=TIMEOUT)
+    path = window.session.current_path()
+    assert "(spread 80 px)" in store.origin(path)
+    panel.spread.setFocus()
+    qtbot.keyClick(panel.spread, Qt.Key.Key_PageUp)  # the slider's key, not Image > Previous/Next
+    assert window.session.current_path() == path and panel.spread_px() == 160
+    assert panel.spread_label.text() == "160 px"
+    qtbot.keyClick(panel.spread, Qt.Key.Key_Left)
+    assert panel.spread_px() == 112  # a stop ~1.4x below, not 1 px
+    qtbot.waitUntil(lambda: "(spread 112 px)" in store.origin(path), timeout=TIMEOUT)  # computed again, once
+    assert window.jobs.prediction.layer.isVisible()
+    shot(window, "08_spread_recomputed")
+    assert SPREAD_STOPS[0] == 5 and SPREAD_STOPS[-1] == 400
+    window.jobs.shutdown()
+
+
+def test_assist_messages_belong_to_the_image_on_screen_and_never_push_controls_away(qtbot, window, data,
+                                                                                    isolated_settings):
+    from PySide6.QtWidgets import QScrollArea
+
+    from app.views.panels.assist_panel import SCRIBBLE_HINT
+
+    laptop(qtbot, window)
+    assert window.open_folder(data)
+    window.docks["assistDock"].raise_()
+    panel, scribbles = window.jobs.assist.panel, window.jobs.assist.scribbles
+    height = panel.scribble_status.height()
+    qtbot.mouseClick(panel.propose, Qt.MouseButton.LeftButton)  # a full mask: nothing to complete
+    qtbot.waitUntil(lambda: not scribbles.busy(), timeout=TIMEOUT)
+    assert "no unlabelled pixels" in panel.scribble_status.text()
+    qtbot.wait(50)
+    assert panel.scribble_status.height() == height
+    bar = window.findChild(QScrollArea, "assistScroll").verticalScrollBar()
+    assert bar.maximum() == 0  # Per-image metrics and Retrain stay in sight
+    assert panel.retrain.visibleRegion().boundingRect().height() == panel.retrain.height()
+    shot(window, "09_error_in_place")
+    qtbot.keyClick(window.canvas, Qt.Key.Key_PageDown)  # the next image: the error was about image 0
+    assert window.session.index == 1 and panel.scribble_status.text() == SCRIBBLE_HINT

@@ -153,7 +153,7 @@ class FileListPanel(QWidget):
         states = [self.tree.topLevelItem(i).data(1, Qt.ItemDataRole.UserRole) for i in range(total)]
         shown = sum(not self.tree.topLevelItem(i).isHidden() for i in range(total))
         done = sum(s in HAS_MASK for s in states)
-        strokes = sum(s is ImageState.STROKES for s in states)
+        strokes = sum(s == ImageState.STROKES for s in states)
         text = f"{done} of {total} images have a mask" + (f", {strokes} only strokes" if strokes else "")
         if shown != total:
             text += f" · {shown} shown"
