@@ -20,6 +20,7 @@ from app.views import render
 from app.views.canvas import Canvas
 from app.views.dock_tabs import compact_dock_tabs
 from app.views.icons import app_icon
+from app.views.message_bar import MessageBar
 from app.views.panels.brush_panel import BrushPanel
 from app.views.panels.class_palette import ClassPalette
 from app.views.panels.display_panel import DisplayPanel
@@ -103,6 +104,7 @@ class MainWindow(FolderMixin, QMainWindow):
         return compare if self.docking.is_shown(compare) else self.canvas
 
     def _build_status_bar(self) -> None:
+        self.setStatusBar(MessageBar())
         self.status_labels = StatusLabels()
         self.status_labels.levelChosen.connect(self._choose_level)
         self.statusBar().addPermanentWidget(self.status_labels)

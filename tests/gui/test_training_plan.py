@@ -96,8 +96,7 @@ def test_show_plan_plans_in_the_worker_and_gives_reasons(qtbot, window, sample):
     assert spin.value() == 0 and "whole recipe" in panel.plan_summary.text()
     QTest.keyClick(spin, Qt.Key.Key_Up)
     assert spin.value() == 1
-    assert panel.plan_summary.text() == ("The plan shown is for 2 min: Train plans again for 1 min first "
-                                         "(Show plan: now).")
+    assert panel.plan_summary.text().startswith("1 min is a trial only")  # too short to say anything else
     QTest.keyClick(spin, Qt.Key.Key_Up)
     assert "batch 2" in panel.plan_summary.text()  # the plan shown is Train's again
     panel.grab().save(str(sample.parent / "training_budget.png"))

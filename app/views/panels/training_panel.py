@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from app.state.training_progress import TrainingProgress, dice_scope, dice_text
 from app.views.elided import ElidedProgressBar, MessageLabel, keep_place
 from app.views.icons import button
+from app.views.panels.budget_line import budget_line
 from app.views.panels.plan_view import PlanView, summary
 from app.views.panels.training_form import TrainingForm
 from segcore.durations import human_duration
@@ -81,7 +82,7 @@ class TrainingPanel(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("Not started")
         self.progress.setTextVisible(True)
-        self.plan_summary = MessageLabel(lines=2)
+        self.plan_summary = MessageLabel(lines=3)  # a plan's summary, or a remark on the budget, whole
         self.plan_summary.setObjectName("planSummary")
         self.tabs = QTabWidget()
         self.tabs.setObjectName("trainingTabs")
@@ -121,19 +122,11 @@ class TrainingPanel(QWidget):
 
     def _budget_changed(self) -> None:
         """The line under Train follows the budget field at once, a plan shown included: it says whether that
-        plan is still the one Train would run."""
+        plan is still the one Train would run, and when a budget is too short to give a usable model."""
         minutes = self.form.budget_minutes()
         self.plan_button.setEnabled(minutes > 0 and self.train_button.isEnabled())
         plan = self._plan if self.plan_view.has_plan else None
-        if minutes <= 0:
-            self.plan_summary.setText("No time budget: the Advanced settings are the whole recipe.")
-        elif plan is None:
-            self.plan_summary.setText("Train plans the run for this folder and machine first (Show plan: now).")
-        elif abs(plan.budget_s - minutes * 60) < 0.5:
-            self.plan_summary.setText(summary(plan))
-        else:
-            self.plan_summary.setText(f"The plan shown is for {human_duration(plan.budget_s)}: Train plans again for "
-                                      f"{human_duration(minutes * 60)} first (Show plan: now).")
+        self.plan_summary.setText(budget_line(minutes, plan, summary(plan) if plan is not None else ""))
 
     @property
     def plots(self):
