@@ -189,3 +189,43 @@ def test_assist_messages_belong_to_the_image_on_screen_and_never_push_controls_a
     shot(window, "09_error_in_place")
     qtbot.keyClick(window.canvas, Qt.Key.Key_PageDown)  # the next image: the error was about image 0
     assert window.session.index == 1 and panel.scribble_status.text() == SCRIBBLE_HINT
+
+
+def test_rounds_a_few_epochs_apart_have_readable_labels_and_an_empty_round_no_marker(qtbot, window):
+    from types import SimpleNamespace
+
+    laptop(qtbot, window)
+    window.jobs.training_dock.raise_()
+    panel = window.jobs.training_panel
+    plots = panel.plots
+    plots.begin(3)
+    for epoch in (1, 2, 3):
+        plots.add_epoch(SimpleNamespace(epoch=epoch, train_loss=0.5, val_loss=0.4, val_dice=0.8 + epoch / 100,
+                                        val_iou=0.7, is_best=True))
+    plots.begin(2, round_start=3)  # round 2: two epochs
+    for epoch in (1, 2):
+        plots.add_epoch(SimpleNamespace(epoch=epoch, train_loss=0.3, val_loss=0.3, val_dice=0.85, val_iou=0.75,
+                                        is_best=False))
+    plots.begin(2, round_start=5)  # round 3, two epochs after round 2's line
+    plots.redraw()
+    qtbot.wait(50)
+    labels = {line.label.format: line.label for plot, line in plots.round_lines if plot is plots.dice_plot}
+    assert set(labels) == {"round 2", "round 3"}
+    two, three = (labels[k].sceneBoundingRect() for k in ("round 2", "round 3"))
+    assert not two.intersects(three), (two, three)
+    shot(window, "04_rounds")
+    plots.drop_round()  # round 3 stopped before its first epoch
+    assert [line.label.format for _, line in plots.round_lines] == ["round 2", "round 2"] and plots.rounds == 2
+
+
+def test_a_round_stopped_at_0_epochs_is_no_round():
+    from app.state.training_progress import TrainingProgress
+    from app.state.training_rounds import TrainingRounds, start_note
+
+    rounds = TrainingRounds()
+    rounds.begin(TrainingProgress(3, None), retrain=False, minutes=0, continued=False)
+    rounds.end(3, 0.9, retrain=False)
+    assert rounds.begin(TrainingProgress(3, None), retrain=True, minutes=1, continued=False) == 3
+    assert rounds.end(0, float("nan"), retrain=True) is None
+    assert rounds.label() == "round 2"  # the next Retrain is round 2 again
+    assert start_note(1, True).startswith("retraining for 1 min") and "planning" in start_note(1, False)
