@@ -86,6 +86,8 @@ class ScribbleController(QObject):
     def spread_chosen(self, spread: float) -> None:
         """A new spread: the proposal on screen (or being computed) for this image is computed again with it."""
         path = self.session.current_path()
+        if path == self._path and f"(spread {spread:g} px)" in self._origin and not self._again:
+            return  # the slider let go where it was: the proposal on screen has this spread
         if self.busy() and not self._cancelled and self._path == path:
             self._again = True
             self.panel.set_scribble_status(f"Spread {spread:g} px: the proposal is computed again when this one ends…")

@@ -498,8 +498,8 @@ class AnnotationStore:
         was = self.state(self.index)
         self.dirty = True
         (self._predicted.add if predicted else self._predicted.discard)(image)
-        if was is not ImageState.MODIFIED:
-            self.on.state_changed(self.index, ImageState.MODIFIED)
+        if (now := self.state(self.index)) is not was:  # "predicted" when accepted, "modified" once corrected
+            self.on.state_changed(self.index, now)
 
     def _history(self) -> History:
         return self._histories.setdefault(self.samples[self.index].image, History())

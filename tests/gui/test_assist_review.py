@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton, QStyle, QTabBar
+from PySide6.QtWidgets import QPushButton, QStyle, QStyleOptionSlider, QTabBar
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 180_000  # ms: the machine is shared and slow
@@ -154,13 +154,18 @@ def test_a_focused_spread_slider_takes_its_keys_and_recomputes_the_proposal_on_s
     qtbot.waitUntil(lambda: not scribbles.busy(), timeout=TIMEOUT)
     path = window.session.current_path()
     assert "(spread 80 px)" in store.origin(path)
-    panel.spread.setFocus()
-    qtbot.keyClick(panel.spread, Qt.Key.Key_PageUp)  # the slider's key, not Image > Previous/Next
-    assert window.session.current_path() == path and panel.spread_px() == 160
-    assert panel.spread_label.text() == "160 px"
-    qtbot.keyClick(panel.spread, Qt.Key.Key_Left)
-    assert panel.spread_px() == 112  # a stop ~1.4x below, not 1 px
-    qtbot.waitUntil(lambda: "(spread 112 px)" in store.origin(path), timeout=TIMEOUT)  # computed again, once
+    option = QStyleOptionSlider()
+    panel.spread.initStyleOption(option)
+    handle = panel.spread.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                                 QStyle.SubControl.SC_SliderHandle, panel.spread)
+    qtbot.mouseClick(panel.spread, Qt.MouseButton.LeftButton, pos=handle.center())  # focus, value unchanged
+    qtbot.waitUntil(panel.spread.hasFocus)
+    qtbot.keyClick(panel.spread, Qt.Key.Key_PageDown)  # the slider's key, not Image > Next Image
+    assert window.session.current_path() == path and panel.spread_px() == 40
+    assert panel.spread_label.text() == "40 px"
+    qtbot.keyClick(panel.spread, Qt.Key.Key_Right)
+    assert panel.spread_px() == 56  # a stop ~1.4x above, not 1 px
+    qtbot.waitUntil(lambda: "(spread 56 px)" in store.origin(path), timeout=TIMEOUT)  # computed again, once
     assert window.jobs.prediction.layer.isVisible()
     shot(window, "08_spread_recomputed")
     assert SPREAD_STOPS[0] == 5 and SPREAD_STOPS[-1] == 400

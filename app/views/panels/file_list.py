@@ -59,8 +59,8 @@ class FileListPanel(QWidget):
         self.tree = QTreeWidget()
         self.tree.setObjectName("fileList")
         self.tree.setHeaderLabels(["Image", "Mask", "Uncertainty"])
-        self.tree.headerItem().setToolTip(2, "How unsure the model is about the image: mean normalised entropy of its "
-                                             "test-time-augmented prediction (0 sure, 1 every class equally likely)")
+        self.tree.headerItem().setToolTip(2, "How unsure the model is about the image: the share of its pixels whose "
+                                             "normalised entropy (test-time-augmented prediction) is above 0.8")
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
