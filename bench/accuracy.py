@@ -147,9 +147,20 @@ def train_and_score(train: Path, test: Path, recipe: str, minutes: float, out: P
         result[f"crf_on_{key}"] = _dice(report, "crf")
     import torch
 
-    fit = torch.load(best, weights_only=True).get("crf")
+    data = torch.load(best, weights_only=True)
+    fit, tta_fit = data.get("crf"), data.get("tta_fit")
     result["crf_fit"] = None if fit is None else {k: fit[k] for k in ("helps", "delta_dice", "images", "tried")}
+    result["tta_fit"] = None if tta_fit is None else {k: tta_fit[k] for k in ("helps", "delta_dice", "images")}
     return result
+
+
+def _tta_text(plan: dict, tta_fit: dict | None) -> str:
+    """What the checkpoint does by default: the plan's TTA choice, then the validation images' check."""
+    if not plan["tta"]:
+        return "TTA off"
+    if tta_fit is None:
+        return "TTA on"
+    return f"TTA {'kept' if tta_fit['helps'] else 'dropped'} ({tta_fit['delta_dice']:+.3f} on val)"
 
 
 def markdown(results: dict) -> str:
@@ -166,7 +177,7 @@ def markdown(results: dict) -> str:
             continue
         for r in rows:
             plan = r.get("plan")
-            net = (f"U-Net w{plan['width']}, {plan['patch_size']} px, TTA {'on' if plan['tta'] else 'off'}"
+            net = (f"U-Net w{plan['width']}, {plan['patch_size']} px, {_tta_text(plan, r.get('tta_fit'))}"
                    if plan else "U-Net w32, 256 px")
             fit = r.get("crf_fit")
             fit_text = "-" if fit is None else (f"{'kept' if fit['helps'] else 'refused'} "

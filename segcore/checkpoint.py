@@ -134,10 +134,15 @@ def prediction_info(data: dict) -> dict:
     info["metrics"] = info["metrics"] or {}
     config = data.get("config") or {}
     plan = config.get("plan") or {}
-    info["tta"] = bool(config.get("tta"))
+    tta_fit = data.get("tta_fit")  # the check on the validation images after training (segcore.tta_fit), if any
+    info["tta"] = bool(config.get("tta")) and (tta_fit is None or bool(tta_fit["helps"]))
     # For describing the model and checking images against its training data (segcore.shift):
     info["epoch"] = int(data.get("epoch") or 0)
     info["name"] = config.get("name")
     info["fingerprint"] = data.get("fingerprint") or plan.get("fingerprint")  # every run's since #19; plans' before
     info["tta_reason"] = ((plan.get("entries") or {}).get("tta") or {}).get("reason", "")
+    if tta_fit is not None:
+        from segcore.tta_fit import describe
+
+        info["tta_reason"] = describe(tta_fit)
     return info

@@ -20,7 +20,7 @@ import numpy as np
 
 from segcore import crf
 from segcore.crf import CRFParams
-from segcore.metrics import confusion_matrix, scores
+from segcore.metrics import confusion_matrix, mean_dice
 
 BASE = CRFParams()
 CANDIDATES: tuple[CRFParams, ...] = (
@@ -35,11 +35,6 @@ CANDIDATES: tuple[CRFParams, ...] = (
 )
 MIN_GAIN = 0.002  # a smaller gain on a few images is noise
 MAX_SIDE = 512  # each validation image contributes at most a MAX_SIDE x MAX_SIDE central window
-
-
-def _selection(cm: np.ndarray) -> float:
-    dice = [v for v in scores(cm)["dice"] if np.isfinite(v)]
-    return float(np.mean(dice)) if dice else float("nan")
 
 
 def _window(a: np.ndarray, axis0: int = 0) -> np.ndarray:
@@ -62,13 +57,13 @@ def fit_crf(items: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], num_clas
     start = time.perf_counter()
     windows = [(_window(image), _window(probs, 1), _window(target)) for image, probs, target in items]
     raw_cm = sum(confusion_matrix(p.argmax(0), t, num_classes) for _, p, t in windows)
-    raw = _selection(raw_cm)
+    raw = mean_dice(raw_cm)
     best, best_score, tried = None, -np.inf, 0
     for params in candidates:
         if tried and time.perf_counter() - start > max_seconds:
             break
         cm = sum(confusion_matrix(crf.refine(i, p, params)[1], t, num_classes) for i, p, t in windows)
-        score, tried = _selection(cm), tried + 1
+        score, tried = mean_dice(cm), tried + 1
         if score > best_score:
             best, best_score = params, score
     helps = bool(best_score - raw >= MIN_GAIN)

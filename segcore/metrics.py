@@ -70,6 +70,12 @@ def scores(cm, names: list[str] | None = None) -> dict:
     return out
 
 
+def mean_dice(cm: np.ndarray) -> float:
+    """Dice averaged over the classes present in ``cm`` (NaN when none is): the runs' model-selection score."""
+    dice = [v for v in scores(cm)["dice"] if np.isfinite(v)]
+    return float(np.mean(dice)) if dice else float("nan")
+
+
 def match_objects(truth: np.ndarray, pred: np.ndarray, threshold: float = 0.5) -> dict:
     """Objects of two instance masks (one id per object, 0 = background) matched one to one at IoU >= threshold.
 

@@ -241,6 +241,29 @@ def test_tta_output_turns_with_its_input():
     assert torch.allclose(out.sum(1), torch.ones(1, 12, 20), atol=1e-5)
 
 
+def test_tta_is_kept_only_where_it_does_not_lower_validation_dice():
+    from segcore.checkpoint import prediction_info
+    from segcore.tta_fit import describe, fit_tta
+
+    lines = np.zeros((64, 64), np.uint8)
+    lines[::8] = 1  # one-pixel lines: the raw model finds them, its blurred TTA average loses them
+    raw = np.stack([1 - lines, lines]).astype(np.float32) * 0.8 + 0.1
+    blurred = raw.copy()
+    blurred[1] = 0.3 * lines + 0.1  # the lines fall below the background
+    blurred[0] = 1 - blurred[1]
+    worse = fit_tta([(raw, blurred, lines)], 2)
+    assert not worse["helps"] and worse["delta_dice"] < 0 and worse["images"] == 1
+    better = fit_tta([(blurred, raw, lines)], 2)
+    assert better["helps"] and better["delta_dice"] > 0
+    planned = {"config": {"tta": True, "plan": {"entries": {"tta": {"reason": "affordable"}}}}}
+    assert prediction_info(planned)["tta"]  # no check recorded (older runs): the plan's choice
+    info = prediction_info({**planned, "tta_fit": worse})
+    assert not info["tta"] and info["tta_reason"] == describe(worse)
+    assert "so it is off by default (--tta forces it)" in describe(worse)
+    assert prediction_info({**planned, "tta_fit": better})["tta"]
+    assert not prediction_info({"config": {"tta": False}, "tta_fit": better})["tta"]  # never on against the plan
+
+
 # -- the CRF fitted on validation images -------------------------------------------------------------------------
 def test_crf_fit_keeps_a_crf_that_helps_and_refuses_one_that_hurts():
     pytest.importorskip("pydensecrf.densecrf")
@@ -287,6 +310,8 @@ def test_plan_then_train_by_a_tiny_budget(tmp_path):
     assert best["config"]["plan"]["budget_s"] == 30 and best["arch_kwargs"]["width"] == 8
     if "crf" in best:  # pydensecrf installed: the fit is recorded either way
         assert set(best["crf"]) >= {"helps", "delta_dice", "raw_score"}
+    if best["config"]["tta"]:  # the plan found TTA affordable: the validation images decided whether it stays
+        assert set(best["tta_fit"]) >= {"helps", "delta_dice", "images"} and "test-time augmentation" in proc.stdout
     image = next((data / "images").iterdir())
     out = tmp_path / "m.png"
     proc = segcore("predict", "-m", run / "best.pt", "-i", image, "-o", out, "--tta", "-c")

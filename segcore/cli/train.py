@@ -60,7 +60,7 @@ def register(sub) -> None:
     g.add_argument("--no-augment", action="store_true", help="turn off flips, rotations and intensity jitter")
     g.add_argument("--deform", type=float, metavar="S",
                    help="strength 0-1 of the random rotation, scaling and elastic deformation of half the crops "
-                        "(default 0; a --minutes plan uses 1)")
+                        "(default 0; a --minutes plan uses 0.5)")
     g = p.add_argument_group("run")
     g.add_argument("--name", help="a label for the run, kept in config.json (the window's run list shows it)")
     g.add_argument("-o", "--out", help="output folder (default DATA/checkpoints/NAME-DATE-TIME, NAME being --name "

@@ -34,7 +34,7 @@ CRF_SHARE, CRF_MAX_S = 0.06, 60.0  # time kept for fitting the CRF on validation
 RARE_PIXELS, RARE_IMAGES = 0.10, 0.5  # a class rarer than this is oversampled
 OVERSAMPLE = 1 / 3
 LR = 1e-3
-DEFORM = 0.0  # spatial augmentation strength (segcore.data.spatial): off, see choose_deform
+DEFORM = 0.5  # spatial augmentation strength (segcore.data.spatial); chosen on ISBI train slices, docs/accuracy.md
 MIN_TRAIN_SHARE = 0.1  # of the budget, trained however long planning took (a tiny budget is then overrun)
 USER_KEYS = ("arch", "width", "depth", "patch_size", "batch_size", "lr", "epochs", "scale", "deform")
 
@@ -217,11 +217,9 @@ def choose_pixel_size(fp: Fingerprint) -> PlanEntry:
 def choose_deform(patch_size: int) -> PlanEntry:
     if not patch_size:
         return PlanEntry(0.0, "whole images: no crops to rotate or deform")
-    if not DEFORM:
-        return PlanEntry(0.0, "off: in minutes of training, rotated, scaled and deformed crops slowed learning more "
-                              "than they helped (docs/accuracy.md); --deform 1 turns them on")
-    return PlanEntry(DEFORM, "half the crops rotated (any angle), scaled (+-25 %) and elastically deformed "
-                             "(3x3 grid, 10 px), as in the U-Net paper: few annotated images go further")
+    return PlanEntry(DEFORM, "half the crops rotated (any angle), scaled and elastically deformed at half the U-Net "
+                             "paper's strength: gentler shapes helped in minutes of training, where full strength "
+                             "slowed learning (docs/accuracy.md)")
 
 
 def describe_normalisation(fp: Fingerprint) -> PlanEntry:
@@ -300,6 +298,8 @@ def _apply_user(plan: Plan, user: dict, given_in: str | None = None) -> None:
         was = f"; the plan would use {_show(old.value)}" if old is not None and old.value != value else ""
         how = f"set {given_in}" if given_in else f"set with {flags[key]}"
         plan.entries[key] = PlanEntry(value, f"{how}{was}", "user")
+    if "patch_size" in user and "deform" not in user:  # the user's whole images have no crops to deform
+        plan.entries["deform"] = choose_deform(user["patch_size"])
     if "epochs" in user:
         plan.entries["epochs"].reason += " (an upper bound; the time limit still applies)"
     if user.get("arch", "unet") != "unet":

@@ -370,43 +370,68 @@ class Trainer:
         yield self._done(RunStatus.COMPLETED, f"trained {_epochs(self.config.epochs)}", self.config.epochs)
 
     def _crf_after_training(self, best_path: Path, last_path: Path) -> Iterator[LogEvent]:
-        """``_fit_crf``, whose failure costs the run nothing (its checkpoints are whole): a warning says why."""
+        """``_fit_after_training``, whose failure costs the run nothing (its checkpoints are whole): a warning says
+        why."""
         try:
-            yield from self._fit_crf(best_path, last_path)
+            yield from self._fit_after_training(best_path, last_path)
         except Exception as exc:  # noqa: BLE001 - pydensecrf, memory, the OS: the run has finished anyway
             if distributed.is_lost_peer(exc):
                 raise
             yield LogEvent(f"warning: CRF not fitted: {_describe(exc)}")
 
-    def _fit_crf(self, best_path: Path, last_path: Path) -> Iterator[LogEvent]:
-        """Fit the dense CRF to the best model on the validation images and record the fit in both checkpoints
-        (segcore.crf_fit); the time it takes was set aside by the training plan."""
+    def _fit_after_training(self, best_path: Path, last_path: Path) -> Iterator[LogEvent]:
+        """Decide the best model's test-time augmentation (segcore.tta_fit) and fit the dense CRF to it
+        (segcore.crf_fit) on the validation images; both are recorded in both checkpoints. The time it takes was
+        set aside by the training plan."""
         cfg = self.config
-        if not (cfg.calibrate_crf and self.val_samples and self.dist.is_main and best_path.exists()):
+        if not (self.val_samples and self.dist.is_main and best_path.exists()):
             return
         from segcore import crf
-        from segcore.crf_fit import describe, fit_crf
         from segcore.data.layout import load_sample
         from segcore.inference import Predictor
 
-        if not crf.is_available():
-            yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
+        want_crf = cfg.calibrate_crf and crf.is_available()
+        if not (cfg.tta or want_crf):
+            if cfg.calibrate_crf:
+                yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
             return
         plan = cfg.plan or {}
-        left = plan.get("budget_s", 0) - plan.get("planning_s", 0) - self.schedule.elapsed_s
-        yield LogEvent(f"fitting the CRF on {len(self.val_samples)} validation image(s)")
-        predictor = Predictor(best_path, device=cfg.device, fast=cfg.fast)
+        deadline = time.perf_counter() + plan.get("budget_s", 0) - plan.get("planning_s", 0) - self.schedule.elapsed_s
+        yield LogEvent(f"checking test-time augmentation{' and fitting the CRF' if want_crf else ''} on "
+                       f"{len(self.val_samples)} validation image(s)")
+        raw = Predictor(best_path, device=cfg.device, fast=cfg.fast, tta=False)
+        averaged = Predictor(best_path, device=cfg.device, fast=cfg.fast, tta=True) if cfg.tta else None
         items = []
         for sample in self.val_samples:
             image, target = load_sample(sample, self.spec)
-            items.append((image, predictor.predict_proba(image, of_file(sample.image)), target))
-        fit = fit_crf(items, self.spec.num_classes, max_seconds=max(5.0, left))
+            pixel_size = of_file(sample.image)
+            items.append((image, raw.predict_proba(image, pixel_size), target,
+                          averaged.predict_proba(image, pixel_size) if averaged else None))
+        use_tta = False
+        if averaged is not None:
+            from segcore import tta_fit
+
+            fit = tta_fit.fit_tta([(r, a, t) for _, r, t, a in items], self.spec.num_classes)
+            self._store(best_path, last_path, "tta_fit", fit)
+            use_tta = fit["helps"]
+            yield LogEvent(tta_fit.describe(fit))
+        if want_crf:
+            from segcore import crf_fit
+
+            fit = crf_fit.fit_crf([(i, a if use_tta else r, t) for i, r, t, a in items], self.spec.num_classes,
+                                  max_seconds=max(5.0, deadline - time.perf_counter()))
+            self._store(best_path, last_path, "crf", fit)
+            yield LogEvent(crf_fit.describe(fit))
+        elif cfg.calibrate_crf:
+            yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
+
+    @staticmethod
+    def _store(best_path: Path, last_path: Path, key: str, value: dict) -> None:
         for path in (best_path, last_path):
             if path.exists():
                 data = ckpt.load(path)
-                data["crf"] = fit
+                data[key] = value
                 ckpt.save(path, data)
-        yield LogEvent(describe(fit))
 
     def _finish_epoch(self, epoch: int, train_s: float, best_path: Path, last_path: Path) -> Iterator:
         val_loss, val = self._validate()
