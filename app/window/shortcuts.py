@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 
 TEXT_KEYS = (QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.Cut, QKeySequence.StandardKey.Paste,
              QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo, QKeySequence.StandardKey.SelectAll)
-SLIDER_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp,
-               Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End)
+SLIDER_KEYS = {int(k.value) for k in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp,
+               Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End)}
 COMMAND_MODIFIERS = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier \
     | Qt.KeyboardModifier.MetaModifier
 
@@ -43,11 +43,15 @@ def _editable_text(widget: QWidget) -> bool:
     return False
 
 
+def _slider_key(event: QKeyEvent, widget: QWidget) -> bool:
+    """Whether ``event`` moves the focused slider ``widget`` (PgUp went to another image instead of moving the
+    Spread slider): a slider does not claim its keys from shortcuts, so the guard claims them for it."""
+    return isinstance(widget, QAbstractSlider) and event.key() in SLIDER_KEYS \
+        and not event.modifiers() & COMMAND_MODIFIERS
+
+
 def _typing(event: QKeyEvent, widget: QWidget) -> bool:
-    """Whether ``event`` is typing or text editing in the focused ``widget``, which the window must leave to it
-    (a focused slider's own keys count: PgUp moved to another image instead of moving the Spread slider)."""
-    if isinstance(widget, QAbstractSlider) and event.key() in SLIDER_KEYS:
-        return not event.modifiers() & COMMAND_MODIFIERS
+    """Whether ``event`` is typing or text editing in the focused ``widget``, which the window must leave to it."""
     text_field = _editable_text(widget)
     if text_field and not event.modifiers() & COMMAND_MODIFIERS and event.text().isprintable() and event.text():
         return True
@@ -68,6 +72,9 @@ class ShortcutGuard(QObject):
         focus = QApplication.focusWidget()
         if focus is None or obj is not focus or focus.window() is not self.window:
             return False
+        if _slider_key(event, focus):
+            event.accept()  # the slider's: no shortcut fires, the key press goes to it
+            return True
         if _typing(event, focus) or not self.is_shortcut(event):
             return False
         event.ignore()  # not the widget's: Qt goes on to the window's shortcut
