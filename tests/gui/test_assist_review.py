@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QPushButton, QStyle, QStyleOptionSlider, QTabBar
 
 pytestmark = pytest.mark.gui
@@ -134,9 +134,8 @@ def test_retrain_says_retraining_not_planning(qtbot, window, data, model, tmp_pa
     jobs.training_panel.form.set_values("unet", epochs=2, out=str(tmp_path / "round2"), options="width=4",
                                         batch_size=2, patch_size=48, val_fraction=0.34, minutes=1)
     qtbot.mouseClick(window.jobs.assist.panel.retrain, Qt.MouseButton.LeftButton)
+    text = jobs.training_panel.progress.format()  # as the run starts (a tiny run may end within 100 ms)
     assert jobs.training.is_running()
-    qtbot.wait(150)  # the progress text is redrawn within 100 ms
-    text = jobs.training_panel.progress.format()
     assert "retraining for 1 min" in text and "planning" not in text, text
     jobs.training.stop()
     jobs.shutdown()
@@ -234,3 +233,54 @@ def test_a_round_stopped_at_0_epochs_is_no_round():
     assert rounds.end(0, float("nan"), retrain=True) is None
     assert rounds.label() == "round 2"  # the next Retrain is round 2 again
     assert start_note(1, True).startswith("retraining for 1 min") and "planning" in start_note(1, False)
+
+
+def test_metrics_table_columns_widen_name_sources_and_leave_the_models_own_masks_out_of_the_mean(
+        qtbot, window, data, model, tmp_path, monkeypatch):  # noqa: F811
+    import csv
+    import shutil
+
+    from PySide6.QtWidgets import QFileDialog
+
+    laptop(qtbot, window)
+    assert window.open_folder(data)
+    load(qtbot, window, model)
+    prediction, metrics = window.jobs.prediction, window.jobs.assist.metrics
+    window.session.select(3)  # no mask: segment it, accept, correct a little (it still flatters the model)
+    qtbot.waitUntil(lambda: not prediction.busy(), timeout=TIMEOUT)
+    prediction.segment_current()
+    qtbot.waitUntil(lambda: not prediction.busy() and prediction.current_prediction() is not None, timeout=TIMEOUT)
+    qtbot.mouseClick(window.findChild(QPushButton, "acceptPredictionButton"), Qt.MouseButton.LeftButton)
+    drag(qtbot, window, [(40, 50), (44, 50)])
+    window.actions.save.trigger()
+    metrics.panel.crf.setChecked(False)
+    qtbot.mouseClick(window.findChild(QPushButton, "openMetricsButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(metrics.results) and not metrics.busy(), timeout=TIMEOUT)
+    table = metrics.panel.table
+    assert table.rowCount() == 4, (metrics.panel.status.text(), window.files.tree.topLevelItem(3).text(1))
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    rows = {table.item(r, 0).text(): r for r in range(table.rowCount())}
+    assert headers[:3] == ["Image", "Source", "Split"]
+    assert table.item(rows["img_3.png"], 1).text() == "this model's" and table.item(rows["img_3.png"], 0).font().italic()
+    assert table.item(rows["img_0.png"], 1).text() == "hand"
+    assert table.item(rows["img_0.png"], 0).toolTip() == str(data / "images" / "img_0.png")
+    assert "1 accepted from this model left out" in metrics.panel.status.text()
+    header = table.horizontalHeader()  # drag the Image column's right edge 80 px to the right
+    edge = header.sectionViewportPosition(0) + header.sectionSize(0) - 1
+    width = header.sectionSize(0)
+    qtbot.mousePress(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(edge, header.height() // 2))
+    qtbot.mouseMove(header.viewport(), QPoint(edge + 40, header.height() // 2))
+    qtbot.mouseRelease(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(edge + 80, header.height() // 2))
+    assert header.sectionSize(0) >= width + 40
+    shot(window, "06_metrics_table")
+    out = tmp_path / "scores.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "CSV (*.csv)"))
+    qtbot.mouseClick(window.findChild(QPushButton, "exportMetricsButton"), Qt.MouseButton.LeftButton)
+    with open(out) as fh:
+        notes = {r["image"]: r["note"] for r in csv.DictReader(fh) if r["variant"] == "raw"}
+    assert "accepted prediction" in notes["img_3.png"] and notes["img_0.png"] == "" and "left out" in notes["mean"]
+    other = tmp_path / "other.pt"  # another model becomes the current one: the old scores go
+    shutil.copy(model, other)
+    load(qtbot, window, other)
+    assert metrics.panel.row_count() == 0 and "Score annotated images again" in metrics.panel.status.text()
+    window.jobs.shutdown()

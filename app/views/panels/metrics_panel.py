@@ -78,7 +78,8 @@ class MetricsPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setToolTip("Click a column to sort, drag a header's edge to widen it; click a row to open the "
                               "image with the model's prediction")
-        self._fitted = False
+        self._user_sized, self._fitting = False, False
+        self.table.horizontalHeader().sectionResized.connect(self._resized)
         self.status = QLabel("Load or train a model, then score the annotated images.")
         self.status.setObjectName("metricsStatus")
         self.status.setWordWrap(True)
@@ -125,7 +126,7 @@ class MetricsPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         self.table.resizeColumnsToContents()
-        self._fitted = False
+        self._user_sized = False
         self.table.setSortingEnabled(True)
 
     def add_row(self, index: int, name: str, cells: list, path: str = "", left_out: bool = False) -> None:
@@ -147,10 +148,15 @@ class MetricsPanel(QWidget):
                 font = self.table.item(row, column).font()
                 font.setItalic(True)
                 self.table.item(row, column).setFont(font)
-        if not self._fitted:  # the first row sizes the columns; the user's widths are kept after that
+        if not self._user_sized:  # fitted to the rows so far, until the user sets a width
+            self._fitting = True
             self.table.resizeColumnsToContents()
-            self._fitted = True
+            self._fitting = False
         self.table.setSortingEnabled(True)
+
+    def _resized(self, *_args) -> None:
+        if not self._fitting:
+            self._user_sized = True
 
     def row_count(self) -> int:
         return self.table.rowCount()
