@@ -14,32 +14,18 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.controllers.compare import CompareRequest
+from app.controllers.crf_request import crf_request
 from app.controllers.replacing import confirm_replace
 from app.jobs import tasks
 from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state.prediction_store import PredictionStore
-from app.state.runs import describe_model
+from app.state.runs import describe_model, trained_elsewhere
 from app.state.session import Session
 from app.views.canvas import Canvas
 from app.views.panels.prediction_panel import PredictionPanel
 from app.views.prediction_layer import PredictionLayer
 from segcore.annotate import ImageState
 from segcore.errors import describe
-
-
-def trained_elsewhere(checkpoint: Path, folder: Path | None) -> str:
-    """Where the loaded model comes from when not from the open ``folder`` ("" when its checkpoint lies inside it).
-
-    A model of another folder stays usable, but its Dice was measured on that folder's validation images, so the
-    Segment panel says where it comes from.
-    """
-    if folder is None or checkpoint.resolve().is_relative_to(Path(folder).resolve()):
-        return ""
-    run = checkpoint.parent
-    source = run.parent.parent if run.parent.name == "checkpoints" else run
-    same = source.name == Path(folder).name  # two folders of one name: their parents tell them apart
-    return f"From another folder: {source.parent.name + '/' if same else ''}{source.name}"
 
 
 class PredictionController(QObject):
@@ -57,7 +43,7 @@ class PredictionController(QObject):
         self.store = PredictionStore()
         self.accepted: dict[Path, tuple[str, str | None]] = {}  # image -> (what was accepted, the model behind it)
         self.probs: tuple[Path, np.ndarray] | None = None
-        self._compare_after = False
+        self.compare_after = False  # Compare opens when the segmenting started for it ends
         self._busy = False
         self.skipped: list[str] = []  # reasons, for the job running or the last one
         self.notes: dict[Path, tuple[str, str]] = {}  # an image's resampling and warning, said when it is on screen
@@ -209,7 +195,7 @@ class PredictionController(QObject):
         skipped = f"; {len(self.skipped)} skipped" if self.skipped else ""
         self.say(f"Segmented {self.done - len(self.skipped)} of {self.total} image(s){skipped}{cancelled}.")
         if self.skipped:
-            self._compare_after = False
+            self.compare_after = False  # Compare opens when the segmenting started for it ends
             shown = "\n".join(self.skipped[:10]) + ("\n…" if len(self.skipped) > 10 else "")
             QMessageBox.warning(self.window, "Some images were not segmented", shown)
 
@@ -231,13 +217,13 @@ class PredictionController(QObject):
     def _job_finished(self) -> None:
         self._busy = False
         self._refresh()
-        if self._compare_after:
-            self._compare_after = False
+        if self.compare_after:
+            self.compare_after = False  # Compare opens when the segmenting started for it ends
             self.compare()
 
     def _on_error(self, exc: BaseException) -> None:
         text = describe(exc)
-        self._compare_after = False
+        self.compare_after = False  # Compare opens when the segmenting started for it ends
         self.panel.set_status(f"Error: {text}")
         loading = self.worker is not None and self.worker.name == "load"
         QMessageBox.warning(self.window, "Cannot load the checkpoint" if loading else "Segmentation failed", text)
@@ -297,23 +283,6 @@ class PredictionController(QObject):
     # -- compare ------------------------------------------------------------------------------------------------
     def compare(self) -> None:
         """Refine the prediction of the image on screen with the CRF and open the Compare view."""
-        from segcore import crf, crf_fit
-
-        if not crf.is_available():
-            text = f"Dense-CRF refinement needs pydensecrf; install it with `{crf.INSTALL_HINT}`."
-            QMessageBox.warning(self.window, "CRF not available", text)
-            return
-        path = self.current_path()
-        if path is None or self.predictor is None or self.busy() or self.current_prediction() is None:
-            return  # nothing is refined that the user has not segmented and seen
-        s = self.session
-        if self.probs is None or self.probs[0] != path or self.probs[1].shape[1:] != s.image.shape[:2]:
-            self._compare_after = True  # probabilities not kept (after Segment all), or made at another level
-            self.segment_current()
-            return
-        truth = s.mask.copy() if s.hand_made() and not s.locked_reason else None  # locked: the mask was unread
-        raw = self.current_prediction()
-        raw = raw if raw is not None else self.probs[1].argmax(axis=0).astype(np.uint8)
-        fit = self.predictor.crf_fit
-        self.compareRequested.emit(CompareRequest(s.image, self.probs[1], raw, truth, self.colors(), path,
-                                                  crf_fit.params_for(fit), crf_fit.describe(fit)))
+        request = crf_request(self)
+        if request is not None:
+            self.compareRequested.emit(request)

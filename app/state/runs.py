@@ -127,3 +127,17 @@ def describe_model(path: Path, arch: str, arch_kwargs: dict, name: str | None, m
     if run is not None and run.status != "completed":
         text += f"<br>run {run.status}"
     return text, str(path)
+
+
+def trained_elsewhere(checkpoint: Path, folder: Path | None) -> str:
+    """Where the loaded model comes from when not from the open ``folder`` ("" when its checkpoint lies inside it).
+
+    A model of another folder stays usable, but its Dice was measured on that folder's validation images, so the
+    Segment panel says where it comes from.
+    """
+    if folder is None or checkpoint.resolve().is_relative_to(Path(folder).resolve()):
+        return ""
+    run = checkpoint.parent
+    source = run.parent.parent if run.parent.name == "checkpoints" else run
+    same = source.name == Path(folder).name  # two folders of one name: their parents tell them apart
+    return f"From another folder: {source.parent.name + '/' if same else ''}{source.name}"

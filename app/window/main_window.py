@@ -148,7 +148,7 @@ class MainWindow(FolderMixin, QMainWindow):
         self.view_panel.backgroundChanged.connect(lambda _on: self._apply_colors())
         self.display.contrastChanged.connect(lambda _contrast: self._show_image_pixels())
         c.hovered.connect(self._show_position)
-        c.zoomChanged.connect(self.status_labels.show_zoom)
+        c.zoomChanged.connect(lambda _zoom: self.show_zoom())
         s.folderOpened.connect(self._on_folder)
         s.imageLoaded.connect(self._on_image)
         s.maskEdited.connect(c.update_mask)
@@ -232,6 +232,16 @@ class MainWindow(FolderMixin, QMainWindow):
         self.actions.undo.setEnabled(can_undo)
         self.actions.redo.setEnabled(can_redo)
 
+    def show_zoom(self) -> None:
+        """The zoom of the view in front (the image or Compare) in the status bar."""
+        self.status_labels.show_zoom(self.zoomed_view().zoom())
+
+    def show_job_state(self, text: str) -> None:
+        """A training run's short state ("planning", "42%", "done"; "" for none) in the window's title, readable
+        from any tab; in the dock's tab title it widened that tab and squeezed its neighbours' names."""
+        self.job_state = text
+        self._update_title()
+
     def _update_title(self) -> None:
         s = self.session
         parts = ["segstudio"]
@@ -239,6 +249,8 @@ class MainWindow(FolderMixin, QMainWindow):
             parts.append(s.folder.name)
         if 0 <= s.index < len(s.samples):
             parts.append(s.samples[s.index].image.name + (" *" if s.dirty else ""))
+        if getattr(self, "job_state", ""):
+            parts.append(f"training {self.job_state}")
         self.setWindowTitle(" — ".join(parts))
 
     def _show_position(self, col: int, row: int) -> None:

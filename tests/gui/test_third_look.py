@@ -8,7 +8,7 @@ import re
 
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QRect, Qt
-from PySide6.QtGui import QHelpEvent
+from PySide6.QtGui import QAction, QHelpEvent
 from PySide6.QtWidgets import QApplication, QLabel, QToolTip
 
 from segcore.data.sample import write_sample_data
@@ -146,3 +146,103 @@ def test_before_the_first_run_the_line_under_train_follows_the_budget(qtbot, lap
     panel.grab().save(str(laptop.session.folder.parent / "short_budget.png"))
     type_budget(qtbot, panel.form.minutes, "3")
     assert "3 min run" in panel.plan_summary.text()
+
+
+# -- 4: what the status bar, the curves and the tabs show belongs to what is in front -----------------------------
+def test_the_status_bar_zoom_is_compares_while_compare_is_in_front(qtbot, laptop):
+    import numpy as np
+    from PySide6.QtWidgets import QLabel as Label
+
+    view, zoom = laptop.jobs.compare_view, laptop.findChild(Label, "zoomLabel")
+    view.set_image(np.full((400, 500, 3), 128, np.uint8), [(0, 0, 0), (255, 0, 0)])
+    laptop.docking.show_view(view)
+    qtbot.wait(50)
+    for _ in range(3):
+        qtbot.keyClick(laptop, Qt.Key.Key_Plus, Qt.KeyboardModifier.ControlModifier)  # zooms Compare's panes
+    panes = view.raw_view.transform().m11()  # both panes' zoom (they are linked)
+    assert abs(panes - laptop.canvas.zoom()) > 0.05
+    assert zoom.text() == f"Zoom {panes * 100:.0f} %"
+    laptop.docking.show_image()  # back to the image: its own zoom
+    assert zoom.text() == f"Zoom {laptop.canvas.zoom() * 100:.0f} %"
+
+
+def test_another_folder_gives_the_empty_loss_plot_a_fresh_axis(qtbot, laptop, tmp_path):
+    from app.views.panels.training_plots import TrainingPlots
+
+    done = train_here(qtbot, laptop, epochs=1)
+    assert done.status == "completed"
+    plots = laptop.jobs.training_panel.plots
+    assert plots.loss_plot.viewRange()[1][1] > 1.2  # the run's loss (about 1.5) set it
+    other = tmp_path / "other"
+    write_sample_data(other, count=4, size=80)
+    assert laptop.open_folder(other)
+    fresh = TrainingPlots()
+    qtbot.addWidget(fresh)
+    assert plots.loss_plot.viewRange()[1] == pytest.approx(fresh.loss_plot.viewRange()[1])
+
+
+def right_tabs(window) -> list[tuple[str, int]]:
+    """The names and widths of the tabs in the Training dock's group (Qt rebuilds the tab bar at times)."""
+    from PySide6.QtWidgets import QTabBar
+
+    for bar in window.findChildren(QTabBar):
+        names = [bar.tabText(i) for i in range(bar.count())]
+        if "Training" in names and bar.isVisible():
+            return [(name, bar.tabRect(i).width()) for i, name in enumerate(names)]
+    raise AssertionError("no tab named Training")
+
+
+def test_planning_changes_no_tab_name(qtbot, laptop):
+    panel = laptop.jobs.training_panel
+    laptop.docks["trainingDock"].raise_()
+    qtbot.wait(50)
+    before = right_tabs(laptop)
+    panel.form.set_values("unet", "width=4", minutes=0.3)
+    with qtbot.waitSignal(panel.summaryChanged, check_params_cb=lambda text: text == "planning", timeout=10_000):
+        qtbot.mouseClick(panel.plan_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(50)
+    assert right_tabs(laptop) == before
+    assert laptop.windowTitle().endswith(" — training planning")  # the state, readable from any tab
+    qtbot.waitUntil(lambda: not laptop.jobs.pool.running(), timeout=180_000)
+    assert right_tabs(laptop) == before and "training" not in laptop.windowTitle()
+
+
+
+# -- 7: what is shown about the model is what the run will use ------------------------------------------------------
+def test_the_model_options_hint_is_the_plans_width_and_depth(qtbot, laptop):
+    from app.views.panels.training_form import ARCHITECTURES
+
+    panel = laptop.jobs.training_panel
+    options = panel.form.options
+    assert options.text() == ""  # auto: the hint is what the run will use
+    type_budget(qtbot, panel.form.minutes, "0")
+    assert options.placeholderText() == "auto: width=32, depth=4 (the defaults)"  # the fixed recipe's U-Net
+    panel.form.set_values("unet", "", minutes=0.3)
+    qtbot.mouseClick(panel.plan_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.plan_view.has_plan and panel.train_button.isEnabled(), timeout=180_000)
+    entries = panel._plan.entries
+    planned = f"width={entries['width'].value}, depth={entries['depth'].value}"
+    assert options.placeholderText() == f"auto: {planned} (the plan's)"
+    assert f"width {entries['width'].value}, depth {entries['depth'].value}" in panel.plan_summary.text()
+    type_budget(qtbot, panel.form.minutes, "5")  # another budget: another plan, not yet made
+    assert options.placeholderText() == "auto: the plan's width and depth"
+    panel.form.arch.setCurrentIndex(1)
+    assert options.placeholderText() == f"auto: {ARCHITECTURES[1][2]} (the defaults)"  # the plan sizes U-Nets only
+
+
+# -- 6: Import opens where Export writes ---------------------------------------------------------------------------
+def test_import_dialogs_open_in_the_exports_folder_export_wrote(qtbot, laptop, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    folder = laptop.session.folder
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: (a[3][0], True))  # the first format offered
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _parent, _title, start, *a, **k: (start, ""))
+    laptop.canvas.setFocus()
+    qtbot.keyClick(laptop, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)  # Export: written in exports/
+    assert any((folder / "exports").iterdir())
+    opened = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda _p, _t, start, *a, **k: opened.append(start) or ("", ""))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda _p, _t, start, *a, **k: opened.append(start) or "")
+    qtbot.keyClick(laptop, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)  # Import
+    laptop.findChild(QAction, "importFolderAnnotationsAction").trigger()  # Import for all images (a menu item)
+    assert opened == [str(folder / "exports")] * 2

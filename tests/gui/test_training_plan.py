@@ -123,7 +123,7 @@ def test_train_by_a_time_budget_plans_first_and_ends_in_time(qtbot, window, samp
     # Durations read as people say them (#19: the plan said "0.881 min" for a 1-minute budget): nowhere a
     # fraction of a minute, in the plan, its summary, the progress bar, the log or the status line.
     shown = [panel.plan_view.toPlainText(), panel.plan_summary.text(), panel.progress.format(),
-             panel.log_view.toPlainText(), window.statusBar().currentMessage()]
+             panel.log_view.toPlainText(), window.statusBar().message()]
     assert not [text for text in shown if re.search(r"\d\.\d+ ?min", text)], shown
     assert re.search(r"reached the time limit of \d+ s after epoch", event.message), event.message
 

@@ -204,11 +204,11 @@ def test_unreadable_image_and_wrong_size_mask_are_reported(qtbot, window, folder
     (folder / "images" / "img_1.png").write_bytes(b"not a png")
     io.write_mask(folder / "masks" / "img_0.png", np.zeros((5, 5), np.uint8), window.session.spec)
     window.open_folder(folder)
-    assert "5x5" in window.statusBar().currentMessage()
+    assert "5x5" in window.statusBar().message()
     drag(qtbot, window, [(5.5, 5.5)])
     assert not window.session.mask.any() and not window.session.dirty  # editing refused, file untouched
     window.session.select(1)
-    assert "img_1.png" in window.statusBar().currentMessage()
+    assert "img_1.png" in window.statusBar().message()
     window.session.select(2)
     assert window.session.image is not None
 

@@ -37,3 +37,12 @@ def budget_line(minutes: float, plan: Plan | None, plan_summary: str = "") -> st
         return f"Train plans a {budget} run for this folder and this machine, then trains (Show plan: now)."
     return (f"The plan shown is for {human_duration(plan.budget_s)}: Train plans again for {budget} first "
             "(Show plan: now).")
+
+
+def planned_model(plan: Plan) -> str | None:
+    """The U-Net options ``plan`` trains with, as the Model options field writes them ("width=16, depth=4");
+    None for a plan without them."""
+    entries = plan.entries
+    if "width" not in entries or "depth" not in entries:
+        return None
+    return f"width={entries['width'].value}, depth={entries['depth'].value}"

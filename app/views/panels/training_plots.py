@@ -216,6 +216,7 @@ class TrainingPlots(QWidget):
         self.rounds = 1  # the first run is round 1; each retraining run after it adds one
         self.offset = 0.0
         self.loss_top = 0.0
+        self.loss_plot.setYRange(0, 1, padding=0)  # the last run's loss range goes with its curves
         self.epoch_axis = getattr(self, "epoch_axis", 1)
         self.batch_x: list[float] = []
         self.batch_y: list[float] = []
