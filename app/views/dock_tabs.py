@@ -2,8 +2,8 @@
 
 Five panels share the right-hand column (Brush, Overlay, Contrast, Training, Assist). With the style's padding
 (24 px a tab in Fusion) their names need ~335 px and the column gets ~325 px on a 1366 px laptop: Qt elided them
-to "Br…", "Overl…", "As…". The dock tab bars get a third of that padding, which leaves room for the Training tab's
-short state ("Training · 45%"); the tab bars Qt creates later (a panel tabbed by the user) get it too.
+to "Br…", "Overl…", "As…". The dock tab bars get a third of that padding (~275 px for the five), with room to
+spare; the tab bars Qt creates later (a panel tabbed by the user) get it too.
 """
 
 from __future__ import annotations
