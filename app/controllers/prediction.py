@@ -41,6 +41,7 @@ class PredictionController(QObject):
         self.predictor = None
         self.worker: GeneratorWorker | None = None
         self.store = PredictionStore()
+        self.accepted: dict[Path, tuple[str, str | None]] = {}  # image -> (what was accepted, the model behind it)
         self.probs: tuple[Path, np.ndarray] | None = None
         self.compare_after = False  # Compare opens when the segmenting started for it ends
         self._busy = False
@@ -96,6 +97,7 @@ class PredictionController(QObject):
         """Another folder: its predictions, messages and the model's fit to its classes start afresh."""
         self._forget_all()
         self.notes.clear()
+        self.accepted.clear()
         if self.predictor is not None:
             self._describe()
         if not self.busy():
@@ -249,7 +251,9 @@ class PredictionController(QObject):
 
     def accept(self) -> None:
         """Make the prediction the current mask (one undoable step, marked 'predicted')."""
-        self.accept_mask(self.current_prediction())
+        path = self.current_path()
+        model = f" of {self.predictor.path.name}" if self.predictor is not None else ""
+        self.accept_mask(self.current_prediction(), self.store.origin(path) or f"the network output{model}")
 
     def accept_mask(self, mask: np.ndarray | None, what: str = "the network output") -> bool:
         """Make ``mask`` the annotation of the image on screen, after asking when it replaces a hand-made one."""
@@ -261,6 +265,9 @@ class PredictionController(QObject):
             return False
         if not confirm_replace(self.window, self.session, what):
             return False
+        made_by_model = what.startswith("the network") or "model's probabilities" in what
+        model = str(self.predictor.path) if self.predictor is not None and made_by_model else None
+        self.accepted[self.current_path()] = (what, model)  # the Metrics table flags these (they flatter the model)
         self.session.accept_mask(mask, state=ImageState.PREDICTED)
         self.store.pop(self.current_path())
         self.panel.set_status("Accepted as the mask: correct it with the brushes (Ctrl+Z undoes).")

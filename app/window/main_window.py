@@ -18,6 +18,7 @@ from app.controllers.save_elsewhere import report_save_failed, save_elsewhere
 from app.state.session import Session
 from app.views import render
 from app.views.canvas import Canvas
+from app.views.dock_tabs import compact_dock_tabs
 from app.views.icons import app_icon
 from app.views.message_bar import MessageBar
 from app.views.panels.brush_panel import BrushPanel
@@ -65,6 +66,7 @@ class MainWindow(FolderMixin, QMainWindow):
         self.menus = build_menus(self, self.actions, tool_list)
         self.toolbar = build_toolbar(self, self.actions, tool_list)
         self.docking = Docking(self, self.canvas, self.menus.panels)
+        compact_dock_tabs(self)  # the right-hand column's five tab names stay whole at 1366 px
         self.docks = self.docking.docks
         self.files = FileListPanel()
         self.palette_panel = ClassPalette()

@@ -25,6 +25,7 @@ REDRAW_MS = 250
 LOSS_HEADROOM = 1.1
 MIN_PLOT_HEIGHT = 100  # each plot: stacked in a 768-pixel screen, the window still fits it
 MIN_PLOT_WIDTH = 170
+ROUND_LABEL_HEIGHTS = (0.12, 0.3, 0.48)  # of the plot's height, for rounds 2, 3, 4, 5, ...
 TITLE_MARGIN = 12  # pixels of the plot's width besides its left axis that the title may not use
 TITLE_SIZE = "8.5pt"
 SPACE = "&nbsp;&nbsp;"  # between a title's parts
@@ -189,12 +190,24 @@ class TrainingPlots(QWidget):
 
     def _mark_round(self, x: float) -> None:
         self.rounds += 1
+        # Labels at three heights in turn: rounds of a few epochs each sit close, and their labels overlapped.
+        height = ROUND_LABEL_HEIGHTS[(self.rounds - 2) % len(ROUND_LABEL_HEIGHTS)]
         for plot in (self.loss_plot, self.dice_plot):
             line = pg.InfiniteLine(x, angle=90, pen=pg.mkPen(GREY, width=1, style=Qt.PenStyle.DashLine),
                                    label=f"round {self.rounds}",
-                                   labelOpts={"position": 0.12, "color": (60, 60, 60), "anchors": [(1.05, 0.5)] * 2})
+                                   labelOpts={"position": height, "color": (60, 60, 60), "anchors": [(1.05, 0.5)] * 2})
             plot.addItem(line)
             self.round_lines.append((plot, line))
+
+    def drop_round(self) -> None:
+        """The last round ended before its first epoch: its line goes (nothing of it is drawn after it)."""
+        if self.rounds < 2:
+            return
+        label = f"round {self.rounds}"
+        for plot, line in [(p, ln) for p, ln in self.round_lines if ln.label.format == label]:
+            plot.removeItem(line)
+            self.round_lines.remove((plot, line))
+        self.rounds -= 1
 
     def clear(self) -> None:
         for plot, line in self.round_lines:
