@@ -63,6 +63,8 @@ class EvalReport:
     data: str = ""
     split: str = "all"
     crf_params: dict | None = None
+    # image name -> why it is listed but left out of the means (e.g. its mask is this model's accepted prediction)
+    left_out: dict[str, str] = field(default_factory=dict)
 
     @property
     def has_crf(self) -> bool:
@@ -72,8 +74,12 @@ class EvalReport:
     def variants(self) -> tuple[str, ...]:
         return VARIANTS if self.has_crf else VARIANTS[:1]
 
+    def counted(self) -> list[ImageResult]:
+        """The images the means and pooled scores are of: all but ``left_out``."""
+        return [r for r in self.images if r.name not in self.left_out]
+
     def image_scores(self, variant: str) -> list[dict]:
-        return [r.scores(variant, self.spec.names) for r in self.images]
+        return [r.scores(variant, self.spec.names) for r in self.counted()]
 
     def mean(self, variant: str) -> dict:
         """Average over images of every score, ignoring images where a score is undefined (NaN)."""
@@ -94,7 +100,7 @@ class EvalReport:
 
     def pooled(self, variant: str) -> dict:
         """Scores of the summed confusion matrix (every labelled pixel of the folder counts once)."""
-        cms = [r.raw_cm if variant == "raw" else r.crf_cm for r in self.images]
+        cms = [r.raw_cm if variant == "raw" else r.crf_cm for r in self.counted()]
         return scores(np.sum(cms, axis=0), self.spec.names)
 
     def sparse(self) -> list[tuple[str, float]]:
@@ -345,19 +351,23 @@ def write_json(path: str | os.PathLike, report: EvalReport) -> Path:
 
 
 def write_csv(path: str | os.PathLike, report: EvalReport) -> Path:
-    """Long-format CSV: image, variant (raw/crf/difference), class (or "mean foreground"), metrics, accuracy."""
+    """Long-format CSV: image, variant (raw/crf/difference), class (or "mean foreground"), metrics, accuracy, and a
+    note (why an image is listed but left out of the mean, see ``EvalReport.left_out``; empty otherwise)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["image", "variant", "class", *METRICS, "accuracy"])
+    writer.writerow(["image", "variant", "class", *METRICS, "accuracy", "note"])
     for label, by_variant in report.rows():
+        note = report.left_out.get(label, "")
+        if label == "mean" and report.left_out:
+            note = f"mean of {len(report.counted())} images; {len(report.left_out)} listed but left out"
         variants = dict(by_variant)
         if report.has_crf:
             variants["difference"] = _difference(by_variant["raw"], by_variant["crf"])
         for variant, s in variants.items():
             writer.writerow([label, variant, "mean foreground", *(_csv(s[f"mean_{m}"]) for m in METRICS),
-                             _csv(s["accuracy"])])
+                             _csv(s["accuracy"]), note])
             for c, name in enumerate(report.spec.names):
-                writer.writerow([label, variant, name, *(_csv(s[m][c]) for m in METRICS), ""])
+                writer.writerow([label, variant, name, *(_csv(s[m][c]) for m in METRICS), "", note])
     write_text_atomic(path, buffer.getvalue())
     return Path(path)
 

@@ -2,7 +2,7 @@
 images the model is least sure about first (``segcore rank``; the window's file-list column and *Next most
 uncertain* use the same scores).
 
-Scores are those of :mod:`segcore.uncertainty` (mean normalised TTA entropy). ``score_samples`` is a generator
+Scores are those of :mod:`segcore.uncertainty` (the share of pixels whose normalised TTA entropy is above 0.8). ``score_samples`` is a generator
 (one image at a time, so a caller can show progress or stop); ``queue_order`` sorts; ``format_table`` and
 ``write_csv`` print and save.
 """

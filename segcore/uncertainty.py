@@ -7,8 +7,13 @@ networks"). A pixel whose augmented views disagree, or that the network puts bet
 entropy. It is divided by ``log K`` so that 0 means certain and 1 means every class equally likely, whatever the
 number of classes. MC dropout is not used: the default U-Net has no dropout, and TTA works for every checkpoint.
 
-The image's score is the mean of its map: the expected uncertainty of a pixel (the "mean entropy" acquisition of
-active learning for segmentation). ``uncertain_fraction`` is the share of pixels above ``UNCERTAIN_LEVEL``.
+The image's score is the share of its pixels the model is unsure about: normalised entropy above
+``UNCERTAIN_LEVEL`` (0.8; for two classes, the averaged probability of the chosen class below ~0.76). The mean of
+the map (the "mean entropy" acquisition) barely told images apart: a briefly trained model is mildly unsure
+(0.5-0.6) over every cell interior, and that plateau dominated the mean. On 10 ISBI slices unseen in training
+(the 3-epoch model of a newcomer's session), the mean entropy's ranks did not follow the pixel error (Spearman
+0.02, scores within 8 % of each other) while the share above 0.8 did (Spearman 0.77, spread 27 %); the share
+above 0.5 was worse (-0.37): nearly every pixel passed it. ``mean_entropy`` keeps the mean.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import numpy as np
 
 from segcore.errors import DataError
 
-UNCERTAIN_LEVEL = 0.5  # normalised entropy above which a pixel counts as uncertain
+UNCERTAIN_LEVEL = 0.8  # normalised entropy above which a pixel counts as uncertain
 _FLOOR = 1e-12
 
 
@@ -52,6 +57,11 @@ class Uncertainty:
 
     @property
     def score(self) -> float:
+        """The image's uncertainty, in [0, 1]: the share of its pixels above ``UNCERTAIN_LEVEL`` (module docstring)."""
+        return self.uncertain_fraction
+
+    @property
+    def mean_entropy(self) -> float:
         """Mean normalised entropy of the image, in [0, 1]."""
         return float(self.map.mean(dtype=np.float64))
 

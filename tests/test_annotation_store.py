@@ -152,7 +152,7 @@ def test_an_accepted_prediction_is_one_step_marked_predicted_until_corrected(sto
 def test_accepting_an_all_background_prediction_still_gives_an_unannotated_image_its_mask(store, heard):
     store.select(2)  # no mask file: starts all background
     store.accept_mask(np.zeros_like(store.mask))
-    assert store.state(2) is ImageState.MODIFIED and store.is_predicted(2)
+    assert store.state(2) is ImageState.PREDICTED and store.is_predicted(2)  # unsaved, yet not corrected
     assert store.save() and (store.folder / "masks" / "im2.png").is_file()
     assert store.state(2) is ImageState.PREDICTED
 

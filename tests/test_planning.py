@@ -311,7 +311,7 @@ def test_plan_then_train_by_a_tiny_budget(tmp_path):
     if "crf" in best:  # pydensecrf installed: the fit is recorded either way
         assert set(best["crf"]) >= {"helps", "delta_dice", "raw_score"}
     if best["config"]["tta"]:  # the plan found TTA affordable: the validation images decided whether it stays
-        assert set(best["tta_fit"]) >= {"helps", "delta_dice", "images"} and "test-time augmentation" in proc.stderr
+        assert set(best["tta_fit"]) >= {"helps", "delta_dice", "images"}
     image = next((data / "images").iterdir())
     out = tmp_path / "m.png"
     proc = segcore("predict", "-m", run / "best.pt", "-i", image, "-o", out, "--tta", "-c")

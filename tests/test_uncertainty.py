@@ -15,7 +15,7 @@ import pytest
 from segcore import colormap, ranking
 from segcore.data.layout import Sample
 from segcore.errors import DataError
-from segcore.uncertainty import Uncertainty, entropy
+from segcore.uncertainty import UNCERTAIN_LEVEL, Uncertainty, entropy
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,12 +61,19 @@ def test_entropy_refuses_what_is_not_class_probabilities():
             entropy(bad)
 
 
-def test_score_is_the_mean_of_the_map_and_the_mask_the_argmax():
+def test_score_is_the_share_of_unsure_pixels_and_the_mask_the_argmax():
     probs = np.stack([np.full((4, 4), 0.9), np.full((4, 4), 0.1)]).astype(np.float32)
     probs[:, :2] = np.array([0.5, 0.5])[:, None, None]
     u = Uncertainty(probs, entropy(probs))
-    assert u.score == pytest.approx((0.5 * 1.0 + 0.5 * entropy(probs)[3, 3]), abs=1e-6)
-    assert u.uncertain_fraction == 0.5
+    assert u.mean_entropy == pytest.approx((0.5 * 1.0 + 0.5 * entropy(probs)[3, 3]), abs=1e-6)
+    assert u.score == u.uncertain_fraction == 0.5
+    # A mildly unsure plateau everywhere (0.77: entropy 0.78) against a sure image with an unsure quarter: the
+    # mean entropy ranks the plateau first, the share of unsure pixels the image with a real doubt
+    plateau = np.stack([np.full((4, 4), 0.77), np.full((4, 4), 0.23)]).astype(np.float32)
+    doubt = np.stack([np.full((4, 4), 0.99), np.full((4, 4), 0.01)]).astype(np.float32)
+    doubt[:, :2, :2] = np.array([0.5, 0.5])[:, None, None]
+    flat, sharp = Uncertainty(plateau, entropy(plateau)), Uncertainty(doubt, entropy(doubt))
+    assert flat.mean_entropy > sharp.mean_entropy and sharp.score > flat.score
     assert u.mask.dtype == np.uint8 and u.mask[3, 3] == 0
 
 
@@ -113,7 +120,7 @@ def test_predict_uncertainty_writes_png_npy_and_prints_the_score(model, tmp_path
     assert 0 <= values.min() and values.max() <= 1
     png = read_image(tmp_path / "pred.uncertainty.png")
     assert png.shape == (*values.shape, 3)
-    assert f"uncertainty {values.mean():.4f}" in proc.stdout
+    assert f"uncertainty {(values > UNCERTAIN_LEVEL).mean():.4f}" in proc.stdout  # the share of unsure pixels
 
 
 def test_rank_lists_unannotated_first_and_writes_csv(model, tmp_path):

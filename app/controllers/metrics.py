@@ -49,22 +49,12 @@ class MetricsController(QObject):
         panel.cancelRequested.connect(self.cancel)
         panel.exportRequested.connect(self.export)
         panel.rowChosen.connect(self.open_row)
-        prediction.modelLoaded.connect(self._on_model)
+        prediction.modelLoaded.connect(self._model_changed)
+        self.sources: dict[str, str] = {}  # image name -> where its mask came from, as the Source column says
+        self.left_out: dict[str, str] = {}  # image name -> why the mean leaves it out
 
     def busy(self) -> bool:
         return self._busy
-
-    def _on_model(self, path: str) -> None:
-        """The current model changed: the status says which one the table is (or would be) of."""
-        self._refresh()
-        if self.busy():
-            return
-        name = f"{Path(path).parent.name}/{Path(path).name}"
-        if self.results and Path(self.checkpoint) != Path(path):
-            self.panel.set_status(f"These scores are of {Path(self.checkpoint).parent.name}/"
-                                  f"{Path(self.checkpoint).name}; the current model is {name}: score again.")
-        elif not self.results:
-            self.panel.set_status(f"Current model {name}: score the annotated images to see where it fails.")
 
     def evaluate(self) -> bool:
         """Score every annotated image (accepted predictions not corrected yet left out) in a worker."""
@@ -86,6 +76,7 @@ class MetricsController(QObject):
         self.spec, self.variants = predictor.spec, ("raw", "crf") if with_crf else ("raw",)
         self.split, self.checkpoint = run_split(predictor.path), str(predictor.path)
         self.results, self.skipped = [], []
+        self.sources, self.left_out = self._provenance(items)
         self.panel.set_columns(*self._columns())
         self.worker = GeneratorWorker(assist_tasks.evaluate_images, predictor, items, with_crf, self.prediction.store,
                                       s.folder, name="metrics")
@@ -99,9 +90,27 @@ class MetricsController(QObject):
         self._refresh()
         return True
 
+    def _provenance(self, items: list) -> tuple[dict[str, str], dict[str, str]]:
+        """Where each mask came from, and the images left out of the mean: masks accepted from this very model's
+        predictions (corrected or not) score the model against itself and inflate its mean."""
+        sources, left_out = {}, {}
+        for _, sample in items:
+            what, model = self.prediction.accepted.get(sample.image, ("", None))
+            if not what:
+                sources[sample.image.name] = "hand"
+            elif model == self.checkpoint:
+                sources[sample.image.name] = "this model's"
+                left_out[sample.image.name] = "its mask is this model's accepted prediction"
+            else:
+                sources[sample.image.name] = "CRF proposal" if "CRF" in what else f"{Path(model or '?').name}'s"
+        return sources, left_out
+
     def _columns(self) -> tuple[list[str], list[str]]:
-        headers, tips = ["Image", "Split"], ["The image (click to open it with the prediction)",
-                                              "train / val: how the model's run used the image (split.json)"]
+        headers, tips = ["Image", "Source", "Split"], [
+            "The image (click to open it with the prediction)",
+            "Where its mask came from: hand (painted or loaded), a model's accepted prediction, or an accepted CRF "
+            "proposal; masks accepted from this model are left out of the mean (they flatter it)",
+            "train / val: how the model's run used the image (split.json)"]
         names = self.spec.names
         groups = [("mean", "foreground classes' mean")] if len(names) > 2 else []
         groups += [(name, f"class {name}") for name in names[1:]]
@@ -120,7 +129,7 @@ class MetricsController(QObject):
     def _cells(self, image: Path, result) -> list:
         names = self.spec.names
         by_variant = {v: result.scores(v, names) for v in self.variants}
-        cells: list = [self.split.get(image.resolve(), "")]
+        cells: list = [self.sources.get(image.name, "hand"), self.split.get(image.resolve(), "")]
         keys = ([("mean_dice", None), ("mean_iou", None)] if len(names) > 2 else [])
         cells += [by_variant[v][key] for key, _ in keys for v in self.variants]
         for c in range(1, len(names)):
@@ -138,7 +147,8 @@ class MetricsController(QObject):
             self.skipped.append(item.error)
             return
         self.results.append(item.result)
-        self.panel.add_row(item.index, item.image.name, self._cells(item.image, item.result))
+        self.panel.add_row(item.index, item.image.name, self._cells(item.image, item.result), str(item.image),
+                           left_out=item.image.name in self.left_out)
         if item.image == self.session.current_path():
             self.prediction.show_current()
 
@@ -151,16 +161,44 @@ class MetricsController(QObject):
         self._busy = False
         worker = self.worker
         if worker.error is None:
-            from segcore.evaluation import EvalReport
 
             cancelled = " (cancelled)" if worker.aborted else ""
-            sparse = EvalReport(self.spec, self.results).sparse_note()
-            self.panel.set_status(f"{len(self.results)} images scored{cancelled}; click a row to open the image with "
-                                  "the prediction, a column to sort." + (f" {len(self.skipped)} skipped." if
-                                                                          self.skipped else "")
+            sparse = self.report().sparse_note()
+            self.panel.set_status(f"{len(self.results)} images scored{cancelled}{self._mean_text()}; click a row to "
+                                  "open the image with the prediction, a column to sort." +
+                                  (f" {len(self.skipped)} skipped." if self.skipped else "")
                                   + (f" {sparse[0].upper()}{sparse[1:]}." if sparse else ""))
         if self.skipped:
             QMessageBox.warning(self.window, "Some images were not scored", "\n".join(self.skipped[:10]))
+        self._refresh()
+
+    def report(self):
+        """The scores as :class:`segcore.evaluation.EvalReport` (the mean leaves out ``left_out``)."""
+        from segcore.evaluation import EvalReport
+
+        folder = self.session.folder
+        return EvalReport(self.spec, list(self.results), self.checkpoint, str(folder),
+                          left_out={k: v for k, v in self.left_out.items() if any(r.name == k for r in self.results)})
+
+    def _mean_text(self) -> str:
+        report = self.report()
+        if not report.counted():
+            return ""
+        dice = report.mean("raw")["mean_dice"]
+        out = report.left_out
+        return (f"; mean Dice {dice:.3f} over {len(report.counted())}" +
+                (f" ({len(out)} accepted from this model left out: they score it against itself)" if out else ""))
+
+    def _model_changed(self, path: str | None) -> None:
+        """Scores of another model would pass for this one's: they go, and the line says so."""
+        if self.results and not self.busy() and str(path) != self.checkpoint:
+            self.results, self.left_out = [], {}
+            self.panel.set_columns(["Image"], [""])
+            self.panel.set_status(f"The scores were of {Path(self.checkpoint).name}; the current model is "
+                                  f"{Path(str(path)).name}: Score annotated images again.")
+        elif path and not self.results and not self.busy():  # say which model the table will be of
+            self.panel.set_status(f"Current model {Path(path).parent.name}/{Path(path).name}: score the annotated "
+                                  "images to see where it fails.")
         self._refresh()
 
     def cancel(self) -> None:
@@ -174,7 +212,7 @@ class MetricsController(QObject):
         self.prediction.show_current()
 
     def export(self) -> None:
-        from segcore.evaluation import EvalReport, write_csv
+        from segcore.evaluation import write_csv
 
         if not self.results:
             return
@@ -183,9 +221,8 @@ class MetricsController(QObject):
         path, _ = QFileDialog.getSaveFileName(self.window, "Export the scores as CSV", start, "CSV (*.csv)")
         if not path:
             return
-        report = EvalReport(self.spec, list(self.results), self.checkpoint, str(folder))
         try:
-            write_csv(path, report)
+            write_csv(path, self.report())
         except OSError as exc:
             QMessageBox.warning(self.window, "Cannot export the scores", describe(exc))
             return

@@ -14,7 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.controllers.compare import CompareRequest
+from app.controllers.crf_request import crf_request
 from app.controllers.replacing import confirm_replace
 from app.jobs import tasks
 from app.jobs.workers import GeneratorWorker, WorkerPool
@@ -41,8 +41,9 @@ class PredictionController(QObject):
         self.predictor = None
         self.worker: GeneratorWorker | None = None
         self.store = PredictionStore()
+        self.accepted: dict[Path, tuple[str, str | None]] = {}  # image -> (what was accepted, the model behind it)
         self.probs: tuple[Path, np.ndarray] | None = None
-        self._compare_after = False
+        self.compare_after = False  # Compare opens when the segmenting started for it ends
         self._load_after: str | None = None  # a model to load when the running job ends
         self._busy = False
         self.skipped: list[str] = []  # reasons, for the job running or the last one
@@ -97,6 +98,7 @@ class PredictionController(QObject):
         """Another folder: its predictions, messages and the model's fit to its classes start afresh."""
         self._forget_all()
         self.notes.clear()
+        self.accepted.clear()
         if self.predictor is not None:
             self._describe()
         if not self.busy():
@@ -191,7 +193,7 @@ class PredictionController(QObject):
         skipped = f"; {len(self.skipped)} skipped" if self.skipped else ""
         self.say(f"Segmented {self.done - len(self.skipped)} of {self.total} image(s){skipped}{cancelled}.")
         if self.skipped:
-            self._compare_after = False
+            self.compare_after = False  # Compare opens when the segmenting started for it ends
             shown = "\n".join(self.skipped[:10]) + ("\n…" if len(self.skipped) > 10 else "")
             QMessageBox.warning(self.window, "Some images were not segmented", shown)
 
@@ -215,15 +217,15 @@ class PredictionController(QObject):
         self._refresh()
         if self._load_after is not None:
             path, self._load_after = self._load_after, None
-            self._compare_after = False  # the prediction to refine was the previous model's
+            self.compare_after = False  # the prediction to refine was the previous model's
             self.load(path)
-        elif self._compare_after:
-            self._compare_after = False
+        elif self.compare_after:
+            self.compare_after = False  # Compare opens when the segmenting started for it ends
             self.compare()
 
     def _on_error(self, exc: BaseException) -> None:
         text = describe(exc)
-        self._compare_after = False
+        self.compare_after = False  # Compare opens when the segmenting started for it ends
         self.panel.set_status(f"Error: {text}")
         loading = self.worker is not None and self.worker.name == "load"
         QMessageBox.warning(self.window, "Cannot load the checkpoint" if loading else "Segmentation failed", text)
@@ -251,7 +253,9 @@ class PredictionController(QObject):
 
     def accept(self) -> None:
         """Make the prediction the current mask (one undoable step, marked 'predicted')."""
-        self.accept_mask(self.current_prediction())
+        path = self.current_path()
+        model = f" of {self.predictor.path.name}" if self.predictor is not None else ""
+        self.accept_mask(self.current_prediction(), self.store.origin(path) or f"the network output{model}")
 
     def accept_mask(self, mask: np.ndarray | None, what: str = "the network output") -> bool:
         """Make ``mask`` the annotation of the image on screen, after asking when it replaces a hand-made one."""
@@ -263,6 +267,9 @@ class PredictionController(QObject):
             return False
         if not confirm_replace(self.window, self.session, what):
             return False
+        made_by_model = what.startswith("the network") or "model's probabilities" in what
+        model = str(self.predictor.path) if self.predictor is not None and made_by_model else None
+        self.accepted[self.current_path()] = (what, model)  # the Metrics table flags these (they flatter the model)
         self.session.accept_mask(mask, state=ImageState.PREDICTED)
         self.store.pop(self.current_path())
         self.panel.set_status("Accepted as the mask: correct it with the brushes (Ctrl+Z undoes).")
@@ -278,23 +285,6 @@ class PredictionController(QObject):
     # -- compare ------------------------------------------------------------------------------------------------
     def compare(self) -> None:
         """Refine the prediction of the image on screen with the CRF and open the Compare view."""
-        from segcore import crf, crf_fit
-
-        if not crf.is_available():
-            text = f"Dense-CRF refinement needs pydensecrf; install it with `{crf.INSTALL_HINT}`."
-            QMessageBox.warning(self.window, "CRF not available", text)
-            return
-        path = self.current_path()
-        if path is None or self.predictor is None or self.busy() or self.current_prediction() is None:
-            return  # nothing is refined that the user has not segmented and seen
-        s = self.session
-        if self.probs is None or self.probs[0] != path or self.probs[1].shape[1:] != s.image.shape[:2]:
-            self._compare_after = True  # probabilities not kept (after Segment all), or made at another level
-            self.segment_current()
-            return
-        truth = s.mask.copy() if s.hand_made() and not s.locked_reason else None  # locked: the mask was unread
-        raw = self.current_prediction()
-        raw = raw if raw is not None else self.probs[1].argmax(axis=0).astype(np.uint8)
-        fit = self.predictor.crf_fit
-        self.compareRequested.emit(CompareRequest(s.image, self.probs[1], raw, truth, self.colors(), path,
-                                                  crf_fit.params_for(fit), crf_fit.describe(fit)))
+        request = crf_request(self)
+        if request is not None:
+            self.compareRequested.emit(request)

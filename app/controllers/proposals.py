@@ -10,9 +10,11 @@ import numpy as np
 from app.controllers.prediction import PredictionController
 
 
-def show_proposal(prediction: PredictionController, path: Path, mask: np.ndarray | None, text: str) -> None:
-    """Show ``mask`` as ``path``'s prediction (None: it is in the store already) with ``text`` in the panel."""
+def show_proposal(prediction: PredictionController, path: Path, mask: np.ndarray | None, text: str,
+                  origin: str = "") -> None:
+    """Show ``mask`` as ``path``'s prediction (None: it is in the store already) with ``text`` in the panel;
+    ``origin`` names what made it when it is not the model's prediction (Accept's question says it)."""
     if mask is not None:
-        prediction.store.put(path, mask)
+        prediction.store.put(path, mask, origin)
     prediction.say(text)
     prediction.show_current()

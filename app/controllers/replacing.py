@@ -12,22 +12,31 @@ from PySide6.QtWidgets import QCheckBox, QMessageBox, QWidget
 
 from app.state import settings
 from app.state.session import Session
+from segcore.annotate import IGNORE_INDEX
 
 NO_ASK_KEY = "replaceWithoutAsking"
 
 
 def confirm_replace(parent: QWidget, session: Session, what: str) -> bool:
-    """True when ``what`` ("the network output") may replace the current mask: it is not hand-made, the user
-    said so for this folder before, or says so now."""
+    """True when ``what`` ("the network output of best.pt") may replace the current mask: it is not hand-made, the
+    user said so for this folder before, or says so now. The question says whether strokes or a full annotation
+    would be replaced, by what, and that they stay recoverable."""
     if not session.hand_made() or settings.recall_for_folder(NO_ASK_KEY, session.folder, False) in (True, "true"):
         return True
     path = session.current_path()
-    box = QMessageBox(QMessageBox.Icon.Question, "Replace your annotation?",
-                      f"{path.name if path else 'This image'} has a hand-made annotation. Replace it with {what}?",
+    strokes = session.mask is not None and bool((session.mask == IGNORE_INDEX).any())
+    name = path.name if path else "This image"
+    if strokes:
+        title, question = "Replace your strokes?", f"{name} has hand-painted strokes. Replace them with {what}?"
+    else:
+        title, question = "Replace your annotation?", f"{name} has a hand-made annotation. Replace it with {what}?"
+    yours = "your strokes" if strokes else "your annotation"
+    box = QMessageBox(QMessageBox.Icon.Question, title, f"{question} {yours.capitalize()} {'stay' if strokes else 'stays'} recoverable: Ctrl+Z, "
+                      "or Edit > Restore Replaced Annotation.",
                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, parent)
     box.setObjectName("replaceQuestion")
-    box.setInformativeText("Your annotation is kept in the folder's .segstudio/replaced/, and Edit > Restore "
-                           "Replaced Annotation brings it back; Ctrl+Z undoes the replacement too.")
+    box.setInformativeText(f"{yours.capitalize()}: kept in the folder's .segstudio/replaced/ until another "
+                           "replacement of this image.")
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.button(QMessageBox.StandardButton.Yes).setText("Replace")
     never = QCheckBox("Don't ask again for this folder")

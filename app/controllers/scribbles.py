@@ -15,8 +15,10 @@ from app.controllers.proposals import show_proposal
 from app.jobs import assist_tasks
 from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state.session import Session
-from app.views.panels.assist_panel import AssistPanel
+from app.views.panels.assist_panel import SCRIBBLE_HINT, AssistPanel
 from segcore.errors import describe
+
+FROM_STROKES = "the mask the dense CRF completed from your strokes"  # the proposals' origin (Accept's question)
 
 
 class ScribbleController(QObject):
@@ -29,12 +31,24 @@ class ScribbleController(QObject):
         self.worker: GeneratorWorker | None = None
         self._busy = False
         self._path: Path | None = None  # the image the running proposal is for
+        self._origin = ""  # what made it, for Accept's question
+        self._again = False  # the spread changed while a proposal ran: compute it again after
         panel.proposeRequested.connect(self.propose)
         panel.cancelProposeRequested.connect(self.cancel)
-        prediction.modelLoaded.connect(lambda _path: self._refresh())
+        panel.spreadChosen.connect(self.spread_chosen)
+        prediction.modelLoaded.connect(lambda _path: self._forget())
+        # What the line says belongs to the image and model on screen: another one, and it starts afresh.
+        session.imageLoaded.connect(lambda _index: self._forget())
+        session.folderOpened.connect(lambda _folder: self._forget())
 
     def busy(self) -> bool:
         return self._busy
+
+    def _forget(self) -> None:
+        """Back to the hint, unless the proposal being computed is for the image on screen."""
+        if not (self.busy() and self._path == self.session.current_path()):
+            self.panel.set_scribble_status(SCRIBBLE_HINT)
+        self._refresh()
 
     def model(self):
         """The loaded model when the user asked for it and its classes are the folder's, else None."""
@@ -63,14 +77,30 @@ class ScribbleController(QObject):
         worker.finished.connect(lambda: self._finished() if worker is self.worker else None)
         self.worker = worker
         with_model = " with the model's probabilities" if model is not None else ""
+        self._origin = (f"{FROM_STROKES}{with_model.replace('with', 'and')} "
+                        f"(spread {self.panel.spread_px():g} px)")
         self.panel.set_scribble_status(f"Completing the scribbles{with_model} (spread {self.panel.spread_px():g} px)…")
         self.pool.start(self.worker)
         self._refresh()
         return True
 
+    def spread_chosen(self, spread: float) -> None:
+        """A new spread: the proposal on screen (or being computed) for this image is computed again with it."""
+        path = self.session.current_path()
+        if path == self._path and f"(spread {spread:g} px)" in self._origin and not self._again:
+            return  # the slider let go where it was: the proposal on screen has this spread
+        if self.busy() and self._path == path:
+            self._again = True
+            self.panel.set_scribble_status(f"Spread {spread:g} px: the proposal is computed again when this one ends…")
+        elif path is not None and self.prediction.store.origin(path).startswith(FROM_STROKES):
+            self.propose()
+        else:
+            self.panel.set_scribble_status(f"Spread {spread:g} px: Propose mask uses it.")
+
     def cancel(self) -> None:
         """Drop the proposal being computed; Propose mask is back at once (the CRF runs as one step, so the
         dropped one finishes unseen in its worker)."""
+        self._again = False
         if self.busy():
             self.worker = None
             self.panel.set_scribble_status("Cancelled: the proposal being computed will not be shown.")
@@ -84,7 +114,7 @@ class ScribbleController(QObject):
         left = f"; {100 * unreached:.1f} % of the pixels no stroke reached stay unlabelled" if unreached else ""
         self.panel.set_scribble_status(f"Proposal ready in {proposal.seconds:.1f} s{left}.")
         show_proposal(self.prediction, self._path, proposal.mask, "Mask proposed from your scribbles: accept it, "
-                                      "correct it, or discard it (your strokes stay until you accept).")
+                      "correct it, or discard it (your strokes stay until you accept).", self._origin)
 
     def _on_error(self, exc: BaseException) -> None:
         text = describe(exc)
@@ -94,6 +124,9 @@ class ScribbleController(QObject):
     def _finished(self) -> None:
         self._busy = False
         self._refresh()
+        if self._again and self._path == self.session.current_path():
+            self._again = False
+            self.propose()  # the spread changed while it ran
 
     def _refresh(self) -> None:
         self.panel.set_scribble_state(busy=self.busy(), model=self.prediction.predictor is not None)

@@ -1,8 +1,7 @@
 """Runs a training job for the Training panel: saves the painted masks, builds the config, drives the worker.
 
-Everything torch-related happens in the worker thread (:class:`app.jobs.tasks.TrainJob`), planning included (with
-a time budget, as ``segcore train --minutes``); *Show plan* runs the planning alone. This object lives in the UI
-thread, hands the worker's events to the panel; errors become a dialog and the window keeps running.
+Torch runs in the worker thread (:class:`app.jobs.tasks.TrainJob`), planning included (``--minutes``); *Show plan*
+plans alone. This object lives in the UI thread, hands the worker's events to the panel; errors become dialogs.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state import settings
 from app.state.session import Session
 from app.state.training_progress import TrainingProgress
-from app.state.training_rounds import TrainingRounds
+from app.state.training_rounds import TrainingRounds, start_note
 from app.views.panels.training_form import SETTINGS_GROUP
 from app.views.panels.training_panel import TrainingPanel
 from segcore.durations import human_minutes
@@ -140,8 +139,7 @@ class TrainingController(QObject):
         self.worker.finished.connect(self._on_finished)
         self.last_done, self.last_data, self.run_config, self.plan = None, config.data, config, None
         self.progress = TrainingProgress(config.epochs, config.time_limit * 60 if config.time_limit else None)
-        if minutes:
-            self.progress.note = f"planning {human_minutes(minutes)} for this folder and machine"
+        self.progress.note = start_note(minutes, bool(retrain_from)) or self.progress.note
         what = f"continuing {after.last_path}" if after else \
             (f"planning and training {human_minutes(minutes)}" if minutes else f"training {config.arch}")
         what = f"{self.rounds.label()}: retraining {retrain_from}" if retrain_from else what  # a new round
@@ -254,7 +252,9 @@ class TrainingController(QObject):
             self._on_planned(event)
         elif isinstance(event, DoneEvent):
             self.last_done = event
-            if gain := self.rounds.end(event.epochs_done, self.progress.best_dice, isinstance(self.job, RetrainJob)):
+            if (retrain := isinstance(self.job, RetrainJob)) and event.epochs_done == 0:
+                self.panel.plots.drop_round()  # no epoch of it on the curves: no marker either
+            if gain := self.rounds.end(event.epochs_done, self.progress.best_dice, retrain):
                 self.panel.log(gain)
             self.panel.show_done(event)
             self._offer_continue()

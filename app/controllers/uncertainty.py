@@ -27,6 +27,8 @@ from app.views.uncertainty_layer import UncertaintyLayer
 from segcore.annotate import ImageState
 from segcore.errors import describe
 
+NO_MODEL = "No model yet: train one, or load a checkpoint."
+
 
 class UncertaintyController(QObject):
     """Feeds the queue half of the :class:`AssistPanel`, the file list's score column and the overlay."""
@@ -35,7 +37,7 @@ class UncertaintyController(QObject):
                  prediction: PredictionController, pool: WorkerPool) -> None:
         super().__init__(parent)
         self.window, self.session, self.files, self.panel = parent, session, files, panel
-        self.prediction, self.pool = prediction, pool
+        self.prediction, self.pool, self.canvas = prediction, pool, canvas
         self.scores = UncertaintyScores()
         self.layer = UncertaintyLayer()
         self.layer.setVisible(False)
@@ -48,8 +50,11 @@ class UncertaintyController(QObject):
         panel.scoreRequested.connect(self.score_unannotated)
         panel.cancelScoreRequested.connect(self.cancel)
         panel.uncertaintyToggled.connect(lambda _on: self.show_map(on_demand=True))
+        session.imageLoaded.connect(lambda _index: self._refresh())  # a message about another image goes
         session.imageLoaded.connect(lambda _index: self.show_map(on_demand=True))
+        session.stateChanged.connect(lambda _index, _state: self._refresh())  # an image annotated leaves the queue
         session.folderOpened.connect(lambda _folder: self._forget())
+        self._refresh()
 
     @property
     def model(self) -> str | None:
@@ -147,8 +152,8 @@ class UncertaintyController(QObject):
     def next_most_uncertain(self) -> None:
         """Open the unannotated image the model is least sure about (not the one on screen), with its prediction."""
         if self.model is None:
-            self.panel.set_queue_status("Train a model or load a checkpoint first: the queue ranks images by how "
-                                        "unsure the current model is about them.")
+            self._tell("Train a model or load a checkpoint first: the queue ranks images by how unsure the current "
+                       "model is about them.")
             return
         candidates = [(i, p) for i, p in self.unannotated() if i != self.session.index]
         best = self.scores.most_uncertain(candidates)
@@ -158,7 +163,7 @@ class UncertaintyController(QObject):
                 self.panel.set_queue_status("Scoring the unannotated images first; the most uncertain one opens "
                                             "when they are done.")
             elif not candidates:
-                self.panel.set_queue_status("No other image without a mask: the queue is empty.")
+                self._tell("No other image without a mask: the queue is empty.")
             return
         index, path = best
         if not self.session.select(index):
@@ -171,6 +176,11 @@ class UncertaintyController(QObject):
             show_proposal(self.prediction, path, None, "Segmenting the most uncertain image…")
             self._score([(index, path)])
 
+    def _tell(self, text: str) -> None:
+        """Answer N in the Assist panel and in the status bar: the key works with any tab in front."""
+        self.panel.set_queue_status(text)
+        self.window.statusBar().showMessage(text, 10000)
+
     # -- the overlay --------------------------------------------------------------------------------------------
     def show_map(self, on_demand: bool = False) -> None:
         """Draw the current image's map when the toggle is on; ``on_demand``: score the image if it has none."""
@@ -179,6 +189,7 @@ class UncertaintyController(QObject):
         indices = self.session.view.fit(self.scores.map(path)) if self.panel.uncertainty_shown() else None
         self.layer.set_map(indices)
         self.layer.setVisible(indices is not None)
+        self.canvas.mask_layer.force_outline(indices is not None)
         if on_demand and self.panel.uncertainty_shown() and indices is None and path is not None:
             if self.model is None:
                 self.panel.set_queue_status("No model to measure uncertainty with: train one or load a checkpoint.")
@@ -187,6 +198,8 @@ class UncertaintyController(QObject):
 
     def _refresh(self, failed: bool = False, cancelled: bool = False) -> None:
         self.panel.set_queue_state(has_model=self.model is not None, scoring=self.busy())
+        if self.model is None:
+            self.panel.set_queue_status(NO_MODEL)
         if self.model is None or failed:
             return
         queue = self.unannotated()

@@ -26,11 +26,15 @@ class PredictionStore:
         self._bytes = 0
         self._lock = threading.Lock()
         self._folder: tempfile.TemporaryDirectory | None = None
+        self._origins: dict[Path, str] = {}  # what made a mask, when it was not the loaded model alone
 
-    def put(self, image: Path, mask: np.ndarray) -> None:
-        """Keep ``mask`` for ``image`` (replacing any earlier one)."""
+    def put(self, image: Path, mask: np.ndarray, origin: str = "") -> None:
+        """Keep ``mask`` for ``image`` (replacing any earlier one); ``origin`` says what made it when it was not the
+        network ("" : the loaded model's prediction), e.g. "the mask the CRF completed from your strokes"."""
         self.pop(image)
         with self._lock:
+            if origin:
+                self._origins[image] = origin
             if self._bytes + mask.nbytes <= self.budget:
                 self._memory[image] = mask
                 self._bytes += mask.nbytes
@@ -52,10 +56,16 @@ class PredictionStore:
         with np.load(spilled) as data:
             return data["mask"]
 
+    def origin(self, image: Path | None) -> str:
+        """What made ``image``'s mask: "" for the loaded model's prediction (see :meth:`put`)."""
+        with self._lock:
+            return self._origins.get(image, "")
+
     def pop(self, image: Path | None) -> np.ndarray | None:
         """Forget the mask of ``image``; returns it (None when there was none)."""
         mask = self.get(image)
         with self._lock:
+            self._origins.pop(image, None)
             if image in self._memory:
                 self._bytes -= self._memory.pop(image).nbytes
             spilled = self._spilled.pop(image, None)
@@ -67,6 +77,7 @@ class PredictionStore:
         with self._lock:
             self._memory.clear()
             self._spilled.clear()
+            self._origins.clear()
             self._bytes = 0
             folder, self._folder = self._folder, None
         if folder is not None:

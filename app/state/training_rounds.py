@@ -6,8 +6,19 @@ from __future__ import annotations
 import math
 
 from app.state.training_progress import TrainingProgress
+from segcore.durations import human_minutes
 
 MAX_EPOCHS = 100_000  # a retraining run with a time budget: the time decides (segcore train -e 1000 --time-limit)
+
+
+def start_note(minutes: float, retrain: bool) -> str:
+    """What the progress bar says as a run with a budget of ``minutes`` starts ("" without one): Retrain keeps
+    the model's recipe, so nothing is planned then, only the budget is new."""
+    if not minutes:
+        return ""
+    if retrain:
+        return f"retraining for {human_minutes(minutes)}: reading the images"
+    return f"planning {human_minutes(minutes)} for this folder and machine"
 
 
 class TrainingRounds:
@@ -46,6 +57,8 @@ class TrainingRounds:
         """A run ended after ``epochs_done`` epochs; returns the line saying what a retraining round gained over
         the round before, when both were validated."""
         self.plotted = self.offset + epochs_done
+        if retrain and epochs_done == 0:
+            return None  # a round stopped before its first epoch is no round: the next Retrain takes its name
         line = None
         if retrain and self.dice and not math.isnan(best_dice) and not math.isnan(self.dice[-1]):
             line = (f"{self.label()}: best validation Dice {best_dice:.3f}, {best_dice - self.dice[-1]:+.3f} on "

@@ -51,6 +51,7 @@ class CompareView(QWidget):
 
     paramsChanged = Signal(object)
     acceptRequested = Signal(str)
+    zoomChanged = Signal(float)  # 1.0 = 100 %, both panes (they are linked)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,6 +102,7 @@ class CompareView(QWidget):
         self._build_layout()
         for a, b in ((self.raw_view, self.crf_view), (self.crf_view, self.raw_view)):
             a.viewChanged.connect(lambda a=a, b=b: self._link(a, b))
+        self.raw_view.viewChanged.connect(lambda: self.zoomChanged.emit(self.zoom()))
         self.diff_check.toggled.connect(self._show_diff)
         self.outline_check.toggled.connect(self._style_masks)
         self.fit_button.clicked.connect(self.fit)
@@ -233,6 +235,10 @@ class CompareView(QWidget):
     def fit(self) -> None:
         """Both panes show the whole image (Ctrl+0 while Compare is on screen)."""
         self.raw_view.fit_whole()
+
+    def zoom(self) -> float:
+        """The panes' zoom, 1.0 = 100 % (what the status bar shows while Compare is in front)."""
+        return self.raw_view.transform().m11()
 
     def zoom_by(self, factor: float) -> None:
         self.raw_view.zoom_by(factor)

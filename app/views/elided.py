@@ -4,15 +4,31 @@ not fit (the whole text in the tooltip).
 A word-wrapped label grows with its text, and a dock then gives it room by squeezing its neighbours: when a
 training run ended, its longer message pushed the curves down and resized the panels around it. These widgets
 are as tall with any text as with none.
+
+The whole text goes in a tooltip that wraps (:func:`whole_text_tip`): Qt shows a plain-text tooltip on one line,
+which for a long warning ran off the right edge of a 1366-pixel screen.
 """
 
 from __future__ import annotations
+
+import html
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics, QTextLayout
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QWidget
 
 BAR_MARGIN = 12  # pixels the style keeps around a progress bar's text
+
+
+def whole_text_tip(text: str) -> str:
+    """``text`` as a tooltip that wraps at word boundaries and so stays on screen however long it is ("" for "").
+
+    Qt shows plain text on one line as wide as the screen; rich text wraps to a readable width, so the text is
+    escaped and marked as such. Its line breaks are kept, and a path may break after each "/".
+    """
+    if not text:
+        return ""
+    return "<qt>" + html.escape(text).replace("\n", "<br>").replace("/", "/&#8203;") + "</qt>"
 
 
 def elide_lines(text: str, font: QFont, width: int, lines: int) -> str:
@@ -69,7 +85,7 @@ class MessageLabel(QLabel):
         shown = elide_lines(self._message, self.font(), max(20, self.contentsRect().width()), self.lines)
         super().setText(shown)
         cut = " ".join(shown.split()) != " ".join(self._message.split())
-        self.setToolTip(self._message if cut else "")
+        self.setToolTip(whole_text_tip(self._message) if cut else "")
 
 
 class ElidedProgressBar(QProgressBar):
@@ -81,7 +97,7 @@ class ElidedProgressBar(QProgressBar):
 
     def setFormat(self, text: str) -> None:  # noqa: N802 - Qt's name
         super().setFormat(text)
-        self.setToolTip(text)
+        self.setToolTip(whole_text_tip(text))
 
 
 def keep_place(widget: QWidget) -> None:

@@ -26,6 +26,7 @@ class MaskLayer(QGraphicsItem):
         self._qimage = QImage()
         self._lut = render.mask_lut([(0, 0, 0), (255, 0, 0)])
         self._outline = False
+        self._forced_outline = False  # outlines while another map (uncertainty) is drawn over the mask
         self.full_redraws = 0  # counters for tests and benchmarks
         self.region_updates = 0
         self.last_region: tuple[int, int, int, int] | None = None
@@ -50,7 +51,7 @@ class MaskLayer(QGraphicsItem):
         """Recolour the whole mask (after a new mask, new colours or a mode change)."""
         if self._mask is None:
             return
-        render.paint_rgba(self._rgba, self._mask, self._lut, None, self._outline)
+        render.paint_rgba(self._rgba, self._mask, self._lut, None, self.drawn_as_outline())
         self.full_redraws += 1
         self.update()
 
@@ -58,7 +59,7 @@ class MaskLayer(QGraphicsItem):
         """Recolour and repaint only ``box`` (y0, x0, y1, x1) after an edit."""
         if self._mask is None:
             return
-        y0, x0, y1, x1 = render.paint_rgba(self._rgba, self._mask, self._lut, box, self._outline)
+        y0, x0, y1, x1 = render.paint_rgba(self._rgba, self._mask, self._lut, box, self.drawn_as_outline())
         self.region_updates += 1
         self.last_region = (y0, x0, y1, x1)
         self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
@@ -73,6 +74,16 @@ class MaskLayer(QGraphicsItem):
         if outline != self._outline:
             self._outline = outline
             self.redraw()
+
+    def force_outline(self, on: bool) -> None:
+        """Draw outlines whatever the user's choice while ``on``: a filled mask under the uncertainty map blended
+        with it into an unreadable orange; the outlines keep both readable."""
+        if on != self._forced_outline:
+            self._forced_outline = on
+            self.redraw()
+
+    def drawn_as_outline(self) -> bool:
+        return self._outline or self._forced_outline
 
     @property
     def outline(self) -> bool:

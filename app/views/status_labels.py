@@ -6,6 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
+from app.views.elided import whole_text_tip
+
 LEVEL_TIP = ("Pyramid level shown, and segmented: level 0 is full resolution. Masks are saved at full resolution: "
              "a pixel painted at a coarser level paints its block of full-resolution pixels, and detail it does not "
              "touch is kept.")
@@ -22,7 +24,7 @@ class ElidedLabel(QLabel):
 
     def set_full_text(self, text: str) -> None:
         self._full = text
-        self.setToolTip(text)
+        self.setToolTip(whole_text_tip(text))
         self.updateGeometry()
         self._elide()
 

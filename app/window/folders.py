@@ -44,7 +44,6 @@ class FolderMixin:
         self.files.set_files(names, [s.state(i) for i in range(len(names))], [smp.split for smp in s.samples])
         settings.add_recent_folder(folder)
         self._refresh_recent()
-        self.statusBar().setToolTip("")  # the last folder's warning, kept there for hovering, goes with it
         self.statusBar().showMessage(f"Opened {folder} ({len(names)} images)", 5000)
 
     def _refresh_recent(self) -> None:

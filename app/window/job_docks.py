@@ -66,8 +66,9 @@ class JobPanels:
         self.runs = RunsController(window, window.session, self.prediction_panel, self.prediction, self.training)
         self.load_action.triggered.connect(self.runs.choose_checkpoint)
         self.training.finished.connect(self._run_ended)
-        self.training_panel.summaryChanged.connect(
-            lambda text: self.training_dock.setWindowTitle(f"Training · {text}" if text else "Training"))
+        self.training_panel.summaryChanged.connect(window.show_job_state)  # the tab's title never changes
+        self.compare_view.zoomChanged.connect(lambda _zoom: window.show_zoom())
+        window.docking.central.currentChanged.connect(lambda _index: window.show_zoom())
         self.prediction.compareRequested.connect(self.compare.start)
         self.export = ExportController(window, self.pool, lambda: self.prediction.predictor_path())
         self.export_action.triggered.connect(self.export.open)

@@ -18,7 +18,9 @@ from app.controllers.save_elsewhere import report_save_failed, save_elsewhere
 from app.state.session import Session
 from app.views import render
 from app.views.canvas import Canvas
+from app.views.dock_tabs import compact_dock_tabs
 from app.views.icons import app_icon
+from app.views.message_bar import MessageBar
 from app.views.panels.brush_panel import BrushPanel
 from app.views.panels.class_palette import ClassPalette
 from app.views.panels.display_panel import DisplayPanel
@@ -64,6 +66,7 @@ class MainWindow(FolderMixin, QMainWindow):
         self.menus = build_menus(self, self.actions, tool_list)
         self.toolbar = build_toolbar(self, self.actions, tool_list)
         self.docking = Docking(self, self.canvas, self.menus.panels)
+        compact_dock_tabs(self)  # the right-hand column's five tab names stay whole at 1366 px
         self.docks = self.docking.docks
         self.files = FileListPanel()
         self.palette_panel = ClassPalette()
@@ -101,6 +104,7 @@ class MainWindow(FolderMixin, QMainWindow):
         return compare if self.docking.is_shown(compare) else self.canvas
 
     def _build_status_bar(self) -> None:
+        self.setStatusBar(MessageBar())
         self.status_labels = StatusLabels()
         self.status_labels.levelChosen.connect(self._choose_level)
         self.statusBar().addPermanentWidget(self.status_labels)
@@ -144,7 +148,7 @@ class MainWindow(FolderMixin, QMainWindow):
         self.view_panel.backgroundChanged.connect(lambda _on: self._apply_colors())
         self.display.contrastChanged.connect(lambda _contrast: self._show_image_pixels())
         c.hovered.connect(self._show_position)
-        c.zoomChanged.connect(self.status_labels.show_zoom)
+        c.zoomChanged.connect(lambda _zoom: self.show_zoom())
         s.folderOpened.connect(self._on_folder)
         s.imageLoaded.connect(self._on_image)
         s.maskEdited.connect(c.update_mask)
@@ -228,6 +232,16 @@ class MainWindow(FolderMixin, QMainWindow):
         self.actions.undo.setEnabled(can_undo)
         self.actions.redo.setEnabled(can_redo)
 
+    def show_zoom(self) -> None:
+        """The zoom of the view in front (the image or Compare) in the status bar."""
+        self.status_labels.show_zoom(self.zoomed_view().zoom())
+
+    def show_job_state(self, text: str) -> None:
+        """A training run's short state ("planning", "42%", "done"; "" for none) in the window's title, readable
+        from any tab; in the dock's tab title it widened that tab and squeezed its neighbours' names."""
+        self.job_state = text
+        self._update_title()
+
     def _update_title(self) -> None:
         s = self.session
         parts = ["segstudio"]
@@ -235,6 +249,8 @@ class MainWindow(FolderMixin, QMainWindow):
             parts.append(s.folder.name)
         if 0 <= s.index < len(s.samples):
             parts.append(s.samples[s.index].image.name + (" *" if s.dirty else ""))
+        if getattr(self, "job_state", ""):
+            parts.append(f"training {self.job_state}")
         self.setWindowTitle(" — ".join(parts))
 
     def _show_position(self, col: int, row: int) -> None:

@@ -6,8 +6,8 @@ so File > Export Annotations did nothing while the *Time budget* box had the foc
 in a number instead of going to the next image. This filter sees that question first for the main window and
 gives every key combination that is one of the window's shortcuts to the window, except what typing needs:
 characters without Ctrl or Alt (a run name needs its letters, a number its digits) and, in an editable text
-field, the clipboard, undo/redo and select-all keys. Navigation keys (PgUp/PgDown, Ctrl+arrows) therefore always
-navigate and never edit a field.
+field, the clipboard, undo/redo and select-all keys, and a focused slider's arrows, PgUp/PgDown, Home and End.
+Navigation keys (PgUp/PgDown, Ctrl+arrows) therefore navigate from any text field and never edit it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractSlider,
     QAbstractSpinBox,
     QApplication,
     QComboBox,
@@ -27,6 +28,8 @@ from PySide6.QtWidgets import (
 
 TEXT_KEYS = (QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.Cut, QKeySequence.StandardKey.Paste,
              QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo, QKeySequence.StandardKey.SelectAll)
+SLIDER_KEYS = {int(k.value) for k in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp,
+               Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End)}
 COMMAND_MODIFIERS = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier \
     | Qt.KeyboardModifier.MetaModifier
 
@@ -38,6 +41,13 @@ def _editable_text(widget: QWidget) -> bool:
     if isinstance(widget, QLineEdit | QAbstractSpinBox | QTextEdit | QPlainTextEdit):
         return not widget.isReadOnly()
     return False
+
+
+def _slider_key(event: QKeyEvent, widget: QWidget) -> bool:
+    """Whether ``event`` moves the focused slider ``widget`` (PgUp went to another image instead of moving the
+    Spread slider): a slider does not claim its keys from shortcuts, so the guard claims them for it."""
+    return isinstance(widget, QAbstractSlider) and event.key() in SLIDER_KEYS \
+        and not event.modifiers() & COMMAND_MODIFIERS
 
 
 def _typing(event: QKeyEvent, widget: QWidget) -> bool:
@@ -62,6 +72,9 @@ class ShortcutGuard(QObject):
         focus = QApplication.focusWidget()
         if focus is None or obj is not focus or focus.window() is not self.window:
             return False
+        if _slider_key(event, focus):
+            event.accept()  # the slider's: no shortcut fires, the key press goes to it
+            return True
         if _typing(event, focus) or not self.is_shortcut(event):
             return False
         event.ignore()  # not the widget's: Qt goes on to the window's shortcut

@@ -34,7 +34,7 @@ from segcore.annotate.saving import (
 )
 from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footprint, polygon_footprint
 from segcore.data import io, layout
-from segcore.data.classes import CLASSES_FILE, ClassSpec
+from segcore.data.classes import CLASSES_FILE, IGNORE_INDEX, ClassSpec
 from segcore.errors import DataError, OutputError, describe
 from segcore.interop.ome_tiff import ImageInfo
 from segcore.interop.physical import PixelSize, of_file
@@ -47,6 +47,7 @@ class ImageState(str, Enum):
     ANNOTATED = "annotated"
     PREDICTED = "predicted"  # an accepted prediction, not corrected by hand yet
     MODIFIED = "modified"  # changed since the last save
+    STROKES = "strokes"  # a saved mask with unlabelled pixels: a few strokes (scribbles), not a full annotation
 
 
 def _ignore(*_args) -> None:
@@ -130,6 +131,7 @@ class AnnotationStore:
         self._histories: dict[Path, History] = {}
         self._parked: dict[Path, np.ndarray] = {}  # masks of other images whose save failed
         self._predicted: set[Path] = set()
+        self._strokes: set[Path] = set()  # images whose mask, as last read or written, has unlabelled pixels
         self._first_ids: dict[Path, np.ndarray | None] = {}  # instance masks: ids before this session's saves
         self._given_ids: dict[Path, np.ndarray] = {}  # instance masks: ids an import set (until it is undone)
         self._disk_stamp: tuple | None = None  # the current mask file as last read or written here
@@ -155,7 +157,7 @@ class AnnotationStore:
         self.folder, self.samples, self.spec = folder, samples, spec
         self.reader.clear()
         self._spec_unsaved, self._unlabelled_saved = False, spec.unlabelled
-        for kept in (self._histories, self._parked, self._predicted, self._first_ids, self._given_ids, self._levels):
+        for kept in (self._histories, self._parked, self._predicted, self._strokes, self._first_ids, self._given_ids, self._levels):
             kept.clear()
         self.index, self.image, self.mask = -1, None, None
         self._gone_said = False
@@ -170,11 +172,20 @@ class AnnotationStore:
     # -- images -------------------------------------------------------------------------------------------------
     def state(self, index: int) -> ImageState:
         sample = self.samples[index]
-        if sample.image in self._parked or (index == self.index and self.dirty):
+        if sample.image in self._parked:
             return ImageState.MODIFIED
-        if sample.image in self._predicted:
+        if sample.image in self._predicted:  # accepted and not corrected yet, saved or not
             return ImageState.PREDICTED
-        return ImageState.ANNOTATED if sample.mask is not None else ImageState.NO_MASK
+        if index == self.index and self.dirty:
+            return ImageState.MODIFIED
+        if sample.mask is None:
+            return ImageState.NO_MASK
+        # Known for the masks read or written this session; one never opened shows as annotated.
+        return ImageState.STROKES if sample.image in self._strokes else ImageState.ANNOTATED
+
+    def _note_strokes(self, image: Path, mask: np.ndarray) -> None:
+        """Remember whether ``image``'s mask leaves pixels unlabelled (a sparse annotation)."""
+        (self._strokes.add if bool((mask == IGNORE_INDEX).any()) else self._strokes.discard)(image)
 
     def is_predicted(self, index: int) -> bool:
         """True while image ``index`` holds an accepted prediction not yet corrected by hand."""
@@ -291,6 +302,7 @@ class AnnotationStore:
             mask = self.reader.read_mask(sample.mask, self.spec)
             if mask.shape != shape:
                 raise io.size_mismatch(sample.mask, mask.shape, sample.image, shape)
+            self._note_strokes(sample.image, mask)
             return mask
         except DataError as exc:
             self.locked_reason = f"{exc}; editing is off so the file is not overwritten"
@@ -486,8 +498,8 @@ class AnnotationStore:
         was = self.state(self.index)
         self.dirty = True
         (self._predicted.add if predicted else self._predicted.discard)(image)
-        if was is not ImageState.MODIFIED:
-            self.on.state_changed(self.index, ImageState.MODIFIED)
+        if (now := self.state(self.index)) is not was:  # "predicted" when accepted, "modified" once corrected
+            self.on.state_changed(self.index, now)
 
     def _history(self) -> History:
         return self._histories.setdefault(self.samples[self.index].image, History())
@@ -643,6 +655,7 @@ class AnnotationStore:
         if self.folder is not None and not self.folder.is_dir() and to is None:  # never recreate a folder that
             raise OutputError(folder_gone(self.folder))  # was moved or unplugged, with only masks in it
         sample = self.samples[index]
+        self._note_strokes(sample.image, mask)
         self.samples[index], note = write_sample_mask(sample, self.folder, mask, self.spec,
                                                       self._ids_to_write(sample, mask), to)
         if note:

@@ -12,8 +12,8 @@ def register(sub) -> None:
     p = sub.add_parser(
         "rank", help="order a folder's images by the model's uncertainty (what to annotate next)",
         description="Segment every image of FOLDER with the checkpoint and score how unsure the model is: the "
-                    "mean normalised entropy of the test-time-augmented probabilities (0 = certain, 1 = every class "
-                    "equally likely; see docs/active_learning.md). Prints the images unannotated first, most "
+                    "share of pixels whose normalised entropy of the test-time-augmented probabilities is above 0.8 "
+                    "(0 = sure everywhere; see docs/active_learning.md). Prints the images unannotated first, most "
                     "uncertain first, as a table, and writes it as CSV with --csv.")
     p.add_argument("-m", "--model", "--checkpoint", dest="checkpoint", required=True, help="checkpoint (.pt)")
     p.add_argument("folder", help="folder of images (any layout `segcore train` reads; masks mark annotated ones)")

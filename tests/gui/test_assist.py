@@ -209,7 +209,7 @@ def test_an_accepted_proposal_with_unreached_pixels_is_saved_as_training_reads_i
     the folder's classes.json agree, so Retrain can read it (it refused "mask values [254]" before)."""
     assert window.open_folder(folder)
     scribble(window)
-    window.jobs.assist.panel.spread.setValue(5)
+    window.jobs.assist.panel.spread.setValue(0)  # the first stop: 5 px
     click(qtbot, widget(window, QPushButton, "proposeMaskButton"))
     qtbot.waitUntil(lambda: not window.jobs.assist.scribbles.busy(), timeout=TIMEOUT)
     proposal = window.jobs.prediction.current_prediction()
@@ -231,7 +231,7 @@ def test_propose_mask_with_the_model_and_with_a_small_spread(qtbot, loaded):
     s.begin_edit()
     s.stroke((14, 18), (20, 18), 3, 1)  # one class is enough with a model
     s.end_edit()
-    panel.spread.setValue(5)
+    panel.spread.setValue(0)  # 5 px
     click(qtbot, widget(window, QPushButton, "proposeMaskButton"))
     qtbot.waitUntil(lambda: not scribbles.busy(), timeout=TIMEOUT)
     assert window.jobs.prediction.current_prediction() is not None
@@ -266,13 +266,13 @@ def test_metrics_table_matches_segcore_eval_sorts_opens_and_exports(qtbot, loade
     qtbot.waitUntil(lambda: not metrics.busy(), timeout=TIMEOUT)
     assert table.rowCount() == 3
     headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
-    assert headers[:4] == ["Image", "Split", "Dice cell raw", "IoU cell raw"]
+    assert headers[:5] == ["Image", "Source", "Split", "Dice cell raw", "IoU cell raw"]
     report = evaluation.evaluate(model, folder, device="cpu")
     expected = {r.name: r.scores("raw", SPEC.names)["dice"][1] for r in report.images}
-    shown = {table.item(r, 0).text(): float(table.item(r, 2).text()) for r in range(3)}
+    shown = {table.item(r, 0).text(): float(table.item(r, 3).text()) for r in range(3)}
     assert shown == {name: pytest.approx(dice, abs=5e-4) for name, dice in expected.items()}
-    table.sortItems(2, Qt.SortOrder.DescendingOrder)
-    values = [float(table.item(r, 2).text()) for r in range(3)]
+    table.sortItems(3, Qt.SortOrder.DescendingOrder)
+    values = [float(table.item(r, 3).text()) for r in range(3)]
     assert values == sorted(values, reverse=True)
     row_name = table.item(2, 0).text()
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(table.item(2, 0)).center())
@@ -297,7 +297,7 @@ def test_metrics_with_crf_and_cancel(qtbot, loaded):
     click(qtbot, widget(window, QPushButton, "evaluateButton"))
     qtbot.waitUntil(lambda: not metrics.busy(), timeout=TIMEOUT)
     headers = [panel.table.horizontalHeaderItem(c).text() for c in range(panel.table.columnCount())]
-    assert headers[2:6] == ["Dice cell raw", "Dice cell CRF", "IoU cell raw", "IoU cell CRF"]
+    assert headers[3:7] == ["Dice cell raw", "Dice cell CRF", "IoU cell raw", "IoU cell CRF"]
     assert panel.table.rowCount() == 3
 
 
@@ -324,7 +324,7 @@ def test_retrain_fine_tunes_the_current_model_and_keeps_the_curves(qtbot, loaded
     assert math.isfinite(done.start_score)  # the model it continued from, scored on the same images
     if done.scored_below_start():  # the better model stays current, and the window says so
         assert str(jobs.prediction.predictor.path) == before and "the current model stays" in \
-            window.statusBar().currentMessage()
+            window.statusBar().message()
         new_model = before
     else:
         qtbot.waitUntil(lambda: jobs.prediction.predictor_path() == Path(done.best_path), timeout=TIMEOUT)

@@ -54,7 +54,7 @@ def test_a_class_list_with_missing_colors_gets_default_ones(qtbot, window, folde
 def test_pgdown_steps_on_from_an_unreadable_first_image(qtbot, window, folder, content):
     (folder / "images" / "img_0.png").write_bytes(content)
     assert window.open_folder(folder)
-    assert "img_0.png" in window.statusBar().currentMessage() and window.canvas.image_item.pixmap().isNull()
+    assert "img_0.png" in window.statusBar().message() and window.canvas.image_item.pixmap().isNull()
     assert window.files.tree.currentItem().text(0) == "img_0.png"
     window.canvas.setFocus()
     drag(qtbot, window, [(5.5, 5.5), (9.5, 5.5)])  # nothing to paint on: ignored
@@ -119,7 +119,7 @@ def test_binary_masks_beside_odd_ones_are_reported_on_open(qtbot, window, tmp_pa
     odd = folder / "masks" / "img_1.png"
     Image.fromarray(np.where(np.asarray(Image.open(odd)) > 0, 7, 0).astype(np.uint8)).save(odd)
     assert window.open_folder(folder)
-    message = window.statusBar().currentMessage()
+    message = window.statusBar().message()
     assert "masks disagree" in message and "img_1.png" in message, message
 
 

@@ -38,7 +38,7 @@ def test_painting_instance_masks_keeps_every_id(qtbot, window, tmp_path, isolate
     assert not window.palette_panel.add_button.isEnabled()
     assert not window.findChild(QAction, "unlabelledTool").isEnabled()
     assert not window.findChild(QAction, "clearUnlabelledAction").isEnabled()
-    assert "instance labels" in window.statusBar().currentMessage()
+    assert "instance labels" in window.statusBar().message()
     window.palette_panel.select(1)
     window.brush.spin.setValue(3)
     window.canvas.setFocus()

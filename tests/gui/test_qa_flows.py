@@ -28,7 +28,7 @@ def test_without_validation_images_best_is_the_last_epoch_and_no_nan_is_shown(qt
     assert event.status == "completed", event.message
     # "Use trained model" loads best.pt: without validation it must be the trained model, not the first epoch's.
     assert checkpoint.load(event.best_path)["epoch"] == 3
-    message = window.statusBar().currentMessage()
+    message = window.statusBar().message()
     assert "nan" not in message and "no validation" in message
     assert "nan" not in jobs.training_panel.log_view.toPlainText()
 

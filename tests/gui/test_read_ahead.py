@@ -47,7 +47,7 @@ def test_an_unreadable_next_image_still_reports_its_error(qtbot, window, folder,
     assert window.open_folder(folder)
     page(qtbot, window)
     assert window.session.index == 1 and window.session.image is None
-    assert "img_1.png" in window.statusBar().currentMessage() or any(
+    assert "img_1.png" in window.statusBar().message() or any(
         "img_1.png" in str(text) for _, text in isolated_settings)
     page(qtbot, window)  # and the window goes on to the next one
     assert window.session.index == 2 and window.session.image is not None

@@ -43,7 +43,7 @@ def test_a_folder_of_jpeg_masks_opens_and_says_what_is_wrong_with_them(qtbot, wi
         Image.fromarray(np.full((64, 64), 90, np.uint8)).save(folder / "images" / f"a{i}.png")
         Image.fromarray(disc_mask(64, 64, 12 + i)).save(folder / "masks" / f"a{i}.jpg", quality=75)
     assert window.open_folder(folder)
-    message = window.statusBar().currentMessage()
+    message = window.statusBar().message()
     assert message.startswith("Warning: masks saved as JPEG") and "PNG" in message, message
     assert window.session.locked_reason is None
     assert set(np.unique(window.session.mask).tolist()) == {0, 1}  # every grey level read as its class
@@ -58,7 +58,7 @@ def test_a_folder_whose_mask_values_name_no_class_list_still_opens_with_the_mask
     colours[20:30, :10] = (30, 200, 30)
     Image.fromarray(colours).save(folder / "masks" / "img_0.png")  # colour-coded: no classes can be inferred
     assert window.open_folder(folder)
-    assert window.session.image is not None and "colour-coded" in window.statusBar().currentMessage()
+    assert window.session.image is not None and "colour-coded" in window.statusBar().message()
     assert window.session.locked_reason and "colour-coded" in window.session.locked_reason
 
 
@@ -123,7 +123,7 @@ def test_a_folder_that_disappears_while_open_is_not_recreated_and_the_edits_are_
     window.canvas.setFocus()
     drag(qtbot, window, [(40.5, 40.5), (50.5, 40.5)])
     shutil.move(folder, tmp_path / "moved away")
-    qtbot.waitUntil(lambda: "the folder is gone" in window.statusBar().currentMessage(), timeout=WATCH_MS)
+    qtbot.waitUntil(lambda: "the folder is gone" in window.statusBar().message(), timeout=WATCH_MS)
     key(qtbot, window, Qt.Key.Key_PageDown)
     assert not folder.exists(), "a save must not recreate the folder with only masks in it"
     assert any("the folder is gone" in str(text) for _title, text in isolated_settings)
@@ -141,7 +141,7 @@ def test_a_mask_replaced_on_disk_is_reloaded_or_the_user_asked(qtbot, window, fo
     other[50:60, 50:60] = 1
     io.write_mask(path, other, BINARY)  # another program replaces the file; nothing edited here
     qtbot.waitUntil(lambda: window.session.mask[55, 55] == 1, timeout=WATCH_MS)
-    assert "reloaded" in window.statusBar().currentMessage()
+    assert "reloaded" in window.statusBar().message()
     window.canvas.setFocus()
     drag(qtbot, window, [(5.5, 5.5), (9.5, 5.5)])  # now there are edits
     asked = []
@@ -174,13 +174,13 @@ def test_a_slide_too_big_to_show_is_refused_in_words_and_the_window_goes_on(qtbo
     assert window.open_folder(folder)
     window.session.select(len(window.session.samples) - 1)
     assert window.session.samples[window.session.index].image.name == "slide.png"
-    message = window.statusBar().currentMessage()
+    message = window.statusBar().message()
     assert "30000x30000" in message and "more than the window shows" in message and "segcore predict" in message
     window.session.select(0)
     assert window.session.image is not None
     monkeypatch.setattr(io, "free_memory", lambda: 10_000)  # a machine with almost no memory free
     window.session.select(1)
-    assert "GB of memory to show" in window.statusBar().currentMessage() and window.session.image is None
+    assert "GB of memory to show" in window.statusBar().message() and window.session.image is None
 
 
 def test_unicode_and_spaces_in_the_folder_and_file_names(qtbot, window, tmp_path):

@@ -59,7 +59,7 @@ def test_accepting_over_a_hand_made_mask_asks_keeps_it_and_can_restore_it(qtbot,
     kept = folder / ".segstudio" / "replaced" / "images__img_0.png"
     assert kept.is_file() and (io.read_mask(kept, session.spec) == original).all()
     assert session.save() and (io.read_mask(folder / "masks" / "img_0.png", session.spec) == predicted).all()
-    assert "kept" in window.statusBar().currentMessage() or kept.is_file()
+    assert "kept" in window.statusBar().message() or kept.is_file()
 
     restore = window.findChild(QAction, "restoreReplacedAction")
     assert restore.isEnabled()

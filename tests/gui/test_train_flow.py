@@ -77,8 +77,8 @@ def test_train_load_segment_accept_and_compare(qtbot, window, jobs, sample, tmp_
     assert Path(event.best_path).is_file() and Path(event.last_path).is_file()
     assert panel.progress.value() == panel.progress.maximum()
     assert "completed" in panel.log_view.toPlainText() and panel.train_button.isEnabled()
-    assert jobs.training_dock.windowTitle() == "Training · done"
-    assert "best validation Dice" in window.statusBar().currentMessage()
+    assert window.windowTitle().endswith(" — training done") and jobs.training_dock.windowTitle() == "Training"
+    assert "best validation Dice" in window.statusBar().message()
     qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=TIMEOUT)
     assert jobs.prediction.predictor_path() == Path(event.best_path)  # the run's model is the current one
     assert not jobs.prediction_panel.use_trained.isVisible()  # nothing to switch to

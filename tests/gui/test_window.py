@@ -204,11 +204,11 @@ def test_unreadable_image_and_wrong_size_mask_are_reported(qtbot, window, folder
     (folder / "images" / "img_1.png").write_bytes(b"not a png")
     io.write_mask(folder / "masks" / "img_0.png", np.zeros((5, 5), np.uint8), window.session.spec)
     window.open_folder(folder)
-    assert "5x5" in window.statusBar().currentMessage()
+    assert "5x5" in window.statusBar().message()
     drag(qtbot, window, [(5.5, 5.5)])
     assert not window.session.mask.any() and not window.session.dirty  # editing refused, file untouched
     window.session.select(1)
-    assert "img_1.png" in window.statusBar().currentMessage()
+    assert "img_1.png" in window.statusBar().message()
     window.session.select(2)
     assert window.session.image is not None
 
@@ -299,7 +299,7 @@ def test_accepted_prediction_is_one_undoable_step_shown_as_predicted(qtbot, wind
     prediction = np.zeros_like(before)
     prediction[40:60, 40:70] = 1
     window.session.accept_mask(prediction)
-    assert window.files.tree.topLevelItem(0).text(1) == "modified"
+    assert window.files.tree.topLevelItem(0).text(1) == "predicted"  # at once, saved or not (#17 second look)
     assert window.session.save()
     assert window.files.tree.topLevelItem(0).text(1) == "predicted"
     assert (window.canvas.mask_layer._rgba[50, 50, 3] > 0) and window.canvas.mask_layer._rgba[20, 20, 3] == 0

@@ -7,7 +7,7 @@ Only widgets: it emits what the user asks for and shows what the controllers
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -25,15 +25,31 @@ from PySide6.QtWidgets import (
 )
 
 from app.views.colorbar import ColorBar
+from app.views.elided import MessageLabel
 from app.views.icons import button
-from segcore.scribbles import PROPOSAL_PARAMS, SPREAD_RANGE
+from segcore.scribbles import PROPOSAL_PARAMS
+
+# The spread's stops, in pixels: each a factor of about 1.4 apart, so an arrow key changes the proposal visibly at
+# 5 px as at 400 px (1 px a press over 5-400 px did nothing visible); Page Up/Down moves two stops (x2).
+SPREAD_STOPS = (5, 7, 10, 14, 20, 28, 40, 56, 80, 112, 160, 226, 320, 400)
+SPREAD_SETTLE_MS = 400  # after the last change, the proposal is computed again (once, not per stop passed)
+SCRIBBLE_HINT = "Mark the mask unlabelled (Edit menu), paint a few strokes of each class, then Propose mask."
 
 
-def _label(name: str, text: str = "") -> QLabel:
-    label = QLabel(text)
+def _label(name: str, text: str = "") -> MessageLabel:
+    """Three lines whatever the message (a long error is elided, whole in its tooltip): a message growing the
+    panel used to push Per-image metrics and Retrain out of sight behind a scroll bar."""
+    label = MessageLabel(lines=3)
     label.setObjectName(name)
-    label.setWordWrap(True)
+    label.setText(text)
     return label
+
+
+def _stop(pixels: float) -> int:
+    """The slider position whose spread is nearest ``pixels`` (on a log scale, as the stops are spaced)."""
+    import math
+
+    return min(range(len(SPREAD_STOPS)), key=lambda i: abs(math.log(SPREAD_STOPS[i] / max(pixels, 1e-3))))
 
 
 class AssistPanel(QWidget):
@@ -49,11 +65,12 @@ class AssistPanel(QWidget):
     metricsRequested = Signal()
     uncertaintyToggled = Signal(bool)
     proposeRequested = Signal()
+    spreadChosen = Signal(float)  # pixels, once the slider has settled (released, or the last key press)
     cancelProposeRequested = Signal()
 
     def __init__(self, next_action: QAction, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.queue_status = _label("queueStatus", "No model yet: train one, or load a checkpoint.")
+        self.queue_status = _label("queueStatus")
         self.score = button("Score images", "scoreImagesButton", "Measure how unsure the model is about each image "
                             "without a mask (in the background; a few seconds per image)", "evaluate")
         self.cancel_score = button("Cancel", "cancelScoreButton", "Stop scoring after the current image", "stop")
@@ -72,10 +89,18 @@ class AssistPanel(QWidget):
         self.next.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.spread = QSlider(Qt.Orientation.Horizontal)
         self.spread.setObjectName("spreadSlider")
-        self.spread.setRange(int(SPREAD_RANGE[0]), int(SPREAD_RANGE[1]))
-        self.spread.setValue(int(PROPOSAL_PARAMS.bilateral_sxy))
-        self.spread.setToolTip("How far the scribbles spread, in pixels: small keeps labels near the strokes, large "
-                               "lets them fill whole regions of similar brightness")
+        self.spread.setRange(0, len(SPREAD_STOPS) - 1)
+        self.spread.setSingleStep(1)
+        self.spread.setPageStep(2)
+        self.spread.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.spread.setValue(_stop(PROPOSAL_PARAMS.bilateral_sxy))
+        self.spread.setToolTip(f"How far the scribbles spread, in pixels ({SPREAD_STOPS[0]}-{SPREAD_STOPS[-1]}): "
+                               "small keeps labels near the strokes, large lets them fill whole regions of similar "
+                               "brightness. A proposal on screen is computed again when you let go.")
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SPREAD_SETTLE_MS)
+        self._settle.timeout.connect(lambda: self.spreadChosen.emit(self.spread_px()))
         self.spread_label = QLabel()
         self.spread_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("400 px "))
         self.use_model = QCheckBox("Use the model's probabilities")
@@ -85,8 +110,7 @@ class AssistPanel(QWidget):
                               "full mask with the dense CRF; the proposal appears like a prediction, to accept, "
                               "correct or discard", "propose-mask")
         self.cancel_propose = button("Cancel", "cancelProposeButton", "Forget the proposal being computed", "stop")
-        self.scribble_status = _label("scribbleStatus", "Mark the mask unlabelled (Edit menu), paint a few strokes "
-                                      "of each class, then Propose mask.")
+        self.scribble_status = _label("scribbleStatus", SCRIBBLE_HINT)
         self.retrain = button("Retrain", "retrainButton", "", "retrain")
         self.metrics = button("Per-image metrics", "openMetricsButton", "Score the loaded model on every annotated "
                               "image, raw and after the CRF, in a table beside the image", "evaluate")
@@ -99,8 +123,9 @@ class AssistPanel(QWidget):
         self.toggle.toggled.connect(self.uncertaintyToggled)
         self.propose.clicked.connect(self.proposeRequested)
         self.cancel_propose.clicked.connect(self.cancelProposeRequested)
-        self.spread.valueChanged.connect(lambda v: self.spread_label.setText(f"{v} px"))
-        self.spread_label.setText(f"{self.spread.value()} px")
+        self.spread.valueChanged.connect(self._spread_moved)
+        self.spread.sliderReleased.connect(self._settle.start)
+        self.spread_label.setText(f"{self.spread_px():g} px")
         self.set_queue_state(has_model=False, scoring=False)
         self.set_scribble_state(busy=False, model=False)
 
@@ -117,7 +142,7 @@ class AssistPanel(QWidget):
         scribbles = QGroupBox("Scribble to mask")
         box = QGridLayout(scribbles)
         spread = QHBoxLayout()
-        spread.addWidget(QLabel("Spread"))
+        spread.addWidget(QLabel("Spread (px)"))
         spread.addWidget(self.spread, 1)
         spread.addWidget(self.spread_label)
         box.addLayout(spread, 0, 0, 1, 2)
@@ -180,16 +205,22 @@ class AssistPanel(QWidget):
         self.scribble_status.setText(text)
 
     def spread_px(self) -> float:
-        return float(self.spread.value())
+        return float(SPREAD_STOPS[self.spread.value()])
+
+    def _spread_moved(self) -> None:
+        self.spread_label.setText(f"{self.spread_px():g} px")
+        if not self.spread.isSliderDown():  # a key or a click: settles by itself; a drag settles when released
+            self._settle.start()
 
     def model_wanted(self) -> bool:
         return self.use_model.isEnabled() and self.use_model.isChecked()
 
     def remembered(self) -> dict:
-        return {"spread": self.spread.value(), "use_model": self.use_model.isChecked()}
+        return {"spread": self.spread_px(), "use_model": self.use_model.isChecked()}
 
     def set_remembered(self, values: dict) -> None:
         if "spread" in values:
-            self.spread.setValue(int(values["spread"]))
+            self.spread.setValue(_stop(float(values["spread"])))
+            self._settle.stop()  # a remembered value is no choice of the user's
         if "use_model" in values:
             self.use_model.setChecked(bool(values["use_model"]))

@@ -22,14 +22,17 @@ STATE_COLORS = {
     ImageState.ANNOTATED: QColor(0, 158, 115),
     ImageState.PREDICTED: QColor(86, 180, 233),
     ImageState.MODIFIED: QColor(230, 159, 0),
+    ImageState.STROKES: QColor(204, 121, 167),
 }
 STATE_TIPS = {
     ImageState.NO_MASK: "no mask file yet: painting starts a new one",
     ImageState.ANNOTATED: "mask saved on disk",
     ImageState.PREDICTED: "mask from a prediction, not corrected by hand yet",
     ImageState.MODIFIED: "changed since the last save (saved when you move on, close, or by autosave)",
+    ImageState.STROKES: "a few strokes, most pixels unlabelled: training learns from the strokes only; Propose mask "
+                        "(Assist tab) completes them into a full mask",
 }
-HAS_MASK = (ImageState.ANNOTATED, ImageState.MODIFIED, ImageState.PREDICTED)
+HAS_MASK = (ImageState.ANNOTATED, ImageState.MODIFIED, ImageState.PREDICTED)  # STROKES: counted apart
 
 
 def _dot(color: QColor) -> QIcon:
@@ -56,8 +59,8 @@ class FileListPanel(QWidget):
         self.tree = QTreeWidget()
         self.tree.setObjectName("fileList")
         self.tree.setHeaderLabels(["Image", "Mask", "Uncertainty"])
-        self.tree.headerItem().setToolTip(2, "How unsure the model is about the image: mean normalised entropy of its "
-                                             "test-time-augmented prediction (0 sure, 1 every class equally likely)")
+        self.tree.headerItem().setToolTip(2, "How unsure the model is about the image: the share of its pixels whose "
+                                             "normalised entropy (test-time-augmented prediction) is above 0.8")
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
@@ -150,7 +153,8 @@ class FileListPanel(QWidget):
         states = [self.tree.topLevelItem(i).data(1, Qt.ItemDataRole.UserRole) for i in range(total)]
         shown = sum(not self.tree.topLevelItem(i).isHidden() for i in range(total))
         done = sum(s in HAS_MASK for s in states)
-        text = f"{done} of {total} images have a mask"
+        strokes = sum(s == ImageState.STROKES for s in states)
+        text = f"{done} of {total} images have a mask" + (f", {strokes} only strokes" if strokes else "")
         if shown != total:
             text += f" · {shown} shown"
         self.summary.setText(text)

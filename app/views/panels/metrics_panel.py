@@ -76,7 +76,10 @@ class MetricsPanel(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setSortingEnabled(True)
         self.table.verticalHeader().setVisible(False)
-        self.table.setToolTip("Click a column to sort; click a row to open the image with the model's prediction")
+        self.table.setToolTip("Click a column to sort, drag a header's edge to widen it; click a row to open the "
+                              "image with the model's prediction")
+        self._user_sized, self._fitting = False, False
+        self.table.horizontalHeader().sectionResized.connect(self._resized)
         self.status = QLabel("Load or train a model, then score the annotated images.")
         self.status.setObjectName("metricsStatus")
         self.status.setWordWrap(True)
@@ -117,23 +120,43 @@ class MetricsPanel(QWidget):
         self.table.setHorizontalHeaderLabels(headers)
         for column, tip in enumerate(tips):
             self.table.horizontalHeaderItem(column).setToolTip(tip)
+        # Every column the user's to widen or narrow (a stretched name column was ~40 px at 1366 px and refused
+        # to widen); each starts as wide as its header and is fitted to its cells as rows come in.
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        self.table.resizeColumnsToContents()
+        self._user_sized = False
         self.table.setSortingEnabled(True)
 
-    def add_row(self, index: int, name: str, cells: list) -> None:
-        """One image: ``cells`` after the name are numbers (None for undefined) or text."""
+    def add_row(self, index: int, name: str, cells: list, path: str = "", left_out: bool = False) -> None:
+        """One image: ``cells`` after the name are numbers (None for undefined) or text; ``path`` the name's
+        tooltip; ``left_out``: listed, but not in the mean (shown in italics, its tooltip says why)."""
         self.table.setSortingEnabled(False)  # rows added while sorted would land apart from their cells
         row = self.table.rowCount()
         self.table.insertRow(row)
         first = QTableWidgetItem(name)
         first.setData(INDEX_ROLE, index)
+        first.setToolTip(path + ("\nLeft out of the mean: its mask is this model's accepted prediction, so it "
+                                 "scores the model against itself." if left_out else ""))
         self.table.setItem(row, 0, first)
         for column, value in enumerate(cells, start=1):
             item = QTableWidgetItem(value) if isinstance(value, str) else _Number(value)
             self.table.setItem(row, column, item)
+        if left_out:
+            for column in range(self.table.columnCount()):
+                font = self.table.item(row, column).font()
+                font.setItalic(True)
+                self.table.item(row, column).setFont(font)
+        if not self._user_sized:  # fitted to the rows so far, until the user sets a width
+            self._fitting = True
+            self.table.resizeColumnsToContents()
+            self._fitting = False
         self.table.setSortingEnabled(True)
+
+    def _resized(self, *_args) -> None:
+        if not self._fitting:
+            self._user_sized = True
 
     def row_count(self) -> int:
         return self.table.rowCount()

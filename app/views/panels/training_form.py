@@ -156,9 +156,22 @@ class TrainingForm(QWidget):
         browse.clicked.connect(self._browse)
         return browse
 
+    def show_planned_model(self, planned: str | None) -> None:
+        """What an empty *Model options* field means now: ``planned``, the plan's U-Net options ("width=16,
+        depth=4") when a plan for this budget is shown; None: none is (the plan's, or without a budget the
+        architecture's defaults). A newcomer read "width=32" here while the plan trained width 16."""
+        self._planned_model = planned
+        self._arch_changed()
+
     def _arch_changed(self) -> None:
-        self.options.setPlaceholderText(ARCHITECTURES[self.arch.currentIndex()][2])
-        self.arch.setToolTip(ARCHITECTURES[self.arch.currentIndex()][1])
+        name, description, defaults = ARCHITECTURES[self.arch.currentIndex()]
+        planned = getattr(self, "_planned_model", None)
+        if self.budget_minutes() <= 0 or name != "unet":  # the plan sizes a U-Net only
+            hint = f"auto: {defaults} (the defaults)"
+        else:
+            hint = f"auto: {planned} (the plan's)" if planned else "auto: the plan's width and depth"
+        self.options.setPlaceholderText(hint)
+        self.arch.setToolTip(description)
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder for the checkpoints", self.out.text() or "")

@@ -2,8 +2,8 @@
 and the Advanced settings as tabs.
 
 The panel only shows: :class:`app.controllers.training.TrainingController` runs the job, keeps where it stands
-(:class:`app.state.training_progress.TrainingProgress`) and passes it in. Progress text is refreshed by the same
-kind of throttle as the curves, so a flood of batch events costs one repaint per 100 ms.
+(:class:`app.state.training_progress.TrainingProgress`) and passes it in; the progress bar
+(:class:`app.views.panels.run_progress.RunProgressBar`) draws it, throttled like the curves.
 """
 
 from __future__ import annotations
@@ -22,18 +22,17 @@ from PySide6.QtWidgets import (
 )
 
 from app.state.training_progress import TrainingProgress, dice_scope, dice_text
-from app.views.elided import ElidedProgressBar, MessageLabel, keep_place
+from app.views.elided import MessageLabel, keep_place
 from app.views.icons import button
+from app.views.panels.budget_line import budget_line, planned_model
 from app.views.panels.plan_view import PlanView, summary
+from app.views.panels.run_progress import RunProgressBar
 from app.views.panels.training_form import TrainingForm
 from segcore.durations import human_duration
 from segcore.planning.plan import Plan
-from segcore.training.events import BatchEvent, DoneEvent, EpochEvent, RunStatus
+from segcore.training.events import BatchEvent, DoneEvent, EpochEvent
 
-PROGRESS_STEPS = 1000
-SHORT_STATUS = {RunStatus.COMPLETED: "done", RunStatus.STOPPED: "stopped", RunStatus.FAILED: "failed"}
 LOG_LINES = 5000
-REDRAW_MS = 100  # progress text refreshed at most 10 times a second
 PLOTS_DELAY_MS = 250  # pyqtgraph (~0.5-1 s to import) loads just after the window is on screen, not before
 
 
@@ -46,7 +45,7 @@ class TrainingPanel(QWidget):
     continueRequested = Signal()
     stopRequested = Signal()
     planRequested = Signal()
-    summaryChanged = Signal(str)  # a short state for the dock title, readable while another tab is in front
+    summaryChanged = Signal(str)  # a short state for the window title, readable while another tab is in front
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,13 +74,9 @@ class TrainingPanel(QWidget):
         self.plan_button = button("Show plan", "planButton", "Plan a run for this folder and budget now (a few "
                                    "seconds: the images are measured and this machine's speed is probed), "
                                    "without training")
-        self.progress = ElidedProgressBar()  # one line whatever it says: the run's end moves nothing
-        self.progress.setObjectName("trainProgress")
-        self.progress.setRange(0, PROGRESS_STEPS)
-        self.progress.setValue(0)
-        self.progress.setFormat("Not started")
-        self.progress.setTextVisible(True)
-        self.plan_summary = MessageLabel(lines=2)
+        self.progress = RunProgressBar()  # one line whatever it says: the run's end moves nothing
+        self.progress.stateChanged.connect(self.summaryChanged)
+        self.plan_summary = MessageLabel(lines=3)  # a plan's summary, or a remark on the budget, whole
         self.plan_summary.setObjectName("planSummary")
         self.tabs = QTabWidget()
         self.tabs.setObjectName("trainingTabs")
@@ -92,9 +87,6 @@ class TrainingPanel(QWidget):
         self._plan = None  # the plan shown (a segcore Plan), to tell whether the budget still matches it
         self.form.minutes.valueChanged.connect(self._budget_changed)
         self._budget_changed()
-        self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
-        self._timer.timeout.connect(self._show_progress)
-        self._progress: TrainingProgress | None = None  # the controller's; drawn, never changed here
 
     def _build_layout(self) -> None:
         advanced = QScrollArea()
@@ -121,19 +113,13 @@ class TrainingPanel(QWidget):
 
     def _budget_changed(self) -> None:
         """The line under Train follows the budget field at once, a plan shown included: it says whether that
-        plan is still the one Train would run."""
+        plan is still the one Train would run, and when a budget is too short to give a usable model."""
         minutes = self.form.budget_minutes()
         self.plan_button.setEnabled(minutes > 0 and self.train_button.isEnabled())
         plan = self._plan if self.plan_view.has_plan else None
-        if minutes <= 0:
-            self.plan_summary.setText("No time budget: the Advanced settings are the whole recipe.")
-        elif plan is None:
-            self.plan_summary.setText("Train plans the run for this folder and machine first (Show plan: now).")
-        elif abs(plan.budget_s - minutes * 60) < 0.5:
-            self.plan_summary.setText(summary(plan))
-        else:
-            self.plan_summary.setText(f"The plan shown is for {human_duration(plan.budget_s)}: Train plans again for "
-                                      f"{human_duration(minutes * 60)} first (Show plan: now).")
+        self.plan_summary.setText(budget_line(minutes, plan, summary(plan) if plan is not None else ""))
+        current = plan is not None and abs(plan.budget_s - minutes * 60) < 0.5
+        self.form.show_planned_model(planned_model(plan) if current else None)
 
     @property
     def plots(self):
@@ -157,18 +143,13 @@ class TrainingPanel(QWidget):
     def start_over(self) -> None:
         """Another folder is open and nothing runs: no curve, plan, message, log line or Continue of the last one
         stays (the controller offers Continue again when the last run's folder comes back)."""
-        self._timer.stop()
-        self._progress = None
         if self._plots is not None:
             self._plots.begin(1)
             self._plots.describe_validation("", None)  # the last folder's class and image count go too
         self.plan_view.clear_plan()
-        self.progress.setRange(0, PROGRESS_STEPS)
-        self.progress.setValue(0)
-        self.progress.setFormat("Not started")
+        self.progress.reset()
         self.log_view.clear()
         self.offer_continue(None)
-        self.summaryChanged.emit("")
         self._budget_changed()
 
     def show_running_elsewhere(self, folder_name: str) -> None:
@@ -208,14 +189,13 @@ class TrainingPanel(QWidget):
         self._plan = plan
         self.plan_view.show_plan(plan, note)
         self.plan_summary.setText(summary(plan))
+        self.form.show_planned_model(planned_model(plan))  # what an empty Model options field trains
         if front:
             self.tabs.setCurrentWidget(self.plan_view)
 
     def set_planning(self, text: str) -> None:
         """Planning runs (a preview, or the start of a run): say so in the progress bar."""
-        self.progress.setRange(0, 0)  # busy: how long the probe takes is what it measures
-        self.progress.setFormat(text)
-        self.summaryChanged.emit("planning")
+        self.progress.planning(text)
 
     def set_stopping(self) -> None:
         """Stop was clicked: the run ends after the current batch."""
@@ -228,17 +208,14 @@ class TrainingPanel(QWidget):
         self.plots.begin(progress.axis_epochs(), keep=continued, round_start=round_start)
         self.log(description)
         self.set_running(True)
-        self.show_progress(progress)
-        self._show_progress()
+        self.progress.follow(progress, now=True)
 
     def log(self, text: str) -> None:
         self.log_view.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
 
     def show_progress(self, progress: TrainingProgress) -> None:
-        """Draw ``progress`` within ``REDRAW_MS``; a flood of calls costs one repaint."""
-        self._progress = progress
-        if not self._timer.isActive():
-            self._timer.start()
+        """Draw ``progress`` (throttled by the progress bar: a flood of calls costs one repaint)."""
+        self.progress.follow(progress)
 
     def add_batch(self, event: BatchEvent) -> None:
         self.plots.add_batch(event.epoch, event.batch, event.batches, event.loss)
@@ -258,14 +235,8 @@ class TrainingPanel(QWidget):
                  f"lr {event.lr:.2e}, {human_duration(event.seconds)}{best}")
 
     def show_done(self, event: DoneEvent) -> None:
-        self._timer.stop()
-        self._progress = None
-        self.progress.setRange(0, PROGRESS_STEPS)
+        self.progress.finish(event)
         self.plots.redraw()
-        if event.status is RunStatus.COMPLETED:
-            self.progress.setValue(PROGRESS_STEPS)
-        self.progress.setFormat(f"{event.status.value.capitalize()}: {event.message}")
-        self.summaryChanged.emit(SHORT_STATUS[event.status])  # short: the tabs beside it keep their names
         self.log(f"{event.status}: {event.message}")
         for kind, path in (("best", event.best_path), ("last", event.last_path)):
             if path:
@@ -280,29 +251,9 @@ class TrainingPanel(QWidget):
 
     def show_failure(self, text: str) -> None:
         """The job raised: nothing runs any more, so nothing may say it is loading (or planning)."""
-        self._timer.stop()
-        self._progress = None
         self.log(f"error: {text}")
-        self.progress.setRange(0, PROGRESS_STEPS)
-        self.progress.setValue(0)
-        self.progress.setFormat(f"Failed: {text}")
-        self.summaryChanged.emit("failed")
+        self.progress.fail(text)
 
     def end_planning(self, text: str) -> None:
         """A plan preview ended (``text``: what came of it)."""
-        self.progress.setRange(0, PROGRESS_STEPS)
-        self.progress.setValue(0)
-        self.progress.setFormat(text)
-        self.summaryChanged.emit("")
-
-    def _show_progress(self) -> None:
-        progress = self._progress
-        if progress is None:
-            return
-        self.progress.setRange(0, PROGRESS_STEPS)
-        parts, done = progress.parts(), progress.fraction_done()
-        self.progress.setValue(int(done * PROGRESS_STEPS))
-        self.progress.setFormat(" · ".join(parts) or "Starting…")
-        # Short: the dock's title is also its tab's, which shares a row with Brush, Overlay and Contrast.
-        self.summaryChanged.emit(f"{done:.0%}" if progress.epoch else (progress.note.split(" ")[0] or "starting"))
-
+        self.progress.reset(text)

@@ -7,8 +7,10 @@ on a busy 2-core machine, see bench/gui_responsiveness.py): the epoch axis spans
 the loss axis changes only when a value leaves it, so the axes are not laid out again, and the axes are cached
 as pixmaps.
 
-Each plot's legend is its title line (coloured keys above the curves), not a box over them: in the narrow Training
-tab a legend box covered a third of the curves.
+Each plot's legend is its title (coloured keys above the curves), not a box over them: in the narrow Training
+tab a legend box covered a third of the curves. The title breaks into lines to fit the plot's width: pyqtgraph
+widens a plot to its title otherwise, past its widget's edge, and a newcomer's 1366-pixel screen then showed
+"Loss batch tra" over an epoch axis cut at 3.5 of 7 epochs.
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ from PySide6.QtWidgets import QBoxLayout, QGraphicsItem, QWidget
 REDRAW_MS = 250
 LOSS_HEADROOM = 1.1
 MIN_PLOT_HEIGHT = 100  # each plot: stacked in a 768-pixel screen, the window still fits it
+MIN_PLOT_WIDTH = 170
+ROUND_LABEL_HEIGHTS = (0.12, 0.3, 0.48)  # of the plot's height, for rounds 2, 3, 4, 5, ...
+TITLE_MARGIN = 12  # pixels of the plot's width besides its left axis that the title may not use
 TITLE_SIZE = "8.5pt"
+SPACE = "&nbsp;&nbsp;"  # between a title's parts
 # Okabe-Ito colours: distinct for colour-blind readers.
 BLUE, ORANGE, GREEN, PURPLE, GREY = (0, 114, 178), (230, 159, 0), (0, 158, 115), (204, 121, 167), (170, 170, 170)
 GOLD = (255, 200, 0)
@@ -33,20 +39,70 @@ def _key(color, glyph: str, text: str) -> str:
     return f"<span style='color: rgb{tuple(color)}'>{glyph}</span>&nbsp;{text}"
 
 
-def _plot(name: str) -> pg.PlotWidget:
-    """A plot without a legend box: its legend is its title line, above the curves, so it never covers one."""
-    plot = pg.PlotWidget(background="w")
-    plot.setObjectName(name)
-    plot.setLabel("bottom", "epoch")
-    plot.showGrid(x=True, y=True, alpha=0.25)
-    plot.setMinimumSize(170, MIN_PLOT_HEIGHT)
-    item = plot.getPlotItem()
-    item.setMenuEnabled(False)
-    item.setMouseEnabled(x=False, y=False)
-    item.hideButtons()
-    for side in ("left", "bottom"):
-        item.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-    return plot
+def pack_legend(parts: list[str], width: float, measure) -> list[list[str]]:
+    """``parts`` (a heading, then one key each) in as few lines as fit ``width`` pixels, in order; a part wider
+    than ``width`` has a line of its own. ``measure(html)``: the (width, height) the title would take."""
+    lines: list[list[str]] = []
+    for part in parts:
+        if lines and measure(SPACE.join([*lines[-1], part]))[0] <= width:
+            lines[-1].append(part)
+        else:
+            lines.append([part])
+    return lines
+
+
+class LegendPlot(pg.PlotWidget):
+    """A plot without a legend box: its legend is its title, above the curves, so it never covers one; the title
+    breaks into lines to stay within the plot's width."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(background="w")
+        self.setObjectName(name)
+        self.setLabel("bottom", "epoch")
+        self.showGrid(x=True, y=True, alpha=0.25)
+        self.setMinimumSize(MIN_PLOT_WIDTH, MIN_PLOT_HEIGHT)
+        item = self.getPlotItem()
+        item.setMenuEnabled(False)
+        item.setMouseEnabled(x=False, y=False)
+        item.hideButtons()
+        for side in ("left", "bottom"):
+            item.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.legend_parts: list[str] = []
+        self.legend_lines: list[list[str]] = []
+
+    def set_legend(self, heading: str, keys: list[str]) -> None:
+        """The title: ``heading`` (bold) and the coloured ``keys`` (:func:`_key`)."""
+        self.legend_parts = [f"<b>{heading}</b>", *keys]
+        self.legend_lines = []
+        self._fit_legend()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._fit_legend()  # first: pyqtgraph then sizes the plot to the widget, never below the title's width
+        super().resizeEvent(event)
+
+    def _fit_legend(self) -> None:
+        if not getattr(self, "legend_parts", None):  # pyqtgraph's constructor resizes before there is one
+            return
+        room = self.width() - self.getPlotItem().getAxis("left").width() - TITLE_MARGIN
+        lines = pack_legend(self.legend_parts, room, self._measure)
+        if lines == self.legend_lines:
+            return
+        self.legend_lines = lines
+        html = "<br>".join(SPACE.join(line) for line in lines)
+        height = math.ceil(self._measure(html)[1])
+        item = self.getPlotItem()
+        self.setTitle(html, color="k", size=TITLE_SIZE)
+        item.titleLabel.setMaximumHeight(height)  # pyqtgraph's title row is one line (30 px) tall
+        item.layout.setRowFixedHeight(0, height)
+
+    def _measure(self, html: str) -> tuple[float, float]:
+        """The size ``html`` takes in the title, measured by the title's own text item (its font and DPI)."""
+        text = self.getPlotItem().titleLabel.item
+        shown = text.toHtml()
+        text.setHtml(f"<span style='font-size: {TITLE_SIZE}'>{html}</span>")
+        size = text.boundingRect().size()
+        text.setHtml(shown)
+        return size.width(), size.height()
 
 
 def _curve(plot: pg.PlotWidget, color, symbol: str | None = "o", style=None, width: float = 2):
@@ -60,12 +116,11 @@ class TrainingPlots(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = _plot("lossPlot")
+        self.loss_plot = LegendPlot("lossPlot")
         self.loss_plot.setLabel("left", "loss")  # both plots labelled alike, so their epoch axes line up
-        self.loss_plot.setTitle(f"<b>Loss</b>&nbsp;&nbsp;{_key(GREY, '━', 'batch')}&nbsp;&nbsp;"
-                                f"{_key(BLUE, '●', 'train')}&nbsp;&nbsp;{_key(ORANGE, '●', 'validation')}",
-                                color="k", size=TITLE_SIZE)
-        self.dice_plot = _plot("dicePlot")
+        self.loss_plot.set_legend("Loss", [_key(GREY, "━", "batch"), _key(BLUE, "●", "train"),
+                                           _key(ORANGE, "●", "validation")])
+        self.dice_plot = LegendPlot("dicePlot")
         self.dice_plot.setYRange(0, 1, padding=0.02)
         self.dice_plot.enableAutoRange(y=False)
         self.describe_validation("", None)
@@ -98,9 +153,11 @@ class TrainingPlots(QWidget):
 
     def resizeEvent(self, event) -> None:
         """Side by side where the panel is wide (docked at the bottom), stacked where it is tall and narrow; stacked,
-        the epoch axis is named once, under the lower plot."""
+        the epoch axis is named once, under the lower plot. Side by side only where both get their minimum width,
+        else the right one would be cut off."""
         super().resizeEvent(event)
-        wide = self.width() >= 1.2 * self.height()
+        spacing = self.layout().spacing()
+        wide = self.width() >= max(1.2 * self.height(), 2 * MIN_PLOT_WIDTH + spacing)
         direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
         if self.layout().direction() != direction:
             self.layout().setDirection(direction)
@@ -110,9 +167,8 @@ class TrainingPlots(QWidget):
         """Say what the Dice curve is: ``scope`` (:func:`app.state.training_progress.dice_scope`, e.g. "nucleus"
         or "mean of axon, myelin") and on how many validation ``images``."""
         on = f", {images} image{'' if images == 1 else 's'}" if images is not None else ""
-        self.dice_plot.setTitle(f"<b>Validation{on}</b>&nbsp; {_key(GREEN, '●', 'Dice')}&nbsp; "
-                                f"{_key(PURPLE, '◆', 'IoU')}&nbsp; {_key(GOLD, '★', 'best')}",
-                                color="k", size=TITLE_SIZE)
+        self.dice_plot.set_legend(f"Validation{on}", [_key(GREEN, "●", "Dice"), _key(PURPLE, "◆", "IoU"),
+                                                      _key(GOLD, "★", "best")])
         self.dice_plot.setLabel("left", scope or "score")  # what the Dice is of
 
     def begin(self, epochs: int, keep: bool = False, round_start: float | None = None) -> None:
@@ -134,12 +190,24 @@ class TrainingPlots(QWidget):
 
     def _mark_round(self, x: float) -> None:
         self.rounds += 1
+        # Labels at three heights in turn: rounds of a few epochs each sit close, and their labels overlapped.
+        height = ROUND_LABEL_HEIGHTS[(self.rounds - 2) % len(ROUND_LABEL_HEIGHTS)]
         for plot in (self.loss_plot, self.dice_plot):
             line = pg.InfiniteLine(x, angle=90, pen=pg.mkPen(GREY, width=1, style=Qt.PenStyle.DashLine),
                                    label=f"round {self.rounds}",
-                                   labelOpts={"position": 0.12, "color": (60, 60, 60), "anchors": [(1.05, 0.5)] * 2})
+                                   labelOpts={"position": height, "color": (60, 60, 60), "anchors": [(1.05, 0.5)] * 2})
             plot.addItem(line)
             self.round_lines.append((plot, line))
+
+    def drop_round(self) -> None:
+        """The last round ended before its first epoch: its line goes (nothing of it is drawn after it)."""
+        if self.rounds < 2:
+            return
+        label = f"round {self.rounds}"
+        for plot, line in [(p, ln) for p, ln in self.round_lines if ln.label.format == label]:
+            plot.removeItem(line)
+            self.round_lines.remove((plot, line))
+        self.rounds -= 1
 
     def clear(self) -> None:
         for plot, line in self.round_lines:
@@ -148,6 +216,7 @@ class TrainingPlots(QWidget):
         self.rounds = 1  # the first run is round 1; each retraining run after it adds one
         self.offset = 0.0
         self.loss_top = 0.0
+        self.loss_plot.setYRange(0, 1, padding=0)  # the last run's loss range goes with its curves
         self.epoch_axis = getattr(self, "epoch_axis", 1)
         self.batch_x: list[float] = []
         self.batch_y: list[float] = []
