@@ -104,7 +104,7 @@ def test_the_end_of_run_status_line_is_cut_with_a_sign_and_whole_when_hovered(qt
     done = train_here(qtbot, laptop, epochs=1)
     assert done.status == "completed"
     message = plain(bar.toolTip()) or bar.currentMessage()  # the whole message: in the tooltip when cut
-    assert message.startswith("Training completed, best validation Dice") and "Use trained model" in message
+    assert message.startswith("Training completed, best validation Dice") and "is now the current model" in message
     room = bar.width() - laptop.status_labels.width()
     assert bar.fontMetrics().horizontalAdvance(bar.currentMessage()) < room  # none of it under the labels
     readable_whole(bar, bar.currentMessage(), message)
