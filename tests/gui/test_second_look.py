@@ -437,7 +437,7 @@ def test_a_run_is_renamed_from_the_run_list_and_keeps_the_name_when_continued(qt
     assert not dialog.isVisible()
     assert json.loads((run / "config.json").read_text())["name"] == "nuclei 20x, lr 3e-3"
     assert run.is_dir() and run.name.startswith("first-try-")  # the folder keeps its name
-    assert segment.runs.itemText(1).startswith("nuclei 20x, lr 3e-3 ·")
+    assert segment.runs.itemText(1).startswith("● Loaded: nuclei 20x, lr 3e-3 ·")
     assert "nuclei 20x, lr 3e-3" in segment.model_label.text()
     panel = window.jobs.training_panel
     panel.form.set_values("unet", epochs=1, **TINY)
