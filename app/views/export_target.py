@@ -48,7 +48,10 @@ class ExportTargetDialog(QFileDialog):
         return self.filters[self.selectedNameFilter()]
 
     def _follow(self, name_filter_: str) -> None:
-        self.selectFile(self.name_for(self.filters[name_filter_]))
+        fmt = self.filters[name_filter_]
+        self.selectFile(self.name_for(fmt))
+        if not self.folder:  # a name typed without extension gets the format's
+            self.setDefaultSuffix(Path(self.name_for(fmt)).suffix.lstrip("."))
 
     def target(self) -> Path | None:
         files = self.selectedFiles()

@@ -82,8 +82,16 @@ def test_export_picks_format_and_file_in_one_dialog(qtbot, window, tmp_path):
     assert not dialogs[0].isVisible() and Path(dialogs[0].directory().absolutePath()) == exports
     assert window.statusBar().currentMessage().startswith("exported")
 
+    def typed(dialog, name, combo):  # a name typed without extension gets the chosen format's
+        _pick(qtbot, combo, "Label TIFF")
+        name.selectAll()
+        qtbot.keyClicks(name, "mine")
+
+    _in_dialog(qtbot, ctrl_e, typed)
+    assert (exports / "mine.tif").is_file()
+
     cancelled = _in_dialog(qtbot, ctrl_e, lambda dialog, name, combo: dialog.reject())
-    assert cancelled == [None] and sorted(p.name for p in exports.iterdir()) == ["img_0.zarr", "img_0.zip"]
+    assert cancelled == [None] and sorted(p.name for p in exports.iterdir()) == ["img_0.zarr", "img_0.zip", "mine.tif"]
 
 
 def test_export_all_picks_format_and_folder_in_one_dialog(qtbot, window, tmp_path):
