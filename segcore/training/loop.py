@@ -391,9 +391,9 @@ class Trainer:
         from segcore.inference import Predictor
 
         want_crf = cfg.calibrate_crf and crf.is_available()
+        if cfg.calibrate_crf and not want_crf:
+            yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
         if not (cfg.tta or want_crf):
-            if cfg.calibrate_crf:
-                yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
             return
         plan = cfg.plan or {}
         deadline = time.perf_counter() + plan.get("budget_s", 0) - plan.get("planning_s", 0) - self.schedule.elapsed_s
@@ -422,8 +422,6 @@ class Trainer:
                                   max_seconds=max(5.0, deadline - time.perf_counter()))
             self._store(best_path, last_path, "crf", fit)
             yield LogEvent(crf_fit.describe(fit))
-        elif cfg.calibrate_crf:
-            yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
 
     @staticmethod
     def _store(best_path: Path, last_path: Path, key: str, value: dict) -> None:
