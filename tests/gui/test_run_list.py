@@ -116,13 +116,17 @@ def test_renaming_a_run_keeps_its_date(qtbot, window, tmp_path):
     assert next(t for t in _texts(combo) if t.startswith("older ·")).startswith("older · 2025-01-02 03:04 ·")
 
     for old, new in (("first", "renamed"), ("older", "older, renamed")):
+        before = window.jobs.runs.dialog
         click(qtbot, window.jobs.prediction_panel.rename_run)
         dialog = window.jobs.runs.dialog
+        assert dialog is not before  # a new dialog each time, on screen before it is clicked (CI is slower)
+        qtbot.waitExposed(dialog)
         dialog.run.setCurrentIndex(next(i for i in range(dialog.run.count())
                                         if dialog.run.itemText(i).startswith(old)))
         dialog.name.selectAll()
         qtbot.keyClicks(dialog.name, new)
         click(qtbot, dialog.rename_button)
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=TIMEOUT)
     texts = _texts(combo)
     assert next(t for t in texts if t.startswith("renamed ·")).startswith(f"renamed · {date} ·")
     assert next(t for t in texts if t.startswith("older, renamed ·")).startswith("older, renamed · 2025-01-02 03:04")
