@@ -140,8 +140,9 @@ def prediction_info(data: dict) -> dict:
     info["epoch"] = int(data.get("epoch") or 0)
     info["name"] = config.get("name")
     info["fingerprint"] = data.get("fingerprint") or plan.get("fingerprint")  # every run's since #19; plans' before
-    info["tta_reason"] = ((plan.get("entries") or {}).get("tta") or {}).get("reason", "")
-    if tta_fit is not None:
+    if tta_fit is None:
+        info["tta_reason"] = ((plan.get("entries") or {}).get("tta") or {}).get("reason", "")
+    else:
         from segcore.tta_fit import describe
 
         info["tta_reason"] = describe(tta_fit)

@@ -4,7 +4,8 @@ Import reads a QuPath GeoJSON, ImageJ ROI set, Cellpose file, label image or OME
 (``segcore.interop``), matched to the folder's class list by name, and hands the mask with its object ids to the
 session as one undoable step (``AnnotationStore.accept_mask(ids=)``), saved like a painted mask. A folder import
 matches annotation files to images by stem (one undoable step on each image). Export writes the current image's
-mask, or every mask of the folder (in a worker thread), in the format the user picks.
+mask, or every mask of the folder (in a worker thread), in the format picked by the save dialog's file type
+(:mod:`app.views.export_target`).
 """
 
 from __future__ import annotations
@@ -13,22 +14,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state.session import Session
+from app.views.export_target import ask_export_target
 from segcore.annotate import ImageState
 from segcore.errors import DataError, SegcoreError, describe
 
-# Shown in the export dialog: label -> segcore.interop format
-EXPORT_FORMATS = {
-    "QuPath GeoJSON (.geojson)": "geojson",
-    "ImageJ / Fiji ROI set (.zip)": "roi",
-    "Cellpose masks (_masks.png)": "cellpose",
-    "Label TIFF, 16/32-bit (.tif)": "tiff",
-    "OME-Zarr label image (.zarr, with the image)": "zarr",
-    "segcore PNG mask (.png)": "png",
-}
 EXPORTS = "exports"  # FOLDER/exports/: where exports are proposed, a folder no layout reads images from
 IMPORT_FILTER = ("Annotations (*.geojson *.json *.zip *.roi *_seg.npy *.tif *.tiff *.png);;QuPath GeoJSON "
                  "(*.geojson *.json);;ImageJ ROIs (*.zip *.roi);;Cellpose (*_seg.npy *_masks.png *_masks.tif);;"
@@ -151,12 +144,9 @@ class AnnotationTransferController(QObject):
         if folder.name == EXPORTS and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
 
-    def _choose_format(self, title: str) -> str | None:
-        label, ok = QInputDialog.getItem(self.window, title, "Format:", list(EXPORT_FORMATS), 0, False)
-        return EXPORT_FORMATS[label] if ok else None
-
     def export_file(self, path: str | None = None, fmt: str | None = None) -> bool:
-        """Write the current mask to ``path`` in ``fmt`` (both asked for when None); True when written."""
+        """Write the current mask to ``path`` in ``fmt`` (asked for in one save dialog when None); True when
+        written."""
         from segcore.data.io import read_image
         from segcore.interop.annotation import Annotation
         from segcore.interop.convert import output_name, write_annotation
@@ -166,18 +156,16 @@ class AnnotationTransferController(QObject):
         if sample is None or s.mask is None:
             self._fail("Open an image with a mask first.")
             return False
-        fmt = fmt or self._choose_format(f"Export the mask of {sample.image.name}")
-        if fmt is None:
-            return False
         mask, ids = s.full_resolution()  # as saving writes it, whatever pyramid level is shown
         annotation = Annotation(mask.copy(), s.spec, ids)
-        if not path:
+        if not path or not fmt:
             exports = self._exports()
-            suggested = exports / output_name(sample.image.stem, fmt, annotation)
-            path, _ = QFileDialog.getSaveFileName(self.window, "Export annotations", str(suggested))
-            if not path:
+            chosen = ask_export_target(self.window, f"Export the mask of {sample.image.name}", exports,
+                                       lambda f: output_name(sample.image.stem, f, annotation))
+            if chosen is None:
                 self._tidy(exports)
                 return False
+            path, fmt = chosen
         try:
             image = s.image if not s.view.active else None
             if image is None and fmt == "zarr":  # a new OME-Zarr store holds the image, at full resolution
@@ -191,22 +179,22 @@ class AnnotationTransferController(QObject):
         return True
 
     def export_folder(self, folder: str | None = None, fmt: str | None = None) -> GeneratorWorker | None:
-        """Write every mask of the open folder into ``folder`` in ``fmt``, in a worker thread (returned)."""
+        """Write every mask of the open folder into ``folder`` in ``fmt`` (asked for in one save dialog when
+        None), in a worker thread (returned)."""
         from segcore.interop.convert import convert
 
         s = self.session
         if s.folder is None:
             self._fail("Open a folder of images first.")
             return None
-        fmt = fmt or self._choose_format("Export the masks of every image")
-        if fmt is None:
-            return None
-        if not folder:
+        if not folder or not fmt:
             exports = self._exports()
-            folder = QFileDialog.getExistingDirectory(self.window, "Export into folder", str(exports))
-            if not folder:
+            chosen = ask_export_target(self.window, "Export the masks of every image into a folder", exports,
+                                       lambda f: f"{s.folder.name}_{f}", folder=True)
+            if chosen is None:
                 self._tidy(exports)
                 return None
+            folder, fmt = str(chosen[0]), chosen[1]
         if not s.save_all():  # export what is on disk, so unsaved edits must be there first
             return None
         worker = GeneratorWorker(convert, s.folder, Path(folder), fmt, name="exportAnnotations")

@@ -38,6 +38,7 @@ class RunsController(QObject):
         panel.useTrainedRequested.connect(lambda: prediction.load(self.trained_path))
         prediction.modelLoaded.connect(self._remember)
         prediction.modelLoaded.connect(lambda _path: self._offer_trained())
+        prediction.modelLoaded.connect(lambda _path: self.refresh())  # the mark follows the model loaded now
         training.finished.connect(lambda done: self.offer_trained(done, training.last_data))
         self.dialog: RenameRunDialog | None = None
         self.trained_path: str | None = None  # the checkpoint of the run that ended last
@@ -47,7 +48,17 @@ class RunsController(QObject):
         """List the runs of the open folder again (after a run ends, or a folder opens)."""
         folder = self.session.folder
         runs = list_runs(folder) if folder is not None else []
-        self.panel.show_runs([r.label() for r in runs], [str(r.checkpoint) for r in runs])
+        loaded = self.prediction.predictor_path()
+        self.panel.show_runs([r.label() for r in runs], [str(r.checkpoint) for r in runs],
+                             self._index_of(runs, loaded), str(loaded) if loaded is not None else None)
+
+    @staticmethod
+    def _index_of(runs, checkpoint: Path | None) -> int | None:
+        """Which of ``runs`` the loaded ``checkpoint`` belongs to (best.pt or last.pt of its folder), if any."""
+        if checkpoint is None:
+            return None
+        folder = checkpoint.resolve().parent
+        return next((i for i, r in enumerate(runs) if r.folder.resolve() == folder), None)
 
     # -- renaming -----------------------------------------------------------------------------------------------
     def ask_rename(self) -> RenameRunDialog | None:
@@ -56,8 +67,7 @@ class RunsController(QObject):
         runs = list_runs(self.session.folder) if self.session.folder is not None else []
         if not runs:
             return None
-        loaded = self.prediction.predictor_path()
-        current = next((i for i, r in enumerate(runs) if loaded is not None and r.folder == loaded.parent), 0)
+        current = self._index_of(runs, self.prediction.predictor_path()) or 0
         self.dialog = RenameRunDialog([(r.label(), str(r.folder), r.name) for r in runs], current, self.parent())
         self.dialog.renameRequested.connect(self.rename)
         self.dialog.open()

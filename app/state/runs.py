@@ -17,6 +17,7 @@ from pathlib import Path
 
 from app.state.training_progress import dice_scope
 from segcore.training.events import DoneEvent, RunStatus
+from segcore.training.records import run_started
 
 FEW_VALIDATION_IMAGES = 3  # a Dice from fewer images than this is a rough estimate, and the window says so
 
@@ -25,7 +26,7 @@ FEW_VALIDATION_IMAGES = 3  # a Dice from fewer images than this is a rough estim
 class RunInfo:
     folder: Path
     name: str
-    started: float  # seconds since the epoch (config.json's time)
+    started: float  # seconds since the epoch: when the run began (records.run_started; a rename keeps it)
     arch: str  # "unet width 24"
     epochs: int  # epochs trained
     best_dice: float | None
@@ -38,7 +39,7 @@ class RunInfo:
 
     def label(self) -> str:
         """One line for a run list."""
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started))
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started)) if self.started else "date unknown"
         parts = [self.name, when, self.arch]
         if self.best_dice is not None:
             parts.append(f"Dice {self.best_dice:.3f}{on_images(self.val_images)}")
@@ -93,7 +94,7 @@ def read_run(folder: Path) -> RunInfo | None:
     split = _json(folder / "split.json")
     status = _json(folder / "status.json").get("status") or "ended?"
     checkpoint = next((p for p in (folder / "best.pt", folder / "last.pt") if p.is_file()), None)
-    return RunInfo(folder=folder, name=config.get("name") or folder.name, started=config_path.stat().st_mtime,
+    return RunInfo(folder=folder, name=config.get("name") or folder.name, started=run_started(folder),
                    arch=describe_arch(config.get("arch", "?"), config.get("arch_kwargs") or {}),
                    epochs=len(history), best_dice=best["val_dice"] if best else None,
                    best_epoch=int(best["epoch"]) if best else None,

@@ -1,6 +1,7 @@
 """The window's annotation import/export: ``QT_QPA_PLATFORM=offscreen python docs/screenshots/make_interop_screenshots.py``.
 
 Writes ``interop_file_menu.png`` (File menu open, *Import Annotations…* under the pointer),
+``interop_export_dialog.png`` (File > Export Annotations…: one save dialog whose file type is the format),
 ``interop_imported_geojson.png`` (a BBBC039 nucleus mask exported as QuPath GeoJSON with ``segcore convert``'s
 code, then imported through File > Import Annotations… onto a copy of its image) and ``window_pyramid_level.png``
 (the same image as a 3-level pyramidal OME-TIFF stating 0.325 µm pixels, shown at level 1 with its level list
@@ -55,6 +56,28 @@ def menu_screenshot(app: QApplication, window) -> None:
     painter.end()
     menu.hide()
     shot.save(str(HERE / "interop_file_menu.png"))
+
+
+def export_dialog_screenshot(app: QApplication, window) -> None:
+    """File > Export Annotations…: the one save dialog with OME-Zarr chosen as its file type, the name following
+    it. The dialog is then cancelled."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QComboBox
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(50, answer)
+            return
+        combo = dialog.findChild(QComboBox, "fileTypeCombo")
+        combo.setCurrentIndex(next(i for i in range(combo.count()) if combo.itemText(i).startswith("OME-Zarr")))
+        combo.activated.emit(combo.currentIndex())
+        settle(app)
+        dialog.grab().save(str(HERE / "interop_export_dialog.png"))
+        dialog.reject()
+
+    QTimer.singleShot(0, answer)
+    window.actions.export_annotations.trigger()
 
 
 def pyramid_screenshot(app: QApplication, tmp: Path) -> None:
@@ -136,6 +159,7 @@ def main() -> None:
         regions = ndimage.label(window.session.mask == 1)[1]
         print(f"imported {len(np.unique(ids[ids > 0]))} objects in {regions} connected regions; status: "
               f"{window.statusBar().currentMessage()}")
+        export_dialog_screenshot(app, window)
         window.session.discard_unsaved()
         window.close()
         pyramid_screenshot(app, tmp)

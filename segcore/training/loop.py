@@ -454,9 +454,9 @@ class Trainer:
         from segcore.inference import Predictor
 
         want_crf = cfg.calibrate_crf and crf.is_available()
+        if cfg.calibrate_crf and not want_crf:
+            yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
         if not (cfg.tta or want_crf):
-            if cfg.calibrate_crf:
-                yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
             return ""
         plan = cfg.plan or {}
         deadline = time.perf_counter() + plan.get("budget_s", 0) - plan.get("planning_s", 0) - self.schedule.elapsed_s
@@ -485,8 +485,6 @@ class Trainer:
             use_tta = fit["helps"]
             yield LogEvent(tta_fit.describe(fit))
         if not want_crf:
-            if cfg.calibrate_crf:
-                yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
             return ""
         return (yield from self._fit_crf([(i, a if use_tta else r, t) for i, r, t, a in items], best_path, last_path,
                                          max(5.0, deadline - time.perf_counter())))

@@ -7,6 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import re
+import time
 from pathlib import Path
 
 from segcore.atomic import write_text_atomic
@@ -17,8 +20,14 @@ MAX_NAME = 80  # characters of a run name
 CSV_COLUMNS = ["epoch", "train_loss", "val_loss", "val_dice", "val_iou", "lr", "seconds"]
 
 
+STARTED = "started"  # config.json's key for when the run began (ISO local time): the date run lists show
+_STAMP = re.compile(r"(\d{8}-\d{6})$")  # the time stamp ending a run folder's default name (config.out_dir)
+
+
 def write_run_files(out_dir: Path, config, train_samples, val_samples) -> None:
-    write_text_atomic(out_dir / "config.json", json.dumps(config.to_dict(), indent=2))
+    # A run continued in its own folder keeps the date it began.
+    started = _config(out_dir).get(STARTED) or time.strftime("%Y-%m-%dT%H:%M:%S")
+    write_text_atomic(out_dir / "config.json", json.dumps({**config.to_dict(), STARTED: started}, indent=2))
     if config.plan:  # the training plan, reasons included (also inside config.json and every checkpoint)
         write_text_atomic(out_dir / "plan.json", json.dumps(config.plan, indent=2))
     split = {"train": [str(s.image) for s in train_samples], "val": [str(s.image) for s in val_samples]}
@@ -64,13 +73,41 @@ def write_status(out_dir: Path, status: str, message: str, epochs_done: int, bes
     """How the run ended (``completed``, ``stopped`` or ``failed``), so a stopped run never passes for a finished
     one; ``best``/``last``: whether best.pt and last.pt exist; ``scores``: the validation scores of its best
     epoch and of the model it started from (``best_score``, ``start_score``; NaN written as null)."""
-    import math
-    import time
-
     record = {"status": status, "message": message, "epochs_done": epochs_done, "best_pt": best, "last_pt": last,
               "ended": time.strftime("%Y-%m-%dT%H:%M:%S"),
               **{k: None if math.isnan(v) else v for k, v in (scores or {}).items()}}
     write_text_atomic(out_dir / "status.json", json.dumps(record, indent=2))
+
+
+def _config(out_dir: str | Path) -> dict:
+    try:
+        config = json.loads((Path(out_dir) / "config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def run_started(out_dir: str | Path) -> float:
+    """When the run in ``out_dir`` began, in seconds since the epoch: config.json's ``started``; for runs written
+    before it was kept, the time stamp of the folder's default name, else split.json's time (written once, at the
+    start). Never config.json's own file time, which renaming the run changes. 0.0 when nothing tells."""
+    out_dir = Path(out_dir)
+    stamp = _STAMP.search(out_dir.name)
+    for text, form in ((_config(out_dir).get(STARTED), "%Y-%m-%dT%H:%M:%S"),
+                       (stamp.group(1) if stamp else None, "%Y%m%d-%H%M%S")):
+        if isinstance(text, str):
+            try:
+                return time.mktime(time.strptime(text, form))
+            except ValueError:
+                continue
+    return _split_time(out_dir)
+
+
+def _split_time(out_dir: Path) -> float:
+    try:
+        return (out_dir / "split.json").stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def run_name(out_dir: str | Path) -> str | None:
@@ -101,6 +138,9 @@ def rename_run(out_dir: str | Path, name: str) -> str:
         raise DataError(f"{out_dir}: not a training run (no readable config.json: {exc})") from exc
     if not isinstance(config, dict):
         raise DataError(f"{path}: not a run's configuration")
+    started = run_started(out_dir)  # kept where known: the date run lists show stays the run's own
+    if started and STARTED not in config:
+        config[STARTED] = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started))
     config["name"] = clean
     write_text_atomic(path, json.dumps(config, indent=2))
     return clean

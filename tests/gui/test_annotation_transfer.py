@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog
 
 from segcore.data import io
 from segcore.data.classes import ClassSpec
@@ -61,8 +61,7 @@ def test_export_current_and_whole_folder_then_import_them_back(qtbot, window, fo
 
     window.session.open_folder(folder)
     window.session.select(0)
-    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("ImageJ / Fiji ROI set (.zip)", True))
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "img_0.zip"), ""))
+    monkeypatch.setattr("app.controllers.annotation_transfer.ask_export_target", lambda *a, **k: (tmp_path / "img_0.zip", "roi"))
     _trigger(window, "exportAnnotationsAction")
     assert [r.name for r in roifile.roiread(tmp_path / "img_0.zip")] == ["cell-0001"]
     worker = window.jobs.annotations.export_folder(str(tmp_path / "qupath"), "geojson")

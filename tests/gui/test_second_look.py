@@ -323,10 +323,8 @@ def test_a_fixed_recipe_run_warns_about_an_image_unlike_its_training_data(qtbot,
 
 # -- item 9: window shortcuts work whatever has the focus; navigation never edits -------------------------------
 def test_window_shortcuts_work_from_a_focused_spin_box_or_text_field(qtbot, window, folder, monkeypatch):
-    from PySide6.QtWidgets import QInputDialog
-
     asked = []
-    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: asked.append(a[1]) or ("", False))
+    monkeypatch.setattr("app.controllers.annotation_transfer.ask_export_target", lambda *a, **k: asked.append(a[1]))  # cancelled
     assert window.open_folder(folder)
     panel = window.jobs.training_panel
     budget, name = panel.form.minutes, panel.form.name
@@ -361,14 +359,15 @@ def test_on_x11_ctrl_e_in_a_spin_box_exports(tmp_path):
     script = f"""
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QInputDialog
+from PySide6.QtWidgets import QApplication
+import app.controllers.annotation_transfer as transfer
 QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, {str(tmp_path)!r})
 app = QApplication([])
 from app.window import MainWindow
 from segcore.data.sample import write_sample_data
 write_sample_data({str(tmp_path / "data")!r}, count=2, size=64)
 asked = []
-QInputDialog.getItem = staticmethod(lambda *a, **k: asked.append(a[1]) or ("", False))
+transfer.ask_export_target = lambda *a, **k: asked.append(a[1])
 w = MainWindow(autosave_ms=0)
 w.show()
 w.activateWindow()
@@ -397,8 +396,6 @@ print(spin.hasFocus(), len(asked), w.session.index, app.platformName())
 
 # -- item 10: exports are proposed outside the folder the window reads images from ------------------------------
 def test_export_annotations_proposes_a_folder_that_is_never_read_as_images(qtbot, window, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QFileDialog, QInputDialog
-
     from segcore.data import io
 
     plain = tmp_path / "plain"  # images straight in the folder: every image file in it is read as an image
@@ -407,13 +404,13 @@ def test_export_annotations_proposes_a_folder_that_is_never_read_as_images(qtbot
     assert window.open_folder(plain)
     count = len(window.session.samples)
     proposed = []
-    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("Label TIFF, 16/32-bit (.tif)", True))
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _w, _t, start, *a: proposed.append(start) or (start, ""))
+    monkeypatch.setattr("app.controllers.annotation_transfer.ask_export_target", lambda _w, _t, start, name_for, *a, **k:
+                        proposed.append(str(start / name_for("tiff"))) or (start / name_for("tiff"), "tiff"))
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     assert Path(proposed[-1]) == plain / "exports" / "cells_0.tif" and Path(proposed[-1]).is_file()
     chosen = []
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda _w, _t, start: chosen.append(start) or "")
+    monkeypatch.setattr("app.controllers.annotation_transfer.ask_export_target", lambda _w, _t, start, *a, **k: chosen.append(str(start)))
     window.findChild(type(window.actions.save), "exportFolderAnnotationsAction").trigger()
     assert chosen == [str(plain / "exports")]
     assert window.open_folder(plain) and len(window.session.samples) == count  # the export is not an image
@@ -439,7 +436,7 @@ def test_a_run_is_renamed_from_the_run_list_and_keeps_the_name_when_continued(qt
     assert not dialog.isVisible()
     assert json.loads((run / "config.json").read_text())["name"] == "nuclei 20x, lr 3e-3"
     assert run.is_dir() and run.name.startswith("first-try-")  # the folder keeps its name
-    assert segment.runs.itemText(1).startswith("nuclei 20x, lr 3e-3 ·")
+    assert segment.runs.itemText(1).startswith("● Loaded: nuclei 20x, lr 3e-3 ·")
     assert "nuclei 20x, lr 3e-3" in segment.model_label.text()
     panel = window.jobs.training_panel
     panel.form.set_values("unet", epochs=1, **TINY)

@@ -232,11 +232,11 @@ def test_the_model_options_hint_is_the_plans_width_and_depth(qtbot, laptop):
 
 # -- 6: Import opens where Export writes ---------------------------------------------------------------------------
 def test_import_dialogs_open_in_the_exports_folder_export_wrote(qtbot, laptop, monkeypatch):
-    from PySide6.QtWidgets import QFileDialog, QInputDialog
+    from PySide6.QtWidgets import QFileDialog
 
     folder = laptop.session.folder
-    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: (a[3][0], True))  # the first format offered
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _parent, _title, start, *a, **k: (start, ""))
+    monkeypatch.setattr("app.controllers.annotation_transfer.ask_export_target",  # the first format offered, under the name proposed
+                        lambda _parent, _title, start, name_for, *a, **k: (start / name_for("geojson"), "geojson"))
     laptop.canvas.setFocus()
     qtbot.keyClick(laptop, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)  # Export: written in exports/
     assert any((folder / "exports").iterdir())

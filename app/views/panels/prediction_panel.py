@@ -7,6 +7,8 @@ Only widgets: it emits what the user asks for and shows what the controller
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -22,6 +24,8 @@ from PySide6.QtWidgets import (
 from app.views.elided import MessageLabel, keep_place
 from app.views.icons import button
 from app.views.rows import side_by_side
+
+LOADED = "● Loaded"  # marks the run list's entry whose model is loaded now
 
 
 class PredictionPanel(QWidget):
@@ -58,6 +62,7 @@ class PredictionPanel(QWidget):
         self.runs.setToolTip("The training runs of this folder (in its checkpoints/): name, date, architecture, "
                              "best validation Dice and on how many images, epochs, how the run ended")
         self.runs.activated.connect(self._run_activated)
+        self._loaded_row = 0  # the run list's entry of the loaded model (0: none of this folder's runs)
         self.rename_run = QToolButton()
         self.rename_run.setObjectName("renameRunButton")
         self.rename_run.setText("Rename…")
@@ -155,21 +160,36 @@ class PredictionPanel(QWidget):
         self.status.setStyleSheet("color: #b35c00; font-weight: bold")
         self.status.setText(text)
 
-    def show_runs(self, labels: list[str], checkpoints: list[str]) -> None:
-        """The folder's runs (newest first), each loading its checkpoint when picked."""
+    def show_runs(self, labels: list[str], checkpoints: list[str], loaded: int | None = None,
+                  model: str | None = None) -> None:
+        """The folder's runs (newest first), each loading its checkpoint when picked. ``model``: the loaded
+        checkpoint's path (None: no model loaded); ``loaded``: the index in ``labels`` of its run (None: none of
+        them), shown as the list's current entry, in bold, marked ``LOADED`` (with the file when not the one
+        listed, e.g. last.pt of a run with a best.pt)."""
         self.runs.clear()
-        self.runs.addItem(f"{len(labels)} run{'s' if len(labels) != 1 else ''} of this folder…" if labels
-                          else "No runs in this folder yet", "")
-        for label, path in zip(labels, checkpoints, strict=True):
-            self.runs.addItem(label, path)
-            self.runs.setItemData(self.runs.count() - 1, f"{label}\n{path}", Qt.ItemDataRole.ToolTipRole)
+        count = f"{len(labels)} run{'s' if len(labels) != 1 else ''} of this folder"
+        elsewhere = " (the loaded model is not one of them)" if loaded is None and model else ""
+        name = Path(model).name if model else ""
+        loaded_file = name if loaded is not None and Path(checkpoints[loaded]).name != name else ""
+        self.runs.addItem(f"{count}{elsewhere}…" if labels else "No runs in this folder yet", "")
+        for index, (label, path) in enumerate(zip(labels, checkpoints, strict=True)):
+            mark = f"{LOADED}{f' ({loaded_file})' if loaded_file else ''}: " if index == loaded else ""
+            self.runs.addItem(mark + label, path)
+            row = self.runs.count() - 1
+            self.runs.setItemData(row, f"{mark}{label}\n{path}", Qt.ItemDataRole.ToolTipRole)
+            if index == loaded:
+                font = self.runs.font()
+                font.setBold(True)
+                self.runs.setItemData(row, font, Qt.ItemDataRole.FontRole)
+        self._loaded_row = 0 if loaded is None else loaded + 1
+        self.runs.setCurrentIndex(self._loaded_row)
         self.runs.setEnabled(bool(labels))
         self.rename_run.setEnabled(bool(labels))
 
     def _run_activated(self, index: int) -> None:
         path = self.runs.itemData(index)
-        self.runs.setCurrentIndex(0)
-        if path:
+        self.runs.setCurrentIndex(self._loaded_row)  # the list shows what is loaded until another model is
+        if path and index != self._loaded_row:
             self.runChosen.emit(path)
 
     def show_tta(self, on: bool, why: str) -> None:
