@@ -46,6 +46,7 @@ def to_onnx(model, in_channels: int, metadata: dict[str, str] | None = None, doc
     from torch.export import Dim
 
     from segcore.export.portable import for_export
+    from segcore.export_lock import EXPORT_LOCK
 
     net = for_export(model, onnx=True)
     m = net.multiple
@@ -53,7 +54,7 @@ def to_onnx(model, in_channels: int, metadata: dict[str, str] | None = None, doc
     shapes = {"x": {2: m * Dim("height_blocks", min=1, max=65536 // m),
                     3: m * Dim("width_blocks", min=1, max=65536 // m)}}
     try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        with EXPORT_LOCK, contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             program = torch.onnx.export(net, (example,), None, dynamo=True, dynamic_shapes=shapes,
                                         input_names=[INPUT], output_names=[OUTPUT], opset_version=OPSET)

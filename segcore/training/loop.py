@@ -31,6 +31,7 @@ from segcore.data.layout import find_samples, load_class_spec, split_samples
 from segcore.device import resolve
 from segcore.durations import human_duration, human_minutes
 from segcore.errors import ConfigError, DataError, SegcoreError, TrainingError, describe
+from segcore.export_lock import EXPORT_LOCK
 from segcore.inference import sliding_window
 from segcore.interop.physical import PixelSize, of_file, training_pixel_size
 from segcore.metrics import confusion_matrix, scores
@@ -231,6 +232,10 @@ class Trainer:
         return max(0, min(4, per_process - 1))
 
     def _build_model(self, resume: dict | None) -> None:
+        with EXPORT_LOCK:  # segcore.export_lock: an export in another thread must not overlap optimizer calls
+            self._build_model_unlocked(resume)
+
+    def _build_model_unlocked(self, resume: dict | None) -> None:
         cfg = self.config
         kwargs = dict(resume["arch_kwargs"]) if resume is not None else dict(cfg.arch_kwargs)
         self.model = create_model(cfg.arch, self.in_channels, self.spec.num_classes, **kwargs)
@@ -260,7 +265,8 @@ class Trainer:
                 f"{self.config.checkpoint} has already trained {_epochs(done)}; ask for more with -e "
                 f"(total, e.g. -e {done + 10}) or use --fine-tune to start a new schedule"
             )
-        self.optimizer.load_state_dict(resume["optimizer"])
+        with EXPORT_LOCK:
+            self.optimizer.load_state_dict(resume["optimizer"])
         how = self.schedule.load_state_dict(resume.get("schedule", {}), self.optimizer.param_groups[0]["lr"])
         self.start_epoch, self.history = done, list(resume.get("history", []))
         scores_so_far = [_selection_score(h.get("per_class_dice", [])) for h in self.history]
@@ -278,29 +284,35 @@ class Trainer:
             if self._agree_stop() or self.schedule.out_of_time():
                 return
             t0 = time.perf_counter()
-            self.schedule.apply(self.optimizer)
-            x = x.to(self.runtime.device, non_blocking=True)
-            y = y.to(self.runtime.device, non_blocking=True)
-            w = weights[0].to(self.runtime.device, non_blocking=True) if weights else None
-            if self.runtime.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with self.runtime.autocast():
-                out = self.model(x)
-            loss = segmentation_loss(out, y, weights=w)
-            value, count = self.dist.mean(float(loss.item()), len(x))  # a NaN on any rank fails every rank
-            if not math.isfinite(value):
-                raise FloatingPointError(f"loss became {value} at epoch {epoch}, batch {i}")
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            self.schedule.step += 1
+            with EXPORT_LOCK:  # segcore.export_lock
+                value, count = self._step(epoch, i, x, y, weights[0] if weights else None)
             self._spend()
             self._loss_sum += value * count
             self._seen += count
             yield BatchEvent(epoch, i, batches, value, count / max(time.perf_counter() - t0, 1e-9))
             self._clock = time.perf_counter()  # the consumer's time between batches is not the run's
         self._spend()
+
+    def _step(self, epoch: int, i: int, x, y, w) -> tuple[float, int]:
+        """One optimizer step on batch ``i``; the batch's mean loss over every rank and its size."""
+        self.schedule.apply(self.optimizer)
+        x = x.to(self.runtime.device, non_blocking=True)
+        y = y.to(self.runtime.device, non_blocking=True)
+        w = w.to(self.runtime.device, non_blocking=True) if w is not None else None
+        if self.runtime.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with self.runtime.autocast():
+            out = self.model(x)
+        loss = segmentation_loss(out, y, weights=w)
+        value, count = self.dist.mean(float(loss.item()), len(x))  # a NaN on any rank fails every rank
+        if not math.isfinite(value):
+            raise FloatingPointError(f"loss became {value} at epoch {epoch}, batch {i}")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.schedule.step += 1
+        return value, count
 
     def _spend(self) -> None:
         """Add the wall time since the clock was last read to the time budget's account."""
@@ -547,9 +559,11 @@ class Trainer:
             "scale": self.config.scale, "config": self.config.to_dict(), "metrics": val or {},
             "pixel_size": self.pixel_size.to_dict() if self.pixel_size else None, "fingerprint": self.fingerprint,
             "epoch": epoch, "history": self.history,
-            "model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
+            "schedule": self.schedule.state_dict(),
         }
+        with EXPORT_LOCK:  # segcore.export_lock: state_dict() is one of torch's dynamo-disabled calls
+            payload["model"] = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+            payload["optimizer"] = self.optimizer.state_dict()
         ckpt.save(path, payload)  # atomic: a failed save leaves the file as it was
         if kind == "last":  # what -c resumes from, written before best.pt each epoch
             self._good = (path, epoch)
