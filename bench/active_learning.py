@@ -11,7 +11,8 @@ chosen at random are annotated (their true masks are "painted") and a small U-Ne
 ``--rounds`` rounds, ``--k`` more images are annotated, chosen
 
 - by the queue: the unannotated pool images with the highest uncertainty score of the current model (what
-  *Next most uncertain* opens; mean normalised entropy of the TTA-averaged probabilities, segcore.ranking), or
+  *Next most uncertain* opens; the share of pixels whose normalised entropy of the TTA-averaged probabilities is
+  above 0.8, segcore.uncertainty and segcore.ranking), or
 - at random (same seed, same start),
 
 and the model is retrained the way the window's *Retrain* does it: fine-tuned from the previous round's model,

@@ -4,7 +4,7 @@ Key events go to the widget with the keyboard focus, so a canvas that watched on
 pressed after a click in the file list, and the drag that followed painted a stroke. This filter sees every key
 event of the application. It only reads the Space key, except that it keeps Space from a focused button or list
 while the mouse is over the canvas (there Space means "pan", not "click this button"); text fields always get
-their spaces.
+their spaces, and so does every other window (a dialog over the canvas: its buttons and fields keep Space).
 """
 
 from __future__ import annotations
@@ -55,13 +55,18 @@ class SpacePan(QObject):
         if not event.isAutoRepeat():
             pressed = event.type() == QEvent.Type.KeyPress
             if pressed and not self.held:
-                swallow = self._swallow = self._over_area() and not _typing_into(QApplication.focusWidget())
+                target = obj if isinstance(obj, QWidget) else QApplication.focusWidget()  # or the window it reached
+                swallow = self._swallow = self._over_area() and self._in_canvas_window(target) \
+                    and not _typing_into(target)
             elif not pressed:
                 self._swallow = False
             if pressed != self.held:
                 self.held = pressed
                 self.on_change(pressed)
         return swallow
+
+    def _in_canvas_window(self, widget: QWidget | None) -> bool:
+        return widget is None or widget.window() is self.area.window()
 
     def _over_area(self) -> bool:
         return self.area.isVisible() and self.area.rect().contains(self.area.mapFromGlobal(QCursor.pos()))

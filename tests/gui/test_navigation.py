@@ -96,3 +96,28 @@ def test_space_is_typed_into_the_file_filter(qtbot, window, folder):
     qtbot.mouseMove(window.canvas.viewport(), view_point(window, 30, 30))
     qtbot.keyClicks(edit, "img 0")
     assert edit.text() == "img 0"
+
+
+def test_space_goes_to_a_dialog_over_the_canvas(qtbot, window, folder):
+    """A dialog's field typed into, or its focused button, while the mouse rests over the canvas behind it: the
+    Rename… dialog lost the space of 'older, renamed' when the main window's list had the focus."""
+    from PySide6.QtWidgets import QDialog, QLineEdit, QPushButton, QVBoxLayout
+
+    assert window.open_folder(folder)
+    dialog = QDialog(window)
+    edit, button = QLineEdit(dialog), QPushButton("OK", dialog)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(edit)
+    layout.addWidget(button)
+    clicked = []
+    button.clicked.connect(lambda: clicked.append(1))
+    dialog.open()
+    qtbot.waitExposed(dialog)
+    qtbot.mouseMove(window.canvas.viewport(), view_point(window, 30, 30))
+    button.setFocus()  # the keys below are sent to the field itself: whichever widget has the focus
+    qtbot.keyClicks(edit, "older, renamed")
+    assert edit.text() == "older, renamed"
+    qtbot.keyPress(button, Qt.Key.Key_Space)
+    qtbot.keyRelease(button, Qt.Key.Key_Space)
+    assert clicked and not window.canvas.space.held
+    dialog.reject()
