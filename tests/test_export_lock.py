@@ -57,3 +57,43 @@ def test_no_training_step_overlaps_an_onnx_export_in_another_thread(sample_dir, 
     assert done.status == "completed", done.message
     assert len(exports) == 2 and steps
     assert not steps_inside, f"{len(steps_inside)} of {len(steps)} optimizer steps fell inside an ONNX export"
+
+
+def test_a_run_holds_the_lock_only_while_it_computes():
+    from segcore.export_lock import EXPORT_LOCK, between_events
+
+    def held_elsewhere() -> bool:  # whether another thread could not take the lock now
+        free = []
+        thread = threading.Thread(target=lambda: free.append(EXPORT_LOCK.acquire(timeout=0.01)
+                                                             and EXPORT_LOCK.release() is None))
+        thread.start()
+        thread.join()
+        return not free[0]
+
+    inside, closed = [], []
+
+    def run():
+        try:
+            for n in range(3):
+                inside.append(held_elsewhere())
+                yield n
+            return "done"
+        finally:
+            closed.append(held_elsewhere())
+
+    events = between_events(run())
+    assert next(events) == 0 and not held_elsewhere()  # handled by the consumer: free
+    assert next(events) == 1
+    events.close()  # a consumer that stops early
+    assert inside == [True, True] and closed == [True] and not held_elsewhere()
+
+    finished = between_events(run())
+    assert list(finished) == [0, 1, 2]
+    with pytest.raises(StopIteration) as end:
+        next(between_events(iter_returning("value")))
+    assert end.value.value == "value"
+
+
+def iter_returning(value):
+    return value
+    yield

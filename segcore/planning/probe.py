@@ -28,6 +28,7 @@ def probe(in_channels: int, num_classes: int, patch_size: int, depth: int = 4, w
     import torch
 
     from segcore.device import for_inference, resolve
+    from segcore.export_lock import EXPORT_LOCK
     from segcore.models import create_model
     from segcore.training.losses import segmentation_loss
 
@@ -42,27 +43,28 @@ def probe(in_channels: int, num_classes: int, patch_size: int, depth: int = 4, w
     for width in sorted(widths):
         if step_s and time.perf_counter() - start > max_s:
             break
-        model = create_model("unet", in_channels, num_classes, width=width, depth=depth).to(runtime.device)
-        if runtime.channels_last:
-            model = model.to(memory_format=torch.channels_last)
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=runtime.device.type in ("cpu", "cuda"))
-        times, width_start = [], time.perf_counter()
-        for i in range(steps + 1):
-            if times and time.perf_counter() - width_start > max_s / len(widths):
-                break  # a slow machine: one timed step says enough
-            _sync(runtime.device)
-            t0 = time.perf_counter()
-            with runtime.autocast():
-                out = model(x)
-            loss = segmentation_loss(out, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            _sync(runtime.device)
-            if i:
-                times.append(time.perf_counter() - t0)
-        step_s[str(width)] = statistics.median(times)
-        forward_s[str(width)] = _forward_per_mpx(for_inference(model, runtime), x[:1], runtime)
+        with EXPORT_LOCK:  # segcore.export_lock: no ONNX export in another thread meanwhile
+            model = create_model("unet", in_channels, num_classes, width=width, depth=depth).to(runtime.device)
+            if runtime.channels_last:
+                model = model.to(memory_format=torch.channels_last)
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=runtime.device.type in ("cpu", "cuda"))
+            times, width_start = [], time.perf_counter()
+            for i in range(steps + 1):
+                if times and time.perf_counter() - width_start > max_s / len(widths):
+                    break  # a slow machine: one timed step says enough
+                _sync(runtime.device)
+                t0 = time.perf_counter()
+                with runtime.autocast():
+                    out = model(x)
+                loss = segmentation_loss(out, y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                _sync(runtime.device)
+                if i:
+                    times.append(time.perf_counter() - t0)
+            step_s[str(width)] = statistics.median(times)
+            forward_s[str(width)] = _forward_per_mpx(for_inference(model, runtime), x[:1], runtime)
     return Throughput(runtime.describe(), patch_size, batch_size, step_s, forward_s, time.perf_counter() - start)
 
 

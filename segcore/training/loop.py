@@ -31,7 +31,7 @@ from segcore.data.layout import find_samples, load_class_spec, split_samples
 from segcore.device import resolve
 from segcore.durations import human_duration, human_minutes
 from segcore.errors import ConfigError, DataError, SegcoreError, TrainingError, describe
-from segcore.export_lock import EXPORT_LOCK
+from segcore.export_lock import between_events
 from segcore.inference import sliding_window
 from segcore.interop.physical import PixelSize, of_file, training_pixel_size
 from segcore.metrics import confusion_matrix, scores
@@ -232,10 +232,6 @@ class Trainer:
         return max(0, min(4, per_process - 1))
 
     def _build_model(self, resume: dict | None) -> None:
-        with EXPORT_LOCK:  # segcore.export_lock: an export in another thread must not overlap optimizer calls
-            self._build_model_unlocked(resume)
-
-    def _build_model_unlocked(self, resume: dict | None) -> None:
         cfg = self.config
         kwargs = dict(resume["arch_kwargs"]) if resume is not None else dict(cfg.arch_kwargs)
         self.model = create_model(cfg.arch, self.in_channels, self.spec.num_classes, **kwargs)
@@ -265,8 +261,7 @@ class Trainer:
                 f"{self.config.checkpoint} has already trained {_epochs(done)}; ask for more with -e "
                 f"(total, e.g. -e {done + 10}) or use --fine-tune to start a new schedule"
             )
-        with EXPORT_LOCK:
-            self.optimizer.load_state_dict(resume["optimizer"])
+        self.optimizer.load_state_dict(resume["optimizer"])
         how = self.schedule.load_state_dict(resume.get("schedule", {}), self.optimizer.param_groups[0]["lr"])
         self.start_epoch, self.history = done, list(resume.get("history", []))
         scores_so_far = [_selection_score(h.get("per_class_dice", [])) for h in self.history]
@@ -284,8 +279,7 @@ class Trainer:
             if self._agree_stop() or self.schedule.out_of_time():
                 return
             t0 = time.perf_counter()
-            with EXPORT_LOCK:  # segcore.export_lock
-                value, count = self._step(epoch, i, x, y, weights[0] if weights else None)
+            value, count = self._step(epoch, i, x, y, weights[0] if weights else None)
             self._spend()
             self._loss_sum += value * count
             self._seen += count
@@ -351,7 +345,11 @@ class Trainer:
         Bad data or options raise typed SegcoreErrors before the first epoch (anything else that goes wrong
         there is a TrainingError); once epochs run, a NaN loss, a checkpoint that cannot be written (disk full)
         or any other failure ends the run with a "failed" DoneEvent that names the last good checkpoint.
+        Its computing holds segcore.export_lock's lock: an ONNX export in another thread must not overlap it.
         """
+        return between_events(self._run())
+
+    def _run(self) -> Iterator[Event]:
         try:
             yield from self._setup()
         except SegcoreError:
@@ -561,9 +559,8 @@ class Trainer:
             "epoch": epoch, "history": self.history,
             "schedule": self.schedule.state_dict(),
         }
-        with EXPORT_LOCK:  # segcore.export_lock: state_dict() is one of torch's dynamo-disabled calls
-            payload["model"] = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-            payload["optimizer"] = self.optimizer.state_dict()
+        payload["model"] = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        payload["optimizer"] = self.optimizer.state_dict()
         ckpt.save(path, payload)  # atomic: a failed save leaves the file as it was
         if kind == "last":  # what -c resumes from, written before best.pt each epoch
             self._good = (path, epoch)
