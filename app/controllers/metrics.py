@@ -14,8 +14,10 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from app.controllers.prediction import PredictionController
 from app.jobs import assist_tasks
 from app.jobs.workers import GeneratorWorker, WorkerPool
+from app.state.runs import model_name
 from app.state.session import Session
 from app.views.panels.metrics_panel import MetricsPanel
+from segcore.annotate.provenance import Origin
 from segcore.errors import describe
 
 VARIANT_LABEL = {"raw": "raw", "crf": "CRF"}
@@ -28,6 +30,13 @@ def run_split(checkpoint: Path) -> dict[Path, str]:
         return {Path(p).resolve(): part for part in ("train", "val") for p in split.get(part, [])}
     except (OSError, ValueError, AttributeError):
         return {}
+
+
+def source_of(origin: Origin) -> str:
+    """The Source column for a mask accepted from another model than the one scored (or from no model)."""
+    if origin.model is not None:
+        return f"{model_name(origin.model)}'s"
+    return "a model's" if origin.kind == "network" else "CRF proposal"
 
 
 class MetricsController(QObject):
@@ -85,7 +94,7 @@ class MetricsController(QObject):
         self.worker.finished.connect(self._finished)
         self._busy = True
         self.panel.show_progress(0, len(items))
-        self.panel.set_status(f"Scoring {len(items)} annotated images with {predictor.path.name}…")
+        self.panel.set_status(f"Scoring {len(items)} annotated images with {model_name(predictor.path)}…")
         self.pool.start(self.worker)
         self._refresh()
         return True
@@ -95,14 +104,14 @@ class MetricsController(QObject):
         predictions (corrected or not) score the model against itself and inflate its mean."""
         sources, left_out = {}, {}
         for _, sample in items:
-            what, model = self.prediction.accepted.get(sample.image, ("", None))
-            if not what:
+            origin = self.session.origin(sample.image)  # kept with the folder across sessions
+            if origin is None:
                 sources[sample.image.name] = "hand"
-            elif model == self.checkpoint:
+            elif origin.model == self.checkpoint:
                 sources[sample.image.name] = "this model's"
                 left_out[sample.image.name] = "its mask is this model's accepted prediction"
             else:
-                sources[sample.image.name] = "CRF proposal" if "CRF" in what else f"{Path(model or '?').name}'s"
+                sources[sample.image.name] = source_of(origin)
         return sources, left_out
 
     def _columns(self) -> tuple[list[str], list[str]]:
@@ -194,11 +203,14 @@ class MetricsController(QObject):
         if self.results and not self.busy() and str(path) != self.checkpoint:
             self.results, self.left_out = [], {}
             self.panel.set_columns(["Image"], [""])
-            self.panel.set_status(f"The scores were of {Path(self.checkpoint).name}; the current model is "
-                                  f"{Path(str(path)).name}: Score annotated images again.")
+            old, new = model_name(self.checkpoint), model_name(str(path))
+            if old == new:  # two runs of one name: their folders tell them apart
+                old, new = self.checkpoint, str(path)
+            self.panel.set_status(f"The scores were of {old}; the current model is {new}: Score annotated images "
+                                  "again.")
         elif path and not self.results and not self.busy():  # say which model the table will be of
-            self.panel.set_status(f"Current model {Path(path).parent.name}/{Path(path).name}: score the annotated "
-                                  "images to see where it fails.")
+            self.panel.set_status(f"Current model {model_name(path)}: score the annotated images to see where it "
+                                  "fails.")
         self._refresh()
 
     def cancel(self) -> None:

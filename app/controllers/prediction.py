@@ -25,6 +25,7 @@ from app.views.canvas import Canvas
 from app.views.panels.prediction_panel import PredictionPanel
 from app.views.prediction_layer import PredictionLayer
 from segcore.annotate import ImageState
+from segcore.annotate.provenance import Origin, kind_of
 from segcore.errors import describe
 
 
@@ -41,7 +42,6 @@ class PredictionController(QObject):
         self.predictor = None
         self.worker: GeneratorWorker | None = None
         self.store = PredictionStore()
-        self.accepted: dict[Path, tuple[str, str | None]] = {}  # image -> (what was accepted, the model behind it)
         self.probs: tuple[Path, np.ndarray] | None = None
         self.compare_after = False  # Compare opens when the segmenting started for it ends
         self._load_after: str | None = None  # a model to load when the running job ends
@@ -98,7 +98,6 @@ class PredictionController(QObject):
         """Another folder: its predictions, messages and the model's fit to its classes start afresh."""
         self._forget_all()
         self.notes.clear()
-        self.accepted.clear()
         if self.predictor is not None:
             self._describe()
         if not self.busy():
@@ -269,8 +268,8 @@ class PredictionController(QObject):
             return False
         made_by_model = what.startswith("the network") or "model's probabilities" in what
         model = str(self.predictor.path) if self.predictor is not None and made_by_model else None
-        self.accepted[self.current_path()] = (what, model)  # the Metrics table flags these (they flatter the model)
-        self.session.accept_mask(mask, state=ImageState.PREDICTED)
+        # kept with the folder: the file list and the Metrics table flag these (they would flatter the model)
+        self.session.accept_mask(mask, state=ImageState.PREDICTED, origin=Origin(kind_of(what), what, model))
         self.store.pop(self.current_path())
         self.panel.set_status("Accepted as the mask: correct it with the brushes (Ctrl+Z undoes).")
         self.show_current()

@@ -77,6 +77,18 @@ def _history(path: Path) -> tuple[list[dict], list[str]]:
     return out, [c.removeprefix("dice_") for c in columns if c.startswith("dice_")]
 
 
+def model_name(checkpoint: str | Path) -> str:
+    """A checkpoint as a sentence names it: its run's name (as the run list shows it), with the file when it is
+    not the run's best.pt; the folder and file of a checkpoint outside a run. Every run's best model is "best.pt",
+    so the file name alone tells two models apart only when they are of one run."""
+    path = Path(checkpoint)
+    config = _json(path.parent / "config.json")
+    if not config:
+        return f"{path.parent.name}/{path.name}"
+    name = config.get("name") if isinstance(config.get("name"), str) and config.get("name") else path.parent.name
+    return name if path.name == "best.pt" else f"{name} ({path.name})"
+
+
 def describe_arch(arch: str, kwargs: dict) -> str:
     width = kwargs.get("width")
     return f"{arch} width {width}" if width else arch

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.state.read_ahead import ReadAhead
 from segcore.annotate import AnnotationStore, Box, ImageState, StoreCallbacks
 from segcore.annotate.levels import LevelView
+from segcore.annotate.provenance import Origin
 from segcore.data import layout
 from segcore.data.classes import ClassSpec
 from segcore.interop.ome_tiff import ImageInfo
@@ -151,8 +152,11 @@ class Session(QObject):
         self.store.polygon(points, value)
 
     def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED,
-                    ids: np.ndarray | None = None) -> None:
-        self.store.accept_mask(mask, state, ids)
+                    ids: np.ndarray | None = None, origin: Origin | None = None) -> None:
+        self.store.accept_mask(mask, state, ids, origin)
+
+    def origin(self, image: Path) -> Origin | None:
+        return self.store.origin(image)
 
     def hand_made(self) -> bool:
         return self.store.hand_made()

@@ -15,7 +15,7 @@ full resolution.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +25,7 @@ import numpy as np
 from segcore.annotate.disk import file_stamp, folder_gone, showable, spec_home
 from segcore.annotate.history import Edit, EditSession, History, IdsChange
 from segcore.annotate.levels import LevelView, level_to_show, pyramid_of, read_level
+from segcore.annotate.provenance import MaskRecords, Origin
 from segcore.annotate.saving import (
     find_replaced,
     ids_to_keep,
@@ -130,8 +131,10 @@ class AnnotationStore:
         self._unlabelled_saved: int | None = None  # the "unlabelled" file value classes.json last recorded
         self._histories: dict[Path, History] = {}
         self._parked: dict[Path, np.ndarray] = {}  # masks of other images whose save failed
-        self._predicted: set[Path] = set()
+        self._origins: dict[Path, Origin] = {}  # accepted masks (saved or not): what made them, corrected or not
         self._strokes: set[Path] = set()  # images whose mask, as last read or written, has unlabelled pixels
+        self.records = MaskRecords()  # the two above as on disk, kept across sessions (.segstudio/provenance.json)
+        self._records_failed = False  # the records could not be written and the user has been told
         self._first_ids: dict[Path, np.ndarray | None] = {}  # instance masks: ids before this session's saves
         self._given_ids: dict[Path, np.ndarray] = {}  # instance masks: ids an import set (until it is undone)
         self._disk_stamp: tuple | None = None  # the current mask file as last read or written here
@@ -157,8 +160,12 @@ class AnnotationStore:
         self.folder, self.samples, self.spec = folder, samples, spec
         self.reader.clear()
         self._spec_unsaved, self._unlabelled_saved = False, spec.unlabelled
-        for kept in (self._histories, self._parked, self._predicted, self._strokes, self._first_ids, self._given_ids, self._levels):
+        for kept in (self._histories, self._parked, self._origins, self._strokes, self._first_ids, self._given_ids, self._levels):
             kept.clear()
+        self.records, self._records_failed = MaskRecords(folder), False
+        self.records.load({s.image: s.mask for s in samples if s.mask is not None})
+        self._origins.update(self.records.origins)
+        self._strokes.update(self.records.sparse)
         self.index, self.image, self.mask = -1, None, None
         self._gone_said = False
         self.on.folder_opened(folder)
@@ -174,22 +181,38 @@ class AnnotationStore:
         sample = self.samples[index]
         if sample.image in self._parked:
             return ImageState.MODIFIED
-        if sample.image in self._predicted:  # accepted and not corrected yet, saved or not
+        if self.is_predicted(index):  # accepted and not corrected yet, saved or not
             return ImageState.PREDICTED
         if index == self.index and self.dirty:
             return ImageState.MODIFIED
         if sample.mask is None:
             return ImageState.NO_MASK
-        # Known for the masks read or written this session; one never opened shows as annotated.
+        # Known for the masks read or written here (kept across sessions); one never opened shows as annotated.
         return ImageState.STROKES if sample.image in self._strokes else ImageState.ANNOTATED
 
-    def _note_strokes(self, image: Path, mask: np.ndarray) -> None:
-        """Remember whether ``image``'s mask leaves pixels unlabelled (a sparse annotation)."""
-        (self._strokes.add if bool((mask == IGNORE_INDEX).any()) else self._strokes.discard)(image)
+    def _note_file(self, sample: layout.Sample, mask: np.ndarray) -> None:
+        """``sample``'s mask file was just read or written as ``mask``: remember whether it leaves pixels
+        unlabelled (a sparse annotation), and record that with the mask's origin for the next session."""
+        (self._strokes.add if bool((mask == IGNORE_INDEX).any()) else self._strokes.discard)(sample.image)
+        if not self.records.note(sample.image, sample.mask, sample.image in self._strokes,
+                                 self._origins.get(sample.image)):
+            return
+        try:
+            self.records.write()
+        except OutputError as exc:  # the masks are safe; only what made them is forgotten after a restart
+            if sample.image in self._origins and not self._records_failed:
+                self._records_failed = True
+                self.on.message(f"where masks came from is not kept for the next session: {exc}")
 
     def is_predicted(self, index: int) -> bool:
         """True while image ``index`` holds an accepted prediction not yet corrected by hand."""
-        return self.samples[index].image in self._predicted
+        origin = self._origins.get(self.samples[index].image)
+        return origin is not None and not origin.corrected
+
+    def origin(self, image: Path) -> Origin | None:
+        """What made ``image``'s mask when it was accepted from a prediction or proposal (also once corrected by
+        hand, see :attr:`Origin.corrected`); None for a hand-made mask. Kept across sessions."""
+        return self._origins.get(image)
 
     def current_path(self) -> Path | None:
         """The image on screen (None when none is, or it could not be read)."""
@@ -302,7 +325,7 @@ class AnnotationStore:
             mask = self.reader.read_mask(sample.mask, self.spec)
             if mask.shape != shape:
                 raise io.size_mismatch(sample.mask, mask.shape, sample.image, shape)
-            self._note_strokes(sample.image, mask)
+            self._note_file(sample, mask)
             return mask
         except DataError as exc:
             self.locked_reason = f"{exc}; editing is off so the file is not overwritten"
@@ -339,7 +362,7 @@ class AnnotationStore:
             return None
         box = self._edit.apply(footprint, value)
         if box is not None:
-            self._mark_dirty(predicted=False)
+            self._mark_dirty()
             self.on.mask_edited(box)
         return box
 
@@ -416,8 +439,12 @@ class AnnotationStore:
         return True
 
     def accept_mask(self, mask: np.ndarray, state: ImageState = ImageState.PREDICTED,
-                    ids: np.ndarray | None = None) -> None:
+                    ids: np.ndarray | None = None, origin: Origin | None = None) -> None:
         """Replace the current mask (a prediction, an import) as one undoable step.
+
+        ``state`` PREDICTED: ``mask`` is a model's (or a proposal's) work, described by ``origin`` (a network
+        output of an unknown model when None), and marked "predicted" until corrected by hand; any other state:
+        it is the user's (an import, a restored annotation) and what made the mask before is forgotten.
 
         ``ids`` (instance masks; ``(H, W)`` integer object ids, 0 for background) are the ids the objects are
         saved with, so touching objects stay apart; they are part of the step: undo brings back the ids before
@@ -436,7 +463,9 @@ class AnnotationStore:
                                                           or np.asarray(ids).dtype.kind not in "ui"):
             raise DataError(f"object ids must be integers of shape {self.mask.shape}, got {np.shape(ids)} "
                             f"{np.asarray(ids).dtype}")
-        if state is ImageState.PREDICTED and self.hand_made():
+        predicted = state is ImageState.PREDICTED
+        made_by = (origin or Origin("network", "a prediction")) if predicted else None
+        if predicted and self.hand_made():
             self._keep_replaced()
         self.begin_edit()
         if self._edit is None:
@@ -446,12 +475,12 @@ class AnnotationStore:
         if base is not None:
             self.view.set_base(base[1])
         if replaced or change is not None or base is not None:
-            self._mark_dirty(predicted=state is ImageState.PREDICTED)
+            self._mark_dirty(made_by, whole=True)
             self.on.mask_replaced()
         elif self.samples[self.index].mask is None and not self.dirty:
             # An image without a mask file starts all background: accepting an all-background answer changes no
             # pixel, yet it is an answer ("nothing here"), so the image gets its mask file like any other.
-            self._mark_dirty(predicted=state is ImageState.PREDICTED)
+            self._mark_dirty(made_by, whole=True)
         edit, self._edit = self._edit.finish(), None
         if change is not None or base is not None:
             corner = self.mask[:1, :1].copy()
@@ -493,11 +522,18 @@ class AnnotationStore:
         self.on.message(f"your annotation is kept as {kept.relative_to(self.folder)}; Edit > Restore Replaced "
                         "Annotation brings it back")
 
-    def _mark_dirty(self, predicted: bool) -> None:
+    def _mark_dirty(self, origin: Origin | None = None, whole: bool = False) -> None:
+        """The current mask changed: accepted from ``origin``; else edited by hand (an accepted mask is then
+        corrected), or replaced ``whole`` by the user's own (what made the mask before no longer matters)."""
         image = self.samples[self.index].image
         was = self.state(self.index)
         self.dirty = True
-        (self._predicted.add if predicted else self._predicted.discard)(image)
+        if origin is not None:
+            self._origins[image] = origin
+        elif whole:
+            self._origins.pop(image, None)
+        elif (old := self._origins.get(image)) is not None and not old.corrected:
+            self._origins[image] = replace(old, corrected=True)
         if (now := self.state(self.index)) is not was:  # "predicted" when accepted, "modified" once corrected
             self.on.state_changed(self.index, now)
 
@@ -529,15 +565,24 @@ class AnnotationStore:
                 self._set_given_ids(edit.ids.after if redo else edit.ids.before)
             if edit.base is not None:  # so does a full-resolution mask accepted at a coarser level
                 self.view.set_base(edit.base[1] if redo else edit.base[0])
-            self._mark_dirty(predicted=False)
+            self._mark_dirty()
             # Back to the mask on disk: nothing to save, and the image is not "modified". Also back to the empty
             # mask of an image with no mask file: saving it would turn "no mask" into an annotation saying "no
             # object here", which training would learn.
             if history.clean or (self.samples[self.index].mask is None and not self.mask.any()):
                 self.dirty = False
+                self._back_to_file()
                 self.on.state_changed(self.index, self.state(self.index))
             self.on.mask_edited(box)
         self._emit_history()
+
+    def _back_to_file(self) -> None:
+        """Undo brought the current mask back to its file: what made it is what made the file."""
+        image = self.samples[self.index].image
+        if (origin := self.records.origins.get(image)) is not None:
+            self._origins[image] = origin
+        else:
+            self._origins.pop(image, None)
 
     def object_ids(self) -> np.ndarray | None:
         """Instance masks: each pixel's object id in the current mask, as saving it now would write (else None)."""
@@ -655,9 +700,9 @@ class AnnotationStore:
         if self.folder is not None and not self.folder.is_dir() and to is None:  # never recreate a folder that
             raise OutputError(folder_gone(self.folder))  # was moved or unplugged, with only masks in it
         sample = self.samples[index]
-        self._note_strokes(sample.image, mask)
         self.samples[index], note = write_sample_mask(sample, self.folder, mask, self.spec,
                                                       self._ids_to_write(sample, mask), to)
+        self._note_file(self.samples[index], mask)
         if note:
             self.on.message(note)
         if index == self.index:
@@ -726,7 +771,7 @@ class AnnotationStore:
         self.reader.clear()
         self.dirty = False
         self._histories.pop(sample.image, None)
-        self._predicted.discard(sample.image)
+        self._origins.pop(sample.image, None)  # another program's mask: not known to be a prediction
         self.locked_reason = None
         self.mask = self._load_mask(sample)
         self.on.image_loaded(self.index)

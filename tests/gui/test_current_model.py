@@ -46,7 +46,7 @@ def test_a_finished_run_is_the_current_model_of_every_panel(qtbot, window, sampl
     assert jobs.assist.uncertainty.model == done.best_path  # the queue scores with the same model
     assert widget(window, QPushButton, "retrainButton").isEnabled()
     assert widget(window, QPushButton, "evaluateButton").isEnabled()
-    assert metrics.status.text().startswith(f"Current model {Path(done.out_dir).name}/best.pt")
+    assert metrics.status.text().startswith(f"Current model {Path(done.out_dir).name}: ")  # its run, as the run list names it
     assert segment.segment.isEnabled() and not segment.use_trained.isVisible()
     assert any("its best model is now the current model" in line for line in said)
     window.files.step(1)
