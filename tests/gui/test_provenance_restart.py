@@ -164,3 +164,20 @@ def test_records_are_written_only_with_something_to_say_and_name_images_by_their
     window.actions.save.trigger()
     records = json.loads(data.joinpath(*PROVENANCE).read_text())["masks"]
     assert list(records) == ["images/img_0.png"] and records["images/img_0.png"]["sparse"] is True
+
+
+def test_the_cleared_scores_name_both_models_by_their_run(qtbot, window, data, model, tmp_path):
+    import shutil
+
+    assert window.open_folder(data)
+    load(qtbot, window, model)
+    scores(qtbot, window)
+    retrained = tmp_path / "retrained"  # another run's best.pt, as Retrain leaves it
+    shutil.copytree(model.parent, retrained)
+    config = json.loads((retrained / "config.json").read_text())
+    (retrained / "config.json").write_text(json.dumps({**config, "name": "round 2"}))
+    load(qtbot, window, retrained / "best.pt")
+    line = window.jobs.assist.metrics.panel.status.text()
+    assert line == (f"The scores were of {model.parent.name}; the current model is round 2: Score annotated images "
+                    "again."), line
+    window.jobs.shutdown()
