@@ -18,7 +18,7 @@ from app.jobs.workers import GeneratorWorker, WorkerPool
 from app.state import settings
 from app.state.session import Session
 from app.state.training_progress import TrainingProgress
-from app.state.training_rounds import TrainingRounds, start_note
+from app.state.training_rounds import TrainingRounds, accepted_note, start_note
 from app.views.panels.training_form import SETTINGS_GROUP
 from app.views.panels.training_panel import TrainingPanel
 from segcore.durations import human_minutes
@@ -142,7 +142,7 @@ class TrainingController(QObject):
         self.progress.note = start_note(minutes, bool(retrain_from)) or self.progress.note
         what = f"continuing {after.last_path}" if after else \
             (f"planning and training {human_minutes(minutes)}" if minutes else f"training {config.arch}")
-        what = f"{self.rounds.label()}: retraining {retrain_from}" if retrain_from else what  # a new round
+        what = (f"{self.rounds.label()}: retraining {retrain_from}" if retrain_from else what) + accepted_note(self.session)
         self.panel.begin(self.progress, f"{what} on {config.data} -> {config.out}", continued=after is not None,
                          round_start=self.rounds.begin(self.progress, bool(retrain_from), minutes, after is not None))
         self.pool.start(self.worker)

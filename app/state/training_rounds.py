@@ -21,6 +21,17 @@ def start_note(minutes: float, retrain: bool) -> str:
     return f"planning {human_minutes(minutes)} for this folder and machine"
 
 
+def accepted_note(session) -> str:
+    """What a run starting on ``session``'s folder says about the masks it learns from that a model or proposal
+    made ("" when none): unless corrected, it learns its own output as if someone had checked it."""
+    made = [o for s in session.samples if s.mask is not None and (o := session.origin(s.image)) is not None]
+    if not made:
+        return ""
+    unchecked = sum(not o.corrected for o in made)
+    return (f" ({len(made)} mask{'s' if len(made) != 1 else ''} accepted from a prediction or proposal, "
+            f"{unchecked} not corrected by hand)")
+
+
 class TrainingRounds:
     """Where the curves of the current chain of runs end, and each round's best validation Dice.
 

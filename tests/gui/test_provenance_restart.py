@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
+from app.state.training_rounds import accepted_note
 from tests.gui.conftest import drag
 from tests.gui.test_assist import model, write_folder  # noqa: F401 - the module's model fixture
 from tests.gui.test_assist_review import load, paint_strokes
@@ -77,7 +78,7 @@ def close(qtbot, window) -> None:
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
 
 
-def test_a_reopened_folder_keeps_predicted_strokes_and_the_metrics_source_and_mean(qtbot, window, data, model):
+def test_a_reopened_folder_keeps_predicted_strokes_and_the_metrics_source_and_mean(qtbot, window, data, model):  # noqa: F811
     assert window.open_folder(data)
     load(qtbot, window, model)
     paint_strokes(qtbot, window)  # img_0: a few strokes, the rest unlabelled
@@ -95,6 +96,8 @@ def test_a_reopened_folder_keeps_predicted_strokes_and_the_metrics_source_and_me
     again = fresh_window(qtbot)
     assert again.open_folder(data)
     assert listed(again) == before
+    # a run started now says what it learns from that a model made
+    assert accepted_note(again.session) == " (2 masks accepted from a prediction or proposal, 1 not corrected by hand)"
     load(qtbot, again, model)
     assert scores(qtbot, again) == (sources, line)  # the same rows, sources and mean as before the restart
 
@@ -113,7 +116,7 @@ def test_a_reopened_folder_keeps_predicted_strokes_and_the_metrics_source_and_me
     third.jobs.shutdown()
 
 
-def test_a_mask_replaced_by_another_program_loses_its_predicted_mark(qtbot, window, data, model):
+def test_a_mask_replaced_by_another_program_loses_its_predicted_mark(qtbot, window, data, model):  # noqa: F811
     assert window.open_folder(data)
     load(qtbot, window, model)
     accept_prediction(qtbot, window, 3)
@@ -166,7 +169,7 @@ def test_records_are_written_only_with_something_to_say_and_name_images_by_their
     assert list(records) == ["images/img_0.png"] and records["images/img_0.png"]["sparse"] is True
 
 
-def test_the_cleared_scores_name_both_models_by_their_run(qtbot, window, data, model, tmp_path):
+def test_the_cleared_scores_name_both_models_by_their_run(qtbot, window, data, model, tmp_path):  # noqa: F811
     import shutil
 
     assert window.open_folder(data)
