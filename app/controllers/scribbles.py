@@ -38,9 +38,15 @@ class ScribbleController(QObject):
         panel.spreadChosen.connect(self.spread_chosen)
         panel.use_model.clicked.connect(self.model_choice_changed)  # the user, not a restored setting
         prediction.modelLoaded.connect(lambda _path: self._forget())
+        prediction.discarded.connect(self._on_discarded)
         # What the line says belongs to the image and model on screen: another one, and it starts afresh.
         session.imageLoaded.connect(lambda _index: self._forget())
         session.folderOpened.connect(lambda _folder: self._forget())
+
+    def _on_discarded(self, origin: str) -> None:
+        """The proposal on screen was discarded: its "ready" line goes (newcomer check: it stayed)."""
+        if origin.startswith(FROM_STROKES):
+            self.panel.set_scribble_status("Proposal discarded: your strokes are as they were.")
 
     def busy(self) -> bool:
         return self._busy

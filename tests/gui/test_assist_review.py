@@ -189,6 +189,9 @@ def test_ticking_use_the_model_recomputes_the_proposal_on_screen(qtbot, window, 
                     timeout=TIMEOUT)
     qtbot.mouseClick(panel.use_model, Qt.MouseButton.LeftButton)  # and back
     qtbot.waitUntil(lambda: "model" not in store.origin(path) and not scribbles.busy(), timeout=TIMEOUT)
+    assert "Proposal ready" in panel.scribble_status.text()
+    qtbot.mouseClick(window.jobs.prediction_panel.discard, Qt.MouseButton.LeftButton)
+    assert store.origin(path) == "" and "Proposal ready" not in panel.scribble_status.text()  # not left behind
     window.jobs.shutdown()
 
 
