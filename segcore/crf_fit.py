@@ -102,7 +102,8 @@ def describe(fit: dict | None) -> str:
     delta = fit["delta_dice"]
     if fit["helps"]:
         return f"On this model's {images} the fitted CRF gained {delta:+.3f} Dice, so its fitted settings are used."
-    change = f"gained only {delta:+.3f} Dice" if delta > 0 else f"changed Dice by {delta:+.3f}"
+    # four decimals: a refused gain of 0.0016 printed as "+0.002, below the +0.002 needed" (newcomer check)
+    change = f"gained only {delta:+.4f} Dice" if delta > 0 else f"changed Dice by {delta:+.4f}"
     return (f"On this model's {images} the fitted CRF {change}, below the +{MIN_GAIN:.3f} needed, so it is off "
             "by default (the settings here are the defaults).")
 

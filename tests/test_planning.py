@@ -281,6 +281,8 @@ def test_crf_fit_keeps_a_crf_that_helps_and_refuses_one_that_hurts():
     hurt = fit_crf([(np.full((96, 96), 128, np.uint8), sure, lines)], 2)
     assert not hurt["helps"] and hurt["params"] is None and params_for(hurt) is None
     assert "below the +0.002 needed, so it is off by default" in describe(hurt)
+    almost = {**hurt, "delta_dice": 0.0016}  # refused, and never printed as the gain it fell short of
+    assert "gained only +0.0016 Dice, below the +0.002 needed" in describe(almost)
 
 
 # -- the command line -------------------------------------------------------------------------------------------

@@ -6,27 +6,34 @@ this module only routes image coordinates and the value the tool writes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject
 
 from app.state.session import Session
 from app.views.canvas import Canvas
-from segcore.annotate import Tool, tool_value
+from segcore.annotate import ImageState, Tool, tool_value
+
+NEW_MASK_HINT = ("New mask: every pixel you do not paint counts as background. To paint only a few strokes, "
+                 "choose Edit > Mark Whole Mask Unlabelled first.")
 
 
 class Editor(QObject):
     """Connects a canvas to a session. ``set_tool`` and ``set_class`` are called from the window's panels."""
 
-    def __init__(self, canvas: Canvas, session: Session, parent: QObject | None = None) -> None:
+    def __init__(self, canvas: Canvas, session: Session, parent: QObject | None = None,
+                 say: Callable[[str], None] | None = None) -> None:
         super().__init__(parent)
         self.canvas = canvas
         self.session = session
+        self.say = say  # the status line
         self.tool = Tool.BRUSH
         self.class_index = 1
-        canvas.strokeStarted.connect(lambda _x, _y: session.begin_edit())
+        canvas.strokeStarted.connect(self._begin)
         canvas.strokeMoved.connect(self._stroke)
         canvas.strokeFinished.connect(session.end_edit)
-        canvas.fillRequested.connect(lambda x, y: session.fill((x, y), self.value()))
-        canvas.polygonFinished.connect(lambda points: session.polygon(points, self.value()))
+        canvas.fillRequested.connect(lambda x, y: self._hint_new_mask() or session.fill((x, y), self.value()))
+        canvas.polygonFinished.connect(lambda points: self._hint_new_mask() or session.polygon(points, self.value()))
 
     def set_tool(self, tool: Tool) -> None:
         self.tool = tool
@@ -41,3 +48,16 @@ class Editor(QObject):
 
     def _stroke(self, x0: float, y0: float, x1: float, y1: float) -> None:
         self.session.stroke((x0, y0), (x1, y1), self.canvas.brush_size, self.value())
+
+    def _begin(self, _x: float, _y: float) -> None:
+        self._hint_new_mask()
+        self.session.begin_edit()
+
+    def _hint_new_mask(self) -> None:
+        """A class painted on an image without a mask makes a full mask, the rest background: said once per
+        image, as it happens (newcomer check: strokes on such an image silently trained everything else as
+        background)."""
+        s = self.session
+        if self.say is not None and self.tool is not Tool.UNLABELLED and s.image is not None \
+                and s.state(s.index) is ImageState.NO_MASK:
+            self.say(NEW_MASK_HINT)

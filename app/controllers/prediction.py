@@ -34,6 +34,7 @@ class PredictionController(QObject):
 
     compareRequested = Signal(object)  # CompareRequest
     modelLoaded = Signal(str)
+    discarded = Signal(str)  # what had made the prediction discarded on screen (its origin)
 
     def __init__(self, parent: QWidget, session: Session, canvas: Canvas, panel: PredictionPanel,
                  pool: WorkerPool) -> None:
@@ -277,8 +278,10 @@ class PredictionController(QObject):
 
     def discard(self) -> None:
         path = self.current_path()
+        origin = self.store.origin(path) if path is not None else ""
         if path is not None and self.store.pop(path) is not None:
             self.panel.set_status("Prediction discarded.")
+            self.discarded.emit(origin)
         self.show_current()
 
     # -- compare ------------------------------------------------------------------------------------------------

@@ -32,14 +32,21 @@ class ScribbleController(QObject):
         self._busy = False
         self._path: Path | None = None  # the image the running proposal is for
         self._origin = ""  # what made it, for Accept's question
-        self._again = False  # the spread changed while a proposal ran: compute it again after
+        self._again = False  # a setting changed while a proposal ran: compute it again after
         panel.proposeRequested.connect(self.propose)
         panel.cancelProposeRequested.connect(self.cancel)
         panel.spreadChosen.connect(self.spread_chosen)
+        panel.use_model.clicked.connect(self.model_choice_changed)  # the user, not a restored setting
         prediction.modelLoaded.connect(lambda _path: self._forget())
+        prediction.discarded.connect(self._on_discarded)
         # What the line says belongs to the image and model on screen: another one, and it starts afresh.
         session.imageLoaded.connect(lambda _index: self._forget())
         session.folderOpened.connect(lambda _folder: self._forget())
+
+    def _on_discarded(self, origin: str) -> None:
+        """The proposal on screen was discarded: its "ready" line goes (newcomer check: it stayed)."""
+        if origin.startswith(FROM_STROKES):
+            self.panel.set_scribble_status("Proposal discarded: your strokes are as they were.")
 
     def busy(self) -> bool:
         return self._busy
@@ -89,13 +96,23 @@ class ScribbleController(QObject):
         path = self.session.current_path()
         if path == self._path and f"(spread {spread:g} px)" in self._origin and not self._again:
             return  # the slider let go where it was: the proposal on screen has this spread
+        self._setting_changed(f"Spread {spread:g} px")
+
+    def model_choice_changed(self, use_model: bool) -> None:
+        """Use the model's probabilities ticked or cleared: the proposal follows, as it does the spread."""
+        self._setting_changed("With the model's probabilities" if use_model else "Without the model's probabilities")
+
+    def _setting_changed(self, what: str) -> None:
+        """A setting of the proposal changed: the one on screen (or being computed) for this image is computed
+        again; with none, the line says Propose mask will use it."""
+        path = self.session.current_path()
         if self.busy() and self._path == path:
             self._again = True
-            self.panel.set_scribble_status(f"Spread {spread:g} px: the proposal is computed again when this one ends…")
+            self.panel.set_scribble_status(f"{what}: the proposal is computed again when this one ends…")
         elif path is not None and self.prediction.store.origin(path).startswith(FROM_STROKES):
             self.propose()
         else:
-            self.panel.set_scribble_status(f"Spread {spread:g} px: Propose mask uses it.")
+            self.panel.set_scribble_status(f"{what}: Propose mask uses it.")
 
     def cancel(self) -> None:
         """Drop the proposal being computed; Propose mask is back at once (the CRF runs as one step, so the

@@ -130,19 +130,23 @@ def _trained_an_epoch(folder: Path) -> bool:
     return _json(folder / "status.json").get("epochs_done") != 0
 
 
-def model_after_run(done: DoneEvent, here: bool) -> tuple[str | None, str]:
+def model_after_run(done: DoneEvent, here: bool, has_model: bool = False) -> tuple[str | None, str]:
     """When a run ends: the checkpoint that becomes the current model of every panel (None: the current one
-    stays) and what the status line adds. ``here``: the run trained on the folder on screen.
+    stays) and what the status line adds. ``here``: the run trained on the folder on screen; ``has_model``: a
+    model is loaded now.
 
     The run's best model becomes the current model, unless it trained no epoch, failed, trained another folder,
-    or is a fine-tuning round whose best epoch scored below the model it continued from on the same validation
-    images: that one stays, and the line says so and how to use the new one anyway.
+    was stopped while a model is loaded (Stop abandons a run: a half-trained model must not replace a good one
+    unasked), or is a fine-tuning round whose best epoch scored below the model it continued from on the same
+    validation images: then the current one stays, and the line says so and how to use the new one anyway.
     """
     path = done.best_path or done.last_path
     if done.status is RunStatus.FAILED or done.epochs_done < 1 or not path:
         return None, "; no epoch was trained, so the current model stays"
     if not here:
         return None, f"; its model is in {done.out_dir} (open its folder to use it)"
+    if done.status is RunStatus.STOPPED and has_model:
+        return None, "; the current model stays (Use trained model loads this run's)"
     if done.scored_below_start():
         return None, (f": new model {done.best_score:.3f} < current {done.start_score:.3f} on the same validation "
                       "images, so the current model stays (Use trained model loads the new one)")

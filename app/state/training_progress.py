@@ -46,6 +46,14 @@ def dice_text(scores: dict) -> str:
     return f"Dice {mean:.3f} ({dice_scope(names)}, {images})"
 
 
+def selection_text(scores: dict) -> str:
+    """What chooses best.pt, beside the Dice shown: ``"every-class Dice 0.882"`` (background included, as
+    segcore.training.loop's selection score); "" without per-class scores. The newcomer check found "★ best" on an
+    epoch whose shown Dice was lower than the epoch before, with nothing to say why."""
+    values = [v for v in scores.get("dice") or [] if not math.isnan(v)]
+    return f"every-class Dice {sum(values) / len(values):.3f}" if values else ""
+
+
 @dataclass
 class TrainingProgress:
     """One run: ``epochs`` to train, the current ``epoch``/``batch`` (1-based), speed, best epoch so far."""

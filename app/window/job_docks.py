@@ -80,7 +80,8 @@ class JobPanels:
         the queue scores the unannotated images with it once it is loaded; the status line says which it is."""
         self.runs.refresh()
         folder, data = self.window.session.folder, self.training.last_data
-        path, line = model_after_run(done, folder is not None and data is not None and Path(data) == Path(folder))
+        path, line = model_after_run(done, folder is not None and data is not None and Path(data) == Path(folder),
+                                     self.prediction.predictor_path() is not None)
         if path is not None:
             self.assist.score_when_loaded(path)
             self.prediction.load(path)

@@ -59,7 +59,7 @@ class MainWindow(FolderMixin, QMainWindow):
         self.session = Session(self, autosave_ms=autosave_ms)
         self.canvas = Canvas(self)
         self.scale_bar = ScaleBar(self.canvas)
-        self.editor = Editor(self.canvas, self.session, self)
+        self.editor = Editor(self.canvas, self.session, self, say=lambda text: self.statusBar().showMessage(text, 20000))
         self.actions = create_actions(self)
         self.tools = ToolActions(self)
         tool_list = list(self.tools.actions.values())
@@ -166,6 +166,7 @@ class MainWindow(FolderMixin, QMainWindow):
     # -- image --------------------------------------------------------------------------------------------------
     def _on_image(self, index: int) -> None:
         s = self.session
+        self.status_labels.show_pixel("")  # the last image's pixel: the next mouse move describes this one's
         if 0 <= s.index < len(s.samples):
             self.files.set_current(s.index)  # also an unreadable image: PgDown/PgUp step on from it
         self.actions.restore_replaced.setEnabled(s.replaced() is not None)

@@ -170,6 +170,31 @@ def test_a_focused_spread_slider_takes_its_keys_and_recomputes_the_proposal_on_s
     window.jobs.shutdown()
 
 
+def test_ticking_use_the_model_recomputes_the_proposal_on_screen(qtbot, window, data, model):  # noqa: F811
+    """The spread slider recomputed the proposal, the model's checkbox did not (newcomer check): the old proposal
+    stayed until Propose mask was pressed again."""
+    assert window.open_folder(data)
+    load(qtbot, window, model)
+    window.docks["assistDock"].raise_()
+    panel, scribbles, store = window.jobs.assist.panel, window.jobs.assist.scribbles, window.jobs.prediction.store
+    panel.use_model.setChecked(False)
+    paint_strokes(qtbot, window)
+    qtbot.mouseClick(panel.propose, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not scribbles.busy(), timeout=TIMEOUT)
+    path = window.session.current_path()
+    assert "model" not in store.origin(path)
+    qtbot.mouseClick(panel.use_model, Qt.MouseButton.LeftButton)  # ticked: computed again, with the model
+    assert panel.use_model.isChecked()
+    qtbot.waitUntil(lambda: "and the model's probabilities" in store.origin(path) and not scribbles.busy(),
+                    timeout=TIMEOUT)
+    qtbot.mouseClick(panel.use_model, Qt.MouseButton.LeftButton)  # and back
+    qtbot.waitUntil(lambda: "model" not in store.origin(path) and not scribbles.busy(), timeout=TIMEOUT)
+    assert "Proposal ready" in panel.scribble_status.text()
+    qtbot.mouseClick(window.jobs.prediction_panel.discard, Qt.MouseButton.LeftButton)
+    assert store.origin(path) == "" and "Proposal ready" not in panel.scribble_status.text()  # not left behind
+    window.jobs.shutdown()
+
+
 def test_assist_messages_belong_to_the_image_on_screen_and_never_push_controls_away(qtbot, window, data,
                                                                                     isolated_settings):
     from PySide6.QtWidgets import QScrollArea

@@ -17,7 +17,7 @@ from segcore.training.events import DoneEvent, RunStatus, StageEvent
 
 from .test_assist import click, idle, scribble, widget, write_folder
 from .test_second_look import train_here
-from .test_train_flow import TIMEOUT
+from .test_train_flow import TIMEOUT, TINY
 
 pytestmark = pytest.mark.gui
 
@@ -79,6 +79,30 @@ def test_a_round_that_scores_below_keeps_the_better_model_and_offers_the_new_one
     with qtbot.waitSignal(jobs.prediction.modelLoaded, timeout=TIMEOUT):
         click(qtbot, segment.use_trained)
     assert jobs.prediction.predictor_path() == worse / "best.pt" and not segment.use_trained.isVisible()
+    jobs.shutdown()
+
+
+def test_a_stopped_run_does_not_replace_the_current_model(qtbot, window, sample):
+    """Stop abandons a run: its half-trained model replaced the good one (newcomer check), and the next Segment
+    would have used it. It stays one click away."""
+    assert window.open_folder(sample)
+    jobs, segment = window.jobs, window.jobs.prediction_panel
+    first = train_here(qtbot, window, epochs=1)
+    qtbot.waitUntil(lambda: jobs.prediction.predictor_path() == Path(first.best_path), timeout=TIMEOUT)
+    panel = jobs.training_panel
+    panel.form.set_values("unet", epochs=50, out=str(sample / "stopped"), **TINY)
+    click(qtbot, panel.train_button)
+    qtbot.waitUntil(lambda: len(panel.plots.epochs) >= 1, timeout=TIMEOUT)  # one epoch saved: a usable model
+    with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT) as ended:
+        click(qtbot, panel.stop_button)
+    assert ended.args[0].status is RunStatus.STOPPED and ended.args[0].epochs_done >= 1
+    qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=TIMEOUT)
+    assert jobs.prediction.predictor_path() == Path(first.best_path)  # not swapped
+    assert "the current model stays (Use trained model loads this run's)" in window.statusBar().message()
+    assert segment.use_trained.isVisible()
+    with qtbot.waitSignal(jobs.prediction.modelLoaded, timeout=TIMEOUT):
+        click(qtbot, segment.use_trained)
+    assert jobs.prediction.predictor_path().parent == sample / "stopped"
     jobs.shutdown()
 
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.state.training_progress import TrainingProgress, dice_scope, dice_text
+from app.state.training_progress import TrainingProgress, dice_scope, dice_text, selection_text
 from app.views.elided import MessageLabel, keep_place
 from app.views.icons import button
 from app.views.panels.budget_line import budget_line, planned_model
@@ -228,8 +228,11 @@ class TrainingPanel(QWidget):
         if event.val_scores.get("pixels") == 0:  # no validation images: best.pt follows the last epoch
             scores, best = "no validation images", ""
         else:
-            scores = f"val loss {event.val_loss:.4f}, {dice_text(event.val_scores)}, IoU {event.val_iou:.3f}"
-            best = "  ★ best" if event.is_best else ""
+            chooses = selection_text(event.val_scores)
+            scores = f"val loss {event.val_loss:.4f}, {dice_text(event.val_scores)}, IoU {event.val_iou:.3f}" \
+                + (f", {chooses}" if chooses else "")
+            best = "" if not event.is_best else \
+                "  ★ best (the highest every-class Dice: what chooses best.pt)" if chooses else "  ★ best"
         of = f"/{event.epochs}" if bounded else ""
         self.log(f"epoch {event.epoch}{of}: train loss {event.train_loss:.4f}, {scores}, "
                  f"lr {event.lr:.2e}, {human_duration(event.seconds)}{best}")
