@@ -73,8 +73,8 @@ def folder(tmp_path) -> Path:
     return make_folder(tmp_path)
 
 
-@pytest.fixture
-def window(qtbot):
+def new_window(qtbot):
+    """A main window on screen, as the application starts it (a test's second one: a restart)."""
     from app.window import MainWindow
 
     win = MainWindow(autosave_ms=0)
@@ -84,6 +84,11 @@ def window(qtbot):
     qtbot.waitExposed(win)
     win.activateWindow()
     return win
+
+
+@pytest.fixture
+def window(qtbot):
+    return new_window(qtbot)
 
 
 def view_point(window, x: float, y: float) -> QPoint:

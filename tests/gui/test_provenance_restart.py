@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
 from app.state.training_rounds import accepted_note
-from tests.gui.conftest import drag
+from tests.gui.conftest import drag, new_window
 from tests.gui.test_assist import model, write_folder  # noqa: F401 - the module's model fixture
 from tests.gui.test_assist_review import load, paint_strokes
 from tests.gui.test_replace_annotation import offer_prediction
@@ -24,17 +24,6 @@ PROVENANCE = (".segstudio", "provenance.json")
 @pytest.fixture
 def data(tmp_path):
     return write_folder(tmp_path / "data")
-
-
-def fresh_window(qtbot):
-    from app.window import MainWindow
-
-    win = MainWindow(autosave_ms=0)
-    qtbot.addWidget(win)
-    win.resize(1100, 750)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
 
 
 def listed(window) -> list[str]:
@@ -93,7 +82,7 @@ def test_a_reopened_folder_keeps_predicted_strokes_and_the_metrics_source_and_me
     assert "mean Dice" in line and "1 accepted from this model left out" in line
     close(qtbot, window)
 
-    again = fresh_window(qtbot)
+    again = new_window(qtbot)
     assert again.open_folder(data)
     assert listed(again) == before
     # a run started now says what it learns from that a model made
@@ -110,7 +99,7 @@ def test_a_reopened_folder_keeps_predicted_strokes_and_the_metrics_source_and_me
     sources, line = scores(qtbot, again)
     assert sources["img_3.png"] == "this model's" and "2 accepted from this model left out" in line
     close(qtbot, again)
-    third = fresh_window(qtbot)
+    third = new_window(qtbot)
     assert third.open_folder(data)
     assert listed(third)[3] == "annotated" and third.session.origin(third.session.samples[3].image).corrected
     third.jobs.shutdown()
@@ -124,7 +113,7 @@ def test_a_mask_replaced_by_another_program_loses_its_predicted_mark(qtbot, wind
     close(qtbot, window)
     mask = next(s.mask for s in window.session.samples if s.image.name == "img_3.png")
     mask.write_bytes((data / "masks" / "img_0.png").read_bytes())  # someone's own annotation, copied in
-    again = fresh_window(qtbot)
+    again = new_window(qtbot)
     assert again.open_folder(data)
     assert listed(again)[3] == "annotated" and again.session.origin(again.session.samples[3].image) is None
     again.jobs.shutdown()
