@@ -208,5 +208,6 @@ class CompareController(QObject):
         mask = self.raw if kind == "raw" else self.crf
         what = "the network output" if kind == "raw" else "the CRF result"
         if mask is not None and self._on_screen() and self.accept_mask(mask, what):
+            self.view.mark_accepted(kind)  # newcomer check: both buttons stayed as they were
             self.view.set_status(f"The {'network output' if kind == 'raw' else 'CRF result'} is now the mask "
                                  "of this image (Ctrl+Z undoes).")

@@ -284,5 +284,15 @@ class CompareView(QWidget):
         self.status.setText(text)
 
     def set_ready(self, raw: bool, crf: bool) -> None:
+        self.accept_raw.setText("Accept network output")
+        self.accept_crf.setText("Accept CRF result")
         self.accept_raw.setEnabled(raw)
         self.accept_crf.setEnabled(crf)
+
+    def mark_accepted(self, kind: str) -> None:
+        """``kind`` ("raw", "crf") is the image's mask now: its button says so; the other one can still replace it."""
+        accepted, other = (self.accept_raw, self.accept_crf) if kind == "raw" else (self.accept_crf, self.accept_raw)
+        accepted.setText("Accepted")
+        accepted.setEnabled(False)
+        other.setText("Accept network output" if kind == "crf" else "Accept CRF result")
+        other.setEnabled(True)

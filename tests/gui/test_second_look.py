@@ -291,7 +291,7 @@ def test_image_and_model_crf_verdicts_make_one_statement_shown_whole(qtbot, wind
     raw, crf = compare.raw_scores["mean_dice"], compare.crf_scores["mean_dice"]
     assert view.verdict_label.text() == (
         f"The CRF made this image worse: Dice {raw:.3f} → {crf:.3f}; keep the network output, or try other "
-        "parameters. On this model's 2 validation images the fitted CRF gained only +0.001 Dice, below the "
+        "parameters. On this model's 2 validation images the fitted CRF gained only +0.0010 Dice, below the "
         "+0.002 needed, so it is off by default (the settings here are the defaults).")
     assert "did not help" not in view.fit_label.text()  # no second verdict beside it
     view.grab().save(str(tmp_path / "compare_verdict.png"))

@@ -126,6 +126,8 @@ def test_train_load_segment_accept_and_compare(qtbot, window, jobs, sample, tmp_
     click(qtbot, view.accept_crf)
     assert (window.session.mask == compare.crf).all()
     assert window.session.is_predicted(window.session.index)
+    assert view.accept_crf.text() == "Accepted" and not view.accept_crf.isEnabled()  # which one is the mask now
+    assert view.accept_raw.isEnabled()  # the other can still replace it
     window.session.undo()
     assert (window.session.mask == annotation).all()
 
