@@ -41,6 +41,7 @@ def test_a_finished_run_is_the_current_model_of_every_panel(qtbot, window, sampl
     done = train_here(qtbot, window, epochs=1)
     assert done.status == "completed", done.message
     qtbot.waitUntil(lambda: jobs.prediction.predictor_path() == Path(done.best_path), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=TIMEOUT)  # the queue scores with it meanwhile
     assert "No model loaded" not in segment.model_label.text() and Path(done.out_dir).name in \
         segment.model_label.text()
     assert jobs.assist.uncertainty.model == done.best_path  # the queue scores with the same model
