@@ -40,7 +40,9 @@ def train_here(qtbot, window, **values) -> object:
     panel.form.set_values("unet", **{**TINY, **values})
     with qtbot.waitSignal(window.jobs.training.finished, timeout=TIMEOUT) as done:
         click(qtbot, panel.train_button)
-    qtbot.waitUntil(lambda: not window.jobs.pool.running(), timeout=TIMEOUT)
+    # the run's model loads after it, or after a job running then (a load waiting for it counts as running)
+    qtbot.waitUntil(lambda: not window.jobs.pool.running() and window.jobs.prediction._load_after is None,
+                    timeout=TIMEOUT)
     return done.args[0]
 
 
@@ -55,7 +57,8 @@ def test_another_folder_shows_nothing_of_the_last_run(qtbot, window, two_folders
     assert done.status == "completed"
     window.statusBar().setToolTip("a warning about the first folder")
     assert panel.plots.curve_points()["val_dice"] == 1 and panel.log_view.toPlainText()
-    assert panel.continue_button.isVisibleTo(panel) and jobs.prediction.predictor_path() == Path(done.best_path)
+    qtbot.waitUntil(lambda: jobs.prediction.predictor_path() == Path(done.best_path), timeout=TIMEOUT)
+    assert panel.continue_button.isVisibleTo(panel)
     assert panel.progress.format().startswith("Completed")
 
     assert window.open_folder(second)
