@@ -91,7 +91,8 @@ def test_the_loaded_run_is_marked_whatever_loaded_it(qtbot, window, tmp_path, mo
     assert _marked(combo) == [] and combo.currentText() == "1 run of this folder (the loaded model is not one of them)…"
 
     done = train_here(qtbot, window, epochs=1, name="fresh")  # a run ends: its model is the current one, marked
-    assert [m.split(" ·")[0] for m in _marked(combo)] == [f"{LOADED}: fresh"]
+    assert [m.split(" ·")[0] for m in _marked(combo)] == [f"{LOADED}: fresh"], (
+        window.jobs.prediction_panel.status.text(), window.statusBar().message(), done.best_path)
     assert not window.jobs.prediction_panel.use_trained.isVisibleTo(window)  # nothing left to offer
     assert Path(done.out_dir).parent == other / "checkpoints"
 

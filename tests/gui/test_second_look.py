@@ -314,7 +314,8 @@ def test_a_fixed_recipe_run_warns_about_an_image_unlike_its_training_data(qtbot,
     done = train_here(qtbot, window, epochs=1, minutes=0)  # the fixed recipe: no plan, no planning fingerprint
     assert done.status == "completed"
     segment = window.jobs.prediction_panel
-    assert window.jobs.prediction.predictor_path() == Path(done.best_path)  # the run's model is current
+    assert window.jobs.prediction.predictor_path() == Path(done.best_path), (  # the run's model is current
+        window.jobs.prediction_panel.status.text(), window.statusBar().message())
     assert list(window.jobs.prediction.predictor.fingerprint["max_size"]) == [96, 96]
     window.files.step(6)
     assert window.session.current_path().name == "zz_whole_slide.png"
@@ -429,7 +430,8 @@ def test_a_run_is_renamed_from_the_run_list_and_keeps_the_name_when_continued(qt
     done = train_here(qtbot, window, epochs=1, name="first try")
     run = Path(done.out_dir)
     segment = window.jobs.prediction_panel
-    assert window.jobs.prediction.predictor_path() == Path(done.best_path)  # the run's model is current
+    assert window.jobs.prediction.predictor_path() == Path(done.best_path), (  # the run's model is current
+        window.jobs.prediction_panel.status.text(), window.statusBar().message())
     click(qtbot, segment.rename_run)
     dialog = window.findChild(QDialog, "renameRunDialog")
     assert dialog.isVisible() and dialog.name.text() == "first try"
