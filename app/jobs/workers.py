@@ -121,13 +121,23 @@ class WorkerPool(QObject):
         return worker
 
     def _prune(self) -> None:
-        """Let go of the workers that have finished."""
-        done = [w for w in self._workers if w.isFinished() or w.wait(0)]
+        """Let go of the worker whose ``finished`` this is, and of any other that has ended.
+
+        ``finished`` is emitted just before the thread ends, so the worker is waited for (briefly) rather than
+        asked whether it has ended: one left in the list would keep the pool busy until the next job ends.
+        """
+        ended = self.sender()
+        done = [w for w in self._workers if w is ended or w.isFinished()]
         for worker in done:
-            worker.wait()  # finished is emitted just before the thread ends; let it end before letting go
+            worker.wait()
             self._workers.remove(worker)
         if done and not self._workers:
             self.busyChanged.emit(False)
+
+    def idle(self) -> bool:
+        """True when every started worker has ended and its signals have been handled (what it returned too):
+        unlike ``not running()``, which is already true while a finished job's result waits to be delivered."""
+        return not self._workers
 
     def running(self, name: str | None = None) -> list[GeneratorWorker]:
         return [w for w in self._workers if w.isRunning() and (name is None or w.name == name)]

@@ -113,3 +113,12 @@ def click_action(qtbot, window, name: str) -> None:
     button = window.toolbar.widgetForAction(action)
     assert button is not None, name
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def wait_for_jobs(qtbot, jobs, timeout: int = 300_000) -> None:
+    """Until every background job has ended and what it returned has been handled.
+
+    A run's end starts more jobs (its model loads, then the queue scores with it); waiting for ``not
+    pool.running()`` alone returns while a finished job's result is still queued (a model shown as "Loading…").
+    """
+    qtbot.waitUntil(jobs.pool.idle, timeout=timeout)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QPushButton
 from segcore.data.sample import write_sample_data
 from segcore.training.events import DoneEvent, RunStatus, StageEvent
 
+from .conftest import wait_for_jobs
 from .test_assist import click, idle, scribble, widget, write_folder
 from .test_second_look import train_here
 from .test_train_flow import TIMEOUT, TINY
@@ -41,7 +42,7 @@ def test_a_finished_run_is_the_current_model_of_every_panel(qtbot, window, sampl
     done = train_here(qtbot, window, epochs=1)
     assert done.status == "completed", done.message
     qtbot.waitUntil(lambda: jobs.prediction.predictor_path() == Path(done.best_path), timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=TIMEOUT)  # the queue scores with it meanwhile
+    wait_for_jobs(qtbot, jobs)  # the queue scores with it meanwhile
     assert "No model loaded" not in segment.model_label.text() and Path(done.out_dir).name in \
         segment.model_label.text()
     assert jobs.assist.uncertainty.model == done.best_path  # the queue scores with the same model
@@ -97,7 +98,7 @@ def test_a_stopped_run_does_not_replace_the_current_model(qtbot, window, sample)
     with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT) as ended:
         click(qtbot, panel.stop_button)
     assert ended.args[0].status is RunStatus.STOPPED and ended.args[0].epochs_done >= 1
-    qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=TIMEOUT)
+    wait_for_jobs(qtbot, jobs)
     assert jobs.prediction.predictor_path() == Path(first.best_path)  # not swapped
     assert "the current model stays (Use trained model loads this run's)" in window.statusBar().message()
     assert segment.use_trained.isVisible()

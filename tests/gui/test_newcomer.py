@@ -11,7 +11,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QTextBrowser
 
-from .conftest import drag, make_folder
+from .conftest import drag, make_folder, wait_for_jobs
 from .test_train_flow import TIMEOUT, SlowPredictor, click
 
 pytestmark = pytest.mark.gui
@@ -257,7 +257,7 @@ def test_a_failed_run_does_not_say_it_is_still_loading(qtbot, window, tmp_path):
     jobs = window.jobs
     jobs.training_panel.form.set_values("unet", minutes=0, epochs=1)
     click(qtbot, jobs.training_panel.train_button)
-    qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=TIMEOUT)
+    wait_for_jobs(qtbot, jobs)
     qtbot.waitUntil(lambda: jobs.training_panel.progress.format().startswith("Failed"))
     assert window.windowTitle().endswith(" — training failed")
     qtbot.wait(300)  # a late progress repaint must not bring "loading data and model" back

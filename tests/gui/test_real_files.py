@@ -18,7 +18,7 @@ from segcore import atomic
 from segcore.data import io
 from segcore.data.classes import ClassSpec
 
-from .conftest import drag, make_folder
+from .conftest import drag, make_folder, wait_for_jobs
 from .test_train_flow import TIMEOUT, click
 
 pytestmark = pytest.mark.gui
@@ -234,7 +234,7 @@ def test_whole_image_training_on_mixed_sizes_and_all_background_masks(qtbot, win
     with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT) as done:
         click(qtbot, jobs.training_panel.train_button)
     assert done.args[0].status == "completed", done.args[0].message
-    qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=TIMEOUT)  # the run's model loads and scores after it
+    wait_for_jobs(qtbot, jobs)  # the run's model loads and scores after it
     for path in (mixed / "masks").iterdir():
         Image.fromarray(np.zeros(io.read_mask_raw(path).shape, np.uint8)).save(path)
     assert window.open_folder(mixed)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QLabel
 from app.views.elided import whole_text_tip
 from segcore.data.sample import write_sample_data
 
-from .conftest import make_folder
+from .conftest import make_folder, wait_for_jobs
 from .test_train_flow import TIMEOUT, TINY, SlowPredictor, click, segment_shown
 
 pytestmark = pytest.mark.gui
@@ -41,8 +41,7 @@ def train_here(qtbot, window, **values) -> object:
     with qtbot.waitSignal(window.jobs.training.finished, timeout=TIMEOUT) as done:
         click(qtbot, panel.train_button)
     # the run's model loads after it, or after a job running then (a load waiting for it counts as running)
-    qtbot.waitUntil(lambda: not window.jobs.pool.running() and window.jobs.prediction._load_after is None,
-                    timeout=TIMEOUT)
+    wait_for_jobs(qtbot, window.jobs)
     return done.args[0]
 
 
@@ -182,7 +181,7 @@ def test_the_panels_stay_put_when_a_run_ends_and_the_curves_are_legible(qtbot, w
     assert during == before  # a run starting (its speed, its progress text) moves nothing either
     with qtbot.waitSignal(jobs.training.finished, timeout=TIMEOUT):
         click(qtbot, panel.stop_button)  # "Stopping…", then a long "Stopped: …" message and Continue appear
-    qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=TIMEOUT)
+    wait_for_jobs(qtbot, jobs)
     qtbot.wait(300)
     assert panel.continue_button.isVisible() and panel.progress.format().startswith("Stopped: stopped by request")
     # The run's model has become the current one (issue #17): the Segment panel describes it, which may move the
@@ -481,9 +480,9 @@ def test_continuing_a_planned_run_ramps_its_rate_and_anneals_over_the_added_time
     with (Path(first.out_dir) / "metrics.csv").open() as f:
         rates = [float(row["lr"]) for row in csv.DictReader(f)]
     peak = max(rates[ended:])
-    assert rates[ended - 1] < peak < rates[0]  # up again from the annealed rate, below the first run's peak
+    assert rates[ended - 1] < peak < rates[0], (ended, rates)  # up again from the annealed rate, below the first's
     after = rates[rates.index(peak):]
     assert all(b <= a * 1.000001 for a, b in zip(after, after[1:], strict=False)), rates  # then annealing
-    assert rates[-1] < 0.1 * peak  # to the end of the added time
+    assert rates[-1] < 0.1 * peak, (ended, rates)  # to the end of the added time
     log = panel.log_view.toPlainText()
     assert "the rate rises from" in log and "(where the run stood)" in log

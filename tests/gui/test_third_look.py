@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QToolTip
 
 from segcore.data.sample import write_sample_data
 
+from .conftest import wait_for_jobs
 from .test_second_look import train_here
 
 pytestmark = pytest.mark.gui
@@ -203,7 +204,7 @@ def test_planning_changes_no_tab_name(qtbot, laptop):
     qtbot.wait(50)
     assert right_tabs(laptop) == before
     assert laptop.windowTitle().endswith(" — training planning")  # the state, readable from any tab
-    qtbot.waitUntil(lambda: not laptop.jobs.pool.running(), timeout=180_000)
+    wait_for_jobs(qtbot, laptop.jobs, timeout=180_000)
     assert right_tabs(laptop) == before and "training" not in laptop.windowTitle()
 
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from segcore.data import io
 from segcore.data.sample import write_sample_data
 
-from .conftest import drag, make_folder
+from .conftest import drag, make_folder, wait_for_jobs
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 180_000  # ms: the machine is shared and slow
@@ -79,7 +79,7 @@ def test_train_load_segment_accept_and_compare(qtbot, window, jobs, sample, tmp_
     assert "completed" in panel.log_view.toPlainText() and panel.train_button.isEnabled()
     assert window.windowTitle().endswith(" — training done") and jobs.training_dock.windowTitle() == "Training"
     assert "best validation Dice" in window.statusBar().message()
-    qtbot.waitUntil(lambda: not jobs.pool.running(), timeout=TIMEOUT)
+    wait_for_jobs(qtbot, jobs)
     assert jobs.prediction.predictor_path() == Path(event.best_path)  # the run's model is the current one
     assert not jobs.prediction_panel.use_trained.isVisible()  # nothing to switch to
 

@@ -80,7 +80,7 @@ def test_show_plan_plans_in_the_worker_and_gives_reasons(qtbot, window, sample):
     qtbot.mouseClick(panel.plan_button, Qt.MouseButton.LeftButton)
     assert controller.worker is not None and controller.worker.name == "preview"  # off the UI thread
     assert not panel.train_button.isEnabled() and "Planning" in panel.progress.format()
-    qtbot.waitUntil(lambda: panel.plan_view.has_plan and not window.jobs.pool.running(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: panel.plan_view.has_plan and window.jobs.pool.idle(), timeout=TIMEOUT)
     text = panel.plan_view.toPlainText()
     for words in ("Plan for 2 min", "Patch size", "Width", "Test-time augmentation", "Batch size: 2 (yours)",
                   "set under Advanced"):

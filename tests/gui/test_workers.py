@@ -101,6 +101,17 @@ def test_pool_holds_workers_and_shutdown_waits_for_all(qtbot):
     assert pool.running() == []
 
 
+def test_the_pool_is_idle_only_once_a_finished_job_has_been_handled(qtbot):
+    pool, got = WorkerPool(), []
+    worker = GeneratorWorker(lambda: "result", name="quick")
+    worker.returned.connect(got.append)
+    pool.start(worker)
+    worker.wait()  # the thread has ended; its signals wait for the event loop
+    assert pool.running() == [] and not pool.idle() and got == []  # "nothing running" is not "all handled"
+    qtbot.waitUntil(pool.idle, timeout=5_000)
+    assert got == ["result"]
+
+
 def test_a_plain_function_runs_as_one_step(qtbot):
     worker = GeneratorWorker(lambda a, b: a + b, 2, 3)
     with qtbot.waitSignal(worker.returned, timeout=10_000) as blocker:
