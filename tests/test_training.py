@@ -307,6 +307,21 @@ def test_a_continued_run_ramps_to_the_longer_schedule_instead_of_jumping(timed, 
     assert longer.factor() == pytest.approx(FINAL_FACTOR, abs=1e-3)
 
 
+def test_a_timed_schedule_keeps_the_epoch_end_back_and_has_annealed_when_it_stops():
+    """With 60 s and an epoch's end (validation, checkpoints) taking 10 s, training stops at 50 s with the rate
+    annealed, and the last epoch's end falls within the minute. Without the reserve, an epoch end that crossed the
+    limit left the last batches at 7 % of the peak (a continued GUI run's rate was not annealed)."""
+    from segcore.training.schedule import FINAL_FACTOR, Schedule
+
+    s = Schedule(1e-3, 10_000, 60.0, step=500, elapsed_s=40.0, reserve_s=10.0)
+    assert s.progress() == pytest.approx(50 / 60) and not s.out_of_time()
+    s.elapsed_s = 50.0
+    assert s.out_of_time() and s.factor() == pytest.approx(FINAL_FACTOR)
+    again = Schedule(1e-3, 10_000, 60.0)
+    again.load_state_dict(s.state_dict())
+    assert again.reserve_s == 10.0 and again.out_of_time()  # a resumed run keeps it
+
+
 def test_a_checkpoint_from_before_the_rule_ramps_from_its_optimiser_rate():
     from segcore.training.schedule import Schedule
 

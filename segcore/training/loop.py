@@ -314,6 +314,14 @@ class Trainer:
         self.schedule.elapsed_s += now - self._clock
         self._clock = now
 
+    def _account_epoch_end(self, before: float) -> None:
+        """Validation and checkpoints count towards --time-limit too, and the next epoch's end is kept back from
+        it (:class:`Schedule` ``reserve_s``); every rank takes the longest, so all stop at the same epoch."""
+        self._spend()
+        reserve = self.schedule.elapsed_s - before
+        _, self.schedule.elapsed_s = self.dist.agree(False, self.schedule.elapsed_s)
+        _, self.schedule.reserve_s = self.dist.agree(False, reserve)
+
     @property
     def _epoch_loss(self) -> float:
         return self._loss_sum / self._seen if self._seen else float("nan")
@@ -378,8 +386,9 @@ class Trainer:
                     yield self._stopped(epoch)
                     return
                 train_s, self._clock = time.perf_counter() - t0, time.perf_counter()
+                before = self.schedule.elapsed_s
                 yield from self._finish_epoch(epoch, train_s, best_path, last_path)
-                self._spend()  # validation and checkpoints count towards --time-limit too
+                self._account_epoch_end(before)
                 if self.schedule.out_of_time():
                     limit = human_minutes(self.config.time_limit)
                     yield from self._finish(f"reached the time limit of {limit} after epoch {epoch}", epoch,

@@ -1,7 +1,10 @@
 """Learning-rate schedule: linear warm-up, then cosine decay, driven by steps or by a time budget.
 
 With a time budget (``--time-limit``) progress is the larger of steps done / steps planned and time spent /
-time allowed, so a run given ten minutes anneals fully in ten minutes on a fast or a slow machine.
+time allowed, so a run given ten minutes anneals fully in ten minutes on a fast or a slow machine. The time an
+epoch's end takes (validation, checkpoints; ``reserve_s``, measured at the last one) is kept back: training stops
+when what is left is that, so the rate has annealed fully by the last batch and the last epoch's end still falls
+within the budget (it used to run past it, or, when an epoch's end crossed the limit, left the rate unannealed).
 
 A run resumed with the schedule it had (after a stop or a crash) goes on exactly where it was. A run *continued*
 with more epochs or more time (Continue in the window, ``-e MORE -c RUN/last.pt``) follows, from where it is, the
@@ -33,6 +36,7 @@ class Schedule:
     ramp_step: int | None = None  # a continued run: the step it went on from, the factor it stood at, and
     ramp_factor: float = 1.0  # over how many steps its rate rises from there
     ramp_steps: int = WARMUP_STEPS
+    reserve_s: float = 0.0  # seconds an epoch's end (validation, checkpoints) took last: kept back from the budget
 
     @property
     def warmup(self) -> int:
@@ -41,7 +45,7 @@ class Schedule:
     def progress(self) -> float:
         p = self.step / max(1, self.total_steps)
         if self.time_limit_s:
-            p = max(p, self.elapsed_s / self.time_limit_s)
+            p = max(p, (self.elapsed_s + self.reserve_s) / self.time_limit_s)
         return min(1.0, p)
 
     def cosine(self) -> float:
@@ -64,18 +68,19 @@ class Schedule:
         return lr
 
     def out_of_time(self) -> bool:
-        return bool(self.time_limit_s) and self.elapsed_s >= self.time_limit_s
+        return bool(self.time_limit_s) and self.elapsed_s + self.reserve_s >= self.time_limit_s
 
     def state_dict(self) -> dict:
         return {"step": self.step, "elapsed_s": self.elapsed_s, "total_steps": self.total_steps,
                 "time_limit_s": self.time_limit_s, "ramp_step": self.ramp_step, "ramp_factor": self.ramp_factor,
-                "ramp_steps": self.ramp_steps}
+                "ramp_steps": self.ramp_steps, "reserve_s": self.reserve_s}
 
     def load_state_dict(self, state: dict, last_lr: float | None = None) -> str:
         """Go on from a checkpoint's ``state``; ``last_lr``: the rate its optimiser used last. Returns what the
         rate does, in words: the same schedule goes on exactly; a longer one (or one a checkpoint older than this
         rule did not record) rises from ``last_lr`` to the longer schedule's rate over ``WARMUP_STEPS``."""
         self.step, self.elapsed_s = int(state.get("step", 0)), float(state.get("elapsed_s", 0.0))
+        self.reserve_s = float(state.get("reserve_s", 0.0))
         if state.get("total_steps") == self.total_steps and state.get("time_limit_s") == self.time_limit_s:
             self.ramp_step, self.ramp_factor = state.get("ramp_step"), float(state.get("ramp_factor", 1.0))
             self.ramp_steps = int(state.get("ramp_steps", WARMUP_STEPS))
