@@ -32,8 +32,8 @@ class Editor(QObject):
         canvas.strokeStarted.connect(self._begin)
         canvas.strokeMoved.connect(self._stroke)
         canvas.strokeFinished.connect(session.end_edit)
-        canvas.fillRequested.connect(lambda x, y: self._hint_new_mask() or session.fill((x, y), self.value()))
-        canvas.polygonFinished.connect(lambda points: self._hint_new_mask() or session.polygon(points, self.value()))
+        canvas.fillRequested.connect(self._fill)
+        canvas.polygonFinished.connect(self._polygon)
 
     def set_tool(self, tool: Tool) -> None:
         self.tool = tool
@@ -52,6 +52,14 @@ class Editor(QObject):
     def _begin(self, _x: float, _y: float) -> None:
         self._hint_new_mask()
         self.session.begin_edit()
+
+    def _fill(self, x: float, y: float) -> None:
+        self._hint_new_mask()
+        self.session.fill((x, y), self.value())
+
+    def _polygon(self, points) -> None:
+        self._hint_new_mask()
+        self.session.polygon(points, self.value())
 
     def _hint_new_mask(self) -> None:
         """A class painted on an image without a mask makes a full mask, the rest background: said once per

@@ -238,7 +238,7 @@ class MetricsController(QObject):
         except OSError as exc:
             QMessageBox.warning(self.window, "Cannot export the scores", describe(exc))
             return
-        self.panel.set_status(f"Wrote {path}")
+        self.window.statusBar().showMessage(f"Wrote {path}", 15000)  # the panel keeps its summary of the scores
 
     def _refresh(self) -> None:
         from segcore import crf

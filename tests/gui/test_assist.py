@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QPushButton, QTableWidget, QToolButton, QWidget
 
 from segcore.annotate import ImageState
@@ -280,7 +280,10 @@ def test_metrics_table_matches_segcore_eval_sorts_opens_and_exports(qtbot, loade
     assert window.jobs.prediction.layer.isVisible()
     out = tmp_path / "scores.csv"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "CSV (*.csv)"))
+    summary = metrics.panel.status.text()
     click(qtbot, widget(window, QPushButton, "exportMetricsButton"))
+    assert metrics.panel.status.text() == summary and "mean Dice" in summary  # the summary stays
+    assert window.statusBar().message() == f"Wrote {out}"
     with open(out) as fh:
         rows = [r for r in csv.DictReader(fh) if r["class"] == "cell" and r["variant"] == "raw"]
     assert {r["image"]: float(r["dice"]) for r in rows if r["image"] in expected} == pytest.approx(expected)
@@ -399,3 +402,21 @@ def test_retrain_without_a_model_says_so(qtbot, window, folder, isolated_setting
     gone = folder / "checkpoints" / "deleted" / "best.pt"  # loaded earlier, deleted since
     assert not window.jobs.assist.retrain(str(gone)) and not window.jobs.training.is_running()
     assert any("is gone, so it cannot be retrained" in text for _, text in isolated_settings)
+
+
+def test_the_metrics_table_lists_names_a_to_z_and_a_first_click_on_a_score_puts_the_worst_first(qtbot):
+    """Newcomer check: the table came sorted Z to A (Qt's default sort indicator) before anything was clicked."""
+    from app.views.panels.metrics_panel import MetricsPanel
+
+    panel = MetricsPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_columns(["Image", "Dice cell raw"], ["", ""])
+    for index, (name, dice) in enumerate((("img_b", 0.5), ("img_a", 0.9), ("img_c", 0.1))):
+        panel.add_row(index, name, [dice])
+    table = panel.table
+    assert [table.item(r, 0).text() for r in range(3)] == ["img_a", "img_b", "img_c"]
+    header = table.horizontalHeader()
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                     pos=header.viewport().rect().topLeft() + QPoint(header.sectionViewportPosition(1) + 5, 5))
+    assert [table.item(r, 1).text() for r in range(3)] == ["0.100", "0.500", "0.900"]

@@ -127,6 +127,7 @@ class MetricsPanel(QWidget):
         header.setStretchLastSection(False)
         self.table.resizeColumnsToContents()
         self._user_sized = False
+        header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)  # by name, A to Z (Qt's default is Z to A)
         self.table.setSortingEnabled(True)
 
     def add_row(self, index: int, name: str, cells: list, path: str = "", left_out: bool = False) -> None:
