@@ -124,7 +124,7 @@ def queue_order(rows: Sequence[Ranked], diverse: bool = True) -> list[Ranked]:
     placed: list[Ranked] = []
     while queue:
         for row in queue:
-            row.redundancy = _redundancy(row.descriptor, seen)
+            row.redundancy = redundancy(row.descriptor, seen)
         best = max(queue, key=lambda r: (r.score * (1.0 - r.redundancy), -queue.index(r)))
         queue.remove(best)
         placed.append(best)
@@ -134,7 +134,7 @@ def queue_order(rows: Sequence[Ranked], diverse: bool = True) -> list[Ranked]:
     return placed + rest
 
 
-def _redundancy(vector: np.ndarray | None, seen: list[np.ndarray]) -> float:
+def redundancy(vector: np.ndarray | None, seen: Sequence[np.ndarray]) -> float:
     """The largest similarity of ``vector`` to any of ``seen``, clipped to [0, 1] (0 when unknown)."""
     if vector is None or not seen:
         return 0.0
