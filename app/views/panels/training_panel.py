@@ -14,7 +14,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
-    QPlainTextEdit,
     QScrollArea,
     QTabWidget,
     QVBoxLayout,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.state.training_progress import TrainingProgress, dice_scope, dice_text, selection_text
 from app.views.elided import MessageLabel, keep_place
 from app.views.icons import button
+from app.views.log_view import LogView
 from app.views.panels.budget_line import budget_line, planned_model
 from app.views.panels.plan_view import PlanView, summary
 from app.views.panels.run_progress import RunProgressBar
@@ -55,11 +55,9 @@ class TrainingPanel(QWidget):
         self.plot_area.setMinimumSize(200, 140)
         QVBoxLayout(self.plot_area).setContentsMargins(0, 0, 0, 0)
         self.plan_view = PlanView()
-        self.log_view = QPlainTextEdit(readOnly=True)
+        self.log_view = LogView(LOG_LINES)
         self.log_view.setObjectName("trainLog")
-        self.log_view.setMaximumBlockCount(LOG_LINES)
         self.log_view.setPlaceholderText("Messages of the training run appear here.")
-        self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.train_button = button("Train", "trainButton", "Save the masks and train a model on the open folder "
                                     "(with a time budget: planned first)", "train")
         self.continue_button = button("Continue", "continueButton", "", "continue")
@@ -211,7 +209,7 @@ class TrainingPanel(QWidget):
         self.progress.follow(progress, now=True)
 
     def log(self, text: str) -> None:
-        self.log_view.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
+        self.log_view.append_line(f"{time.strftime('%H:%M:%S')}  {text}")
 
     def show_progress(self, progress: TrainingProgress) -> None:
         """Draw ``progress`` (throttled by the progress bar: a flood of calls costs one repaint)."""
