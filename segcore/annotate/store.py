@@ -14,18 +14,18 @@ full resolution.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from enum import Enum
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from segcore.annotate.disk import file_stamp, folder_gone, showable, spec_home
+from segcore.annotate.disk import file_stamp, folder_gone, spec_home
+from segcore.annotate.events import ImageState, StoreCallbacks
 from segcore.annotate.history import Edit, EditSession, History, IdsChange
-from segcore.annotate.levels import LevelView, level_to_show, pyramid_of, read_level
+from segcore.annotate.levels import LevelView, level_to_show
 from segcore.annotate.provenance import MaskRecords, Origin
+from segcore.annotate.reading import DirectReader, Reader, fits, read_shown
 from segcore.annotate.saving import (
     find_replaced,
     ids_to_keep,
@@ -38,74 +38,7 @@ from segcore.data import io, layout
 from segcore.data.classes import CLASSES_FILE, IGNORE_INDEX, ClassSpec
 from segcore.errors import DataError, OutputError, describe
 from segcore.interop.ome_tiff import ImageInfo
-from segcore.interop.physical import PixelSize, of_file
-
-
-class ImageState(str, Enum):
-    """What the file list shows for an image."""
-
-    NO_MASK = "no mask"
-    ANNOTATED = "annotated"
-    PREDICTED = "predicted"  # an accepted prediction, not corrected by hand yet
-    MODIFIED = "modified"  # changed since the last save
-    STROKES = "strokes"  # a saved mask with unlabelled pixels: a few strokes (scribbles), not a full annotation
-
-
-def _ignore(*_args) -> None:
-    pass
-
-
-def _fits(image: Path) -> bool:
-    """Whether reading ``image`` ahead is worth it: not when the window would refuse to show it."""
-    try:
-        showable(image)
-    except DataError:
-        return False
-    return True
-
-
-@dataclass
-class StoreCallbacks:
-    """Called after each change; every one defaults to doing nothing."""
-
-    folder_opened: Callable[[Path], None] = _ignore
-    image_loaded: Callable[[int], None] = _ignore  # the index, -1 when nothing could be shown
-    mask_edited: Callable[[Box], None] = _ignore  # the box (y0, x0, y1, x1) that changed
-    mask_replaced: Callable[[], None] = _ignore  # the whole mask changed
-    state_changed: Callable[[int, ImageState], None] = _ignore
-    spec_changed: Callable[[], None] = _ignore
-    history_changed: Callable[[bool, bool], None] = _ignore  # can undo, can redo
-    message: Callable[[str], None] = _ignore  # for a status line
-    error: Callable[[str], None] = _ignore  # a one-line error; the work goes on
-    warning: Callable[[str], None] = _ignore  # what is odd about the folder (JPEG masks, unpaired files)
-    save_failed: Callable[[str], None] = _ignore  # masks are kept in memory: the user must hear of it
-    # the mask file changed on disk while it has edits here: True reloads it (the edits are lost), False keeps them
-    ask_reload: Callable[[str], bool] = lambda _question: False
-
-
-class Reader(Protocol):
-    """How the store reads files; :class:`DirectReader`, or a read-ahead that decodes the next pair early."""
-
-    def read_image(self, path: Path) -> np.ndarray: ...
-    def read_mask(self, path: Path, spec: ClassSpec) -> np.ndarray: ...
-    def prefetch(self, image: Path, mask: Path | None, spec: ClassSpec) -> None: ...
-    def clear(self) -> None: ...
-
-
-class DirectReader:
-    """Reads each file when asked."""
-
-    def read_image(self, path: Path) -> np.ndarray:
-        return io.read_image(path)
-
-    def read_mask(self, path: Path, spec: ClassSpec) -> np.ndarray:
-        return io.read_mask(path, spec)
-
-    def prefetch(self, image: Path, mask: Path | None, spec: ClassSpec) -> None:
-        pass
-
-    def clear(self) -> None:
-        pass
+from segcore.interop.physical import PixelSize
 
 
 class AnnotationStore:
@@ -242,7 +175,7 @@ class AnnotationStore:
             self.mask = self._load_mask(sample)  # dirty again when the mask comes back from the parked ones
             self.on.image_loaded(index)
         self._emit_history()
-        if 0 <= ahead < len(self.samples) and _fits(self.samples[ahead].image) \
+        if 0 <= ahead < len(self.samples) and fits(self.samples[ahead].image) \
                 and self._level_for(self.samples[ahead].image) == 0:  # read ahead at full resolution only
             self.reader.prefetch(self.samples[ahead].image, self.samples[ahead].mask, self.spec)
         return True
@@ -259,17 +192,9 @@ class AnnotationStore:
     def _read_image(self, sample: layout.Sample, level: int) -> None:
         """Read ``sample``'s image at pyramid ``level`` into ``image``, with its ``view``, ``pyramid`` and
         ``pixel_size``; raises DataError (nothing changed then)."""
-        pyramid = pyramid_of(sample.image)
-        if not level:
-            showable(sample.image)  # a 30000 x 30000 slide is refused from its header, before decoding
-            image = self.reader.read_image(sample.image)
-            full = image.shape[:2]
-            size = pyramid.pixel_size if pyramid is not None else of_file(sample.image)
-        else:
-            showable(sample.image, pyramid.levels[level])
-            (image, size), full = read_level(sample.image, level), pyramid.levels[0]
-        self.image, self.pyramid, self.pixel_size = image, pyramid, size
-        self.view = LevelView(level, full, image.shape[:2])
+        shown = read_shown(self.reader, sample.image, level)
+        self.image, self.view = shown.image, shown.view
+        self.pyramid, self.pixel_size = shown.pyramid, shown.pixel_size
 
     def set_level(self, level: int) -> bool:
         """Show pyramid level ``level`` (0: full resolution) of the current image; the mask is saved first (or
