@@ -15,7 +15,6 @@ full resolution.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ from segcore.annotate.disk import file_stamp, folder_gone, spec_home
 from segcore.annotate.events import ImageState, StoreCallbacks
 from segcore.annotate.history import Edit, EditSession, History, IdsChange
 from segcore.annotate.levels import LevelView, level_to_show
-from segcore.annotate.provenance import MaskRecords, Origin
+from segcore.annotate.provenance import Origin, Provenance
 from segcore.annotate.reading import DirectReader, Reader, fits, read_shown
 from segcore.annotate.saving import (
     find_replaced,
@@ -35,7 +34,7 @@ from segcore.annotate.saving import (
 )
 from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footprint, polygon_footprint
 from segcore.data import io, layout
-from segcore.data.classes import CLASSES_FILE, IGNORE_INDEX, ClassSpec
+from segcore.data.classes import CLASSES_FILE, ClassSpec
 from segcore.errors import DataError, OutputError, describe
 from segcore.interop.ome_tiff import ImageInfo
 from segcore.interop.physical import PixelSize
@@ -64,10 +63,7 @@ class AnnotationStore:
         self._unlabelled_saved: int | None = None  # the "unlabelled" file value classes.json last recorded
         self._histories: dict[Path, History] = {}
         self._parked: dict[Path, np.ndarray] = {}  # masks of other images whose save failed
-        self._origins: dict[Path, Origin] = {}  # accepted masks (saved or not): what made them, corrected or not
-        self._strokes: set[Path] = set()  # images whose mask, as last read or written, has unlabelled pixels
-        self.records = MaskRecords()  # the two above as on disk, kept across sessions (.segstudio/provenance.json)
-        self._records_failed = False  # the records could not be written and the user has been told
+        self.provenance = Provenance()  # what made each mask, kept across sessions (.segstudio/provenance.json)
         self._first_ids: dict[Path, np.ndarray | None] = {}  # instance masks: ids before this session's saves
         self._given_ids: dict[Path, np.ndarray] = {}  # instance masks: ids an import set (until it is undone)
         self._disk_stamp: tuple | None = None  # the current mask file as last read or written here
@@ -93,12 +89,9 @@ class AnnotationStore:
         self.folder, self.samples, self.spec = folder, samples, spec
         self.reader.clear()
         self._spec_unsaved, self._unlabelled_saved = False, spec.unlabelled
-        for kept in (self._histories, self._parked, self._origins, self._strokes, self._first_ids, self._given_ids, self._levels):
+        for kept in (self._histories, self._parked, self._first_ids, self._given_ids, self._levels):
             kept.clear()
-        self.records, self._records_failed = MaskRecords(folder), False
-        self.records.load({s.image: s.mask for s in samples if s.mask is not None})
-        self._origins.update(self.records.origins)
-        self._strokes.update(self.records.sparse)
+        self.provenance = Provenance(folder, {s.image: s.mask for s in samples if s.mask is not None})
         self.index, self.image, self.mask = -1, None, None
         self._gone_said = False
         self.on.folder_opened(folder)
@@ -121,31 +114,20 @@ class AnnotationStore:
         if sample.mask is None:
             return ImageState.NO_MASK
         # Known for the masks read or written here (kept across sessions); one never opened shows as annotated.
-        return ImageState.STROKES if sample.image in self._strokes else ImageState.ANNOTATED
+        return ImageState.STROKES if self.provenance.is_strokes(sample.image) else ImageState.ANNOTATED
 
     def _note_file(self, sample: layout.Sample, mask: np.ndarray) -> None:
-        """``sample``'s mask file was just read or written as ``mask``: remember whether it leaves pixels
-        unlabelled (a sparse annotation), and record that with the mask's origin for the next session."""
-        (self._strokes.add if bool((mask == IGNORE_INDEX).any()) else self._strokes.discard)(sample.image)
-        if not self.records.note(sample.image, sample.mask, sample.image in self._strokes,
-                                 self._origins.get(sample.image)):
-            return
-        try:
-            self.records.write()
-        except OutputError as exc:  # the masks are safe; only what made them is forgotten after a restart
-            if sample.image in self._origins and not self._records_failed:
-                self._records_failed = True
-                self.on.message(f"where masks came from is not kept for the next session: {exc}")
+        if (trouble := self.provenance.note_file(sample.image, sample.mask, mask)) is not None:
+            self.on.message(trouble)
 
     def is_predicted(self, index: int) -> bool:
         """True while image ``index`` holds an accepted prediction not yet corrected by hand."""
-        origin = self._origins.get(self.samples[index].image)
-        return origin is not None and not origin.corrected
+        return self.provenance.is_predicted(self.samples[index].image)
 
     def origin(self, image: Path) -> Origin | None:
         """What made ``image``'s mask when it was accepted from a prediction or proposal (also once corrected by
         hand, see :attr:`Origin.corrected`); None for a hand-made mask. Kept across sessions."""
-        return self._origins.get(image)
+        return self.provenance.origin(image)
 
     def current_path(self) -> Path | None:
         """The image on screen (None when none is, or it could not be read)."""
@@ -448,17 +430,10 @@ class AnnotationStore:
                         "Annotation brings it back")
 
     def _mark_dirty(self, origin: Origin | None = None, whole: bool = False) -> None:
-        """The current mask changed: accepted from ``origin``; else edited by hand (an accepted mask is then
-        corrected), or replaced ``whole`` by the user's own (what made the mask before no longer matters)."""
-        image = self.samples[self.index].image
+        """The current mask changed (see :meth:`Provenance.changed` for ``origin`` and ``whole``)."""
         was = self.state(self.index)
         self.dirty = True
-        if origin is not None:
-            self._origins[image] = origin
-        elif whole:
-            self._origins.pop(image, None)
-        elif (old := self._origins.get(image)) is not None and not old.corrected:
-            self._origins[image] = replace(old, corrected=True)
+        self.provenance.changed(self.samples[self.index].image, origin, whole)
         if (now := self.state(self.index)) is not was:  # "predicted" when accepted, "modified" once corrected
             self.on.state_changed(self.index, now)
 
@@ -496,18 +471,10 @@ class AnnotationStore:
             # object here", which training would learn.
             if history.clean or (self.samples[self.index].mask is None and not self.mask.any()):
                 self.dirty = False
-                self._back_to_file()
+                self.provenance.back_to_file(self.samples[self.index].image)
                 self.on.state_changed(self.index, self.state(self.index))
             self.on.mask_edited(box)
         self._emit_history()
-
-    def _back_to_file(self) -> None:
-        """Undo brought the current mask back to its file: what made it is what made the file."""
-        image = self.samples[self.index].image
-        if (origin := self.records.origins.get(image)) is not None:
-            self._origins[image] = origin
-        else:
-            self._origins.pop(image, None)
 
     def object_ids(self) -> np.ndarray | None:
         """Instance masks: each pixel's object id in the current mask, as saving it now would write (else None)."""
@@ -696,7 +663,7 @@ class AnnotationStore:
         self.reader.clear()
         self.dirty = False
         self._histories.pop(sample.image, None)
-        self._origins.pop(sample.image, None)  # another program's mask: not known to be a prediction
+        self.provenance.changed(sample.image, whole=True)  # another program's mask: not known to be a prediction
         self.locked_reason = None
         self.mask = self._load_mask(sample)
         self.on.image_loaded(self.index)
