@@ -21,13 +21,13 @@ import numpy as np
 
 from segcore.annotate.disk import file_stamp, folder_gone, spec_home
 from segcore.annotate.events import ImageState, StoreCallbacks
-from segcore.annotate.history import Edit, EditSession, History, IdsChange
+from segcore.annotate.history import Edit, EditSession, History
 from segcore.annotate.levels import LevelView, level_to_show
+from segcore.annotate.object_ids import ObjectIds, check_ids
 from segcore.annotate.provenance import Origin, Provenance
 from segcore.annotate.reading import DirectReader, Reader, fits, read_shown
 from segcore.annotate.saving import (
     find_replaced,
-    ids_to_keep,
     keep_replaced,
     remove_interrupted_saves,
     write_sample_mask,
@@ -63,9 +63,8 @@ class AnnotationStore:
         self._unlabelled_saved: int | None = None  # the "unlabelled" file value classes.json last recorded
         self._histories: dict[Path, History] = {}
         self._parked: dict[Path, np.ndarray] = {}  # masks of other images whose save failed
-        self.provenance = Provenance()  # what made each mask, kept across sessions (.segstudio/provenance.json)
-        self._first_ids: dict[Path, np.ndarray | None] = {}  # instance masks: ids before this session's saves
-        self._given_ids: dict[Path, np.ndarray] = {}  # instance masks: ids an import set (until it is undone)
+        self._provenance = Provenance()  # what made each mask, kept across sessions (.segstudio/provenance.json)
+        self._ids = ObjectIds()  # instance masks: the object ids saves keep
         self._disk_stamp: tuple | None = None  # the current mask file as last read or written here
         self._gone_said = False  # the folder vanished and the user has been told
 
@@ -89,9 +88,9 @@ class AnnotationStore:
         self.folder, self.samples, self.spec = folder, samples, spec
         self.reader.clear()
         self._spec_unsaved, self._unlabelled_saved = False, spec.unlabelled
-        for kept in (self._histories, self._parked, self._first_ids, self._given_ids, self._levels):
+        for kept in (self._histories, self._parked, self._ids, self._levels):
             kept.clear()
-        self.provenance = Provenance(folder, {s.image: s.mask for s in samples if s.mask is not None})
+        self._provenance = Provenance(folder, {s.image: s.mask for s in samples if s.mask is not None})
         self.index, self.image, self.mask = -1, None, None
         self._gone_said = False
         self.on.folder_opened(folder)
@@ -114,20 +113,20 @@ class AnnotationStore:
         if sample.mask is None:
             return ImageState.NO_MASK
         # Known for the masks read or written here (kept across sessions); one never opened shows as annotated.
-        return ImageState.STROKES if self.provenance.is_strokes(sample.image) else ImageState.ANNOTATED
+        return ImageState.STROKES if self._provenance.is_strokes(sample.image) else ImageState.ANNOTATED
 
     def _note_file(self, sample: layout.Sample, mask: np.ndarray) -> None:
-        if (trouble := self.provenance.note_file(sample.image, sample.mask, mask)) is not None:
+        if (trouble := self._provenance.note_file(sample.image, sample.mask, mask)) is not None:
             self.on.message(trouble)
 
     def is_predicted(self, index: int) -> bool:
         """True while image ``index`` holds an accepted prediction not yet corrected by hand."""
-        return self.provenance.is_predicted(self.samples[index].image)
+        return self._provenance.is_predicted(self.samples[index].image)
 
     def origin(self, image: Path) -> Origin | None:
         """What made ``image``'s mask when it was accepted from a prediction or proposal (also once corrected by
         hand, see :attr:`Origin.corrected`); None for a hand-made mask. Kept across sessions."""
-        return self.provenance.origin(image)
+        return self._provenance.origin(image)
 
     def current_path(self) -> Path | None:
         """The image on screen (None when none is, or it could not be read)."""
@@ -366,10 +365,8 @@ class AnnotationStore:
         mask = np.asarray(mask)
         base = (self.view.base, mask) if self.view.active and mask.shape == self.view.full_shape else None
         mask = self.view.shown(mask)
-        if self.mask is not None and ids is not None and (np.shape(ids) != self.mask.shape
-                                                          or np.asarray(ids).dtype.kind not in "ui"):
-            raise DataError(f"object ids must be integers of shape {self.mask.shape}, got {np.shape(ids)} "
-                            f"{np.asarray(ids).dtype}")
+        if self.mask is not None:
+            check_ids(ids, self.mask.shape)
         predicted = state is ImageState.PREDICTED
         made_by = (origin or Origin("network", "a prediction")) if predicted else None
         if predicted and self.hand_made():
@@ -378,7 +375,8 @@ class AnnotationStore:
         if self._edit is None:
             return
         replaced = self._edit.replace(np.asarray(mask, dtype=np.uint8)) is not None
-        change = self._ids_change(ids)
+        image = self.samples[self.index].image
+        change = self._ids.change(image, self.spec, self.mask, ids, self.object_ids())
         if base is not None:
             self.view.set_base(base[1])
         if replaced or change is not None or base is not None:
@@ -394,34 +392,16 @@ class AnnotationStore:
             edit = edit or Edit(0, 0, corner, corner.copy())  # no pixel shown changed: the step holds the rest
             edit.ids, edit.base = change, base
         if change is not None:
-            self._set_given_ids(change.after)
+            self._ids.set_given(image, change.after)
         if edit is not None:
             self._history().push(edit)
             self._emit_history()
-
-    def _ids_change(self, ids: np.ndarray | None) -> IdsChange | None:
-        """The change of object ids that accepting ``ids`` with the (new) current mask makes; None without ids,
-        for class masks, or when saving would write these ids anyway."""
-        if ids is None or not self.spec.instances:
-            return None
-        ids = np.where(self.mask == 1, np.asarray(ids), 0)
-        current = self.object_ids()
-        if current is not None and np.array_equal(current, ids):
-            return None
-        return IdsChange(self._given_ids.get(self.samples[self.index].image), ids)
-
-    def _set_given_ids(self, ids: np.ndarray | None) -> None:
-        image = self.samples[self.index].image
-        if ids is None:
-            self._given_ids.pop(image, None)
-        else:
-            self._given_ids[image] = ids
 
     def _keep_replaced(self) -> None:
         sample = self.samples[self.index]
         try:
             kept = keep_replaced(sample, self.folder, self.view.full(self.mask), self.spec, on_disk=not self.dirty,
-                                 ids_from=self._ids_to_keep(sample))
+                                 ids_from=self._ids.to_keep(sample, self.spec))
             self._explain_values(self.folder)  # the kept file may hold the "unlabelled" value just assigned
         except (DataError, OSError) as exc:  # Ctrl+Z still brings it back while the folder is open
             self.on.error(f"the replaced annotation could not be kept on disk: {describe(exc)}")
@@ -433,7 +413,7 @@ class AnnotationStore:
         """The current mask changed (see :meth:`Provenance.changed` for ``origin`` and ``whole``)."""
         was = self.state(self.index)
         self.dirty = True
-        self.provenance.changed(self.samples[self.index].image, origin, whole)
+        self._provenance.changed(self.samples[self.index].image, origin, whole)
         if (now := self.state(self.index)) is not was:  # "predicted" when accepted, "modified" once corrected
             self.on.state_changed(self.index, now)
 
@@ -462,7 +442,7 @@ class AnnotationStore:
         box = history.redo(self.mask) if redo else history.undo(self.mask)
         if box is not None:
             if edit.ids is not None:  # an import's ids come and go with its pixels
-                self._set_given_ids(edit.ids.after if redo else edit.ids.before)
+                self._ids.set_given(self.samples[self.index].image, edit.ids.after if redo else edit.ids.before)
             if edit.base is not None:  # so does a full-resolution mask accepted at a coarser level
                 self.view.set_base(edit.base[1] if redo else edit.base[0])
             self._mark_dirty()
@@ -471,19 +451,16 @@ class AnnotationStore:
             # object here", which training would learn.
             if history.clean or (self.samples[self.index].mask is None and not self.mask.any()):
                 self.dirty = False
-                self.provenance.back_to_file(self.samples[self.index].image)
+                self._provenance.back_to_file(self.samples[self.index].image)
                 self.on.state_changed(self.index, self.state(self.index))
             self.on.mask_edited(box)
         self._emit_history()
 
     def object_ids(self) -> np.ndarray | None:
         """Instance masks: each pixel's object id in the current mask, as saving it now would write (else None)."""
-        if not self.spec.instances or self.mask is None or self.view.active:  # ids live at full resolution
+        if self.mask is None or self.view.active:  # ids live at full resolution
             return None
-        try:
-            return self.spec.encode(self.mask, self._ids_to_keep(self.samples[self.index]))
-        except DataError:
-            return None
+        return self._ids.encode(self.samples[self.index], self.spec, self.mask)
 
     def full_resolution(self) -> tuple[np.ndarray, np.ndarray | None] | None:
         """The current mask as saving would write it (at full resolution, whatever level is shown) and, for
@@ -491,27 +468,7 @@ class AnnotationStore:
         if self.mask is None:
             return None
         full = self.view.full(self.mask)
-        if not self.spec.instances:
-            return full, None
-        try:
-            return full, self.spec.encode(full, self._ids_to_keep(self.samples[self.index]))
-        except DataError:
-            return full, None
-
-    def _ids_to_keep(self, sample: layout.Sample) -> np.ndarray | None:
-        """The ids a save keeps: an import's while it stands (not mixed with the file's, whose numbers may clash),
-        else the file's (see :func:`segcore.annotate.saving.ids_to_keep`)."""
-        given = self._given_ids.get(sample.image)
-        if given is not None and self.spec.instances:
-            return given
-        return ids_to_keep(sample, self.spec, self._first_ids)
-
-    def _ids_to_write(self, sample: layout.Sample, mask: np.ndarray) -> np.ndarray | None:
-        """The ids a save writes; after an import, objects painted since keep the ids they are first saved with."""
-        kept = self._ids_to_keep(sample)
-        if kept is not None and sample.image in self._given_ids:
-            kept = self._given_ids[sample.image] = self.spec.encode(mask, kept)
-        return kept
+        return full, self._ids.encode(self.samples[self.index], self.spec, full)
 
     # -- class list ---------------------------------------------------------------------------------------------
     def set_spec(self, spec: ClassSpec) -> None:
@@ -593,7 +550,7 @@ class AnnotationStore:
             raise OutputError(folder_gone(self.folder))  # was moved or unplugged, with only masks in it
         sample = self.samples[index]
         self.samples[index], note = write_sample_mask(sample, self.folder, mask, self.spec,
-                                                      self._ids_to_write(sample, mask), to)
+                                                      self._ids.to_write(sample, self.spec, mask), to)
         self._note_file(self.samples[index], mask)
         if note:
             self.on.message(note)
@@ -663,7 +620,7 @@ class AnnotationStore:
         self.reader.clear()
         self.dirty = False
         self._histories.pop(sample.image, None)
-        self.provenance.changed(sample.image, whole=True)  # another program's mask: not known to be a prediction
+        self._provenance.changed(sample.image, whole=True)  # another program's mask: not known to be a prediction
         self.locked_reason = None
         self.mask = self._load_mask(sample)
         self.on.image_loaded(self.index)
