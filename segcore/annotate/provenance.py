@@ -148,13 +148,16 @@ class MaskRecords:
 
 class Provenance:
     """Where the masks of the open folder came from as the store knows it now (accepted masks not saved yet
-    included) and which leave pixels unlabelled; what is on disk is kept in :attr:`records` for the next session.
-    A folder's provenance starts from its records (none without a folder)."""
+    included) and which leave pixels unlabelled; what is on disk is kept in :attr:`records` for the next session."""
 
-    def __init__(self, folder: Path | None = None, masks: dict[Path, Path] | None = None) -> None:
+    def __init__(self) -> None:
+        self.open(None, {})
+
+    def open(self, folder: Path | None, masks: dict[Path, Path]) -> None:
+        """Start from ``folder``'s records of ``masks`` (image -> its mask file); none without a folder."""
         self.records = MaskRecords(folder)
         if folder is not None:
-            self.records.load(masks or {})
+            self.records.load(masks)
         self._origins: dict[Path, Origin] = dict(self.records.origins)  # accepted masks, saved or not
         self._strokes: set[Path] = set(self.records.sparse)  # masks, as last read or written, with unlabelled pixels
         self._write_failed = False  # the records could not be written and the user has been told

@@ -19,23 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
-from segcore.annotate.disk import file_stamp, folder_gone, spec_home
 from segcore.annotate.events import ImageState, StoreCallbacks
 from segcore.annotate.history import Edit, EditSession, History
 from segcore.annotate.levels import LevelView, level_to_show
 from segcore.annotate.object_ids import ObjectIds, check_ids
 from segcore.annotate.provenance import Origin, Provenance
 from segcore.annotate.reading import DirectReader, Reader, fits, read_shown
-from segcore.annotate.saving import (
-    find_replaced,
-    keep_replaced,
-    remove_interrupted_saves,
-    write_sample_mask,
-)
+from segcore.annotate.save_policy import SavePolicy
+from segcore.annotate.saving import find_replaced, remove_interrupted_saves
 from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footprint, polygon_footprint
 from segcore.data import io, layout
-from segcore.data.classes import CLASSES_FILE, ClassSpec
-from segcore.errors import DataError, OutputError, describe
+from segcore.data.classes import ClassSpec
+from segcore.errors import DataError, describe
 from segcore.interop.ome_tiff import ImageInfo
 from segcore.interop.physical import PixelSize
 
@@ -59,14 +54,10 @@ class AnnotationStore:
         self.locked_reason: str | None = None  # editing refused (e.g. the mask file has the wrong size)
         self.dirty = False  # the current mask differs from its file
         self._edit: EditSession | None = None
-        self._spec_unsaved = False  # the class list changed but classes.json could not be written yet
-        self._unlabelled_saved: int | None = None  # the "unlabelled" file value classes.json last recorded
         self._histories: dict[Path, History] = {}
-        self._parked: dict[Path, np.ndarray] = {}  # masks of other images whose save failed
         self._provenance = Provenance()  # what made each mask, kept across sessions (.segstudio/provenance.json)
         self._ids = ObjectIds()  # instance masks: the object ids saves keep
-        self._disk_stamp: tuple | None = None  # the current mask file as last read or written here
-        self._gone_said = False  # the folder vanished and the user has been told
+        self._saving = SavePolicy(self, self._provenance, self._ids, self._histories)  # parked masks, all writes
 
     # -- folder -------------------------------------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> None:
@@ -87,12 +78,11 @@ class AnnotationStore:
             raise DataError("unsaved masks of the current folder could not be written; save or discard them first")
         self.folder, self.samples, self.spec = folder, samples, spec
         self.reader.clear()
-        self._spec_unsaved, self._unlabelled_saved = False, spec.unlabelled
-        for kept in (self._histories, self._parked, self._ids, self._levels):
+        for kept in (self._histories, self._ids, self._levels):
             kept.clear()
-        self._provenance = Provenance(folder, {s.image: s.mask for s in samples if s.mask is not None})
+        self._saving.open(spec)
+        self._provenance.open(folder, {s.image: s.mask for s in samples if s.mask is not None})
         self.index, self.image, self.mask = -1, None, None
-        self._gone_said = False
         self.on.folder_opened(folder)
         self.on.spec_changed()
         for message in reversed(warnings[:3]):  # the first, often what is wrong with the masks, shown last
@@ -104,7 +94,7 @@ class AnnotationStore:
     # -- images -------------------------------------------------------------------------------------------------
     def state(self, index: int) -> ImageState:
         sample = self.samples[index]
-        if sample.image in self._parked:
+        if sample.image in self._saving.parked:
             return ImageState.MODIFIED
         if self.is_predicted(index):  # accepted and not corrected yet, saved or not
             return ImageState.PREDICTED
@@ -114,10 +104,6 @@ class AnnotationStore:
             return ImageState.NO_MASK
         # Known for the masks read or written here (kept across sessions); one never opened shows as annotated.
         return ImageState.STROKES if self._provenance.is_strokes(sample.image) else ImageState.ANNOTATED
-
-    def _note_file(self, sample: layout.Sample, mask: np.ndarray) -> None:
-        if (trouble := self._provenance.note_file(sample.image, sample.mask, mask)) is not None:
-            self.on.message(trouble)
 
     def is_predicted(self, index: int) -> bool:
         """True while image ``index`` holds an accepted prediction not yet corrected by hand."""
@@ -138,7 +124,7 @@ class AnnotationStore:
         if not 0 <= index < len(self.samples) or index == self.index:
             return False
         self._finish_edit()
-        self._park_current()
+        self._saving.park_current()
         previous, self.index = self.index, index
         if 0 <= previous < len(self.samples):
             self.on.state_changed(previous, self.state(previous))
@@ -189,7 +175,7 @@ class AnnotationStore:
         self._finish_edit()
         sample = self.samples[self.index]
         previous = self.view.level
-        self._park_current()
+        self._saving.park_current()
         try:
             self._read_image(sample, level)
         except DataError as exc:
@@ -221,30 +207,22 @@ class AnnotationStore:
         """The mask at full resolution: kept in memory after a failed save, else the file's; None when there is
         none (or it cannot be used: editing is then locked)."""
         shape = self.view.full_shape
-        if sample.image in self._parked:
+        if sample.image in self._saving.parked:
             self.dirty = True
-            return self._parked.pop(sample.image)
+            return self._saving.parked.pop(sample.image)
         if sample.mask is None:
             return None
         try:
-            self._disk_stamp = file_stamp(sample.mask)
+            self._saving.seen(sample.mask)
             mask = self.reader.read_mask(sample.mask, self.spec)
             if mask.shape != shape:
                 raise io.size_mismatch(sample.mask, mask.shape, sample.image, shape)
-            self._note_file(sample, mask)
+            self._saving.note_file(sample, mask)
             return mask
         except DataError as exc:
             self.locked_reason = f"{exc}; editing is off so the file is not overwritten"
             self.on.error(self.locked_reason)
             return None
-
-    def _park_current(self) -> None:
-        """Save the current mask; if that fails keep it in memory so moving on never loses it."""
-        if self.mask is None or not self.dirty:
-            return
-        if not self.save():
-            self._parked[self.samples[self.index].image] = self.view.full(self.mask)
-        self.dirty = False
 
     # -- editing ------------------------------------------------------------------------------------------------
     def can_edit(self) -> bool:
@@ -398,11 +376,8 @@ class AnnotationStore:
             self._emit_history()
 
     def _keep_replaced(self) -> None:
-        sample = self.samples[self.index]
         try:
-            kept = keep_replaced(sample, self.folder, self.view.full(self.mask), self.spec, on_disk=not self.dirty,
-                                 ids_from=self._ids.to_keep(sample, self.spec))
-            self._explain_values(self.folder)  # the kept file may hold the "unlabelled" value just assigned
+            kept = self._saving.keep_replaced(self.samples[self.index], self.view.full(self.mask), not self.dirty)
         except (DataError, OSError) as exc:  # Ctrl+Z still brings it back while the folder is open
             self.on.error(f"the replaced annotation could not be kept on disk: {describe(exc)}")
             return
@@ -477,15 +452,13 @@ class AnnotationStore:
         self.on.spec_changed()
         if self.folder is not None:
             try:
-                spec.save(self.folder)
-                self._spec_unsaved, self._unlabelled_saved = False, spec.unlabelled
-            except OSError as exc:  # tried again with the next mask save: masks must not outlive their list
-                self._spec_unsaved = True
+                self._saving.save_spec(spec)
+            except OSError as exc:
                 self.on.error(f"cannot save the class list: {describe(exc)}")
 
     # -- saving -------------------------------------------------------------------------------------------------
     def unsaved_count(self) -> int:
-        return len(self._parked) + (1 if self.dirty else 0)
+        return self._saving.unsaved_count()
 
     def autosave(self) -> None:
         """Save now unless a stroke is under way (never cut one in two; the next tick saves it)."""
@@ -495,26 +468,10 @@ class AnnotationStore:
     def save(self) -> bool:
         """Write the current mask if it changed; True when nothing is left unsaved for it."""
         self._finish_edit()
-        error = self._save_current()
+        error = self._saving.save_current()
         if error is not None:
             self.on.save_failed(f"mask not saved: {error}")
         return error is None
-
-    def _save_current(self) -> str | None:
-        """Write the current mask if it changed; the reason when that failed."""
-        if self.dirty and self.mask is not None:
-            self.check_disk()  # another program's change to the file is not overwritten unasked
-        if not self.dirty or self.mask is None:
-            return None
-        full = self.view.full(self.mask)
-        try:
-            self._write(self.index, full)
-        except (DataError, OSError) as exc:
-            return describe(exc)
-        self._history().mark_clean()
-        self.dirty = False
-        self.on.state_changed(self.index, self.state(self.index))
-        return None
 
     def save_all(self) -> bool:
         """Save the current mask and the parked ones; True when everything is on disk.
@@ -522,52 +479,12 @@ class AnnotationStore:
         Failures are reported once, not once per mask (each report is a dialog in the window).
         """
         self._finish_edit()
-        errors = [error] if (error := self._save_current()) is not None else []
-        for image, mask in list(self._parked.items()):
-            index = next(i for i, s in enumerate(self.samples) if s.image == image)
-            try:
-                self._write(index, mask)
-            except (DataError, OSError) as exc:
-                errors.append(describe(exc))
-                continue
-            del self._parked[image]
-            if image in self._histories:
-                self._histories[image].mark_clean()
-            self.on.state_changed(index, self.state(index))
-        if len(errors) == 1:
-            self.on.save_failed(f"mask not saved: {errors[0]}")
-        elif errors:
-            self.on.save_failed(f"{len(errors)} masks not saved; the first: {errors[0]}")
-        return not errors
+        return self._saving.save_all()
 
     def discard_unsaved(self) -> None:
         """Forget edits not yet on disk (the user chose to close without saving)."""
-        self._parked.clear()
+        self._saving.parked.clear()
         self.dirty = False
-
-    def _write(self, index: int, mask: np.ndarray, to: Path | None = None) -> None:
-        if self.folder is not None and not self.folder.is_dir() and to is None:  # never recreate a folder that
-            raise OutputError(folder_gone(self.folder))  # was moved or unplugged, with only masks in it
-        sample = self.samples[index]
-        self.samples[index], note = write_sample_mask(sample, self.folder, mask, self.spec,
-                                                      self._ids.to_write(sample, self.spec, mask), to)
-        self._note_file(self.samples[index], mask)
-        if note:
-            self.on.message(note)
-        if index == self.index:
-            self._disk_stamp = file_stamp(self.samples[index].mask)
-        self._explain_values(spec_home(self.folder, self.samples[index].mask))
-        self.on.message(f"saved {self.samples[index].mask.name}")
-
-    def _explain_values(self, home: Path) -> None:
-        """Write classes.json into ``home`` when it may not say what the written values mean: the class list is
-        unsaved or absent there, or the "unlabelled" value is not the one it last recorded. ClassSpec.encode
-        assigns that value at the first unlabelled pixel of whichever file it writes (a kept replaced annotation
-        too), so comparing with the value before one save missed it: training then refused the mask."""
-        recorded = self.spec.unlabelled == self._unlabelled_saved and (home / CLASSES_FILE).exists()
-        if self._spec_unsaved or not recorded:
-            self.spec.save(home)
-            self._spec_unsaved, self._unlabelled_saved = False, self.spec.unlabelled
 
     def save_to(self, folder: str | Path) -> int:
         """Write the current mask and the parked ones into ``folder`` as ``IMAGE_STEM.png`` (with a classes.json),
@@ -577,17 +494,7 @@ class AnnotationStore:
         masks not written stay in memory.
         """
         self._finish_edit()
-        folder = Path(folder)
-        todo = [self.index] if self.dirty and self.mask is not None else []
-        todo += [i for i, s in enumerate(self.samples) if s.image in self._parked]
-        for index in todo:
-            image = self.samples[index].image
-            self._write(index, self.view.full(self.mask) if index == self.index else self._parked[image],
-                        to=folder / f"{image.stem}.png")
-            self._parked.pop(image, None)
-            self.dirty = self.dirty and index != self.index
-            self.on.state_changed(index, self.state(index))
-        return len(todo)
+        return self._saving.save_to(Path(folder))
 
     # -- the files on disk, changed by other programs -----------------------------------------------------------
     def check_disk(self) -> None:
@@ -597,20 +504,13 @@ class AnnotationStore:
         recreating the folder. The mask file replaced: read again when there are no edits, else ``ask_reload``
         decides between reloading it (losing the edits) and keeping them (the next save overwrites the file).
         """
-        if self.folder is not None and not self.folder.is_dir():
-            if not self._gone_said:
-                self._gone_said = True
-                self.on.error(folder_gone(self.folder))
+        if self._saving.folder_gone() or not 0 <= self.index < len(self.samples) or self.image is None:
             return
-        sample = self.samples[self.index] if 0 <= self.index < len(self.samples) else None
-        if sample is None or sample.mask is None or self.image is None or self._disk_stamp is None:
+        sample = self.samples[self.index]
+        if (change := self._saving.file_change(sample.mask)) is None:
             return
-        stamp = file_stamp(sample.mask)
-        if stamp == self._disk_stamp:
-            return
-        self._disk_stamp = stamp
         name = sample.mask.name
-        if stamp is None:
+        if change == "deleted":
             self.on.message(f"{name} was deleted by another program; saving writes it again")
             return
         if self.dirty and not self.on.ask_reload(f"{name} was changed on disk by another program. Reload it? "
