@@ -146,13 +146,18 @@ class SavePolicy:
         spec.save(self.store.folder)
         self.spec_unsaved, self._unlabelled_saved = False, spec.unlabelled
 
-    def keep_replaced(self, sample: layout.Sample, mask: np.ndarray, on_disk: bool) -> Path:
-        """Keep ``sample``'s annotation that an accepted prediction replaces (see
-        :func:`segcore.annotate.saving.keep_replaced`); returns where. Raises DataError or OSError."""
-        folder, spec = self.store.folder, self.store.spec
-        kept = keep_replaced(sample, folder, mask, spec, on_disk=on_disk, ids_from=self.ids.to_keep(sample, spec))
-        self._explain_values(folder)  # the kept file may hold the "unlabelled" value just assigned
-        return kept
+    def keep_replaced(self, sample: layout.Sample, mask: np.ndarray, on_disk: bool) -> None:
+        """Keep ``sample``'s annotation ``mask`` that an accepted prediction replaces, beyond undo (``on_disk``: it
+        is the file's; see :func:`segcore.annotate.saving.keep_replaced`); says where, or why it could not."""
+        folder, spec, on = self.store.folder, self.store.spec, self.store.on
+        try:
+            kept = keep_replaced(sample, folder, mask, spec, on_disk=on_disk, ids_from=self.ids.to_keep(sample, spec))
+            self._explain_values(folder)  # the kept file may hold the "unlabelled" value just assigned
+        except (DataError, OSError) as exc:  # Ctrl+Z still brings it back while the folder is open
+            on.error(f"the replaced annotation could not be kept on disk: {describe(exc)}")
+            return
+        on.message(f"your annotation is kept as {kept.relative_to(folder)}; Edit > Restore Replaced Annotation "
+                   "brings it back")
 
     def _explain_values(self, home: Path) -> None:
         """Write classes.json into ``home`` when it may not say what the written values mean: the class list is
@@ -170,7 +175,7 @@ class SavePolicy:
         """The current mask file is ``mask`` as it is now (just read or written here)."""
         self._stamp = file_stamp(mask)
 
-    def folder_gone(self) -> bool:
+    def folder_vanished(self) -> bool:
         """Whether the open folder is gone (moved, unplugged); said through ``error`` the first time only."""
         folder = self.store.folder
         if folder is None or folder.is_dir():

@@ -18,6 +18,7 @@ import numpy as np
 from segcore.atomic import remove_stale_temporaries
 from segcore.data import io, layout
 from segcore.data.classes import ClassSpec
+from segcore.errors import DataError
 
 
 def new_mask_path(sample: layout.Sample, folder: Path) -> Path:
@@ -117,3 +118,15 @@ def find_replaced(sample: layout.Sample, folder: Path) -> Path | None:
     stem = replaced_path(sample, folder).with_suffix("")
     found = [p for p in stem.parent.glob(f"{stem.name}.*") if p.suffix.lower() in io.IMAGE_SUFFIXES]
     return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def read_replaced(path: Path, spec: ClassSpec, shape: tuple[int, int]) -> np.ndarray:
+    """The kept annotation at ``path`` as class indices; raises DataError (one line) when it cannot be read or is
+    not of the image's full-resolution ``shape`` (H, W)."""
+    try:
+        mask = io.read_mask(path, spec)
+    except DataError as exc:
+        raise DataError(f"cannot restore {path.name}: {exc}") from exc
+    if mask.shape != tuple(shape):
+        raise DataError(f"{path}: the kept annotation is {mask.shape[1]}x{mask.shape[0]}, the image is not")
+    return mask

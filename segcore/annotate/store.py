@@ -26,7 +26,7 @@ from segcore.annotate.object_ids import ObjectIds, check_ids
 from segcore.annotate.provenance import Origin, Provenance
 from segcore.annotate.reading import DirectReader, Reader, fits, read_shown
 from segcore.annotate.save_policy import SavePolicy
-from segcore.annotate.saving import find_replaced, remove_interrupted_saves
+from segcore.annotate.saving import find_replaced, read_replaced, remove_interrupted_saves
 from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footprint, polygon_footprint
 from segcore.data import io, layout
 from segcore.data.classes import ClassSpec
@@ -183,6 +183,12 @@ class AnnotationStore:
             level = previous  # shown before, so it reads again
             self._read_image(sample, level)
         self._levels[sample.image] = level
+        self._reload_mask(sample)
+        return level != previous
+
+    def _reload_mask(self, sample: layout.Sample) -> None:
+        """Read the current ``sample``'s mask again (at another level, or changed on disk); its history goes,
+        its steps being of the mask before."""
         self._histories.pop(sample.image, None)
         self.locked_reason = None
         self.dirty = False
@@ -190,7 +196,6 @@ class AnnotationStore:
         self.on.image_loaded(self.index)
         self.on.state_changed(self.index, self.state(self.index))
         self._emit_history()
-        return level != previous
 
     def _load_mask(self, sample: layout.Sample) -> np.ndarray:
         """The mask at the shown level (its full-resolution source becomes the view's base)."""
@@ -311,12 +316,9 @@ class AnnotationStore:
         if path is None or not self.can_edit():
             return False
         try:
-            mask = io.read_mask(path, self.spec)
+            mask = read_replaced(path, self.spec, self.view.full_shape)
         except DataError as exc:
-            self.on.error(f"cannot restore {path.name}: {exc}")
-            return False
-        if mask.shape != self.view.full_shape:
-            self.on.error(f"{path}: the kept annotation is {mask.shape[1]}x{mask.shape[0]}, the image is not")
+            self.on.error(str(exc))
             return False
         self.accept_mask(self.view.shown(mask), ImageState.MODIFIED)
         self.on.message(f"the annotation kept in {path.parent.name}/{path.name} is back (Ctrl+Z undoes)")
@@ -348,7 +350,7 @@ class AnnotationStore:
         predicted = state is ImageState.PREDICTED
         made_by = (origin or Origin("network", "a prediction")) if predicted else None
         if predicted and self.hand_made():
-            self._keep_replaced()
+            self._saving.keep_replaced(self.samples[self.index], self.view.full(self.mask), not self.dirty)
         self.begin_edit()
         if self._edit is None:
             return
@@ -374,15 +376,6 @@ class AnnotationStore:
         if edit is not None:
             self._history().push(edit)
             self._emit_history()
-
-    def _keep_replaced(self) -> None:
-        try:
-            kept = self._saving.keep_replaced(self.samples[self.index], self.view.full(self.mask), not self.dirty)
-        except (DataError, OSError) as exc:  # Ctrl+Z still brings it back while the folder is open
-            self.on.error(f"the replaced annotation could not be kept on disk: {describe(exc)}")
-            return
-        self.on.message(f"your annotation is kept as {kept.relative_to(self.folder)}; Edit > Restore Replaced "
-                        "Annotation brings it back")
 
     def _mark_dirty(self, origin: Origin | None = None, whole: bool = False) -> None:
         """The current mask changed (see :meth:`Provenance.changed` for ``origin`` and ``whole``)."""
@@ -504,7 +497,7 @@ class AnnotationStore:
         recreating the folder. The mask file replaced: read again when there are no edits, else ``ask_reload``
         decides between reloading it (losing the edits) and keeping them (the next save overwrites the file).
         """
-        if self._saving.folder_gone() or not 0 <= self.index < len(self.samples) or self.image is None:
+        if self._saving.folder_vanished() or not 0 <= self.index < len(self.samples) or self.image is None:
             return
         sample = self.samples[self.index]
         if (change := self._saving.file_change(sample.mask)) is None:
@@ -518,12 +511,6 @@ class AnnotationStore:
             self.on.message(f"kept your edits of {name}; saving replaces the file changed on disk")
             return
         self.reader.clear()
-        self.dirty = False
-        self._histories.pop(sample.image, None)
         self._provenance.changed(sample.image, whole=True)  # another program's mask: not known to be a prediction
-        self.locked_reason = None
-        self.mask = self._load_mask(sample)
-        self.on.image_loaded(self.index)
-        self.on.state_changed(self.index, self.state(self.index))
-        self._emit_history()
+        self._reload_mask(sample)
         self.on.message(f"{name} was changed on disk by another program; reloaded")
