@@ -7,6 +7,11 @@ mask whose save fails (read-only folder, full disk) is *parked* in memory, marke
 edit is ever dropped silently. Every change is announced through plain callbacks (:class:`StoreCallbacks`);
 the window wraps the store in a QObject that re-emits them as signals and owns the autosave timer.
 
+The store keeps the current image and its edits; it leaves the writing of masks and the parked ones to
+:class:`~segcore.annotate.save_policy.SavePolicy`, where each mask came from to
+:class:`~segcore.annotate.provenance.Provenance`, and the object ids of instance masks to
+:class:`~segcore.annotate.object_ids.ObjectIds`.
+
 A pyramidal TIFF is shown at one of its levels (:mod:`segcore.annotate.levels`): the finest that is not too
 large, or the one chosen with :meth:`~AnnotationStore.set_level`; its mask is edited at that level and saved at
 full resolution.
