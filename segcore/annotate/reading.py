@@ -1,5 +1,6 @@
-"""How the annotation store reads an image: through a :class:`Reader` (direct, or a read-ahead that decodes the
-next pair early), refusing one the window cannot show, at the pyramid level shown (:mod:`.levels`)."""
+"""How the annotation store reads a folder (its samples and class list) and an image: through a :class:`Reader`
+(direct, or a read-ahead that decodes the next pair early), refusing one the window cannot show, at the pyramid
+level shown (:mod:`.levels`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from segcore.annotate.disk import showable
 from segcore.annotate.levels import LevelView, pyramid_of, read_level
-from segcore.data import io
+from segcore.data import io, layout
 from segcore.data.classes import ClassSpec
 from segcore.errors import DataError
 from segcore.interop.ome_tiff import ImageInfo
@@ -41,6 +42,23 @@ class DirectReader:
 
     def clear(self) -> None:
         pass
+
+
+def read_folder(folder: Path) -> tuple[list[layout.Sample], ClassSpec, list[str]]:
+    """The samples of ``folder``, its class list and what is odd about it (most telling first, in words).
+
+    A broken classes.json raises DataError: it is the user's file to mend. Masks whose values say no class list
+    give background/foreground 0/255 and a warning, so the images are shown all the same.
+    """
+    warnings: list[str] = []
+    samples = layout.find_samples(folder, warnings)
+    ClassSpec.load(folder)
+    try:
+        spec = layout.load_class_spec(folder, samples, warnings)
+    except DataError as exc:
+        spec = ClassSpec(["background", "foreground"], [0, 255])
+        warnings.insert(0, f"{exc}; masks that do not fit background/foreground 0/255 are shown read-only")
+    return samples, spec, warnings
 
 
 def fits(image: Path) -> bool:

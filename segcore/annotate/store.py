@@ -29,7 +29,7 @@ from segcore.annotate.history import Edit, EditSession, History
 from segcore.annotate.levels import LevelView, level_to_show
 from segcore.annotate.object_ids import ObjectIds, check_ids
 from segcore.annotate.provenance import Origin, Provenance
-from segcore.annotate.reading import DirectReader, Reader, fits, read_shown
+from segcore.annotate.reading import DirectReader, Reader, fits, read_folder, read_shown
 from segcore.annotate.save_policy import SavePolicy
 from segcore.annotate.saving import find_replaced, read_replaced, remove_interrupted_saves
 from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footprint, polygon_footprint
@@ -71,14 +71,7 @@ class AnnotationStore:
         The current masks are saved first; when that fails DataError is raised and nothing changes.
         """
         folder = Path(folder).expanduser().resolve()
-        warnings: list[str] = []
-        samples = layout.find_samples(folder, warnings)
-        ClassSpec.load(folder)  # a broken classes.json is refused: it is the user's file to mend
-        try:
-            spec = layout.load_class_spec(folder, samples, warnings)
-        except DataError as exc:  # masks whose values say no class list: show the images all the same
-            spec = ClassSpec(["background", "foreground"], [0, 255])
-            warnings.insert(0, f"{exc}; masks that do not fit background/foreground 0/255 are shown read-only")
+        samples, spec, warnings = read_folder(folder)
         if not self.save_all():
             raise DataError("unsaved masks of the current folder could not be written; save or discard them first")
         self.folder, self.samples, self.spec = folder, samples, spec
@@ -472,10 +465,8 @@ class AnnotationStore:
         return error is None
 
     def save_all(self) -> bool:
-        """Save the current mask and the parked ones; True when everything is on disk.
-
-        Failures are reported once, not once per mask (each report is a dialog in the window).
-        """
+        """Save the current mask and the parked ones; True when everything is on disk (failures are reported once,
+        see :meth:`SavePolicy.save_all`)."""
         self._finish_edit()
         return self._saving.save_all()
 
