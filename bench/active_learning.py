@@ -2,6 +2,7 @@
 annotating in random order?
 
     nice -n 10 python -m bench.active_learning [--sets isbi bbbc039] [--seeds 0 1 2] [--start 2] [--k 2]
+                                               [--orders queue queue-by-score random]
                                                [--rounds 4] [--steps 60] [--width 8] [--json FILE]
 
 For each set a *pool* (images a user could annotate) and a fixed *test part* (never annotated, never used to
@@ -10,9 +11,11 @@ choose anything) are taken from its training and test parts (ISBI: slices 0-23 /
 chosen at random are annotated (their true masks are "painted") and a small U-Net is trained; then, in each of
 ``--rounds`` rounds, ``--k`` more images are annotated, chosen
 
-- by the queue: the unannotated pool images with the highest uncertainty score of the current model (what
-  *Next most uncertain* opens; the share of pixels whose normalised entropy of the TTA-averaged probabilities is
-  above 0.8, segcore.uncertainty and segcore.ranking), or
+- by the queue (``queue``): what *Next most uncertain* opens and ``segcore rank`` lists first: the highest
+  uncertainty score of the current model (the share of pixels whose normalised entropy of the TTA-averaged
+  probabilities is above 0.8, segcore.uncertainty) times one minus the image's similarity to an annotated or
+  already chosen image (segcore.ranking: near-duplicates teach little),
+- by the uncertainty score alone (``queue-by-score``, the queue before the similarity term), or
 - at random (same seed, same start),
 
 and the model is retrained the way the window's *Retrain* does it: fine-tuned from the previous round's model,
@@ -73,16 +76,18 @@ def test_dice(checkpoint: Path, test_folder: Path) -> list[float]:
     return [round(d, 4) for d in report.mean("raw")["dice"]]
 
 
-def most_uncertain(checkpoint: Path, candidates: list, k: int) -> list:
-    """The ``k`` candidate pairs the model is least sure about (the queue's order)."""
+def most_uncertain(checkpoint: Path, candidates: list, annotated: list, k: int, diverse: bool) -> list:
+    """The first ``k`` candidate pairs of the queue (``diverse``: avoiding images like the annotated ones and each
+    other, as ``segcore rank`` and the window do; else by uncertainty alone, the queue before that)."""
     from segcore import ranking
     from segcore.data.layout import Sample
     from segcore.inference import Predictor
 
     predictor = Predictor(checkpoint, device="cpu", tta=True)
     by_image = {image: (image, mask) for image, mask in candidates}
-    rows = [row for row, _ in ranking.score_samples(predictor, [Sample(i, None, None) for i, _ in candidates])]
-    return [by_image[row.image] for row in ranking.queue_order(rows)[:k]]
+    samples = [Sample(i, None, None) for i, _ in candidates] + [Sample(i, m, None) for i, m in annotated]
+    rows = [row for row, _ in ranking.score_samples(predictor, samples, skip_annotated=True)]
+    return [by_image[row.image] for row in ranking.queue_order(rows, diverse=diverse)[:k]]
 
 
 def run_order(order: str, pool: list, start: list, test_folder: Path, out: Path, args, seed: int,
@@ -95,7 +100,8 @@ def run_order(order: str, pool: list, start: list, test_folder: Path, out: Path,
         if not left:
             break
         t0 = time.perf_counter()
-        chosen = most_uncertain(model, left, args.k) if order == "queue" else rng.sample(left, min(args.k, len(left)))
+        chosen = (rng.sample(left, min(args.k, len(left))) if order == "random" else
+                  most_uncertain(model, left, annotated, args.k, diverse=order == "queue"))
         choose_s = time.perf_counter() - t0
         annotated += chosen
         folder = _link(annotated, out / f"{order}-round{r}" / "data")
@@ -109,19 +115,22 @@ def run_order(order: str, pool: list, start: list, test_folder: Path, out: Path,
 
 
 def summarise(curves: dict[str, list[list[dict]]], c: int) -> dict:
-    """For class ``c``: mean Dice per number of annotated images, and the images the queue needs to reach the
-    random order's final mean."""
+    """For class ``c``: mean Dice per number of annotated images, and for each queue the images it needs to reach
+    the random order's final mean."""
     means = {}
     for order, runs in curves.items():
         counts = [p["annotated"] for p in runs[0]]
         means[order] = {n: round(float(np.mean([run[i]["dice"][c] for run in runs])), 4)
                         for i, n in enumerate(counts)}
-    target = list(means["random"].values())[-1]
-    final_n = list(means["random"])[-1]
-    reached = next((n for n, d in means["queue"].items() if d >= target), None)
-    return {"mean_dice": means, "random_final": {"annotated": final_n, "dice": target},
-            "queue_reaches_it_at": reached,
-            "images_saved": None if reached is None else final_n - reached}
+    out: dict = {"mean_dice": means}
+    if "random" not in means:
+        return out
+    target, final_n = list(means["random"].values())[-1], list(means["random"])[-1]
+    out["random_final"] = {"annotated": final_n, "dice": target}
+    for order in (o for o in means if o != "random"):
+        reached = next((n for n, d in means[order].items() if d >= target), None)
+        out[order] = {"reaches_it_at": reached, "images_saved": None if reached is None else final_n - reached}
+    return out
 
 
 def run_set(name: str, args, out: Path) -> dict:
@@ -130,7 +139,7 @@ def run_set(name: str, args, out: Path) -> dict:
         return {"skipped": "data absent"}
     pool, test = parts
     test_folder = _link(test, out / "test")
-    curves: dict[str, list] = {"queue": [], "random": []}
+    curves: dict[str, list] = {order: [] for order in args.orders}
     for seed in args.seeds:
         start = random.Random(seed).sample(pool, args.start)
         seed_out = out / f"seed{seed}"
@@ -151,6 +160,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=["isbi", "bbbc039"], choices=["isbi", "bbbc039"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--orders", nargs="+", default=["queue", "queue-by-score", "random"],
+                        choices=["queue", "queue-by-score", "random"],
+                        help="queue: the window's (uncertainty, avoiding near-duplicates); queue-by-score: "
+                             "uncertainty alone; random")
     parser.add_argument("--start", type=int, default=2, help="images annotated before the first round")
     parser.add_argument("--k", type=int, default=2, help="images added per round")
     parser.add_argument("--rounds", type=int, default=4)

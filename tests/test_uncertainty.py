@@ -92,6 +92,39 @@ def test_queue_puts_unannotated_first_then_the_least_sure():
     assert [r.image.name for r in ranking.queue_order(rows)] == ["c.png", "b.png", "d.png", "a.png", "e.png"]
 
 
+def test_the_descriptor_sees_the_same_picture_whatever_its_brightness_and_nothing_in_common_between_others():
+    rng = np.random.default_rng(0)
+    picture = rng.random((120, 90, 3)).astype(np.float32)
+    brighter = (picture * 180 + 40).astype(np.uint8)  # another exposure of the same field, 8-bit
+    vector = ranking.descriptor(picture)
+    assert vector.dtype == np.float32 and vector.shape == (ranking.THUMBNAIL ** 2,)
+    assert float(vector @ ranking.descriptor(brighter)) > 0.99
+    assert abs(float(vector @ ranking.descriptor(rng.random((120, 90))))) < 0.3
+    assert not ranking.descriptor(np.full((40, 40), 7, np.uint16)).any()  # a blank image is like nothing
+
+
+def test_the_queue_passes_over_near_duplicates_of_annotated_and_earlier_queued_images():
+    """Suggestive annotation's representativeness (Yang et al. 2017): A is the most uncertain but nearly the
+    annotated X; C is nearly B, which the queue has already placed; so B first, and by score alone A, B, C."""
+    rng = np.random.default_rng(1)
+    x, b = rng.random((64, 64)), rng.random((64, 64))
+    near = {"x": x, "a": x + 0.05 * rng.random((64, 64)), "b": b, "c": b + 0.05 * rng.random((64, 64))}
+    d = {k: ranking.descriptor(v) for k, v in near.items()}
+
+    def rows():
+        return [ranking.Ranked(Path("x.png"), True, 0.1, descriptor=d["x"]),
+                ranking.Ranked(Path("a.png"), False, 0.5, descriptor=d["a"]),
+                ranking.Ranked(Path("b.png"), False, 0.4, descriptor=d["b"]),
+                ranking.Ranked(Path("c.png"), False, 0.35, descriptor=d["c"]),
+                ranking.Ranked(Path("u.png"), False, None, error="unreadable")]
+
+    diverse = ranking.queue_order(rows())
+    assert [r.image.stem for r in diverse] == ["b", "a", "c", "u", "x"]
+    alike = {r.image.stem: r.redundancy for r in diverse}
+    assert alike["b"] < 0.3 and alike["a"] > 0.9 and alike["c"] > 0.9
+    assert [r.image.stem for r in ranking.queue_order(rows(), diverse=False)] == ["a", "b", "c", "u", "x"]
+
+
 def test_score_samples_reports_an_unreadable_image_and_goes_on(model, tmp_path):
     from segcore.inference import Predictor
 
@@ -132,9 +165,10 @@ def test_rank_lists_unannotated_first_and_writes_csv(model, tmp_path):
         rows = list(csv.DictReader(fh))
     assert len(rows) == 6 and rows[0].keys() >= set(ranking.CSV_COLUMNS)
     assert [r["annotated"] for r in rows] == ["0", "0", "1", "1", "1", "1"]
-    scores = [float(r["score"]) for r in rows[:2]]
-    assert scores == sorted(scores, reverse=True)
-    assert "TTA-averaged" in proc.stdout and Path(rows[0]["image"]).name in proc.stdout
+    first, second = ((float(r["score"]) * (1 - float(r["redundancy"]))) for r in rows[:2])
+    assert first >= second  # the queue's key: uncertainty, less for an image like one before it
+    assert all(0 <= float(r["redundancy"]) <= 1 for r in rows[:2]) and rows[2]["redundancy"] == ""
+    assert "TTA-averaged" in proc.stdout and Path(rows[0]["image"]).name in proc.stdout and "alike" in proc.stdout
 
 
 def test_rank_with_skip_annotated_scores_only_the_queue(model):

@@ -28,6 +28,7 @@ from segcore.annotate import ImageState
 from segcore.errors import describe
 
 NO_MODEL = "No model yet: train one, or load a checkpoint."
+ALIKE_SHOWN = 0.3  # said when an image is at least this much like an annotated one (thumbnail correlation)
 
 
 class UncertaintyController(QObject):
@@ -78,12 +79,17 @@ class UncertaintyController(QObject):
     def _forget(self) -> None:
         self.cancel()
         self.scores.reset(self.scores.model)
+        self.scores.forget_images()
         self._refresh()
 
     # -- scoring ------------------------------------------------------------------------------------------------
     def unannotated(self) -> list[tuple[int, Path]]:
         s = self.session
         return [(i, smp.image) for i, smp in enumerate(s.samples) if s.state(i) == ImageState.NO_MASK]
+
+    def annotated(self) -> list[Path]:
+        s = self.session
+        return [smp.image for i, smp in enumerate(s.samples) if s.state(i) != ImageState.NO_MASK]
 
     def score_unannotated(self) -> bool:
         """Score every unannotated image not scored yet with the current model; False when nothing starts."""
@@ -98,8 +104,9 @@ class UncertaintyController(QObject):
             self._waiting += [item for item in items if item not in self._waiting]
             return True
         self.errors = []
+        undescribed = tuple(p for p in self.annotated() if not self.scores.has_descriptor(p))
         worker = GeneratorWorker(assist_tasks.score_images, self.model, "auto", items, self.scores,
-                                 self.prediction.store, self.session.chosen_levels(), name="uncertainty")
+                                 self.prediction.store, self.session.chosen_levels(), undescribed, name="uncertainty")
         worker.yielded.connect(self._on_scored)
         worker.errored.connect(self._on_error)
         worker.finished.connect(self._finished)
@@ -156,7 +163,7 @@ class UncertaintyController(QObject):
                        "model is about them.")
             return
         candidates = [(i, p) for i, p in self.unannotated() if i != self.session.index]
-        best = self.scores.most_uncertain(candidates)
+        best = self.scores.most_uncertain(candidates, self.annotated())
         if best is None:
             if candidates and (self.busy() or self.score_unannotated()):
                 self._jump_after = True
@@ -165,11 +172,11 @@ class UncertaintyController(QObject):
             elif not candidates:
                 self._tell("No other image without a mask: the queue is empty.")
             return
-        index, path = best
+        index, path, alike = best
         if not self.session.select(index):
             return
-        text = (f"Most uncertain unannotated image (score {self.scores.score(path):.3f}): accept the prediction, "
-                "correct it with the brushes, or discard it.")
+        text = (f"Next in the queue (uncertainty {self.scores.score(path):.3f}{_alike_text(alike)}): accept the "
+                "prediction, correct it with the brushes, or discard it.")
         if path in self.prediction.store:
             show_proposal(self.prediction, path, None, text)
         else:  # the store was cleared since (another model loaded): segment it again
@@ -203,10 +210,15 @@ class UncertaintyController(QObject):
         if self.model is None or failed:
             return
         queue = self.unannotated()
-        scored = [(self.scores.score(p), p.name) for _, p in queue if self.scores.score(p) is not None]
-        text = f"Model {Path(self.model).parent.name}/{Path(self.model).name}: {len(scored)} of {len(queue)} " \
+        scored = sum(self.scores.score(p) is not None for _, p in queue)
+        text = f"Model {Path(self.model).parent.name}/{Path(self.model).name}: {scored} of {len(queue)} " \
                "unannotated images scored"
-        if scored:
-            top = max(scored)
-            text += f"; most uncertain {top[1]} ({top[0]:.3f})"
+        head = self.scores.most_uncertain(queue, self.annotated())
+        if head is not None:
+            text += f"; next {head[1].name} ({self.scores.score(head[1]):.3f}{_alike_text(head[2])})"
         self.panel.set_queue_status(text + (" · scoring…" if self.busy() else " (cancelled)." if cancelled else "."))
+
+
+def _alike_text(alike: float) -> str:
+    """How much the image is like an annotated one, when enough to have moved it down the queue."""
+    return f", {alike:.0%} alike an annotated image" if alike >= ALIKE_SHOWN else ""

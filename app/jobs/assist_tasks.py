@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,10 +41,13 @@ class Scored:
 
 
 def score_images(checkpoint: str, device: str, items: list[tuple[int, Path]], scores: UncertaintyScores,
-                 masks: PredictionStore, levels: dict[Path, int] | None = None) -> Iterator[Scored]:
+                 masks: PredictionStore, levels: dict[Path, int] | None = None, annotated: tuple[Path, ...] = (),
+                 ) -> Iterator[Scored]:
     """Measure each ``(index, path)`` image's uncertainty with ``checkpoint`` under TTA (segcore.ranking): the
-    score and map go into ``scores``, the prediction (the TTA average's mask) into ``masks``. Each image is read
-    at the pyramid level it is shown at (``levels``: the user's choices, else the default), as Segment does."""
+    score, map and descriptor go into ``scores``, the prediction (the TTA average's mask) into ``masks``; the
+    ``annotated`` images are only read, for their descriptors (the queue passes over images like them). Each image
+    is read at the pyramid level it is shown at (``levels``: the user's choices, else the default), as Segment
+    does."""
     limit_torch_threads()
     from segcore import ranking
     from segcore.annotate.levels import level_to_show, read_level
@@ -52,9 +56,13 @@ def score_images(checkpoint: str, device: str, items: list[tuple[int, Path]], sc
     from segcore.inference import Predictor
 
     predictor = Predictor(checkpoint, device=device, threads=JOB_THREADS, tta=True)
-    rows = ranking.score_samples(predictor, [Sample(path, None, None) for _, path in items],
+    samples = [Sample(path, path, None) for path in annotated] + [Sample(path, None, None) for _, path in items]
+    rows = ranking.score_samples(predictor, samples, skip_annotated=True,
                                  read=lambda path: read_level(path, level_to_show(path, (levels or {}).get(path))))
+    for row, _ in islice(rows, len(annotated)):  # reading only; an unreadable one is like nothing
+        scores.put_descriptor(row.image, row.descriptor)
     for done, ((index, path), (row, result)) in enumerate(zip(items, rows, strict=True), start=1):
+        scores.put_descriptor(path, row.descriptor)
         if result is not None and scores.put(checkpoint, path, row.score, to_index(result.map)):
             masks.put(path, result.mask)
         yield Scored(index, path, row.score, row.error, done, len(items))

@@ -1,4 +1,6 @@
-"""What the window knows of a model's uncertainty: each scored image's score and map, for one model at a time.
+"""What the window knows of a model's uncertainty: each scored image's score and map, for one model at a time,
+and what each image looks like at a glance (its descriptor, :func:`segcore.ranking.descriptor`: the model's
+business not, so kept across models), for the queue to pass over near-duplicates of annotated images.
 
 Maps are kept as colour-table indices (``uint8 (H, W)``, :func:`segcore.colormap.to_index`), a quarter of their
 float32 size, in a :class:`PredictionStore` (spilled to disk beyond a memory budget). Thread-safe to fill from a
@@ -24,6 +26,7 @@ class UncertaintyScores:
     def __init__(self) -> None:
         self.model: str | None = None
         self._scores: dict[Path, float] = {}
+        self._descriptors: dict[Path, np.ndarray] = {}
         self._lock = threading.Lock()
         self.maps = PredictionStore(MAP_BUDGET)
 
@@ -43,6 +46,20 @@ class UncertaintyScores:
             self._scores[image] = score
         return True
 
+    def put_descriptor(self, image: Path, vector: np.ndarray | None) -> None:
+        if vector is not None:
+            with self._lock:
+                self._descriptors[image] = vector
+
+    def has_descriptor(self, image: Path) -> bool:
+        with self._lock:
+            return image in self._descriptors
+
+    def forget_images(self) -> None:
+        """Another folder: its images' descriptors are not these."""
+        with self._lock:
+            self._descriptors.clear()
+
     def score(self, image: Path | None) -> float | None:
         with self._lock:
             return self._scores.get(image)
@@ -54,11 +71,19 @@ class UncertaintyScores:
         with self._lock:
             return len(self._scores)
 
-    def most_uncertain(self, candidates: Iterable[tuple[int, Path]]) -> tuple[int, Path] | None:
-        """The scored candidate ``(index, path)`` with the highest score (None when none is scored)."""
-        scored = [(self.score(path), index, path) for index, path in candidates]
-        scored = [s for s in scored if s[0] is not None]
+    def most_uncertain(self, candidates: Iterable[tuple[int, Path]], annotated: Iterable[Path] = ()
+                       ) -> tuple[int, Path, float] | None:
+        """The head of the queue: the scored candidate ``(index, path)`` with the highest ``score x (1 -
+        alike)``, and its ``alike`` (its largest similarity to an ``annotated`` image, :mod:`segcore.ranking`);
+        None when no candidate is scored."""
+        from segcore.ranking import redundancy
+
+        with self._lock:
+            seen = [self._descriptors[p] for p in annotated if p in self._descriptors]
+            scored = [(self._scores[p], i, p, self._descriptors.get(p)) for i, p in candidates if p in self._scores]
         if not scored:
             return None
-        _, index, path = max(scored, key=lambda s: (s[0], -s[1]))
-        return index, path
+        ranked = [(score * (1 - (alike := redundancy(vector, seen))), -index, index, path, alike)
+                  for score, index, path, vector in scored]
+        _, _, index, path, alike = max(ranked)
+        return index, path, alike

@@ -14,7 +14,9 @@ def register(sub) -> None:
         description="Segment every image of FOLDER with the checkpoint and score how unsure the model is: the "
                     "share of pixels whose normalised entropy of the test-time-augmented probabilities is above 0.8 "
                     "(0 = sure everywhere; see docs/active_learning.md). Prints the images unannotated first, most "
-                    "uncertain first, as a table, and writes it as CSV with --csv.")
+                    "uncertain first, as a table, and writes it as CSV with --csv. An image much like an annotated "
+                    "one or one placed before it (its 'alike' column: thumbnail correlation) moves down the queue "
+                    "by that much: it would teach little that is new.")
     p.add_argument("-m", "--model", "--checkpoint", dest="checkpoint", required=True, help="checkpoint (.pt)")
     p.add_argument("folder", help="folder of images (any layout `segcore train` reads; masks mark annotated ones)")
     p.add_argument("--csv", metavar="FILE", help="also write the queue as CSV")
@@ -46,8 +48,10 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:  # before the table: minutes of scoring are kept even when its reader stops early (| head)
         ranking.write_csv(args.csv, rows)
     unannotated = sum(not r.annotated for r in rows)
-    print(f"{args.checkpoint} on {args.folder}: {len(rows)} images, {unannotated} unannotated; uncertainty = mean "
-          f"normalised entropy of the {'TTA-averaged (8 views)' if tta else 'single-pass'} probabilities")
+    print(f"{args.checkpoint} on {args.folder}: {len(rows)} images, {unannotated} unannotated; score = share of "
+          f"pixels whose normalised entropy of the {'TTA-averaged (8 views)' if tta else 'single-pass'} "
+          "probabilities is above 0.8; alike = similarity to an annotated or earlier-queued image; the queue places "
+          "the highest score x (1 - alike) first")
     print()
     print(ranking.format_table(rows))
     if args.csv:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import math
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -112,18 +113,54 @@ def test_next_most_uncertain_opens_the_least_sure_unannotated_image_with_its_pre
     assert all(window.files.score_text(i) == f"{scores[i]:.3f}" for i in (3, 4, 5))
     assert window.files.score_text(0) == ""  # annotated images are not in the queue
     first = window.session.index
-    assert first == max(scores, key=scores.get)
+    assert first == queue_head(window, scores, annotated=[0, 1, 2])
     assert prediction.layer.isVisible() and prediction.current_prediction() is not None
     click(qtbot, widget(window, QPushButton, "acceptPredictionButton"))
     assert window.session.is_predicted(first) and window.session.state(first) != ImageState.NO_MASK
-    qtbot.keyClick(window.canvas, Qt.Key.Key_N)  # the shortcut: the next one, by score
-    rest = sorted((i for i in scores if i != first), key=scores.get, reverse=True)
-    assert window.session.index == rest[0]
+    qtbot.keyClick(window.canvas, Qt.Key.Key_N)  # the shortcut: the next one, now passing over images like it too
+    second = queue_head(window, {i: s for i, s in scores.items() if i != first}, annotated=[0, 1, 2, first])
+    assert window.session.index == second
     click(qtbot, widget(window, QPushButton, "acceptPredictionButton"))
     qtbot.keyClick(window.canvas, Qt.Key.Key_N)
-    assert window.session.index == rest[1]
+    last = ({3, 4, 5} - {first, second}).pop()
+    assert window.session.index == last
     qtbot.keyClick(window.canvas, Qt.Key.Key_N)
-    assert window.session.index == rest[1] and "queue is empty" in window.jobs.assist.panel.queue_status.text()
+    assert window.session.index == last and "queue is empty" in window.jobs.assist.panel.queue_status.text()
+
+
+def queue_head(window, scores: dict[int, float], annotated: list[int]) -> int:
+    """The image the queue should open: the highest score x (1 - its largest thumbnail correlation with an
+    annotated image), from the images on disk (segcore.ranking's public functions)."""
+    from segcore import ranking
+
+    def described(i):
+        return ranking.descriptor(io.read_image(window.session.samples[i].image))
+
+    seen = [described(i) for i in annotated]
+    return max(scores, key=lambda i: scores[i] * (1 - ranking.redundancy(described(i), seen)))
+
+
+def test_next_passes_over_a_copy_of_an_annotated_image_however_unsure_the_model_is(qtbot, window, tmp_path, model):
+    """Suggestive annotation's representativeness: a copy of an annotated image teaches nothing new; the queue
+    used to open it first whenever it scored highest (on a stack: the neighbouring slices of annotated ones)."""
+    folder = write_folder(tmp_path / "data")
+    shutil.copy(folder / "images" / "img_0.png", folder / "images" / "img_3.png")
+    assert window.open_folder(folder)
+    with qtbot.waitSignal(window.jobs.prediction.modelLoaded, timeout=TIMEOUT):
+        window.jobs.prediction.load(model)
+    queue, samples = window.jobs.assist.uncertainty, window.session.samples
+    assert queue.score_unannotated()
+    idle(qtbot, queue)
+    for i, score in ((3, 0.9), (4, 0.3), (5, 0.2)):  # the copy is the one the model is least sure about
+        assert queue.scores.put(queue.model, samples[i].image, score, queue.scores.map(samples[i].image))
+    for _ in range(2):
+        qtbot.keyClick(window.canvas, Qt.Key.Key_N)
+        assert window.session.index in (4, 5)
+        click(qtbot, widget(window, QPushButton, "acceptPredictionButton"))
+    qtbot.keyClick(window.canvas, Qt.Key.Key_N)  # only the copy is left: it opens, and the line says why so late
+    assert window.session.index == 3
+    assert "100% alike an annotated image" in window.jobs.assist.panel.queue_status.text()
+    window.jobs.shutdown()
 
 
 def test_next_segments_again_what_a_model_reload_dropped_even_while_a_job_runs(qtbot, loaded):
