@@ -6,13 +6,16 @@ directly. An edit is done in two steps: a pure *footprint* (the pixels a tool to
 user action (a whole stroke) into one :class:`Edit` holding only the changed bounding box, before and after,
 which :class:`History` undoes and redoes (see :mod:`.history`). Unlabelled pixels are written as
 ``IGNORE_INDEX``. :class:`AnnotationStore` (see :mod:`.store`) keeps a folder's masks, their histories and the
-save policy, and reports every change through plain callbacks; :mod:`.saving` says where and how a mask is written.
+save policy, and reports every change through plain callbacks (:mod:`.events`); :mod:`.saving` says where and how
+a mask is written.
 """
 
 from __future__ import annotations
 
+from segcore.annotate.events import ImageState, StoreCallbacks
 from segcore.annotate.history import Edit, EditSession, History
-from segcore.annotate.store import AnnotationStore, DirectReader, ImageState, Reader, StoreCallbacks
+from segcore.annotate.reading import DirectReader, Reader
+from segcore.annotate.store import AnnotationStore
 from segcore.annotate.tools import (
     Box,
     Footprint,

@@ -16,10 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from segcore.atomic import write_text_atomic
+from segcore.data.classes import IGNORE_INDEX
+from segcore.errors import OutputError
 
 PROVENANCE_FILE = Path(".segstudio") / "provenance.json"
 KINDS = ("network", "crf", "scribbles")  # network output, CRF-refined output, a mask completed from strokes
@@ -140,3 +144,64 @@ class MaskRecords:
         if self.folder is not None:
             text = json.dumps({"version": 1, "masks": self._records}, indent=1, sort_keys=True)
             write_text_atomic(self.folder / PROVENANCE_FILE, text)
+
+
+class Provenance:
+    """Where the masks of the open folder came from as the store knows it now (accepted masks not saved yet
+    included) and which leave pixels unlabelled; what is on disk is kept in :attr:`records` for the next session."""
+
+    def __init__(self) -> None:
+        self.open(None, {})
+
+    def open(self, folder: Path | None, masks: dict[Path, Path]) -> None:
+        """Start from ``folder``'s records of ``masks`` (image -> its mask file); none without a folder."""
+        self.records = MaskRecords(folder)
+        if folder is not None:
+            self.records.load(masks)
+        self._origins: dict[Path, Origin] = dict(self.records.origins)  # accepted masks, saved or not
+        self._strokes: set[Path] = set(self.records.sparse)  # masks, as last read or written, with unlabelled pixels
+        self._write_failed = False  # the records could not be written and the user has been told
+
+    def origin(self, image: Path) -> Origin | None:
+        return self._origins.get(image)
+
+    def is_predicted(self, image: Path) -> bool:
+        """Whether ``image`` holds an accepted prediction not yet corrected by hand."""
+        origin = self._origins.get(image)
+        return origin is not None and not origin.corrected
+
+    def is_strokes(self, image: Path) -> bool:
+        """Whether ``image``'s mask, as last read or written, leaves pixels unlabelled (a few strokes)."""
+        return image in self._strokes
+
+    def changed(self, image: Path, origin: Origin | None = None, whole: bool = False) -> None:
+        """``image``'s mask changed: accepted from ``origin``; else edited by hand (an accepted mask is then
+        corrected), or replaced ``whole`` by the user's own (what made the mask before no longer matters)."""
+        if origin is not None:
+            self._origins[image] = origin
+        elif whole:
+            self._origins.pop(image, None)
+        elif (old := self._origins.get(image)) is not None and not old.corrected:
+            self._origins[image] = replace(old, corrected=True)
+
+    def back_to_file(self, image: Path) -> None:
+        """``image``'s mask is its file's again (undone, or read anew): what made it is what made the file."""
+        if (origin := self.records.origins.get(image)) is not None:
+            self._origins[image] = origin
+        else:
+            self._origins.pop(image, None)
+
+    def note_file(self, image: Path, mask_file: Path, mask: np.ndarray) -> str | None:
+        """``image``'s ``mask_file`` was just read or written as ``mask``: remember whether it leaves pixels
+        unlabelled, and record that with the mask's origin for the next session. Returns what the user should
+        hear when the records cannot be written (once; the masks are safe, only their origins are forgotten)."""
+        (self._strokes.add if bool((mask == IGNORE_INDEX).any()) else self._strokes.discard)(image)
+        if not self.records.note(image, mask_file, image in self._strokes, self._origins.get(image)):
+            return None
+        try:
+            self.records.write()
+        except OutputError as exc:
+            if image in self._origins and not self._write_failed:
+                self._write_failed = True
+                return f"where masks came from is not kept for the next session: {exc}"
+        return None

@@ -4,7 +4,7 @@ A mask goes to the image's existing PNG mask, else to where the layout keeps mas
 ``images/``, else ``STEM_mask.png`` beside the image). A TIFF or JPEG mask is kept aside as ``.orig`` once a
 PNG replaces it; a Cellpose ``STEM_seg.npy`` (or ``STEM_masks.tif``) stays where it is, for Cellpose, and the
 PNG, which :func:`segcore.data.layout.find_samples` pairs first, holds the edits. Instance masks keep the
-object ids the file had when it was first read (see :func:`ids_to_keep`). Every write is atomic
+object ids the file had when it was first read (see :mod:`segcore.annotate.object_ids`). Every write is atomic
 (:mod:`segcore.atomic`).
 """
 
@@ -18,6 +18,7 @@ import numpy as np
 from segcore.atomic import remove_stale_temporaries
 from segcore.data import io, layout
 from segcore.data.classes import ClassSpec
+from segcore.errors import DataError
 
 
 def new_mask_path(sample: layout.Sample, folder: Path) -> Path:
@@ -58,22 +59,6 @@ def _free_name(path: Path) -> Path:
         n += 1
         candidate = path.with_name(f"{path.name}{n}")
     return candidate
-
-
-def ids_to_keep(sample: layout.Sample, spec: ClassSpec, first_read: dict[Path, np.ndarray | None]) -> np.ndarray | None:
-    """Instance masks: the object ids a save must keep (None for class masks, or without a file).
-
-    The file's ids as first read in this session (remembered in ``first_read``) win over those written since, so
-    undoing back to the original mask writes the original file again (two touching cells a prediction merged get
-    their own ids back); ids written since fill the rest.
-    """
-    if not spec.instances or sample.mask is None:
-        return None
-    current = io.read_ids(sample.mask)
-    original = first_read.setdefault(sample.image, current)
-    if current is None or original is None or original.shape != current.shape:
-        return original if original is not None else current
-    return np.where(original != 0, original, current)
 
 
 def remove_interrupted_saves(folder: Path, samples: list[layout.Sample]) -> list[Path]:
@@ -133,3 +118,15 @@ def find_replaced(sample: layout.Sample, folder: Path) -> Path | None:
     stem = replaced_path(sample, folder).with_suffix("")
     found = [p for p in stem.parent.glob(f"{stem.name}.*") if p.suffix.lower() in io.IMAGE_SUFFIXES]
     return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def read_replaced(path: Path, spec: ClassSpec, shape: tuple[int, int]) -> np.ndarray:
+    """The kept annotation at ``path`` as class indices; raises DataError (one line) when it cannot be read or is
+    not of the image's full-resolution ``shape`` (H, W)."""
+    try:
+        mask = io.read_mask(path, spec)
+    except DataError as exc:
+        raise DataError(f"cannot restore {path.name}: {exc}") from exc
+    if mask.shape != tuple(shape):
+        raise DataError(f"{path}: the kept annotation is {mask.shape[1]}x{mask.shape[0]}, the image is not")
+    return mask

@@ -7,6 +7,11 @@ mask whose save fails (read-only folder, full disk) is *parked* in memory, marke
 edit is ever dropped silently. Every change is announced through plain callbacks (:class:`StoreCallbacks`);
 the window wraps the store in a QObject that re-emits them as signals and owns the autosave timer.
 
+The store keeps the current image and its edits; it leaves the writing of masks and the parked ones to
+:class:`~segcore.annotate.save_policy.SavePolicy`, where each mask came from to
+:class:`~segcore.annotate.provenance.Provenance`, and the object ids of instance masks to
+:class:`~segcore.annotate.object_ids.ObjectIds`.
+
 A pyramidal TIFF is shown at one of its levels (:mod:`segcore.annotate.levels`): the finest that is not too
 large, or the one chosen with :meth:`~AnnotationStore.set_level`; its mask is edited at that level and saved at
 full resolution.
@@ -14,98 +19,25 @@ full resolution.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from enum import Enum
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from segcore.annotate.disk import file_stamp, folder_gone, showable, spec_home
-from segcore.annotate.history import Edit, EditSession, History, IdsChange
-from segcore.annotate.levels import LevelView, level_to_show, pyramid_of, read_level
-from segcore.annotate.provenance import MaskRecords, Origin
-from segcore.annotate.saving import (
-    find_replaced,
-    ids_to_keep,
-    keep_replaced,
-    remove_interrupted_saves,
-    write_sample_mask,
-)
+from segcore.annotate.events import ImageState, StoreCallbacks
+from segcore.annotate.history import Edit, EditSession, History
+from segcore.annotate.levels import LevelView, level_to_show
+from segcore.annotate.object_ids import ObjectIds, check_ids
+from segcore.annotate.provenance import Origin, Provenance
+from segcore.annotate.reading import DirectReader, Reader, fits, read_folder, read_shown
+from segcore.annotate.save_policy import SavePolicy
+from segcore.annotate.saving import find_replaced, read_replaced, remove_interrupted_saves
 from segcore.annotate.tools import Box, Footprint, flood_footprint, line_footprint, polygon_footprint
 from segcore.data import io, layout
-from segcore.data.classes import CLASSES_FILE, IGNORE_INDEX, ClassSpec
-from segcore.errors import DataError, OutputError, describe
+from segcore.data.classes import ClassSpec
+from segcore.errors import DataError, describe
 from segcore.interop.ome_tiff import ImageInfo
-from segcore.interop.physical import PixelSize, of_file
-
-
-class ImageState(str, Enum):
-    """What the file list shows for an image."""
-
-    NO_MASK = "no mask"
-    ANNOTATED = "annotated"
-    PREDICTED = "predicted"  # an accepted prediction, not corrected by hand yet
-    MODIFIED = "modified"  # changed since the last save
-    STROKES = "strokes"  # a saved mask with unlabelled pixels: a few strokes (scribbles), not a full annotation
-
-
-def _ignore(*_args) -> None:
-    pass
-
-
-def _fits(image: Path) -> bool:
-    """Whether reading ``image`` ahead is worth it: not when the window would refuse to show it."""
-    try:
-        showable(image)
-    except DataError:
-        return False
-    return True
-
-
-@dataclass
-class StoreCallbacks:
-    """Called after each change; every one defaults to doing nothing."""
-
-    folder_opened: Callable[[Path], None] = _ignore
-    image_loaded: Callable[[int], None] = _ignore  # the index, -1 when nothing could be shown
-    mask_edited: Callable[[Box], None] = _ignore  # the box (y0, x0, y1, x1) that changed
-    mask_replaced: Callable[[], None] = _ignore  # the whole mask changed
-    state_changed: Callable[[int, ImageState], None] = _ignore
-    spec_changed: Callable[[], None] = _ignore
-    history_changed: Callable[[bool, bool], None] = _ignore  # can undo, can redo
-    message: Callable[[str], None] = _ignore  # for a status line
-    error: Callable[[str], None] = _ignore  # a one-line error; the work goes on
-    warning: Callable[[str], None] = _ignore  # what is odd about the folder (JPEG masks, unpaired files)
-    save_failed: Callable[[str], None] = _ignore  # masks are kept in memory: the user must hear of it
-    # the mask file changed on disk while it has edits here: True reloads it (the edits are lost), False keeps them
-    ask_reload: Callable[[str], bool] = lambda _question: False
-
-
-class Reader(Protocol):
-    """How the store reads files; :class:`DirectReader`, or a read-ahead that decodes the next pair early."""
-
-    def read_image(self, path: Path) -> np.ndarray: ...
-    def read_mask(self, path: Path, spec: ClassSpec) -> np.ndarray: ...
-    def prefetch(self, image: Path, mask: Path | None, spec: ClassSpec) -> None: ...
-    def clear(self) -> None: ...
-
-
-class DirectReader:
-    """Reads each file when asked."""
-
-    def read_image(self, path: Path) -> np.ndarray:
-        return io.read_image(path)
-
-    def read_mask(self, path: Path, spec: ClassSpec) -> np.ndarray:
-        return io.read_mask(path, spec)
-
-    def prefetch(self, image: Path, mask: Path | None, spec: ClassSpec) -> None:
-        pass
-
-    def clear(self) -> None:
-        pass
+from segcore.interop.physical import PixelSize
 
 
 class AnnotationStore:
@@ -127,18 +59,10 @@ class AnnotationStore:
         self.locked_reason: str | None = None  # editing refused (e.g. the mask file has the wrong size)
         self.dirty = False  # the current mask differs from its file
         self._edit: EditSession | None = None
-        self._spec_unsaved = False  # the class list changed but classes.json could not be written yet
-        self._unlabelled_saved: int | None = None  # the "unlabelled" file value classes.json last recorded
         self._histories: dict[Path, History] = {}
-        self._parked: dict[Path, np.ndarray] = {}  # masks of other images whose save failed
-        self._origins: dict[Path, Origin] = {}  # accepted masks (saved or not): what made them, corrected or not
-        self._strokes: set[Path] = set()  # images whose mask, as last read or written, has unlabelled pixels
-        self.records = MaskRecords()  # the two above as on disk, kept across sessions (.segstudio/provenance.json)
-        self._records_failed = False  # the records could not be written and the user has been told
-        self._first_ids: dict[Path, np.ndarray | None] = {}  # instance masks: ids before this session's saves
-        self._given_ids: dict[Path, np.ndarray] = {}  # instance masks: ids an import set (until it is undone)
-        self._disk_stamp: tuple | None = None  # the current mask file as last read or written here
-        self._gone_said = False  # the folder vanished and the user has been told
+        self._provenance = Provenance()  # what made each mask, kept across sessions (.segstudio/provenance.json)
+        self._ids = ObjectIds()  # instance masks: the object ids saves keep
+        self._saving = SavePolicy(self, self._provenance, self._ids, self._histories)  # parked masks, all writes
 
     # -- folder -------------------------------------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> None:
@@ -147,27 +71,16 @@ class AnnotationStore:
         The current masks are saved first; when that fails DataError is raised and nothing changes.
         """
         folder = Path(folder).expanduser().resolve()
-        warnings: list[str] = []
-        samples = layout.find_samples(folder, warnings)
-        ClassSpec.load(folder)  # a broken classes.json is refused: it is the user's file to mend
-        try:
-            spec = layout.load_class_spec(folder, samples, warnings)
-        except DataError as exc:  # masks whose values say no class list: show the images all the same
-            spec = ClassSpec(["background", "foreground"], [0, 255])
-            warnings.insert(0, f"{exc}; masks that do not fit background/foreground 0/255 are shown read-only")
+        samples, spec, warnings = read_folder(folder)
         if not self.save_all():
             raise DataError("unsaved masks of the current folder could not be written; save or discard them first")
         self.folder, self.samples, self.spec = folder, samples, spec
         self.reader.clear()
-        self._spec_unsaved, self._unlabelled_saved = False, spec.unlabelled
-        for kept in (self._histories, self._parked, self._origins, self._strokes, self._first_ids, self._given_ids, self._levels):
+        for kept in (self._histories, self._ids, self._levels):
             kept.clear()
-        self.records, self._records_failed = MaskRecords(folder), False
-        self.records.load({s.image: s.mask for s in samples if s.mask is not None})
-        self._origins.update(self.records.origins)
-        self._strokes.update(self.records.sparse)
+        self._saving.open(spec)
+        self._provenance.open(folder, {s.image: s.mask for s in samples if s.mask is not None})
         self.index, self.image, self.mask = -1, None, None
-        self._gone_said = False
         self.on.folder_opened(folder)
         self.on.spec_changed()
         for message in reversed(warnings[:3]):  # the first, often what is wrong with the masks, shown last
@@ -179,7 +92,7 @@ class AnnotationStore:
     # -- images -------------------------------------------------------------------------------------------------
     def state(self, index: int) -> ImageState:
         sample = self.samples[index]
-        if sample.image in self._parked:
+        if sample.image in self._saving.parked:
             return ImageState.MODIFIED
         if self.is_predicted(index):  # accepted and not corrected yet, saved or not
             return ImageState.PREDICTED
@@ -188,31 +101,16 @@ class AnnotationStore:
         if sample.mask is None:
             return ImageState.NO_MASK
         # Known for the masks read or written here (kept across sessions); one never opened shows as annotated.
-        return ImageState.STROKES if sample.image in self._strokes else ImageState.ANNOTATED
-
-    def _note_file(self, sample: layout.Sample, mask: np.ndarray) -> None:
-        """``sample``'s mask file was just read or written as ``mask``: remember whether it leaves pixels
-        unlabelled (a sparse annotation), and record that with the mask's origin for the next session."""
-        (self._strokes.add if bool((mask == IGNORE_INDEX).any()) else self._strokes.discard)(sample.image)
-        if not self.records.note(sample.image, sample.mask, sample.image in self._strokes,
-                                 self._origins.get(sample.image)):
-            return
-        try:
-            self.records.write()
-        except OutputError as exc:  # the masks are safe; only what made them is forgotten after a restart
-            if sample.image in self._origins and not self._records_failed:
-                self._records_failed = True
-                self.on.message(f"where masks came from is not kept for the next session: {exc}")
+        return ImageState.STROKES if self._provenance.is_strokes(sample.image) else ImageState.ANNOTATED
 
     def is_predicted(self, index: int) -> bool:
         """True while image ``index`` holds an accepted prediction not yet corrected by hand."""
-        origin = self._origins.get(self.samples[index].image)
-        return origin is not None and not origin.corrected
+        return self._provenance.is_predicted(self.samples[index].image)
 
     def origin(self, image: Path) -> Origin | None:
         """What made ``image``'s mask when it was accepted from a prediction or proposal (also once corrected by
         hand, see :attr:`Origin.corrected`); None for a hand-made mask. Kept across sessions."""
-        return self._origins.get(image)
+        return self._provenance.origin(image)
 
     def current_path(self) -> Path | None:
         """The image on screen (None when none is, or it could not be read)."""
@@ -224,7 +122,7 @@ class AnnotationStore:
         if not 0 <= index < len(self.samples) or index == self.index:
             return False
         self._finish_edit()
-        self._park_current()
+        self._saving.park_current()
         previous, self.index = self.index, index
         if 0 <= previous < len(self.samples):
             self.on.state_changed(previous, self.state(previous))
@@ -242,7 +140,7 @@ class AnnotationStore:
             self.mask = self._load_mask(sample)  # dirty again when the mask comes back from the parked ones
             self.on.image_loaded(index)
         self._emit_history()
-        if 0 <= ahead < len(self.samples) and _fits(self.samples[ahead].image) \
+        if 0 <= ahead < len(self.samples) and fits(self.samples[ahead].image) \
                 and self._level_for(self.samples[ahead].image) == 0:  # read ahead at full resolution only
             self.reader.prefetch(self.samples[ahead].image, self.samples[ahead].mask, self.spec)
         return True
@@ -259,17 +157,9 @@ class AnnotationStore:
     def _read_image(self, sample: layout.Sample, level: int) -> None:
         """Read ``sample``'s image at pyramid ``level`` into ``image``, with its ``view``, ``pyramid`` and
         ``pixel_size``; raises DataError (nothing changed then)."""
-        pyramid = pyramid_of(sample.image)
-        if not level:
-            showable(sample.image)  # a 30000 x 30000 slide is refused from its header, before decoding
-            image = self.reader.read_image(sample.image)
-            full = image.shape[:2]
-            size = pyramid.pixel_size if pyramid is not None else of_file(sample.image)
-        else:
-            showable(sample.image, pyramid.levels[level])
-            (image, size), full = read_level(sample.image, level), pyramid.levels[0]
-        self.image, self.pyramid, self.pixel_size = image, pyramid, size
-        self.view = LevelView(level, full, image.shape[:2])
+        shown = read_shown(self.reader, sample.image, level)
+        self.image, self.view = shown.image, shown.view
+        self.pyramid, self.pixel_size = shown.pyramid, shown.pixel_size
 
     def set_level(self, level: int) -> bool:
         """Show pyramid level ``level`` (0: full resolution) of the current image; the mask is saved first (or
@@ -283,7 +173,7 @@ class AnnotationStore:
         self._finish_edit()
         sample = self.samples[self.index]
         previous = self.view.level
-        self._park_current()
+        self._saving.park_current()
         try:
             self._read_image(sample, level)
         except DataError as exc:
@@ -291,6 +181,12 @@ class AnnotationStore:
             level = previous  # shown before, so it reads again
             self._read_image(sample, level)
         self._levels[sample.image] = level
+        self._reload_mask(sample)
+        return level != previous
+
+    def _reload_mask(self, sample: layout.Sample) -> None:
+        """Read the current ``sample``'s mask again (at another level, or changed on disk); its history goes,
+        its steps being of the mask before."""
         self._histories.pop(sample.image, None)
         self.locked_reason = None
         self.dirty = False
@@ -298,7 +194,6 @@ class AnnotationStore:
         self.on.image_loaded(self.index)
         self.on.state_changed(self.index, self.state(self.index))
         self._emit_history()
-        return level != previous
 
     def _load_mask(self, sample: layout.Sample) -> np.ndarray:
         """The mask at the shown level (its full-resolution source becomes the view's base)."""
@@ -315,30 +210,22 @@ class AnnotationStore:
         """The mask at full resolution: kept in memory after a failed save, else the file's; None when there is
         none (or it cannot be used: editing is then locked)."""
         shape = self.view.full_shape
-        if sample.image in self._parked:
+        if sample.image in self._saving.parked:
             self.dirty = True
-            return self._parked.pop(sample.image)
+            return self._saving.parked.pop(sample.image)
         if sample.mask is None:
             return None
         try:
-            self._disk_stamp = file_stamp(sample.mask)
+            self._saving.seen(sample.mask)
             mask = self.reader.read_mask(sample.mask, self.spec)
             if mask.shape != shape:
                 raise io.size_mismatch(sample.mask, mask.shape, sample.image, shape)
-            self._note_file(sample, mask)
+            self._saving.note_file(sample, mask)
             return mask
         except DataError as exc:
             self.locked_reason = f"{exc}; editing is off so the file is not overwritten"
             self.on.error(self.locked_reason)
             return None
-
-    def _park_current(self) -> None:
-        """Save the current mask; if that fails keep it in memory so moving on never loses it."""
-        if self.mask is None or not self.dirty:
-            return
-        if not self.save():
-            self._parked[self.samples[self.index].image] = self.view.full(self.mask)
-        self.dirty = False
 
     # -- editing ------------------------------------------------------------------------------------------------
     def can_edit(self) -> bool:
@@ -427,12 +314,9 @@ class AnnotationStore:
         if path is None or not self.can_edit():
             return False
         try:
-            mask = io.read_mask(path, self.spec)
+            mask = read_replaced(path, self.spec, self.view.full_shape)
         except DataError as exc:
-            self.on.error(f"cannot restore {path.name}: {exc}")
-            return False
-        if mask.shape != self.view.full_shape:
-            self.on.error(f"{path}: the kept annotation is {mask.shape[1]}x{mask.shape[0]}, the image is not")
+            self.on.error(str(exc))
             return False
         self.accept_mask(self.view.shown(mask), ImageState.MODIFIED)
         self.on.message(f"the annotation kept in {path.parent.name}/{path.name} is back (Ctrl+Z undoes)")
@@ -459,19 +343,18 @@ class AnnotationStore:
         mask = np.asarray(mask)
         base = (self.view.base, mask) if self.view.active and mask.shape == self.view.full_shape else None
         mask = self.view.shown(mask)
-        if self.mask is not None and ids is not None and (np.shape(ids) != self.mask.shape
-                                                          or np.asarray(ids).dtype.kind not in "ui"):
-            raise DataError(f"object ids must be integers of shape {self.mask.shape}, got {np.shape(ids)} "
-                            f"{np.asarray(ids).dtype}")
+        if self.mask is not None:
+            check_ids(ids, self.mask.shape)
         predicted = state is ImageState.PREDICTED
         made_by = (origin or Origin("network", "a prediction")) if predicted else None
         if predicted and self.hand_made():
-            self._keep_replaced()
+            self._saving.keep_replaced(self.samples[self.index], self.view.full(self.mask), not self.dirty)
         self.begin_edit()
         if self._edit is None:
             return
         replaced = self._edit.replace(np.asarray(mask, dtype=np.uint8)) is not None
-        change = self._ids_change(ids)
+        image = self.samples[self.index].image
+        change = self._ids.change(image, self.spec, self.mask, ids, self.object_ids())
         if base is not None:
             self.view.set_base(base[1])
         if replaced or change is not None or base is not None:
@@ -487,53 +370,16 @@ class AnnotationStore:
             edit = edit or Edit(0, 0, corner, corner.copy())  # no pixel shown changed: the step holds the rest
             edit.ids, edit.base = change, base
         if change is not None:
-            self._set_given_ids(change.after)
+            self._ids.set_given(image, change.after)
         if edit is not None:
             self._history().push(edit)
             self._emit_history()
 
-    def _ids_change(self, ids: np.ndarray | None) -> IdsChange | None:
-        """The change of object ids that accepting ``ids`` with the (new) current mask makes; None without ids,
-        for class masks, or when saving would write these ids anyway."""
-        if ids is None or not self.spec.instances:
-            return None
-        ids = np.where(self.mask == 1, np.asarray(ids), 0)
-        current = self.object_ids()
-        if current is not None and np.array_equal(current, ids):
-            return None
-        return IdsChange(self._given_ids.get(self.samples[self.index].image), ids)
-
-    def _set_given_ids(self, ids: np.ndarray | None) -> None:
-        image = self.samples[self.index].image
-        if ids is None:
-            self._given_ids.pop(image, None)
-        else:
-            self._given_ids[image] = ids
-
-    def _keep_replaced(self) -> None:
-        sample = self.samples[self.index]
-        try:
-            kept = keep_replaced(sample, self.folder, self.view.full(self.mask), self.spec, on_disk=not self.dirty,
-                                 ids_from=self._ids_to_keep(sample))
-            self._explain_values(self.folder)  # the kept file may hold the "unlabelled" value just assigned
-        except (DataError, OSError) as exc:  # Ctrl+Z still brings it back while the folder is open
-            self.on.error(f"the replaced annotation could not be kept on disk: {describe(exc)}")
-            return
-        self.on.message(f"your annotation is kept as {kept.relative_to(self.folder)}; Edit > Restore Replaced "
-                        "Annotation brings it back")
-
     def _mark_dirty(self, origin: Origin | None = None, whole: bool = False) -> None:
-        """The current mask changed: accepted from ``origin``; else edited by hand (an accepted mask is then
-        corrected), or replaced ``whole`` by the user's own (what made the mask before no longer matters)."""
-        image = self.samples[self.index].image
+        """The current mask changed (see :meth:`Provenance.changed` for ``origin`` and ``whole``)."""
         was = self.state(self.index)
         self.dirty = True
-        if origin is not None:
-            self._origins[image] = origin
-        elif whole:
-            self._origins.pop(image, None)
-        elif (old := self._origins.get(image)) is not None and not old.corrected:
-            self._origins[image] = replace(old, corrected=True)
+        self._provenance.changed(self.samples[self.index].image, origin, whole)
         if (now := self.state(self.index)) is not was:  # "predicted" when accepted, "modified" once corrected
             self.on.state_changed(self.index, now)
 
@@ -562,7 +408,7 @@ class AnnotationStore:
         box = history.redo(self.mask) if redo else history.undo(self.mask)
         if box is not None:
             if edit.ids is not None:  # an import's ids come and go with its pixels
-                self._set_given_ids(edit.ids.after if redo else edit.ids.before)
+                self._ids.set_given(self.samples[self.index].image, edit.ids.after if redo else edit.ids.before)
             if edit.base is not None:  # so does a full-resolution mask accepted at a coarser level
                 self.view.set_base(edit.base[1] if redo else edit.base[0])
             self._mark_dirty()
@@ -571,27 +417,16 @@ class AnnotationStore:
             # object here", which training would learn.
             if history.clean or (self.samples[self.index].mask is None and not self.mask.any()):
                 self.dirty = False
-                self._back_to_file()
+                self._provenance.back_to_file(self.samples[self.index].image)
                 self.on.state_changed(self.index, self.state(self.index))
             self.on.mask_edited(box)
         self._emit_history()
 
-    def _back_to_file(self) -> None:
-        """Undo brought the current mask back to its file: what made it is what made the file."""
-        image = self.samples[self.index].image
-        if (origin := self.records.origins.get(image)) is not None:
-            self._origins[image] = origin
-        else:
-            self._origins.pop(image, None)
-
     def object_ids(self) -> np.ndarray | None:
         """Instance masks: each pixel's object id in the current mask, as saving it now would write (else None)."""
-        if not self.spec.instances or self.mask is None or self.view.active:  # ids live at full resolution
+        if self.mask is None or self.view.active:  # ids live at full resolution
             return None
-        try:
-            return self.spec.encode(self.mask, self._ids_to_keep(self.samples[self.index]))
-        except DataError:
-            return None
+        return self._ids.encode(self.samples[self.index], self.spec, self.mask)
 
     def full_resolution(self) -> tuple[np.ndarray, np.ndarray | None] | None:
         """The current mask as saving would write it (at full resolution, whatever level is shown) and, for
@@ -599,27 +434,7 @@ class AnnotationStore:
         if self.mask is None:
             return None
         full = self.view.full(self.mask)
-        if not self.spec.instances:
-            return full, None
-        try:
-            return full, self.spec.encode(full, self._ids_to_keep(self.samples[self.index]))
-        except DataError:
-            return full, None
-
-    def _ids_to_keep(self, sample: layout.Sample) -> np.ndarray | None:
-        """The ids a save keeps: an import's while it stands (not mixed with the file's, whose numbers may clash),
-        else the file's (see :func:`segcore.annotate.saving.ids_to_keep`)."""
-        given = self._given_ids.get(sample.image)
-        if given is not None and self.spec.instances:
-            return given
-        return ids_to_keep(sample, self.spec, self._first_ids)
-
-    def _ids_to_write(self, sample: layout.Sample, mask: np.ndarray) -> np.ndarray | None:
-        """The ids a save writes; after an import, objects painted since keep the ids they are first saved with."""
-        kept = self._ids_to_keep(sample)
-        if kept is not None and sample.image in self._given_ids:
-            kept = self._given_ids[sample.image] = self.spec.encode(mask, kept)
-        return kept
+        return full, self._ids.encode(self.samples[self.index], self.spec, full)
 
     # -- class list ---------------------------------------------------------------------------------------------
     def set_spec(self, spec: ClassSpec) -> None:
@@ -628,15 +443,13 @@ class AnnotationStore:
         self.on.spec_changed()
         if self.folder is not None:
             try:
-                spec.save(self.folder)
-                self._spec_unsaved, self._unlabelled_saved = False, spec.unlabelled
-            except OSError as exc:  # tried again with the next mask save: masks must not outlive their list
-                self._spec_unsaved = True
+                self._saving.save_spec(spec)
+            except OSError as exc:
                 self.on.error(f"cannot save the class list: {describe(exc)}")
 
     # -- saving -------------------------------------------------------------------------------------------------
     def unsaved_count(self) -> int:
-        return len(self._parked) + (1 if self.dirty else 0)
+        return self._saving.unsaved_count()
 
     def autosave(self) -> None:
         """Save now unless a stroke is under way (never cut one in two; the next tick saves it)."""
@@ -646,79 +459,21 @@ class AnnotationStore:
     def save(self) -> bool:
         """Write the current mask if it changed; True when nothing is left unsaved for it."""
         self._finish_edit()
-        error = self._save_current()
+        error = self._saving.save_current()
         if error is not None:
             self.on.save_failed(f"mask not saved: {error}")
         return error is None
 
-    def _save_current(self) -> str | None:
-        """Write the current mask if it changed; the reason when that failed."""
-        if self.dirty and self.mask is not None:
-            self.check_disk()  # another program's change to the file is not overwritten unasked
-        if not self.dirty or self.mask is None:
-            return None
-        full = self.view.full(self.mask)
-        try:
-            self._write(self.index, full)
-        except (DataError, OSError) as exc:
-            return describe(exc)
-        self._history().mark_clean()
-        self.dirty = False
-        self.on.state_changed(self.index, self.state(self.index))
-        return None
-
     def save_all(self) -> bool:
-        """Save the current mask and the parked ones; True when everything is on disk.
-
-        Failures are reported once, not once per mask (each report is a dialog in the window).
-        """
+        """Save the current mask and the parked ones; True when everything is on disk (failures are reported once,
+        see :meth:`SavePolicy.save_all`)."""
         self._finish_edit()
-        errors = [error] if (error := self._save_current()) is not None else []
-        for image, mask in list(self._parked.items()):
-            index = next(i for i, s in enumerate(self.samples) if s.image == image)
-            try:
-                self._write(index, mask)
-            except (DataError, OSError) as exc:
-                errors.append(describe(exc))
-                continue
-            del self._parked[image]
-            if image in self._histories:
-                self._histories[image].mark_clean()
-            self.on.state_changed(index, self.state(index))
-        if len(errors) == 1:
-            self.on.save_failed(f"mask not saved: {errors[0]}")
-        elif errors:
-            self.on.save_failed(f"{len(errors)} masks not saved; the first: {errors[0]}")
-        return not errors
+        return self._saving.save_all()
 
     def discard_unsaved(self) -> None:
         """Forget edits not yet on disk (the user chose to close without saving)."""
-        self._parked.clear()
+        self._saving.parked.clear()
         self.dirty = False
-
-    def _write(self, index: int, mask: np.ndarray, to: Path | None = None) -> None:
-        if self.folder is not None and not self.folder.is_dir() and to is None:  # never recreate a folder that
-            raise OutputError(folder_gone(self.folder))  # was moved or unplugged, with only masks in it
-        sample = self.samples[index]
-        self.samples[index], note = write_sample_mask(sample, self.folder, mask, self.spec,
-                                                      self._ids_to_write(sample, mask), to)
-        self._note_file(self.samples[index], mask)
-        if note:
-            self.on.message(note)
-        if index == self.index:
-            self._disk_stamp = file_stamp(self.samples[index].mask)
-        self._explain_values(spec_home(self.folder, self.samples[index].mask))
-        self.on.message(f"saved {self.samples[index].mask.name}")
-
-    def _explain_values(self, home: Path) -> None:
-        """Write classes.json into ``home`` when it may not say what the written values mean: the class list is
-        unsaved or absent there, or the "unlabelled" value is not the one it last recorded. ClassSpec.encode
-        assigns that value at the first unlabelled pixel of whichever file it writes (a kept replaced annotation
-        too), so comparing with the value before one save missed it: training then refused the mask."""
-        recorded = self.spec.unlabelled == self._unlabelled_saved and (home / CLASSES_FILE).exists()
-        if self._spec_unsaved or not recorded:
-            self.spec.save(home)
-            self._spec_unsaved, self._unlabelled_saved = False, self.spec.unlabelled
 
     def save_to(self, folder: str | Path) -> int:
         """Write the current mask and the parked ones into ``folder`` as ``IMAGE_STEM.png`` (with a classes.json),
@@ -728,17 +483,7 @@ class AnnotationStore:
         masks not written stay in memory.
         """
         self._finish_edit()
-        folder = Path(folder)
-        todo = [self.index] if self.dirty and self.mask is not None else []
-        todo += [i for i, s in enumerate(self.samples) if s.image in self._parked]
-        for index in todo:
-            image = self.samples[index].image
-            self._write(index, self.view.full(self.mask) if index == self.index else self._parked[image],
-                        to=folder / f"{image.stem}.png")
-            self._parked.pop(image, None)
-            self.dirty = self.dirty and index != self.index
-            self.on.state_changed(index, self.state(index))
-        return len(todo)
+        return self._saving.save_to(Path(folder))
 
     # -- the files on disk, changed by other programs -----------------------------------------------------------
     def check_disk(self) -> None:
@@ -748,20 +493,13 @@ class AnnotationStore:
         recreating the folder. The mask file replaced: read again when there are no edits, else ``ask_reload``
         decides between reloading it (losing the edits) and keeping them (the next save overwrites the file).
         """
-        if self.folder is not None and not self.folder.is_dir():
-            if not self._gone_said:
-                self._gone_said = True
-                self.on.error(folder_gone(self.folder))
+        if self._saving.folder_vanished() or not 0 <= self.index < len(self.samples) or self.image is None:
             return
-        sample = self.samples[self.index] if 0 <= self.index < len(self.samples) else None
-        if sample is None or sample.mask is None or self.image is None or self._disk_stamp is None:
+        sample = self.samples[self.index]
+        if (change := self._saving.file_change(sample.mask)) is None:
             return
-        stamp = file_stamp(sample.mask)
-        if stamp == self._disk_stamp:
-            return
-        self._disk_stamp = stamp
         name = sample.mask.name
-        if stamp is None:
+        if change == "deleted":
             self.on.message(f"{name} was deleted by another program; saving writes it again")
             return
         if self.dirty and not self.on.ask_reload(f"{name} was changed on disk by another program. Reload it? "
@@ -769,12 +507,6 @@ class AnnotationStore:
             self.on.message(f"kept your edits of {name}; saving replaces the file changed on disk")
             return
         self.reader.clear()
-        self.dirty = False
-        self._histories.pop(sample.image, None)
-        self._origins.pop(sample.image, None)  # another program's mask: not known to be a prediction
-        self.locked_reason = None
-        self.mask = self._load_mask(sample)
-        self.on.image_loaded(self.index)
-        self.on.state_changed(self.index, self.state(self.index))
-        self._emit_history()
+        self._provenance.changed(sample.image, whole=True)  # another program's mask: not known to be a prediction
+        self._reload_mask(sample)
         self.on.message(f"{name} was changed on disk by another program; reloaded")

@@ -133,11 +133,11 @@ def test_a_class_list_that_could_not_be_saved_is_saved_with_the_next_mask(qtbot,
     (folder / "classes.json").mkdir()  # the list cannot be replaced, as in a folder that is not writable
     spec = window.session.spec
     window.session.set_spec(ClassSpec([*spec.names, "debris"], [*spec.values, 128], [*spec.colors, (1, 2, 3)]))
-    assert window.session.store._spec_unsaved
+    assert window.session.store._saving.spec_unsaved
     (folder / "classes.json").rmdir()
     (folder / "classes.json").write_bytes(old)  # the old list is still there; now it can be replaced
     window.session.begin_edit()
     window.session.stroke((1, 1), (1, 1), 3, 2)
     window.session.end_edit()
     assert window.session.save()
-    assert ClassSpec.load(folder).names[-1] == "debris" and not window.session.store._spec_unsaved
+    assert ClassSpec.load(folder).names[-1] == "debris" and not window.session.store._saving.spec_unsaved
