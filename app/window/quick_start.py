@@ -1,4 +1,5 @@
-"""Help > Quick Start (F1): the three jobs and every shortcut on one page, built into the program (no network).
+"""Help > Quick Start (F1): the three jobs, the assistant and every shortcut on one page, built into the program
+(no network).
 
 The shortcut table is made from the window's own actions, so it always says what the keys do in this version.
 """
@@ -24,10 +25,17 @@ planned for your images and this computer first (<b>Show plan</b> previews it, w
 the curves show the loss and the validation Dice as it learns. The window stays usable: keep annotating.
 <b>Advanced</b> holds explicit settings, each overriding the plan's.</p>
 <h3>3. Segment</h3>
-<p>After a run, <b>Use trained model</b> in the <b>Segment</b> panel (left) loads it; the folder's runs are listed
-there too, and the model comes back when you reopen the folder. <b>Segment image</b> or <b>Segment all</b>,
-then <b>Accept</b> a prediction as the mask and correct it (Ctrl+Z undoes). <b>Refine with CRF</b> compares the
-network's mask with a dense-CRF refinement side by side, zoomed to where they differ.</p>
+<p>When a run ends its best model becomes the current one, named in the <b>Segment</b> panel (left); the folder's
+runs are listed there to pick another, and the model comes back when you reopen the folder. <b>Segment image</b>
+or <b>Segment all</b>, then <b>Accept</b> a prediction as the mask and correct it (Ctrl+Z undoes). <b>Refine with
+CRF</b> compares the network's mask with a dense-CRF refinement side by side, zoomed to where they differ.</p>
+<h3>4. Annotate faster: the Assist tab</h3>
+<p>After a run the images without a mask are scored by how unsure the model is (the <b>Uncertainty</b> column).
+<b>Next Most Uncertain</b> (N) opens the one worth annotating next, passing over images much like ones already
+annotated, with the model's prediction to accept and correct. <b>Show uncertainty</b> colours where the model
+hesitates. For an image the model gets wrong, mark the mask unlabelled, paint a few strokes of each class and
+click <b>Propose mask</b>. <b>Per-image metrics</b> scores the model on every annotated image (click a row to open
+it); <b>Retrain</b> fine-tunes the model on everything annotated so far, each round's curves beside the last.</p>
 <p>Panels live in two columns around the image; <b>View &gt; Reset Layout</b> brings every one back.</p>
 """
 

@@ -295,6 +295,6 @@ def test_f1_opens_the_quick_start_with_every_shortcut(qtbot, window):
     dialog = window.findChild(QDialog, "quickStartDialog")
     assert dialog is not None and dialog.isVisible()
     text = dialog.findChild(QTextBrowser, "quickStartText").toPlainText()
-    for words in ("1. Annotate", "2. Train", "3. Segment", "time budget", "Undo", "Ctrl+Z", "Next Image",
-                  "Reset Layout", "Space + drag"):
+    for words in ("1. Annotate", "2. Train", "3. Segment", "4. Annotate faster: the Assist tab", "Propose mask",
+                  "time budget", "Undo", "Ctrl+Z", "Next Image", "Next Most Uncertain", "Reset Layout", "Space + drag"):
         assert words in text, words
