@@ -33,11 +33,12 @@ from segcore.durations import human_duration, human_minutes
 from segcore.errors import ConfigError, DataError, SegcoreError, TrainingError, describe
 from segcore.export_lock import between_events
 from segcore.inference import sliding_window
-from segcore.interop.physical import PixelSize, of_file, training_pixel_size
+from segcore.interop.physical import PixelSize, training_pixel_size
 from segcore.metrics import confusion_matrix, scores
 from segcore.models import create_model
 from segcore.planning.fingerprint import fingerprint
 from segcore.training import distributed, records
+from segcore.training.calibration import calibrate
 from segcore.training.config import TrainConfig
 from segcore.training.events import (
     BatchEvent,
@@ -422,7 +423,7 @@ class Trainer:
     def _finish(self, message: str, epochs: int, best_path: Path, last_path: Path) -> Iterator[Event]:
         """The end of a completed run: the TTA check and CRF fit, how it compares with the model it started from,
         DoneEvent."""
-        note = yield from self._crf_after_training(best_path, last_path)
+        note = yield from self._calibrate(best_path, last_path)
         start, best = self.start_score, self.best_score
         if not math.isnan(start) and best >= 0:
             verdict = "better than" if best > start else ("equal to" if best == start else "below")
@@ -449,94 +450,23 @@ class Trainer:
                        "image(s) (Dice averaged over every class, what chooses best.pt)")
         return score
 
-    def _crf_after_training(self, best_path: Path, last_path: Path) -> Generator[Event, None, str]:
-        """``_fit_after_training``, whose failure costs the run nothing (its checkpoints are whole): a warning says
-        why. Returns what the run's message adds ("" or how a stop request cut the fit short)."""
+    def _calibrate(self, best_path: Path, last_path: Path) -> Generator[Event, None, str]:
+        """The checks after training (:mod:`segcore.training.calibration`), on rank 0 in the time the training
+        plan set aside. Their failure costs the run nothing (its checkpoints are whole): a warning says why.
+        Returns what the run's message adds ("" or how a stop request cut them short)."""
+        if not (self.val_samples and self.dist.is_main and best_path.exists()):
+            return ""
+        cfg, plan = self.config, self.config.plan or {}
         try:
-            return (yield from self._fit_after_training(best_path, last_path))
+            return (yield from calibrate(
+                (best_path, last_path), self.val_samples, self.spec, tta=bool(cfg.tta), crf=cfg.calibrate_crf,
+                device=cfg.device, fast=cfg.fast, stop=self._stop.is_set,
+                seconds=plan.get("budget_s", 0) - plan.get("planning_s", 0) - self.schedule.elapsed_s))
         except Exception as exc:  # noqa: BLE001 - pydensecrf, memory, the OS: the run has finished anyway
             if distributed.is_lost_peer(exc):
                 raise
             yield LogEvent(f"warning: CRF not fitted: {_describe(exc)}")
             return ""
-
-    def _fit_after_training(self, best_path: Path, last_path: Path) -> Generator[Event, None, str]:
-        """Decide the best model's test-time augmentation (segcore.tta_fit) and fit the dense CRF to it
-        (segcore.crf_fit) on the validation images; both are recorded in both checkpoints. The time it takes was
-        set aside by the training plan. A StageEvent before each image predicted and each CRF setting tried; a
-        stop request ends the search with the settings tried so far. Returns what the run's message adds."""
-        cfg = self.config
-        if not (self.val_samples and self.dist.is_main and best_path.exists()):
-            return ""
-        from segcore import crf
-        from segcore.data.layout import load_sample
-        from segcore.inference import Predictor
-
-        want_crf = cfg.calibrate_crf and crf.is_available()
-        if cfg.calibrate_crf and not want_crf:
-            yield LogEvent("CRF not fitted: pydensecrf is not installed (pip install pydensecrf2)")
-        if not (cfg.tta or want_crf):
-            return ""
-        plan = cfg.plan or {}
-        deadline = time.perf_counter() + plan.get("budget_s", 0) - plan.get("planning_s", 0) - self.schedule.elapsed_s
-        yield LogEvent(f"checking test-time augmentation{' and fitting the CRF' if want_crf else ''} on "
-                       f"{len(self.val_samples)} validation image(s)")
-        raw = Predictor(best_path, device=cfg.device, fast=cfg.fast, tta=False)
-        averaged = Predictor(best_path, device=cfg.device, fast=cfg.fast, tta=True) if cfg.tta else None
-        stage = " and ".join([*(["Checking test-time augmentation"] if averaged else []),
-                              *(["Fitting the CRF"] if want_crf else [])])
-        items = []
-        for n, sample in enumerate(self.val_samples, start=1):
-            if self._stop.is_set():
-                yield LogEvent("TTA not checked, CRF not fitted: stop requested")
-                return "; the checks after training were skipped (stop requested)"
-            yield StageEvent(f"{stage}: predicting", n, len(self.val_samples))
-            image, target = load_sample(sample, self.spec)
-            pixel_size = of_file(sample.image)
-            items.append((image, raw.predict_proba(image, pixel_size), target,
-                          averaged.predict_proba(image, pixel_size) if averaged else None))
-        use_tta = False
-        if averaged is not None:
-            from segcore import tta_fit
-
-            fit = tta_fit.fit_tta([(r, a, t) for _, r, t, a in items], self.spec.num_classes)
-            self._store(best_path, last_path, "tta_fit", fit)
-            use_tta = fit["helps"]
-            yield LogEvent(tta_fit.describe(fit))
-        if not want_crf:
-            return ""
-        return (yield from self._fit_crf([(i, a if use_tta else r, t) for i, r, t, a in items], best_path, last_path,
-                                         max(5.0, deadline - time.perf_counter())))
-
-    def _fit_crf(self, items: list, best_path: Path, last_path: Path, seconds: float) -> Generator[Event, None, str]:
-        """Fit the CRF on ``items`` (segcore.crf_fit), a StageEvent per setting; a stop request ends the search
-        with the settings tried so far. Returns what the run's message adds."""
-        from segcore import crf_fit
-
-        steps = crf_fit.fit_crf_steps(items, self.spec.num_classes, seconds, stop=self._stop.is_set)
-        while True:
-            try:
-                n, of = next(steps)
-            except StopIteration as end:
-                fit = end.value
-                break
-            yield StageEvent("Fitting the CRF", n, of, "setting")
-        if fit is None:
-            yield LogEvent("CRF not fitted: stop requested")
-            return "; the CRF fit was skipped (stop requested)"
-        self._store(best_path, last_path, "crf", fit)
-        yield LogEvent(crf_fit.describe(fit))
-        cut = self._stop.is_set() and fit["tried"] < fit["of"]
-        return f"; the CRF fit was cut short by the stop request ({fit['tried']} of {fit['of']} settings tried)" \
-            if cut else ""
-
-    @staticmethod
-    def _store(best_path: Path, last_path: Path, key: str, value: dict) -> None:
-        for path in (best_path, last_path):
-            if path.exists():
-                data = ckpt.load(path)
-                data[key] = value
-                ckpt.save(path, data)
 
     def _finish_epoch(self, epoch: int, train_s: float, best_path: Path, last_path: Path) -> Iterator:
         val_loss, val = yield from self._validate()
