@@ -10,6 +10,7 @@ from pathlib import Path
 
 from segcore.errors import ConfigError
 from segcore.interop.physical import PixelSize
+from segcore.training import records
 
 RUNS_FOLDER = "checkpoints"  # a data folder's runs live in DATA/checkpoints/ (what the window lists)
 
@@ -117,6 +118,25 @@ class TrainConfig:
             out = str(Path(self.checkpoint).parent) if resuming else default_out_dir(self.data, self.arch, self.name)
         _check_writable(Path(out))
         return replace(self, out=out, arch_kwargs=dict(self.arch_kwargs))
+
+    def resuming(self, checkpoint: dict, num_classes: int) -> TrainConfig:
+        """A copy for going on from ``checkpoint`` (a loaded :mod:`segcore.checkpoint` dict) on data of
+        ``num_classes`` classes. Raises ConfigError when it predicts another number of classes.
+
+        The checkpoint decides the architecture (the user need not repeat --arch) and, unless fine-tuning, the
+        scale and pixel size (the model learned at them). A run going on in its folder keeps its name (as renamed
+        since, in its config.json) unless given a new one.
+        """
+        if len(checkpoint["classes"]["names"]) != num_classes:
+            raise ConfigError(f"checkpoint {self.checkpoint} predicts {len(checkpoint['classes']['names'])} classes "
+                              f"but {self.data} has {num_classes}")
+        saved = checkpoint.get("config") or {}
+        name = self.name
+        if not name and not self.fine_tune and Path(self.checkpoint).parent.resolve() == Path(self.out).resolve():
+            name = records.run_name(self.out) or saved.get("name")
+        return replace(self, arch=checkpoint["arch"], name=name,
+                       scale=self.scale if self.fine_tune else float(checkpoint.get("scale", 1.0)),
+                       pixel_size=self.pixel_size if self.fine_tune else saved.get("pixel_size"))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -11,32 +11,27 @@ whole. A run stopped before its first epoch ended writes no checkpoint (one woul
 from __future__ import annotations
 
 import math
-import os
 import random
 import threading
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, RandomSampler
 
 from segcore import checkpoint as ckpt
 from segcore.atomic import make_folder, remove_stale_temporaries
-from segcore.data.dataset import SegmentationDataset, compute_stats, pad_collate
+from segcore.data.dataset import SegmentationDataset, compute_stats
 from segcore.data.label_check import check_labels
-from segcore.data.layout import find_samples, load_class_spec, split_samples
 from segcore.device import resolve
-from segcore.durations import human_duration, human_minutes
-from segcore.errors import ConfigError, DataError, SegcoreError, TrainingError, describe
+from segcore.durations import human_minutes
+from segcore.errors import ConfigError, SegcoreError, TrainingError, describe
 from segcore.export_lock import between_events
 from segcore.inference import sliding_window
 from segcore.interop.physical import PixelSize, training_pixel_size
 from segcore.metrics import confusion_matrix, scores
 from segcore.models import create_model
-from segcore.planning.fingerprint import fingerprint
 from segcore.training import distributed, records
 from segcore.training.calibration import calibrate
 from segcore.training.config import TrainConfig
@@ -50,10 +45,9 @@ from segcore.training.events import (
     RunStatus,
     StageEvent,
 )
+from segcore.training.inputs import choose_samples, data_fingerprint, training_loader
 from segcore.training.losses import loss_from_probabilities, segmentation_loss
 from segcore.training.schedule import Schedule
-
-MAX_REPEATS = 16  # crops drawn per image and epoch at most, for very large images
 
 
 class _Stopped(Exception):
@@ -124,24 +118,13 @@ class Trainer:
         resume = ckpt.load(cfg.checkpoint) if cfg.checkpoint else None
 
         warnings: list[str] = []
-        samples = find_samples(cfg.data, warnings)
-        labelled = [s for s in samples if s.mask is not None]
-        if not labelled:
-            hint = f" ({warnings[0]})" if warnings else ""  # e.g. masks named in a way that does not pair
-            raise DataError(f"{cfg.data}: no image has a mask; annotate at least one image to train{hint}")
-        if len(labelled) < len(samples):  # they cannot teach anything; say so rather than drop them silently
-            unlabelled = [s.image.name for s in samples if s.mask is None]
-            warnings.append(f"{len(unlabelled)} of {len(samples)} images have no mask and are left out of training "
-                            f"(e.g. {unlabelled[0]})")
-        self.spec = load_class_spec(cfg.data, samples, warnings)
-        self.train_samples, self.val_samples = split_samples(labelled, cfg.val_fraction, cfg.seed, self.spec,
-                                                             cfg.val_images, warnings)
+        samples, self.spec, self.train_samples, self.val_samples = choose_samples(cfg, warnings)
         for warning in warnings[:5]:
             yield LogEvent(f"warning: {warning}")
         if len(warnings) > 5:
             yield LogEvent(f"warning: {len(warnings) - 5} more like these")
         if resume is not None:
-            self._check_compatible(resume)
+            self.config = self.config.resuming(resume, self.spec.num_classes)
             self.in_channels = int(resume["in_channels"])
             mean, std = resume["normalization"]["mean"], resume["normalization"]["std"]
         else:
@@ -153,7 +136,8 @@ class Trainer:
         self._build_data()
         for warning in check_labels(self.train_set, self.val_set, self.spec):  # refuses all-background masks
             yield LogEvent(f"warning: {warning}")
-        self.fingerprint = yield from self._fingerprint(resume, samples)  # of data known to be good
+        self.fingerprint = yield from data_fingerprint(  # of data known to be good; None on ranks that save nothing
+            self.config, resume, samples, self.spec, measure=self.dist.is_main)
         yield LogEvent(
             f"{len(self.train_samples)} training and {len(self.val_samples)} validation images, "
             f"{self.spec.num_classes} classes ({', '.join(self.spec.names)}), {self.in_channels} input channels, "
@@ -172,35 +156,6 @@ class Trainer:
         """The pixel size training images are resampled to (the plan's, when they differ), None: as stored."""
         return PixelSize.from_dict(self.config.pixel_size)
 
-    def _fingerprint(self, resume: dict | None, samples: list) -> Iterator[LogEvent]:
-        """What the training data is like (:mod:`segcore.planning.fingerprint`), kept in every checkpoint so that
-        any run, planned or by a fixed recipe, can warn about an image unlike its training data
-        (:mod:`segcore.shift`): the plan's, else the resumed checkpoint's, else measured now (about a second
-        per 10 megapixels of masks, at most 24 images). Returns the dict; None on ranks that save nothing."""
-        known = (self.config.plan or {}).get("fingerprint") or (resume or {}).get("fingerprint")
-        if known or not self.dist.is_main:
-            return known or None
-        measured = fingerprint(self.config.data, samples, self.spec)
-        yield LogEvent(f"fingerprint of {measured.measured} training image(s) in {human_duration(measured.seconds)} "
-                       "(kept with the checkpoints: prediction warns about images unlike them)")
-        return measured.to_dict()
-
-    def _check_compatible(self, resume: dict) -> None:
-        if int(len(resume["classes"]["names"])) != self.spec.num_classes:
-            raise ConfigError(
-                f"checkpoint {self.config.checkpoint} predicts {len(resume['classes']['names'])} classes but "
-                f"{self.config.data} has {self.spec.num_classes}"
-            )
-        # The checkpoint decides the architecture (the user need not repeat --arch) and, unless fine-tuning, the
-        # scale (the model learned at it): kept in the trainer's own copy of the config.
-        scale = self.config.scale if self.config.fine_tune else float(resume.get("scale", 1.0))
-        # A run going on in its folder keeps its name (as renamed since, in its config.json) unless given a new one.
-        name = self.config.name
-        if not name and not self.config.fine_tune and Path(self.config.checkpoint).parent.resolve() == self.out_dir.resolve():
-            name = records.run_name(self.out_dir) or (resume.get("config") or {}).get("name")
-        pixel_size = self.config.pixel_size if self.config.fine_tune else (resume.get("config") or {}).get("pixel_size")
-        self.config = replace(self.config, arch=resume["arch"], scale=scale, pixel_size=pixel_size, name=name)
-
     def _build_data(self) -> None:
         cfg = self.config
         common = dict(spec=self.spec, scale=cfg.scale, channels=self.in_channels, mean=self.mean, std=self.std,
@@ -211,26 +166,8 @@ class Trainer:
         self.val_set = SegmentationDataset(self.val_samples, **common) if self.val_samples else None
         if self.val_set is not None:
             self.val_set.sizes()  # decode (and check) every validation pair now, not after the first epoch
-        repeats, sizes = 1, self.train_set.sizes()  # decodes and checks every training pair up front
-        if cfg.patch_size:
-            area = np.mean([h * w for h, w in sizes])
-            repeats = int(min(MAX_REPEATS, max(1, round(area / cfg.patch_size**2))))
-        per_epoch = cfg.epoch_samples or len(self.train_set) * repeats
-        sampler = RandomSampler(self.train_set, num_samples=per_epoch, generator=self.generator)
-        sampler = self.dist.shard_batches(sampler, cfg.batch_size)
-        self.workers = workers = cfg.workers if cfg.workers is not None else self._auto_workers()
-        self.loader = DataLoader(self.train_set, batch_size=cfg.batch_size, sampler=sampler,
-                                 num_workers=workers, drop_last=per_epoch > cfg.batch_size,
-                                 collate_fn=pad_collate,  # whole images of mixed sizes
-                                 pin_memory=self.runtime.device.type == "cuda", persistent_workers=workers > 0)
-
-    def _auto_workers(self) -> int:
-        """No loader processes on the CPU (they would take cores from the model, which is the bottleneck); on a
-        GPU the single-threaded crops and augmentation are the bottleneck, so up to 4 per process."""
-        if self.runtime.device.type != "cuda":
-            return 0
-        per_process = (os.cpu_count() or 1) // max(1, self.dist.local_world_size)
-        return max(0, min(4, per_process - 1))
+        self.loader, self.workers = training_loader(self.train_set, cfg, self.generator, self.dist,
+                                                    self.runtime.device)  # decodes and checks every training pair
 
     def _build_model(self, resume: dict | None) -> None:
         cfg = self.config
