@@ -1,7 +1,8 @@
 """The training loop: a generator of events, stoppable between batches.
 
-Read it like torchvision's reference: ``_setup`` builds data, model and optimiser; ``_train_epoch`` and
-``_validate`` are one pass each; ``run`` strings them together and yields an event after every batch and epoch.
+Read it like torchvision's reference: ``_setup`` builds data (:mod:`segcore.training.inputs`), model and
+optimiser; ``_train_epoch`` and ``_validate`` are one pass each; ``run`` strings them together and yields an event
+after every batch and epoch, and a completed run ends with the checks of :mod:`segcore.training.calibration`.
 A stop request (``request_stop``, thread-safe) is honoured between batches, as ignite's ``Engine.terminate``, and
 between the images of a validation and the settings of the CRF fit (the long steps outside the batches, reported
 as ``StageEvent``): the run ends with status "stopped", not "completed", and the last and best checkpoints stay
