@@ -247,3 +247,16 @@ def test_import_dialogs_open_in_the_exports_folder_export_wrote(qtbot, laptop, m
     qtbot.keyClick(laptop, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)  # Import
     laptop.findChild(QAction, "importFolderAnnotationsAction").trigger()  # Import for all images (a menu item)
     assert opened == [str(folder / "exports")] * 2
+
+
+def test_the_assist_panel_fits_its_column_on_a_laptop_screen(qtbot, laptop, desktop_font):
+    """The queue's two buttons side by side asked more than the right-hand column's width at 1366 px: the panel
+    scrolled sideways, its lines and Next Most Uncertain cut at the edge."""
+    from PySide6.QtWidgets import QScrollArea
+
+    laptop.show()
+    laptop.docks["assistDock"].raise_()
+    qtbot.wait(100)
+    scroll = laptop.findChild(QScrollArea, "assistScroll")
+    assert scroll.isVisible() and scroll.horizontalScrollBar().maximum() == 0
+    assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()

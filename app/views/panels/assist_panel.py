@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QScrollArea,
+    QSizePolicy,
     QSlider,
     QToolButton,
     QVBoxLayout,
@@ -87,6 +88,7 @@ class AssistPanel(QWidget):
         self.next.setObjectName("nextUncertainButton")
         self.next.setDefaultAction(next_action)
         self.next.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.next.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)  # as wide as Score images
         self.spread = QSlider(Qt.Orientation.Horizontal)
         self.spread.setObjectName("spreadSlider")
         self.spread.setRange(0, len(SPREAD_STOPS) - 1)
@@ -133,12 +135,14 @@ class AssistPanel(QWidget):
         queue = QGroupBox("Uncertainty queue")
         grid = QGridLayout(queue)
         grid.addWidget(self.queue_status, 0, 0, 1, 2)
-        grid.addWidget(self.score, 1, 0)
-        grid.addWidget(self.next, 1, 1)
-        grid.addWidget(self.progress, 2, 0)
-        grid.addWidget(self.cancel_score, 2, 1)
-        grid.addWidget(self.toggle, 3, 0, 1, 2)
-        grid.addWidget(self.legend, 4, 0, 1, 2)
+        # One button a row: side by side they asked 304 px, wider than the right-hand column at 1366 px, and the
+        # panel scrolled sideways with its lines cut at the edge.
+        grid.addWidget(self.next, 1, 0, 1, 2)
+        grid.addWidget(self.score, 2, 0, 1, 2)
+        grid.addWidget(self.progress, 3, 0)
+        grid.addWidget(self.cancel_score, 3, 1)
+        grid.addWidget(self.toggle, 4, 0, 1, 2)
+        grid.addWidget(self.legend, 5, 0, 1, 2)
         scribbles = QGroupBox("Scribble to mask")
         box = QGridLayout(scribbles)
         spread = QHBoxLayout()
