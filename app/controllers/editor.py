@@ -14,19 +14,16 @@ from app.state.session import Session
 from app.views.canvas import Canvas
 from segcore.annotate import ImageState, Tool, tool_value
 
-NEW_MASK_HINT = ("New mask: every pixel you do not paint counts as background. To paint only a few strokes, "
-                 "choose Edit > Mark Whole Mask Unlabelled first.")
-
 
 class Editor(QObject):
     """Connects a canvas to a session. ``set_tool`` and ``set_class`` are called from the window's panels."""
 
     def __init__(self, canvas: Canvas, session: Session, parent: QObject | None = None,
-                 say: Callable[[str], None] | None = None) -> None:
+                 on_new_mask: Callable[[], None] | None = None) -> None:
         super().__init__(parent)
         self.canvas = canvas
         self.session = session
-        self.say = say  # the status line
+        self.on_new_mask = on_new_mask  # asks what a new mask's unpainted pixels are (app.controllers.new_masks)
         self.tool = Tool.BRUSH
         self.class_index = 1
         canvas.strokeStarted.connect(self._begin)
@@ -62,10 +59,9 @@ class Editor(QObject):
         self.session.polygon(points, self.value())
 
     def _hint_new_mask(self) -> None:
-        """A class painted on an image without a mask makes a full mask, the rest background: said once per
-        image, as it happens (newcomer check: strokes on such an image silently trained everything else as
-        background)."""
+        """A class painted on an image without a mask starts a new mask: what its unpainted pixels are is asked
+        (newcomer checks: strokes on such an image silently trained everything else as background)."""
         s = self.session
-        if self.say is not None and self.tool is not Tool.UNLABELLED and s.image is not None \
+        if self.on_new_mask is not None and self.tool is not Tool.UNLABELLED and s.image is not None \
                 and s.state(s.index) is ImageState.NO_MASK:
-            self.say(NEW_MASK_HINT)
+            self.on_new_mask()

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 from app.controllers.editor import Editor
 from app.controllers.folder_watch import FolderWatch
+from app.controllers.new_masks import NewMasks
 from app.controllers.save_elsewhere import report_save_failed, save_elsewhere
 from app.state.session import Session
 from app.views import render
@@ -21,6 +22,7 @@ from app.views.canvas import Canvas
 from app.views.dock_tabs import compact_dock_tabs
 from app.views.icons import app_icon
 from app.views.message_bar import MessageBar
+from app.views.new_mask_notice import NewMaskNotice
 from app.views.panels.brush_panel import BrushPanel
 from app.views.panels.class_palette import ClassPalette
 from app.views.panels.display_panel import DisplayPanel
@@ -59,7 +61,7 @@ class MainWindow(FolderMixin, QMainWindow):
         self.session = Session(self, autosave_ms=autosave_ms)
         self.canvas = Canvas(self)
         self.scale_bar = ScaleBar(self.canvas)
-        self.editor = Editor(self.canvas, self.session, self, say=lambda text: self.statusBar().showMessage(text, 20000))
+        self.editor = Editor(self.canvas, self.session, self, on_new_mask=lambda: self.new_masks.ask())
         self.actions = create_actions(self)
         self.tools = ToolActions(self)
         tool_list = list(self.tools.actions.values())
@@ -72,6 +74,8 @@ class MainWindow(FolderMixin, QMainWindow):
         self.palette_panel = ClassPalette()
         self.brush = BrushPanel()
         self.view_panel = ViewPanel()
+        self.new_masks = NewMasks(self.session, NewMaskNotice(self.canvas), lambda text: self.statusBar().showMessage(
+            text, 20000), lambda: self.view_panel.set_background_shown(True))
         self.display = DisplayPanel()
         self.add_panel("Images", self.files, "filesDock", "left")
         self.add_panel("Classes", self.palette_panel, "classesDock", "right", height=CLASSES_HEIGHT)

@@ -19,7 +19,7 @@ full resolution.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,8 @@ class AnnotationStore:
         self.index = -1
         self.image: np.ndarray | None = None  # (H, W, C) as read (at the shown pyramid level)
         self.mask: np.ndarray | None = None  # uint8 (H, W) class indices, IGNORE_INDEX for unlabelled
+        # What an image without a mask starts as, asked per folder: 0 background (a full mask) or IGNORE_INDEX.
+        self.new_mask_value: Callable[[Path | None], int] = lambda _folder: 0
         self.view = LevelView()  # the shown pyramid level, and how its mask maps to the file's
         self.pyramid: ImageInfo | None = None  # levels and pixel size of a pyramidal image, None for others
         self.pixel_size: PixelSize | None = None  # µm per pixel of the image as shown, None when unknown
@@ -203,7 +205,7 @@ class AnnotationStore:
             self.locked_reason = (f"instance masks are edited at full resolution, and this is {self.view.describe()}"
                                   ": choose level 0 to edit its objects")
         if full is None:
-            return np.zeros(self.image.shape[:2], dtype=np.uint8)
+            return np.full(self.image.shape[:2], self.new_mask_value(self.folder), dtype=np.uint8)
         return self.view.shown(full)
 
     def _load_full_mask(self, sample: layout.Sample) -> np.ndarray | None:

@@ -34,7 +34,8 @@ from segcore.scribbles import PROPOSAL_PARAMS
 # 5 px as at 400 px (1 px a press over 5-400 px did nothing visible); Page Up/Down moves two stops (x2).
 SPREAD_STOPS = (5, 7, 10, 14, 20, 28, 40, 56, 80, 112, 160, 226, 320, 400)
 SPREAD_SETTLE_MS = 400  # after the last change, the proposal is computed again (once, not per stop passed)
-SCRIBBLE_HINT = "Mark the mask unlabelled (Edit menu), paint a few strokes of each class, then Propose mask."
+SCRIBBLE_HINT = ("Paint a few strokes of each class on an image without a mask (Strokes only, when asked) or on a "
+                 "mask marked unlabelled (Edit menu), then Propose mask.")
 
 
 def _label(name: str, text: str = "") -> MessageLabel:
@@ -108,6 +109,8 @@ class AssistPanel(QWidget):
         self.use_model = QCheckBox("Use the model's probabilities")
         self.use_model.setObjectName("useModelCheck")
         self.use_model.setToolTip("Start unscribbled pixels from the loaded model's prediction; scribbles still win")
+        self.use_model.setChecked(True)  # with a model loaded, the proposal follows what it has learnt (newcomer
+        # check: unticked by default, the CRF alone let labels flow over thin membranes); off without one
         self.propose = button("Propose mask", "proposeMaskButton", "Complete the strokes on this image into a "
                               "full mask with the dense CRF; the proposal appears like a prediction, to accept, "
                               "correct or discard", "propose-mask")
@@ -143,6 +146,7 @@ class AssistPanel(QWidget):
         grid.addWidget(self.cancel_score, 3, 1)
         grid.addWidget(self.toggle, 4, 0, 1, 2)
         grid.addWidget(self.legend, 5, 0, 1, 2)
+        grid.setVerticalSpacing(4)  # the extra row's height, so Per-image metrics and Retrain stay in sight
         scribbles = QGroupBox("Scribble to mask")
         box = QGridLayout(scribbles)
         spread = QHBoxLayout()
