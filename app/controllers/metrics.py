@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
@@ -195,8 +196,21 @@ class MetricsController(QObject):
             return ""
         dice = report.mean("raw")["mean_dice"]
         out = report.left_out
-        return (f"; mean Dice {dice:.3f} over {len(report.counted())}" +
+        return (f"; mean Dice {dice:.3f} over {len(report.counted())}" + self._validation_text(report) +
                 (f" ({len(out)} accepted from this model left out: they score it against itself)" if out else ""))
+
+    def _validation_text(self, report) -> str:
+        """The mean over the images the model's run validated on, when its split is known: the others it trained
+        on, so their scores flatter it (newcomer check #6: after Retrain the mean over all rose on an image the
+        new round had trained on, while the images it had not seen did not move)."""
+        if not self.split:
+            return ""
+        paths = {sample.image.name: sample.image.resolve() for sample in self.session.samples}
+        parts = [self.split.get(paths.get(r.name)) for r in report.counted()]
+        held = [s["mean_dice"] for part, s in zip(parts, report.image_scores("raw"), strict=True) if part == "val"]
+        if not held:  # trained on some of them (or on another folder: then nothing to say)
+            return " (it trained on all of them)" if "train" in parts else ""
+        return f", {np.nanmean(held):.3f} over the {len(held)} it was validated on (it trained on the others)"
 
     def _model_changed(self, path: str | None) -> None:
         """Scores of another model would pass for this one's: they go, and the line says so."""

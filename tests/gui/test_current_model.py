@@ -202,3 +202,27 @@ def test_a_run_stopped_before_its_first_epoch_is_not_offered_as_a_model(tmp_path
     assert [r.name for r in list_runs(tmp_path)] == ["trained"]
     stopped = DoneEvent(RunStatus.STOPPED, "stopped by request during epoch 1", str(tmp_path), None, None, 0)
     assert model_after_run(stopped, here=True)[0] is None
+
+
+def test_the_metrics_summary_gives_the_mean_over_the_images_the_model_was_validated_on(qtbot, window, sample):
+    """Newcomer check #6: after Retrain the mean over every annotated image rose, all of it on an image the new
+    round had trained on; the images it had not seen did not move. The summary now also says the mean over the
+    run's validation images (split.json), the one that tells a round's gain."""
+    assert window.open_folder(sample)
+    done = train_here(qtbot, window, epochs=1, val_fraction=0.34)
+    metrics = window.jobs.assist.metrics
+    metrics.panel.crf.setChecked(False)
+    click(qtbot, widget(window, QPushButton, "evaluateButton"))
+    qtbot.waitUntil(lambda: not metrics.busy(), timeout=TIMEOUT)
+    val = {Path(p).name for p in json.loads((Path(done.out_dir) / "split.json").read_text())["val"]}
+    table = metrics.panel.table
+    rows = {table.item(r, 0).text(): r for r in range(table.rowCount())}
+    assert val and val <= set(rows) and {table.item(rows[n], 2).text() for n in val} == {"val"}
+    dice_column = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())].index(
+        "Dice nucleus raw")
+    expected = sum(float(table.item(rows[n], dice_column).text()) for n in val) / len(val)
+    line = metrics.panel.status.text()
+    shown = line.split(" it was validated on (it trained on the others)")[0].rsplit(", ", 1)[1]
+    assert shown.endswith(f" over the {len(val)}"), line
+    assert abs(float(shown.split(" ")[0]) - expected) < 0.002, line  # the table rounds each image to 3 decimals
+    window.jobs.shutdown()

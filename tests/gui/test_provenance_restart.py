@@ -173,3 +173,4 @@ def test_the_cleared_scores_name_both_models_by_their_run(qtbot, window, data, m
     assert line == (f"The scores were of {model.parent.name}; the current model is round 2: Score annotated images "
                     "again."), line
     window.jobs.shutdown()
+
