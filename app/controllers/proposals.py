@@ -17,4 +17,5 @@ def show_proposal(prediction: PredictionController, path: Path, mask: np.ndarray
     if mask is not None:
         prediction.store.put(path, mask, origin)
     prediction.say(text)
+    prediction.panel.show_overlay.setChecked(True)  # "Proposal ready" with nothing drawn (newcomer check #6)
     prediction.show_current()

@@ -172,11 +172,11 @@ class UncertaintyController(QObject):
             elif not candidates:
                 self._tell("No other image without a mask: the queue is empty.")
             return
-        index, path, alike = best
+        index, path, alike, like = best
         if not self.session.select(index):
             return
-        text = (f"Next in the queue (uncertainty {self.scores.score(path):.3f}{_alike_text(alike)}): accept the "
-                "prediction, correct it with the brushes, or discard it.")
+        text = (f"Next in the queue (uncertainty {self.scores.score(path):.3f}{_alike_text(alike, like)}): accept "
+                "the prediction, correct it with the brushes, or discard it.")
         if path in self.prediction.store:
             show_proposal(self.prediction, path, None, text)
         else:  # the store was cleared since (another model loaded): segment it again
@@ -213,12 +213,13 @@ class UncertaintyController(QObject):
         scored = sum(self.scores.score(p) is not None for _, p in queue)
         text = f"Model {Path(self.model).parent.name}/{Path(self.model).name}: {scored} of {len(queue)} " \
                "unannotated images scored"
-        head = self.scores.most_uncertain(queue, self.annotated())
+        others = [(i, p) for i, p in queue if i != self.session.index]  # what N opens: not the image on screen
+        head = self.scores.most_uncertain(others, self.annotated())
         if head is not None:
-            text += f"; next {head[1].name} ({self.scores.score(head[1]):.3f}{_alike_text(head[2])})"
+            text += f"; N opens {head[1].name} ({self.scores.score(head[1]):.3f}{_alike_text(head[2], head[3])})"
         self.panel.set_queue_status(text + (" · scoring…" if self.busy() else " (cancelled)." if cancelled else "."))
 
 
-def _alike_text(alike: float) -> str:
-    """How much the image is like an annotated one, when enough to have moved it down the queue."""
-    return f", {alike:.0%} alike an annotated image" if alike >= ALIKE_SHOWN else ""
+def _alike_text(alike: float, like: Path | None) -> str:
+    """How much the image is like an annotated one (named), when enough to have moved it down the queue."""
+    return f", {alike:.0%} alike annotated {like.name}" if alike >= ALIKE_SHOWN and like is not None else ""

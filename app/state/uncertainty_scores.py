@@ -72,18 +72,21 @@ class UncertaintyScores:
             return len(self._scores)
 
     def most_uncertain(self, candidates: Iterable[tuple[int, Path]], annotated: Iterable[Path] = ()
-                       ) -> tuple[int, Path, float] | None:
+                       ) -> tuple[int, Path, float, Path | None] | None:
         """The head of the queue: the scored candidate ``(index, path)`` with the highest ``score x (1 -
-        alike)``, and its ``alike`` (its largest similarity to an ``annotated`` image, :mod:`segcore.ranking`);
-        None when no candidate is scored."""
+        alike)``, its ``alike`` (its largest similarity to an ``annotated`` image, :mod:`segcore.ranking`) and
+        that annotated image (None when none is described); None when no candidate is scored."""
         from segcore.ranking import redundancy
 
         with self._lock:
-            seen = [self._descriptors[p] for p in annotated if p in self._descriptors]
+            seen = [(p, self._descriptors[p]) for p in annotated if p in self._descriptors]
             scored = [(self._scores[p], i, p, self._descriptors.get(p)) for i, p in candidates if p in self._scores]
         if not scored:
             return None
-        ranked = [(score * (1 - (alike := redundancy(vector, seen))), -index, index, path, alike)
-                  for score, index, path, vector in scored]
-        _, _, index, path, alike = max(ranked)
-        return index, path, alike
+        ranked = []
+        for score, index, path, vector in scored:
+            likes = [(redundancy(vector, [d]), p) for p, d in seen]
+            alike, like = max(likes, key=lambda t: t[0]) if likes else (0.0, None)
+            ranked.append((score * (1 - alike), -index, index, path, alike, like))
+        _, _, index, path, alike, like = max(ranked, key=lambda t: (t[0], t[1]))
+        return index, path, alike, like

@@ -96,7 +96,8 @@ def _next_action(window) -> QAction:
     action.setObjectName("nextUncertainAction")
     action.setShortcut(QKeySequence(NEXT_SHORTCUT))
     action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-    tip = "Open the unannotated image the current model is least sure about, with its prediction to correct"
+    tip = ("Open the unannotated image the current model is least sure about, passing over images much like an "
+           "annotated one, with its prediction to correct")
     action.setToolTip(f"{tip} ({NEXT_SHORTCUT})")
     action.setStatusTip(tip)
     window.menus.image.addSeparator()

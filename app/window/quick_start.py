@@ -12,7 +12,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout
 
 JOBS = """
-<h2>segstudio in three jobs</h2>
+<h2>segstudio: three jobs, and an assistant</h2>
 <h3>1. Annotate</h3>
 <p><b>File &gt; Open Folder</b> (Ctrl+O) or drop a folder on the window. Pick an image in the <b>Images</b> list
 (PgDown / PgUp move on). Choose a class in <b>Classes</b> (or press its number) and paint with the <b>Brush</b>

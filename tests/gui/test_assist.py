@@ -157,9 +157,12 @@ def test_next_passes_over_a_copy_of_an_annotated_image_however_unsure_the_model_
         qtbot.keyClick(window.canvas, Qt.Key.Key_N)
         assert window.session.index in (4, 5)
         click(qtbot, widget(window, QPushButton, "acceptPredictionButton"))
-    qtbot.keyClick(window.canvas, Qt.Key.Key_N)  # only the copy is left: it opens, and the line says why so late
+    queue_line = window.jobs.assist.panel.queue_status
+    assert "N opens img_3.png (0.900, 100% alike annotated img_0.png)" in queue_line.text()  # and says why so late
+    qtbot.keyClick(window.canvas, Qt.Key.Key_N)  # only the copy is left: it opens
     assert window.session.index == 3
-    assert "100% alike an annotated image" in window.jobs.assist.panel.queue_status.text()
+    assert "100% alike annotated img_0.png" in window.jobs.prediction_panel.status.text()
+    assert "N opens" not in queue_line.text()  # nothing else is left: N would not open the image on screen
     window.jobs.shutdown()
 
 
@@ -228,10 +231,13 @@ def test_propose_mask_from_scribbles_then_accept(qtbot, window, folder):
     assert window.open_folder(folder)
     scribble(window)
     prediction, scribbles = window.jobs.prediction, window.jobs.assist.scribbles
+    show = widget(window, QCheckBox, "showPredictionCheck")
+    qtbot.mouseClick(show, Qt.MouseButton.LeftButton)  # predictions hidden: "Proposal ready" showed nothing
+    assert not show.isChecked()
     click(qtbot, widget(window, QPushButton, "proposeMaskButton"))
     qtbot.waitUntil(lambda: not scribbles.busy(), timeout=TIMEOUT)
     proposal = prediction.current_prediction()
-    assert proposal is not None and prediction.layer.isVisible()
+    assert proposal is not None and show.isChecked() and prediction.layer.isVisible()
     truth = np.zeros((64, 80), np.uint8)
     truth[8:28, 6:30] = 1
     inside = (proposal == 1) & (truth == 1)
@@ -441,18 +447,19 @@ def test_retrain_without_a_model_says_so(qtbot, window, folder, isolated_setting
     assert any("is gone, so it cannot be retrained" in text for _, text in isolated_settings)
 
 
-def test_the_metrics_table_lists_names_a_to_z_and_a_first_click_on_a_score_puts_the_worst_first(qtbot):
-    """Newcomer check: the table came sorted Z to A (Qt's default sort indicator) before anything was clicked."""
+def test_the_metrics_table_lists_names_as_the_file_list_and_a_first_click_on_a_score_puts_the_worst_first(qtbot):
+    """Newcomer checks: the table came sorted Z to A (Qt's default sort indicator) before anything was clicked,
+    then 0, 10, 11, 5 where the file list says 0, 5, 10, 11."""
     from app.views.panels.metrics_panel import MetricsPanel
 
     panel = MetricsPanel()
     qtbot.addWidget(panel)
     panel.show()
     panel.set_columns(["Image", "Dice cell raw"], ["", ""])
-    for index, (name, dice) in enumerate((("img_b", 0.5), ("img_a", 0.9), ("img_c", 0.1))):
+    for index, (name, dice) in enumerate((("img_10.png", 0.5), ("img_2.png", 0.9), ("img_1.png", 0.1))):
         panel.add_row(index, name, [dice])
     table = panel.table
-    assert [table.item(r, 0).text() for r in range(3)] == ["img_a", "img_b", "img_c"]
+    assert [table.item(r, 0).text() for r in range(3)] == ["img_1.png", "img_2.png", "img_10.png"]
     header = table.horizontalHeader()
     qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
                      pos=header.viewport().rect().topLeft() + QPoint(header.sectionViewportPosition(1) + 5, 5))

@@ -8,6 +8,7 @@ Only widgets: :class:`app.controllers.metrics.MetricsController` decides the col
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -24,8 +25,16 @@ from PySide6.QtWidgets import (
 )
 
 from app.views.icons import button
+from segcore.data.layout import natural_key
 
 INDEX_ROLE = Qt.ItemDataRole.UserRole
+
+
+class _Name(QTableWidgetItem):
+    """An image name that sorts as the file list does: 2.png before 10.png."""
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        return natural_key(Path(self.text())) < natural_key(Path(other.text()))
 
 
 class _Number(QTableWidgetItem):
@@ -136,7 +145,7 @@ class MetricsPanel(QWidget):
         self.table.setSortingEnabled(False)  # rows added while sorted would land apart from their cells
         row = self.table.rowCount()
         self.table.insertRow(row)
-        first = QTableWidgetItem(name)
+        first = _Name(name)
         first.setData(INDEX_ROLE, index)
         first.setToolTip(path + ("\nLeft out of the mean: its mask is this model's accepted prediction, so it "
                                  "scores the model against itself." if left_out else ""))
