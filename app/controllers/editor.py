@@ -19,7 +19,7 @@ class Editor(QObject):
     """Connects a canvas to a session. ``set_tool`` and ``set_class`` are called from the window's panels."""
 
     def __init__(self, canvas: Canvas, session: Session, parent: QObject | None = None,
-                 on_new_mask: Callable[[], None] | None = None) -> None:
+                 on_new_mask: Callable[[int], None] | None = None) -> None:
         super().__init__(parent)
         self.canvas = canvas
         self.session = session
@@ -64,4 +64,4 @@ class Editor(QObject):
         s = self.session
         if self.on_new_mask is not None and self.tool is not Tool.UNLABELLED and s.image is not None \
                 and s.state(s.index) is ImageState.NO_MASK:
-            self.on_new_mask()
+            self.on_new_mask(self.value())

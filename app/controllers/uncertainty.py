@@ -40,6 +40,7 @@ class UncertaintyController(QObject):
         self.window, self.session, self.files, self.panel = parent, session, files, panel
         self.prediction, self.pool, self.canvas = prediction, pool, canvas
         self.scores = UncertaintyScores()
+        self.skipped: set[Path] = set()  # images whose proposal was discarded: offered again after the others
         self.layer = UncertaintyLayer()
         self.layer.setVisible(False)
         canvas.scene().addItem(self.layer)
@@ -55,6 +56,7 @@ class UncertaintyController(QObject):
         session.imageLoaded.connect(lambda _index: self.show_map(on_demand=True))
         session.stateChanged.connect(lambda _index, _state: self._refresh())  # an image annotated leaves the queue
         session.folderOpened.connect(lambda _folder: self._forget())
+        prediction.discarded.connect(lambda _origin: self._skip_current())
         self._refresh()
 
     @property
@@ -72,6 +74,7 @@ class UncertaintyController(QObject):
             return
         self.cancel()
         self.scores.reset(path)
+        self.skipped.clear()  # another model: new proposals
         self.files.clear_scores()
         self._refresh()
         self.show_map()
@@ -80,6 +83,27 @@ class UncertaintyController(QObject):
         self.cancel()
         self.scores.reset(self.scores.model)
         self.scores.forget_images()
+        self.skipped.clear()
+
+    def _skip_current(self) -> None:
+        """A proposal discarded: that image goes to the end of the queue (N went back and forth between two
+        discarded images; newcomer check #7). It comes back once every other image has been offered."""
+        path = self.session.current_path()
+        if path is not None:
+            self.skipped.add(path)
+            self._refresh()
+
+    def _peek(self) -> list[tuple[int, Path]]:
+        """What N may open: the unannotated images but the one on screen; those not skipped, while there are."""
+        others = [(i, p) for i, p in self.unannotated() if i != self.session.index]
+        return [(i, p) for i, p in others if p not in self.skipped] or others
+
+    def candidates(self) -> list[tuple[int, Path]]:
+        """:meth:`_peek`, for N: once only skipped images are left, they are all offered again."""
+        out = self._peek()
+        if out and all(p in self.skipped for _, p in out):
+            self.skipped.clear()
+        return out
         self._refresh()
 
     # -- scoring ------------------------------------------------------------------------------------------------
@@ -162,7 +186,7 @@ class UncertaintyController(QObject):
             self._tell("Train a model or load a checkpoint first: the queue ranks images by how unsure the current "
                        "model is about them.")
             return
-        candidates = [(i, p) for i, p in self.unannotated() if i != self.session.index]
+        candidates = self.candidates()
         best = self.scores.most_uncertain(candidates, self.annotated())
         if best is None:
             if candidates and (self.busy() or self.score_unannotated()):
@@ -213,8 +237,7 @@ class UncertaintyController(QObject):
         scored = sum(self.scores.score(p) is not None for _, p in queue)
         text = f"Model {Path(self.model).parent.name}/{Path(self.model).name}: {scored} of {len(queue)} " \
                "unannotated images scored"
-        others = [(i, p) for i, p in queue if i != self.session.index]  # what N opens: not the image on screen
-        head = self.scores.most_uncertain(others, self.annotated())
+        head = self.scores.most_uncertain(self._peek(), self.annotated())
         if head is not None:
             text += f"; N opens {head[1].name} ({self.scores.score(head[1]):.3f}{_alike_text(head[2], head[3])})"
         self.panel.set_queue_status(text + (" · scoring…" if self.busy() else " (cancelled)." if cancelled else "."))

@@ -61,7 +61,7 @@ class MainWindow(FolderMixin, QMainWindow):
         self.session = Session(self, autosave_ms=autosave_ms)
         self.canvas = Canvas(self)
         self.scale_bar = ScaleBar(self.canvas)
-        self.editor = Editor(self.canvas, self.session, self, on_new_mask=lambda: self.new_masks.ask())
+        self.editor = Editor(self.canvas, self.session, self, on_new_mask=lambda value: self.new_masks.ask(value))
         self.actions = create_actions(self)
         self.tools = ToolActions(self)
         tool_list = list(self.tools.actions.values())
@@ -142,6 +142,7 @@ class MainWindow(FolderMixin, QMainWindow):
         self.tools.toolChosen.connect(self.brush.show_tool)
         self.files.imageChosen.connect(s.select)
         self.palette_panel.classChosen.connect(self.editor.set_class)
+        self.palette_panel.classChosen.connect(self.new_masks.class_chosen)
         self.palette_panel.specEdited.connect(s.set_spec)
         self.brush.sizeChanged.connect(c.set_brush_size)
         self.view_panel.opacityChanged.connect(c.set_opacity)
@@ -182,8 +183,9 @@ class MainWindow(FolderMixin, QMainWindow):
             self._update_title()
             return
         self.display.set_image(s.image)
-        if (s.mask == IGNORE_INDEX).any():
-            self.view_panel.set_background_shown(True)  # sparse mask: show labelled background apart
+        if s.state(index) is not ImageState.NO_MASK and (s.mask == IGNORE_INDEX).any():
+            self.view_panel.set_background_shown(True)  # sparse mask: show labelled background apart (not a new,
+            # wholly unlabelled one: app.controllers.new_masks)
         self._show_image_pixels()
         self.canvas.set_mask(s.mask)
         self._apply_colors()

@@ -464,3 +464,23 @@ def test_the_metrics_table_lists_names_as_the_file_list_and_a_first_click_on_a_s
     qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
                      pos=header.viewport().rect().topLeft() + QPoint(header.sectionViewportPosition(1) + 5, 5))
     assert [table.item(r, 1).text() for r in range(3)] == ["0.100", "0.500", "0.900"]
+
+
+def test_a_discarded_proposal_goes_to_the_end_of_the_queue(qtbot, loaded):
+    """Newcomer check #7: after Discard, N went back and forth between the two most uncertain images and never
+    offered the others. A discarded image comes back once every other one has been offered."""
+    window = loaded
+    queue, samples = window.jobs.assist.uncertainty, window.session.samples
+    assert queue.score_unannotated()
+    idle(qtbot, queue)
+    for i, score in ((3, 0.9), (4, 0.8), (5, 0.05)):
+        assert queue.scores.put(queue.model, samples[i].image, score, queue.scores.map(samples[i].image))
+    discard = widget(window, QPushButton, "discardPredictionButton")
+    opened = []
+    for _ in range(3):
+        qtbot.keyClick(window.canvas, Qt.Key.Key_N)
+        opened.append(window.session.index)
+        click(qtbot, discard)
+    assert sorted(opened) == [3, 4, 5], opened  # every image offered once, the least uncertain too
+    qtbot.keyClick(window.canvas, Qt.Key.Key_N)  # all offered: round again, from the top
+    assert window.session.index in (3, 4) and window.session.index != opened[-1]

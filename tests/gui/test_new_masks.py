@@ -38,20 +38,24 @@ def _notice(window):
     return notice
 
 
-def test_strokes_only_keeps_the_strokes_and_unlabels_the_rest_for_every_new_mask_of_the_folder(qtbot, window,
-                                                                                                   two_new):
+def test_strokes_only_keeps_every_stroke_and_the_folder_s_new_masks_start_unlabelled(qtbot, window, two_new):
     assert window.open_folder(two_new)
     notice = _notice(window)
     drag(qtbot, window, [(40, 40), (44, 40)])  # img_0 has a mask: nothing to ask
     assert not notice.isVisible()
     _go_to(qtbot, window, 2)
-    drag(qtbot, window, [(40, 40), (50, 40)])  # a cell stroke on an image without a mask
+    assert (window.session.mask == IGNORE_INDEX).all()  # undecided: nothing is made up
+    qtbot.keyClick(window.canvas, Qt.Key.Key_0)  # a background-class stroke first (newcomer check #7: it was lost)
+    drag(qtbot, window, [(20, 50), (30, 50)])
     assert notice.isVisible() and "img_2.png" in notice.text.text()
-    assert (window.session.mask == 0).sum() > 0.9 * window.session.mask.size  # a full mask, so far
     qtbot.mouseClick(notice.findChild(QPushButton, "newMaskStrokesButton"), Qt.MouseButton.LeftButton)
     assert not notice.isVisible()
+    assert window.focusWidget() is window.canvas  # keys go on painting (a "1" went into the file filter)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_1)
+    assert window.editor.class_index == 1 and window.files.filter_edit.text() == ""
+    drag(qtbot, window, [(40, 40), (50, 40)])
     mask = window.session.mask
-    assert set(np.unique(mask)) == {1, IGNORE_INDEX} and (mask == 1).sum() < 200  # the stroke, nothing else
+    assert set(np.unique(mask)) == {0, 1, IGNORE_INDEX} and (mask != IGNORE_INDEX).sum() < 400  # the strokes
     qtbot.keyClick(window.canvas, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     on_disk = io.read_mask(two_new / "masks" / "img_2.png", window.session.spec)
     assert (on_disk == mask).all() and window.session.state(2) is ImageState.STROKES
@@ -60,22 +64,26 @@ def test_strokes_only_keeps_the_strokes_and_unlabels_the_rest_for_every_new_mask
     assert (window.session.mask == IGNORE_INDEX).all()
     drag(qtbot, window, [(40, 40), (50, 40)])
     assert not notice.isVisible() and set(np.unique(window.session.mask)) == {1, IGNORE_INDEX}
-
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # img_3 has no mask again
+
     again = new_window(qtbot)  # remembered for the folder
     assert again.open_folder(two_new) and again.session.select(3)
     assert again.session.state(3) is ImageState.NO_MASK and (again.session.mask == IGNORE_INDEX).all()
 
 
-def test_rest_is_background_keeps_the_full_mask_and_is_not_asked_again(qtbot, window, two_new):
+def test_rest_is_background_fills_what_was_not_painted_and_the_folder_s_new_masks_start_as_background(
+        qtbot, window, two_new):
     assert window.open_folder(two_new)
     notice = _notice(window)
     _go_to(qtbot, window, 2)
     drag(qtbot, window, [(40, 40), (50, 40)])
-    before = window.session.mask.copy()
+    strokes = window.session.mask != IGNORE_INDEX
     qtbot.mouseClick(notice.findChild(QPushButton, "newMaskBackgroundButton"), Qt.MouseButton.LeftButton)
-    assert not notice.isVisible() and (window.session.mask == before).all()
+    mask = window.session.mask
+    assert not notice.isVisible() and (mask[strokes] == 1).all() and (mask[~strokes] == 0).all()
     assert "background" in window.statusBar().message()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one undoable step
+    assert (window.session.mask[~strokes] == IGNORE_INDEX).all()
     _go_to(qtbot, window, 3)
     assert (window.session.mask == 0).all()
     drag(qtbot, window, [(40, 40), (50, 40)])

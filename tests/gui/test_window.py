@@ -85,12 +85,12 @@ def test_new_mask_for_image_without_one_goes_to_masks_folder(qtbot, window, fold
     window.open_folder(folder)
     window.files.set_current(2)
     window.session.select(2)
-    assert not window.session.mask.any()
+    assert (window.session.mask == 255).all()  # a new mask: unlabelled until the folder's answer says otherwise
     window.canvas.setFocus()
     drag(qtbot, window, [(5.5, 5.5), (15.5, 5.5)])
     key(qtbot, window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     target = folder / "masks" / "img_2.png"
-    assert target.exists() and window.files.tree.topLevelItem(2).text(1) == "annotated"
+    assert target.exists() and window.files.tree.topLevelItem(2).text(1) == "strokes"
     assert io.read_mask(target, window.session.spec)[5, 10] == 1
     samples = layout.find_samples(folder)
     assert samples[2].mask == target
@@ -206,7 +206,7 @@ def test_unreadable_image_and_wrong_size_mask_are_reported(qtbot, window, folder
     window.open_folder(folder)
     assert "5x5" in window.statusBar().message()
     drag(qtbot, window, [(5.5, 5.5)])
-    assert not window.session.mask.any() and not window.session.dirty  # editing refused, file untouched
+    assert not (window.session.mask == 1).any() and not window.session.dirty  # editing refused, file untouched
     window.session.select(1)
     assert "img_1.png" in window.statusBar().message()
     window.session.select(2)
@@ -276,7 +276,7 @@ def test_sparse_start_unlabelled_mask_round_trips(qtbot, window, folder):
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert not window.session.mask.any()  # back to the empty new mask
+    assert (window.session.mask == 255).all()  # back to the empty new mask
 
 
 def test_autosave_writes_the_mask_without_any_action(qtbot, tmp_path):

@@ -34,8 +34,8 @@ from segcore.scribbles import PROPOSAL_PARAMS
 # 5 px as at 400 px (1 px a press over 5-400 px did nothing visible); Page Up/Down moves two stops (x2).
 SPREAD_STOPS = (5, 7, 10, 14, 20, 28, 40, 56, 80, 112, 160, 226, 320, 400)
 SPREAD_SETTLE_MS = 400  # after the last change, the proposal is computed again (once, not per stop passed)
-SCRIBBLE_HINT = ("Paint a few strokes of each class on an image without a mask (Strokes only, when asked) or on a "
-                 "mask marked unlabelled (Edit menu), then Propose mask.")
+SCRIBBLE_HINT = ("Paint a few strokes of each class, the rest unlabelled (Strokes only, or Edit > Mark Whole "
+                 "Mask Unlabelled), then Propose mask.")
 
 
 def _label(name: str, text: str = "") -> MessageLabel:
@@ -141,12 +141,11 @@ class AssistPanel(QWidget):
         # One button a row: side by side they asked 304 px, wider than the right-hand column at 1366 px, and the
         # panel scrolled sideways with its lines cut at the edge.
         grid.addWidget(self.next, 1, 0, 1, 2)
-        grid.addWidget(self.score, 2, 0, 1, 2)
-        grid.addWidget(self.progress, 3, 0)
-        grid.addWidget(self.cancel_score, 3, 1)
-        grid.addWidget(self.toggle, 4, 0, 1, 2)
-        grid.addWidget(self.legend, 5, 0, 1, 2)
-        grid.setVerticalSpacing(4)  # the extra row's height, so Per-image metrics and Retrain stay in sight
+        grid.addWidget(self.score, 2, 0, 1, 2)  # while scoring, its progress and Cancel take its place
+        grid.addWidget(self.progress, 2, 0)
+        grid.addWidget(self.cancel_score, 2, 1)
+        grid.addWidget(self.toggle, 3, 0, 1, 2)
+        grid.addWidget(self.legend, 4, 0, 1, 2)
         scribbles = QGroupBox("Scribble to mask")
         box = QGridLayout(scribbles)
         spread = QHBoxLayout()
@@ -166,7 +165,8 @@ class AssistPanel(QWidget):
         column = QVBoxLayout(content)
         column.setContentsMargins(4, 4, 4, 4)
         for group in (queue, scribbles, loop):
-            column.addWidget(group)
+            group.layout().setContentsMargins(6, 4, 6, 6)  # the queue's extra row: the three groups still fit a
+            column.addWidget(group)  # 1366 x 768 screen's column without scrolling
         column.addStretch(1)
         # Scrolls rather than asks for its full height: the tab group it shares would grow with it, and the
         # window's smallest size and the image's share with them.
@@ -182,6 +182,7 @@ class AssistPanel(QWidget):
     # -- what the controllers show ------------------------------------------------------------------------------
     def set_queue_state(self, has_model: bool, scoring: bool) -> None:
         self.score.setEnabled(has_model and not scoring)
+        self.score.setVisible(not scoring)
         self.progress.setVisible(scoring)
         self.cancel_score.setVisible(scoring)
 
