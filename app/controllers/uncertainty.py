@@ -41,6 +41,7 @@ class UncertaintyController(QObject):
         self.prediction, self.pool, self.canvas = prediction, pool, canvas
         self.scores = UncertaintyScores()
         self.skipped: set[Path] = set()  # images whose proposal was discarded: offered again after the others
+        self._awaited: tuple[Path, str] | None = None  # the image N opened before its prediction, and its line
         self.layer = UncertaintyLayer()
         self.layer.setVisible(False)
         canvas.scene().addItem(self.layer)
@@ -157,6 +158,10 @@ class UncertaintyController(QObject):
         if scored.image == self.session.current_path():
             self.prediction.show_current()
             self.show_map()
+            if self._awaited is not None and self._awaited[0] == scored.image:
+                self.prediction.say(self._awaited[1])
+        if self._awaited is not None and self._awaited[0] == scored.image:
+            self._awaited = None
         self._refresh()
 
     def _on_error(self, exc: BaseException) -> None:
@@ -203,8 +208,9 @@ class UncertaintyController(QObject):
                 "the prediction, correct it with the brushes, or discard it.")
         if path in self.prediction.store:
             show_proposal(self.prediction, path, None, text)
-        else:  # the store was cleared since (another model loaded): segment it again
+        else:  # the store was cleared since (another model loaded, or it was discarded): segment it again
             show_proposal(self.prediction, path, None, "Segmenting the most uncertain image…")
+            self._awaited = (path, text)  # said once it is on screen (newcomer check #7: "Segmenting…" stayed)
             self._score([(index, path)])
 
     def _tell(self, text: str) -> None:

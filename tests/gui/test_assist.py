@@ -484,3 +484,7 @@ def test_a_discarded_proposal_goes_to_the_end_of_the_queue(qtbot, loaded):
     assert sorted(opened) == [3, 4, 5], opened  # every image offered once, the least uncertain too
     qtbot.keyClick(window.canvas, Qt.Key.Key_N)  # all offered: round again, from the top
     assert window.session.index in (3, 4) and window.session.index != opened[-1]
+    status = window.jobs.prediction_panel.status  # its prediction was discarded: segmented again, then said
+    idle(qtbot, queue)
+    assert window.jobs.prediction.current_prediction() is not None
+    assert status.text().startswith("Next in the queue"), status.text()  # "Segmenting…" stayed
