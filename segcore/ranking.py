@@ -118,27 +118,38 @@ def queue_order(rows: Sequence[Ranked], diverse: bool = True) -> list[Ranked]:
 
     ordered = sorted(rows, key=key)
     queue = [r for r in ordered if not r.annotated and r.score is not None]
-    if not diverse:
-        return ordered
-    seen = [r.descriptor for r in ordered if r.annotated and r.descriptor is not None]
-    placed: list[Ranked] = []
-    while queue:
-        for row in queue:
-            row.redundancy = redundancy(row.descriptor, seen)
-        best = max(queue, key=lambda r: (r.score * (1.0 - r.redundancy), -queue.index(r)))
-        queue.remove(best)
-        placed.append(best)
-        if best.descriptor is not None:
-            seen.append(best.descriptor)
     rest = [r for r in ordered if r.annotated or r.score is None]
+    if not diverse or not queue:
+        return ordered
+    size = THUMBNAIL ** 2
+    vectors = np.stack([r.descriptor if r.descriptor is not None else np.zeros(size, np.float32) for r in queue])
+    scores = np.array([r.score for r in queue])
+    seen = [r.descriptor for r in rest if r.annotated and r.descriptor is not None]
+    alike = np.array([redundancy(r.descriptor, seen) for r in queue])
+    left = list(range(len(queue)))
+    placed: list[Ranked] = []
+    while left:  # each place to the highest score x (1 - likeness so far); ties to the earlier in score order
+        best = max(left, key=lambda k: (scores[k] * (1.0 - alike[k]), -k))
+        left.remove(best)
+        queue[best].redundancy = float(alike[best])
+        placed.append(queue[best])
+        alike = np.maximum(alike, np.clip(vectors @ vectors[best], 0.0, 1.0))  # a zero vector is like nothing
     return placed + rest
+
+
+def most_alike(vector: np.ndarray | None, seen: Sequence[np.ndarray]) -> tuple[float, int | None]:
+    """The largest similarity of ``vector`` to any of ``seen`` (descriptors), clipped to [0, 1], and the index of
+    that one; ``(0.0, None)`` when ``vector`` or ``seen`` is missing."""
+    if vector is None or not len(seen):
+        return 0.0, None
+    similarities = np.stack(seen) @ vector
+    index = int(np.argmax(similarities))
+    return float(np.clip(similarities[index], 0.0, 1.0)), index
 
 
 def redundancy(vector: np.ndarray | None, seen: Sequence[np.ndarray]) -> float:
     """The largest similarity of ``vector`` to any of ``seen``, clipped to [0, 1] (0 when unknown)."""
-    if vector is None or not seen:
-        return 0.0
-    return float(np.clip(np.max(np.stack(seen) @ vector), 0.0, 1.0))
+    return most_alike(vector, seen)[0]
 
 
 def _cell(value: float | None, fmt: str = ".4f") -> str:

@@ -85,6 +85,7 @@ class UncertaintyController(QObject):
         self.scores.reset(self.scores.model)
         self.scores.forget_images()
         self.skipped.clear()
+        self._refresh()
 
     def _skip_current(self) -> None:
         """A proposal discarded: that image goes to the end of the queue (N went back and forth between two
@@ -105,7 +106,6 @@ class UncertaintyController(QObject):
         if out and all(p in self.skipped for _, p in out):
             self.skipped.clear()
         return out
-        self._refresh()
 
     # -- scoring ------------------------------------------------------------------------------------------------
     def unannotated(self) -> list[tuple[int, Path]]:
@@ -155,13 +155,14 @@ class UncertaintyController(QObject):
             self.errors.append(scored.error)
         self.files.set_score(scored.index, self.scores.score(scored.image))  # None if it was another model's
         self.panel.show_progress(scored.done, scored.total)
+        line = None
+        if self._awaited is not None and self._awaited[0] == scored.image:
+            line, self._awaited = self._awaited[1], None
         if scored.image == self.session.current_path():
             self.prediction.show_current()
             self.show_map()
-            if self._awaited is not None and self._awaited[0] == scored.image:
-                self.prediction.say(self._awaited[1])
-        if self._awaited is not None and self._awaited[0] == scored.image:
-            self._awaited = None
+            if line is not None:
+                self.prediction.say(line)
         self._refresh()
 
     def _on_error(self, exc: BaseException) -> None:

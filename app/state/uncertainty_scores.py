@@ -76,17 +76,17 @@ class UncertaintyScores:
         """The head of the queue: the scored candidate ``(index, path)`` with the highest ``score x (1 -
         alike)``, its ``alike`` (its largest similarity to an ``annotated`` image, :mod:`segcore.ranking`) and
         that annotated image (None when none is described); None when no candidate is scored."""
-        from segcore.ranking import redundancy
+        from segcore.ranking import most_alike
 
         with self._lock:
-            seen = [(p, self._descriptors[p]) for p in annotated if p in self._descriptors]
+            seen = [p for p in annotated if p in self._descriptors]
+            vectors = [self._descriptors[p] for p in seen]
             scored = [(self._scores[p], i, p, self._descriptors.get(p)) for i, p in candidates if p in self._scores]
         if not scored:
             return None
         ranked = []
         for score, index, path, vector in scored:
-            likes = [(redundancy(vector, [d]), p) for p, d in seen]
-            alike, like = max(likes, key=lambda t: t[0]) if likes else (0.0, None)
-            ranked.append((score * (1 - alike), -index, index, path, alike, like))
+            alike, like = most_alike(vector, vectors)
+            ranked.append((score * (1 - alike), -index, index, path, alike, None if like is None else seen[like]))
         _, _, index, path, alike, like = max(ranked, key=lambda t: (t[0], t[1]))
         return index, path, alike, like
