@@ -48,7 +48,7 @@ def train(data: str, on_event=None, minutes: float | None = None, **options):
 
     ``minutes``: train by the plan for this folder, this machine and that budget (segcore.planning; what
     ``segcore train --minutes`` does); options given explicitly (width in ``arch_kwargs``, patch_size,
-    batch_size, lr, epochs, arch, scale) override the plan's. ``on_event`` (optional) is called with every
+    batch_size, lr, epochs, arch, scale, per_image_norm) override the plan's. ``on_event`` (optional) is called with every
     event. Bad data or options raise DataError / ConfigError / CheckpointError; a run that fails (NaN loss)
     raises TrainingError; a stopped run returns its DoneEvent.
     """
@@ -63,6 +63,8 @@ def train(data: str, on_event=None, minutes: float | None = None, **options):
         user = {k: v for k, v in options.items() if k in ("patch_size", "batch_size", "lr", "epochs", "arch",
                                                           "scale")}
         user.update({k: v for k, v in options.get("arch_kwargs", {}).items() if k in ("width", "depth")})
+        if "per_image_norm" in options:
+            user["normalisation"] = "image" if options["per_image_norm"] else "dataset"
         config = plan_training(config, minutes, user).apply(config)
     done = None
     for event in Trainer(config).run():

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from segcore.data.classes import ClassSpec
-from segcore.data.preprocess import apply_unit, match_channels, resize_image_to, scaled_size, unit_limits
+from segcore.data.preprocess import match_channels, resize_image_to, scaled_size, unit_scaling
 from segcore.interop.physical import PixelSize, resample_factor, resampling_note
 from segcore.tiles import Emit, run_banded
 
@@ -99,21 +99,21 @@ def resize_rows(probs: np.ndarray, height: int, width: int, rows: int = 256) -> 
 class _TileNormaliser:
     """Normalised ``(C, h, w)`` float32 tiles cut from an image as stored, with no full-size float32 copy.
 
-    Gives exactly ``(to_unit(match_channels(image)) - mean) / std`` on each tile: the stretch limits are those
-    ``to_unit`` computes for the whole image, computed once here.
+    Gives exactly ``(to_unit(match_channels(image), per_image) - mean) / std`` on each tile: the scaling is
+    measured on the whole image, once, here.
     """
 
-    def __init__(self, image: np.ndarray, channels: int, mean: np.ndarray, std: np.ndarray):
+    def __init__(self, image: np.ndarray, channels: int, mean: np.ndarray, std: np.ndarray, per_image: bool):
         self.image = np.asarray(match_channels(image, channels))
         self.mean, self.std = mean, std
-        self.limits = unit_limits(self.image)
+        self.scaling = unit_scaling(self.image, per_image)
 
     def unit_channel(self, c: int) -> np.ndarray:
         """Channel ``c`` of the whole image scaled to [0, 1] as ``to_unit`` scales it, ``(H, W)`` float32."""
-        return apply_unit(self.image[..., c], None if self.limits is None else self.limits[c:c + 1])[..., 0]
+        return self.scaling.channel(c)(self.image[..., c])[..., 0]
 
     def __call__(self, y: int, x: int, h: int, w: int) -> np.ndarray:
-        unit = apply_unit(self.image[y:y + h, x:x + w], self.limits)
+        unit = self.scaling(self.image[y:y + h, x:x + w])
         unit = (unit - self.mean) / self.std
         return np.ascontiguousarray(unit.transpose(2, 0, 1))
 
@@ -144,6 +144,7 @@ class Predictor:
         self.scale = float(info["scale"])
         self.mean = np.asarray(info["normalization"]["mean"], dtype=np.float32)
         self.std = np.asarray(info["normalization"]["std"], dtype=np.float32)
+        self.per_image = bool(info["normalization"].get("per_image", False))  # older checkpoints: never
         self.arch = info["arch"]
         self.metrics = info.get("metrics") or {}
         self.pixel_size = PixelSize.from_dict(info.get("pixel_size"))  # µm the model learned at (None: unknown)
@@ -185,7 +186,7 @@ class Predictor:
 
         One channel at a time, so a large image never has a float32 copy of all its channels at full size.
         """
-        source = _TileNormaliser(image, self.in_channels, self.mean, self.std)
+        source = _TileNormaliser(image, self.in_channels, self.mean, self.std, self.per_image)
         size = scaled_size(*source.image.shape[:2], self.scale if scale is None else scale)
         out = np.empty((self.in_channels, *size), dtype=np.float32)
         for c in range(self.in_channels):
@@ -235,7 +236,7 @@ class Predictor:
             resampling_note(pixel_size, self.pixel_size, image.shape[:2], factor)
         scale = self.scale * factor
         if scale == 1.0:
-            tiles = _TileNormaliser(image, self.in_channels, self.mean, self.std)
+            tiles = _TileNormaliser(image, self.in_channels, self.mean, self.std, self.per_image)
             tiled(self.engine, tiles, *tiles.image.shape[:2], k, emit, self.tile, self.overlap, self.tta)
             return
         prepared = self.prepare(image, scale)

@@ -47,7 +47,7 @@ def sample_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def make_checkpoint(tmp_path):
-    """Factory: ``make_checkpoint(arch="unet", in_channels=3, scale=1.0, **arch_kwargs)`` -> a small, complete,
+    """Factory: ``make_checkpoint(arch="unet", in_channels=3, scale=1.0, per_image=False, **arch_kwargs)`` -> a small, complete,
     untrained checkpoint whose batch norms have non-trivial statistics and whose logits are centred (both
     classes occur), written under tmp_path. Defaults are tiny widths so that tests stay fast."""
     import torch
@@ -60,7 +60,7 @@ def make_checkpoint(tmp_path):
                                                                                   "channels": 16}}
 
     def make(arch: str = "unet", in_channels: int = 3, scale: float = 1.0, name: str | None = None, seed: int = 0,
-             **arch_kwargs) -> Path:
+             per_image: bool = False, **arch_kwargs) -> Path:
         torch.manual_seed(seed)
         model = create_model(arch, in_channels, 2, **{**tiny[arch], **arch_kwargs})
         for m in model.modules():
@@ -76,7 +76,8 @@ def make_checkpoint(tmp_path):
         path = tmp_path / (name or f"{arch}-{seed}.pt")
         ckpt.save(path, {"arch": arch, "arch_kwargs": model.arch[1], "in_channels": in_channels,
                          "classes": spec.to_dict(), "normalization": {"mean": [0.4] * in_channels,
-                                                                      "std": [0.2] * in_channels},
+                                                                      "std": [0.2] * in_channels,
+                                                                      "per_image": per_image},
                          "scale": scale, "config": {}, "metrics": {"dice": 0.5}, "model": model.state_dict()})
         return path
 

@@ -32,6 +32,19 @@ def test_train_then_predict(sample_dir, tmp_path):
     assert segcore.Predictor(done.best_path).spec.names == ["background", "nucleus"]
 
 
+def test_a_model_of_standardised_images_ignores_exposure(sample_dir, tmp_path):
+    import numpy as np
+
+    done = segcore.train(sample_dir, epochs=1, out=str(tmp_path / "r"), per_image_norm=True, **TINY)
+    predictor = segcore.Predictor(done.best_path, device="cpu")
+    assert predictor.per_image
+    image = read_image(next((sample_dir / "images").iterdir()))
+    darker = (image.astype(np.float32) * 0.6 + 12).round().astype(image.dtype)  # a dimmer, lower-contrast take
+    np.testing.assert_allclose(predictor.predict_proba(darker), predictor.predict_proba(image), atol=0.03)
+    plain = segcore.train(sample_dir, epochs=1, out=str(tmp_path / "p"), **TINY)
+    assert not segcore.Predictor(plain.best_path, device="cpu").per_image  # the fixed recipe: as before
+
+
 def test_typed_errors(tmp_path):
     with pytest.raises(segcore.DataError):
         segcore.train(tmp_path / "missing", epochs=1, out=str(tmp_path / "r"))

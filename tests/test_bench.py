@@ -76,3 +76,19 @@ def test_table_lists_every_engine_measured_and_the_machine_class():
     text = table(report)
     assert "  engine pytorch_fp32" in text and "  engine onnxruntime" in text
     assert "machine class cpu-fp32, engine chosen onnxruntime" in text
+
+
+def test_fixed_steps_trains_and_scores_the_dev_split(tmp_path, capsys):
+    import pytest
+
+    from bench import fixed_steps
+    from bench.accuracy import SHARED_DATA
+
+    if not (SHARED_DATA / "isbi2012_em").is_dir():
+        pytest.skip(f"{SHARED_DATA / 'isbi2012_em'} is absent (the shared data is in CI)")
+    assert fixed_steps.main(["t", "--steps", "2", "--validate-every", "1", "--normalise", "image",
+                             "--out", str(tmp_path)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["steps"] == 2 and result["args"]["normalise"] == "image"
+    assert set(result["dice"]) == {"best", "best TTA", "last", "last TTA"}
+    assert all(0 <= v <= 1 for scores in result["dice"].values() for v in scores.values())

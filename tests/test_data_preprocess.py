@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segcore.data.preprocess import match_channels, resize_image, resize_mask, scaled_size, to_unit
+from segcore.data.preprocess import (
+    match_channels,
+    resize_image,
+    resize_mask,
+    scaled_size,
+    to_unit,
+    unit_scaling,
+)
 from segcore.errors import DataError
 
 RNG = np.random.default_rng(1)
@@ -80,3 +87,29 @@ def test_match_channels():
     assert match_channels(rgb, 3) is rgb
     with pytest.raises(DataError, match="2 channels to 3"):
         match_channels(np.zeros((4, 4, 2)), 3)
+
+
+@pytest.mark.parametrize("dtype,top", [(np.uint8, 200), (np.uint16, 4000), (np.float32, 7.0)])
+def test_per_image_standardisation_forgets_brightness_and_contrast(dtype, top):
+    rng = np.random.default_rng(0)
+    image = (rng.random((40, 50, 2)) * top).astype(dtype)
+    got = to_unit(image, per_image=True)
+    assert got.dtype == np.float32 and got.shape == (40, 50, 2)
+    np.testing.assert_allclose(got.mean(axis=(0, 1)), 0.5, atol=1e-3)  # uniform values: nothing is clipped
+    np.testing.assert_allclose(got.std(axis=(0, 1)), 1 / 6, atol=1e-3)
+    darker = (image.astype(np.float64) * 0.5 + top * 0.05).astype(dtype)  # another exposure of the same scene
+    np.testing.assert_allclose(to_unit(darker, per_image=True), got, atol=0.02)
+    whole = unit_scaling(image, per_image=True)  # a tile is scaled as the whole image scales it
+    np.testing.assert_array_equal(whole(image[5:20, 10:30]), got[5:20, 10:30])
+    np.testing.assert_array_equal(whole.channel(1)(image[..., 1]), got[..., 1:2])
+
+
+def test_per_image_standardisation_clips_outliers_and_survives_flat_and_nan_images():
+    spots = np.zeros((50, 50), np.uint16)
+    spots[25, 25] = 60000  # a hot pixel: far beyond 3 standard deviations
+    got = to_unit(spots, per_image=True)
+    assert got.max() == 1.0 and got.min() >= 0.0
+    assert np.all(to_unit(np.full((8, 8), 7, np.uint16), per_image=True) == 0.5)  # flat: the middle, no noise
+    nan = np.ones((8, 8), np.float32)
+    nan[0, 0] = np.nan
+    assert np.isfinite(to_unit(nan, per_image=True)).all()

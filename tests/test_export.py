@@ -110,6 +110,29 @@ def test_a_16_bit_sample_gives_the_percentile_preprocessing(make_checkpoint, tmp
     assert "percentile" in (tmp_path / "pkg" / "README.md").read_text()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_a_model_of_images_standardised_one_by_one_exports_the_same_normalisation(make_checkpoint, tmp_path,
+                                                                                   dtype):
+    from bioimageio.spec import load_model_description
+
+    from segcore.data.io import write_image
+
+    core = pytest.importorskip("bioimageio.core", reason="bioimageio.core not installed")
+    rng = np.random.default_rng(0)
+    sample = tmp_path / "sample.tif"
+    write_image(sample, (rng.random((200, 150)) * (200 if dtype == np.uint8 else 4000) + 20).astype(dtype))
+    result = _export(make_checkpoint("unet", in_channels=1, per_image=True), tmp_path / "pkg", sample=sample)
+    assert result.valid, result.validation
+    (inp,) = load_model_description(tmp_path / "pkg" / "rdf.yaml").inputs
+    steps = [p.id for p in inp.preprocessing]
+    assert steps[-4:] == ["zero_mean_unit_variance", "clip", "scale_linear", "ensure_dtype"]
+    assert "standardised on its own mean and std" in (tmp_path / "pkg" / "README.md").read_text()
+    summary = core.test_model(tmp_path / "pkg.zip", weight_format="onnx")  # the package reproduces our output
+    assert summary.status == "passed", [(d.name, [e.msg for e in d.errors]) for d in summary.details
+                                        if d.status == "failed"]
+
+
 def test_a_scaled_checkpoint_says_to_resize(make_checkpoint, tmp_path):
     result = _export(make_checkpoint("unet", scale=0.5), tmp_path / "pkg")
     assert result.valid, result.validation

@@ -146,15 +146,17 @@ def test_resize_rows_matches_interpolate(shape):
                                rtol=0)
 
 
+@pytest.mark.parametrize("per_image", [False, True])
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
-def test_tile_normaliser_equals_normalising_the_whole_image(tiny_model, dtype):
+def test_tile_normaliser_equals_normalising_the_whole_image(tiny_model, dtype, per_image):
     rng = np.random.default_rng(1)
     image = (rng.random((60, 70, 3)) * (200 if dtype == np.uint8 else 4000)).astype(dtype)
     if dtype == np.float32:
         image[5, 5, 0] = np.nan
     predictor = Predictor(tiny_model, device="cpu", fast=False)
+    predictor.per_image = per_image
     whole = predictor.prepare(image)
-    tiles = _TileNormaliser(image, 3, predictor.mean, predictor.std)
+    tiles = _TileNormaliser(image, 3, predictor.mean, predictor.std, per_image)
     np.testing.assert_allclose(tiles(10, 20, 30, 40), whole[:, 10:40, 20:60], atol=1e-6, rtol=1e-6)
 
 

@@ -214,6 +214,16 @@ def test_plan_says_why_crops_are_or_are_not_deformed_and_the_user_decides(blob_f
     assert on.apply(TrainConfig(data="x")).deform == 1.0
 
 
+def test_plan_normalises_by_the_training_set_and_the_user_can_ask_for_each_image_alone(blob_fp):
+    tp = _throughput({16: 0.2})
+    plan = make_plan(blob_fp, 300, tp)
+    assert plan["normalisation"] == "dataset" and "mean and std" in plan.entries["normalisation"].reason
+    assert not plan.apply(TrainConfig(data="x")).per_image_norm
+    mine = make_plan(blob_fp, 300, tp, user={"normalisation": "image"})
+    assert mine.entries["normalisation"].source == "user" and "--normalise" in mine.entries["normalisation"].reason
+    assert mine.apply(TrainConfig(data="x")).per_image_norm
+
+
 def test_deform_out_of_range_is_refused_in_one_line(tmp_path):
     data = _folder(tmp_path / "d", [_blobs(size=64)])
     proc = subprocess.run([sys.executable, "-m", "segcore", "train", str(data), "--deform", "2", "-e", "1"],

@@ -24,6 +24,7 @@ def register(sub) -> None:
     g.add_argument("--width", type=int)
     g.add_argument("-s", "--scale", type=float)
     g.add_argument("--patch-size", type=int)
+    g.add_argument("--normalise", "--normalize", dest="normalisation", choices=("image", "dataset"))
     g.add_argument("-v", "--val-fraction", "--validation", dest="val_fraction", type=float, default=0.15)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")

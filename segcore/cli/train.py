@@ -64,6 +64,10 @@ def register(sub) -> None:
     g.add_argument("--deform", type=float, metavar="S",
                    help="strength 0-1 of the random rotation, scaling and elastic deformation of half the crops "
                         "(default 0; a --minutes plan uses 0.5)")
+    g.add_argument("--normalise", "--normalize", dest="normalisation", choices=("image", "dataset"),
+                   help="image: standardise each image on its own mean and std (nnU-Net's z-score; for images "
+                        "whose brightness or contrast varies between acquisitions); dataset: one mean and std for "
+                        "all, from the training images (default, also of a --minutes plan)")
     g = p.add_argument_group("run")
     g.add_argument("--name", help="a label for the run, kept in config.json (the window's run list shows it)")
     g.add_argument("-o", "--out", help="output folder (default DATA/checkpoints/NAME-DATE-TIME, NAME being --name "
@@ -83,7 +87,7 @@ def register(sub) -> None:
 
 # The fixed recipe: what a flag means when it is not given and no --minutes plan decides.
 FIXED = {"epochs": 20, "lr": 1e-3, "batch_size": 4, "arch": "unet", "scale": 1.0, "patch_size": 256,
-         "deform": 0.0}
+         "deform": 0.0, "normalisation": "dataset"}
 
 
 def explicit_settings(args) -> dict:
@@ -108,7 +112,8 @@ def config_from_args(args):
     return TrainConfig(
         data=args.data, epochs=settings["epochs"], lr=settings["lr"], batch_size=settings["batch_size"],
         arch=settings["arch"], arch_kwargs=arch_kwargs, scale=settings["scale"],
-        patch_size=settings["patch_size"] or None, deform=settings["deform"], val_fraction=args.val_fraction, seed=args.seed, out=args.out,
+        patch_size=settings["patch_size"] or None, deform=settings["deform"],
+        per_image_norm=settings["normalisation"] == "image", val_fraction=args.val_fraction, seed=args.seed, out=args.out,
         device="cuda" if args.gpu else args.device, fast=not args.no_fast, checkpoint=args.checkpoint,
         fine_tune=args.fine_tune, augment=not args.no_augment, workers=args.workers,
         time_limit=args.time_limit, sync_bn=args.sync_bn, name=getattr(args, "name", None),

@@ -75,10 +75,11 @@ def _cached(key: tuple, load) -> tuple[np.ndarray, ...]:
     return value
 
 
-def decode_sample(sample: Sample, spec: ClassSpec, scale: float = 1.0,
-                  channels: int | None = None) -> tuple[np.ndarray, ...]:
+def decode_sample(sample: Sample, spec: ClassSpec, scale: float = 1.0, channels: int | None = None,
+                  per_image: bool = False) -> tuple[np.ndarray, ...]:
     """Read, check and preprocess one labelled sample: ``(float32 (h,w,C) in [0,1], uint8 (h,w) indices)``, and
-    for instance masks a third array, the float32 (h,w) loss weights of :func:`instance_target`."""
+    for instance masks a third array, the float32 (h,w) loss weights of :func:`instance_target`. ``per_image``:
+    standardise the image on its own statistics (:func:`segcore.data.preprocess.to_unit`)."""
     if sample.mask is None:
         raise DataError(f"{sample.image}: has no mask to train on")
     image = read_image(sample.image)
@@ -92,7 +93,7 @@ def decode_sample(sample: Sample, spec: ClassSpec, scale: float = 1.0,
         raise size_mismatch(sample.mask, mask.shape, sample.image, image.shape)
     if channels is not None:
         image = match_channels(image, channels)
-    arrays = (resize_image(to_unit(image), scale), resize_mask(mask, scale))
+    arrays = (resize_image(to_unit(image, per_image), scale), resize_mask(mask, scale))
     return arrays if weights is None else (*arrays, resize_mask(weights, scale))
 
 
@@ -121,14 +122,16 @@ class SegmentationDataset(Dataset):
     and a patch size, the strength in [0, 1] of the random rotation, scaling and elastic deformation applied to
     ``DEFORM_P`` of the crops (:mod:`segcore.data.spatial`; 0: none). ``pixel_size``: resample each image
     stating another physical pixel size to this one (on top of ``scale``; see
-    :func:`segcore.interop.physical.resample_factor`); None: every image as stored.
+    :func:`segcore.interop.physical.resample_factor`); None: every image as stored. ``per_image``: each image
+    standardised on its own statistics before anything else (:class:`segcore.data.preprocess.UnitScaling`).
     """
 
     def __init__(self, samples: Sequence[Sample], spec: ClassSpec, scale: float = 1.0, patch_size: int | None = None,
                  augment: bool = False, channels: int | None = None, mean: Sequence[float] | None = None,
                  std: Sequence[float] | None = None, oversample: float = 0.0, jitter: float = JITTER,
-                 deform: float = 0.0, pixel_size: PixelSize | None = None):
+                 deform: float = 0.0, pixel_size: PixelSize | None = None, per_image: bool = False):
         self.samples = [s for s in samples if s.mask is not None]
+        self.per_image = bool(per_image)
         self.pixel_size, self._scales = pixel_size, {}
         self.spec, self.scale, self.augment = spec, float(scale), augment
         if not (0 <= oversample <= 1 and 0 <= jitter < 1 and 0 <= deform <= 1):
@@ -164,12 +167,12 @@ class SegmentationDataset(Dataset):
             channels = _native_channels.get(image_id)
         scale = self._scale_of(sample)
         if channels is None:
-            arrays = decode_sample(sample, self.spec, scale, None)
+            arrays = decode_sample(sample, self.spec, scale, None, self.per_image)
             channels = _native_channels[image_id] = arrays[0].shape[2]
-            key = (image_id, mask_id, scale, channels, _spec_key(self.spec))
+            key = (image_id, mask_id, scale, channels, _spec_key(self.spec), self.per_image)
             return _cached(key, lambda: arrays)
-        key = (image_id, mask_id, scale, channels, _spec_key(self.spec))
-        return _cached(key, lambda: decode_sample(sample, self.spec, scale, channels))
+        key = (image_id, mask_id, scale, channels, _spec_key(self.spec), self.per_image)
+        return _cached(key, lambda: decode_sample(sample, self.spec, scale, channels, self.per_image))
 
     def _scale_of(self, sample: Sample) -> float:
         """``scale`` times the sample's resampling to ``pixel_size`` (its file's header read once)."""

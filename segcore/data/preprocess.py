@@ -5,6 +5,8 @@ Everything here is plain numpy/Pillow (no torch), so the GUI and the predictor u
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image
 
@@ -15,6 +17,11 @@ HIGH_PERCENTILE = 99.5
 # Percentiles are computed on a strided subsample of at most this many pixels (big slides would be slow).
 _PERCENTILE_SAMPLES = 1_000_000
 _GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 luma, as Pillow's "L"
+# Per-image standardisation (nnU-Net's z-score for non-CT images) keeps [0, 1] images: each channel gets mean
+# UNIT_MEAN and std UNIT_STD, so values beyond STANDARD_CLIP = UNIT_MEAN / UNIT_STD standard deviations are clipped.
+UNIT_MEAN, UNIT_STD = 0.5, 1.0 / 6.0
+STANDARD_CLIP = 3.0
+STD_EPS = 1e-6  # added to the std, as bioimage.io's zero_mean_unit_variance does
 
 
 def _as_hwc(image: np.ndarray) -> np.ndarray:
@@ -26,14 +33,64 @@ def _as_hwc(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def to_unit(image: np.ndarray) -> np.ndarray:
+def to_unit(image: np.ndarray, per_image: bool = False) -> np.ndarray:
     """Scale an image to float32 ``(H, W, C)`` in [0, 1].
 
     uint8 is divided by 255; every other dtype gets a per-channel percentile stretch (0.5 % -> 0, 99.5 % -> 1),
-    falling back to min/max when the percentiles coincide. A constant channel becomes 0.
+    falling back to min/max when the percentiles coincide. A constant channel becomes 0. ``per_image``: then
+    each channel is standardised on its own statistics (:class:`UnitScaling`).
     """
     image = _as_hwc(image)
-    return apply_unit(image, unit_limits(image))
+    return unit_scaling(image, per_image)(image)
+
+
+@dataclass(frozen=True)
+class UnitScaling:
+    """How one image's values map to float32 [0, 1], measured on the whole image once so that its tiles can be
+    scaled exactly as the whole (prediction cuts tiles; training crops).
+
+    ``limits``: per channel ``(low, high)`` of the percentile stretch, None for uint8 (divided by 255).
+    ``stats``: per channel ``(mean, std)`` of the values as stored when the image is instead standardised on its
+    own: ``clip((x - mean) / (std + STD_EPS) * UNIT_STD + UNIT_MEAN, 0, 1)``, a per-image z-score clipped at
+    ``STANDARD_CLIP`` and moved into [0, 1] (nnU-Net's normalisation for non-CT images, Isensee et al., Nature
+    Methods 2021; bioimage.io's ``zero_mean_unit_variance`` + ``clip``). It removes brightness and contrast
+    differences between acquisitions. None: not standardised.
+    """
+
+    limits: list[tuple[float, float]] | None
+    stats: list[tuple[float, float]] | None = None
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """``image`` (or a tile of it), ``(H, W, C)`` or ``(H, W)`` as stored -> float32 ``(H, W, C)`` in [0, 1]."""
+        if self.stats is None:
+            return apply_unit(image, self.limits)
+        image = _as_hwc(image)
+        out = np.empty(image.shape, dtype=np.float32)
+        for c, (mean, std) in enumerate(self.stats):
+            plane = out[..., c]
+            plane[...] = _finite(image[..., c])
+            plane -= mean
+            plane *= UNIT_STD / (std + STD_EPS)
+            plane += UNIT_MEAN
+            np.clip(plane, 0.0, 1.0, out=plane)
+        return out
+
+    def channel(self, c: int) -> UnitScaling:
+        """The scaling of channel ``c`` alone (for an ``(H, W)`` plane of it)."""
+        return UnitScaling(None if self.limits is None else self.limits[c:c + 1],
+                           None if self.stats is None else self.stats[c:c + 1])
+
+
+def unit_scaling(image: np.ndarray, per_image: bool = False) -> UnitScaling:
+    """The :class:`UnitScaling` of a whole ``(H, W, C)`` or ``(H, W)`` image (statistics of a strided subsample
+    of at most a million pixels for big slides)."""
+    image = _as_hwc(image)
+    if not per_image:
+        return UnitScaling(unit_limits(image))
+    flat = image.reshape(-1, image.shape[2])
+    sample = flat[:: max(1, flat.shape[0] // _PERCENTILE_SAMPLES)]
+    return UnitScaling(None, [(float(v.mean()), float(v.std())) for v in
+                              (_finite(sample[:, c]).astype(np.float64) for c in range(sample.shape[1]))])
 
 
 def unit_limits(image: np.ndarray) -> list[tuple[float, float]] | None:

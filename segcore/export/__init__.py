@@ -111,7 +111,7 @@ def _fit(image: np.ndarray, low: int, step: int) -> np.ndarray:
 def _inputs(image: np.ndarray, info: dict, multiple: int) -> tuple[np.ndarray, np.ndarray]:
     """The test input as stored ``(1, C, H, W)`` (resized by the checkpoint's scale, cropped to a valid size) and
     the same normalised as this tool normalises it (float32)."""
-    from segcore.data.preprocess import apply_unit, match_channels, resize_image, unit_limits
+    from segcore.data.preprocess import match_channels, resize_image, unit_scaling
     from segcore.export.bioimageio_package import size_rule
 
     raw = np.asarray(match_channels(resize_image(image, float(info["scale"])), int(info["in_channels"])))
@@ -120,7 +120,8 @@ def _inputs(image: np.ndarray, info: dict, multiple: int) -> tuple[np.ndarray, n
         raw = raw.astype(np.float32)  # 16-bit and float images: the package's input is float32
     mean = np.asarray(info["normalization"]["mean"], dtype=np.float32)
     std = np.asarray(info["normalization"]["std"], dtype=np.float32)
-    unit = (apply_unit(raw, unit_limits(raw)) - mean) / std
+    per_image = bool(info["normalization"].get("per_image", False))
+    unit = (unit_scaling(raw, per_image)(raw) - mean) / std
     return raw.transpose(2, 0, 1)[None].copy(), np.ascontiguousarray(unit.transpose(2, 0, 1)[None])
 
 

@@ -8,7 +8,9 @@ What goes in, and how this tool's prediction maps onto the spec:
   the model's padding unit and ``min`` leaving room for the output halo.
 - **Preprocessing** is this tool's normalisation: 8-bit images are divided by 255, every other type is stretched
   per channel from its 0.5th to its 99.5th percentile and clipped to [0, 1] (``scale_range`` + ``clip``); then
-  ``(x - mean) / std`` per channel (``scale_linear``). Which of the two a package holds follows its test image's
+  ``(x - mean) / std`` per channel (``scale_linear``). A model trained on images standardised one by one
+  (``normalization.per_image``) has ``zero_mean_unit_variance`` and ``clip`` at +-3 instead of the first
+  steps, whatever the type. Which of the two a package holds follows its test image's
   type (the spec has one preprocessing per input). Two cases the spec cannot express are written in the
   documentation instead: a channel whose two percentiles coincide (we then stretch from min to max) and a
   checkpoint trained at ``--scale`` other than 1 (the image must be resized before and the output after).
@@ -53,17 +55,27 @@ def preprocessing(info: dict, dtype: np.dtype) -> list:
     """The spec's preprocessing steps equal to this tool's normalisation of an image of ``dtype``."""
     from bioimageio.spec.model import v0_5 as bio
 
+    from segcore.data.preprocess import STANDARD_CLIP, STD_EPS, UNIT_MEAN, UNIT_STD
+
     mean = [float(v) for v in info["normalization"]["mean"]]
     std = [float(v) for v in info["normalization"]["std"]]
+    space = [bio.AxisId("y"), bio.AxisId("x")]
     steps: list = [bio.EnsureDtypeDescr(kwargs=bio.EnsureDtypeKwargs(dtype="float32"))]
     divide = 255.0 if dtype == np.uint8 else 1.0
-    if dtype != np.uint8:
-        steps += [bio.ScaleRangeDescr(kwargs=bio.ScaleRangeKwargs(axes=[bio.AxisId("y"), bio.AxisId("x")],
-                                                                  min_percentile=0.5, max_percentile=99.5)),
-                  bio.ClipDescr(kwargs=bio.ClipKwargs(min=0.0, max=1.0))]
-    steps.append(bio.ScaleLinearDescr(kwargs=bio.ScaleLinearAlongAxisKwargs(
-        axis=bio.AxisId("channel"), gain=[1.0 / (divide * s) for s in std],
-        offset=[-m / s for m, s in zip(mean, std, strict=True)])))
+    if info["normalization"].get("per_image"):  # UnitScaling's standardisation: a clipped z-score, moved
+        steps += [bio.ZeroMeanUnitVarianceDescr(kwargs=bio.ZeroMeanUnitVarianceKwargs(axes=space, eps=STD_EPS)),
+                  bio.ClipDescr(kwargs=bio.ClipKwargs(min=-STANDARD_CLIP, max=STANDARD_CLIP))]
+        gain = [UNIT_STD / s for s in std]
+        offset = [(UNIT_MEAN - m) / s for m, s in zip(mean, std, strict=True)]
+    else:
+        if dtype != np.uint8:
+            steps += [bio.ScaleRangeDescr(kwargs=bio.ScaleRangeKwargs(axes=space, min_percentile=0.5,
+                                                                      max_percentile=99.5)),
+                      bio.ClipDescr(kwargs=bio.ClipKwargs(min=0.0, max=1.0))]
+        gain = [1.0 / (divide * s) for s in std]
+        offset = [-m / s for m, s in zip(mean, std, strict=True)]
+    steps.append(bio.ScaleLinearDescr(kwargs=bio.ScaleLinearAlongAxisKwargs(axis=bio.AxisId("channel"), gain=gain,
+                                                                             offset=offset)))
     # Said explicitly: otherwise the spec appends a cast back to the input's type (uint8), which would wipe out
     # the normalised values.
     steps.append(bio.EnsureDtypeDescr(kwargs=bio.EnsureDtypeKwargs(dtype="float32")))
@@ -94,7 +106,11 @@ def _readme(info: dict, source: Path, dtype: np.dtype, checks: list) -> str:
              f"Trained with segstudio (checkpoint `{source.name}`). Input: {info['in_channels']} channel(s); output: "
              f"class probabilities for {', '.join(names)} (the mask is their argmax).", "",
              "## Input normalisation", ""]
-    if dtype == np.uint8:
+    if info["normalization"].get("per_image"):
+        lines.append("Each channel of each image standardised on its own mean and std, clipped to [-3, 3] and "
+                     "mapped to mean 0.5, std 1/6, then (x - mean) / std per channel: `zero_mean_unit_variance`, "
+                     "`clip` and `scale_linear`.")
+    elif dtype == np.uint8:
         lines.append("8-bit images: values divided by 255, then (x - mean) / std per channel.")
     else:
         lines.append("Each channel stretched from its 0.5th to its 99.5th percentile to [0, 1] and clipped, then "

@@ -36,7 +36,7 @@ OVERSAMPLE = 1 / 3
 LR = 1e-3
 DEFORM = 0.5  # spatial augmentation strength (segcore.data.spatial); chosen on ISBI train slices, docs/accuracy.md
 MIN_TRAIN_SHARE = 0.1  # of the budget, trained however long planning took (a tiny budget is then overrun)
-USER_KEYS = ("arch", "width", "depth", "patch_size", "batch_size", "lr", "epochs", "scale", "deform")
+USER_KEYS = ("arch", "width", "depth", "patch_size", "batch_size", "lr", "epochs", "scale", "deform", "normalisation")
 
 
 @dataclass
@@ -100,6 +100,7 @@ class Plan:
                        batch_size=self["batch_size"], lr=self["lr"], epochs=self["epochs"], scale=self["scale"],
                        time_limit=self["train_minutes"], epoch_samples=self["epoch_samples"],
                        oversample=self["oversample"], jitter=self["jitter"], deform=self["deform"],
+                       per_image_norm=self["normalisation"] == "image",
                        tta=self["tta"], calibrate_crf=self["calibrate_crf"], plan=self.to_dict(),
                        pixel_size=self.entries["pixel_size"].value if "pixel_size" in self.entries else None)
 
@@ -222,13 +223,15 @@ def choose_deform(patch_size: int) -> PlanEntry:
                              "slowed learning (docs/accuracy.md)")
 
 
-def describe_normalisation(fp: Fingerprint) -> PlanEntry:
+def choose_normalisation(fp: Fingerprint) -> PlanEntry:
     if fp.dtype == "uint8":
         how = "8-bit: values / 255"
     else:
         how = (f"{fp.dtype} using {fp.bit_depth} bits: each image stretched between its 0.5 and 99.5 percentiles "
                "(robust to camera offsets and hot pixels)")
-    return PlanEntry("z-score", f"{how}, then the training set's mean and std per channel")
+    return PlanEntry("dataset", f"{how}, then the training set's mean and std per channel; standardising each "
+                                "image on its own (--normalise image) scored no better on the real sets "
+                                "(docs/accuracy.md)")
 
 
 def choose_tta(fp: Fingerprint, tp: Throughput, width: int) -> PlanEntry:
@@ -278,7 +281,7 @@ def make_plan(fp: Fingerprint, budget_s: float, tp: Throughput, user: dict | Non
     e["oversample"] = choose_oversample(fp)
     e["jitter"] = choose_jitter(fp)
     e["deform"] = choose_deform(e["patch_size"].value)
-    e["normalisation"] = describe_normalisation(fp)
+    e["normalisation"] = choose_normalisation(fp)
     e["tta"] = choose_tta(fp, tp, e["width"].value)
     e["calibrate_crf"] = PlanEntry(calibrate, "fit the CRF on the validation images and keep it only if it helps"
                                    if calibrate else ("no validation images to fit the CRF on" if crf_available
@@ -290,7 +293,7 @@ def make_plan(fp: Fingerprint, budget_s: float, tp: Throughput, user: dict | Non
 def _apply_user(plan: Plan, user: dict, given_in: str | None = None) -> None:
     flags = {"arch": "--arch", "width": "--width", "depth": "--arch-arg depth", "patch_size": "--patch-size",
              "batch_size": "-b",
-             "lr": "-l", "epochs": "-e", "scale": "--scale", "deform": "--deform"}
+             "lr": "-l", "epochs": "-e", "scale": "--scale", "deform": "--deform", "normalisation": "--normalise"}
     for key, value in user.items():
         if key not in flags:
             continue

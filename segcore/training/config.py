@@ -65,6 +65,7 @@ class TrainConfig:
     epoch_samples: int | None = None  # crops per epoch (how often to validate); None: about one pass per image
     oversample: float = 0.0  # share of crops centred on a pixel of a class the image holds
     jitter: float = 0.1  # brightness/contrast augmentation amplitude
+    per_image_norm: bool = False  # standardise each image on its own statistics (preprocess.UnitScaling)
     deform: float = 0.0  # strength in [0, 1] of random rotation, scaling and elastic deformation of crops
     tta: bool | None = None  # the checkpoint's default for test-time augmentation at prediction (None: off)
     calibrate_crf: bool = False  # fit the dense CRF on the validation images after training
@@ -123,8 +124,8 @@ class TrainConfig:
         """A copy for going on from ``checkpoint`` (a loaded :mod:`segcore.checkpoint` dict) on data of
         ``num_classes`` classes. Raises ConfigError when it predicts another number of classes.
 
-        The checkpoint decides the architecture (the user need not repeat --arch) and, unless fine-tuning, the
-        scale and pixel size (the model learned at them). A run going on in its folder keeps its name (as renamed
+        The checkpoint decides the architecture (the user need not repeat --arch) and its input normalisation
+        and, unless fine-tuning, the scale and pixel size (the model learned at them). A run going on in its folder keeps its name (as renamed
         since, in its config.json) unless given a new one.
         """
         if len(checkpoint["classes"]["names"]) != num_classes:
@@ -136,6 +137,7 @@ class TrainConfig:
             name = records.run_name(self.out) or saved.get("name")
         return replace(self, arch=checkpoint["arch"], name=name,
                        scale=self.scale if self.fine_tune else float(checkpoint.get("scale", 1.0)),
+                       per_image_norm=bool((checkpoint.get("normalization") or {}).get("per_image", False)),
                        pixel_size=self.pixel_size if self.fine_tune else saved.get("pixel_size"))
 
     def to_dict(self) -> dict:

@@ -31,7 +31,7 @@ from segcore.errors import ConfigError, SegcoreError, TrainingError, describe
 from segcore.export_lock import between_events
 from segcore.inference import sliding_window
 from segcore.interop.physical import PixelSize, training_pixel_size
-from segcore.metrics import confusion_matrix, scores
+from segcore.metrics import confusion_matrix, mean_over_classes, scores
 from segcore.models import create_model
 from segcore.training import distributed, records
 from segcore.training.calibration import calibrate
@@ -60,16 +60,6 @@ def _seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
-
-
-def _selection_score(per_class_dice: list[float]) -> float:
-    """What "best" means: validation Dice averaged over every class, background included.
-
-    Which class a data set stores as 0 is arbitrary (in EM the membranes, the hard class, are 0), so picking the
-    best epoch by foreground classes alone can favour an epoch that is worse on the class users care about.
-    """
-    values = [v for v in per_class_dice if not math.isnan(v)]
-    return float(np.mean(values)) if values else float("nan")
 
 
 class Trainer:
@@ -129,7 +119,8 @@ class Trainer:
             self.in_channels = int(resume["in_channels"])
             mean, std = resume["normalization"]["mean"], resume["normalization"]["std"]
         else:
-            probe = SegmentationDataset(self.train_samples, self.spec, scale=cfg.scale, pixel_size=self.resample_to)
+            probe = SegmentationDataset(self.train_samples, self.spec, scale=cfg.scale, pixel_size=self.resample_to,
+                                        per_image=cfg.per_image_norm)
             self.in_channels = probe.channels
             mean, std = compute_stats(probe)
         self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
@@ -160,7 +151,7 @@ class Trainer:
     def _build_data(self) -> None:
         cfg = self.config
         common = dict(spec=self.spec, scale=cfg.scale, channels=self.in_channels, mean=self.mean, std=self.std,
-                      pixel_size=self.resample_to)
+                      pixel_size=self.resample_to, per_image=cfg.per_image_norm)
         self.train_set = SegmentationDataset(self.train_samples, patch_size=cfg.patch_size, augment=cfg.augment,
                                              oversample=cfg.oversample, jitter=cfg.jitter, deform=cfg.deform,
                                              **common)
@@ -203,7 +194,7 @@ class Trainer:
         self.optimizer.load_state_dict(resume["optimizer"])
         how = self.schedule.load_state_dict(resume.get("schedule", {}), self.optimizer.param_groups[0]["lr"])
         self.start_epoch, self.history = done, list(resume.get("history", []))
-        scores_so_far = [_selection_score(h.get("per_class_dice", [])) for h in self.history]
+        scores_so_far = [mean_over_classes(h.get("per_class_dice", [])) for h in self.history]
         self.best_score = max((v for v in scores_so_far if not math.isnan(v)), default=-1.0)
         yield LogEvent(f"resuming from {self.config.checkpoint} after epoch {done}; {how}")
 
@@ -383,7 +374,7 @@ class Trainer:
                            f"{next(iter(seen)).name}), so this run is not compared with it")
             return math.nan
         _, val = yield from self._validate("Scoring the model it starts from")
-        score = _selection_score(val["dice"])
+        score = mean_over_classes(val["dice"])
         yield LogEvent(f"the model it starts from scores {score:.3f} on the {len(self.val_samples)} validation "
                        "image(s) (Dice averaged over every class, what chooses best.pt)")
         return score
@@ -408,7 +399,7 @@ class Trainer:
 
     def _finish_epoch(self, epoch: int, train_s: float, best_path: Path, last_path: Path) -> Iterator:
         val_loss, val = yield from self._validate()
-        dice, score = val["mean_dice"], _selection_score(val["dice"])
+        dice, score = val["mean_dice"], mean_over_classes(val["dice"])
         # No validation score (no validation images): the latest epoch is the best we know, until a real score.
         is_best = score > self.best_score or (math.isnan(score) and self.best_score < 0)
         row = {"epoch": epoch, "train_loss": self._epoch_loss, "val_loss": val_loss, "val_dice": dice,
@@ -430,7 +421,8 @@ class Trainer:
         model = self._net
         payload = {
             "arch": self.config.arch, "arch_kwargs": model.arch[1], "in_channels": self.in_channels,
-            "classes": self.spec.to_dict(), "normalization": {"mean": self.mean, "std": self.std},
+            "classes": self.spec.to_dict(), "normalization": {"mean": self.mean, "std": self.std,
+                                                                  "per_image": self.config.per_image_norm},
             "scale": self.config.scale, "config": self.config.to_dict(), "metrics": val or {},
             "pixel_size": self.pixel_size.to_dict() if self.pixel_size else None, "fingerprint": self.fingerprint,
             "epoch": epoch, "history": self.history,
