@@ -43,6 +43,9 @@ def test_a_model_of_standardised_images_ignores_exposure(sample_dir, tmp_path):
     np.testing.assert_allclose(predictor.predict_proba(darker), predictor.predict_proba(image), atol=0.03)
     plain = segcore.train(sample_dir, epochs=1, out=str(tmp_path / "p"), **TINY)
     assert not segcore.Predictor(plain.best_path, device="cpu").per_image  # the fixed recipe: as before
+    again = segcore.train(sample_dir, epochs=1, out=str(tmp_path / "f"), checkpoint=done.best_path, fine_tune=True,
+                          **TINY)  # a new round learns on what the model was trained on, unasked
+    assert segcore.Predictor(again.best_path, device="cpu").per_image
 
 
 def test_typed_errors(tmp_path):

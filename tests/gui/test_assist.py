@@ -413,7 +413,8 @@ def test_every_training_setting_is_the_models_recipe_or_the_retraining_runs_own(
     from app.jobs.assist_tasks import RECIPE
     from segcore.training.config import TrainConfig
 
-    checkpoints = {"arch", "arch_kwargs", "scale", "pixel_size", "checkpoint", "fine_tune"}  # the model itself
+    checkpoints = {"arch", "arch_kwargs", "scale", "pixel_size", "checkpoint", "fine_tune",
+                   "per_image_norm"}  # the model itself (its checkpoint decides when resuming or fine-tuning)
     budget = {"epochs", "time_limit"}  # the Training tab's
     run = {"data", "out", "name", "device", "workers", "seed", "fast", "sync_bn", "val_fraction", "plan", "val_images"}
     assert {f.name for f in fields(TrainConfig)} == set(RECIPE) | checkpoints | budget | run
