@@ -48,8 +48,8 @@ def train(data: str, on_event=None, minutes: float | None = None, **options):
 
     ``minutes``: train by the plan for this folder, this machine and that budget (segcore.planning; what
     ``segcore train --minutes`` does); options given explicitly (width in ``arch_kwargs``, patch_size,
-    batch_size, lr, epochs, arch, scale, per_image_norm) override the plan's. ``on_event`` (optional) is called with every
-    event. Bad data or options raise DataError / ConfigError / CheckpointError; a run that fails (NaN loss)
+    batch_size, lr, epochs, arch, scale, per_image_norm) override the plan's. ``on_event`` (optional) is called
+    with every event. Bad data or options raise DataError / ConfigError / CheckpointError; a run that fails (NaN loss)
     raises TrainingError; a stopped run returns its DoneEvent.
     """
     from segcore.training.config import TrainConfig

@@ -18,9 +18,9 @@ HIGH_PERCENTILE = 99.5
 _PERCENTILE_SAMPLES = 1_000_000
 _GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 luma, as Pillow's "L"
 # Per-image standardisation (nnU-Net's z-score for non-CT images) keeps [0, 1] images: each channel gets mean
-# UNIT_MEAN and std UNIT_STD, so values beyond STANDARD_CLIP = UNIT_MEAN / UNIT_STD standard deviations are clipped.
+# UNIT_MEAN and std UNIT_STD, so values beyond STANDARD_CLIP standard deviations are clipped.
 UNIT_MEAN, UNIT_STD = 0.5, 1.0 / 6.0
-STANDARD_CLIP = 3.0
+STANDARD_CLIP = UNIT_MEAN / UNIT_STD  # 3
 STD_EPS = 1e-6  # added to the std, as bioimage.io's zero_mean_unit_variance does
 
 

@@ -61,7 +61,6 @@ def preprocessing(info: dict, dtype: np.dtype) -> list:
     std = [float(v) for v in info["normalization"]["std"]]
     space = [bio.AxisId("y"), bio.AxisId("x")]
     steps: list = [bio.EnsureDtypeDescr(kwargs=bio.EnsureDtypeKwargs(dtype="float32"))]
-    divide = 255.0 if dtype == np.uint8 else 1.0
     if info["normalization"].get("per_image"):  # UnitScaling's standardisation: a clipped z-score, moved
         steps += [bio.ZeroMeanUnitVarianceDescr(kwargs=bio.ZeroMeanUnitVarianceKwargs(axes=space, eps=STD_EPS)),
                   bio.ClipDescr(kwargs=bio.ClipKwargs(min=-STANDARD_CLIP, max=STANDARD_CLIP))]
@@ -72,6 +71,7 @@ def preprocessing(info: dict, dtype: np.dtype) -> list:
             steps += [bio.ScaleRangeDescr(kwargs=bio.ScaleRangeKwargs(axes=space, min_percentile=0.5,
                                                                       max_percentile=99.5)),
                       bio.ClipDescr(kwargs=bio.ClipKwargs(min=0.0, max=1.0))]
+        divide = 255.0 if dtype == np.uint8 else 1.0
         gain = [1.0 / (divide * s) for s in std]
         offset = [-m / s for m, s in zip(mean, std, strict=True)]
     steps.append(bio.ScaleLinearDescr(kwargs=bio.ScaleLinearAlongAxisKwargs(axis=bio.AxisId("channel"), gain=gain,

@@ -125,8 +125,8 @@ class TrainConfig:
         ``num_classes`` classes. Raises ConfigError when it predicts another number of classes.
 
         The checkpoint decides the architecture (the user need not repeat --arch) and its input normalisation
-        and, unless fine-tuning, the scale and pixel size (the model learned at them). A run going on in its folder keeps its name (as renamed
-        since, in its config.json) unless given a new one.
+        and, unless fine-tuning, the scale and pixel size (the model learned at them). A run going on in its
+        folder keeps its name (as renamed since, in its config.json) unless given a new one.
         """
         if len(checkpoint["classes"]["names"]) != num_classes:
             raise ConfigError(f"checkpoint {self.checkpoint} predicts {len(checkpoint['classes']['names'])} classes "

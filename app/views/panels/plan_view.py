@@ -34,8 +34,8 @@ def show_value(name: str, value: Any) -> str:
         return {"patch_size": "whole images", "pixel_size": "as stored"}.get(name, "—")
     if name == "pixel_size" and (size := PixelSize.from_dict(value)) is not None:
         return str(size)
-    if name == "normalisation" and value in ("image", "dataset"):
-        return {"image": "per image", "dataset": "training set"}[value]
+    if name == "normalisation":
+        return {"image": "per image", "dataset": "training set"}.get(value, str(value))
     if isinstance(value, bool):
         return "on" if value else "off"
     if name == "train_minutes" and isinstance(value, int | float):
