@@ -2,7 +2,8 @@
 
 The store (Qt-free, tested without a QApplication) holds the folder, the current image and mask, the histories
 and the save policy. This wrapper re-emits its callbacks as signals, so panels and controllers connect to them,
-owns the autosave timer, and reads files through a :class:`ReadAhead`. It adds no behaviour of its own.
+owns the autosave timer, and reads files through a :class:`ReadAhead`. Its one behaviour of its own: a folder
+reopens at the image it was left at (remembered per folder in the settings).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.state import settings
 from app.state.read_ahead import ReadAhead
 from segcore.annotate import AnnotationStore, Box, ImageState, StoreCallbacks
 from segcore.annotate.levels import LevelView
@@ -21,6 +23,8 @@ from segcore.data import layout
 from segcore.data.classes import ClassSpec
 from segcore.interop.ome_tiff import ImageInfo
 from segcore.interop.physical import PixelSize
+
+LAST_IMAGE_KEY = "last_image"
 
 
 class Session(QObject):
@@ -48,11 +52,16 @@ class Session(QObject):
             warning=self.warning.emit,
             save_failed=self.saveFailed.emit)
         self.store = AnnotationStore(callbacks, reader=ReadAhead())
+        self.imageLoaded.connect(self._remember_image)
         self.autosave = QTimer(self)
         self.autosave.setInterval(autosave_ms)
         self.autosave.timeout.connect(self.store.autosave)
         if autosave_ms > 0:
             self.autosave.start()
+
+    def _remember_image(self, index: int) -> None:
+        if index >= 0 and self.folder is not None:
+            settings.remember_for_folder(LAST_IMAGE_KEY, self.folder, self.samples[index].image.name)
 
     # -- what the store holds (read-only here) ------------------------------------------------------------------
     @property
@@ -122,7 +131,9 @@ class Session(QObject):
 
     # -- changes ------------------------------------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> None:
-        self.store.open_folder(folder)
+        """Open ``folder`` at the image shown when it was last left (remembered per folder), else its first."""
+        resolved = Path(folder).expanduser().resolve()
+        self.store.open_folder(resolved, settings.recall_for_folder(LAST_IMAGE_KEY, resolved))
 
     def select(self, index: int) -> bool:
         return self.store.select(index)

@@ -67,8 +67,9 @@ class AnnotationStore:
         self._saving = SavePolicy(self, self._provenance, self._ids, self._histories)  # parked masks, all writes
 
     # -- folder -------------------------------------------------------------------------------------------------
-    def open_folder(self, folder: str | Path) -> None:
-        """Load the samples and class list of ``folder``; raises DataError when it cannot be used.
+    def open_folder(self, folder: str | Path, start_at: str | None = None) -> None:
+        """Load the samples and class list of ``folder`` and show its image named ``start_at`` (where the user
+        was last time), else its first; raises DataError when the folder cannot be used.
 
         The current masks are saved first; when that fails DataError is raised and nothing changes.
         """
@@ -89,7 +90,8 @@ class AnnotationStore:
             self.on.warning(message)
         if removed := remove_interrupted_saves(folder, samples):
             self.on.message(f"removed {len(removed)} unfinished temporary file(s) left by an interrupted save")
-        self.select(0)
+        names = [sample.image.name for sample in samples]
+        self.select(names.index(start_at) if start_at in names else 0)
 
     # -- images -------------------------------------------------------------------------------------------------
     def state(self, index: int) -> ImageState:

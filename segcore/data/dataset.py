@@ -166,13 +166,13 @@ class SegmentationDataset(Dataset):
         if channels is None:  # the image's own count, once known, names the same cache entry
             channels = _native_channels.get(image_id)
         scale = self._scale_of(sample)
-        if channels is None:
+        arrays = None
+        if channels is None:  # decoded once to learn the count; the entry below is then this decoding
             arrays = decode_sample(sample, self.spec, scale, None, self.per_image)
             channels = _native_channels[image_id] = arrays[0].shape[2]
-            key = (image_id, mask_id, scale, channels, _spec_key(self.spec), self.per_image)
-            return _cached(key, lambda: arrays)
         key = (image_id, mask_id, scale, channels, _spec_key(self.spec), self.per_image)
-        return _cached(key, lambda: decode_sample(sample, self.spec, scale, channels, self.per_image))
+        return _cached(key, lambda: arrays if arrays is not None
+                       else decode_sample(sample, self.spec, scale, channels, self.per_image))
 
     def _scale_of(self, sample: Sample) -> float:
         """``scale`` times the sample's resampling to ``pixel_size`` (its file's header read once)."""

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QSlider, QTreeWidget, QWidget
 from app.state import settings
 from segcore.data import io, layout
 
-from .conftest import click_action, drag, make_folder, view_point
+from .conftest import click_action, drag, make_folder, new_window, view_point
 
 pytestmark = pytest.mark.gui
 
@@ -79,6 +79,22 @@ def test_open_paint_undo_redo_switch_and_reopen(qtbot, window, folder, monkeypat
     qtbot.addWidget(again)
     assert again.open_folder(folder)
     assert (again.session.mask == painted).all()
+
+
+def test_a_folder_reopens_at_the_image_it_was_left_at(qtbot, window, folder):
+    assert window.open_folder(folder)
+    window.canvas.setFocus()
+    key(qtbot, window, Qt.Key.Key_PageDown)
+    key(qtbot, window, Qt.Key.Key_PageDown)
+    assert window.session.index == 2
+    window.close()
+    again = new_window(qtbot)  # a restart
+    assert again.open_folder(folder)
+    assert again.session.index == 2 and again.files.tree.currentItem() is again.files.tree.topLevelItem(2)
+    again.close()
+    (folder / "images" / "img_2.png").unlink()  # the image it was left at is gone: the first one shows
+    third = new_window(qtbot)
+    assert third.open_folder(folder) and third.session.index == 0
 
 
 def test_new_mask_for_image_without_one_goes_to_masks_folder(qtbot, window, folder):
