@@ -50,12 +50,13 @@ def test_scrolling_the_advanced_settings_changes_no_value(qtbot, window):
     form.set_values("unet", batch_size=4, epochs=30)
     scroll = panel.tabs.currentWidget()
     qtbot.waitUntil(lambda: scroll.verticalScrollBar().maximum() > 0)
-    for widget in (form.batch, form.epochs, form.lr, form.arch):
+    for widget in (form.batch, form.epochs, form.lr, form.arch, form.normalise):
         wheel_at(widget, -1)
         assert not widget.hasFocus()  # the wheel no longer takes the focus either
-    assert (form.batch.value(), form.epochs.value(), form.lr.text(), form.arch.currentData()) == (4, 30, "auto",
-                                                                                                    "unet")
+    assert (form.batch.value(), form.epochs.value(), form.lr.text(), form.arch.currentData(),
+            form.normalise.currentData()) == (4, 30, "auto", "unet", None)
     assert scroll.verticalScrollBar().value() > 0  # the wheel scrolled the form instead
+    scroll.ensureWidgetVisible(form.batch)  # scrolled out of sight by the wheels above
     qtbot.mouseClick(form.batch.lineEdit(), Qt.MouseButton.LeftButton)  # clicked: now the wheel is its own
     assert form.batch.hasFocus()
     wheel_at(form.batch.lineEdit(), 1)
@@ -146,3 +147,26 @@ def test_the_plans_pixel_size_reads_as_a_length_per_pixel():
 
     assert show_value("pixel_size", {"y_um": 0.75, "x_um": 0.75}) == "0.75 µm/pixel"
     assert show_value("pixel_size", None) == "as stored" and LABELS["pixel_size"] == "Pixel size"
+
+
+def test_normalising_each_image_on_its_own_is_chosen_under_advanced(qtbot, window, sample, tmp_path):
+    """`--normalise image` of segcore train, in the window: the plan shows it as the user's, a run records it."""
+    assert window.open_folder(sample)
+    panel = show_training(qtbot, window)
+    combo = panel.form.normalise
+    panel.form.set_values("unet", minutes=2, batch_size=2)
+    combo.setFocus()
+    QTest.keyClick(combo, Qt.Key.Key_Down)
+    QTest.keyClick(combo, Qt.Key.Key_Down)
+    assert combo.currentText() == "each image on its own (z-score)"
+    qtbot.mouseClick(panel.plan_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.plan_view.has_plan and window.jobs.pool.idle(), timeout=TIMEOUT)
+    assert "Normalisation: per image (yours)" in panel.plan_view.toPlainText()
+    panel.form.set_values("unet", "width=4", minutes=0, epochs=1, patch_size=48, out=str(tmp_path / "own"))
+    with qtbot.waitSignal(window.jobs.training.finished, timeout=TIMEOUT) as done:
+        qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    assert done.args[0].status == "completed", done.args[0].message
+    assert json.loads((tmp_path / "own" / "config.json").read_text())["per_image_norm"] is True
+    assert panel.form.remembered()["normalisation"] == "image"  # kept for the next session, as the others
+    panel.form.reset_advanced()
+    assert combo.currentData() is None and "per_image_norm" not in panel.form.values()

@@ -39,6 +39,8 @@ ARCHITECTURES = [
      "backbone=resnet50"),
 ]
 DEVICES = [("auto", "Automatic (GPU when present)"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)")]
+NORMALISATIONS = [("auto", None), ("training set's mean and std", "dataset"),
+                  ("each image on its own (z-score)", "image")]  # `--normalise` of segcore train
 DEFAULT_MINUTES = 10.0
 AUTO = "auto"
 SETTINGS_GROUP = "trainingPlan"  # not "training": values kept by the fixed-recipe form would all read as explicit
@@ -121,6 +123,14 @@ class TrainingForm(QWidget):
         self.whole.setObjectName("wholeImagesCheck")
         self.whole.setToolTip("Train on full images instead of crops (a batch of different sizes is padded)")
         self.whole.toggled.connect(lambda on: self.patch.setEnabled(not on))
+        self.normalise = QComboBox()
+        self.normalise.setObjectName("normaliseCombo")
+        for label, key in NORMALISATIONS:
+            self.normalise.addItem(label, key)
+        self.normalise.setToolTip("How image intensities are scaled for the network. The training set's mean and "
+                                  "std suits most folders; each image on its own (nnU-Net's z-score) suits "
+                                  "folders whose exposure or staining varies from image to image, but not "
+                                  "sparse objects on a dark background (auto: the plan's, or the training set's)")
         self.val = _spin("valFractionSpin", 0.9, 0.15, "Share of the annotated images kept for validation "
                          "(Dice, best checkpoint, CRF fit); ignored for the data/ + val/ layout", 2, 0.05, special="")
         self.device = QComboBox()
@@ -137,7 +147,8 @@ class TrainingForm(QWidget):
         form.setContentsMargins(4, 4, 4, 4)
         for label, widget in (("Architecture", self.arch), ("Model options", self.options), ("Epochs", self.epochs),
                               ("Learning rate", self.lr), ("Batch size", self.batch), ("Scale", self.scale),
-                              ("Patch size", side_by_side(self.patch, self.whole)), ("Validation", self.val),
+                              ("Patch size", side_by_side(self.patch, self.whole)),
+                              ("Normalisation", self.normalise), ("Validation", self.val),
                               ("Device", self.device), ("Output", side_by_side(self.out, self._browse_button()))):
             form.addRow(label, widget)
         reset = QPushButton("All automatic")
@@ -191,6 +202,8 @@ class TrainingForm(QWidget):
             given.pop("patch_size", None)  # not a plan entry: the run applies it after planning
         if self.arch.currentData() != "unet":
             given["arch"] = self.arch.currentData()
+        if self.normalise.currentData():
+            given["normalisation"] = self.normalise.currentData()
         options = parse_options(self.options.text())
         for key in ("width", "depth"):  # U-Net options the plan sizes: set here, they are the user's
             if isinstance(options.get(key), int) and not isinstance(options[key], bool):
@@ -200,7 +213,9 @@ class TrainingForm(QWidget):
     def values(self) -> dict:
         """Keyword arguments for TrainConfig (without ``data``): the explicit settings, validation share, device
         and output (``out`` None for the automatic folder); *auto* ones are left to TrainConfig's defaults."""
-        values = {k: v for k, v in self.explicit().items() if k not in ("width", "depth")}  # model options
+        values = {k: v for k, v in self.explicit().items() if k not in ("width", "depth", "normalisation")}
+        if self.normalise.currentData():
+            values["per_image_norm"] = self.normalise.currentData() == "image"
         values.update(arch=self.arch.currentData(), arch_kwargs=parse_options(self.options.text()),
                       val_fraction=self.val.value(), device=self.device.currentData(),
                       out=self.out.text().strip() or None, name=self.run_name() or None)
@@ -213,15 +228,17 @@ class TrainingForm(QWidget):
 
     def set_values(self, arch: str = "unet", options: str = "", **values) -> None:
         """Fill the form (tests, scripts): ``minutes`` (0: none), ``epochs``, ``lr``, ``batch_size``, ``scale``,
-        ``patch_size`` (None: whole images), ``val_fraction``, ``device``, ``out``, ``name``; others stay."""
+        ``patch_size`` (None: whole images), ``normalisation`` ("image", "dataset", None: auto), ``val_fraction``,
+        ``device``, ``out``, ``name``; others stay."""
         self.arch.setCurrentIndex(max(0, self.arch.findData(arch)))
         self.options.setText(options)
         spins = {**self._planned(), "val_fraction": self.val, "minutes": self.minutes}
         for key, value in values.items():
             if key in ("out", "name"):
                 (self.out if key == "out" else self.name).setText(str(value or ""))
-            elif key == "device":
-                self.device.setCurrentIndex(max(0, self.device.findData(value)))
+            elif key in ("device", "normalisation"):
+                combo = self.device if key == "device" else self.normalise
+                combo.setCurrentIndex(max(0, combo.findData(value)))
             elif key == "patch_size" and value is None:
                 self.whole.setChecked(True)
             else:
@@ -233,6 +250,7 @@ class TrainingForm(QWidget):
         self.arch.setCurrentIndex(0)
         self.options.clear()
         self.whole.setChecked(False)
+        self.normalise.setCurrentIndex(0)
 
     def forget_output_in(self, folder: Path | None) -> None:
         """Clear an explicit output folder inside ``folder`` (the folder just closed): a run on the next one must
@@ -254,6 +272,7 @@ class TrainingForm(QWidget):
     def remembered(self) -> dict:
         """The settings worth keeping between sessions, as plain values (keys stable across versions)."""
         return {"arch": self.arch.currentData(), "options": self.options.text(), "whole": self.whole.isChecked(),
+                "normalisation": self.normalise.currentData() or "",
                 **{key: spin.value() for key, spin in self._remembered_spins().items()}}
 
     def set_remembered(self, values: dict) -> None:
@@ -264,6 +283,8 @@ class TrainingForm(QWidget):
             self.options.setText(str(values["options"]))
         if "whole" in values:
             self.whole.setChecked(bool(values["whole"]))
+        if "normalisation" in values:
+            self.normalise.setCurrentIndex(max(0, self.normalise.findData(values["normalisation"] or None)))
         for key, spin in self._remembered_spins().items():
             if key in values:
                 spin.setValue(values[key])
