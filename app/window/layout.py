@@ -50,7 +50,9 @@ def restore_layout(window) -> None:
     """What :func:`save_layout` stored, or the default layout the first time.
 
     A remembered size and place that no longer fits a screen (a smaller one, a monitor gone) gives way to the
-    first-start geometry; the panels keep their remembered places. Docks added since keep their default place.
+    first-start geometry; the panels keep their remembered places, unless those need more room than the screen
+    has (panels stacked on a tall monitor, or by an older version: the window could not be made to fit a
+    768-pixel laptop screen), then they take their default places too. Docks added since keep their default place.
     """
     layout = settings.recall("window", {"geometry": QByteArray(), "state": QByteArray()})
     window.docking.arrange()
@@ -61,8 +63,14 @@ def restore_layout(window) -> None:
         window.restoreState(layout["state"])
         screen = QGuiApplication.screenAt(window.geometry().center()) or QGuiApplication.primaryScreen()
         maximised = window.isMaximized() or window.isFullScreen()  # the window manager fits those itself
-        if not maximised and not fits(window.geometry(), screen.availableGeometry()):
-            window.setGeometry(first_geometry(screen.availableGeometry()))
+        available = screen.availableGeometry()
+        if not fits(QRect(available.topLeft(), window.minimumSizeHint()), available):
+            window.docking.arrange()  # the remembered panels cannot fit this screen at any window size
+            window.docking.size_when_shown()
+            window.layout().activate()  # the minimum size of the default places, before the size is set
+            window.setGeometry(first_geometry(available))
+        elif not maximised and not fits(window.geometry(), available):
+            window.setGeometry(first_geometry(available))
     window.brush.set_size(settings.recall("brush", {"size": window.brush.size()})["size"])
     window.view_panel.set_opacity_percent(
         settings.recall("overlay", {"opacity": window.view_panel.opacity_percent()})["opacity"])

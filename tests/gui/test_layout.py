@@ -63,6 +63,31 @@ def test_a_remembered_size_larger_than_this_screen_is_not_restored(qtbot):
     assert back.topLeft() == small.topLeft() and abs(back.width() - 740) <= 16 and abs(back.height() - 750) <= 16
 
 
+def test_remembered_panels_too_tall_for_this_screen_take_their_default_places(qtbot):
+    """Panels stacked in one column on a tall monitor (or by an older version) made a window no smaller than
+    906 px high: on a 768-pixel laptop it could not be made to fit."""
+    from PySide6.QtWidgets import QDockWidget
+
+    from app.window import MainWindow
+
+    first = MainWindow(autosave_ms=0)
+    qtbot.addWidget(first)
+    for dock in first.findChildren(QDockWidget):  # every panel on its own, one under the other
+        first.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock, Qt.Orientation.Vertical)
+        dock.show()
+    first.layout().activate()
+    available = first.screen().availableGeometry()  # 800 x 800 offscreen
+    assert first.minimumSizeHint().height() > available.height()  # the layout remembered cannot fit
+    first.close()
+    again = MainWindow(autosave_ms=0)
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    assert again.minimumSizeHint().height() < available.height() and fits(again.geometry(), available)
+    grouped = [name for name, place in again.docking.places.items() if place.tab_with]
+    assert grouped and all(again.tabifiedDockWidgets(again.docks[name]) for name in grouped)  # default places
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="Qt's offscreen screens are configured this way on Linux")
 def test_on_a_1366x768_laptop_every_essential_is_on_screen(tmp_path):
     """A real first start (a fresh process, a fresh settings file) on a 1366 x 768 screen."""
