@@ -202,7 +202,7 @@ class UncertaintyController(QObject):
             elif not candidates:
                 self._tell("No other image without a mask: the queue is empty.")
             return
-        index, path, alike, like = best
+        index, path, alike, like = best.head
         if not self.session.select(index):
             return
         text = (f"Next in the queue (uncertainty {self.scores.score(path):.3f}{_alike_text(alike, like)}): accept "
@@ -243,10 +243,16 @@ class UncertaintyController(QObject):
         queue = self.unannotated()
         scored = sum(self.scores.score(p) is not None for _, p in queue)
         text = f"Model {Path(self.model).parent.name}/{Path(self.model).name}: {scored} of {len(queue)} " \
-               "unannotated images scored"
-        head = self.scores.most_uncertain(self._peek(), self.annotated())
-        if head is not None:
-            text += f"; N opens {head[1].name} ({self.scores.score(head[1]):.3f}{_alike_text(head[2], head[3])})"
+               "unannotated scored"
+        queue_head = self.scores.most_uncertain(self._peek(), self.annotated())
+        if queue_head is not None:  # three lines in the panel: the least sure image's wait before the head's likeness
+            head, top = queue_head
+            waits = top is not None and top.like is not None  # why the model's least sure image is not next
+            text += f"; N opens {head.path.name} ({self.scores.score(head.path):.3f}" + \
+                (")" if waits else f"{_alike_text(head.alike, head.like)})")
+            if waits:
+                text += (f"; {top.path.name} ({self.scores.score(top.path):.3f}) waits, {top.alike:.0%} alike "
+                         f"annotated {top.like.name}")
         self.panel.set_queue_status(text + (" · scoring…" if self.busy() else " (cancelled)." if cancelled else "."))
 
 

@@ -12,12 +12,28 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from app.state.prediction_store import PredictionStore
 
 MAP_BUDGET = 256 * 2**20  # bytes of maps kept in memory
+
+
+class Ranked(NamedTuple):
+    """A scored candidate: its index and path, its largest likeness ``alike`` to an annotated image and that
+    image (``like``, None when none is described)."""
+    index: int
+    path: Path
+    alike: float
+    like: Path | None
+
+
+class QueueHead(NamedTuple):
+    """The image the queue opens next, and the highest-scoring one when the likeness put it further down."""
+    head: Ranked
+    passed_over: Ranked | None
 
 
 class UncertaintyScores:
@@ -72,10 +88,10 @@ class UncertaintyScores:
             return len(self._scores)
 
     def most_uncertain(self, candidates: Iterable[tuple[int, Path]], annotated: Iterable[Path] = ()
-                       ) -> tuple[int, Path, float, Path | None] | None:
+                       ) -> QueueHead | None:
         """The head of the queue: the scored candidate ``(index, path)`` with the highest ``score x (1 -
-        alike)``, its ``alike`` (its largest similarity to an ``annotated`` image, :mod:`segcore.ranking`) and
-        that annotated image (None when none is described); None when no candidate is scored."""
+        alike)``, ``alike`` being its largest similarity to an ``annotated`` image (:mod:`segcore.ranking`); and
+        the candidate with the highest score alone when that is another one. None when no candidate is scored."""
         from segcore.ranking import most_alike
 
         with self._lock:
@@ -87,6 +103,7 @@ class UncertaintyScores:
         ranked = []
         for score, index, path, vector in scored:
             alike, like = most_alike(vector, vectors)
-            ranked.append((score * (1 - alike), -index, index, path, alike, None if like is None else seen[like]))
-        _, _, index, path, alike, like = max(ranked, key=lambda t: (t[0], t[1]))
-        return index, path, alike, like
+            ranked.append((score, -index, Ranked(index, path, alike, None if like is None else seen[like])))
+        head = max(ranked, key=lambda t: (t[0] * (1 - t[2].alike), t[1]))[2]
+        top = max(ranked, key=lambda t: (t[0], t[1]))[2]
+        return QueueHead(head, None if top.index == head.index else top)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -153,11 +154,14 @@ def test_next_passes_over_a_copy_of_an_annotated_image_however_unsure_the_model_
     idle(qtbot, queue)
     for i, score in ((3, 0.9), (4, 0.3), (5, 0.2)):  # the copy is the one the model is least sure about
         assert queue.scores.put(queue.model, samples[i].image, score, queue.scores.map(samples[i].image))
-    for _ in range(2):
+    queue_line = window.jobs.assist.panel.queue_status
+    for turn in range(2):
         qtbot.keyClick(window.canvas, Qt.Key.Key_N)
         assert window.session.index in (4, 5)
         click(qtbot, widget(window, QPushButton, "acceptPredictionButton"))
-    queue_line = window.jobs.assist.panel.queue_status
+        if turn == 0:  # the model's least sure image waits, and the line says why
+            assert re.search(r"N opens img_[45]\.png \(0\.[23]00\); img_3\.png \(0\.900\) waits, 100% "
+                             r"alike annotated img_0\.png", queue_line.text()), queue_line.text()
     assert "N opens img_3.png (0.900, 100% alike annotated img_0.png)" in queue_line.text()  # and says why so late
     qtbot.keyClick(window.canvas, Qt.Key.Key_N)  # only the copy is left: it opens
     assert window.session.index == 3
