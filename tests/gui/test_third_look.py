@@ -260,3 +260,23 @@ def test_the_assist_panel_fits_its_column_on_a_laptop_screen(qtbot, laptop, desk
     scroll = laptop.findChild(QScrollArea, "assistScroll")
     assert scroll.isVisible() and scroll.horizontalScrollBar().maximum() == 0
     assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()
+
+
+def test_the_best_epochs_star_is_whole_at_the_last_epoch_and_near_dice_1(qtbot):
+    """It was half cut by the plot's right edge when the last epoch was the best (as annealing makes it)."""
+    from PySide6.QtCore import QPointF
+
+    from app.views.panels.training_plots import TrainingPlots
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.resize(700, 220)
+    plots.show()
+    qtbot.waitExposed(plots)
+    plots.show_history([{"epoch": e, "train_loss": 1 / e, "val_loss": 1 / e, "val_dice": 1 - 0.3 / e ** 2,
+                         "val_iou": 0.9 - 0.3 / e} for e in range(1, 41)])
+    box = plots.dice_plot.getViewBox()
+    star = box.mapViewToScene(QPointF(plots.best_epoch, plots.best_dice))
+    room = box.sceneBoundingRect()
+    half = plots.best_marker.opts["size"] / 2
+    assert plots.best_epoch == 40 and room.right() - star.x() >= half and star.y() - room.top() >= half

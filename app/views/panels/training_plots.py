@@ -23,6 +23,8 @@ from PySide6.QtWidgets import QBoxLayout, QGraphicsItem, QWidget
 
 REDRAW_MS = 250
 LOSS_HEADROOM = 1.1
+AXIS_PAD = 0.05  # of the epoch axis's span, each side: the best epoch's star (18 px) whole at the last epoch
+DICE_RANGE = (-0.03, 1.12)  # room above 1 for the star, down to the smallest plot (100 px)
 MIN_PLOT_HEIGHT = 100  # each plot: stacked in a 768-pixel screen, the window still fits it
 MIN_PLOT_WIDTH = 170
 ROUND_LABEL_HEIGHTS = (0.12, 0.3, 0.48)  # of the plot's height, for rounds 2, 3, 4, 5, ...
@@ -121,7 +123,7 @@ class TrainingPlots(QWidget):
         self.loss_plot.set_legend("Loss", [_key(GREY, "━", "batch"), _key(BLUE, "●", "train"),
                                            _key(ORANGE, "●", "validation")])
         self.dice_plot = LegendPlot("dicePlot")
-        self.dice_plot.setYRange(0, 1, padding=0.02)
+        self.dice_plot.setYRange(*DICE_RANGE, padding=0)
         self.dice_plot.enableAutoRange(y=False)
         self.describe_validation("", None)
         self.batch_curve = _curve(self.loss_plot, GREY, symbol=None, width=1)
@@ -183,7 +185,7 @@ class TrainingPlots(QWidget):
             self.clear()
         for plot in (self.loss_plot, self.dice_plot):
             plot.enableAutoRange(x=False)
-            plot.setXRange(0, self.offset + max(epochs, 1), padding=0.02)
+            plot.setXRange(0, self.offset + max(epochs, 1), padding=AXIS_PAD)
         self.loss_plot.enableAutoRange(y=False)
         self.loss_top = 0.0
         self.epoch_axis = self.offset + max(epochs, 1)
@@ -272,7 +274,7 @@ class TrainingPlots(QWidget):
         if last > self.epoch_axis:
             self.epoch_axis = math.ceil(last * 1.25)
             for plot in (self.loss_plot, self.dice_plot):
-                plot.setXRange(0, self.epoch_axis, padding=0.02)
+                plot.setXRange(0, self.epoch_axis, padding=AXIS_PAD)
 
     def redraw(self) -> None:
         """Push the collected points to the curves (called by the throttle timer)."""
