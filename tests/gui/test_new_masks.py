@@ -67,7 +67,7 @@ def test_strokes_only_keeps_every_stroke_and_the_folder_s_new_masks_start_unlabe
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # img_3 has no mask again
 
     again = new_window(qtbot)  # remembered for the folder
-    assert again.open_folder(two_new) and again.session.select(3)
+    assert again.open_folder(two_new) and again.session.index == 3  # where the folder was left
     assert again.session.state(3) is ImageState.NO_MASK and (again.session.mask == IGNORE_INDEX).all()
 
 

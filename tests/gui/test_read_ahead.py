@@ -62,6 +62,7 @@ def test_the_mask_comes_with_it_and_a_rewritten_mask_is_read_again(qtbot, window
     assert window.session.store.reader.hits == 1
     np.testing.assert_array_equal(window.session.mask, io.read_mask(folder / "masks" / "img_1.png", spec))
 
+    assert window.session.select(0)  # left at the first image, the folder reopens there
     assert window.open_folder(folder.parent / folder.name)  # afresh: img_1 and its mask are read ahead ...
     window.session.store.reader._job.future.result()
     hits = window.session.store.reader.hits
