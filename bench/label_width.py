@@ -5,7 +5,9 @@
 For each of the 30 slices: the annotated membranes' mean width (twice the mean distance-transform value on their
 ridge, in pixels; the fingerprint's thickness uses the median, too coarse to tell 5.7 from 6.4 px), their share of
 the pixels, and how many standard deviations the width lies from the training slices' (0-23). With a checkpoint,
-also the predicted membranes' width and the membrane Dice on each test slice (24-29). Prints JSON.
+also the predicted membranes' width and the membrane Dice on each test slice (24-29), at the model's own decision
+and at the slice's best membrane-probability threshold (0.30-0.90: an oracle that looks at the slice's labels,
+for the diagnosis only). Prints JSON.
 """
 
 from __future__ import annotations
@@ -49,17 +51,24 @@ def main() -> int:
     widths = {i: mean_width(membranes(i)) for i in range(30)}
     train = np.array([widths[i] for i in TRAIN])
     mean, std = float(train.mean()), float(train.std())
+    predictor = None
+    if args.model:
+        from segcore.data.io import read_image
+        from segcore.inference import Predictor
+
+        predictor = Predictor(args.model, tta=False)  # the network alone, as "raw" in docs/accuracy.md
     slices = []
     for i in range(30):
         row = {"slice": i, "part": "train" if i in TRAIN else "test", "width_px": round(widths[i], 2),
                "sd_from_train": round((widths[i] - mean) / std, 1),
                "membrane_share": round(float(membranes(i).mean()), 3)}
-        if args.model and i in TEST:
-            import segcore
-
-            predicted = segcore.predict(args.model, str(ISBI / "images" / f"{i}.png")) == 0
+        if predictor is not None and i in TEST:
+            probability = predictor.predict_proba(read_image(str(ISBI / "images" / f"{i}.png")))[0]  # membrane
+            predicted, truth = probability > 0.5, membranes(i)  # two classes: the argmax
+            oracle = max((dice(probability > t, truth), t) for t in np.arange(0.30, 0.91, 0.05))
             row |= {"predicted_width_px": round(mean_width(predicted), 2),
-                    "membrane_dice": round(dice(predicted, membranes(i)), 4)}
+                    "membrane_dice": round(dice(predicted, truth), 4),
+                    "oracle_dice": round(oracle[0], 4), "oracle_threshold": round(float(oracle[1]), 2)}
         slices.append(row)
     result = {"train_width_px": {"mean": round(mean, 2), "std": round(std, 2), "min": round(float(train.min()), 2),
                                  "max": round(float(train.max()), 2)},
