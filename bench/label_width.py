@@ -41,11 +41,11 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     return float(2 * (a & b).sum() / max(1, a.sum() + b.sum()))
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-m", "--model", help="a checkpoint to compare on the test slices 24-29")
     parser.add_argument("--json", help="also write the JSON here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not ISBI.is_dir():
         raise SystemExit(f"no ISBI 2012 data at {ISBI}")
     widths = {i: mean_width(membranes(i)) for i in range(30)}
@@ -65,7 +65,7 @@ def main() -> int:
         if predictor is not None and i in TEST:
             probability = predictor.predict_proba(read_image(str(ISBI / "images" / f"{i}.png")))[0]  # membrane
             predicted, truth = probability > 0.5, membranes(i)  # two classes: the argmax
-            oracle = max((dice(probability > t, truth), t) for t in np.arange(0.30, 0.91, 0.05))
+            oracle = max((dice(probability > t, truth), t) for t in np.round(np.arange(0.30, 0.91, 0.05), 2))  # 0.5 included
             row |= {"predicted_width_px": round(mean_width(predicted), 2),
                     "membrane_dice": round(dice(predicted, truth), 4),
                     "oracle_dice": round(oracle[0], 4), "oracle_threshold": round(float(oracle[1]), 2)}

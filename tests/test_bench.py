@@ -92,3 +92,23 @@ def test_fixed_steps_trains_and_scores_the_dev_split(tmp_path, capsys):
     assert result["steps"] == 2 and result["args"]["normalise"] == "image"
     assert set(result["dice"]) == {"best", "best TTA", "last", "last TTA"}
     assert all(0 <= v <= 1 for scores in result["dice"].values() for v in scores.values())
+
+
+def test_label_width_measures_a_band_and_every_isbi_slice(tmp_path, capsys):
+    import pytest
+
+    from bench import label_width
+
+    band = np.zeros((40, 60), bool)
+    band[10:16] = True  # 6 px wide
+    assert label_width.mean_width(band) == pytest.approx(6, abs=0.6)
+    assert np.isnan(label_width.mean_width(np.zeros((5, 5), bool)))
+    if not label_width.ISBI.is_dir():
+        pytest.skip(f"{label_width.ISBI} is absent (the shared data is in CI)")
+    model = write_checkpoint(tmp_path / "tiny.pt", in_channels=1, width=4, depth=2)
+    assert label_width.main(["-m", str(model)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    slices = result["slices"]
+    assert [r["slice"] for r in slices] == list(range(30)) and 5 < result["train_width_px"]["mean"] < 8
+    tested = [r for r in slices if r["part"] == "test"]
+    assert len(tested) == 6 and all(r["oracle_dice"] >= r["membrane_dice"] - 1e-9 for r in tested)
