@@ -40,7 +40,7 @@ class UncertaintyController(QObject):
         self.window, self.session, self.files, self.panel = parent, session, files, panel
         self.prediction, self.pool, self.canvas = prediction, pool, canvas
         self.scores = UncertaintyScores()
-        self.skipped: set[Path] = set()  # images whose proposal was discarded: offered again after the others
+        self.skipped: set[Path] = set()  # images discarded or passed with N: offered again after the others
         self._awaited: tuple[Path, str] | None = None  # the image N opened before its prediction, and its line
         self.layer = UncertaintyLayer()
         self.layer.setVisible(False)
@@ -50,7 +50,7 @@ class UncertaintyController(QObject):
         self._jump_after = False  # Next was asked for before any image was scored
         self._waiting: list[tuple[int, Path]] = []  # asked for while a job ran: scored when it ends
         self._busy = False
-        panel.scoreRequested.connect(self.score_unannotated)
+        panel.scoreRequested.connect(self.score_requested)
         panel.cancelScoreRequested.connect(self.cancel)
         panel.uncertaintyToggled.connect(lambda _on: self.show_map(on_demand=True))
         session.imageLoaded.connect(lambda _index: self._refresh())  # a message about another image goes
@@ -115,6 +115,14 @@ class UncertaintyController(QObject):
     def annotated(self) -> list[Path]:
         s = self.session
         return [smp.image for i, smp in enumerate(s.samples) if s.state(i) != ImageState.NO_MASK]
+
+    def score_requested(self) -> None:
+        """Score images: scores what is not scored yet, or says that nothing is left (the button did nothing
+        visible then; newcomer check #8)."""
+        if self.model is not None and not self.busy() and not self.score_unannotated():
+            count = len(self.unannotated())
+            self._tell(f"All {count} unannotated images are scored with this model: N opens the most uncertain."
+                       if count else "No image without a mask: nothing to score.")
 
     def score_unannotated(self) -> bool:
         """Score every unannotated image not scored yet with the current model; False when nothing starts."""
@@ -192,6 +200,11 @@ class UncertaintyController(QObject):
             self._tell("Train a model or load a checkpoint first: the queue ranks images by how unsure the current "
                        "model is about them.")
             return
+        index = self.session.index
+        if 0 <= index < len(self.session.samples) and self.session.state(index) == ImageState.NO_MASK:
+            # passed without accepting or discarding: after the others, as a discarded one (N went back and forth
+            # between the queue's first two; newcomer check #8)
+            self.skipped.add(self.session.current_path())
         candidates = self.candidates()
         best = self.scores.most_uncertain(candidates, self.annotated())
         if best is None:

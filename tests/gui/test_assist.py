@@ -141,6 +141,25 @@ def queue_head(window, scores: dict[int, float], annotated: list[int]) -> int:
     return max(scores, key=lambda i: scores[i] * (1 - ranking.redundancy(described(i), seen)))
 
 
+def test_n_walks_the_queue_without_accepting_and_score_images_says_when_all_are_scored(qtbot, loaded):
+    """Newcomer check #8: N without accepting went back and forth between the queue's first two images, and
+    Score images, with every image scored, showed nothing."""
+    window, queue = loaded, loaded.jobs.assist.uncertainty
+    assert queue.score_unannotated()
+    idle(qtbot, queue)
+    visited = []
+    for _ in range(3):
+        qtbot.keyClick(window.canvas, Qt.Key.Key_N)
+        visited.append(window.session.index)
+    assert sorted(visited) == [3, 4, 5]  # every unannotated image once, none accepted
+    qtbot.keyClick(window.canvas, Qt.Key.Key_N)  # all passed: the queue starts again, not at the image on screen
+    assert window.session.index in (3, 4, 5) and window.session.index != visited[-1]
+    assert all(window.session.state(i) == ImageState.NO_MASK for i in (3, 4, 5))  # nothing accepted by passing
+    click(qtbot, widget(window, QPushButton, "scoreImagesButton"))
+    assert not queue.busy() and "All 3 unannotated images are scored" in window.jobs.assist.panel.queue_status.text()
+    assert "All 3 unannotated images are scored" in window.statusBar().currentMessage()
+
+
 def test_next_passes_over_a_copy_of_an_annotated_image_however_unsure_the_model_is(qtbot, window, tmp_path, model):
     """Suggestive annotation's representativeness: a copy of an annotated image teaches nothing new; the queue
     used to open it first whenever it scored highest (on a stack: the neighbouring slices of annotated ones)."""
