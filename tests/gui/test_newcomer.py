@@ -233,11 +233,13 @@ def test_the_segment_panel_curves_and_compare_belong_to_the_folder_on_screen(qtb
     window.jobs.training.show_history("run", rows, ["background", "nucleus"], 2)
     plots, panel = window.jobs.training_panel.plots, window.jobs.prediction_panel
     assert "2 images" in plots.dice_plot.getPlotItem().titleLabel.text
+    progress = window.jobs.training_panel.progress
+    assert progress.format() == "Earlier run run: 1 epoch (its curves below)"  # not "Not started" over its curves
     assert "From another folder" not in panel.model_label.text()  # its own folder's model
     segment(qtbot, window)
     assert panel.crf.isEnabled()
     assert window.open_folder(second)
-    assert "2 images" not in plots.dice_plot.getPlotItem().titleLabel.text
+    assert "2 images" not in plots.dice_plot.getPlotItem().titleLabel.text and progress.format() == "Not started"
     assert plots.dice_plot.getAxis("left").labelText != "nucleus"
     label = panel.model_label
     assert label.text().startswith("<b style='color:#d55e00'>From another folder: one/data_folder")  # said first

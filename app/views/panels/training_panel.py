@@ -248,6 +248,8 @@ class TrainingPanel(QWidget):
         and number of validation ``images`` (None: unknown)."""
         self.plots.show_history(rows)
         self.plots.describe_validation(dice_scope(classes) if classes else "", images)
+        epochs = f"{len(rows)} epoch{'' if len(rows) == 1 else 's'}"
+        self.progress.reset(f"Earlier run {name}: {epochs} (its curves below)")  # it said "Not started" over them
         self.log(f"curves of the run {name} ({len(rows)} epochs)")
 
     def show_failure(self, text: str) -> None:
