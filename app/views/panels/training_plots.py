@@ -25,6 +25,7 @@ REDRAW_MS = 250
 LOSS_HEADROOM = 1.1
 AXIS_PAD = 0.05  # of the epoch axis's span, each side: the best epoch's star (18 px) whole at the last epoch
 DICE_RANGE = (-0.03, 1.12)  # room above 1 for the star, down to the smallest plot (100 px)
+DICE_FINE_TICKS_HEIGHT = 150  # px of a plot from which its Dice axis is marked every 0.2, not every 0.5
 MIN_PLOT_HEIGHT = 100  # each plot: stacked in a 768-pixel screen, the window still fits it
 MIN_PLOT_WIDTH = 170
 ROUND_LABEL_HEIGHTS = (0.12, 0.3, 0.48)  # of the plot's height, for rounds 2, 3, 4, 5, ...
@@ -164,6 +165,9 @@ class TrainingPlots(QWidget):
         if self.layout().direction() != direction:
             self.layout().setDirection(direction)
             self.loss_plot.getAxis("bottom").showLabel(wide)
+        tall = (self.height() if wide else self.height() / 2) >= DICE_FINE_TICKS_HEIGHT
+        step = 0.2 if tall else 0.5  # Dice read to 0.1 where there is room (pyqtgraph's own choice was 0.5)
+        self.dice_plot.getAxis("left").setTickSpacing(step, step / 2)
 
     def describe_validation(self, scope: str, images: int | None) -> None:
         """Say what the Dice curve is: ``scope`` (:func:`app.state.training_progress.dice_scope`, e.g. "nucleus"
