@@ -97,6 +97,8 @@ def test_every_entry_has_a_reason_and_the_plan_round_trips(blob_fp):
     text = json.dumps(plan.to_dict())
     assert json.dumps(Plan.from_dict(json.loads(text)).to_dict()) == text
     assert "planning" in plan.table() and "width" in plan.table()
+    epochs = next(line for line in plan.table().splitlines() if line.split()[0] == "epochs")
+    assert "as many as fit" in epochs and "10000" not in epochs  # the bound, not a count to read
 
 
 def test_user_settings_win_and_the_plan_says_so(blob_fp):

@@ -36,6 +36,8 @@ OVERSAMPLE = 1 / 3
 LR = 1e-3
 DEFORM = 0.5  # spatial augmentation strength (segcore.data.spatial); chosen on ISBI train slices, docs/accuracy.md
 MIN_TRAIN_SHARE = 0.1  # of the budget, trained however long planning took (a tiny budget is then overrun)
+UNBOUNDED_EPOCHS = 10_000  # a budgeted run's epoch bound: never reached, the time ends it
+UNBOUNDED_TEXT = "as many as fit"  # how that bound reads ("Epochs: 10000" read as a count; newcomer check #8)
 USER_KEYS = ("arch", "width", "depth", "patch_size", "batch_size", "lr", "epochs", "scale", "deform", "normalisation")
 
 
@@ -108,6 +110,8 @@ class Plan:
 def _show(value: Any, name: str = "") -> str:
     if name == "train_minutes" and isinstance(value, int | float):
         return human_minutes(value)
+    if name == "epochs" and value == UNBOUNDED_EPOCHS:
+        return UNBOUNDED_TEXT
     if isinstance(value, float):
         return f"{value:.3g}"
     if isinstance(value, dict) and (size := PixelSize.from_dict(value)) is not None:
@@ -273,7 +277,7 @@ def make_plan(fp: Fingerprint, budget_s: float, tp: Throughput, user: dict | Non
     e["train_minutes"] = PlanEntry(round(train_s / 60, 3), f"of the {human_duration(budget_s)}: "
                                    f"{human_duration(planning_s)} planning, {human_duration(crf_s)} fitting the CRF; "
                                    "the rate anneals (cosine) exactly over this time")
-    e["epochs"] = PlanEntry(10_000, "no epoch count: the time decides")
+    e["epochs"] = PlanEntry(UNBOUNDED_EPOCHS, "no epoch count: the time decides")
     steps_per_val = max(MIN_STEPS_PER_EPOCH, int(e["steps"].value * VAL_SHARE / max(1, val_images)))
     e["epoch_samples"] = PlanEntry(steps_per_val * tp.batch_size,
                                    f"validate every {steps_per_val} steps (keeps validation under "

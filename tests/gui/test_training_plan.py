@@ -84,7 +84,7 @@ def test_show_plan_plans_in_the_worker_and_gives_reasons(qtbot, window, sample):
     qtbot.waitUntil(lambda: panel.plan_view.has_plan and window.jobs.pool.idle(), timeout=TIMEOUT)
     text = panel.plan_view.toPlainText()
     for words in ("Plan for 2 min", "Patch size", "Width", "Test-time augmentation", "Batch size: 2 (yours)",
-                  "set under Advanced"):
+                  "set under Advanced", "Epochs: as many as fit"):
         assert words in text, words
     assert panel.tabs.currentWidget() is panel.plan_view and "batch 2" in panel.plan_summary.text()
     assert panel.train_button.isEnabled() and not (sample / "checkpoints").exists()  # nothing trained

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from segcore.durations import human_duration, human_minutes
 from segcore.interop.physical import PixelSize
-from segcore.planning.plan import Plan
+from segcore.planning.plan import UNBOUNDED_EPOCHS, UNBOUNDED_TEXT, Plan
 
 LABELS = {
     "arch": "Architecture", "scale": "Scale", "depth": "Depth", "patch_size": "Patch size", "width": "Width",
@@ -34,6 +34,8 @@ def show_value(name: str, value: Any) -> str:
         return {"patch_size": "whole images", "pixel_size": "as stored"}.get(name, "—")
     if name == "pixel_size" and (size := PixelSize.from_dict(value)) is not None:
         return str(size)
+    if name == "epochs" and value == UNBOUNDED_EPOCHS:
+        return UNBOUNDED_TEXT
     if name == "normalisation":
         return {"image": "per image", "dataset": "training set"}.get(value, str(value))
     if isinstance(value, bool):
