@@ -165,9 +165,8 @@ class TrainingPlots(QWidget):
         if self.layout().direction() != direction:
             self.layout().setDirection(direction)
             self.loss_plot.getAxis("bottom").showLabel(wide)
-        tall = (self.height() if wide else self.height() / 2) >= DICE_FINE_TICKS_HEIGHT
-        step = 0.2 if tall else 0.5  # Dice read to 0.1 where there is room (pyqtgraph's own choice was 0.5)
-        self.dice_plot.getAxis("left").setTickSpacing(step, step / 2)
+        fine = (self.height() if wide else self.height() / 2) >= DICE_FINE_TICKS_HEIGHT  # pyqtgraph chose 0.5
+        self.dice_plot.getAxis("left").setTickSpacing(*((0.2, 0.1) if fine else (0.5, 0.25)))
 
     def describe_validation(self, scope: str, images: int | None) -> None:
         """Say what the Dice curve is: ``scope`` (:func:`app.state.training_progress.dice_scope`, e.g. "nucleus"
